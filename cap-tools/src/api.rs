@@ -1,0 +1,1 @@
+//! PLACEHOLDER: Java Card API tables.

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: the Java Card instruction set (JCVM chapter 7).

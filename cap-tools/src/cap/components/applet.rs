@@ -1,0 +1,26 @@
+//! PLACEHOLDER: to be replaced by the typed decoder of the Applet component.
+
+use serde::Serialize;
+
+use crate::bytes::Reader;
+use crate::cap::{ComponentBody, Context, Tag};
+use crate::error::Result;
+
+/// PLACEHOLDER (opaque bytes) until the typed decoder lands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppletComponent {
+    pub raw: Vec<u8>,
+}
+
+impl ComponentBody for AppletComponent {
+    const TAG: Tag = Tag::Applet;
+    fn decode(r: &mut Reader<'_>, _ctx: &Context) -> Result<Self> {
+        Ok(AppletComponent {
+            raw: r.take_rest().to_vec(),
+        })
+    }
+    fn encode(&self, _ctx: &Context, out: &mut Vec<u8>) -> Result<()> {
+        out.extend_from_slice(&self.raw);
+        Ok(())
+    }
+}

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: the Load File Data Block.

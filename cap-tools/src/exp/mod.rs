@@ -1,0 +1,1 @@
+//! PLACEHOLDER: export files (JCVM chapter 5).

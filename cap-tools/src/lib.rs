@@ -1,0 +1,17 @@
+//! cap-tools: the one model of Java Card files that all of jct shares.
+//!
+//! The converter writes it, the verifier checks it, the loader ships it and the
+//! emulator runs it. See `cap` for CAP files, `exp` for export files, `verify`
+//! for the consistency checks and `api` for the Java Card API tables.
+
+pub mod aid;
+pub mod api;
+pub mod bytes;
+pub mod cap;
+pub mod error;
+pub mod exp;
+pub mod verify;
+
+pub use aid::Aid;
+pub use cap::{Cap, Component, Format, Tag};
+pub use error::{Error, Result};

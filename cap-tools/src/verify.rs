@@ -1,0 +1,1 @@
+//! PLACEHOLDER: consistency checks on a CAP.
