@@ -1,0 +1,1 @@
+//! loader: talking to cards — APDUs, transports, secure channels, GlobalPlatform.
