@@ -1,1 +1,23 @@
-fn main() {}
+//! jct: one binary for Java Card development — CAP and export file tools, and
+//! (as the project grows) the converter, the GlobalPlatform loader and the
+//! emulator. This file only parses arguments and dispatches; the work is done
+//! by the library crates.
+
+mod cli;
+mod cmd_cap;
+mod cmd_exp;
+mod fsutil;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Cap(cmd) => cmd_cap::run(cmd),
+        cli::Command::Exp(cmd) => cmd_exp::run(cmd),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

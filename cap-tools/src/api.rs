@@ -1,1 +1,254 @@
-//! PLACEHOLDER: Java Card API tables.
+//! The Java Card API export tables (tokens, AIDs, versions, descriptors and
+//! constants of the public API packages) for API 2.2.2, 3.0.4, 3.0.5 and 3.2.0.
+//!
+//! They are embedded in the binary so that jct never needs an Oracle kit: the
+//! converter links against them, the emulator resolves imports with them and
+//! the dumpers name API classes and methods with them. The tables are parsed
+//! once, on first use.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aid::Aid;
+
+/// The API versions jct carries tables for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum ApiVersion {
+    V2_2_2,
+    V3_0_4,
+    V3_0_5,
+    V3_2_0,
+}
+
+impl ApiVersion {
+    /// All versions, oldest first.
+    pub const ALL: [ApiVersion; 4] = [
+        ApiVersion::V2_2_2,
+        ApiVersion::V3_0_4,
+        ApiVersion::V3_0_5,
+        ApiVersion::V3_2_0,
+    ];
+
+    /// The dotted name, e.g. `3.0.5`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ApiVersion::V2_2_2 => "2.2.2",
+            ApiVersion::V3_0_4 => "3.0.4",
+            ApiVersion::V3_0_5 => "3.0.5",
+            ApiVersion::V3_2_0 => "3.2.0",
+        }
+    }
+
+    /// Parses `2.2.2`, `3.0.4`, `3.0.5` or `3.2.0`.
+    pub fn parse(s: &str) -> Option<ApiVersion> {
+        ApiVersion::ALL.iter().copied().find(|v| v.as_str() == s)
+    }
+
+    fn json(&self) -> &'static str {
+        match self {
+            ApiVersion::V2_2_2 => include_str!("../api/exports-2.2.2.json"),
+            ApiVersion::V3_0_4 => include_str!("../api/exports-3.0.4.json"),
+            ApiVersion::V3_0_5 => include_str!("../api/exports-3.0.5.json"),
+            ApiVersion::V3_2_0 => include_str!("../api/exports-3.2.0.json"),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One API version's table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApiTable {
+    pub api_version: String,
+    pub packages: Vec<ApiPackage>,
+}
+
+/// An API package with its classes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApiPackage {
+    /// Export file format the facts were taken from.
+    pub format: String,
+    /// Dotted name, e.g. `javacard.framework`.
+    pub package: String,
+    /// Hex AID.
+    pub aid: String,
+    /// `major.minor`.
+    pub version: String,
+    pub flags: u8,
+    pub classes: Vec<ApiClass>,
+}
+
+/// A public class or interface of an API package.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApiClass {
+    /// Internal name with slashes, e.g. `javacard/framework/Applet`.
+    pub name: String,
+    pub token: u8,
+    pub flags: u16,
+    pub supers: Vec<String>,
+    pub interfaces: Vec<String>,
+    pub fields: Vec<ApiField>,
+    pub methods: Vec<ApiMethod>,
+}
+
+/// A public or protected field.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApiField {
+    pub name: String,
+    pub descriptor: String,
+    pub token: u8,
+    pub flags: u16,
+    /// Compile-time constant value, for static final primitives.
+    #[serde(default)]
+    pub value: Option<i64>,
+}
+
+/// A public or protected method.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApiMethod {
+    pub name: String,
+    pub descriptor: String,
+    pub token: u8,
+    pub flags: u16,
+}
+
+/// Access flag of exported classes and members: static.
+pub const ACC_STATIC: u16 = 0x0008;
+/// Access flag of exported classes: interface.
+pub const ACC_INTERFACE: u16 = 0x0200;
+
+impl ApiPackage {
+    /// `(major, minor)` of the package version.
+    pub fn version_pair(&self) -> Option<(u8, u8)> {
+        let (a, b) = self.version.split_once('.')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }
+
+    /// The class with a token (classes and interfaces share the token space).
+    pub fn class_by_token(&self, token: u8) -> Option<&ApiClass> {
+        self.classes.iter().find(|c| c.token == token)
+    }
+
+    /// The package AID as bytes.
+    pub fn aid_bytes(&self) -> Option<Aid> {
+        Aid::from_hex(&self.aid).ok()
+    }
+}
+
+impl ApiClass {
+    /// The simple name, e.g. `Applet`.
+    pub fn simple_name(&self) -> &str {
+        self.name.rsplit('/').next().unwrap_or(&self.name)
+    }
+
+    /// A virtual method by token (static methods have their own token space).
+    pub fn virtual_method(&self, token: u8) -> Option<&ApiMethod> {
+        self.methods
+            .iter()
+            .find(|m| m.token == token && m.flags & ACC_STATIC == 0 && m.name != "<init>")
+    }
+
+    /// A static method or constructor by token.
+    pub fn static_method(&self, token: u8) -> Option<&ApiMethod> {
+        self.methods
+            .iter()
+            .find(|m| m.token == token && (m.flags & ACC_STATIC != 0 || m.name == "<init>"))
+    }
+
+    /// An instance field by token.
+    pub fn instance_field(&self, token: u8) -> Option<&ApiField> {
+        self.fields.iter().find(|f| f.token == token && f.flags & ACC_STATIC == 0)
+    }
+
+    /// A static field by token.
+    pub fn static_field(&self, token: u8) -> Option<&ApiField> {
+        self.fields.iter().find(|f| f.token == token && f.flags & ACC_STATIC != 0)
+    }
+}
+
+impl ApiTable {
+    /// The package with an AID.
+    pub fn package_by_aid(&self, aid: &Aid) -> Option<&ApiPackage> {
+        let hex = aid.to_hex();
+        self.packages.iter().find(|p| p.aid.eq_ignore_ascii_case(&hex))
+    }
+
+    /// The package with a dotted or slashed name.
+    pub fn package_by_name(&self, name: &str) -> Option<&ApiPackage> {
+        let dotted = name.replace('/', ".");
+        self.packages.iter().find(|p| p.package == dotted)
+    }
+}
+
+/// The table of an API version, parsed on first use.
+pub fn table(version: ApiVersion) -> &'static ApiTable {
+    static TABLES: [OnceLock<ApiTable>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let idx = ApiVersion::ALL.iter().position(|v| *v == version).unwrap_or(0);
+    TABLES[idx].get_or_init(|| {
+        // The embedded tables are part of the build and checked by tests; a
+        // parse failure is a build defect, not an input error.
+        serde_json::from_str(version.json()).expect("embedded API table is valid JSON")
+    })
+}
+
+/// What jct knows about an imported package: its name and the API versions
+/// whose table carries that exact package version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownPackage {
+    pub name: String,
+    pub api_versions: Vec<ApiVersion>,
+}
+
+/// Names an API package by AID, and says which API versions ship the given
+/// package version (empty when none of the tables has exactly that version).
+pub fn identify(aid: &Aid, major: u8, minor: u8) -> Option<KnownPackage> {
+    let mut name = None;
+    let mut api_versions = Vec::new();
+    for v in ApiVersion::ALL {
+        if let Some(p) = table(v).package_by_aid(aid) {
+            name.get_or_insert_with(|| p.package.clone());
+            if p.version_pair() == Some((major, minor)) {
+                api_versions.push(v);
+            }
+        }
+    }
+    name.map(|name| KnownPackage { name, api_versions })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_parses_and_names_itself() {
+        for v in ApiVersion::ALL {
+            let t = table(v);
+            assert_eq!(t.api_version, v.as_str());
+            assert!(t.package_by_name("javacard.framework").is_some(), "{v}");
+        }
+    }
+
+    #[test]
+    fn identifies_framework_versions() {
+        let aid = Aid::from_hex("A0000000620101").unwrap();
+        let k = identify(&aid, 1, 6).unwrap();
+        assert_eq!(k.name, "javacard.framework");
+        assert_eq!(k.api_versions, vec![ApiVersion::V3_0_5]);
+        assert!(identify(&aid, 1, 0).unwrap().api_versions.is_empty());
+        assert!(identify(&Aid::from_hex("F000000001").unwrap(), 1, 0).is_none());
+    }
+
+    #[test]
+    fn applet_register_is_a_virtual_method() {
+        let t = table(ApiVersion::V3_0_5);
+        let fw = t.package_by_name("javacard/framework").unwrap();
+        let applet = fw.classes.iter().find(|c| c.simple_name() == "Applet").unwrap();
+        assert!(applet.methods.iter().any(|m| m.name == "register"));
+        assert_eq!(fw.class_by_token(applet.token).unwrap().name, applet.name);
+    }
+}

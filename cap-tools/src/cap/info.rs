@@ -1,0 +1,189 @@
+//! The facts `jct cap info` reports about a CAP: identity, applets, imports,
+//! component sizes and the load file's size and hashes.
+
+use serde::Serialize;
+
+use crate::aid::Aid;
+use crate::api::{self, ApiVersion};
+use crate::cap::container::JarEntry;
+use crate::cap::header::{ACC_APPLET, ACC_EXPORT, ACC_EXTENDED, ACC_INT};
+use crate::cap::load_file::{LoadFile, LoadFileDigest};
+use crate::cap::{Cap, Component, Container};
+use crate::error::Result;
+
+/// Everything `jct cap info` prints.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapInfo {
+    /// `2.1`, `2.2`, `2.3`.
+    pub cap_format: String,
+    pub extended: bool,
+    pub flags: u8,
+    pub flag_names: Vec<&'static str>,
+    pub package_name: Option<String>,
+    pub package_aid: Option<Aid>,
+    pub package_version: Option<String>,
+    pub applets: Vec<AppletInfo>,
+    pub imports: Vec<ImportInfo>,
+    pub components: Vec<ComponentSize>,
+    /// The load file as `jct load` sends it (Descriptor left out).
+    pub load_file: LoadFileDigest,
+    /// Size of the load file with the Descriptor included.
+    pub load_file_size_with_descriptor: usize,
+}
+
+/// An applet of the package.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppletInfo {
+    pub aid: Aid,
+    pub install_method_offset: u32,
+    /// Class name, from the Debug component or the JAR manifest.
+    pub class_name: Option<String>,
+}
+
+/// An imported package.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportInfo {
+    pub aid: Aid,
+    pub version: String,
+    /// API package name, for AIDs of the Java Card API.
+    pub name: Option<String>,
+    /// API versions whose table has exactly this package version.
+    pub api_versions: Vec<ApiVersion>,
+}
+
+/// A component and its encoded size (tag, size field and body).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentSize {
+    pub name: String,
+    pub tag: u8,
+    pub size: usize,
+}
+
+/// Names of the Header flags that are set.
+pub fn flag_names(flags: u8) -> Vec<&'static str> {
+    [
+        (ACC_INT, "ACC_INT"),
+        (ACC_EXPORT, "ACC_EXPORT"),
+        (ACC_APPLET, "ACC_APPLET"),
+        (ACC_EXTENDED, "ACC_EXTENDED"),
+    ]
+    .iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|(_, name)| *name)
+    .collect()
+}
+
+impl CapInfo {
+    /// Gathers the facts of a decoded CAP.
+    pub fn of(cap: &Cap) -> Result<CapInfo> {
+        let header = cap.header();
+        let ctx = cap.context();
+        let flags = header.map(|h| h.flags).unwrap_or(0);
+        let manifest = manifest_applet_names(cap);
+        let mut applets = Vec::new();
+        if let Some(Component::Applet(a)) = cap.component(crate::cap::Tag::Applet) {
+            for entry in &a.applets {
+                let class_name = debug_class_name(cap, entry.install_method_offset)
+                    .or_else(|| manifest.iter().find(|(aid, _)| *aid == entry.aid).map(|(_, n)| n.clone()));
+                applets.push(AppletInfo {
+                    aid: entry.aid.clone(),
+                    install_method_offset: entry.install_method_offset,
+                    class_name,
+                });
+            }
+        }
+        let mut imports = Vec::new();
+        if let Some(Component::Import(i)) = cap.component(crate::cap::Tag::Import) {
+            for p in &i.packages {
+                let known = api::identify(&p.aid, p.major_version, p.minor_version);
+                imports.push(ImportInfo {
+                    aid: p.aid.clone(),
+                    version: format!("{}.{}", p.major_version, p.minor_version),
+                    name: known.as_ref().map(|k| k.name.clone()),
+                    api_versions: known.map(|k| k.api_versions).unwrap_or_default(),
+                });
+            }
+        }
+        let components = cap
+            .components
+            .iter()
+            .map(|c| {
+                Ok(ComponentSize {
+                    name: c.name(),
+                    tag: c.tag_byte(),
+                    size: c.encode(&ctx)?.len(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CapInfo {
+            cap_format: format!("{}.{}", cap.format.major, cap.format.minor),
+            extended: cap.format.extended,
+            flags,
+            flag_names: flag_names(flags),
+            package_name: header.and_then(|h| h.package_name()).map(str::to_string),
+            package_aid: header.and_then(|h| h.package_aid()),
+            package_version: header
+                .and_then(|h| h.package_version())
+                .map(|(maj, min)| format!("{maj}.{min}")),
+            applets,
+            imports,
+            components,
+            load_file: LoadFile::build(cap, false)?.digest(),
+            load_file_size_with_descriptor: LoadFile::build(cap, true)?.bytes.len(),
+        })
+    }
+}
+
+/// The class whose methods include the applet's install method, named by the Debug component.
+fn debug_class_name(cap: &Cap, install_offset: u32) -> Option<String> {
+    match cap.component(crate::cap::Tag::Debug) {
+        Some(Component::Debug(d)) => d.class_name_of_method_offset(install_offset),
+        _ => None,
+    }
+}
+
+/// `(applet AID, class name)` pairs from the JAR manifest's
+/// `Java-Card-Applet-<n>-AID` / `-Name` attributes (continuation lines joined).
+fn manifest_applet_names(cap: &Cap) -> Vec<(Aid, String)> {
+    let Container::Jar { entries } = &cap.container else {
+        return Vec::new();
+    };
+    let Some(text) = entries.iter().find_map(|e| match e {
+        JarEntry::Other { path, data } if path.eq_ignore_ascii_case("META-INF/MANIFEST.MF") => {
+            Some(String::from_utf8_lossy(data).into_owned())
+        }
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for raw in text.lines() {
+        match (raw.strip_prefix(' '), lines.last_mut()) {
+            (Some(cont), Some(last)) => last.push_str(cont),
+            _ => lines.push(raw.to_string()),
+        }
+    }
+    let attr = |key: &str| {
+        lines.iter().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == key).then(|| v.trim().to_string())
+        })
+    };
+    let mut out = Vec::new();
+    for n in 1..=255 {
+        let (Some(aid), Some(name)) = (
+            attr(&format!("Java-Card-Applet-{n}-AID")),
+            attr(&format!("Java-Card-Applet-{n}-Name")),
+        ) else {
+            break;
+        };
+        let bytes: Option<Vec<u8>> = aid
+            .split(':')
+            .map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
+            .collect();
+        if let Some(bytes) = bytes {
+            out.push((Aid(bytes), name));
+        }
+    }
+    out
+}

@@ -1,0 +1,116 @@
+//! Command-line grammar (clap derive). Help texts here are the user manual.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// jct — the Java Card toolchain: CAP and export files, and soon the converter,
+/// the GlobalPlatform loader and the emulator, in one fast binary.
+#[derive(Parser, Debug)]
+#[command(name = "jct", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Inspect, check and re-write CAP files (JAR or raw load file).
+    #[command(subcommand)]
+    Cap(CapCommand),
+    /// Inspect export (.exp) files.
+    #[command(subcommand)]
+    Exp(ExpCommand),
+}
+
+/// A CAP file argument. Both containers are accepted: the `.cap` JAR the
+/// converter writes, and a raw load file (components concatenated, optionally
+/// inside the C4 tag), told apart by content.
+#[derive(Args, Debug)]
+pub struct CapInput {
+    /// CAP file: a .cap JAR or a raw load file (IJC).
+    pub file: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CapCommand {
+    /// Show the package, applets, imports, component sizes and load file hashes.
+    ///
+    /// Example: jct cap info applet.cap --json
+    Info {
+        #[command(flatten)]
+        input: CapInput,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show every component decoded, with the bytecode disassembled.
+    Dump {
+        #[command(flatten)]
+        input: CapInput,
+        /// Print the decoded model as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the CAP is consistent before it goes to a card.
+    ///
+    /// Exits with status 1 and lists each problem (component, offset, rule) when
+    /// a check fails.
+    Verify {
+        #[command(flatten)]
+        input: CapInput,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the Load File Data Block exactly as `jct load` sends it.
+    ///
+    /// Components in load order: Header, Directory, Import, Applet, Class, Method,
+    /// StaticField, Export, ConstantPool, RefLocation, StaticResources (and the
+    /// Descriptor with --with-descriptor). Debug is never included.
+    LoadFile {
+        #[command(flatten)]
+        input: CapInput,
+        /// Include the Descriptor component (some cards want it for off-card verification data).
+        #[arg(long)]
+        with_descriptor: bool,
+        /// Wrap the block in the GlobalPlatform C4 tag with its BER length.
+        #[arg(long)]
+        c4: bool,
+        /// Output file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Re-write a CAP as a JAR or as a raw load file, re-encoded from the decoded model.
+    Convert {
+        #[command(flatten)]
+        input: CapInput,
+        /// Container to write.
+        #[arg(long, value_enum, default_value_t = Container::Jar)]
+        to: Container,
+        /// Output file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// Output container for `jct cap convert`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// A .cap JAR (other entries of an input JAR are kept).
+    Jar,
+    /// A raw load file: every component concatenated in load order (Descriptor included).
+    Ijc,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExpCommand {
+    /// Show the package, classes, tokens, fields and methods of an export file.
+    Dump {
+        /// Export file (.exp), format 2.1, 2.2 or 2.3.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}

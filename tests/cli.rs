@@ -1,0 +1,153 @@
+//! The `jct` binary, run as a user runs it.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+fn shared() -> PathBuf {
+    std::env::var("JCT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+fn jct() -> Command {
+    Command::cargo_bin("jct").unwrap()
+}
+
+#[test]
+fn info_on_the_bundled_sample() {
+    jct()
+        .args(["cap", "info", "samples/hello.cap"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CAP format:      2.1"))
+        .stdout(predicate::str::contains("F00000000101"))
+        .stdout(predicate::str::contains("F0000000010101"))
+        .stdout(predicate::str::contains("A0000000620101 1.6   javacard.framework 1.6 (Java Card 3.0.5)"))
+        .stdout(predicate::str::contains("SHA-256:"));
+}
+
+#[test]
+fn info_json_matches_manifest() {
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("cap-corpus/MANIFEST.json")).unwrap(),
+    )
+    .unwrap();
+    let entry = &manifest[0];
+    let file = shared().join("cap-corpus").join(entry["file"].as_str().unwrap());
+    let out = jct().args(["cap", "info", "--json"]).arg(&file).output().unwrap();
+    assert!(out.status.success());
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["package_aid"], entry["package_aid"]);
+    assert_eq!(info["load_file"]["sha256"], entry["load_file_sha256_no_descriptor"]);
+    assert_eq!(info["load_file"]["size"], entry["load_file_size_no_descriptor"]);
+}
+
+#[test]
+fn load_file_output_hash_matches_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("hello.ijc");
+    jct()
+        .args(["cap", "load-file", "samples/hello.cap", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let bytes = std::fs::read(&out).unwrap();
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("converter-reference/MANIFEST.json")).unwrap(),
+    )
+    .unwrap();
+    // Kit 3.0.5's hello.cap is the third entry (arith, crypto, hello, ...).
+    let hello = &manifest[2];
+    assert_eq!(hello["file"], "hello.cap");
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), hello["load_file_sha256_no_descriptor"].as_str().unwrap());
+    // The raw load file is itself a readable CAP.
+    jct().args(["cap", "info"]).arg(&out).assert().success();
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn convert_to_ijc_and_back_to_jar() {
+    let dir = tempfile::tempdir().unwrap();
+    let ijc = dir.path().join("hello.ijc");
+    let jar = dir.path().join("hello2.cap");
+    jct()
+        .args(["cap", "convert", "samples/hello.cap", "--to", "ijc", "-o"])
+        .arg(&ijc)
+        .assert()
+        .success();
+    jct().args(["cap", "convert", "--to", "jar", "-o"]).arg(&jar).arg(&ijc).assert().success();
+    let a = jct().args(["cap", "info", "--json", "samples/hello.cap"]).output().unwrap();
+    let b = jct().args(["cap", "info", "--json"]).arg(&jar).output().unwrap();
+    let a: Value = serde_json::from_slice(&a.stdout).unwrap();
+    let b: Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(a["load_file"], b["load_file"]);
+}
+
+#[test]
+fn verify_accepts_every_corpus_cap() {
+    for dir in ["cap-corpus", "converter-reference/oracle-3.0.5", "converter-reference/oracle-3.2.0"] {
+        for e in std::fs::read_dir(shared().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "cap") {
+                jct().args(["cap", "verify"]).arg(&p).assert().success().stdout(predicate::str::contains("OK"));
+            }
+        }
+    }
+}
+
+#[test]
+fn dump_disassembles_with_names() {
+    jct()
+        .args(["cap", "dump", "samples/hello.cap"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Method component"))
+        .stdout(predicate::str::contains("invokevirtual"))
+        .stdout(predicate::str::contains("javacard/framework/APDU"));
+}
+
+#[test]
+fn exp_dump_text_and_json() {
+    let f = shared().join("exp-corpus/3.0.5-javacard.framework.exp");
+    jct()
+        .args(["exp", "dump"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("javacard.framework"))
+        .stdout(predicate::str::contains("A0000000620101"));
+    let out = jct().args(["exp", "dump", "--json"]).arg(&f).output().unwrap();
+    assert!(out.status.success());
+    let _: Value = serde_json::from_slice(&out.stdout).unwrap();
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.cap");
+    std::fs::write(&empty, b"").unwrap();
+    jct()
+        .args(["cap", "info"])
+        .arg(&empty)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("empty"));
+    let junk = dir.path().join("junk.cap");
+    std::fs::write(&junk, b"\x01\x00\x10\xDE\xCA\xFF\xED").unwrap();
+    jct()
+        .args(["cap", "info"])
+        .arg(&junk)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Header"));
+    jct()
+        .args(["cap", "info", "/nonexistent/x.cap"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/nonexistent/x.cap"));
+}
