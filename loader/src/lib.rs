@@ -1,1 +1,2 @@
 //! loader: talking to cards — APDUs, transports, secure channels, GlobalPlatform.
+pub mod gp;

@@ -1,0 +1,129 @@
+//! Status words explained in words a user can act on, per command
+//! (GP 2.3.1 chapter 11 and ISO/IEC 7816-4 section 5.6).
+
+/// The command a status word answered; the same SW means different things
+/// after different commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    Select,
+    InitializeUpdate,
+    ExternalAuthenticate,
+    GetData,
+    GetStatus,
+    InstallForLoad,
+    Load,
+    InstallForInstall,
+    Delete,
+    PutKey,
+    SetStatus,
+    /// An APDU the user sent, or one jct does not classify.
+    Other,
+}
+
+impl CommandKind {
+    /// The name used in messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CommandKind::Select => "SELECT",
+            CommandKind::InitializeUpdate => "INITIALIZE UPDATE",
+            CommandKind::ExternalAuthenticate => "EXTERNAL AUTHENTICATE",
+            CommandKind::GetData => "GET DATA",
+            CommandKind::GetStatus => "GET STATUS",
+            CommandKind::InstallForLoad => "INSTALL [for load]",
+            CommandKind::Load => "LOAD",
+            CommandKind::InstallForInstall => "INSTALL [for install]",
+            CommandKind::Delete => "DELETE",
+            CommandKind::PutKey => "PUT KEY",
+            CommandKind::SetStatus => "SET STATUS",
+            CommandKind::Other => "command",
+        }
+    }
+}
+
+/// The likely cause of a status word after a command, in words.
+pub fn explain(kind: CommandKind, sw: u16) -> String {
+    use CommandKind::*;
+    let specific: Option<&str> = match (sw, kind) {
+        (0x6A80, InstallForLoad) => Some("the card rejected the INSTALL [for load] data: a malformed AID, a hash of the wrong length, or load parameters it does not accept"),
+        (0x6A80, Load) => Some("the card rejected the load file: a component is malformed, the Load File Data Block is inconsistent, or the CAP targets a newer Java Card version than the card runs"),
+        (0x6A80, InstallForInstall) => Some("the card rejected the INSTALL data: wrong privileges, malformed install parameters (the C9 tag), or the applet refused its parameters in install()"),
+        (0x6A80, PutKey) => Some("the key data is malformed: wrong key type or length, or a KCV that does not match the decrypted key"),
+        (0x6A80, Delete) => Some("the DELETE data is malformed (tag 4F with the AID is expected)"),
+        (0x6A80, _) => Some("the command data is malformed or holds a value the card does not accept"),
+        (0x6A84, Load | InstallForLoad) => Some("not enough memory on the card for this load file: delete unused packages or use a smaller CAP"),
+        (0x6A84, InstallForInstall) => Some("not enough memory on the card to create the applet instance"),
+        (0x6A84, _) => Some("not enough memory space on the card"),
+        (0x6A88, Select) => Some("no application with this AID on the card (referenced data not found)"),
+        (0x6A88, Delete) => Some("nothing with this AID is on the card; check `jct list`"),
+        (0x6A88, GetData) => Some("the card does not hold this data object"),
+        (0x6A88, SetStatus) => Some("no application or security domain with this AID"),
+        (0x6A88, InstallForLoad) => Some("the security domain named for the load file is not on the card"),
+        (0x6A88, InstallForInstall) => Some("the load file or applet class named is not on the card: load the CAP first, and check the applet AID"),
+        (0x6A88, GetStatus) => Some("no entry matches (for load files, the card may hold none)"),
+        (0x6A88, _) => Some("referenced data not found"),
+        (0x6A82, Select) => Some("no application with this AID on the card"),
+        (0x6A82, GetStatus) => Some("no entry matches the search criteria"),
+        (0x6A82, _) => Some("file or application not found"),
+        (0x6985, Delete) => Some("conditions of use not satisfied: the package is still used (instances exist, or another package imports it — try --related), or the object may not be deleted"),
+        (0x6985, InstallForLoad) => Some("conditions not satisfied: a package with this AID is already on the card (delete it first), or the card's life cycle forbids loading"),
+        (0x6985, InstallForInstall) => Some("conditions not satisfied: an instance with this AID already exists, or the applet's install() threw an exception"),
+        (0x6985, Load) => Some("conditions not satisfied: LOAD without a preceding INSTALL [for load], or a block out of sequence"),
+        (0x6985, SetStatus) => Some("this life cycle transition is not allowed from the current state"),
+        (0x6985, _) => Some("conditions of use not satisfied"),
+        (0x6982, ExternalAuthenticate) => Some("the card rejected the host cryptogram: wrong keys or wrong key diversification"),
+        (0x6982, _) => Some("security status not satisfied: the secure channel is not open, a MAC was wrong (the channel is now closed), or the command needs a higher security level"),
+        (0x6983, InitializeUpdate | ExternalAuthenticate) => Some("authentication method blocked: too many failed authentications; the key set is locked"),
+        (0x6983, _) => Some("authentication method blocked"),
+        (0x6D00, _) => Some("instruction not supported: the selected application does not know this command (is the security domain selected?)"),
+        (0x6E00, _) => Some("class not supported: the selected application rejects this CLA (secure messaging bit or logical channel)"),
+        (0x6A86, InitializeUpdate) => Some("wrong P1/P2: the card has no key set with this version (--key-ver)"),
+        (0x6A86, GetData) => Some("wrong P1/P2: the card does not support this data object"),
+        (0x6A86, _) => Some("incorrect parameters P1/P2"),
+        (0x6581, Load) => Some("memory failure while writing the load file: the card's memory may be worn"),
+        (0x6581, _) => Some("memory failure on the card"),
+        (0x6310, GetStatus) => Some("more data available: send GET STATUS with the 'next occurrence' flag"),
+        (0x6310, _) => Some("more data available"),
+        (0x6700, _) => Some("wrong length (Lc or Le)"),
+        (0x6A81, _) => Some("function not supported by the card"),
+        (0x6A87, _) => Some("Lc inconsistent with P1/P2"),
+        (0x6B00, _) => Some("wrong parameters P1/P2"),
+        (0x6999, Select) => Some("applet selection failed (the applet's select() returned false or it is not selectable)"),
+        (0x6400, _) => Some("execution error: the card state did not change"),
+        (0x6F00, _) => Some("the card reported an internal error (an uncaught exception in the applet, or a card fault)"),
+        (0x9484, _) => Some("algorithm not supported"),
+        (0x9485, _) => Some("invalid key check value"),
+        _ => None,
+    };
+    let text = match specific {
+        Some(t) => t.to_string(),
+        None => match sw >> 8 {
+            0x61 => format!("{} more byte(s) available (GET RESPONSE)", sw & 0xFF),
+            0x6C => format!("wrong Le: the card has {} byte(s)", sw & 0xFF),
+            0x63 if sw & 0xF0 == 0xC0 => format!("verification failed, {} tries left", sw & 0x0F),
+            0x90 if sw == 0x9000 => "success".to_string(),
+            _ => "unknown status word".to_string(),
+        },
+    };
+    format!("{} failed with SW {sw:04X}: {text}", kind.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explanations_depend_on_the_command() {
+        let load = explain(CommandKind::Load, 0x6A80);
+        let select = explain(CommandKind::Select, 0x6A88);
+        assert!(load.starts_with("LOAD failed with SW 6A80"), "{load}");
+        assert!(load.contains("load file"));
+        assert!(select.contains("no application"));
+        for sw in [0x6A80, 0x6A84, 0x6A88, 0x6985, 0x6982, 0x6983, 0x6D00, 0x6E00, 0x6A86, 0x6581, 0x6310] {
+            for kind in [CommandKind::InstallForLoad, CommandKind::Delete, CommandKind::Other] {
+                assert!(!explain(kind, sw).contains("unknown"), "{sw:04X} {kind:?}");
+            }
+        }
+        assert!(explain(CommandKind::Other, 0x6C10).contains("16 byte"));
+        assert!(explain(CommandKind::Other, 0x1234).contains("unknown"));
+    }
+}
