@@ -1,1 +1,3 @@
 //! loader: talking to cards — APDUs, transports, secure channels, GlobalPlatform.
+pub mod tlv;
+pub mod transport;
