@@ -97,7 +97,7 @@ fn render_info(i: &CapInfo) -> String {
         i.cap_format,
         if i.extended { " (extended)" } else { "" }
     );
-    if let Some(name) = &i.package_name {
+    if let Some(name) = i.package_name.as_ref().filter(|n| !n.is_empty()) {
         let _ = writeln!(s, "Package:         {name}");
     }
     if let Some(aid) = &i.package_aid {

@@ -6,7 +6,7 @@ use std::io::{Cursor, Read, Write};
 
 use serde::Serialize;
 
-use crate::cap::Tag;
+use crate::cap::{Format, Tag};
 use crate::error::{Error, Result};
 
 /// Largest JAR entry jct will inflate. Extended CAP files cap the Method
@@ -131,13 +131,14 @@ pub fn read_jar(bytes: &[u8]) -> Result<(Vec<RawComponent>, Vec<JarEntry>)> {
 
 /// Splits a raw load file into its components. Accepts the bare concatenation
 /// and the form wrapped in the Load File Data Block tag C4 with a BER length.
-/// `extended` selects u4 component sizes.
-pub fn split_load_file(bytes: &[u8], extended: bool) -> Result<Vec<RawComponent>> {
+/// `format` gives each component's size-field width.
+pub fn split_load_file(bytes: &[u8], format: Format) -> Result<Vec<RawComponent>> {
     let body = strip_c4(bytes)?;
-    let width = if extended { 4 } else { 2 };
     let mut out: Vec<RawComponent> = Vec::new();
     let mut pos = 0usize;
     while pos < body.len() {
+        let tag = body[pos];
+        let width = format.size_width(tag);
         let head = body.get(pos..pos + 1 + width).ok_or_else(|| {
             Error::Container(format!(
                 "load file: truncated component header at offset {pos:#x} ({} byte(s) left, need {})",
@@ -145,10 +146,7 @@ pub fn split_load_file(bytes: &[u8], extended: bool) -> Result<Vec<RawComponent>
                 1 + width
             ))
         })?;
-        let tag = head[0];
-        let size = head[1..]
-            .iter()
-            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let size = head[1..].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
         let end = pos + 1 + width + size;
         if end > body.len() {
             return Err(Error::Container(format!(
@@ -201,19 +199,19 @@ fn strip_c4(bytes: &[u8]) -> Result<&[u8]> {
     Ok(&bytes[hdr..])
 }
 
-/// True when a raw load file's Header component uses u4 sizes, i.e. the magic
-/// sits after a 4-byte size field. Used before the Header is decoded.
-pub fn load_file_is_extended(bytes: &[u8]) -> bool {
-    let body = strip_c4(bytes).unwrap_or(bytes);
-    const MAGIC: [u8; 4] = [0xDE, 0xCA, 0xFF, 0xED];
-    body.first() == Some(&1)
-        && body.get(3..7) != Some(&MAGIC[..])
-        && body.get(5..9) == Some(&MAGIC[..])
-}
-
-/// True when a component's raw bytes (tag + size + body) use u4 sizes.
-pub fn header_is_extended(header_raw: &[u8]) -> bool {
-    load_file_is_extended(header_raw)
+/// The format a raw load file declares, read from its Header component (which
+/// comes first and always has a u2 size) before anything else is decoded.
+pub fn load_file_format(bytes: &[u8]) -> Result<Format> {
+    let body = strip_c4(bytes)?;
+    if body.first() != Some(&(Tag::Header as u8)) {
+        return Err(Error::Container(format!(
+            "load file: starts with component tag {}, but the Header (tag 1) must come first",
+            body.first().copied().unwrap_or(0)
+        )));
+    }
+    let size = body.get(1..3).map(|s| u16::from_be_bytes([s[0], s[1]]) as usize).unwrap_or(0);
+    let end = (3 + size).min(body.len());
+    crate::cap::file::header_format(&body[..end])
 }
 
 /// Writes a CAP JAR. Entries keep the original layout where there was one; new

@@ -51,8 +51,8 @@ impl Cap {
 
     /// Reads a raw load file (components concatenated, optionally inside tag C4).
     pub fn from_load_file(bytes: &[u8]) -> Result<Cap> {
-        let extended = container::load_file_is_extended(bytes);
-        let raw = container::split_load_file(bytes, extended)?;
+        let format = container::load_file_format(bytes)?;
+        let raw = container::split_load_file(bytes, format)?;
         Cap::decode_components(raw, Container::LoadFile)
     }
 
@@ -144,18 +144,14 @@ impl Cap {
     }
 }
 
-/// Reads the format from a Header component's raw bytes before anything else is decoded.
-fn header_format(raw: &[u8]) -> Result<Format> {
-    let extended = container::header_is_extended(raw);
-    let width = if extended { 4 } else { 2 };
+/// Reads the format from a Header component's raw bytes (tag, u2 size, body)
+/// before anything else is decoded.
+pub(crate) fn header_format(raw: &[u8]) -> Result<Format> {
     let mut r = Reader::new(raw, Tag::Header.location());
-    r.bytes(1 + width, "tag and size")?;
+    r.bytes(3, "tag and size")?;
     let magic = r.u4("magic")?;
     if magic != crate::cap::header::MAGIC {
-        return Err(r.error_at(
-            1 + width,
-            format!("magic is {magic:#010x}, a CAP Header starts with 0xDECAFFED"),
-        ));
+        return Err(r.error_at(3, format!("magic is {magic:#010x}, a CAP Header starts with 0xDECAFFED")));
     }
     let minor = r.u1("minor_version")?;
     let major = r.u1("major_version")?;
@@ -165,24 +161,14 @@ fn header_format(raw: &[u8]) -> Result<Format> {
         minor,
         extended: flags & crate::cap::header::ACC_EXTENDED != 0,
     };
-    if format.extended != extended {
-        return Err(r.error_at(
-            1 + width + 6,
-            format!(
-                "flags {flags:#04x} {} ACC_EXTENDED but the component uses {}-byte sizes",
-                if format.extended { "set" } else { "do not set" },
-                width
-            ),
-        ));
-    }
     if major != 2 || !(1..=3).contains(&minor) {
         return Err(r.error_at(
-            1 + width + 4,
+            7,
             format!("CAP format {major}.{minor} is not supported (2.1, 2.2 and 2.3 are)"),
         ));
     }
-    if extended && minor < 3 {
-        return Err(r.error_at(1 + width + 6, "ACC_EXTENDED needs CAP format 2.3"));
+    if format.extended && minor < 3 {
+        return Err(r.error_at(9, "flag ACC_EXTENDED needs CAP format 2.3"));
     }
     Ok(format)
 }

@@ -19,6 +19,7 @@ pub struct CapInfo {
     pub extended: bool,
     pub flags: u8,
     pub flag_names: Vec<&'static str>,
+    /// The Header's package name: absent in CAP 2.1, possibly empty in 2.2+.
     pub package_name: Option<String>,
     pub package_aid: Option<Aid>,
     pub package_version: Option<String>,
@@ -120,7 +121,7 @@ impl CapInfo {
             extended: cap.format.extended,
             flags,
             flag_names: flag_names(flags),
-            package_name: header.and_then(|h| h.package_name()).map(str::to_string),
+            package_name: header.and_then(|h| h.package_name.clone()),
             package_aid: header.and_then(|h| h.package_aid()),
             package_version: header
                 .and_then(|h| h.package_version())

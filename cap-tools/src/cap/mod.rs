@@ -9,6 +9,7 @@ pub mod bytecode;
 pub mod components;
 pub mod container;
 pub mod file;
+pub mod info;
 pub mod load_file;
 
 use serde::Serialize;
@@ -61,12 +62,15 @@ impl Format {
         (self.major, self.minor) >= (major, minor)
     }
 
-    /// Width of a component's size field: u2 for compact, u4 for extended.
-    pub fn size_width(&self) -> usize {
-        if self.extended {
-            4
-        } else {
-            2
+    /// Width of a component's size field. Compact files use u2, except Static
+    /// Resources (u4 in every format); extended files use u4 for the components
+    /// that may outgrow 64 KiB (Method, RefLocation, Descriptor, Debug) and for
+    /// custom components, u2 for the others (JCVM 3.1 section 6.2).
+    pub fn size_width(&self, tag: u8) -> usize {
+        match Tag::from_u8(tag) {
+            Some(Tag::StaticResources) => 4,
+            Some(Tag::Method | Tag::RefLocation | Tag::Descriptor | Tag::Debug) | None if self.extended => 4,
+            _ => 2,
         }
     }
 }
@@ -269,24 +273,24 @@ impl Component {
         Ok(out)
     }
 
-    /// Encodes the whole component: tag, size (u2, or u4 in extended format), body.
+    /// Encodes the whole component: tag, size (u2 or u4, see [`Format::size_width`]), body.
     pub fn encode(&self, ctx: &Context) -> Result<Vec<u8>> {
         let body = self.encode_body(ctx)?;
         let mut out = Vec::with_capacity(body.len() + 5);
         out.put_u1(self.tag_byte());
-        if ctx.format.extended {
-            let n = u32::try_from(body.len()).map_err(|_| {
-                Error::encode("component", format!("{} is larger than 4 GiB", self.name()))
-            })?;
+        if ctx.format.size_width(self.tag_byte()) == 4 {
+            let n = u32::try_from(body.len())
+                .map_err(|_| Error::encode("component", format!("{} is larger than 4 GiB", self.name())))?;
             out.put_u4(n);
         } else {
             let n = u16::try_from(body.len()).map_err(|_| {
                 Error::encode(
                     "component",
                     format!(
-                        "{} body of {} bytes exceeds the 65535-byte limit of a compact CAP file",
+                        "{} body of {} bytes exceeds the 65535 bytes its u2 size field allows{}",
                         self.name(),
-                        body.len()
+                        body.len(),
+                        if ctx.format.extended { "" } else { " (a compact CAP file)" }
                     ),
                 )
             })?;
@@ -302,7 +306,7 @@ impl Component {
     pub fn decode(raw: &[u8], ctx: &Context, hints: &MethodBoundaries) -> Result<Component> {
         let mut r = Reader::new(raw, "component");
         let tag = r.u1("component tag")?;
-        let size = if ctx.format.extended {
+        let size = if ctx.format.size_width(tag) == 4 {
             r.u4("component size")? as usize
         } else {
             r.u2("component size")? as usize

@@ -125,6 +125,16 @@ impl Debug {
     pub fn package_name(&self) -> Option<&str> {
         self.string(self.package_name_index)
     }
+
+    /// The dotted name of the class that holds the method at `offset` in the
+    /// Method component (e.g. to name an applet by its install method).
+    pub fn class_name_of_method_offset(&self, offset: u32) -> Option<String> {
+        self.classes
+            .iter()
+            .find(|c| c.methods.iter().any(|m| u32::from(m.location) == offset))
+            .and_then(|c| self.string(c.name_index))
+            .map(|n| n.replace('/', "."))
+    }
 }
 
 /// True for a descriptor of a primitive type (`Z`, `B`, `S`, `I`, and the JVM
