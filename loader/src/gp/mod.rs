@@ -7,6 +7,7 @@ pub mod cplc;
 pub mod install;
 pub mod lifecycle;
 pub mod privileges;
+pub mod registry;
 pub mod sw;
 
 pub use install::{InstallForInstall, InstallForLoad, LoadBlocks};
