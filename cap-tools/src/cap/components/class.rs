@@ -68,7 +68,7 @@ pub struct InterfaceInfo {
     pub interface_name: Option<String>,
 }
 
-/// One entry of a virtual method table or of the methods of an exported class.
+/// One entry of a virtual method table: where the method_info is.
 pub type VirtualMethodEntry = MethodLocation;
 
 /// An interface implemented by a class, with the class's method for each

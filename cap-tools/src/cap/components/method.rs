@@ -42,7 +42,7 @@ pub struct MethodInfo {
 impl MethodInfo {
     /// Offset of the first bytecode.
     pub fn code_offset(&self) -> u32 {
-        self.offset + self.header.len() as u32
+        self.offset.saturating_add(self.header.len() as u32)
     }
 
     /// Bytecode length in bytes (the Descriptor's bytecode_count).
@@ -254,7 +254,7 @@ fn decode_blocks(r: &mut Reader<'_>, hints: &MethodBoundaries) -> Result<Vec<Met
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 mod jca_tests;

@@ -74,7 +74,7 @@ impl TypeDescriptor {
         let bytes = r.bytes(nibble_count.div_ceil(2), "type_descriptor type")?;
         let nibble = |i: usize| {
             let b = bytes[i / 2];
-            if i % 2 == 0 {
+            if i & 1 == 0 {
                 b >> 4
             } else {
                 b & 0x0F

@@ -6,7 +6,6 @@
 use std::path::Path;
 
 use super::tests::corpus_caps;
-use super::*;
 use crate::cap::bytecode::Operands;
 use crate::cap::{Cap, Component};
 

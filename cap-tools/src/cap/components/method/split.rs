@@ -24,10 +24,10 @@ pub fn split_methods(
 ) -> Result<Vec<MethodInfo>> {
     let region_start = r.offset();
     let end = region_start + r.remaining();
-    let mut cuts: Vec<usize> = starts
-        .range(region_start.saturating_add(1)..end)
-        .copied()
-        .collect();
+    if region_start == end {
+        return Ok(Vec::new());
+    }
+    let mut cuts: Vec<usize> = starts.range(region_start + 1..end).copied().collect();
     cuts.push(end);
     let mut methods = Vec::new();
     let mut from = region_start;

@@ -84,6 +84,9 @@ fn corpus_methods_match_their_descriptors() {
             }
         }
         assert_eq!(described, method.methods.len(), "{}", path.display());
+        // The typed model serializes for --json output.
+        let json = serde_json::to_string(&cap.components).unwrap();
+        assert!(json.contains("\"handlers\"") && json.contains("\"opcode\""));
         methods_seen += described;
     }
     assert!(methods_seen > 300, "{methods_seen}");
@@ -160,8 +163,10 @@ fn extended_body() -> Vec<u8> {
 }
 
 fn extended_hints() -> MethodBoundaries {
-    let mut b = MethodBoundaries::default();
-    b.complete = true;
+    let mut b = MethodBoundaries {
+        complete: true,
+        ..MethodBoundaries::default()
+    };
     b.extend(
         [(0, 9), (0, 0x0E), (1, 1)].map(|(block, offset)| MethodLocation {
             block_index: Some(block),
@@ -270,4 +275,46 @@ fn compact_component_round_trips_and_rejects_bad_input() {
     // Truncated header.
     let mut r = Reader::new(&[0x00, 0x01], "Method component");
     assert!(MethodComponent::decode(&mut r, &compact()).is_err());
+}
+
+/// Decodes a body as the component `tag` in `ctx`; only the absence of a
+/// panic matters to the caller.
+fn decode_any(tag: Tag, body: &[u8], ctx: &Context, hints: &MethodBoundaries) -> Result<()> {
+    use crate::cap::{ClassComponent, Descriptor};
+    let mut r = Reader::new(body, tag.location());
+    match tag {
+        Tag::Class => ClassComponent::decode(&mut r, ctx).map(drop),
+        Tag::Descriptor => Descriptor::decode(&mut r, ctx).map(drop),
+        _ => MethodComponent::decode_with(&mut r, ctx, hints).map(drop),
+    }
+}
+
+#[test]
+fn truncated_and_corrupted_corpus_bodies_never_panic() {
+    let mut errors = 0usize;
+    for path in corpus_caps() {
+        let cap = Cap::from_path(&path).unwrap();
+        let hints = MethodBoundaries::collect(&cap.components);
+        for tag in [Tag::Class, Tag::Method, Tag::Descriptor] {
+            let body = cap
+                .components
+                .iter()
+                .find(|c| c.tag() == Some(tag))
+                .unwrap()
+                .encode_body(&cap.context())
+                .unwrap();
+            let stride = (body.len() / 41).max(1);
+            for ctx in [cap.context(), extended(), compact()] {
+                for i in (0..body.len()).step_by(stride) {
+                    errors += decode_any(tag, &body[..i], &ctx, &hints).is_err() as usize;
+                    for v in [0x00, 0x7F, 0xFF] {
+                        let mut bad = body.clone();
+                        bad[i] = v;
+                        errors += decode_any(tag, &bad, &ctx, &hints).is_err() as usize;
+                    }
+                }
+            }
+        }
+    }
+    assert!(errors > 500, "corruption was noticed {errors} times");
 }
