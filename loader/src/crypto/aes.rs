@@ -22,14 +22,13 @@ fn key_error(got: usize) -> CryptoError {
 }
 
 fn check_aligned(data: &[u8]) -> Result<(), CryptoError> {
-    if data.len() % BLOCK == 0 {
-        Ok(())
-    } else {
-        Err(CryptoError::NotBlockAligned {
+    match data.len() % BLOCK {
+        0 => Ok(()),
+        _ => Err(CryptoError::NotBlockAligned {
             algorithm: "AES",
             block: BLOCK,
             got: data.len(),
-        })
+        }),
     }
 }
 
