@@ -528,3 +528,22 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn refused_command_leaves_the_chain_in_step() {
+    for (kind, protocol, level) in all_protocols() {
+        let cfg = card_config(keys(kind, 16), protocol);
+        let (mut host, mut card) =
+            open(cfg.keys.clone(), &cfg, level, Diversification::None).unwrap();
+        // Too long to carry a MAC: refused before any state changes.
+        let huge = CommandApdu::new(0x80, 0xE8, 0, 0, vec![0; 65535], None).unwrap();
+        assert!(host.wrap_apdu(&huge).is_err(), "{protocol}");
+        assert!(host.wrap(&[0x80]).is_err());
+        let wire = host.wrap(&[0x80, 0xE8, 0x00, 0x00, 0x01, 0xAA]).unwrap();
+        assert_eq!(
+            card.verify_and_unwrap(&wire).unwrap().data(),
+            [0xAA],
+            "{protocol}"
+        );
+    }
+}

@@ -289,19 +289,15 @@ impl Channel {
         Ok(mac)
     }
 
-    fn next_counter(&mut self) -> u64 {
-        let counter = self.counter;
-        self.counter = self.counter.saturating_add(1);
-        counter
-    }
-
     /// Host: secures a command for the session's level (encrypt, then MAC).
     pub(crate) fn wrap(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError> {
         if !self.level.c_mac() {
             return Ok(command.to_bytes());
         }
         let plain = command.data();
-        let counter = self.next_counter();
+        // Committed only once the command is built, so a refused command
+        // leaves host and card counters in step.
+        let counter = self.counter;
         let mut body = if self.level.c_enc() && !plain.is_empty() {
             self.encrypt(plain, counter, false)?
         } else {
@@ -315,6 +311,7 @@ impl Channel {
         let wrapped =
             CommandApdu::new(header[0], ins, p1, p2, body, command.ne())?.with_extended(extended);
         self.chain = chain;
+        self.counter = counter.saturating_add(1);
         self.pending = self.level.r_mac().then_some(Pending { chain, counter });
         Ok(wrapped.to_bytes())
     }
@@ -368,7 +365,8 @@ impl Channel {
             return Err(ScpError::mac("C-MAC", what));
         }
         self.chain = chain;
-        let counter = self.next_counter();
+        let counter = self.counter;
+        self.counter = counter.saturating_add(1);
         let plain = if self.level.c_enc() && !body.is_empty() {
             self.decrypt(body, counter, false).ok_or_else(|| {
                 ScpError::malformed("command", format!("{what} data does not decrypt"))
