@@ -1,0 +1,323 @@
+//! The card side of a secure channel, for the emulator's security domain:
+//! answer INITIALIZE UPDATE, verify EXTERNAL AUTHENTICATE, then verify and
+//! unwrap every command and protect every response.
+//!
+//! Each error maps to the status word the card answers
+//! ([`ScpError::status_word`]); a failed handshake is consumed, so the
+//! host must start over with INITIALIZE UPDATE, as on a real card.
+
+use crate::apdu::{CommandApdu, ResponseApdu};
+use crate::keys::StaticKeys;
+
+use super::channel::Channel;
+use super::hello::{
+    CardChallenge, InitUpdateResponse, INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE,
+};
+use super::sm::{self, split_mac};
+use super::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
+
+/// What the card's security domain holds to answer INITIALIZE UPDATE.
+#[derive(Debug, Clone)]
+pub struct CardConfig {
+    /// The card's (already diversified) static keys and their version.
+    pub keys: StaticKeys,
+    /// Protocol and "i" the card implements.
+    pub protocol: Protocol,
+    /// Key diversification data the card reports.
+    pub kdd: [u8; 10],
+    /// Sequence counter for this session. The caller owns and persists it:
+    /// GlobalPlatform increments it after each session opened (SCP02) or
+    /// each pseudo-random challenge issued (SCP03).
+    pub sequence_counter: u32,
+    /// AID of the security domain; input to pseudo-random challenges.
+    pub aid: Vec<u8>,
+}
+
+fn bad_parameters(what: &'static str, detail: impl Into<String>) -> ScpError {
+    ScpError::BadParameters {
+        what,
+        detail: detail.into(),
+    }
+}
+
+/// Answers INITIALIZE UPDATE: returns the handshake state and the response
+/// bytes (data and 9000) to send.
+pub fn initialize_update(
+    config: &CardConfig,
+    command: &[u8],
+    rng: &mut (impl ChallengeSource + ?Sized),
+) -> Result<(CardAuthenticating, Vec<u8>), ScpError> {
+    const WHAT: &str = "INITIALIZE UPDATE";
+    let command = CommandApdu::parse(command)?;
+    if command.ins() != INS_INITIALIZE_UPDATE || sm::is_secured(command.cla()) {
+        return Err(bad_parameters(
+            WHAT,
+            "not a plain INITIALIZE UPDATE command",
+        ));
+    }
+    if command.p2() != 0 {
+        return Err(bad_parameters(
+            WHAT,
+            format!("P2 must be 00, got {:02X}", command.p2()),
+        ));
+    }
+    let host_challenge: [u8; 8] = command
+        .data()
+        .try_into()
+        .map_err(|_| ScpError::WrongLength {
+            what: WHAT,
+            detail: format!(
+                "host challenge must be 8 bytes, got {}",
+                command.data().len()
+            ),
+        })?;
+    let kvn = config.keys.version;
+    if command.p1() != 0 && command.p1() != kvn {
+        return Err(ScpError::KeyVersion {
+            expected: kvn,
+            found: command.p1(),
+        });
+    }
+    let protocol = config.protocol;
+    protocol.check_supported()?;
+    let counter = config.sequence_counter;
+    let exhausted = || ScpError::Unsupported(format!("sequence counter {counter:#X} exhausted"));
+
+    let (pending, challenge, card_cryptogram, host_cryptogram) = match protocol {
+        Protocol::Scp02 { i } => {
+            let sequence_counter = u16::try_from(counter)
+                .map_err(|_| exhausted())?
+                .to_be_bytes();
+            let session = scp02::SessionKeys::derive(&config.keys, i, sequence_counter)?;
+            let challenge = if protocol.pseudo_random_challenge() {
+                scp02::pseudo_random_card_challenge(&session, &config.aid)?
+            } else {
+                let mut c = [0u8; 6];
+                rng.fill(&mut c)?;
+                c
+            };
+            let card =
+                scp02::card_cryptogram(&session, &host_challenge, &sequence_counter, &challenge)?;
+            let host =
+                scp02::host_cryptogram(&session, &host_challenge, &sequence_counter, &challenge)?;
+            (
+                Session::Scp02(session),
+                CardChallenge::Scp02 {
+                    sequence_counter,
+                    challenge,
+                },
+                card,
+                host,
+            )
+        }
+        Protocol::Scp03 { i } => {
+            let (challenge, sequence_counter) = if protocol.pseudo_random_challenge() {
+                let [_, a, b, c] = counter.to_be_bytes();
+                if counter > 0x00FF_FFFF {
+                    return Err(exhausted());
+                }
+                let seq = [a, b, c];
+                (
+                    scp03::pseudo_random_card_challenge(&config.keys.enc, &seq, &config.aid)?,
+                    Some(seq),
+                )
+            } else {
+                let mut c = [0u8; 8];
+                rng.fill(&mut c)?;
+                (c, None)
+            };
+            let session = scp03::SessionKeys::derive(&config.keys, &host_challenge, &challenge)?;
+            let card = scp03::card_cryptogram(&session, &host_challenge, &challenge)?;
+            let host = scp03::host_cryptogram(&session, &host_challenge, &challenge)?;
+            (
+                Session::Scp03(session),
+                CardChallenge::Scp03 {
+                    i,
+                    challenge,
+                    sequence_counter,
+                },
+                card,
+                host,
+            )
+        }
+    };
+    let hello = InitUpdateResponse {
+        kdd: config.kdd,
+        key_version: kvn,
+        challenge,
+        card_cryptogram,
+    };
+    let mut response = hello.to_bytes();
+    response.extend_from_slice(&[0x90, 0x00]);
+    let card_challenge = match &hello.challenge {
+        CardChallenge::Scp02 { challenge, .. } => challenge.to_vec(),
+        CardChallenge::Scp03 { challenge, .. } => challenge.to_vec(),
+    };
+    let info = SessionInfo {
+        protocol,
+        security_level: SecurityLevel::NONE,
+        key_version: kvn,
+        kdd: config.kdd,
+        sequence_counter: hello.sequence_counter(),
+        host_challenge,
+        card_challenge,
+    };
+    let state = CardAuthenticating {
+        session: pending,
+        dek: config.keys.dek.clone(),
+        host_cryptogram,
+        info,
+    };
+    Ok((state, response))
+}
+
+/// Session keys waiting for EXTERNAL AUTHENTICATE.
+enum Session {
+    Scp02(scp02::SessionKeys),
+    Scp03(scp03::SessionKeys),
+}
+
+/// INITIALIZE UPDATE answered; waiting for EXTERNAL AUTHENTICATE.
+pub struct CardAuthenticating {
+    session: Session,
+    dek: crate::keys::Key,
+    host_cryptogram: [u8; 8],
+    info: SessionInfo,
+}
+
+impl CardAuthenticating {
+    /// Protocol, counters and challenges of the session being opened.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// Verifies EXTERNAL AUTHENTICATE (level, host cryptogram, C-MAC);
+    /// returns the open channel and the response bytes (9000) to send.
+    pub fn external_authenticate(self, command: &[u8]) -> Result<(CardChannel, Vec<u8>), ScpError> {
+        const WHAT: &str = "EXTERNAL AUTHENTICATE";
+        let command = CommandApdu::parse(command)?;
+        if command.ins() != INS_EXTERNAL_AUTHENTICATE || !sm::is_secured(command.cla()) {
+            return Err(bad_parameters(
+                WHAT,
+                "not a secured EXTERNAL AUTHENTICATE command",
+            ));
+        }
+        if command.p2() != 0 {
+            return Err(bad_parameters(
+                WHAT,
+                format!("P2 must be 00, got {:02X}", command.p2()),
+            ));
+        }
+        if command.data().len() != 16 {
+            return Err(ScpError::WrongLength {
+                what: WHAT,
+                detail: format!("data must be 16 bytes, got {}", command.data().len()),
+            });
+        }
+        let level = SecurityLevel::from_byte(command.p1()).ok_or_else(|| {
+            bad_parameters(WHAT, format!("no security level {:02X}", command.p1()))
+        })?;
+        self.info.protocol.check_level(level)?;
+        let (body, mac) = split_mac(command.data())
+            .ok_or_else(|| ScpError::mac("C-MAC", "EXTERNAL AUTHENTICATE"))?;
+        let host_cryptogram: [u8; 8] = body
+            .try_into()
+            .map_err(|_| ScpError::malformed(WHAT, "host cryptogram must be 8 bytes"))?;
+        let expected = &self.host_cryptogram;
+        let channel = match self.session {
+            Session::Scp02(keys) => Channel::Scp02(scp02::Channel::open_card(
+                keys,
+                self.info.protocol.i(),
+                level,
+                &host_cryptogram,
+                &mac,
+                expected,
+            )?),
+            Session::Scp03(keys) => Channel::Scp03(scp03::Channel::open_card(
+                keys,
+                self.dek,
+                level,
+                &host_cryptogram,
+                &mac,
+                expected,
+            )?),
+        };
+        let info = SessionInfo {
+            security_level: level,
+            ..self.info
+        };
+        let channel = CardChannel {
+            channel,
+            info,
+            closed: false,
+        };
+        Ok((channel, vec![0x90, 0x00]))
+    }
+}
+
+impl core::fmt::Debug for CardAuthenticating {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CardAuthenticating")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open secure channel, card side.
+pub struct CardChannel {
+    channel: Channel,
+    info: SessionInfo,
+    closed: bool,
+}
+
+impl CardChannel {
+    /// Protocol, level, counters and challenges of the session.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// Whether a verification failure has closed the channel.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Checks a command's C-MAC against the chain and decrypts its data;
+    /// returns the command as the host meant it. Any failure closes the
+    /// channel; answer [`ScpError::status_word`] in plain.
+    pub fn verify_and_unwrap(&mut self, command: &[u8]) -> Result<CommandApdu, ScpError> {
+        if self.closed {
+            return Err(ScpError::Closed);
+        }
+        let result = CommandApdu::parse(command)
+            .map_err(ScpError::from)
+            .and_then(|c| self.channel.unwrap_command(&c));
+        if result.is_err() {
+            self.closed = true;
+        }
+        result
+    }
+
+    /// Protects the response to the last unwrapped command (R-MAC,
+    /// R-ENCRYPTION as the level says); returns the bytes to send.
+    pub fn wrap_response(&mut self, data: &[u8], sw: u16) -> Result<Vec<u8>, ScpError> {
+        if self.closed {
+            return Err(ScpError::Closed);
+        }
+        self.channel.wrap_response(&ResponseApdu::new(data, sw))
+    }
+
+    /// Decrypts key material received by PUT KEY (see
+    /// [`super::SecureChannel::encrypt_key_data`]).
+    pub fn decrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        self.channel.decrypt_key_data(data)
+    }
+}
+
+impl core::fmt::Debug for CardChannel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CardChannel")
+            .field("info", &self.info)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,311 @@
+//! The host (off-card entity) side of opening and using a secure channel.
+
+use crate::apdu::{CommandApdu, ResponseApdu};
+use crate::keys::{Diversification, StaticKeys};
+
+use super::channel::Channel;
+use super::hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
+use super::sm::ct_eq;
+use super::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
+
+/// What the host needs to open a secure channel.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The static (or master, see `diversification`) keys.
+    pub keys: StaticKeys,
+    /// How the card's keys derive from `keys`.
+    pub diversification: Diversification,
+    /// Security level to ask for in EXTERNAL AUTHENTICATE.
+    pub security_level: SecurityLevel,
+    /// SCP02's "i": the card does not state it in INITIALIZE UPDATE, so it
+    /// comes from card recognition data or configuration. Default 0x15.
+    pub scp02_i: u8,
+    /// Refuse cards that answer with another protocol (2 or 3).
+    pub expect_scp: Option<u8>,
+    /// When set, and the card claims a pseudo-random challenge, check that
+    /// the challenge is the one this AID and the sequence counter determine.
+    pub check_challenge_aid: Option<Vec<u8>>,
+}
+
+impl HostConfig {
+    /// Defaults: no diversification, C-MAC, SCP02 i=15, any protocol.
+    pub fn new(keys: StaticKeys) -> Self {
+        HostConfig {
+            keys,
+            diversification: Diversification::None,
+            security_level: SecurityLevel::C_MAC,
+            scp02_i: 0x15,
+            expect_scp: None,
+            check_challenge_aid: None,
+        }
+    }
+}
+
+/// Starts a session with a given host challenge (tests, replay).
+pub fn begin(config: HostConfig, host_challenge: [u8; 8]) -> AwaitingInitUpdate {
+    let command = initialize_update_command(config.keys.version, &host_challenge).to_bytes();
+    AwaitingInitUpdate {
+        config,
+        host_challenge,
+        command,
+    }
+}
+
+/// Starts a session with a host challenge drawn from `rng`.
+pub fn begin_random(
+    config: HostConfig,
+    rng: &mut (impl ChallengeSource + ?Sized),
+) -> Result<AwaitingInitUpdate, ScpError> {
+    let mut host_challenge = [0u8; 8];
+    rng.fill(&mut host_challenge)?;
+    Ok(begin(config, host_challenge))
+}
+
+/// INITIALIZE UPDATE is ready to send; waiting for the card's answer.
+#[derive(Debug)]
+pub struct AwaitingInitUpdate {
+    config: HostConfig,
+    host_challenge: [u8; 8],
+    command: Vec<u8>,
+}
+
+impl AwaitingInitUpdate {
+    /// The INITIALIZE UPDATE command to send.
+    pub fn command(&self) -> &[u8] {
+        &self.command
+    }
+
+    /// The host challenge in the command.
+    pub fn host_challenge(&self) -> [u8; 8] {
+        self.host_challenge
+    }
+
+    /// Takes the card's answer (data and status word), derives the session
+    /// keys, and checks the card cryptogram. Only a card that proves it
+    /// holds the keys yields the EXTERNAL AUTHENTICATE command.
+    pub fn on_init_update_response(self, response: &[u8]) -> Result<Authenticating, ScpError> {
+        let response = ResponseApdu::parse(response)?;
+        if response.sw != 0x9000 {
+            return Err(ScpError::Status {
+                command: "INITIALIZE UPDATE",
+                sw: response.sw,
+            });
+        }
+        let hello = InitUpdateResponse::parse(&response.data)?;
+        let config = &self.config;
+        if let Some(expected) = config.expect_scp {
+            if hello.scp() != expected {
+                return Err(ScpError::UnexpectedProtocol {
+                    expected,
+                    found: hello.scp(),
+                });
+            }
+        }
+        if config.keys.version != 0 && hello.key_version != config.keys.version {
+            return Err(ScpError::KeyVersion {
+                expected: config.keys.version,
+                found: hello.key_version,
+            });
+        }
+        let keys = config.keys.diversify(config.diversification, &hello.kdd)?;
+        let level = config.security_level;
+        let hc = &self.host_challenge;
+        let (protocol, channel, command, card_challenge) = match &hello.challenge {
+            CardChallenge::Scp02 {
+                sequence_counter,
+                challenge,
+            } => {
+                let i = config.scp02_i;
+                let protocol = Protocol::Scp02 { i };
+                protocol.check_supported()?;
+                protocol.check_level(level)?;
+                let session = scp02::SessionKeys::derive(&keys, i, *sequence_counter)?;
+                let expected = scp02::card_cryptogram(&session, hc, sequence_counter, challenge)?;
+                if !ct_eq(&expected, &hello.card_cryptogram) {
+                    return Err(ScpError::CardCryptogram);
+                }
+                if let (true, Some(aid)) = (
+                    protocol.pseudo_random_challenge(),
+                    &config.check_challenge_aid,
+                ) {
+                    let derived = scp02::pseudo_random_card_challenge(&session, aid)?;
+                    if !ct_eq(&derived, challenge) {
+                        return Err(ScpError::CardChallenge);
+                    }
+                }
+                let host_cryptogram =
+                    scp02::host_cryptogram(&session, hc, sequence_counter, challenge)?;
+                let (channel, command) =
+                    scp02::Channel::open_host(session, i, level, &host_cryptogram)?;
+                (
+                    protocol,
+                    Channel::Scp02(channel),
+                    command,
+                    challenge.to_vec(),
+                )
+            }
+            CardChallenge::Scp03 {
+                i,
+                challenge,
+                sequence_counter,
+            } => {
+                let protocol = Protocol::Scp03 { i: *i };
+                protocol.check_supported()?;
+                protocol.check_level(level)?;
+                let session = scp03::SessionKeys::derive(&keys, hc, challenge)?;
+                let expected = scp03::card_cryptogram(&session, hc, challenge)?;
+                if !ct_eq(&expected, &hello.card_cryptogram) {
+                    return Err(ScpError::CardCryptogram);
+                }
+                if let (Some(counter), Some(aid)) = (sequence_counter, &config.check_challenge_aid)
+                {
+                    let derived = scp03::pseudo_random_card_challenge(&keys.enc, counter, aid)?;
+                    if !ct_eq(&derived, challenge) {
+                        return Err(ScpError::CardChallenge);
+                    }
+                }
+                let host_cryptogram = scp03::host_cryptogram(&session, hc, challenge)?;
+                let (channel, command) =
+                    scp03::Channel::open_host(session, keys.dek.clone(), level, &host_cryptogram)?;
+                (
+                    protocol,
+                    Channel::Scp03(channel),
+                    command,
+                    challenge.to_vec(),
+                )
+            }
+        };
+        let info = SessionInfo {
+            protocol,
+            security_level: level,
+            key_version: hello.key_version,
+            kdd: hello.kdd,
+            sequence_counter: hello.sequence_counter(),
+            host_challenge: self.host_challenge,
+            card_challenge,
+        };
+        Ok(Authenticating {
+            channel,
+            command: command.to_bytes(),
+            info,
+        })
+    }
+}
+
+/// The card is authenticated; EXTERNAL AUTHENTICATE is ready to send.
+pub struct Authenticating {
+    channel: Channel,
+    command: Vec<u8>,
+    info: SessionInfo,
+}
+
+impl Authenticating {
+    /// The EXTERNAL AUTHENTICATE command to send.
+    pub fn command(&self) -> &[u8] {
+        &self.command
+    }
+
+    /// Protocol, level, counters and challenges of the session.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// Takes the card's answer to EXTERNAL AUTHENTICATE; 9000 opens the channel.
+    pub fn on_external_authenticate_response(
+        self,
+        response: &[u8],
+    ) -> Result<SecureChannel, ScpError> {
+        let response = ResponseApdu::parse(response)?;
+        if response.sw != 0x9000 {
+            return Err(ScpError::Status {
+                command: "EXTERNAL AUTHENTICATE",
+                sw: response.sw,
+            });
+        }
+        Ok(SecureChannel {
+            channel: self.channel,
+            info: self.info,
+            closed: false,
+        })
+    }
+}
+
+impl core::fmt::Debug for Authenticating {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Authenticating")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open secure channel, host side.
+///
+/// Every command goes through [`SecureChannel::wrap`] and, when the level
+/// includes R-MAC, its response through [`SecureChannel::unwrap`] before
+/// the next command is wrapped, because each MAC chains on the previous.
+pub struct SecureChannel {
+    channel: Channel,
+    info: SessionInfo,
+    closed: bool,
+}
+
+impl SecureChannel {
+    /// Protocol, level, counters and challenges of the session.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// Whether a failed response check has closed the channel.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Secures a command APDU (bytes as they would travel in plain).
+    pub fn wrap(&mut self, command: &[u8]) -> Result<Vec<u8>, ScpError> {
+        self.wrap_apdu(&CommandApdu::parse(command)?)
+    }
+
+    /// Secures a command APDU.
+    pub fn wrap_apdu(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError> {
+        if self.closed {
+            return Err(ScpError::Closed);
+        }
+        self.channel.wrap(command)
+    }
+
+    /// Checks and strips the protection of a response; returns plain
+    /// `data || SW1 SW2`.
+    pub fn unwrap(&mut self, response: &[u8]) -> Result<Vec<u8>, ScpError> {
+        Ok(self.unwrap_response(response)?.to_bytes())
+    }
+
+    /// As [`SecureChannel::unwrap`], split into data and status word.
+    pub fn unwrap_response(&mut self, response: &[u8]) -> Result<ResponseApdu, ScpError> {
+        if self.closed {
+            return Err(ScpError::Closed);
+        }
+        let result = ResponseApdu::parse(response)
+            .map_err(ScpError::from)
+            .and_then(|r| self.channel.unwrap(r));
+        if result.is_err() {
+            self.closed = true;
+        }
+        result
+    }
+
+    /// Encrypts key material for PUT KEY under the session's data
+    /// encryption key (SCP02: DEK session key, 3DES-ECB; SCP03: static
+    /// Key-DEK, AES-CBC). `data` must be whole cipher blocks.
+    pub fn encrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        self.channel.encrypt_key_data(data)
+    }
+}
+
+impl core::fmt::Debug for SecureChannel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SecureChannel")
+            .field("info", &self.info)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}

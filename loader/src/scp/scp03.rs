@@ -1,0 +1,407 @@
+//! SCP03 (GlobalPlatform Card Specification 2.3.1 Amendment D): AES
+//! session keys from both challenges through the SP 800-108 KDF, 8-byte
+//! (S8) cryptograms, an AES-CMAC chain over all commands, AES-CBC command
+//! and response encryption with counter-derived ICVs.
+//!
+//! Implementation options ("i") honoured: pseudo-random card challenge
+//! (10), R-MAC (20), R-ENCRYPTION (40). S16 mode (01) is not provided.
+
+use crate::apdu::{lc_field, CommandApdu, ResponseApdu};
+use crate::crypto::pad::{pad80, unpad80};
+use crate::crypto::{aes, kdf as sp800_108};
+use crate::keys::{Key, KeyType, StaticKeys};
+
+use super::hello::INS_EXTERNAL_AUTHENTICATE;
+use super::sm::{self, ct_eq, split_mac, MAC_LEN};
+use super::{ScpError, SecurityLevel};
+
+/// Derivation constant of the card cryptogram.
+pub const DERIVE_CARD_CRYPTOGRAM: u8 = 0x00;
+/// Derivation constant of the host cryptogram.
+pub const DERIVE_HOST_CRYPTOGRAM: u8 = 0x01;
+/// Derivation constant of the pseudo-random card challenge.
+pub const DERIVE_CARD_CHALLENGE: u8 = 0x02;
+/// Derivation constant of S-ENC.
+pub const DERIVE_S_ENC: u8 = 0x04;
+/// Derivation constant of S-MAC.
+pub const DERIVE_S_MAC: u8 = 0x06;
+/// Derivation constant of S-RMAC.
+pub const DERIVE_S_RMAC: u8 = 0x07;
+
+/// The SCP03 KDF (NIST SP 800-108 counter mode, AES-CMAC PRF), producing
+/// `out_len` bytes from `key`, a derivation `constant` and a `context`.
+pub fn kdf(key: &Key, constant: u8, context: &[u8], out_len: usize) -> Result<Vec<u8>, ScpError> {
+    require_aes(key)?;
+    Ok(sp800_108::derive(
+        key.expose_secret(),
+        constant,
+        context,
+        out_len,
+    )?)
+}
+
+fn require_aes(key: &Key) -> Result<(), ScpError> {
+    if key.kind() == KeyType::Aes {
+        Ok(())
+    } else {
+        Err(ScpError::KeyType {
+            scp: 0x03,
+            needs: KeyType::Aes,
+            got: key.kind(),
+        })
+    }
+}
+
+fn derive_8(key: &Key, constant: u8, context: &[u8]) -> Result<[u8; 8], ScpError> {
+    let out = kdf(key, constant, context, 8)?;
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&out);
+    Ok(bytes)
+}
+
+/// The three SCP03 session keys of one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionKeys {
+    enc: Key,
+    mac: Key,
+    rmac: Key,
+}
+
+impl SessionKeys {
+    /// Derives S-ENC (from Key-ENC), S-MAC and S-RMAC (from Key-MAC), each
+    /// as long as its static key, with `host challenge || card challenge`
+    /// as the KDF context.
+    pub fn derive(
+        keys: &StaticKeys,
+        host_challenge: &[u8; 8],
+        card_challenge: &[u8; 8],
+    ) -> Result<Self, ScpError> {
+        let context = [&host_challenge[..], card_challenge].concat();
+        let derive = |base: &Key, constant| -> Result<Key, ScpError> {
+            let bytes = zeroize::Zeroizing::new(kdf(base, constant, &context, base.len())?);
+            Ok(Key::aes(&bytes)?)
+        };
+        Ok(SessionKeys {
+            enc: derive(&keys.enc, DERIVE_S_ENC)?,
+            mac: derive(&keys.mac, DERIVE_S_MAC)?,
+            rmac: derive(&keys.mac, DERIVE_S_RMAC)?,
+        })
+    }
+
+    /// S-ENC: command and response encryption.
+    pub fn enc(&self) -> &Key {
+        &self.enc
+    }
+    /// S-MAC: cryptograms and C-MAC.
+    pub fn mac(&self) -> &Key {
+        &self.mac
+    }
+    /// S-RMAC: R-MAC.
+    pub fn rmac(&self) -> &Key {
+        &self.rmac
+    }
+}
+
+/// The card cryptogram: 64 bits of KDF output under S-MAC, constant 00,
+/// context `host challenge || card challenge`.
+pub fn card_cryptogram(
+    keys: &SessionKeys,
+    host_challenge: &[u8; 8],
+    card_challenge: &[u8; 8],
+) -> Result<[u8; 8], ScpError> {
+    derive_8(
+        &keys.mac,
+        DERIVE_CARD_CRYPTOGRAM,
+        &[&host_challenge[..], card_challenge].concat(),
+    )
+}
+
+/// The host cryptogram: as the card cryptogram with constant 01.
+pub fn host_cryptogram(
+    keys: &SessionKeys,
+    host_challenge: &[u8; 8],
+    card_challenge: &[u8; 8],
+) -> Result<[u8; 8], ScpError> {
+    derive_8(
+        &keys.mac,
+        DERIVE_HOST_CRYPTOGRAM,
+        &[&host_challenge[..], card_challenge].concat(),
+    )
+}
+
+/// The pseudo-random card challenge ("i" bit 10): 64 bits of KDF output
+/// under the static Key-ENC, constant 02, context
+/// `sequence counter || AID`. A host may recompute it to check that the
+/// card did not replay an old session.
+pub fn pseudo_random_card_challenge(
+    static_enc: &Key,
+    sequence_counter: &[u8; 3],
+    aid: &[u8],
+) -> Result<[u8; 8], ScpError> {
+    derive_8(
+        static_enc,
+        DERIVE_CARD_CHALLENGE,
+        &[&sequence_counter[..], aid].concat(),
+    )
+}
+
+/// What a response must be checked against: the MAC chaining value and
+/// the encryption counter of the command it answers.
+#[derive(Clone, Copy)]
+struct Pending {
+    chain: [u8; 16],
+    counter: u64,
+}
+
+/// The state of an authenticated SCP03 session, the same on both sides.
+pub(crate) struct Channel {
+    keys: SessionKeys,
+    /// Static Key-DEK: SCP03 encrypts key material under it directly.
+    dek: Key,
+    level: SecurityLevel,
+    /// MAC chaining value: the full 16-byte C-MAC of the last command.
+    chain: [u8; 16],
+    /// Encryption counter of the next command; 1 after EXTERNAL AUTHENTICATE.
+    counter: u64,
+    pending: Option<Pending>,
+}
+
+fn external_authenticate_header(level: SecurityLevel) -> [u8; 5] {
+    [0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, 0x10]
+}
+
+impl Channel {
+    /// Host side: EXTERNAL AUTHENTICATE (C-MAC over a zero chaining value)
+    /// and the channel it opens.
+    pub(crate) fn open_host(
+        keys: SessionKeys,
+        dek: Key,
+        level: SecurityLevel,
+        host_cryptogram: &[u8; 8],
+    ) -> Result<(Self, CommandApdu), ScpError> {
+        let chain = aes::cmac(
+            keys.mac.expose_secret(),
+            &[
+                &[0; 16],
+                &external_authenticate_header(level),
+                host_cryptogram,
+            ],
+        )?;
+        let data = [&host_cryptogram[..], &chain[..MAC_LEN]].concat();
+        let command =
+            CommandApdu::fixed(0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0, data, None);
+        Ok((Self::new(keys, dek, level, chain), command))
+    }
+
+    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC.
+    pub(crate) fn open_card(
+        keys: SessionKeys,
+        dek: Key,
+        level: SecurityLevel,
+        host_cryptogram: &[u8; 8],
+        mac: &[u8; 8],
+        expected_host_cryptogram: &[u8; 8],
+    ) -> Result<Self, ScpError> {
+        let chain = aes::cmac(
+            keys.mac.expose_secret(),
+            &[
+                &[0; 16],
+                &external_authenticate_header(level),
+                host_cryptogram,
+            ],
+        )?;
+        if !ct_eq(host_cryptogram, expected_host_cryptogram) {
+            return Err(ScpError::HostCryptogram);
+        }
+        if !ct_eq(mac, &chain[..MAC_LEN]) {
+            return Err(ScpError::mac("C-MAC", "EXTERNAL AUTHENTICATE"));
+        }
+        Ok(Self::new(keys, dek, level, chain))
+    }
+
+    fn new(keys: SessionKeys, dek: Key, level: SecurityLevel, chain: [u8; 16]) -> Self {
+        Channel {
+            keys,
+            dek,
+            level,
+            chain,
+            counter: 1,
+            pending: None,
+        }
+    }
+
+    pub(crate) fn dek(&self) -> &Key {
+        &self.dek
+    }
+
+    /// ICV for command (C-DECRYPTION) or response (R-ENCRYPTION, first byte
+    /// '80') encryption: AES under S-ENC of the 16-byte counter block.
+    fn icv(&self, counter: u64, response: bool) -> Result<[u8; 16], ScpError> {
+        let mut block = [0u8; 16];
+        block[8..].copy_from_slice(&counter.to_be_bytes());
+        if response {
+            block[0] = 0x80;
+        }
+        aes::encrypt_block(self.keys.enc.expose_secret(), &mut block)?;
+        Ok(block)
+    }
+
+    fn encrypt(&self, plain: &[u8], counter: u64, response: bool) -> Result<Vec<u8>, ScpError> {
+        let mut data = pad80(plain, aes::BLOCK);
+        aes::cbc_encrypt(
+            self.keys.enc.expose_secret(),
+            &self.icv(counter, response)?,
+            &mut data,
+        )?;
+        Ok(data)
+    }
+
+    fn decrypt(&self, cipher: &[u8], counter: u64, response: bool) -> Option<Vec<u8>> {
+        let mut data = cipher.to_vec();
+        let icv = self.icv(counter, response).ok()?;
+        aes::cbc_decrypt(self.keys.enc.expose_secret(), &icv, &mut data).ok()?;
+        unpad80(&data, aes::BLOCK).map(<[u8]>::to_vec)
+    }
+
+    /// The full C-MAC: CMAC under S-MAC of the chaining value, the secured
+    /// header, the Lc counting the MAC, and the (encrypted) data.
+    fn c_mac(&self, header: [u8; 4], body: &[u8], extended: bool) -> Result<[u8; 16], ScpError> {
+        Ok(aes::cmac(
+            self.keys.mac.expose_secret(),
+            &[
+                &self.chain,
+                &header,
+                &lc_field(body.len() + MAC_LEN, extended),
+                body,
+            ],
+        )?)
+    }
+
+    /// R-MAC: CMAC under S-RMAC of the command's chaining value, the
+    /// (encrypted) response data and the status word, truncated to 8 bytes.
+    fn r_mac(&self, pending: Pending, data: &[u8], sw: u16) -> Result<[u8; 8], ScpError> {
+        let full = aes::cmac(
+            self.keys.rmac.expose_secret(),
+            &[&pending.chain, data, &sw.to_be_bytes()],
+        )?;
+        let mut mac = [0u8; 8];
+        mac.copy_from_slice(&full[..MAC_LEN]);
+        Ok(mac)
+    }
+
+    /// Host: secures a command for the session's level (encrypt, then MAC).
+    pub(crate) fn wrap(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError> {
+        if !self.level.c_mac() {
+            return Ok(command.to_bytes());
+        }
+        let plain = command.data();
+        // Committed only once the command is built, so a refused command
+        // leaves host and card counters in step.
+        let counter = self.counter;
+        let mut body = if self.level.c_enc() && !plain.is_empty() {
+            self.encrypt(plain, counter, false)?
+        } else {
+            plain.to_vec()
+        };
+        let extended = command.is_extended() || body.len() + MAC_LEN > 255;
+        let [cla, ins, p1, p2] = command.header();
+        let header = [sm::secure_cla(cla), ins, p1, p2];
+        let chain = self.c_mac(header, &body, extended)?;
+        body.extend_from_slice(&chain[..MAC_LEN]);
+        let wrapped =
+            CommandApdu::new(header[0], ins, p1, p2, body, command.ne())?.with_extended(extended);
+        self.chain = chain;
+        self.counter = counter.saturating_add(1);
+        self.pending = self.level.r_mac().then_some(Pending { chain, counter });
+        Ok(wrapped.to_bytes())
+    }
+
+    /// Host: checks the R-MAC and decrypts the response to the last command.
+    pub(crate) fn unwrap(&mut self, response: ResponseApdu) -> Result<ResponseApdu, ScpError> {
+        if !self.level.r_mac() {
+            return Ok(response);
+        }
+        let pending = self.pending.take().ok_or(ScpError::NoPendingCommand)?;
+        if !response.is_success_or_warning() {
+            // Errors carry no R-MAC and no data protection (Amendment D).
+            return Ok(response);
+        }
+        let (data, mac) = split_mac(&response.data)
+            .ok_or_else(|| ScpError::mac("R-MAC", "response too short to carry an R-MAC"))?;
+        if !ct_eq(&mac, &self.r_mac(pending, data, response.sw)?) {
+            return Err(ScpError::mac("R-MAC", "response does not verify"));
+        }
+        let data = if self.level.r_enc() && !data.is_empty() {
+            self.decrypt(data, pending.counter, true).ok_or_else(|| {
+                ScpError::malformed("response", "R-ENCRYPTION data does not decrypt")
+            })?
+        } else {
+            data.to_vec()
+        };
+        Ok(ResponseApdu::new(data, response.sw))
+    }
+
+    /// Card: checks the C-MAC of a secured command and decrypts its data.
+    pub(crate) fn unwrap_command(
+        &mut self,
+        command: &CommandApdu,
+    ) -> Result<CommandApdu, ScpError> {
+        if !self.level.c_mac() {
+            return Ok(command.clone());
+        }
+        let header = command.header();
+        let [wire_cla, ins, p1, p2] = header;
+        let what = sm::describe([sm::plain_cla(wire_cla), ins, p1, p2]);
+        if !sm::is_secured(wire_cla) {
+            return Err(ScpError::mac(
+                "C-MAC",
+                format!("{what} lacks secure messaging"),
+            ));
+        }
+        let (body, mac) = split_mac(command.data())
+            .ok_or_else(|| ScpError::mac("C-MAC", format!("{what} too short to carry a C-MAC")))?;
+        let chain = self.c_mac(header, body, command.is_extended())?;
+        if !ct_eq(&mac, &chain[..MAC_LEN]) {
+            return Err(ScpError::mac("C-MAC", what));
+        }
+        self.chain = chain;
+        let counter = self.counter;
+        self.counter = counter.saturating_add(1);
+        let plain = if self.level.c_enc() && !body.is_empty() {
+            self.decrypt(body, counter, false).ok_or_else(|| {
+                ScpError::malformed("command", format!("{what} data does not decrypt"))
+            })?
+        } else {
+            body.to_vec()
+        };
+        self.pending = self.level.r_mac().then_some(Pending { chain, counter });
+        Ok(CommandApdu::new(
+            sm::plain_cla(wire_cla),
+            ins,
+            p1,
+            p2,
+            plain,
+            command.ne(),
+        )?)
+    }
+
+    /// Card: encrypts and R-MACs the response to the last unwrapped command.
+    pub(crate) fn wrap_response(&mut self, response: &ResponseApdu) -> Result<Vec<u8>, ScpError> {
+        if !self.level.r_mac() {
+            return Ok(response.to_bytes());
+        }
+        let pending = self.pending.take().ok_or(ScpError::NoPendingCommand)?;
+        if !response.is_success_or_warning() {
+            return Ok(response.sw.to_be_bytes().to_vec());
+        }
+        let mut data = if self.level.r_enc() && !response.data.is_empty() {
+            self.encrypt(&response.data, pending.counter, true)?
+        } else {
+            response.data.clone()
+        };
+        let mac = self.r_mac(pending, &data, response.sw)?;
+        data.extend_from_slice(&mac);
+        data.extend_from_slice(&response.sw.to_be_bytes());
+        Ok(data)
+    }
+}
