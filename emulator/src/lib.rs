@@ -1,0 +1,1 @@
+//! emulator: a Java Card in software with a GlobalPlatform card manager.
