@@ -11,6 +11,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Options of the card commands (reader or emulator, keys, secure channel).
+    #[command(flatten, next_help_heading = "Card options")]
+    pub card: crate::cmd_card::CardOpts,
 }
 
 #[derive(Subcommand, Debug)]
@@ -21,6 +24,8 @@ pub enum Command {
     /// Inspect export (.exp) files.
     #[command(subcommand)]
     Exp(ExpCommand),
+    #[command(flatten)]
+    Card(crate::cmd_card::CardCommand),
 }
 
 /// A CAP file argument. Both containers are accepted: the `.cap` JAR the

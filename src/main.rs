@@ -3,8 +3,10 @@
 //! emulator. This file only parses arguments and dispatches; the work is done
 //! by the library crates.
 
+mod card_args;
 mod cli;
 mod cmd_cap;
+mod cmd_card;
 mod cmd_exp;
 mod fsutil;
 
@@ -15,6 +17,7 @@ fn main() {
     let result = match cli.command {
         cli::Command::Cap(cmd) => cmd_cap::run(cmd),
         cli::Command::Exp(cmd) => cmd_exp::run(cmd),
+        cli::Command::Card(cmd) => cmd_card::run(cmd, cli.card),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

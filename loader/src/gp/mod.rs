@@ -3,6 +3,9 @@
 //! loader builds them and parses the answers, the emulator parses them and
 //! builds the answers.
 
+pub mod cardinfo;
+pub mod client;
+pub mod commands;
 pub mod cplc;
 pub mod install;
 pub mod lifecycle;

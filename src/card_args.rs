@@ -1,0 +1,351 @@
+//! Options shared by every command that talks to a card, and opening the
+//! session they describe: transport, trace, record/replay, security domain,
+//! keys and secure channel.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use loader::gp::client::{GpClient, PlainEvent};
+use loader::keys::{Diversification, Key, KeyType, StaticKeys};
+use loader::scp::{self, ChallengeSource, HostConfig, SecurityLevel, SessionInfo};
+use loader::transport::{CardChannel, Transport};
+
+/// The GlobalPlatform test key most development cards ship with.
+pub const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
+
+/// Where the card is: a PC/SC reader (default), the emulator, or a trace.
+#[derive(Args, Debug, Clone)]
+pub struct TransportArgs {
+    /// PC/SC reader: any reader whose name contains TEXT (case-insensitive).
+    /// Default: the only reader with a card.
+    #[arg(short = 'r', long = "reader", value_name = "TEXT", global = true)]
+    pub reader: Option<String>,
+    /// An emulated card over TCP (`jct emu --listen`), e.g. 127.0.0.1:35963.
+    #[arg(long, value_name = "HOST:PORT", env = "JCT_EMU", global = true, conflicts_with = "reader")]
+    pub emu: Option<String>,
+    /// Play a recorded trace instead of talking to a card (see README: trace format).
+    #[arg(long, value_name = "FILE", global = true, conflicts_with_all = ["reader", "emu"])]
+    pub replay: Option<PathBuf>,
+    /// Write every exchange to a trace file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub record: Option<PathBuf>,
+    /// Print each APDU before and after secure messaging, with length and time.
+    #[arg(short = 'd', long = "trace", global = true)]
+    pub trace: bool,
+}
+
+/// Protocol levels for `--mode`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// C-MAC: commands authenticated (security level 01).
+    Mac,
+    /// C-MAC and C-ENC: command data encrypted too (03).
+    Enc,
+    /// C-MAC, C-ENC and R-MAC: responses authenticated (13).
+    Rmac,
+    /// C-MAC, C-ENC, R-MAC and R-ENC: response data encrypted (33, SCP03 only).
+    Renc,
+}
+
+impl Mode {
+    fn level(self) -> SecurityLevel {
+        match self {
+            Mode::Mac => SecurityLevel::C_MAC,
+            Mode::Enc => SecurityLevel::C_MAC_C_ENC,
+            Mode::Rmac => SecurityLevel::C_MAC_C_ENC_R_MAC,
+            Mode::Renc => SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC,
+        }
+    }
+}
+
+/// Key diversification methods for `--kdf`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kdf {
+    /// EMV CPS 1.1.
+    Emv,
+    /// VISA2.
+    Visa2,
+    /// KDF3 (SCP03-style AES derivation).
+    Kdf3,
+}
+
+/// Keys and secure channel options.
+#[derive(Args, Debug, Clone)]
+pub struct KeyArgs {
+    /// One key for ENC, MAC and DEK (hex; 16 bytes for 3DES or AES-128, 24/32 for AES).
+    /// Default: the test key 404142...4F, with a warning.
+    #[arg(long, value_name = "HEX", env = "JCT_KEY", global = true, hide_env_values = true)]
+    pub key: Option<String>,
+    /// Encryption key (overrides --key for ENC).
+    #[arg(long, value_name = "HEX", env = "JCT_KEY_ENC", global = true, hide_env_values = true)]
+    pub key_enc: Option<String>,
+    /// MAC key (overrides --key for MAC).
+    #[arg(long, value_name = "HEX", env = "JCT_KEY_MAC", global = true, hide_env_values = true)]
+    pub key_mac: Option<String>,
+    /// Data encryption key (overrides --key for DEK).
+    #[arg(long, value_name = "HEX", env = "JCT_KEY_DEK", global = true, hide_env_values = true)]
+    pub key_dek: Option<String>,
+    /// Key version number to authenticate with (0 = the card's default key set).
+    #[arg(long, value_name = "N", default_value_t = 0, global = true, value_parser = parse_u8)]
+    pub key_ver: u8,
+    /// Diversify the keys with the key diversification data from INITIALIZE UPDATE.
+    #[arg(long, value_enum, global = true)]
+    pub kdf: Option<Kdf>,
+    /// Force the secure channel protocol (default: what the card answers).
+    #[arg(long, value_name = "02|03", global = true, value_parser = parse_scp)]
+    pub scp: Option<u8>,
+    /// SCP02 implementation option i (the card does not report it); default 15,
+    /// or what the card recognition data says.
+    #[arg(long, value_name = "HEX", global = true, value_parser = parse_hex_u8)]
+    pub scp_i: Option<u8>,
+    /// Security level of the secure channel.
+    #[arg(long, value_enum, default_value_t = Mode::Mac, global = true)]
+    pub mode: Mode,
+    /// Security domain AID (default: the first of A000000151000000,
+    /// A0000000030000, A000000003000000 the card selects).
+    #[arg(long, value_name = "AID", global = true)]
+    pub sd: Option<String>,
+    /// More output: key check values, session details.
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+}
+
+/// Parses a decimal or 0x-prefixed byte.
+pub fn parse_u8(s: &str) -> Result<u8, String> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u8::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    v.map_err(|_| format!("'{s}' is not a number from 0 to 255"))
+}
+
+fn parse_hex_u8(s: &str) -> Result<u8, String> {
+    u8::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex byte"))
+}
+
+fn parse_scp(s: &str) -> Result<u8, String> {
+    match s {
+        "02" | "2" => Ok(2),
+        "03" | "3" => Ok(3),
+        _ => Err(format!("'{s}': the secure channel protocols are 02 and 03")),
+    }
+}
+
+/// Parses hex (spaces and colons allowed) naming the option in errors.
+pub fn parse_hex(s: &str, what: &str) -> Result<Vec<u8>> {
+    let clean: String = s.chars().filter(|c| !matches!(c, ' ' | ':')).collect();
+    hex::decode(&clean).with_context(|| format!("{what}: '{s}' is not hex"))
+}
+
+/// Parses an AID argument (5 to 16 bytes of hex).
+pub fn parse_aid(s: &str, what: &str) -> Result<Vec<u8>> {
+    let v = parse_hex(s, what)?;
+    if !(5..=16).contains(&v.len()) {
+        bail!("{what}: an AID has 5 to 16 bytes, '{s}' has {}", v.len());
+    }
+    Ok(v)
+}
+
+/// Raw key bytes for ENC, MAC and DEK, before the protocol types them.
+struct KeyMaterial {
+    enc: zeroize::Zeroizing<Vec<u8>>,
+    mac: zeroize::Zeroizing<Vec<u8>>,
+    dek: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl KeyArgs {
+    fn material(&self) -> Result<KeyMaterial> {
+        let default = match &self.key {
+            Some(k) => k.clone(),
+            None if self.key_enc.is_some() && self.key_mac.is_some() && self.key_dek.is_some() => String::new(),
+            None => {
+                eprintln!("warning: no key given (--key or JCT_KEY): using the GlobalPlatform test key {TEST_KEY}");
+                TEST_KEY.to_string()
+            }
+        };
+        let get = |o: &Option<String>, what: &str| -> Result<zeroize::Zeroizing<Vec<u8>>> {
+            let s = o.as_deref().unwrap_or(&default);
+            Ok(zeroize::Zeroizing::new(parse_hex(s, what)?))
+        };
+        Ok(KeyMaterial {
+            enc: get(&self.key_enc, "--key-enc")?,
+            mac: get(&self.key_mac, "--key-mac")?,
+            dek: get(&self.key_dek, "--key-dek")?,
+        })
+    }
+
+    /// Types the key material for a protocol: 3DES for SCP02, AES for SCP03.
+    fn static_keys(&self, m: &KeyMaterial, scp_id: u8) -> Result<StaticKeys> {
+        let kind = if scp_id == 3 { KeyType::Aes } else { KeyType::Des3 };
+        let k = |b: &[u8], what: &str| Key::new(kind, b).with_context(|| format!("{what} for SCP0{scp_id}"));
+        let keys = StaticKeys::new(k(&m.enc, "ENC key")?, k(&m.mac, "MAC key")?, k(&m.dek, "DEK key")?, self.key_ver)
+            .context("key set")?;
+        if self.verbose {
+            eprintln!(
+                "keys ({kind}): ENC KCV {}  MAC KCV {}  DEK KCV {}",
+                hex::encode_upper(keys.enc.kcv()),
+                hex::encode_upper(keys.mac.kcv()),
+                hex::encode_upper(keys.dek.kcv())
+            );
+        }
+        Ok(keys)
+    }
+
+    fn diversification(&self) -> Diversification {
+        match self.kdf {
+            None => Diversification::None,
+            Some(Kdf::Emv) => Diversification::EmvCps11,
+            Some(Kdf::Visa2) => Diversification::Visa2,
+            Some(Kdf::Kdf3) => Diversification::Kdf3,
+        }
+    }
+}
+
+/// An open card session: the client and the security domain it selected.
+pub struct Session {
+    pub client: GpClient,
+    pub sd: Vec<u8>,
+}
+
+/// Opens the transport the options name.
+pub fn open_transport(t: &TransportArgs) -> Result<(Box<dyn Transport>, Option<[u8; 8]>)> {
+    let mut challenge = None;
+    let base: Box<dyn Transport> = if let Some(path) = &t.replay {
+        let replay = loader::transport::replay::Replay::open(path)?;
+        challenge = replay.host_challenge();
+        Box::new(replay)
+    } else if let Some(addr) = &t.emu {
+        Box::new(
+            loader::transport::vpcd::VpcdClient::connect(addr)
+                .with_context(|| format!("connecting to the emulator at {addr} (is `jct emu --listen {addr}` running?)"))?,
+        )
+    } else {
+        open_pcsc(t.reader.as_deref())?
+    };
+    let transport: Box<dyn Transport> = match &t.record {
+        Some(path) => Box::new(loader::transport::record::Record::create(base, path)?),
+        None => base,
+    };
+    Ok((transport, challenge))
+}
+
+#[cfg(feature = "pcsc")]
+fn open_pcsc(reader: Option<&str>) -> Result<Box<dyn Transport>> {
+    Ok(Box::new(loader::transport::pcsc::PcscTransport::connect(reader)?))
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn open_pcsc(_reader: Option<&str>) -> Result<Box<dyn Transport>> {
+    bail!("this jct was built without PC/SC support: use --emu HOST:PORT or --replay FILE")
+}
+
+/// A card channel with the `--trace` printers attached.
+pub fn channel(transport: Box<dyn Transport>, trace: bool) -> CardChannel {
+    let mut ch = CardChannel::new(transport);
+    if trace {
+        let start = Instant::now();
+        ch.set_observer(Box::new(move |x| {
+            eprintln!(
+                "[{:>8.3}s] wire >> {} ({} bytes)",
+                start.elapsed().as_secs_f64(),
+                hex::encode_upper(x.command),
+                x.command.len()
+            );
+            eprintln!(
+                "[{:>8.3}s] wire << {} ({} bytes, {} ms)",
+                start.elapsed().as_secs_f64(),
+                hex::encode_upper(x.response),
+                x.response.len(),
+                x.duration.as_millis()
+            );
+        }));
+    }
+    ch
+}
+
+/// Opens a session: transport, SELECT of the security domain, and (when
+/// `authenticate`) the secure channel.
+pub fn open_session(t: &TransportArgs, k: &KeyArgs, authenticate: bool) -> Result<Session> {
+    let (transport, recorded_challenge) = open_transport(t)?;
+    let mut client = GpClient::new(channel(transport, t.trace));
+    if t.trace {
+        client.set_plain_observer(Box::new(|e| match e {
+            PlainEvent::Command(c) => eprintln!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len()),
+            PlainEvent::Response(r) => eprintln!("plain << {} ({} bytes)", hex::encode_upper(r), r.len()),
+        }));
+    }
+    let sd_arg = k.sd.as_deref().map(|s| parse_aid(s, "--sd")).transpose()?;
+    let sd = client.select_security_domain(sd_arg.as_deref())?;
+    if authenticate {
+        let info = authenticate_session(&mut client, k, recorded_challenge)?;
+        if k.verbose {
+            eprintln!(
+                "secure channel: {:?}, security level {:02X}, key version {:02X}",
+                info.protocol,
+                info.security_level.byte(),
+                info.key_version
+            );
+        }
+    }
+    Ok(Session { client, sd })
+}
+
+/// Opens the secure channel with the options' keys and level.
+pub fn authenticate_session(client: &mut GpClient, k: &KeyArgs, challenge: Option<[u8; 8]>) -> Result<SessionInfo> {
+    let material = k.material()?;
+    let host_challenge = match challenge {
+        Some(c) => c,
+        None => {
+            let mut c = [0u8; 8];
+            scp::OsRng.fill(&mut c)?;
+            c
+        }
+    };
+    // SCP02 does not state its i; card recognition data may.
+    let scp02_i = match k.scp_i {
+        Some(i) => i,
+        None => client
+            .get_data(0x0066)
+            .ok()
+            .flatten()
+            .and_then(|d| loader::gp::cardinfo::decode_card_recognition(&d).ok())
+            .and_then(|r| r.scp.iter().find(|(p, _)| *p == 2).map(|(_, i)| *i))
+            .unwrap_or(0x15),
+    };
+    let level = k.mode.level();
+    let diversification = k.diversification();
+    let forced = k.scp;
+    let info = client.open_secure_channel_with(
+        k.key_ver,
+        |scp_id| {
+            let mut config = HostConfig::new(
+                k.static_keys(&material, forced.unwrap_or(scp_id))
+                    .map_err(|e| loader::gp::client::GpError::Protocol(format!("{e:#}")))?,
+            );
+            config.security_level = level;
+            config.diversification = diversification;
+            config.scp02_i = scp02_i;
+            config.expect_scp = forced;
+            Ok(config)
+        },
+        host_challenge,
+    )?;
+    Ok(info)
+}
+
+/// A progress bar on stderr when it is a terminal; nothing otherwise.
+pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} bytes ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    Some(pb)
+}
