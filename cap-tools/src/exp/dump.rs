@@ -75,10 +75,9 @@ fn render_class(out: &mut String, c: &ClassView) {
         kv.push(row(["interfaces", &dotted(&c.interfaces)]));
     }
     if let Some(n) = c.cap22_inheritable_public_method_token_count {
-        let s = if n == 1 { "" } else { "s" };
         kv.push(row([
             "inheritable",
-            &format!("{n} public method token{s} (for CAP 2.2 importers)"),
+            &format!("{n} (CAP22_inheritable_public_method_token_count)"),
         ]));
     }
     table(out, "  ", None, &kv);

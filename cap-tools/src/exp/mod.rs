@@ -18,7 +18,8 @@
 //!     2.3 only: each class ends with u1 CAP22_inheritable_public_method_token_count
 //! ```
 //!
-//! Format 2.2 has the 2.1 layout; it marks packages with remote classes.
+//! Format 2.2 has the 2.1 layout (kit 2.2.2 wrote it for java.rmi and
+//! javacard.framework.service, the packages with remote interfaces).
 
 pub mod class;
 pub mod constant_pool;
