@@ -9,7 +9,7 @@
 use super::api_link::{self, Linked};
 use super::names::{Named, Names};
 use super::refs::{from_class, from_cp, Cls};
-use crate::api::ApiClass;
+use crate::api::{ApiClass, ApiMethod};
 use crate::cap::components::class::ClassEntry;
 use crate::cap::components::constant_pool::{CpEntry, StaticRef};
 use crate::cap::components::debug::FieldContents;
@@ -120,15 +120,15 @@ impl<'a> Names<'a> {
         Named::untyped(format!("{prefix}{}.method#{token}", self.class(c)))
     }
 
-    /// The name of the API method a method of `class` with virtual `token`
-    /// overrides, looked up from the class's superclass upwards.
-    pub(super) fn inherited_name(&self, class: Cls, token: u8) -> Option<String> {
+    /// The API method a method of `class` with virtual `token` overrides,
+    /// looked up from the class's superclass upwards: its name and descriptor.
+    pub(super) fn overridden(&self, class: Cls, token: u8) -> Option<&'static ApiMethod> {
         let mut cur = self.pos(class).and_then(|p| self.super_pos(p));
         for _ in 0..MAX_DEPTH {
             let p = cur?;
             if let Pos::Api(_, c) = p {
                 if let Some(m) = c.virtual_method(token) {
-                    return Some(m.name.clone());
+                    return Some(m);
                 }
             }
             cur = self.super_pos(p);

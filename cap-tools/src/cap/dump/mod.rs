@@ -32,7 +32,7 @@ use crate::cap::{Cap, Component, Container};
 use names::Names;
 
 /// Text under construction, with indentation by depth.
-pub(crate) struct Out {
+struct Out {
     text: String,
 }
 

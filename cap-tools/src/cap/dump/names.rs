@@ -292,7 +292,9 @@ impl Names<'_> {
     /// The name a method must have whatever the source called it: `<init>`
     /// for constructors, `install` for an applet's install method, and for a
     /// public virtual method, the name of the API method it overrides (an
-    /// override keeps the overridden method's token).
+    /// override keeps the overridden method's token). The signatures must
+    /// agree too: an API table newer than the import may give a token to a
+    /// method the older API did not have, which the package may have reused.
     fn implied_name(&self, class: Cls, m: &MethodDescriptor, at: MethodLocation) -> Option<String> {
         if m.access_flags & METHOD_ACC_INIT != 0 {
             return Some("<init>".into());
@@ -303,7 +305,8 @@ impl Names<'_> {
         if m.token & 0x80 != 0 {
             return None;
         }
-        self.inherited_name(class, m.token)
+        let api = self.overridden(class, m.token)?;
+        (self.signature(m.type_offset)? == api.descriptor).then(|| api.name.clone())
     }
 }
 
