@@ -8,6 +8,7 @@
 pub mod bytecode;
 pub mod components;
 pub mod container;
+pub mod dump;
 pub mod file;
 pub mod info;
 pub mod load_file;
