@@ -34,6 +34,10 @@ pub mod state;
 pub mod store;
 pub mod sw;
 
+/// The loader crate, re-exported so front ends name keys and protocols
+/// without depending on it themselves.
+pub use loader;
+
 pub use card::{Card, CardError};
 pub use profile::{CardProfile, DEFAULT_ISD_AID, DEFAULT_KEY_VERSION, TEST_KEY};
 pub use state::CardState;

@@ -121,11 +121,12 @@ impl StateFile {
         // emulators pointed at one file by mistake from sharing a temp file.
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let written = (|| {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
+            let mut options = OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            // The file holds the card's keys: readable by its owner only.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut f = options.open(&tmp)?;
             f.write_all(&bytes)?;
             f.write_all(b"\n")?;
             f.sync_all()?;

@@ -551,3 +551,29 @@ fn load_file_parse_errors_answer_6a80() {
     assert!(card.state().packages.is_empty());
     let _ = Cap::from_path(hello_cap()).unwrap();
 }
+
+#[test]
+fn memory_limits_answer_6a84() {
+    let profile = emulator::CardProfile {
+        memory: 300,
+        ..Default::default()
+    };
+    let mut card = emulator::Card::new(profile, aes_keys(1)).unwrap();
+    card.power_on();
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    // Announced in the load parameters (EF / C6: non-volatile code space).
+    let data = loader::gp::InstallForLoad {
+        load_file_aid: HELLO_PKG.to_vec(),
+        parameters: vec![0xEF, 0x04, 0xC6, 0x02, 0x10, 0x00],
+        ..Default::default()
+    }
+    .to_data()
+    .unwrap();
+    assert_eq!(
+        send(&mut card, &mut sc, &gp(0xE6, 0x02, 0x00, data)).sw,
+        0x6A84
+    );
+    // Found out while loading: hello's load file is larger than 300 bytes.
+    assert_eq!(load_cap(&mut card, &mut sc, &hello_cap()), 0x6A84);
+    assert!(card.state().packages.is_empty());
+}
