@@ -142,7 +142,7 @@ impl Card {
         store: Option<StateFile>,
     ) -> Result<Card, CardError> {
         profile.validate().map_err(CardError::Profile)?;
-        if keys.version == 0 || keys.version > 0x7F && keys.version != 0xFF {
+        if keys.version == 0 || (keys.version > 0x7F && keys.version != 0xFF) {
             return Err(CardError::Profile(format!(
                 "key version {:02X}: use 01 to 7F (or FF)",
                 keys.version

@@ -9,7 +9,6 @@ use loader::keys::KeyType;
 use loader::scp::Protocol;
 use loader::tlv::Tlv;
 
-use crate::keyset::KEY_IDS;
 use crate::state::CardState;
 
 /// `{iso(1) member-body(2) us(840) globalPlatform(114283)}`.
@@ -153,8 +152,7 @@ pub fn cin(state: &CardState) -> Vec<u8> {
 pub fn key_information(state: &CardState) -> Vec<u8> {
     let mut entries = Vec::new();
     for set in &state.key_sets {
-        for ((id, key), expected) in set.keys_by_id().into_iter().zip(KEY_IDS) {
-            debug_assert_eq!(id, expected);
+        for (id, key) in set.keys_by_id() {
             let len = u8::try_from(key.len()).unwrap_or(0);
             entries.push(Tlv::primitive(
                 0xC0u32,

@@ -19,6 +19,8 @@ pub const MEMORY_FAILURE: u16 = 0x6581;
 pub const WRONG_LENGTH: u16 = 0x6700;
 /// Logical channel not supported.
 pub const CHANNEL_NOT_SUPPORTED: u16 = 0x6881;
+/// Secure messaging not supported.
+pub const SM_NOT_SUPPORTED: u16 = 0x6882;
 /// Security status not satisfied.
 pub const SECURITY: u16 = 0x6982;
 /// Authentication method blocked.

@@ -1,6 +1,6 @@
 //! The Issuer Security Domain's commands (GP 2.3.1 chapter 11), one module
 //! each. Every handler gets the command as the host meant it (secure
-//! messaging already checked and removed) and returns a [`Reply`] or a
+//! messaging already checked and removed) and returns a [`Reply`](crate::sw::Reply) or a
 //! [`Fail`]; the card applies the response protection.
 
 pub mod auth;
@@ -112,7 +112,7 @@ pub fn isd(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
             set_status::set_status(card, ctx, cmd)
         }
         INS_SELECT => Err(fail(
-            0x6882,
+            sw::SM_NOT_SUPPORTED,
             "SELECT with secure messaging is not supported",
         )),
         other => Err(fail(
