@@ -118,3 +118,39 @@ fn serve_tcp_with_the_vpcd_client() {
     assert!(card.state().instance(&HELLO_APPLET).is_some());
     assert_eq!(card.state().packages.len(), 1);
 }
+
+/// `--vpcd`: the card connects to a reader (here a stand-in for pcscd's
+/// vpcd driver) and answers its frames.
+#[test]
+fn serve_vpcd_answers_the_driver() {
+    use loader::transport::vpcd_frame::{read_payload, write_control, write_frame, Control};
+    let driver = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = driver.local_addr().unwrap().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut card = Card::new(CardProfile::default(), aes_keys(1)).unwrap();
+    let server = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            emulator::server::serve_vpcd(&addr, &mut card, &stop, &mut |_| {}).unwrap();
+        })
+    };
+    let (mut link, _) = driver.accept().unwrap();
+    write_control(&mut link, Control::PowerOn).unwrap();
+    write_control(&mut link, Control::GetAtr).unwrap();
+    assert_eq!(
+        read_payload(&mut link).unwrap().unwrap(),
+        emulator::profile::atr()
+    );
+    write_frame(&mut link, &hex("00A4040008A000000151000000 00")).unwrap();
+    let r = read_payload(&mut link).unwrap().unwrap();
+    assert_eq!((r[0], sw(&r)), (0x6F, 0x9000));
+    write_control(&mut link, Control::PowerOff).unwrap();
+    write_frame(&mut link, &hex("80CA9F7F00")).unwrap();
+    assert_eq!(
+        sw(&read_payload(&mut link).unwrap().unwrap()),
+        0x6F00,
+        "unpowered"
+    );
+    stop.store(true, Ordering::Relaxed);
+    server.join().unwrap();
+}
