@@ -1,1 +1,44 @@
 //! emulator: a Java Card in software with a GlobalPlatform card manager.
+//!
+//! [`Card`] takes raw command APDUs and answers raw responses, like a card
+//! in a reader. Its Issuer Security Domain implements the card side of
+//! GlobalPlatform Card Specification 2.3.1: SCP02 and SCP03 secure
+//! channels (the loader's card-side [`loader::scp`] code), the card life
+//! cycle, key sets with PUT KEY, and card content management — INSTALL,
+//! LOAD, DELETE, GET STATUS, SET STATUS, GET DATA, SELECT. Loaded files are
+//! decoded and linked against the Java Card API of the emulated version
+//! and the packages loaded before; applets are recorded but do not run yet
+//! (selecting one answers 9000, anything else 6D00).
+//!
+//! The card's persistent state lives in a JSON state file written
+//! atomically after every change ([`store`]); [`server`] puts the card on
+//! TCP (vpcd framing) or behind pcscd's vpcd driver.
+//!
+//! Module map: [`card`] power and dispatch, [`commands`] one module per
+//! command, [`session`] the secure channel state, [`load`] a LOAD in
+//! progress, [`linker`] the checks on a complete load file, [`state`] and
+//! [`keyset`] the persistent model, [`recognition`] the card's data
+//! objects, [`profile`] the settings a card is made with.
+
+pub mod card;
+pub mod commands;
+mod hexser;
+pub mod keyset;
+pub mod linker;
+pub mod load;
+pub mod profile;
+pub mod recognition;
+pub mod server;
+pub mod session;
+pub mod state;
+pub mod store;
+pub mod sw;
+
+/// The loader crate, re-exported so front ends name keys and protocols
+/// without depending on it themselves.
+pub use loader;
+
+pub use card::{Card, CardError};
+pub use profile::{CardProfile, DEFAULT_ISD_AID, DEFAULT_KEY_VERSION, TEST_KEY};
+pub use state::CardState;
+pub use store::{StateFile, StoreError};

@@ -1,0 +1,375 @@
+//! [`Card`]: the emulated card as a reader sees it — power, ATR, and one
+//! response for every command APDU.
+//!
+//! The card keeps two kinds of state, as a real one does: persistent state
+//! ([`CardState`], written to the state file after every change) and
+//! volatile state ([`Volatile`]: what is selected, the secure channel, a
+//! LOAD in progress, GET STATUS paging), which power off and reset erase.
+//!
+//! Every APDU is hostile input. Nothing in here panics on it: malformed
+//! commands, wrong MACs and impossible requests all end as status words.
+
+use std::path::Path;
+
+use loader::apdu::CommandApdu;
+use loader::scp::{ChallengeSource, OsRng};
+
+use crate::commands;
+use crate::keyset::KeySet;
+use crate::load::LoadSequence;
+use crate::profile::{self, CardProfile};
+use crate::session::Session;
+use crate::state::CardState;
+use crate::store::{StateFile, StoreError};
+use crate::sw::{self, fail, Fail, Outcome, Reply};
+use loader::keys::StaticKeys;
+
+/// Why a card could not be made or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("invalid card settings: {0}")]
+    Profile(String),
+    #[error("drawing the card's serial number: {0}")]
+    Rng(String),
+}
+
+/// What is selected on the basic logical channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selected {
+    /// The Issuer Security Domain (also after power on: it is the
+    /// default selected application).
+    Isd,
+    /// An applet instance, by AID.
+    Instance(Vec<u8>),
+}
+
+/// Where a paged GET STATUS stopped (6310), so that "next occurrence"
+/// continues it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paging {
+    pub p1: u8,
+    pub e3: bool,
+    pub criteria: Vec<u8>,
+    pub next: usize,
+}
+
+/// State that lives from power on to power off or reset.
+#[derive(Debug, Default)]
+pub struct Volatile {
+    pub selected: Option<Selected>,
+    pub session: Session,
+    pub load: Option<LoadSequence>,
+    pub paging: Option<Paging>,
+}
+
+/// An emulated GlobalPlatform card.
+pub struct Card {
+    pub(crate) state: CardState,
+    store: Option<StateFile>,
+    pub(crate) rng: Box<dyn ChallengeSource + Send>,
+    power: Option<Volatile>,
+    note: Option<String>,
+}
+
+impl std::fmt::Debug for Card {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Card")
+            .field("state", &self.state)
+            .field("store", &self.store)
+            .field("powered", &self.power.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Card {
+    /// A fresh card held in memory only, with the given factory keys.
+    pub fn new(profile: CardProfile, keys: StaticKeys) -> Result<Card, CardError> {
+        Card::create(profile, keys, Box::new(OsRng), None)
+    }
+
+    /// The card kept in `path`; a missing file makes a fresh card with the
+    /// given profile and keys, written at once. An existing file keeps its
+    /// own profile and keys (see [`Card::profile`]); a file that does not
+    /// parse is an error and is left untouched.
+    pub fn open(
+        path: impl AsRef<Path>,
+        profile: CardProfile,
+        keys: StaticKeys,
+    ) -> Result<Card, CardError> {
+        Card::open_with_rng(path, profile, keys, Box::new(OsRng))
+    }
+
+    /// As [`Card::open`], with the source of card challenges and of a fresh
+    /// card's serial number (tests fix it to make sessions reproducible).
+    pub fn open_with_rng(
+        path: impl AsRef<Path>,
+        profile: CardProfile,
+        keys: StaticKeys,
+        rng: Box<dyn ChallengeSource + Send>,
+    ) -> Result<Card, CardError> {
+        let store = StateFile::new(path.as_ref());
+        match store.load()? {
+            Some(state) => Ok(Card {
+                state,
+                store: Some(store),
+                rng,
+                power: None,
+                note: None,
+            }),
+            None => {
+                let card = Card::create(profile, keys, rng, Some(store))?;
+                card.save()?;
+                Ok(card)
+            }
+        }
+    }
+
+    /// A fresh in-memory card with a chosen challenge source.
+    pub fn with_rng(
+        profile: CardProfile,
+        keys: StaticKeys,
+        rng: Box<dyn ChallengeSource + Send>,
+    ) -> Result<Card, CardError> {
+        Card::create(profile, keys, rng, None)
+    }
+
+    fn create(
+        profile: CardProfile,
+        keys: StaticKeys,
+        mut rng: Box<dyn ChallengeSource + Send>,
+        store: Option<StateFile>,
+    ) -> Result<Card, CardError> {
+        profile.validate().map_err(CardError::Profile)?;
+        if keys.version == 0 || (keys.version > 0x7F && keys.version != 0xFF) {
+            return Err(CardError::Profile(format!(
+                "key version {:02X}: use 01 to 7F (or FF)",
+                keys.version
+            )));
+        }
+        let mut serial = [0u8; 4];
+        rng.fill(&mut serial)
+            .map_err(|e| CardError::Rng(e.to_string()))?;
+        Ok(Card {
+            state: CardState::fresh(profile, KeySet::new(keys), serial),
+            store,
+            rng,
+            power: None,
+            note: None,
+        })
+    }
+
+    fn save(&self) -> Result<(), StoreError> {
+        match &self.store {
+            Some(s) => s.save(&self.state),
+            None => Ok(()),
+        }
+    }
+
+    /// The persistent state, read-only.
+    pub fn state(&self) -> &CardState {
+        &self.state
+    }
+
+    /// The card's profile (from its state file when it had one).
+    pub fn profile(&self) -> &CardProfile {
+        &self.state.profile
+    }
+
+    /// The state file, if the card has one.
+    pub fn state_file(&self) -> Option<&Path> {
+        self.store.as_ref().map(StateFile::path)
+    }
+
+    /// The ATR.
+    pub fn atr(&self) -> Vec<u8> {
+        profile::atr()
+    }
+
+    /// Whether the card is powered.
+    pub fn is_powered(&self) -> bool {
+        self.power.is_some()
+    }
+
+    /// Powers the card up (a cold reset) and returns the ATR.
+    pub fn power_on(&mut self) -> Vec<u8> {
+        self.power = Some(Volatile {
+            selected: Some(Selected::Isd),
+            ..Volatile::default()
+        });
+        self.atr()
+    }
+
+    /// Warm reset: volatile state is lost, as at power on.
+    pub fn reset(&mut self) -> Vec<u8> {
+        self.power_on()
+    }
+
+    /// Removes power: the session and any LOAD in progress are gone.
+    pub fn power_off(&mut self) {
+        self.power = None;
+    }
+
+    /// Why the last command failed (or what it did), for logs. Never sent
+    /// to the reader.
+    pub fn last_note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+
+    /// Processes one command APDU and returns the response (data and SW).
+    ///
+    /// An unpowered card answers 6F00: a reader powers it first.
+    pub fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
+        let Some(mut vol) = self.power.take() else {
+            self.note = Some("the card is not powered".into());
+            return sw::encode(&[], sw::UNKNOWN);
+        };
+        let (response, note) = self.process(&mut vol, apdu);
+        self.power = Some(vol);
+        self.note = note;
+        response
+    }
+
+    /// Writes `next` as the new persistent state, then adopts it. A write
+    /// failure keeps the old state in memory too: memory failure (6581).
+    pub(crate) fn commit(&mut self, next: CardState) -> Result<(), Fail> {
+        if let Some(store) = &self.store {
+            store
+                .save(&next)
+                .map_err(|e| fail(sw::MEMORY_FAILURE, e.to_string()))?;
+        }
+        self.state = next;
+        Ok(())
+    }
+
+    fn process(&mut self, vol: &mut Volatile, raw: &[u8]) -> (Vec<u8>, Option<String>) {
+        // A LOAD sequence survives only into the next LOAD; GET STATUS
+        // paging only into the next GET STATUS. Whatever else arrives ends
+        // them, and so does any failure on the way.
+        let load = vol.load.take();
+        let paging = vol.paging.take();
+        let cmd = match CommandApdu::parse(raw) {
+            Ok(c) => c,
+            Err(e) => return plain(Err(fail(sw::WRONG_LENGTH, e.to_string()))),
+        };
+        let cla = cmd.cla();
+        if cla == 0xFF {
+            return plain(Err(fail(sw::CLA_NOT_SUPPORTED, "CLA FF is invalid")));
+        }
+        if logical_channel(cla) != 0 {
+            return plain(Err(fail(
+                sw::CHANNEL_NOT_SUPPORTED,
+                format!("logical channel {} is not supported", logical_channel(cla)),
+            )));
+        }
+        if cmd.ins() == commands::INS_SELECT && !is_secured(cla) {
+            return plain(commands::select::select(self, vol, &cmd));
+        }
+        match &vol.selected {
+            Some(Selected::Isd) => {}
+            Some(Selected::Instance(aid)) => {
+                return plain(Err(fail(
+                    sw::INS_NOT_SUPPORTED,
+                    format!(
+                        "applet {} is selected; applets do not run until the interpreter lands",
+                        hex::encode_upper(aid)
+                    ),
+                )))
+            }
+            None => return plain(Err(fail(sw::NOT_FOUND, "no application is selected"))),
+        }
+        match cmd.ins() {
+            commands::INS_INITIALIZE_UPDATE => {
+                return plain(commands::auth::initialize_update(self, vol, raw, &cmd))
+            }
+            commands::INS_EXTERNAL_AUTHENTICATE => {
+                return plain(commands::auth::external_authenticate(self, vol, raw))
+            }
+            _ => {}
+        }
+        // Secure messaging: an open channel checks and strips it; without
+        // one, a secured command cannot be checked at all.
+        let (cmd, mut channel) = match std::mem::take(&mut vol.session) {
+            Session::Open { mut channel, kvn } => match channel.verify_and_unwrap(raw) {
+                Ok(plain_cmd) => (plain_cmd, Some((channel, kvn))),
+                Err(e) => {
+                    return plain(Err(fail(
+                        e.status_word(),
+                        format!("{e}; the secure channel is closed"),
+                    )))
+                }
+            },
+            _ if is_secured(cla) => {
+                return plain(Err(fail(
+                    sw::SECURITY,
+                    "secure messaging without an authenticated session",
+                )))
+            }
+            _ => (cmd, None),
+        };
+        let mut ctx = commands::Ctx {
+            vol,
+            channel: channel.as_ref().map(|(c, _)| c),
+            load,
+            paging,
+        };
+        let outcome = commands::isd(self, &mut ctx, &cmd);
+        let note = outcome.as_ref().err().map(|f| f.why.clone());
+        let (data, status) = match outcome {
+            Ok(Reply { data, sw }) => (data, sw),
+            Err(f) => (Vec::new(), f.sw),
+        };
+        match channel.take() {
+            Some((mut c, kvn)) => match c.wrap_response(&data, status) {
+                Ok(bytes) => {
+                    vol.session = Session::Open { channel: c, kvn };
+                    (bytes, note)
+                }
+                Err(e) => (
+                    sw::encode(&[], sw::UNKNOWN),
+                    Some(format!("protecting the response: {e}")),
+                ),
+            },
+            None => (sw::encode(&data, status), note),
+        }
+    }
+}
+
+/// A response without secure messaging, and the note for the log.
+fn plain(outcome: Outcome) -> (Vec<u8>, Option<String>) {
+    match outcome {
+        Ok(r) => (sw::encode(&r.data, r.sw), None),
+        Err(f) => (sw::encode(&[], f.sw), Some(f.why)),
+    }
+}
+
+/// The logical channel a CLA names (ISO/IEC 7816-4 5.4.1): 0-3 in the
+/// first interindustry coding, 4-19 in the further one.
+pub(crate) fn logical_channel(cla: u8) -> u8 {
+    if cla & 0x40 == 0 {
+        cla & 0x03
+    } else {
+        4 + (cla & 0x0F)
+    }
+}
+
+/// Whether the CLA announces secure messaging (b3 in the first coding, b6
+/// in the further one).
+pub(crate) fn is_secured(cla: u8) -> bool {
+    if cla & 0x40 == 0 {
+        cla & 0x04 != 0
+    } else {
+        cla & 0x20 != 0
+    }
+}
+
+/// The CLA with the channel and secure messaging bits cleared: 00 for ISO
+/// commands, 80 for GlobalPlatform ones.
+pub(crate) fn class(cla: u8) -> u8 {
+    if cla & 0x40 == 0 {
+        cla & !0x07
+    } else {
+        cla & !0x2F
+    }
+}

@@ -1,0 +1,130 @@
+//! INITIALIZE UPDATE and EXTERNAL AUTHENTICATE: opening a secure channel
+//! with one of the ISD's key sets, counting failures and blocking a key
+//! set that has seen too many.
+//!
+//! The cryptography is the loader's card side ([`loader::scp`]); this
+//! module owns what the card must remember: the sequence counter of each
+//! key set and its failed authentications, both persistent so that power
+//! cycling neither replays challenges nor resets the failure count.
+
+use loader::apdu::CommandApdu;
+use loader::keys::KeyType;
+use loader::scp::{self, CardConfig, ScpError};
+
+use crate::card::{class, Card, Volatile};
+use crate::commands::CLA_GP;
+use crate::recognition;
+use crate::session::Session;
+use crate::sw::{self, fail, Outcome, Reply};
+
+/// INITIALIZE UPDATE: P1 the key version (00 = default key set), data the
+/// host challenge.
+pub fn initialize_update(
+    card: &mut Card,
+    vol: &mut Volatile,
+    raw: &[u8],
+    cmd: &CommandApdu,
+) -> Outcome {
+    // Whatever happens next, a session that was open is over.
+    vol.session = Session::None;
+    if cmd.cla() != CLA_GP {
+        return Err(if class(cmd.cla()) == CLA_GP {
+            fail(
+                sw::SECURITY,
+                "INITIALIZE UPDATE must travel without secure messaging",
+            )
+        } else {
+            fail(
+                sw::CLA_NOT_SUPPORTED,
+                format!("INITIALIZE UPDATE takes CLA 80, got {:02X}", cmd.cla()),
+            )
+        });
+    }
+    let state = &card.state;
+    if state.card_life_cycle() == loader::gp::CardLifeCycle::Terminated {
+        return Err(fail(sw::CONDITIONS, "the card is TERMINATED"));
+    }
+    let set = state.key_set(cmd.p1()).ok_or_else(|| {
+        fail(
+            sw::REF_NOT_FOUND,
+            format!("no key set with version {:02X}", cmd.p1()),
+        )
+    })?;
+    let max = state.profile.max_auth_failures;
+    if set.is_blocked(max) {
+        return Err(fail(
+            sw::BLOCKED,
+            format!(
+                "key set {:02X} is blocked after {} failed authentications",
+                set.version(),
+                set.failures
+            ),
+        ));
+    }
+    let kvn = set.version();
+    let config = CardConfig {
+        keys: set.keys.clone(),
+        protocol: set.protocol(&state.profile),
+        kdd: recognition::kdd(state),
+        sequence_counter: set.sequence_counter,
+        aid: state.isd_aid().to_vec(),
+    };
+    let (pending, response) = scp::initialize_update(&config, raw, card.rng.as_mut())
+        .map_err(|e| fail(e.status_word(), format!("INITIALIZE UPDATE: {e}")))?;
+    // SCP03 counts challenges issued, so the next session never reuses one.
+    if set.keys.kind() == KeyType::Aes {
+        let mut next = card.state.clone();
+        if let Some(s) = next.key_set_mut(kvn) {
+            s.sequence_counter = s.sequence_counter.saturating_add(1);
+        }
+        card.commit(next)?;
+    }
+    vol.session = Session::Authenticating { pending, kvn };
+    let data = response
+        .get(..response.len().saturating_sub(2))
+        .unwrap_or_default()
+        .to_vec();
+    Ok(Reply::data(data))
+}
+
+/// EXTERNAL AUTHENTICATE: P1 the security level, data the host cryptogram
+/// and C-MAC.
+pub fn external_authenticate(card: &mut Card, vol: &mut Volatile, raw: &[u8]) -> Outcome {
+    let Session::Authenticating { pending, kvn } = std::mem::take(&mut vol.session) else {
+        return Err(fail(
+            sw::CONDITIONS,
+            "EXTERNAL AUTHENTICATE without a preceding INITIALIZE UPDATE",
+        ));
+    };
+    let result = pending.external_authenticate(raw);
+    let mut next = card.state.clone();
+    let Some(set) = next.key_set_mut(kvn) else {
+        return Err(fail(sw::CONDITIONS, format!("key set {kvn:02X} vanished")));
+    };
+    match result {
+        Ok((channel, _)) => {
+            set.failures = 0;
+            // SCP02 counts sessions opened.
+            if set.keys.kind() == KeyType::Des3 {
+                set.sequence_counter = set.sequence_counter.saturating_add(1);
+            }
+            card.commit(next)?;
+            vol.session = Session::Open { channel, kvn };
+            Ok(Reply::ok())
+        }
+        Err(e) => {
+            if matches!(e, ScpError::HostCryptogram | ScpError::Mac { .. }) {
+                set.failures = set.failures.saturating_add(1);
+                let failures = set.failures;
+                card.commit(next)?;
+                return Err(fail(
+                    e.status_word(),
+                    format!(
+                        "EXTERNAL AUTHENTICATE: {e} (failure {failures} with key set {kvn:02X})"
+                    ),
+                ));
+            }
+            Err(fail(e.status_word(), format!("EXTERNAL AUTHENTICATE: {e}")))
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! DELETE (GP 2.3.1 11.2): an application instance, a load file (with its
+//! instances when P2 asks for related objects), or a key set (tags D0/D2).
+//!
+//! A load file another package imports stays, related objects or not:
+//! those packages would be left linked to nothing. The Java Card API
+//! packages in ROM and the ISD cannot be deleted.
+
+use loader::apdu::CommandApdu;
+use loader::tlv::Tlv;
+
+use crate::card::Card;
+use crate::commands::{require_unlocked, Ctx};
+use crate::linker;
+use crate::sw::{self, fail, Outcome, Reply};
+
+/// P2: delete the object and its related objects.
+const P2_RELATED: u8 = 0x80;
+
+pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
+    ctx.require_session("DELETE")?;
+    require_unlocked(card, "DELETE")?;
+    // P1 bit 8: more DELETE commands follow (each stands alone here).
+    if cmd.p1() & 0x7F != 0 || (cmd.p2() != 0 && cmd.p2() != P2_RELATED) {
+        return Err(fail(
+            sw::BAD_P1P2,
+            format!("DELETE P1 P2 {:02X}{:02X}", cmd.p1(), cmd.p2()),
+        ));
+    }
+    let related = cmd.p2() == P2_RELATED;
+    let tlvs =
+        Tlv::parse_all(cmd.data()).map_err(|e| fail(sw::BAD_DATA, format!("DELETE data: {e}")))?;
+    let value = |tag: u8| {
+        tlvs.iter()
+            .find(|t| t.tag().to_bytes() == [tag])
+            .and_then(|t| t.bytes())
+    };
+    if let Some(aid) = value(0x4F) {
+        return delete_aid(card, aid, related);
+    }
+    if let Some(kvn) = value(0xD2) {
+        return delete_key_set(card, kvn, value(0xD0));
+    }
+    Err(fail(
+        sw::BAD_DATA,
+        "DELETE needs tag 4F (an AID) or D2 (a key version)",
+    ))
+}
+
+fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
+    let state = &card.state;
+    let shown = hex::encode_upper(aid);
+    if aid == state.isd_aid() {
+        return Err(fail(
+            sw::CONDITIONS,
+            "the Issuer Security Domain cannot be deleted",
+        ));
+    }
+    let mut next = state.clone();
+    if let Some(pos) = state.instances.iter().position(|i| i.aid == aid) {
+        next.instances.remove(pos);
+        card.commit(next)?;
+        return Ok(Reply::no_receipt());
+    }
+    if let Some(package) = state.package(aid) {
+        let dependents = state.dependents(package);
+        if let Some(user) = dependents.first() {
+            return Err(fail(
+                sw::CONDITIONS,
+                format!(
+                    "package {shown} is imported by {}; delete that first",
+                    hex::encode_upper(&user.aid)
+                ),
+            ));
+        }
+        let instances: Vec<String> = state
+            .instances
+            .iter()
+            .filter(|i| i.load_file == aid)
+            .map(|i| hex::encode_upper(&i.aid))
+            .collect();
+        if !instances.is_empty() && !related {
+            return Err(fail(
+                sw::CONDITIONS,
+                format!(
+                    "package {shown} has instances ({}); delete them or ask for related objects (P2 80)",
+                    instances.join(", ")
+                ),
+            ));
+        }
+        next.instances.retain(|i| i.load_file != aid);
+        next.packages.retain(|p| p.aid != aid);
+        card.commit(next)?;
+        return Ok(Reply::no_receipt());
+    }
+    let rom = state
+        .profile
+        .api_version()
+        .map(linker::rom_packages)
+        .unwrap_or_default();
+    if rom.iter().any(|p| p.aid == aid) {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!("package {shown} is part of the Java Card API in ROM"),
+        ));
+    }
+    Err(fail(
+        sw::REF_NOT_FOUND,
+        format!("nothing with AID {shown} is on the card"),
+    ))
+}
+
+fn delete_key_set(card: &mut Card, kvn: &[u8], key_id: Option<&[u8]>) -> Outcome {
+    let [kvn] = kvn else {
+        return Err(fail(sw::BAD_DATA, "tag D2 must hold one key version byte"));
+    };
+    if key_id.is_some_and(|id| !id.is_empty()) {
+        return Err(fail(
+            sw::BAD_DATA,
+            "deleting single keys (tag D0) is not supported; delete the key set",
+        ));
+    }
+    let state = &card.state;
+    if state.key_set(*kvn).filter(|_| *kvn != 0).is_none() {
+        return Err(fail(
+            sw::REF_NOT_FOUND,
+            format!("no key set with version {kvn:02X}"),
+        ));
+    }
+    if state.key_sets.len() == 1 {
+        return Err(fail(sw::CONDITIONS, "the last key set cannot be deleted"));
+    }
+    let mut next = state.clone();
+    next.key_sets.retain(|k| k.version() != *kvn);
+    card.commit(next)?;
+    Ok(Reply::no_receipt())
+}

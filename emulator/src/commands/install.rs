@@ -1,0 +1,248 @@
+//! INSTALL (GP 2.3.1 11.5) and LOAD (11.6): loading a package and
+//! creating applet instances.
+//!
+//! INSTALL [for load] opens a [`LoadSequence`]; LOAD blocks feed it; the
+//! last block hands the whole Load File to the [`linker`], and only a file
+//! that passes every check is committed. INSTALL [for install] (and [for
+//! make selectable], alone or combined) records an instance.
+
+use loader::apdu::CommandApdu;
+use loader::gp::install::{p1, InstallForInstall, InstallForLoad};
+use loader::gp::ApplicationLifeCycle;
+use loader::tlv::Tlv;
+
+use crate::card::Card;
+use crate::commands::{check_aid, require_unlocked, Ctx};
+use crate::linker::{self, LoadRequest};
+use crate::load::{Block, LoadSequence};
+use crate::state::Instance;
+use crate::sw::{self, fail, Fail, Outcome, Reply};
+
+/// INSTALL P1 bit "more INSTALL commands follow", ignored: each command
+/// stands alone here.
+const P1_MORE: u8 = 0x80;
+
+pub fn install(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
+    ctx.require_session("INSTALL")?;
+    require_unlocked(card, "INSTALL")?;
+    // P2: 00, or the start (01) / end (03) of a combined load, install and
+    // make selectable process.
+    if !matches!(cmd.p2(), 0x00 | 0x01 | 0x03) {
+        return Err(fail(sw::BAD_P1P2, format!("INSTALL P2 {:02X}", cmd.p2())));
+    }
+    match cmd.p1() & !P1_MORE {
+        p1::FOR_LOAD => for_load(card, ctx, cmd.data()),
+        p1::FOR_INSTALL => for_install(card, cmd.data(), false),
+        p1::FOR_INSTALL_AND_MAKE_SELECTABLE => for_install(card, cmd.data(), true),
+        p1::FOR_MAKE_SELECTABLE => make_selectable(card, cmd.data()),
+        other => Err(fail(
+            sw::BAD_P1P2,
+            format!("INSTALL P1 {other:02X} is not supported (02 load, 04 install, 08 make selectable, 0C both)"),
+        )),
+    }
+}
+
+fn for_load(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> Outcome {
+    let v = InstallForLoad::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+    check_aid(&v.load_file_aid, "load file AID")?;
+    let state = &card.state;
+    if state.aid_in_use(&v.load_file_aid) {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!(
+                "AID {} is already on the card",
+                hex::encode_upper(&v.load_file_aid)
+            ),
+        ));
+    }
+    if !v.security_domain_aid.is_empty() && v.security_domain_aid != state.isd_aid() {
+        return Err(fail(
+            sw::REF_NOT_FOUND,
+            format!(
+                "security domain {} is not on the card",
+                hex::encode_upper(&v.security_domain_aid)
+            ),
+        ));
+    }
+    if !matches!(v.hash.len(), 0 | 20 | 32) {
+        return Err(fail(
+            sw::BAD_DATA,
+            format!(
+                "a Load File Data Block hash of {} bytes (20 or 32 expected)",
+                v.hash.len()
+            ),
+        ));
+    }
+    let room = state.memory_free();
+    if let Some(needed) = declared_code_size(&v.parameters)? {
+        if needed > room {
+            return Err(fail(
+                sw::NO_MEMORY,
+                format!("the load file needs {needed} bytes of code space, {room} are free"),
+            ));
+        }
+    }
+    let request = LoadRequest {
+        aid: v.load_file_aid,
+        security_domain: state.isd_aid().to_vec(),
+        hash: v.hash,
+    };
+    ctx.vol.load = Some(LoadSequence::new(request, room));
+    Ok(Reply::no_receipt())
+}
+
+/// The non-volatile code space a load file announces in its load
+/// parameters (EF: C6), if it does.
+fn declared_code_size(parameters: &[u8]) -> Result<Option<usize>, Fail> {
+    if parameters.is_empty() {
+        return Ok(None);
+    }
+    let tlvs = Tlv::parse_all(parameters)
+        .map_err(|e| fail(sw::BAD_DATA, format!("load parameters: {e}")))?;
+    let size = tlvs
+        .iter()
+        .find(|t| t.tag().to_bytes() == [0xEF])
+        .and_then(|ef| ef.find(0xC6u32))
+        .and_then(|c6| c6.bytes())
+        .map(|b| {
+            b.iter().fold(0usize, |acc, x| {
+                acc.saturating_mul(256).saturating_add(usize::from(*x))
+            })
+        });
+    Ok(size)
+}
+
+pub fn load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
+    ctx.require_session("LOAD")?;
+    let sequence = ctx.load.take().ok_or_else(|| {
+        fail(
+            sw::CONDITIONS,
+            "LOAD without a preceding INSTALL [for load]",
+        )
+    })?;
+    let aid = hex::encode_upper(sequence.aid());
+    match sequence
+        .block(cmd.p1(), cmd.p2(), cmd.data())
+        .map_err(|f| Fail::new(f.sw, format!("{}; the load of {aid} is abandoned", f.why)))?
+    {
+        Block::More(sequence) => {
+            ctx.vol.load = Some(sequence);
+            Ok(Reply::ok())
+        }
+        Block::Complete { request, load_file } => {
+            let package = linker::accept(&card.state, &request, &load_file)
+                .map_err(|f| Fail::new(f.sw, format!("load of {aid} refused: {}", f.why)))?;
+            let mut next = card.state.clone();
+            next.packages.push(package);
+            card.commit(next)?;
+            Ok(Reply::no_receipt())
+        }
+    }
+}
+
+fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
+    let v = InstallForInstall::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+    check_aid(&v.application_aid, "application AID")?;
+    let state = &card.state;
+    let package = state.package(&v.load_file_aid).ok_or_else(|| {
+        fail(
+            sw::REF_NOT_FOUND,
+            format!(
+                "load file {} is not on the card",
+                hex::encode_upper(&v.load_file_aid)
+            ),
+        )
+    })?;
+    if !package.applets.contains(&v.module_aid) {
+        return Err(fail(
+            sw::REF_NOT_FOUND,
+            format!(
+                "load file {} has no applet {}",
+                hex::encode_upper(&v.load_file_aid),
+                hex::encode_upper(&v.module_aid)
+            ),
+        ));
+    }
+    if state.aid_in_use(&v.application_aid) {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!(
+                "AID {} is already on the card",
+                hex::encode_upper(&v.application_aid)
+            ),
+        ));
+    }
+    if v.privileges.is_security_domain() {
+        return Err(fail(
+            sw::BAD_DATA,
+            "the Security Domain privilege: this card has no supplementary security domains",
+        ));
+    }
+    let parameters = applet_parameters(&v.parameters)?;
+    let instance = Instance {
+        aid: v.application_aid,
+        load_file: v.load_file_aid,
+        module: v.module_aid,
+        privileges: v.privileges.0.to_vec(),
+        life_cycle: if selectable {
+            ApplicationLifeCycle::SELECTABLE
+        } else {
+            ApplicationLifeCycle::INSTALLED
+        },
+        parameters,
+        security_domain: package.security_domain.clone(),
+    };
+    let mut next = card.state.clone();
+    next.instances.push(instance);
+    card.commit(next)?;
+    Ok(Reply::no_receipt())
+}
+
+/// The install parameters field: TLVs among which C9 (application specific
+/// parameters) is mandatory; its value goes to the applet's install().
+fn applet_parameters(field: &[u8]) -> Result<Vec<u8>, Fail> {
+    let tlvs = Tlv::parse_all(field)
+        .map_err(|e| fail(sw::BAD_DATA, format!("install parameters: {e}")))?;
+    let c9 = tlvs
+        .iter()
+        .find(|t| t.tag().to_bytes() == [0xC9])
+        .and_then(|t| t.bytes())
+        .ok_or_else(|| {
+            fail(
+                sw::BAD_DATA,
+                "install parameters lack tag C9 (C9 00 for none)",
+            )
+        })?;
+    Ok(c9.to_vec())
+}
+
+fn make_selectable(card: &mut Card, data: &[u8]) -> Outcome {
+    let v = InstallForInstall::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+    let mut next = card.state.clone();
+    let instance = next
+        .instances
+        .iter_mut()
+        .find(|i| i.aid == v.application_aid)
+        .ok_or_else(|| {
+            fail(
+                sw::REF_NOT_FOUND,
+                format!(
+                    "no instance {} to make selectable",
+                    hex::encode_upper(&v.application_aid)
+                ),
+            )
+        })?;
+    if instance.life_cycle != ApplicationLifeCycle::INSTALLED {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!(
+                "instance {} is {}, not INSTALLED",
+                hex::encode_upper(&instance.aid),
+                ApplicationLifeCycle(instance.life_cycle).describe(false, false)
+            ),
+        ));
+    }
+    instance.life_cycle = ApplicationLifeCycle::SELECTABLE;
+    card.commit(next)?;
+    Ok(Reply::no_receipt())
+}

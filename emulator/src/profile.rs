@@ -1,0 +1,150 @@
+//! What kind of card to emulate: the settings fixed when a card is made
+//! (its ISD, secure channel options, API version, limits) and the keys it
+//! leaves the factory with. A card's state file keeps its profile, so a
+//! card stays the same card across restarts whatever the command line says.
+
+use cap_tools::api::ApiVersion;
+use loader::keys::{Key, KeyError, StaticKeys};
+use serde::{Deserialize, Serialize};
+
+use crate::hexser;
+
+/// The AID GlobalPlatform assigns to the Issuer Security Domain.
+pub const DEFAULT_ISD_AID: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00];
+
+/// The well-known development key 404142…4F.
+pub const TEST_KEY: [u8; 16] = [
+    0x40, 0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, 0x49, 0x4A, 0x4B, 0x4C, 0x4D, 0x4E, 0x4F,
+];
+
+/// Key version number of the factory key set. GlobalPlatform test cards
+/// answer INITIALIZE UPDATE with KVN 01 (for instance the SCP02 card of
+/// the known-answer vectors, `…0102…`); hosts that ask for KVN 0 ("any")
+/// get it too.
+pub const DEFAULT_KEY_VERSION: u8 = 0x01;
+
+/// Settings of an emulated card, fixed at creation and kept in its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardProfile {
+    /// AID of the Issuer Security Domain (the card manager).
+    #[serde(with = "hexser")]
+    pub isd_aid: Vec<u8>,
+    /// SCP02 implementation option used with 3DES key sets (15 or 55).
+    pub scp02_i: u8,
+    /// SCP03 implementation option used with AES key sets (00, 10, 70...).
+    pub scp03_i: u8,
+    /// Java Card API version whose packages the card carries in ROM:
+    /// imports of loaded files resolve against its export tables.
+    pub api: String,
+    /// Failed authentications after which a key set is blocked (6983);
+    /// 0 never blocks.
+    pub max_auth_failures: u32,
+    /// Bytes of persistent memory for load files; a LOAD beyond it fails
+    /// with 6A84.
+    pub memory: usize,
+}
+
+impl Default for CardProfile {
+    fn default() -> CardProfile {
+        CardProfile {
+            isd_aid: DEFAULT_ISD_AID.to_vec(),
+            scp02_i: 0x15,
+            scp03_i: 0x70,
+            api: ApiVersion::V3_0_5.as_str().to_string(),
+            max_auth_failures: 10,
+            memory: 1 << 20,
+        }
+    }
+}
+
+impl CardProfile {
+    /// The API version, checked.
+    pub fn api_version(&self) -> Result<ApiVersion, String> {
+        ApiVersion::parse(&self.api).ok_or_else(|| {
+            let known: Vec<&str> = ApiVersion::ALL.iter().map(|v| v.as_str()).collect();
+            format!(
+                "unknown Java Card API version '{}' (known: {})",
+                self.api,
+                known.join(", ")
+            )
+        })
+    }
+
+    /// Checks the settings a card cannot work without.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(5..=16).contains(&self.isd_aid.len()) {
+            return Err(format!(
+                "ISD AID {} has {} bytes; an AID has 5 to 16",
+                hex::encode_upper(&self.isd_aid),
+                self.isd_aid.len()
+            ));
+        }
+        self.api_version()?;
+        let scp02 = loader::scp::Protocol::Scp02 { i: self.scp02_i };
+        let scp03 = loader::scp::Protocol::Scp03 { i: self.scp03_i };
+        // The secure channel code refuses options it does not implement
+        // only when a session opens; say so at creation instead.
+        if self.scp02_i & 0x04 == 0 || self.scp02_i & 0x88 != 0 {
+            return Err(format!(
+                "{scp02}: only explicit initiation without ICV-over-AID is implemented (e.g. 15, 55)"
+            ));
+        }
+        if self.scp03_i & 0x8F != 0 {
+            return Err(format!(
+                "{scp03}: only S8 mode with i bits 10, 20, 40 is implemented (e.g. 00, 10, 70)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The test key set: 404142…4F for ENC, MAC and DEK, as AES (SCP03) or
+/// 3DES (SCP02) keys.
+pub fn test_keys(aes: bool, version: u8) -> Result<StaticKeys, KeyError> {
+    let key = if aes {
+        Key::aes(&TEST_KEY)?
+    } else {
+        Key::des3(&TEST_KEY)?
+    };
+    Ok(StaticKeys::single(key, version))
+}
+
+/// The ATR: TS 3B, T0 with TD1 and six historical bytes, TD1 (T=0, TD2
+/// follows), TD2 (T=1), the historical bytes "jctemu", and TCK (required
+/// once T=1 is offered: the XOR of T0 to the last byte is zero).
+pub fn atr() -> Vec<u8> {
+    let historical = b"jctemu";
+    let mut atr = vec![0x3B, 0x80 | historical.len() as u8, 0x80, 0x01];
+    atr.extend_from_slice(historical);
+    let tck = atr[1..].iter().fold(0u8, |acc, b| acc ^ b);
+    atr.push(tck);
+    atr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atr_checksum() {
+        let atr = atr();
+        assert_eq!(atr[0], 0x3B);
+        assert_eq!(atr[1..].iter().fold(0u8, |a, b| a ^ b), 0);
+    }
+
+    #[test]
+    fn profile_checks() {
+        assert!(CardProfile::default().validate().is_ok());
+        let mut p = CardProfile {
+            api: "9.9".into(),
+            ..CardProfile::default()
+        };
+        assert!(p.validate().unwrap_err().contains("unknown"));
+        p.api = "2.2.2".into();
+        p.isd_aid = vec![1, 2];
+        assert!(p.validate().is_err());
+        p.isd_aid = DEFAULT_ISD_AID.to_vec();
+        p.scp02_i = 0x0A;
+        assert!(p.validate().is_err());
+    }
+}

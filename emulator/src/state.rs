@@ -1,0 +1,230 @@
+//! The card's persistent state: everything a real card keeps in EEPROM or
+//! flash — life cycle, key sets with their counters, loaded packages with
+//! their load file bytes, and applet instances. Volatile state (the open
+//! secure channel, a LOAD in progress, the selected application) lives in
+//! [`crate::card`] and is lost on reset, as on a card.
+
+use loader::gp::{ApplicationLifeCycle, CardLifeCycle, Privileges};
+use serde::{Deserialize, Serialize};
+
+use crate::hexser;
+use crate::keyset::KeySet;
+use crate::profile::CardProfile;
+
+/// Privileges of the Issuer Security Domain: Security Domain, Card Lock,
+/// Card Terminate, Card Reset, CVM Management; Trusted Path, Authorized
+/// Management, Token Verification, Global Delete, Global Lock, Global
+/// Registry, Final Application; Receipt Generation.
+pub const ISD_PRIVILEGES: [u8; 3] = [0x9E, 0xFE, 0x80];
+
+/// A package imported by a load file: AID and the version it was built against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageRef {
+    #[serde(with = "hexser")]
+    pub aid: Vec<u8>,
+    pub major: u8,
+    pub minor: u8,
+}
+
+/// An Executable Load File: a loaded CAP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    /// The load file AID (the package AID of a compact CAP).
+    #[serde(with = "hexser")]
+    pub aid: Vec<u8>,
+    pub major: u8,
+    pub minor: u8,
+    /// The security domain the load file is associated with.
+    #[serde(with = "hexser")]
+    pub security_domain: Vec<u8>,
+    /// Executable modules: the applet classes it defines.
+    #[serde(with = "hexser::list")]
+    pub applets: Vec<Vec<u8>>,
+    /// The packages other load files can import from it (the package
+    /// itself, or every package of an extended CAP).
+    pub exports: Vec<PackageRef>,
+    /// What it imports.
+    pub imports: Vec<PackageRef>,
+    /// The Load File Data Block as received (the value of tag C4), for the
+    /// interpreter to come.
+    #[serde(with = "hexser")]
+    pub load_file: Vec<u8>,
+}
+
+/// An application instance created by INSTALL [for install].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Instance {
+    #[serde(with = "hexser")]
+    pub aid: Vec<u8>,
+    /// The load file and applet class it was created from.
+    #[serde(with = "hexser")]
+    pub load_file: Vec<u8>,
+    #[serde(with = "hexser")]
+    pub module: Vec<u8>,
+    #[serde(with = "hexser")]
+    pub privileges: Vec<u8>,
+    /// Application life cycle byte (03 INSTALLED, 07 SELECTABLE, bit 80 locked).
+    pub life_cycle: u8,
+    /// The applet-specific install parameters (value of tag C9).
+    #[serde(with = "hexser")]
+    pub parameters: Vec<u8>,
+    #[serde(with = "hexser")]
+    pub security_domain: Vec<u8>,
+}
+
+impl Instance {
+    /// Selectable: SELECTABLE (or a later application-specific state) and
+    /// not locked.
+    pub fn is_selectable(&self) -> bool {
+        let state = ApplicationLifeCycle(self.life_cycle);
+        !state.is_locked() && self.life_cycle & ApplicationLifeCycle::SELECTABLE == 0x07
+    }
+
+    /// The privileges, decoded.
+    pub fn privileges(&self) -> Privileges {
+        Privileges::from_bytes(&self.privileges).unwrap_or_default()
+    }
+}
+
+/// Everything the card remembers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardState {
+    pub profile: CardProfile,
+    /// IC serial number: names this card in CPLC, CIN and the key
+    /// diversification data.
+    #[serde(with = "hexser")]
+    pub serial: Vec<u8>,
+    /// Card life cycle byte (01, 07, 0F, 7F, FF).
+    pub life_cycle: u8,
+    /// Key sets of the ISD; the first is the default one (KVN 0 asks for it).
+    pub key_sets: Vec<KeySet>,
+    /// Loaded packages, in load order.
+    pub packages: Vec<Package>,
+    /// Application instances, in installation order.
+    pub instances: Vec<Instance>,
+}
+
+impl CardState {
+    /// A card fresh from the factory: OP_READY, one key set.
+    pub fn fresh(profile: CardProfile, keys: KeySet, serial: [u8; 4]) -> CardState {
+        CardState {
+            profile,
+            serial: serial.to_vec(),
+            life_cycle: CardLifeCycle::OpReady.byte(),
+            key_sets: vec![keys],
+            packages: Vec::new(),
+            instances: Vec::new(),
+        }
+    }
+
+    /// Checks what serde cannot: values the rest of the card relies on.
+    pub fn validate(&self) -> Result<(), String> {
+        self.profile.validate()?;
+        if CardLifeCycle::from_byte(self.life_cycle).is_none() {
+            return Err(format!(
+                "card life cycle {:02X} is not a GlobalPlatform state",
+                self.life_cycle
+            ));
+        }
+        if self.serial.len() != 4 {
+            return Err(format!(
+                "serial has {} bytes, 4 expected",
+                self.serial.len()
+            ));
+        }
+        if self.key_sets.is_empty() {
+            return Err("no key set".into());
+        }
+        for (i, k) in self.key_sets.iter().enumerate() {
+            if self.key_sets[..i]
+                .iter()
+                .any(|o| o.version() == k.version())
+            {
+                return Err(format!("two key sets with version {:02X}", k.version()));
+            }
+        }
+        for p in &self.packages {
+            if self.packages.iter().filter(|q| q.aid == p.aid).count() > 1 {
+                return Err(format!(
+                    "package {} appears twice",
+                    hex::encode_upper(&p.aid)
+                ));
+            }
+        }
+        for i in &self.instances {
+            if self.instances.iter().filter(|j| j.aid == i.aid).count() > 1 {
+                return Err(format!(
+                    "instance {} appears twice",
+                    hex::encode_upper(&i.aid)
+                ));
+            }
+            if i.privileges.len() != 3 {
+                return Err(format!(
+                    "instance {}: privileges must be 3 bytes",
+                    hex::encode_upper(&i.aid)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The card life cycle.
+    pub fn card_life_cycle(&self) -> CardLifeCycle {
+        CardLifeCycle::from_byte(self.life_cycle).unwrap_or(CardLifeCycle::Terminated)
+    }
+
+    /// The ISD AID.
+    pub fn isd_aid(&self) -> &[u8] {
+        &self.profile.isd_aid
+    }
+
+    /// The key set with a version, or the default one for version 0.
+    pub fn key_set(&self, version: u8) -> Option<&KeySet> {
+        if version == 0 {
+            self.key_sets.first()
+        } else {
+            self.key_sets.iter().find(|k| k.version() == version)
+        }
+    }
+
+    pub fn key_set_mut(&mut self, version: u8) -> Option<&mut KeySet> {
+        self.key_sets.iter_mut().find(|k| k.version() == version)
+    }
+
+    pub fn package(&self, aid: &[u8]) -> Option<&Package> {
+        self.packages.iter().find(|p| p.aid == aid)
+    }
+
+    pub fn instance(&self, aid: &[u8]) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.aid == aid)
+    }
+
+    /// Whether an AID is taken by anything in the registry (ISD, package,
+    /// instance); GlobalPlatform requires AIDs to be unique card-wide.
+    pub fn aid_in_use(&self, aid: &[u8]) -> bool {
+        aid == self.isd_aid() || self.package(aid).is_some() || self.instance(aid).is_some()
+    }
+
+    /// Loaded packages that import one of `package`'s exports.
+    pub fn dependents(&self, package: &Package) -> Vec<&Package> {
+        self.packages
+            .iter()
+            .filter(|q| q.aid != package.aid)
+            .filter(|q| {
+                q.imports
+                    .iter()
+                    .any(|i| package.exports.iter().any(|e| e.aid == i.aid))
+            })
+            .collect()
+    }
+
+    /// Bytes of persistent memory taken by load files.
+    pub fn memory_used(&self) -> usize {
+        self.packages.iter().map(|p| p.load_file.len()).sum()
+    }
+
+    /// Bytes of persistent memory left for load files.
+    pub fn memory_free(&self) -> usize {
+        self.profile.memory.saturating_sub(self.memory_used())
+    }
+}

@@ -1,0 +1,293 @@
+//! `jct emu`: run an emulated GlobalPlatform card until Ctrl-C, listening
+//! for readers on TCP (`jct --emu HOST:PORT ...` connects) or plugged into
+//! pcscd's vpcd driver. The card itself is `emulator::Card`; this file only
+//! turns options into a card and a front end, and prints what happens.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use emulator::loader::keys::{Key, KeyType, StaticKeys};
+use emulator::loader::transport::vpcd_frame::Control;
+use emulator::server::{self, Event};
+use emulator::{Card, CardProfile};
+
+/// Where readers find the card when no front end is named.
+const DEFAULT_LISTEN: &str = "127.0.0.1:35963";
+/// Where pcscd's vpcd driver listens by default.
+const DEFAULT_VPCD: &str = "127.0.0.1:35963";
+
+/// Options of `jct emu`. The card options (keys, protocol, API, ISD, limit)
+/// make a fresh card; a card read from an existing state file keeps its own.
+#[derive(Args, Debug, Clone)]
+pub struct EmuArgs {
+    /// Listen for readers on HOST:PORT (the loader's `--emu`). Default
+    /// 127.0.0.1:35963 unless --vpcd is given; port 0 picks a free port.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "vpcd")]
+    pub listen: Option<String>,
+    /// Plug into pcscd's vpcd driver at HOST:PORT instead (default
+    /// 127.0.0.1:35963), so PC/SC programs see the card in a reader.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = DEFAULT_VPCD)]
+    pub vpcd: Option<String>,
+    /// State file: the card's persistent memory (packages, instances, keys,
+    /// counters), written after every change. Missing: a fresh card is made
+    /// there. Without --state the card lives in memory only.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Key for ENC, MAC and DEK (hex; 16 bytes for SCP02, 16/24/32 for
+    /// SCP03). Default: the test key 404142...4F.
+    #[arg(long, value_name = "HEX")]
+    pub key: Option<String>,
+    /// ENC key (overrides --key).
+    #[arg(long, value_name = "HEX")]
+    pub key_enc: Option<String>,
+    /// MAC key (overrides --key).
+    #[arg(long, value_name = "HEX")]
+    pub key_mac: Option<String>,
+    /// DEK key (overrides --key).
+    #[arg(long, value_name = "HEX")]
+    pub key_dek: Option<String>,
+    /// Key version number of the key set (01 to 7F, or FF); default 01.
+    #[arg(long, value_name = "N", value_parser = parse_u8)]
+    pub key_ver: Option<u8>,
+    /// Secure channel protocol of the key set: 02 (3DES) or 03 (AES, default).
+    #[arg(long, value_name = "02|03", value_parser = parse_scp)]
+    pub scp: Option<u8>,
+    /// Implementation option "i" of that protocol, hex (SCP02: 15, 55;
+    /// SCP03: 00, 10, 70). Default: 15 for SCP02, 70 for SCP03.
+    #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
+    pub scp_i: Option<u8>,
+    /// Java Card API version in ROM, which loaded files link against:
+    /// 2.2.2, 3.0.4, 3.0.5 (default) or 3.2.0.
+    #[arg(long, value_name = "VERSION")]
+    pub api: Option<String>,
+    /// AID of the Issuer Security Domain (default A000000151000000).
+    #[arg(long, value_name = "AID")]
+    pub isd: Option<String>,
+    /// Failed authentications before the key set is blocked (0: never); default 10.
+    #[arg(long, value_name = "N")]
+    pub max_auth_failures: Option<u32>,
+    /// Log every APDU, its answer and why a command failed.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+/// Runs the emulator until Ctrl-C.
+pub fn run(args: EmuArgs) -> Result<()> {
+    let (profile, keys) = card_settings(&args)?;
+    let fresh = match &args.state {
+        Some(path) => !path.exists(),
+        None => true,
+    };
+    if fresh && uses_test_key(&args) {
+        eprintln!("note: the card's keys are the test key 404142434445464748494A4B4C4D4E4F where no key was given");
+    }
+    let card = match &args.state {
+        Some(path) => {
+            let existed = path.exists();
+            let card = Card::open(path, profile, keys)
+                .with_context(|| format!("opening the card in {}", path.display()))?;
+            if existed && card_options_given(&args) {
+                eprintln!(
+                    "note: {} holds an existing card; its own keys and settings apply and the card options were ignored (move the file away for a fresh card)",
+                    path.display()
+                );
+            }
+            card
+        }
+        None => Card::new(profile, keys).context("making the card")?,
+    };
+    describe(&card);
+    let stop = server::stop_on_signals().context("installing the Ctrl-C handler")?;
+    let verbose = args.verbose;
+    let mut card = card;
+    let mut observer = |event: &Event| log(event, verbose);
+    if let Some(addr) = &args.vpcd {
+        eprintln!("jct emu: connecting to pcscd's vpcd driver at {addr} (Ctrl-C to stop)");
+        server::serve_vpcd(addr, &mut card, &stop, &mut observer).with_context(|| {
+            format!("serving pcscd's vpcd driver at {addr} (is pcscd with vpcd running?)")
+        })?;
+    } else {
+        let addr = args.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
+        eprintln!(
+            "jct emu: listening on {} (jct --emu {} ...; Ctrl-C to stop)",
+            server::local_addr(&listener),
+            server::local_addr(&listener)
+        );
+        server::serve_tcp_with(listener, &mut card, &stop, &mut observer)
+            .with_context(|| format!("serving on {addr}"))?;
+    }
+    if stop.load(Ordering::Relaxed) {
+        eprintln!("jct emu: stopped");
+    }
+    Ok(())
+}
+
+/// Whether any option that only shapes a fresh card was given.
+fn card_options_given(a: &EmuArgs) -> bool {
+    a.key.is_some()
+        || a.key_enc.is_some()
+        || a.key_mac.is_some()
+        || a.key_dek.is_some()
+        || a.key_ver.is_some()
+        || a.scp.is_some()
+        || a.scp_i.is_some()
+        || a.api.is_some()
+        || a.isd.is_some()
+        || a.max_auth_failures.is_some()
+}
+
+/// Whether some key of a fresh card would be the well-known test key.
+fn uses_test_key(a: &EmuArgs) -> bool {
+    a.key.is_none()
+        && [&a.key_enc, &a.key_mac, &a.key_dek]
+            .iter()
+            .any(|k| k.is_none())
+}
+
+/// The profile and factory keys of a fresh card, from the options.
+fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
+    let mut profile = CardProfile::default();
+    let scp = a.scp.unwrap_or(3);
+    let kind = if scp == 2 {
+        KeyType::Des3
+    } else {
+        KeyType::Aes
+    };
+    if let Some(i) = a.scp_i {
+        if scp == 2 {
+            profile.scp02_i = i;
+        } else {
+            profile.scp03_i = i;
+        }
+    }
+    if let Some(api) = &a.api {
+        profile.api = api.clone();
+    }
+    if let Some(isd) = &a.isd {
+        profile.isd_aid = parse_hex("--isd", isd)?;
+    }
+    if let Some(n) = a.max_auth_failures {
+        profile.max_auth_failures = n;
+    }
+    profile.validate().map_err(anyhow::Error::msg)?;
+    let default = a
+        .key
+        .as_deref()
+        .map(|k| parse_hex("--key", k))
+        .transpose()?
+        .unwrap_or_else(|| emulator::TEST_KEY.to_vec());
+    let key = |name: &str, given: &Option<String>| -> Result<Key> {
+        let (name, bytes) = match given {
+            Some(text) => (name, parse_hex(name, text)?),
+            None if a.key.is_some() => ("--key", default.clone()),
+            None => ("the test key", default.clone()),
+        };
+        Key::new(kind, &bytes).with_context(|| format!("{name} for SCP0{scp}"))
+    };
+    let version = a.key_ver.unwrap_or(emulator::DEFAULT_KEY_VERSION);
+    let keys = StaticKeys::new(
+        key("--key-enc", &a.key_enc)?,
+        key("--key-mac", &a.key_mac)?,
+        key("--key-dek", &a.key_dek)?,
+        version,
+    )?;
+    Ok((profile, keys))
+}
+
+/// One line about the card: what a host needs to talk to it.
+fn describe(card: &Card) {
+    let state = card.state();
+    let p = card.profile();
+    let sets: Vec<String> = state
+        .key_sets
+        .iter()
+        .map(|k| {
+            format!(
+                "{:02X} ({} {}, KCV {})",
+                k.version(),
+                k.protocol(p),
+                k.keys.kind(),
+                hex::encode_upper(k.keys.enc.kcv())
+            )
+        })
+        .collect();
+    eprintln!(
+        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, {} package(s), {} instance(s){}",
+        hex::encode_upper(&state.serial),
+        hex::encode_upper(&p.isd_aid),
+        p.api,
+        state.card_life_cycle(),
+        sets.join(", "),
+        state.packages.len(),
+        state.instances.len(),
+        card.state_file()
+            .map(|f| format!(", state {}", f.display()))
+            .unwrap_or_else(|| ", in memory only".into())
+    );
+}
+
+fn log(event: &Event, verbose: bool) {
+    match event {
+        Event::Connected(peer) => eprintln!("jct emu: reader {peer} connected"),
+        Event::Disconnected { peer, error: None } => eprintln!("jct emu: reader {peer} gone"),
+        Event::Disconnected {
+            peer,
+            error: Some(e),
+        } => eprintln!("jct emu: reader {peer} gone: {e}"),
+        Event::Control(c) if verbose => eprintln!(
+            "  {}",
+            match c {
+                Control::PowerOn => "power on".to_string(),
+                Control::PowerOff => "power off".to_string(),
+                Control::Reset => "reset".to_string(),
+                Control::GetAtr => "ATR".to_string(),
+                Control::Other(code) => format!("control {code:02X}"),
+            }
+        ),
+        Event::Apdu {
+            command,
+            response,
+            note,
+        } if verbose => {
+            eprintln!("  > {}", hex::encode_upper(command));
+            match note {
+                Some(n) => eprintln!("  < {}  ({n})", hex::encode_upper(response)),
+                None => eprintln!("  < {}", hex::encode_upper(response)),
+            }
+        }
+        _ => {}
+    }
+}
+
+fn parse_hex(name: &str, text: &str) -> Result<Vec<u8>> {
+    let clean: String = text.chars().filter(|c| !matches!(c, ' ' | ':')).collect();
+    match hex::decode(&clean) {
+        Ok(b) => Ok(b),
+        Err(e) => bail!("{name} '{text}' is not hex: {e}"),
+    }
+}
+
+fn parse_u8(s: &str) -> Result<u8, String> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u8::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    v.map_err(|_| format!("'{s}' is not a number from 0 to 255 (0x.. for hex)"))
+}
+
+fn parse_hex_u8(s: &str) -> Result<u8, String> {
+    u8::from_str_radix(s.trim_start_matches("0x"), 16)
+        .map_err(|_| format!("'{s}' is not a hex byte"))
+}
+
+fn parse_scp(s: &str) -> Result<u8, String> {
+    match s {
+        "02" | "2" => Ok(2),
+        "03" | "3" => Ok(3),
+        _ => Err(format!("'{s}': the secure channel protocols are 02 and 03")),
+    }
+}
