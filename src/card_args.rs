@@ -21,19 +21,19 @@ pub const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
 pub struct TransportArgs {
     /// PC/SC reader: any reader whose name contains TEXT (case-insensitive).
     /// Default: the only reader with a card.
-    #[arg(short = 'r', long = "reader", value_name = "TEXT", global = true)]
+    #[arg(short = 'r', long = "reader", value_name = "TEXT")]
     pub reader: Option<String>,
     /// An emulated card over TCP (`jct emu --listen`), e.g. 127.0.0.1:35963.
-    #[arg(long, value_name = "HOST:PORT", env = "JCT_EMU", global = true, conflicts_with = "reader")]
+    #[arg(long, value_name = "HOST:PORT", env = "JCT_EMU", conflicts_with = "reader")]
     pub emu: Option<String>,
     /// Play a recorded trace instead of talking to a card (see README: trace format).
-    #[arg(long, value_name = "FILE", global = true, conflicts_with_all = ["reader", "emu"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["reader", "emu"])]
     pub replay: Option<PathBuf>,
     /// Write every exchange to a trace file.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
     /// Print each APDU before and after secure messaging, with length and time.
-    #[arg(short = 'd', long = "trace", global = true)]
+    #[arg(short = 'd', long = "trace")]
     pub trace: bool,
 }
 
@@ -77,39 +77,39 @@ pub enum Kdf {
 pub struct KeyArgs {
     /// One key for ENC, MAC and DEK (hex; 16 bytes for 3DES or AES-128, 24/32 for AES).
     /// Default: the test key 404142...4F, with a warning.
-    #[arg(long, value_name = "HEX", env = "JCT_KEY", global = true, hide_env_values = true)]
+    #[arg(long, value_name = "HEX", env = "JCT_KEY", hide_env_values = true)]
     pub key: Option<String>,
     /// Encryption key (overrides --key for ENC).
-    #[arg(long, value_name = "HEX", env = "JCT_KEY_ENC", global = true, hide_env_values = true)]
+    #[arg(long, value_name = "HEX", env = "JCT_KEY_ENC", hide_env_values = true)]
     pub key_enc: Option<String>,
     /// MAC key (overrides --key for MAC).
-    #[arg(long, value_name = "HEX", env = "JCT_KEY_MAC", global = true, hide_env_values = true)]
+    #[arg(long, value_name = "HEX", env = "JCT_KEY_MAC", hide_env_values = true)]
     pub key_mac: Option<String>,
     /// Data encryption key (overrides --key for DEK).
-    #[arg(long, value_name = "HEX", env = "JCT_KEY_DEK", global = true, hide_env_values = true)]
+    #[arg(long, value_name = "HEX", env = "JCT_KEY_DEK", hide_env_values = true)]
     pub key_dek: Option<String>,
     /// Key version number to authenticate with (0 = the card's default key set).
-    #[arg(long, value_name = "N", default_value_t = 0, global = true, value_parser = parse_u8)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_u8)]
     pub key_ver: u8,
     /// Diversify the keys with the key diversification data from INITIALIZE UPDATE.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, value_enum)]
     pub kdf: Option<Kdf>,
     /// Force the secure channel protocol (default: what the card answers).
-    #[arg(long, value_name = "02|03", global = true, value_parser = parse_scp)]
+    #[arg(long, value_name = "02|03", value_parser = parse_scp)]
     pub scp: Option<u8>,
     /// SCP02 implementation option i (the card does not report it); default 15,
     /// or what the card recognition data says.
-    #[arg(long, value_name = "HEX", global = true, value_parser = parse_hex_u8)]
+    #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub scp_i: Option<u8>,
     /// Security level of the secure channel.
-    #[arg(long, value_enum, default_value_t = Mode::Mac, global = true)]
+    #[arg(long, value_enum, default_value_t = Mode::Mac)]
     pub mode: Mode,
     /// Security domain AID (default: the first of A000000151000000,
     /// A0000000030000, A000000003000000 the card selects).
-    #[arg(long, value_name = "AID", global = true)]
+    #[arg(long, value_name = "AID")]
     pub sd: Option<String>,
     /// More output: key check values, session details.
-    #[arg(short = 'v', long, global = true)]
+    #[arg(short = 'v', long)]
     pub verbose: bool,
 }
 

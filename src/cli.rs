@@ -11,9 +11,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Options of the card commands (reader or emulator, keys, secure channel).
-    #[command(flatten, next_help_heading = "Card options")]
-    pub card: crate::cmd_card::CardOpts,
 }
 
 #[derive(Subcommand, Debug)]
@@ -26,6 +23,8 @@ pub enum Command {
     Exp(ExpCommand),
     #[command(flatten)]
     Card(crate::cmd_card::CardCommand),
+    /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools).
+    Emu(crate::cmd_emu::EmuArgs),
 }
 
 /// A CAP file argument. Both containers are accepted: the `.cap` JAR the

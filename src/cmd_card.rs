@@ -20,9 +20,9 @@ use crate::card_args::{open_session, parse_aid, parse_hex, parse_u8, progress_ba
 /// Options of every card command.
 #[derive(Args, Debug)]
 pub struct CardOpts {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Card connection")]
     pub transport: TransportArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Keys and secure channel")]
     pub keys: KeyArgs,
 }
 
@@ -33,20 +33,31 @@ pub enum CardCommand {
     /// Show what the card tells about itself: CPLC, IIN, CIN, card recognition
     /// data, key information, secure channel protocol, maximum block size.
     Info {
+        #[command(flatten)]
+        opts: CardOpts,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// List the security domains, applications and packages on the card.
     List {
+        #[command(flatten)]
+        opts: CardOpts,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// Load a CAP file's package (INSTALL [for load] and LOAD blocks).
-    Load(LoadArgs),
+    Load {
+        #[command(flatten)]
+        load: LoadArgs,
+        #[command(flatten)]
+        opts: CardOpts,
+    },
     /// Load a CAP file and install and make selectable its applets.
     Install {
+        #[command(flatten)]
+        opts: CardOpts,
         #[command(flatten)]
         load: LoadArgs,
         /// Install only this applet (class AID).
@@ -70,6 +81,8 @@ pub enum CardCommand {
     },
     /// Delete an application, security domain or package.
     Delete {
+        #[command(flatten)]
+        opts: CardOpts,
         /// AID to delete.
         aid: String,
         /// Also delete what depends on it (a package's instances).
@@ -78,11 +91,15 @@ pub enum CardCommand {
     },
     /// Delete a CAP file's package and its instances.
     Uninstall {
+        #[command(flatten)]
+        opts: CardOpts,
         /// The CAP file whose package to delete.
         file: PathBuf,
     },
     /// Add or replace a key set (3DES or AES), encrypted under the session DEK.
     PutKey {
+        #[command(flatten)]
+        opts: CardOpts,
         /// New key for ENC, MAC and DEK (hex).
         #[arg(long, value_name = "HEX")]
         new_key: Option<String>,
@@ -104,6 +121,8 @@ pub enum CardCommand {
     },
     /// Lock or unlock an application, or lock, unlock or terminate the card.
     SetStatus {
+        #[command(flatten)]
+        opts: CardOpts,
         #[arg(value_enum)]
         action: StatusAction,
         /// The application AID (for lock/unlock).
@@ -111,6 +130,8 @@ pub enum CardCommand {
     },
     /// Send raw APDUs (hex), in order; with --secure inside the secure channel.
     Apdu {
+        #[command(flatten)]
+        opts: CardOpts,
         /// Command APDUs in hex.
         #[arg(required = true)]
         apdus: Vec<String>,
@@ -167,11 +188,11 @@ pub struct LoadArgs {
     pub with_descriptor: bool,
 }
 
-pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
+pub fn run(cmd: CardCommand) -> Result<()> {
     match cmd {
         CardCommand::Readers => readers(),
-        CardCommand::Info { json } => info(&opts, json),
-        CardCommand::List { json } => {
+        CardCommand::Info { json, opts } => info(&opts, json),
+        CardCommand::List { json, opts } => {
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             let reg = s.client.list()?;
             if json {
@@ -181,7 +202,7 @@ pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
             }
             Ok(())
         }
-        CardCommand::Load(args) => {
+        CardCommand::Load { load: args, opts } => {
             let cap = read_cap(&args.file)?;
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             load(&mut s.client, &cap, &args)?;
@@ -189,6 +210,7 @@ pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
             Ok(())
         }
         CardCommand::Install {
+            opts,
             load: args,
             applet,
             instance,
@@ -220,14 +242,14 @@ pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
             }
             Ok(())
         }
-        CardCommand::Delete { aid, related } => {
+        CardCommand::Delete { aid, related, opts } => {
             let aid = parse_aid(&aid, "AID")?;
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             s.client.delete(&aid, related)?;
             eprintln!("deleted {}", hex::encode_upper(aid));
             Ok(())
         }
-        CardCommand::Uninstall { file } => {
+        CardCommand::Uninstall { file, opts } => {
             let cap = read_cap(&file)?;
             let aid = cap
                 .header()
@@ -239,6 +261,7 @@ pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
             Ok(())
         }
         CardCommand::PutKey {
+            opts,
             new_key,
             new_key_enc,
             new_key_mac,
@@ -277,7 +300,7 @@ pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
             );
             Ok(())
         }
-        CardCommand::SetStatus { action, aid } => {
+        CardCommand::SetStatus { action, aid, opts } => {
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             let sd = s.sd.clone();
             let app = || -> Result<Vec<u8>> {
@@ -293,7 +316,12 @@ pub fn run(cmd: CardCommand, opts: CardOpts) -> Result<()> {
             eprintln!("status set");
             Ok(())
         }
-        CardCommand::Apdu { apdus, secure, select } => {
+        CardCommand::Apdu {
+            apdus,
+            secure,
+            select,
+            opts,
+        } => {
             let mut s = open_session(&opts.transport, &opts.keys, secure)?;
             if let Some(aid) = select {
                 let aid = parse_aid(&aid, "--select")?;

@@ -7,6 +7,7 @@ mod card_args;
 mod cli;
 mod cmd_cap;
 mod cmd_card;
+mod cmd_emu;
 mod cmd_exp;
 mod fsutil;
 
@@ -17,7 +18,8 @@ fn main() {
     let result = match cli.command {
         cli::Command::Cap(cmd) => cmd_cap::run(cmd),
         cli::Command::Exp(cmd) => cmd_exp::run(cmd),
-        cli::Command::Card(cmd) => cmd_card::run(cmd, cli.card),
+        cli::Command::Card(cmd) => cmd_card::run(cmd),
+        cli::Command::Emu(args) => cmd_emu::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
