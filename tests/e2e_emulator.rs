@@ -1,0 +1,317 @@
+//! End to end: the `jct` binary (loader) against the emulator over TCP —
+//! info, list, load, install, delete, put-key, set-status with SCP02 and
+//! SCP03 at every security level; every corpus CAP the emulated API can
+//! link; and the negative cases (wrong key, a MAC flipped in transit,
+//! deleting a library still imported).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use assert_cmd::Command;
+use emulator::{Card, CardProfile};
+use loader::keys::{Key, StaticKeys};
+use predicates::prelude::*;
+
+fn shared() -> PathBuf {
+    std::env::var("JCT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+}
+
+const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
+
+/// An emulator serving one card on a loopback port, stopped when dropped.
+struct Emu {
+    addr: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Emu {
+    fn start(scp02: bool, api: &str) -> Emu {
+        let dir = tempfile::tempdir().unwrap();
+        let key = hex::decode(TEST_KEY).unwrap();
+        let keys = if scp02 {
+            StaticKeys::single(Key::des3(&key).unwrap(), 1)
+        } else {
+            StaticKeys::single(Key::aes(&key).unwrap(), 1)
+        };
+        let profile = CardProfile {
+            api: api.to_string(),
+            scp02_i: 0x55,
+            ..CardProfile::default()
+        };
+        let mut card = Card::open(dir.path().join("card.json"), profile, keys).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            emulator::server::serve_tcp(listener, &mut card, &s).unwrap();
+        });
+        Emu {
+            addr,
+            stop,
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// `jct` with `--emu` pointing here.
+    fn jct(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("jct").unwrap();
+        c.args(args).args(["--emu", &self.addr, "--key", TEST_KEY]);
+        c.env_remove("JCT_KEY").env_remove("JCT_EMU");
+        c
+    }
+
+    fn list(&self) -> String {
+        let out = self.jct(&["list"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn cap(rel: &str) -> String {
+    shared().join(rel).display().to_string()
+}
+
+#[test]
+fn info_and_list_on_a_fresh_card() {
+    let emu = Emu::start(false, "3.0.5");
+    emu.jct(&["info"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Security domain: A000000151000000"))
+        .stdout(predicate::str::contains("Key information"))
+        .stdout(predicate::str::contains("CPLC"));
+    let list = emu.list();
+    assert!(list.contains("ISD: A000000151000000"), "{list}");
+    let out = emu.jct(&["list", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["isd"][0]["aid"], "A000000151000000");
+}
+
+#[test]
+fn install_list_delete_at_every_security_level() {
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    for (scp02, modes) in [(true, &["mac", "enc", "rmac"][..]), (false, &["mac", "enc", "rmac", "renc"][..])] {
+        let emu = Emu::start(scp02, "3.0.5");
+        for mode in modes {
+            let what = format!("SCP0{} --mode {mode}", if scp02 { 2 } else { 3 });
+            emu.jct(&["install", &hello, "--hash", "sha256", "--mode", mode])
+                .assert()
+                .success()
+                .stderr(predicate::str::contains("installed F0000000010101"));
+            let out = emu.jct(&["list", "--mode", mode]).output().unwrap();
+            let list = String::from_utf8_lossy(&out.stdout);
+            assert!(list.contains("APP: F0000000010101 (SELECTABLE)"), "{what}: {list}");
+            assert!(list.contains("PKG: F00000000101"), "{what}: {list}");
+            emu.jct(&["apdu", "--select", "F0000000010101", "00010000"])
+                .assert()
+                .success()
+                .stdout(predicate::str::contains("9000"));
+            emu.jct(&["delete", "F00000000101", "--related", "--mode", mode]).assert().success();
+            let list = emu.list();
+            assert!(!list.contains("F00000000101"), "{what}: {list}");
+        }
+    }
+}
+
+/// Corpus CAPs whose imports the emulated API provides install and delete.
+#[test]
+fn every_linkable_corpus_cap_installs_and_deletes() {
+    let emu = Emu::start(false, "3.0.5");
+    let mut installed = 0;
+    let mut dir: Vec<PathBuf> = std::fs::read_dir(shared().join("cap-corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cap"))
+        .collect();
+    dir.sort();
+    for path in dir {
+        let name = path.display().to_string();
+        let cap = cap_tools::Cap::from_path(&path).unwrap();
+        let info = cap_tools::cap::info::CapInfo::of(&cap).unwrap();
+        // Only API imports this card provides (same major, minor at most the card's).
+        let table = cap_tools::api::table(cap_tools::api::ApiVersion::V3_0_5);
+        let linkable = info.imports.iter().all(|i| {
+            table.package_by_aid(&i.aid).is_some_and(|p| {
+                let (maj, min) = p.version_pair().unwrap();
+                let (rmaj, rmin) = i.version.split_once('.').unwrap();
+                maj.to_string() == rmaj && min >= rmin.parse::<u8>().unwrap()
+            })
+        });
+        if !linkable {
+            continue;
+        }
+        let package = info.package_aid.unwrap().to_hex();
+        let verb = if info.applets.is_empty() { "load" } else { "install" };
+        emu.jct(&[verb, &name]).assert().success();
+        assert!(emu.list().contains(&format!("PKG: {package}")), "{name}");
+        emu.jct(&["uninstall", &name]).assert().success();
+        assert!(!emu.list().contains(&format!("PKG: {package}")), "{name}");
+        installed += 1;
+    }
+    assert!(installed >= 15, "only {installed} corpus CAPs were linkable");
+}
+
+/// Both converter-reference kits: libraries first, then what imports them.
+#[test]
+fn converter_reference_caps_install() {
+    for (kit, api, caps) in [
+        ("oracle-3.0.5", "3.0.5", &["lib", "hello", "arith", "crypto", "ints"][..]),
+        ("oracle-3.2.0", "3.2.0", &["lib", "hello", "arith", "crypto", "oop"][..]),
+    ] {
+        let emu = Emu::start(false, api);
+        for name in caps {
+            let path = cap(&format!("converter-reference/{kit}/{name}.cap"));
+            let verb = if *name == "lib" { "load" } else { "install" };
+            emu.jct(&[verb, &path]).assert().success();
+        }
+        let list = emu.list();
+        assert!(list.contains("PKG: F0000000014C"), "{kit}: {list}");
+        // The library is imported: deleting it alone is refused, and nothing changes.
+        emu.jct(&["delete", "F0000000014C"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("6985"));
+        assert!(emu.list().contains("PKG: F0000000014C"));
+    }
+}
+
+#[test]
+fn wrong_key_stops_before_external_authenticate() {
+    let emu = Emu::start(false, "3.0.5");
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("wrong-key.trace");
+    let mut c = Command::cargo_bin("jct").unwrap();
+    c.args(["list", "--emu", &emu.addr, "--key", "00112233445566778899AABBCCDDEEFF", "--record"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("card cryptogram mismatch: wrong keys or wrong diversification"));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    assert!(text.lines().any(|l| l.starts_with(">> 8050")), "INITIALIZE UPDATE was sent:\n{text}");
+    assert!(!text.lines().any(|l| l.starts_with(">> 8482")), "EXTERNAL AUTHENTICATE was sent:\n{text}");
+    // The card still works with the right key.
+    emu.list();
+}
+
+/// A loopback proxy that flips the last byte (part of the C-MAC) of the
+/// `nth` LOAD command (INS E8) passing from jct to the emulator.
+fn flipping_proxy(upstream: String, nth: usize) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        let mut server = TcpStream::connect(&upstream).unwrap();
+        let mut loads = 0;
+        loop {
+            let mut len = [0u8; 2];
+            if client.read_exact(&mut len).is_err() {
+                return;
+            }
+            let mut frame = vec![0u8; u16::from_be_bytes(len) as usize];
+            client.read_exact(&mut frame).unwrap();
+            if frame.len() > 5 && frame[1] == 0xE8 {
+                loads += 1;
+                if loads == nth {
+                    let last = frame.len() - 1;
+                    frame[last] ^= 0x01;
+                }
+            }
+            server.write_all(&len).unwrap();
+            server.write_all(&frame).unwrap();
+            let mut rlen = [0u8; 2];
+            server.read_exact(&mut rlen).unwrap();
+            let mut resp = vec![0u8; u16::from_be_bytes(rlen) as usize];
+            server.read_exact(&mut resp).unwrap();
+            client.write_all(&rlen).unwrap();
+            client.write_all(&resp).unwrap();
+        }
+    });
+    (addr, handle)
+}
+
+#[test]
+fn a_flipped_mac_in_one_load_block_leaves_no_package() {
+    let emu = Emu::start(false, "3.0.5");
+    let crypto = cap("converter-reference/oracle-3.0.5/crypto.cap");
+    let (proxy, handle) = flipping_proxy(emu.addr.clone(), 2);
+    let mut c = Command::cargo_bin("jct").unwrap();
+    c.args(["load", &crypto, "--emu", &proxy, "--key", TEST_KEY, "--block-size", "128"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6982"));
+    let _ = handle.join();
+    let list = emu.list();
+    assert!(!list.contains("F00000000104"), "{list}");
+}
+
+#[test]
+fn put_key_then_authenticate_with_the_new_key() {
+    let emu = Emu::start(false, "3.0.5");
+    let new_key = "000102030405060708090A0B0C0D0E0F";
+    emu.jct(&["put-key", "--new-key", new_key, "--new-key-ver", "2", "--replace", "1"])
+        .assert()
+        .success();
+    let mut c = Command::cargo_bin("jct").unwrap();
+    c.args(["list", "--emu", &emu.addr, "--key", new_key, "--key-ver", "2"]).assert().success();
+    emu.jct(&["list"]).assert().failure();
+}
+
+#[test]
+fn set_status_locks_and_unlocks_an_application() {
+    let emu = Emu::start(true, "3.0.5");
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    emu.jct(&["install", &hello]).assert().success();
+    emu.jct(&["set-status", "lock", "F0000000010101"]).assert().success();
+    assert!(emu.list().contains("APP: F0000000010101 (LOCKED"), "{}", emu.list());
+    emu.jct(&["apdu", "--select", "F0000000010101", "00010000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("6A82").or(predicate::str::contains("6A82")));
+    emu.jct(&["set-status", "unlock", "F0000000010101"]).assert().success();
+    assert!(emu.list().contains("APP: F0000000010101 (SELECTABLE)"));
+}
+
+#[test]
+fn recorded_session_replays_exactly() {
+    let emu = Emu::start(false, "3.0.5");
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("install.trace");
+    emu.jct(&["install", &hello, "--mode", "enc", "--record"])
+        .arg(&trace)
+        .assert()
+        .success();
+    // Replaying needs no card: the same command gives the same bytes.
+    let mut c = Command::cargo_bin("jct").unwrap();
+    c.args(["install", &hello, "--mode", "enc", "--key", TEST_KEY, "--replay"])
+        .arg(&trace)
+        .assert()
+        .success();
+    // A different command diverges from the trace and fails with both lines shown.
+    let mut c = Command::cargo_bin("jct").unwrap();
+    c.args(["install", &hello, "--mode", "mac", "--key", TEST_KEY, "--replay"])
+        .arg(&trace)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("expected"));
+    let _ = Path::new(&hello);
+}
