@@ -14,6 +14,7 @@
 
 mod aids;
 mod code;
+mod descriptor_refs;
 mod directory;
 mod handlers;
 mod layout;
@@ -22,6 +23,7 @@ mod offsets;
 mod presence;
 mod ref_location;
 mod static_fields;
+mod targets;
 
 use std::fmt;
 
@@ -144,6 +146,15 @@ pub fn verify(cap: &Cap) -> Vec<Finding> {
     static_fields::check(&parts, &mut out);
     out.sort_by_key(|f| component_rank(&f.component));
     out
+}
+
+/// An AID for a message: hex, or `(empty)` so the sentence still reads.
+fn aid_text(aid: &crate::aid::Aid) -> String {
+    if aid.as_bytes().is_empty() {
+        "(empty)".to_string()
+    } else {
+        aid.to_hex()
+    }
 }
 
 /// Sort key: standard components by tag, custom ones after them.

@@ -714,3 +714,80 @@ fn applet_component_layout_is_what_the_offsets_assume() {
     let off = u16::from_be_bytes([body[2 + n], body[3 + n]]);
     assert_eq!(u32::from(off), a.applets[0].install_method_offset);
 }
+
+// ---- hostile models ----
+
+/// Values no decoder produces, in a model built by hand: the checks report
+/// them (or skip what they cannot judge) without panicking.
+#[test]
+fn hostile_models_do_not_panic() {
+    use cap_tools::cap::components::directory::CustomComponentInfo;
+    use cap_tools::cap::components::method::ExceptionHandler;
+    let empty = Cap {
+        format: Format::V2_1,
+        components: Vec::new(),
+        container: cap_tools::cap::Container::LoadFile,
+    };
+    assert!(verify(&empty)
+        .iter()
+        .all(|f| f.rule == rule::COMPONENT_PRESENCE));
+
+    let mut cap = algtest();
+    let d = part!(&mut cap, Directory);
+    d.component_sizes = vec![u32::MAX; 20];
+    d.custom_components.push(CustomComponentInfo {
+        tag: 0xFF,
+        size: u32::MAX,
+        aid: cap_tools::Aid(Vec::new()),
+    });
+    d.static_field_size.image_size = u16::MAX;
+    let a = part!(&mut cap, Applet);
+    a.applets[0].install_method_offset = u32::MAX;
+    a.applets[0].install_method_block = u8::MAX;
+    a.applets[0].aid = cap_tools::Aid(Vec::new());
+    let m = part!(&mut cap, Method);
+    m.handlers.push(ExceptionHandler {
+        start_offset: u16::MAX,
+        stop_bit: true,
+        active_length: 0x7FFF,
+        handler_offset: u16::MAX,
+        catch_type_index: u16::MAX,
+    });
+    let code = &mut m.methods[0].code;
+    code[0].operands = Operands::Branch(i8::MIN);
+    code[0].opcode = 0x70; // goto
+    code[1].opcode = 0xA8; // goto_w
+    code[1].operands = Operands::BranchWide(i16::MIN);
+    code[2].offset = u32::MAX;
+    let r = part!(&mut cap, RefLocation);
+    r.byte_index_offsets.push(u32::MAX);
+    r.byte2_index_offsets.insert(0, u32::MAX);
+    let s = part!(&mut cap, StaticField);
+    s.reference_count = u16::MAX;
+    s.default_value_count = u16::MAX;
+    let desc = part!(&mut cap, Descriptor);
+    desc.package_class_counts = Some(vec![255; 3]);
+    for m in desc.classes.iter_mut().flat_map(|c| c.methods.iter_mut()) {
+        m.method_offset = u16::MAX;
+        m.method_component_block_index = Some(9);
+    }
+    let cp = part!(&mut cap, ConstantPool);
+    cp.entries.truncate(1);
+    let h = part!(&mut cap, Header);
+    h.flags = 0xFF;
+    h.package.aid = cap_tools::Aid(vec![0; 40]);
+    cap.components.push(Component::Custom {
+        tag: 0x10,
+        info: Vec::new(),
+    });
+    let first = part!(&mut cap, Header).clone();
+    cap.components.push(Component::Header(first));
+    let found = verify(&cap);
+    assert!(found.len() > 10, "{found:#?}");
+    for f in &found {
+        assert!(!f.to_string().is_empty());
+    }
+    // The same model read as an extended file: offsets without blocks.
+    cap.format = Format::V2_3_EXTENDED;
+    assert!(!verify(&cap).is_empty());
+}

@@ -4,7 +4,7 @@
 
 use super::layout;
 use super::model::Parts;
-use super::{rule, Finding};
+use super::{aid_text, rule, Finding};
 use crate::aid::Aid;
 use crate::cap::Tag;
 
@@ -39,7 +39,8 @@ fn length(tag: Tag, offset: usize, what: &str, aid: &Aid, out: &mut Vec<Finding>
             offset,
             rule::AID_LENGTH,
             format!(
-                "{what} AID {aid} has {} byte(s); an AID has 5 to 16",
+                "{what} AID {} has {} byte(s); an AID has 5 to 16",
+                aid_text(aid),
                 aid.as_bytes().len()
             ),
         ));

@@ -34,7 +34,7 @@ fn cp_operand(p: &Parts<'_>, block: Option<u8>, ins: &Instruction, out: &mut Vec
             offset,
             rule::CP_INDEX_RANGE,
             format!(
-                "{} at {} uses constant-pool index {}, but the pool has {} entries",
+                "{} at {} uses constant-pool index {}, but the constant pool has {} entry(ies)",
                 ins.mnemonic(),
                 method_place(block, ins.offset),
                 op.index,

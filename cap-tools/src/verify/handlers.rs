@@ -95,7 +95,7 @@ fn catch_type_problem(p: &Parts<'_>, h: &ExceptionHandler) -> Option<String> {
     }
     match p.cp.and_then(|cp| cp.get(index)) {
         None => Some(format!(
-            "catch_type_index {index} is past the constant pool's {} entries",
+            "catch_type_index {index} is past the constant pool's {} entry(ies)",
             p.cp_len()
         )),
         Some(e) if e.kind().tag() != cp_tag::CLASSREF => Some(format!(

@@ -1,119 +1,25 @@
-//! Offsets one component holds into another: method offsets (Class method
-//! tables, Applet install methods, Descriptor methods, Export static methods,
-//! internal static method references) must name a method_info; internal
-//! class references and class offsets must name a Class component entry;
-//! internal static field references must lie inside the static field image;
-//! external references must name an imported package. A card follows these
-//! offsets when it links and runs the package.
+//! Offsets the Class, Applet, Export and Constant Pool components hold into
+//! other components (the Descriptor's are checked in `descriptor_refs`):
+//! method offsets must name a method_info, class references and class
+//! offsets a Class component entry, static field offsets a byte of the
+//! static field image, external references an imported package. A card
+//! follows these offsets when it links and runs the package.
 
 use super::layout;
-use super::model::{method_place, Parts};
-use super::{rule, Finding};
-use crate::cap::components::class::{ClassEntry, ClassInfo, ClassRef};
+use super::model::Parts;
+use super::targets::{class_ref, method, package_token_in_range, static_field, Site};
+use super::{aid_text, descriptor_refs, rule, Finding};
+use crate::cap::components::class::{ClassEntry, ClassInfo};
 use crate::cap::components::constant_pool::{CpEntry, StaticRef};
-use crate::cap::components::descriptor::{
-    ClassDescriptor, FieldRef, StaticFieldRef, METHOD_ACC_ABSTRACT,
-};
 use crate::cap::components::method::MethodLocation;
 use crate::cap::Tag;
 
 pub(super) fn check(p: &Parts<'_>, out: &mut Vec<Finding>) {
     class_component(p, out);
     applets(p, out);
-    descriptor(p, out);
+    descriptor_refs::check(p, out);
     export(p, out);
     constant_pool(p, out);
-}
-
-/// Where a finding goes: component and byte offset, plus what names the target.
-struct Site<'s> {
-    tag: Tag,
-    offset: usize,
-    what: &'s str,
-}
-
-/// An internal class_ref names a Class entry; an external one an imported package.
-fn class_ref(p: &Parts<'_>, c: ClassRef, site: Site<'_>, out: &mut Vec<Finding>) {
-    match c {
-        ClassRef::Internal(o) if p.class.is_some() && !p.class_offsets.contains(&o) => {
-            out.push(Finding::at(
-                site.tag,
-                site.offset,
-                rule::CLASS_OFFSET,
-                format!(
-                    "{} names class offset {o:#x}, where the Class component has no entry",
-                    site.what
-                ),
-            ));
-        }
-        ClassRef::External { package_token, .. } => {
-            package_token_in_range(p, package_token, site, out)
-        }
-        ClassRef::Internal(_) => {}
-    }
-}
-
-fn package_token_in_range(p: &Parts<'_>, token: u8, site: Site<'_>, out: &mut Vec<Finding>) {
-    if p.import.is_some() && usize::from(token) >= p.import_len() {
-        out.push(Finding::at(
-            site.tag,
-            site.offset,
-            rule::PACKAGE_TOKEN,
-            format!(
-                "{} names package token {token}, but {} package(s) are imported",
-                site.what,
-                p.import_len()
-            ),
-        ));
-    }
-}
-
-/// A method location names a method_info; `needs_code` rejects abstract ones.
-fn method(
-    p: &Parts<'_>,
-    at: MethodLocation,
-    needs_code: bool,
-    site: Site<'_>,
-    out: &mut Vec<Finding>,
-) {
-    if p.method.is_none() {
-        return;
-    }
-    let block = p.block_key(at.block_index);
-    let place = method_place(block, at.offset);
-    let message = match p.method_at(at) {
-        None => format!(
-            "{} names Method offset {place}, where no method_info starts",
-            site.what
-        ),
-        Some(m) if needs_code && m.header.is_abstract() => format!(
-            "{} names Method offset {place}, an abstract method without code",
-            site.what
-        ),
-        Some(_) => return,
-    };
-    out.push(Finding::at(
-        site.tag,
-        site.offset,
-        rule::METHOD_OFFSET,
-        message,
-    ));
-}
-
-/// An internal static field offset lies inside the image.
-fn static_field(p: &Parts<'_>, offset: u16, site: Site<'_>, out: &mut Vec<Finding>) {
-    let Some(size) = p.image_size() else { return };
-    if offset >= size {
-        out.push(Finding::at(
-            site.tag,
-            site.offset,
-            rule::STATIC_FIELD_OFFSET,
-            format!(
-                "{} names static field offset {offset:#x}, outside the {size}-byte static field image",
-                site.what
-            ),
-        ));
-    }
 }
 
 fn class_component(p: &Parts<'_>, out: &mut Vec<Finding>) {
@@ -189,7 +95,7 @@ fn class_info(p: &Parts<'_>, base: usize, c: &ClassInfo, out: &mut Vec<Finding>)
 fn applets(p: &Parts<'_>, out: &mut Vec<Finding>) {
     let Some(a) = p.applet else { return };
     for (e, (_, field)) in a.applets.iter().zip(layout::applet(a, p.extended)) {
-        let what = format!("install method of applet {}", e.aid);
+        let what = format!("install method of applet {}", aid_text(&e.aid));
         let site = Site {
             tag: Tag::Applet,
             offset: field,
@@ -209,78 +115,6 @@ fn applets(p: &Parts<'_>, out: &mut Vec<Finding>) {
             offset,
         };
         method(p, at, true, site, out);
-    }
-}
-
-fn descriptor(p: &Parts<'_>, out: &mut Vec<Finding>) {
-    let Some(d) = p.descriptor else { return };
-    let offsets = layout::descriptor_classes(d, p.extended);
-    for (c, &at) in d.classes.iter().zip(&offsets) {
-        let site = |offset, what| Site {
-            tag: Tag::Descriptor,
-            offset,
-            what,
-        };
-        class_ref(p, c.this_class_ref, site(at + 2, "this_class_ref"), out);
-        for (k, i) in c.interfaces.iter().enumerate() {
-            class_ref(p, *i, site(at + 9 + 2 * k, "interface"), out);
-        }
-        let fields_at = at + 9 + 2 * c.interfaces.len();
-        for (k, f) in c.fields.iter().enumerate() {
-            let field_ref_at = fields_at + 7 * k + 2;
-            match f.field_ref {
-                FieldRef::Static(StaticFieldRef::Internal { offset }) => {
-                    static_field(p, offset, site(field_ref_at, "static field"), out)
-                }
-                FieldRef::Static(StaticFieldRef::External { package_token, .. }) => {
-                    package_token_in_range(
-                        p,
-                        package_token,
-                        site(field_ref_at, "static field"),
-                        out,
-                    )
-                }
-                FieldRef::Instance { class, .. } => {
-                    class_ref(p, class, site(field_ref_at, "instance field"), out)
-                }
-            }
-        }
-        if !c.is_interface() {
-            descriptor_methods(p, c, at, out);
-        }
-    }
-}
-
-/// Non-abstract method descriptors name a method whose code is as long as
-/// their bytecode_count says.
-fn descriptor_methods(p: &Parts<'_>, c: &ClassDescriptor, class_at: usize, out: &mut Vec<Finding>) {
-    for (k, m) in c.methods.iter().enumerate() {
-        if m.access_flags & METHOD_ACC_ABSTRACT != 0 {
-            continue;
-        }
-        let at = layout::descriptor_method(c, class_at, k, p.extended);
-        let what = format!("method descriptor (token {})", m.token);
-        let site = Site {
-            tag: Tag::Descriptor,
-            offset: at + 2,
-            what: &what,
-        };
-        method(p, m.location(), true, site, out);
-        if let Some(info) = p.method_at(m.location()) {
-            let len = info.code_len();
-            if len != usize::from(m.bytecode_count) && !info.header.is_abstract() {
-                out.push(Finding::at(
-                    Tag::Descriptor,
-                    at,
-                    rule::BYTECODE_COUNT,
-                    format!(
-                        "{what} says bytecode_count {}, the method at {} has {len} byte(s) of code",
-                        m.bytecode_count,
-                        method_place(p.block_key(m.method_component_block_index), m.method_offset)
-                    ),
-                ));
-            }
-        }
     }
 }
 
