@@ -12,70 +12,19 @@
 use serde::Serialize;
 
 use crate::bytes::{to_u16, Reader, WriteExt};
+use crate::cap::components::method::MethodLocation;
 use crate::cap::{ComponentBody, Context, Tag};
 use crate::error::{Error, Result};
+
+/// The one `class_ref` type of the model, shared with the Class and
+/// Descriptor components; re-exported here because constant-pool entries are
+/// where most class references live.
+pub use crate::cap::components::class::ClassRef;
 
 const LOCATION: &str = "ConstantPool component";
 
 /// High bit marking an external reference's first byte.
 const EXTERNAL: u8 = 0x80;
-
-/// A `class_ref`: a u2 union used by the Constant Pool and several other components.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum ClassRef {
-    /// Offset of the `class_info`/`interface_info` in the Class component info (0..=0x7FFF).
-    Internal { offset: u16 },
-    /// A class of an imported package. `package_token` is the Import component
-    /// index (0..=127), stored without the high bit the file sets.
-    External { package_token: u8, class_token: u8 },
-}
-
-impl ClassRef {
-    /// Decodes the two bytes of a `class_ref`.
-    pub fn from_raw(raw: u16) -> ClassRef {
-        let [hi, lo] = raw.to_be_bytes();
-        if hi & EXTERNAL != 0 {
-            ClassRef::External {
-                package_token: hi & !EXTERNAL,
-                class_token: lo,
-            }
-        } else {
-            ClassRef::Internal { offset: raw }
-        }
-    }
-
-    /// The two bytes of a `class_ref`; fails when a value does not fit its bits.
-    pub fn to_raw(&self) -> Result<u16> {
-        match *self {
-            ClassRef::Internal { offset } if offset & 0x8000 == 0 => Ok(offset),
-            ClassRef::Internal { offset } => Err(Error::encode(
-                LOCATION,
-                format!("internal class_ref offset {offset:#x} exceeds 0x7fff"),
-            )),
-            ClassRef::External {
-                package_token,
-                class_token,
-            } if package_token & EXTERNAL == 0 => {
-                Ok(u16::from_be_bytes([package_token | EXTERNAL, class_token]))
-            }
-            ClassRef::External { package_token, .. } => Err(Error::encode(
-                LOCATION,
-                format!("package token {package_token} exceeds 127"),
-            )),
-        }
-    }
-
-    /// Reads a `class_ref`.
-    pub fn decode(r: &mut Reader<'_>, field: &'static str) -> Result<ClassRef> {
-        Ok(ClassRef::from_raw(r.u2(field)?))
-    }
-
-    /// Appends a `class_ref`.
-    pub fn encode(&self, out: &mut Vec<u8>) -> Result<()> {
-        out.put_u2(self.to_raw()?);
-        Ok(())
-    }
-}
 
 /// The 3-byte `static_field_ref` / `static_method_ref` union.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -307,6 +256,21 @@ impl ConstantPool {
     pub fn get(&self, index: u16) -> Option<&CpEntry> {
         self.entries.get(index as usize)
     }
+
+    /// Where the internal static method references point. The first byte of
+    /// such a reference is padding in compact files and the Method component
+    /// block index in extended ones, so the caller says which it is.
+    pub fn method_locations(&self, extended: bool) -> impl Iterator<Item = MethodLocation> + '_ {
+        self.entries.iter().filter_map(move |e| match *e {
+            CpEntry::StaticMethodRef(StaticRef::Internal { block, offset }) => {
+                Some(MethodLocation {
+                    block_index: extended.then_some(block),
+                    offset,
+                })
+            }
+            _ => None,
+        })
+    }
 }
 
 impl ComponentBody for ConstantPool {
@@ -371,7 +335,7 @@ mod tests {
         assert_eq!(cp.entries.len(), 8);
         assert_eq!(
             cp.get(0),
-            Some(&CpEntry::ClassRef(ClassRef::Internal { offset: 0x10 }))
+            Some(&CpEntry::ClassRef(ClassRef::Internal(0x10)))
         );
         assert_eq!(
             cp.get(1),
@@ -383,7 +347,7 @@ mod tests {
         assert_eq!(
             cp.get(4),
             Some(&CpEntry::SuperMethodRef {
-                class: ClassRef::Internal { offset: 0x20 },
+                class: ClassRef::Internal(0x20),
                 token: 0x82
             })
         );
@@ -406,10 +370,7 @@ mod tests {
         let kinds: Vec<u8> = cp.entries.iter().map(|e| e.kind().tag()).collect();
         assert_eq!(kinds, [1, 1, 2, 3, 4, 5, 5, 6]);
         assert_eq!(cp.entries[3].kind().name(), "CONSTANT_VirtualMethodref");
-        assert_eq!(
-            cp.entries[2].class(),
-            Some(ClassRef::Internal { offset: 0x10 })
-        );
+        assert_eq!(cp.entries[2].class(), Some(ClassRef::Internal(0x10)));
         assert_eq!(cp.entries[5].class(), None);
         assert_eq!(encode(&cp).unwrap(), ALL_KINDS);
     }
@@ -450,7 +411,7 @@ mod tests {
     #[test]
     fn out_of_range_values_do_not_encode() {
         let bad_offset = ConstantPool {
-            entries: vec![CpEntry::ClassRef(ClassRef::Internal { offset: 0x8000 })],
+            entries: vec![CpEntry::ClassRef(ClassRef::Internal(0x8000))],
         };
         assert!(encode(&bad_offset).is_err());
         let bad_token = ConstantPool {

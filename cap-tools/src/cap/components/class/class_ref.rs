@@ -1,6 +1,11 @@
 //! `class_ref` (JCVM §6.7.1): how CAP components name a class or interface,
 //! either by its offset in this package's Class component or by the tokens of
 //! an imported package.
+//!
+//! This is the model's only class reference type: the Constant Pool, Class and
+//! Descriptor components and type descriptors all use it (the Constant Pool
+//! module re-exports it), so a reference read in one component compares equal
+//! to the same reference read in another.
 
 use std::fmt;
 
