@@ -178,8 +178,10 @@ fn parse(block: &[u8]) -> Result<Cap, Fail> {
 /// first one (with its location) as the reason. Until then a load file
 /// only has to decode.
 fn verify_load_file(cap: &Cap) -> Result<(), String> {
-    let _ = cap;
-    Ok(())
+    match cap_tools::verify::verify(cap).first() {
+        None => Ok(()),
+        Some(finding) => Err(format!("load file fails verification: {finding}")),
+    }
 }
 
 /// A card runs the CAP formats of its Java Card version: 2.1 and 2.2 up to

@@ -1,12 +1,11 @@
 //! One class-reference shape for the whole dump.
 //!
-//! The model has two `class_ref` types (the Constant Pool's and the Class
-//! component's, the latter shared by Descriptor and type descriptors). The
-//! dump converts both here, so that every name lookup works on one type and a
-//! future merge of the model's types touches only this file.
+//! The dump names classes by a small `Cls` value built from the model's
+//! `ClassRef` (shared by the Constant Pool, Class, Descriptor and type
+//! descriptors), so every name lookup works on one compact key.
 
 use crate::cap::components::class::ClassRef as ClassCompRef;
-use crate::cap::components::constant_pool::{ClassRef as CpClassRef, StaticRef};
+use crate::cap::components::constant_pool::StaticRef;
 
 /// A class named by its Class component offset or by imported tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -15,18 +14,9 @@ pub enum Cls {
     External { package: u8, class: u8 },
 }
 
-/// From the Constant Pool's `class_ref`.
-pub fn from_cp(c: CpClassRef) -> Cls {
-    match c {
-        CpClassRef::Internal { offset } => Cls::Internal(offset),
-        CpClassRef::External {
-            package_token,
-            class_token,
-        } => Cls::External {
-            package: package_token,
-            class: class_token,
-        },
-    }
+/// From the Constant Pool's `class_ref` (the same type as the Class component's).
+pub fn from_cp(c: ClassCompRef) -> Cls {
+    from_class(c)
 }
 
 /// From the Class component's (and Descriptor's) `class_ref`.
