@@ -170,13 +170,8 @@ fn parse(block: &[u8]) -> Result<Cap, Fail> {
     }
 }
 
-/// The one place the load path calls the CAP verifier.
-///
-/// MERGE POINT (cap_tools::verify): switch the verifier on here once
-/// `cap_tools::verify::verify(&Cap) -> Vec<Finding>` is on this branch —
-/// refuse the load file when any finding is an error, and report the
-/// first one (with its location) as the reason. Until then a load file
-/// only has to decode.
+/// Runs the same checks as `jct cap verify`: a card refuses a load file
+/// that any of them fails, naming the first finding (with its location).
 fn verify_load_file(cap: &Cap) -> Result<(), String> {
     match cap_tools::verify::verify(cap).first() {
         None => Ok(()),
