@@ -24,7 +24,12 @@ pub struct TransportArgs {
     #[arg(short = 'r', long = "reader", value_name = "TEXT")]
     pub reader: Option<String>,
     /// An emulated card over TCP (`jct emu --listen`), e.g. 127.0.0.1:35963.
-    #[arg(long, value_name = "HOST:PORT", env = "JCT_EMU", conflicts_with = "reader")]
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        env = "JCT_EMU",
+        conflicts_with = "reader"
+    )]
     pub emu: Option<String>,
     /// Play a recorded trace instead of talking to a card (see README: trace format).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["reader", "emu"])]
@@ -123,7 +128,8 @@ pub fn parse_u8(s: &str) -> Result<u8, String> {
 }
 
 fn parse_hex_u8(s: &str) -> Result<u8, String> {
-    u8::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hex byte"))
+    u8::from_str_radix(s.trim_start_matches("0x"), 16)
+        .map_err(|_| format!("'{s}' is not a hex byte"))
 }
 
 fn parse_scp(s: &str) -> Result<u8, String> {
@@ -160,7 +166,9 @@ impl KeyArgs {
     fn material(&self) -> Result<KeyMaterial> {
         let default = match &self.key {
             Some(k) => k.clone(),
-            None if self.key_enc.is_some() && self.key_mac.is_some() && self.key_dek.is_some() => String::new(),
+            None if self.key_enc.is_some() && self.key_mac.is_some() && self.key_dek.is_some() => {
+                String::new()
+            }
             None => {
                 eprintln!("warning: no key given (--key or JCT_KEY): using the GlobalPlatform test key {TEST_KEY}");
                 TEST_KEY.to_string()
@@ -179,10 +187,21 @@ impl KeyArgs {
 
     /// Types the key material for a protocol: 3DES for SCP02, AES for SCP03.
     fn static_keys(&self, m: &KeyMaterial, scp_id: u8) -> Result<StaticKeys> {
-        let kind = if scp_id == 3 { KeyType::Aes } else { KeyType::Des3 };
-        let k = |b: &[u8], what: &str| Key::new(kind, b).with_context(|| format!("{what} for SCP0{scp_id}"));
-        let keys = StaticKeys::new(k(&m.enc, "ENC key")?, k(&m.mac, "MAC key")?, k(&m.dek, "DEK key")?, self.key_ver)
-            .context("key set")?;
+        let kind = if scp_id == 3 {
+            KeyType::Aes
+        } else {
+            KeyType::Des3
+        };
+        let k = |b: &[u8], what: &str| {
+            Key::new(kind, b).with_context(|| format!("{what} for SCP0{scp_id}"))
+        };
+        let keys = StaticKeys::new(
+            k(&m.enc, "ENC key")?,
+            k(&m.mac, "MAC key")?,
+            k(&m.dek, "DEK key")?,
+            self.key_ver,
+        )
+        .context("key set")?;
         if self.verbose {
             eprintln!(
                 "keys ({kind}): ENC KCV {}  MAC KCV {}  DEK KCV {}",
@@ -210,8 +229,15 @@ pub struct Session {
     pub sd: Vec<u8>,
 }
 
+/// An opened transport and, for a replay, the host challenge its recorded
+/// INITIALIZE UPDATE used.
+pub struct Opened {
+    pub transport: Box<dyn Transport>,
+    pub recorded_challenge: Option<[u8; 8]>,
+}
+
 /// Opens the transport the options name.
-pub fn open_transport(t: &TransportArgs) -> Result<(Box<dyn Transport>, Option<[u8; 8]>)> {
+pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
     let mut challenge = None;
     let base: Box<dyn Transport> = if let Some(path) = &t.replay {
         let replay = loader::transport::replay::Replay::open(path)?;
@@ -219,8 +245,11 @@ pub fn open_transport(t: &TransportArgs) -> Result<(Box<dyn Transport>, Option<[
         Box::new(replay)
     } else if let Some(addr) = &t.emu {
         Box::new(
-            loader::transport::vpcd::VpcdClient::connect(addr)
-                .with_context(|| format!("connecting to the emulator at {addr} (is `jct emu --listen {addr}` running?)"))?,
+            loader::transport::vpcd::VpcdClient::connect(addr).with_context(|| {
+                format!(
+                    "connecting to the emulator at {addr} (is `jct emu --listen {addr}` running?)"
+                )
+            })?,
         )
     } else {
         open_pcsc(t.reader.as_deref())?
@@ -229,12 +258,17 @@ pub fn open_transport(t: &TransportArgs) -> Result<(Box<dyn Transport>, Option<[
         Some(path) => Box::new(loader::transport::record::Record::create(base, path)?),
         None => base,
     };
-    Ok((transport, challenge))
+    Ok(Opened {
+        transport,
+        recorded_challenge: challenge,
+    })
 }
 
 #[cfg(feature = "pcsc")]
 fn open_pcsc(reader: Option<&str>) -> Result<Box<dyn Transport>> {
-    Ok(Box::new(loader::transport::pcsc::PcscTransport::connect(reader)?))
+    Ok(Box::new(loader::transport::pcsc::PcscTransport::connect(
+        reader,
+    )?))
 }
 
 #[cfg(not(feature = "pcsc"))]
@@ -269,12 +303,19 @@ pub fn channel(transport: Box<dyn Transport>, trace: bool) -> CardChannel {
 /// Opens a session: transport, SELECT of the security domain, and (when
 /// `authenticate`) the secure channel.
 pub fn open_session(t: &TransportArgs, k: &KeyArgs, authenticate: bool) -> Result<Session> {
-    let (transport, recorded_challenge) = open_transport(t)?;
+    let Opened {
+        transport,
+        recorded_challenge,
+    } = open_transport(t)?;
     let mut client = GpClient::new(channel(transport, t.trace));
     if t.trace {
         client.set_plain_observer(Box::new(|e| match e {
-            PlainEvent::Command(c) => eprintln!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len()),
-            PlainEvent::Response(r) => eprintln!("plain << {} ({} bytes)", hex::encode_upper(r), r.len()),
+            PlainEvent::Command(c) => {
+                eprintln!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len())
+            }
+            PlainEvent::Response(r) => {
+                eprintln!("plain << {} ({} bytes)", hex::encode_upper(r), r.len())
+            }
         }));
     }
     let sd_arg = k.sd.as_deref().map(|s| parse_aid(s, "--sd")).transpose()?;
@@ -294,7 +335,11 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, authenticate: bool) -> Resul
 }
 
 /// Opens the secure channel with the options' keys and level.
-pub fn authenticate_session(client: &mut GpClient, k: &KeyArgs, challenge: Option<[u8; 8]>) -> Result<SessionInfo> {
+pub fn authenticate_session(
+    client: &mut GpClient,
+    k: &KeyArgs,
+    challenge: Option<[u8; 8]>,
+) -> Result<SessionInfo> {
     let material = k.material()?;
     let host_challenge = match challenge {
         Some(c) => c,

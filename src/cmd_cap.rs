@@ -47,7 +47,11 @@ pub fn run(cmd: CapCommand) -> Result<()> {
             if findings.is_empty() {
                 Ok(())
             } else {
-                anyhow::bail!("{}: {} problem(s) found", input.file.display(), findings.len())
+                anyhow::bail!(
+                    "{}: {} problem(s) found",
+                    input.file.display(),
+                    findings.len()
+                )
             }
         }
         CapCommand::LoadFile {
@@ -58,14 +62,22 @@ pub fn run(cmd: CapCommand) -> Result<()> {
         } => {
             let cap = read(&input.file)?;
             let lf = LoadFile::build(&cap, with_descriptor)?;
-            let bytes = if c4 { lf.with_c4_tag() } else { lf.bytes.clone() };
+            let bytes = if c4 {
+                lf.with_c4_tag()
+            } else {
+                lf.bytes.clone()
+            };
             write_atomic(&output, &bytes)?;
             let d = lf.digest();
             eprintln!(
                 "wrote {} ({} bytes{}; load file SHA-256 {})",
                 output.display(),
                 bytes.len(),
-                if with_descriptor { ", with Descriptor" } else { "" },
+                if with_descriptor {
+                    ", with Descriptor"
+                } else {
+                    ""
+                },
                 d.sha256
             );
             Ok(())
@@ -107,7 +119,12 @@ fn render_info(i: &CapInfo) -> String {
             i.package_version.as_deref().unwrap_or("?")
         );
     }
-    let _ = writeln!(s, "Flags:           {:#04x} {}", i.flags, i.flag_names.join(" "));
+    let _ = writeln!(
+        s,
+        "Flags:           {:#04x} {}",
+        i.flags,
+        i.flag_names.join(" ")
+    );
     let _ = writeln!(s, "Applets:         {}", i.applets.len());
     for a in &i.applets {
         let _ = writeln!(

@@ -15,7 +15,9 @@ use loader::gp::privileges::Privileges;
 use loader::gp::registry::Entry;
 use loader::keys::{Key, KeyType, StaticKeys};
 
-use crate::card_args::{open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, TransportArgs};
+use crate::card_args::{
+    open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, TransportArgs,
+};
 
 /// Options of every card command.
 #[derive(Args, Debug)]
@@ -228,10 +230,20 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 privileges.0[0] |= 0x04;
             }
             let options = InstallOptions {
-                applet: applet.as_deref().map(|a| parse_aid(a, "--applet")).transpose()?,
-                instance: instance.as_deref().map(|a| parse_aid(a, "--instance")).transpose()?,
+                applet: applet
+                    .as_deref()
+                    .map(|a| parse_aid(a, "--applet"))
+                    .transpose()?,
+                instance: instance
+                    .as_deref()
+                    .map(|a| parse_aid(a, "--instance"))
+                    .transpose()?,
                 privileges,
-                parameters: params.as_deref().map(|p| parse_hex(p, "--params")).transpose()?.unwrap_or_default(),
+                parameters: params
+                    .as_deref()
+                    .map(|p| parse_hex(p, "--params"))
+                    .transpose()?
+                    .unwrap_or_default(),
             };
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             if !no_load {
@@ -257,7 +269,10 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 .context("the CAP has no Header component")?;
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             s.client.delete(&aid, true)?;
-            eprintln!("deleted package {} and its instances", hex::encode_upper(aid));
+            eprintln!(
+                "deleted package {} and its instances",
+                hex::encode_upper(aid)
+            );
             Ok(())
         }
         CardCommand::PutKey {
@@ -271,7 +286,10 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             replace,
         } => {
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
-            let scp3 = matches!(s.client.session().map(|i| i.protocol), Some(loader::scp::Protocol::Scp03 { .. }));
+            let scp3 = matches!(
+                s.client.session().map(|i| i.protocol),
+                Some(loader::scp::Protocol::Scp03 { .. })
+            );
             let kind = match new_key_type {
                 Some(NewKeyType::Aes) => KeyType::Aes,
                 Some(NewKeyType::Des3) => KeyType::Des3,
@@ -279,7 +297,10 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 None => KeyType::Des3,
             };
             let pick = |o: &Option<String>, what: &str| -> Result<Key> {
-                let s = o.as_ref().or(new_key.as_ref()).with_context(|| format!("{what} or --new-key is needed"))?;
+                let s = o
+                    .as_ref()
+                    .or(new_key.as_ref())
+                    .with_context(|| format!("{what} or --new-key is needed"))?;
                 let bytes = zeroize::Zeroizing::new(parse_hex(s, what)?);
                 Key::new(kind, &bytes).with_context(|| what.to_string())
             };
@@ -293,7 +314,11 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             eprintln!(
                 "key set {:02X} ({kind}) {}; KCVs {} {} {}",
                 new_key_ver,
-                if replace.is_some() { "replaced" } else { "added" },
+                if replace.is_some() {
+                    "replaced"
+                } else {
+                    "added"
+                },
                 hex::encode_upper(keys.enc.kcv()),
                 hex::encode_upper(keys.mac.kcv()),
                 hex::encode_upper(keys.dek.kcv())
@@ -304,7 +329,11 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             let sd = s.sd.clone();
             let app = || -> Result<Vec<u8>> {
-                parse_aid(aid.as_deref().context("this action needs the application AID")?, "AID")
+                parse_aid(
+                    aid.as_deref()
+                        .context("this action needs the application AID")?,
+                    "AID",
+                )
             };
             match action {
                 StatusAction::Lock => s.client.set_status(0x40, 0x80, &app()?)?,
@@ -325,11 +354,14 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, secure)?;
             if let Some(aid) = select {
                 let aid = parse_aid(&aid, "--select")?;
-                let r = s.client.transmit(&loader::gp::commands::select(&aid, false)?)?;
+                let r = s
+                    .client
+                    .transmit(&loader::gp::commands::select(&aid, false)?)?;
                 println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
             }
             for a in apdus {
-                let cmd = CommandApdu::parse(&parse_hex(&a, "APDU")?).with_context(|| format!("APDU {a}"))?;
+                let cmd = CommandApdu::parse(&parse_hex(&a, "APDU")?)
+                    .with_context(|| format!("APDU {a}"))?;
                 let r = s.client.transmit(&cmd)?;
                 println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
             }
@@ -350,7 +382,11 @@ fn package_label(cap: &Cap) -> String {
 
 fn load(client: &mut loader::gp::client::GpClient, cap: &Cap, args: &LoadArgs) -> Result<()> {
     let options = LoadOptions {
-        security_domain: args.to.as_deref().map(|a| parse_aid(a, "--to")).transpose()?,
+        security_domain: args
+            .to
+            .as_deref()
+            .map(|a| parse_aid(a, "--to"))
+            .transpose()?,
         hash: args.hash.map(|h| match h {
             HashArg::Sha1 => LoadHash::Sha1,
             HashArg::Sha256 => LoadHash::Sha256,
@@ -403,9 +439,21 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
     let crd = c.get_data(0x0066)?;
     let keys = c.get_data(0x00E0)?;
     let max_block = c.max_command_data();
-    let crd = crd.as_deref().map(cardinfo::decode_card_recognition).transpose().map_err(anyhow::Error::msg)?;
-    let keys = keys.as_deref().map(cardinfo::decode_key_info).transpose().map_err(anyhow::Error::msg)?;
-    let cplc = cplc.as_deref().map(cplc::decode).transpose().map_err(anyhow::Error::msg)?;
+    let crd = crd
+        .as_deref()
+        .map(cardinfo::decode_card_recognition)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let keys = keys
+        .as_deref()
+        .map(cardinfo::decode_key_info)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let cplc = cplc
+        .as_deref()
+        .map(cplc::decode)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     if json {
         let v = serde_json::json!({
             "security_domain": hex::encode_upper(&s.sd),
@@ -444,7 +492,13 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
                 .iter()
                 .map(|(t, l)| format!("{} ({:02X}) {l} bytes", cardinfo::KeyInfo::type_name(*t), t))
                 .collect();
-            let _ = writeln!(out, "  key id {:02X} version {:02X}: {}", k.id, k.version, comps.join(", "));
+            let _ = writeln!(
+                out,
+                "  key id {:02X} version {:02X}: {}",
+                k.id,
+                k.version,
+                comps.join(", ")
+            );
         }
     }
     let _ = writeln!(out, "Max command data: {max_block} bytes");
@@ -460,7 +514,13 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
 fn render_registry(r: &Registry) -> String {
     let mut s = String::new();
     let line = |s: &mut String, e: &Entry| {
-        let _ = write!(s, "{}: {} ({})", e.kind_label(), hex::encode_upper(&e.aid), e.life_cycle_words());
+        let _ = write!(
+            s,
+            "{}: {} ({})",
+            e.kind_label(),
+            hex::encode_upper(&e.aid),
+            e.life_cycle_words()
+        );
         if !e.privileges.names().is_empty() {
             let _ = write!(s, "\n     Privs: {}", e.privileges);
         }
@@ -468,7 +528,11 @@ fn render_registry(r: &Registry) -> String {
             let _ = write!(s, "\n     From:  {}", hex::encode_upper(lf));
         }
         if let Some(v) = &e.version {
-            let _ = write!(s, "\n     Version: {}", v.iter().map(u8::to_string).collect::<Vec<_>>().join("."));
+            let _ = write!(
+                s,
+                "\n     Version: {}",
+                v.iter().map(u8::to_string).collect::<Vec<_>>().join(".")
+            );
         }
         for m in &e.modules {
             let _ = write!(s, "\n     Applet: {}", hex::encode_upper(m));

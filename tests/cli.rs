@@ -26,7 +26,9 @@ fn info_on_the_bundled_sample() {
         .stdout(predicate::str::contains("CAP format:      2.1"))
         .stdout(predicate::str::contains("F00000000101"))
         .stdout(predicate::str::contains("F0000000010101"))
-        .stdout(predicate::str::contains("A0000000620101 1.6   javacard.framework 1.6 (Java Card 3.0.5)"))
+        .stdout(predicate::str::contains(
+            "A0000000620101 1.6   javacard.framework 1.6 (Java Card 3.0.5)",
+        ))
         .stdout(predicate::str::contains("SHA-256:"));
 }
 
@@ -37,13 +39,25 @@ fn info_json_matches_manifest() {
     )
     .unwrap();
     let entry = &manifest[0];
-    let file = shared().join("cap-corpus").join(entry["file"].as_str().unwrap());
-    let out = jct().args(["cap", "info", "--json"]).arg(&file).output().unwrap();
+    let file = shared()
+        .join("cap-corpus")
+        .join(entry["file"].as_str().unwrap());
+    let out = jct()
+        .args(["cap", "info", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let info: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["package_aid"], entry["package_aid"]);
-    assert_eq!(info["load_file"]["sha256"], entry["load_file_sha256_no_descriptor"]);
-    assert_eq!(info["load_file"]["size"], entry["load_file_size_no_descriptor"]);
+    assert_eq!(
+        info["load_file"]["sha256"],
+        entry["load_file_sha256_no_descriptor"]
+    );
+    assert_eq!(
+        info["load_file"]["size"],
+        entry["load_file_size_no_descriptor"]
+    );
 }
 
 #[test]
@@ -63,7 +77,10 @@ fn load_file_output_hash_matches_manifest() {
     // Kit 3.0.5's hello.cap is the third entry (arith, crypto, hello, ...).
     let hello = &manifest[2];
     assert_eq!(hello["file"], "hello.cap");
-    assert_eq!(hex::encode(Sha256::digest(&bytes)), hello["load_file_sha256_no_descriptor"].as_str().unwrap());
+    assert_eq!(
+        hex::encode(Sha256::digest(&bytes)),
+        hello["load_file_sha256_no_descriptor"].as_str().unwrap()
+    );
     // The raw load file is itself a readable CAP.
     jct().args(["cap", "info"]).arg(&out).assert().success();
     // No temporary file is left behind.
@@ -80,9 +97,21 @@ fn convert_to_ijc_and_back_to_jar() {
         .arg(&ijc)
         .assert()
         .success();
-    jct().args(["cap", "convert", "--to", "jar", "-o"]).arg(&jar).arg(&ijc).assert().success();
-    let a = jct().args(["cap", "info", "--json", "samples/hello.cap"]).output().unwrap();
-    let b = jct().args(["cap", "info", "--json"]).arg(&jar).output().unwrap();
+    jct()
+        .args(["cap", "convert", "--to", "jar", "-o"])
+        .arg(&jar)
+        .arg(&ijc)
+        .assert()
+        .success();
+    let a = jct()
+        .args(["cap", "info", "--json", "samples/hello.cap"])
+        .output()
+        .unwrap();
+    let b = jct()
+        .args(["cap", "info", "--json"])
+        .arg(&jar)
+        .output()
+        .unwrap();
     let a: Value = serde_json::from_slice(&a.stdout).unwrap();
     let b: Value = serde_json::from_slice(&b.stdout).unwrap();
     assert_eq!(a["load_file"], b["load_file"]);
@@ -90,11 +119,20 @@ fn convert_to_ijc_and_back_to_jar() {
 
 #[test]
 fn verify_accepts_every_corpus_cap() {
-    for dir in ["cap-corpus", "converter-reference/oracle-3.0.5", "converter-reference/oracle-3.2.0"] {
+    for dir in [
+        "cap-corpus",
+        "converter-reference/oracle-3.0.5",
+        "converter-reference/oracle-3.2.0",
+    ] {
         for e in std::fs::read_dir(shared().join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "cap") {
-                jct().args(["cap", "verify"]).arg(&p).assert().success().stdout(predicate::str::contains("OK"));
+                jct()
+                    .args(["cap", "verify"])
+                    .arg(&p)
+                    .assert()
+                    .success()
+                    .stdout(predicate::str::contains("OK"));
             }
         }
     }
@@ -121,7 +159,11 @@ fn exp_dump_text_and_json() {
         .success()
         .stdout(predicate::str::contains("javacard.framework"))
         .stdout(predicate::str::contains("A0000000620101"));
-    let out = jct().args(["exp", "dump", "--json"]).arg(&f).output().unwrap();
+    let out = jct()
+        .args(["exp", "dump", "--json"])
+        .arg(&f)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let _: Value = serde_json::from_slice(&out.stdout).unwrap();
 }

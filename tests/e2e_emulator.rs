@@ -76,7 +76,11 @@ impl Emu {
 
     fn list(&self) -> String {
         let out = self.jct(&["list"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 }
@@ -100,7 +104,9 @@ fn info_and_list_on_a_fresh_card() {
     emu.jct(&["info"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("Security domain: A000000151000000"))
+        .stdout(predicate::str::contains(
+            "Security domain: A000000151000000",
+        ))
         .stdout(predicate::str::contains("Key information"))
         .stdout(predicate::str::contains("CPLC"));
     let list = emu.list();
@@ -130,13 +136,18 @@ fn install_list_delete_at_every_security_level() {
                 .stderr(predicate::str::contains("installed F0000000010101"));
             let out = emu.jct(&["list", "--mode", mode]).output().unwrap();
             let list = String::from_utf8_lossy(&out.stdout);
-            assert!(list.contains("APP: F0000000010101 (SELECTABLE)"), "{what}: {list}");
+            assert!(
+                list.contains("APP: F0000000010101 (SELECTABLE)"),
+                "{what}: {list}"
+            );
             assert!(list.contains("PKG: F00000000101"), "{what}: {list}");
             emu.jct(&["apdu", "--select", "F0000000010101", "00010000"])
                 .assert()
                 .success()
                 .stdout(predicate::str::starts_with("9000\n6D00"));
-            emu.jct(&["delete", "F00000000101", "--related", "--mode", mode]).assert().success();
+            emu.jct(&["delete", "F00000000101", "--related", "--mode", mode])
+                .assert()
+                .success();
             let list = emu.list();
             assert!(!list.contains("F00000000101"), "{what}: {list}");
         }
@@ -171,22 +182,37 @@ fn every_linkable_corpus_cap_installs_and_deletes() {
             continue;
         }
         let package = info.package_aid.unwrap().to_hex();
-        let verb = if info.applets.is_empty() { "load" } else { "install" };
+        let verb = if info.applets.is_empty() {
+            "load"
+        } else {
+            "install"
+        };
         emu.jct(&[verb, &name]).assert().success();
         assert!(emu.list().contains(&format!("PKG: {package}")), "{name}");
         emu.jct(&["uninstall", &name]).assert().success();
         assert!(!emu.list().contains(&format!("PKG: {package}")), "{name}");
         installed += 1;
     }
-    assert!(installed >= 15, "only {installed} corpus CAPs were linkable");
+    assert!(
+        installed >= 15,
+        "only {installed} corpus CAPs were linkable"
+    );
 }
 
 /// Both converter-reference kits: libraries first, then what imports them.
 #[test]
 fn converter_reference_caps_install() {
     for (kit, api, caps) in [
-        ("oracle-3.0.5", "3.0.5", &["lib", "hello", "arith", "crypto", "ints"][..]),
-        ("oracle-3.2.0", "3.2.0", &["lib", "hello", "arith", "crypto", "oop"][..]),
+        (
+            "oracle-3.0.5",
+            "3.0.5",
+            &["lib", "hello", "arith", "crypto", "ints"][..],
+        ),
+        (
+            "oracle-3.2.0",
+            "3.2.0",
+            &["lib", "hello", "arith", "crypto", "oop"][..],
+        ),
     ] {
         let emu = Emu::start(false, api);
         for name in caps {
@@ -208,7 +234,11 @@ fn converter_reference_caps_install() {
             let path = cap(&format!("converter-reference/{kit}/{name}.cap"));
             emu.jct(&["uninstall", &path]).assert().success();
         }
-        assert!(!emu.list().contains("PKG: F000000001"), "{kit}: {}", emu.list());
+        assert!(
+            !emu.list().contains("PKG: F000000001"),
+            "{kit}: {}",
+            emu.list()
+        );
     }
 }
 
@@ -218,14 +248,29 @@ fn wrong_key_stops_before_external_authenticate() {
     let dir = tempfile::tempdir().unwrap();
     let trace = dir.path().join("wrong-key.trace");
     let mut c = Command::cargo_bin("jct").unwrap();
-    c.args(["list", "--emu", &emu.addr, "--key", "00112233445566778899AABBCCDDEEFF", "--record"])
-        .arg(&trace)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("card cryptogram mismatch: wrong keys or wrong diversification"));
+    c.args([
+        "list",
+        "--emu",
+        &emu.addr,
+        "--key",
+        "00112233445566778899AABBCCDDEEFF",
+        "--record",
+    ])
+    .arg(&trace)
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains(
+        "card cryptogram mismatch: wrong keys or wrong diversification",
+    ));
     let text = std::fs::read_to_string(&trace).unwrap();
-    assert!(text.lines().any(|l| l.starts_with(">> 8050")), "INITIALIZE UPDATE was sent:\n{text}");
-    assert!(!text.lines().any(|l| l.starts_with(">> 8482")), "EXTERNAL AUTHENTICATE was sent:\n{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with(">> 8050")),
+        "INITIALIZE UPDATE was sent:\n{text}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with(">> 8482")),
+        "EXTERNAL AUTHENTICATE was sent:\n{text}"
+    );
     // The card still works with the right key.
     emu.list();
 }
@@ -279,10 +324,19 @@ fn a_flipped_mac_in_one_load_block_leaves_no_package() {
     let crypto = cap("converter-reference/oracle-3.0.5/crypto.cap");
     let (proxy, handle) = flipping_proxy(emu.addr.clone(), 2);
     let mut c = Command::cargo_bin("jct").unwrap();
-    c.args(["load", &crypto, "--emu", &proxy, "--key", TEST_KEY, "--block-size", "128"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("6982"));
+    c.args([
+        "load",
+        &crypto,
+        "--emu",
+        &proxy,
+        "--key",
+        TEST_KEY,
+        "--block-size",
+        "128",
+    ])
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("6982"));
     let _ = handle.join();
     let list = emu.list();
     assert!(!list.contains("F00000000104"), "{list}");
@@ -292,11 +346,29 @@ fn a_flipped_mac_in_one_load_block_leaves_no_package() {
 fn put_key_then_authenticate_with_the_new_key() {
     let emu = Emu::start(false, "3.0.5");
     let new_key = "000102030405060708090A0B0C0D0E0F";
-    emu.jct(&["put-key", "--new-key", new_key, "--new-key-ver", "2", "--replace", "1"])
-        .assert()
-        .success();
+    emu.jct(&[
+        "put-key",
+        "--new-key",
+        new_key,
+        "--new-key-ver",
+        "2",
+        "--replace",
+        "1",
+    ])
+    .assert()
+    .success();
     let mut c = Command::cargo_bin("jct").unwrap();
-    c.args(["list", "--emu", &emu.addr, "--key", new_key, "--key-ver", "2"]).assert().success();
+    c.args([
+        "list",
+        "--emu",
+        &emu.addr,
+        "--key",
+        new_key,
+        "--key-ver",
+        "2",
+    ])
+    .assert()
+    .success();
     emu.jct(&["list"]).assert().failure();
 }
 
@@ -305,13 +377,21 @@ fn set_status_locks_and_unlocks_an_application() {
     let emu = Emu::start(true, "3.0.5");
     let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
     emu.jct(&["install", &hello]).assert().success();
-    emu.jct(&["set-status", "lock", "F0000000010101"]).assert().success();
-    assert!(emu.list().contains("APP: F0000000010101 (LOCKED"), "{}", emu.list());
+    emu.jct(&["set-status", "lock", "F0000000010101"])
+        .assert()
+        .success();
+    assert!(
+        emu.list().contains("APP: F0000000010101 (LOCKED"),
+        "{}",
+        emu.list()
+    );
     emu.jct(&["apdu", "--select", "F0000000010101", "00010000"])
         .assert()
         .success()
         .stdout(predicate::str::starts_with("6A82").or(predicate::str::contains("6A82")));
-    emu.jct(&["set-status", "unlock", "F0000000010101"]).assert().success();
+    emu.jct(&["set-status", "unlock", "F0000000010101"])
+        .assert()
+        .success();
     assert!(emu.list().contains("APP: F0000000010101 (SELECTABLE)"));
 }
 
@@ -327,16 +407,20 @@ fn recorded_session_replays_exactly() {
         .success();
     // Replaying needs no card: the same command gives the same bytes.
     let mut c = Command::cargo_bin("jct").unwrap();
-    c.args(["install", &hello, "--mode", "enc", "--key", TEST_KEY, "--replay"])
-        .arg(&trace)
-        .assert()
-        .success();
+    c.args([
+        "install", &hello, "--mode", "enc", "--key", TEST_KEY, "--replay",
+    ])
+    .arg(&trace)
+    .assert()
+    .success();
     // A different command diverges from the trace and fails with both lines shown.
     let mut c = Command::cargo_bin("jct").unwrap();
-    c.args(["install", &hello, "--mode", "mac", "--key", TEST_KEY, "--replay"])
-        .arg(&trace)
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("expected"));
+    c.args([
+        "install", &hello, "--mode", "mac", "--key", TEST_KEY, "--replay",
+    ])
+    .arg(&trace)
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("expected"));
     let _ = Path::new(&hello);
 }

@@ -14,14 +14,22 @@ fn corpus() -> Vec<Vec<u8>> {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
     let mut files = Vec::new();
-    for dir in ["cap-corpus", "converter-reference/oracle-3.0.5", "converter-reference/oracle-3.2.0"] {
+    for dir in [
+        "cap-corpus",
+        "converter-reference/oracle-3.0.5",
+        "converter-reference/oracle-3.2.0",
+    ] {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(shared.join(dir))
             .expect("shared data beside the project")
             .map(|e| e.expect("directory entry").path())
             .filter(|p| p.extension().is_some_and(|x| x == "cap"))
             .collect();
         paths.sort();
-        files.extend(paths.into_iter().map(|p| std::fs::read(p).expect("read CAP")));
+        files.extend(
+            paths
+                .into_iter()
+                .map(|p| std::fs::read(p).expect("read CAP")),
+        );
     }
     files
 }
@@ -31,7 +39,11 @@ fn bench(c: &mut Criterion) {
     let total: usize = files.iter().map(Vec::len).sum();
     let load_files: Vec<Vec<u8>> = files
         .iter()
-        .map(|f| LoadFile::build(&Cap::from_bytes(f).unwrap(), true).unwrap().bytes)
+        .map(|f| {
+            LoadFile::build(&Cap::from_bytes(f).unwrap(), true)
+                .unwrap()
+                .bytes
+        })
         .collect();
     let lf_total: usize = load_files.iter().map(Vec::len).sum();
 

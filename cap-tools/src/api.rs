@@ -162,12 +162,16 @@ impl ApiClass {
 
     /// An instance field by token.
     pub fn instance_field(&self, token: u8) -> Option<&ApiField> {
-        self.fields.iter().find(|f| f.token == token && f.flags & ACC_STATIC == 0)
+        self.fields
+            .iter()
+            .find(|f| f.token == token && f.flags & ACC_STATIC == 0)
     }
 
     /// A static field by token.
     pub fn static_field(&self, token: u8) -> Option<&ApiField> {
-        self.fields.iter().find(|f| f.token == token && f.flags & ACC_STATIC != 0)
+        self.fields
+            .iter()
+            .find(|f| f.token == token && f.flags & ACC_STATIC != 0)
     }
 }
 
@@ -175,7 +179,9 @@ impl ApiTable {
     /// The package with an AID.
     pub fn package_by_aid(&self, aid: &Aid) -> Option<&ApiPackage> {
         let hex = aid.to_hex();
-        self.packages.iter().find(|p| p.aid.eq_ignore_ascii_case(&hex))
+        self.packages
+            .iter()
+            .find(|p| p.aid.eq_ignore_ascii_case(&hex))
     }
 
     /// The package with a dotted or slashed name.
@@ -187,8 +193,16 @@ impl ApiTable {
 
 /// The table of an API version, parsed on first use.
 pub fn table(version: ApiVersion) -> &'static ApiTable {
-    static TABLES: [OnceLock<ApiTable>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let idx = ApiVersion::ALL.iter().position(|v| *v == version).unwrap_or(0);
+    static TABLES: [OnceLock<ApiTable>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let idx = ApiVersion::ALL
+        .iter()
+        .position(|v| *v == version)
+        .unwrap_or(0);
     TABLES[idx].get_or_init(|| {
         // The embedded tables are part of the build and checked by tests; a
         // parse failure is a build defect, not an input error.
@@ -247,7 +261,11 @@ mod tests {
     fn applet_register_is_a_virtual_method() {
         let t = table(ApiVersion::V3_0_5);
         let fw = t.package_by_name("javacard/framework").unwrap();
-        let applet = fw.classes.iter().find(|c| c.simple_name() == "Applet").unwrap();
+        let applet = fw
+            .classes
+            .iter()
+            .find(|c| c.simple_name() == "Applet")
+            .unwrap();
         assert!(applet.methods.iter().any(|m| m.name == "register"));
         assert_eq!(fw.class_by_token(applet.token).unwrap().name, applet.name);
     }

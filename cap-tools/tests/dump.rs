@@ -219,7 +219,7 @@ fn damaged_constant_pools_render_without_panicking() {
             match c {
                 Component::ConstantPool(cp) => {
                     cp.entries
-                        .push(CpEntry::ClassRef(ClassRef::Internal { offset: 0x7777 }));
+                        .push(CpEntry::ClassRef(ClassRef::Internal(0x7777)));
                     cp.entries.push(CpEntry::VirtualMethodRef {
                         class: ClassRef::External {
                             package_token: 9,
@@ -239,7 +239,7 @@ fn damaged_constant_pools_render_without_panicking() {
                             token: 250,
                         }));
                     cp.entries.push(CpEntry::SuperMethodRef {
-                        class: ClassRef::Internal { offset: 0x7777 },
+                        class: ClassRef::Internal(0x7777),
                         token: 0x90,
                     });
                 }

@@ -36,7 +36,10 @@ fn entries() -> Vec<(PathBuf, Value)> {
     }
     assert_eq!(kit_files.len(), reference.len());
     for (path, e) in kit_files.into_iter().zip(reference) {
-        assert_eq!(path.file_name().unwrap().to_str().unwrap(), e["file"].as_str().unwrap());
+        assert_eq!(
+            path.file_name().unwrap().to_str().unwrap(),
+            e["file"].as_str().unwrap()
+        );
         out.push((path, e));
     }
     out
@@ -52,9 +55,21 @@ fn info_matches_manifest_for_every_cap() {
         let info = CapInfo::of(&cap).unwrap();
         assert_eq!(info.cap_format, e["cap_format"].as_str().unwrap(), "{name}");
         assert_eq!(info.flags as u64, e["flags"].as_u64().unwrap(), "{name}");
-        assert_eq!(info.package_aid.as_ref().unwrap().to_hex(), e["package_aid"].as_str().unwrap(), "{name}");
-        assert_eq!(info.package_version.as_deref(), e["package_version"].as_str(), "{name}");
-        assert_eq!(info.package_name.as_deref(), e["package_name"].as_str(), "{name}");
+        assert_eq!(
+            info.package_aid.as_ref().unwrap().to_hex(),
+            e["package_aid"].as_str().unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            info.package_version.as_deref(),
+            e["package_version"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            info.package_name.as_deref(),
+            e["package_name"].as_str(),
+            "{name}"
+        );
         let applets: Vec<String> = info.applets.iter().map(|a| a.aid.to_hex()).collect();
         let expected: Vec<String> = e["applets"]
             .as_array()
@@ -63,13 +78,21 @@ fn info_matches_manifest_for_every_cap() {
             .map(|a| a.as_str().unwrap().to_string())
             .collect();
         assert_eq!(applets, expected, "{name}");
-        let imports: Vec<(String, String)> =
-            info.imports.iter().map(|i| (i.aid.to_hex(), i.version.clone())).collect();
+        let imports: Vec<(String, String)> = info
+            .imports
+            .iter()
+            .map(|i| (i.aid.to_hex(), i.version.clone()))
+            .collect();
         let expected: Vec<(String, String)> = e["imports"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| (i["aid"].as_str().unwrap().to_string(), i["version"].as_str().unwrap().to_string()))
+            .map(|i| {
+                (
+                    i["aid"].as_str().unwrap().to_string(),
+                    i["version"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
         assert_eq!(imports, expected, "{name}");
         let mut components: Vec<String> = info.components.iter().map(|c| c.name.clone()).collect();
@@ -81,13 +104,21 @@ fn info_matches_manifest_for_every_cap() {
             .map(|c| c.as_str().unwrap().to_string())
             .collect();
         assert_eq!(components, expected, "{name}");
-        assert_eq!(info.load_file.size as u64, e["load_file_size_no_descriptor"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            info.load_file.size as u64,
+            e["load_file_size_no_descriptor"].as_u64().unwrap(),
+            "{name}"
+        );
         assert_eq!(
             info.load_file_size_with_descriptor as u64,
             e["load_file_size_with_descriptor"].as_u64().unwrap(),
             "{name}"
         );
-        assert_eq!(info.load_file.sha256, e["load_file_sha256_no_descriptor"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            info.load_file.sha256,
+            e["load_file_sha256_no_descriptor"].as_str().unwrap(),
+            "{name}"
+        );
     }
 }
 
@@ -97,12 +128,27 @@ fn load_file_round_trips_through_the_raw_reader() {
         let cap = Cap::from_path(&path).unwrap();
         let lf = LoadFile::build(&cap, true).unwrap();
         let from_raw = Cap::from_load_file(&lf.bytes).unwrap();
-        assert_eq!(LoadFile::build(&from_raw, true).unwrap(), lf, "{}", path.display());
+        assert_eq!(
+            LoadFile::build(&from_raw, true).unwrap(),
+            lf,
+            "{}",
+            path.display()
+        );
         let wrapped = Cap::from_load_file(&lf.with_c4_tag()).unwrap();
-        assert_eq!(wrapped.components, from_raw.components, "{}", path.display());
+        assert_eq!(
+            wrapped.components,
+            from_raw.components,
+            "{}",
+            path.display()
+        );
         // The raw form has no Debug component, so the models agree on everything else.
         for c in &from_raw.components {
-            assert!(cap.components.contains(c), "{}: {}", path.display(), c.name());
+            assert!(
+                cap.components.contains(c),
+                "{}: {}",
+                path.display(),
+                c.name()
+            );
         }
     }
 }
@@ -112,7 +158,17 @@ fn applet_class_names_come_from_manifest_or_debug() {
     let s = common::shared();
     let cap = Cap::from_path(s.join("converter-reference/oracle-3.2.0/oop.cap")).unwrap();
     let info = CapInfo::of(&cap).unwrap();
-    assert_eq!(info.applets[0].class_name.as_deref().map(|n| n.ends_with("OopApplet")), Some(true));
-    let framework = info.imports.iter().find(|i| i.aid.to_hex() == "A0000000620101").unwrap();
+    assert_eq!(
+        info.applets[0]
+            .class_name
+            .as_deref()
+            .map(|n| n.ends_with("OopApplet")),
+        Some(true)
+    );
+    let framework = info
+        .imports
+        .iter()
+        .find(|i| i.aid.to_hex() == "A0000000620101")
+        .unwrap();
     assert_eq!(framework.name.as_deref(), Some("javacard.framework"));
 }

@@ -56,7 +56,10 @@ fn truncated_and_flipped_load_files_give_errors_not_panics() {
         m[2] = 0xFF;
         assert!(!exercise(&m, Cap::from_load_file), "{}", path.display());
     }
-    assert!(errors > 1000, "damage must be detected, only {errors} errors");
+    assert!(
+        errors > 1000,
+        "damage must be detected, only {errors} errors"
+    );
 }
 
 #[test]
@@ -76,7 +79,13 @@ fn damaged_jars_give_errors_not_panics() {
 
 #[test]
 fn empty_and_tiny_inputs_are_errors() {
-    for input in [&b""[..], b"\x01", b"\x01\x00", b"PK\x03\x04", b"\xC4\x05\x01"] {
+    for input in [
+        &b""[..],
+        b"\x01",
+        b"\x01\x00",
+        b"PK\x03\x04",
+        b"\xC4\x05\x01",
+    ] {
         let e = Cap::from_bytes(input).unwrap_err().to_string();
         assert!(!e.is_empty());
     }

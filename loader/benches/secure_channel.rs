@@ -16,7 +16,11 @@ use loader::keys::{Key, KeyType, StaticKeys};
 use loader::scp::{self, CardConfig, HostConfig, OsRng, Protocol, SecureChannel, SecurityLevel};
 
 fn keys(kind: KeyType) -> StaticKeys {
-    let k = Key::new(kind, &hex::decode("404142434445464748494A4B4C4D4E4F").unwrap()).unwrap();
+    let k = Key::new(
+        kind,
+        &hex::decode("404142434445464748494A4B4C4D4E4F").unwrap(),
+    )
+    .unwrap();
     StaticKeys::single(k, 0x01)
 }
 
@@ -61,10 +65,26 @@ fn largest_corpus_cap() -> (String, Cap) {
 }
 
 const CASES: [(&str, Protocol, SecurityLevel); 4] = [
-    ("SCP02 i=15 C-MAC", Protocol::Scp02 { i: 0x15 }, SecurityLevel::C_MAC),
-    ("SCP02 i=15 C-MAC+C-ENC", Protocol::Scp02 { i: 0x15 }, SecurityLevel::C_MAC_C_ENC),
-    ("SCP03 i=70 C-MAC", Protocol::Scp03 { i: 0x70 }, SecurityLevel::C_MAC),
-    ("SCP03 i=70 C-MAC+C-ENC", Protocol::Scp03 { i: 0x70 }, SecurityLevel::C_MAC_C_ENC),
+    (
+        "SCP02 i=15 C-MAC",
+        Protocol::Scp02 { i: 0x15 },
+        SecurityLevel::C_MAC,
+    ),
+    (
+        "SCP02 i=15 C-MAC+C-ENC",
+        Protocol::Scp02 { i: 0x15 },
+        SecurityLevel::C_MAC_C_ENC,
+    ),
+    (
+        "SCP03 i=70 C-MAC",
+        Protocol::Scp03 { i: 0x70 },
+        SecurityLevel::C_MAC,
+    ),
+    (
+        "SCP03 i=70 C-MAC+C-ENC",
+        Protocol::Scp03 { i: 0x70 },
+        SecurityLevel::C_MAC_C_ENC,
+    ),
 ];
 
 fn wrap_one(c: &mut Criterion) {
@@ -73,7 +93,9 @@ fn wrap_one(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (name, protocol, level) in CASES {
         let mut sc = open(protocol, level);
-        g.bench_function(name, |b| b.iter(|| std::hint::black_box(sc.wrap_apdu(&apdu).unwrap())));
+        g.bench_function(name, |b| {
+            b.iter(|| std::hint::black_box(sc.wrap_apdu(&apdu).unwrap()))
+        });
     }
     g.finish();
 }
@@ -89,16 +111,26 @@ fn load_sequence(c: &mut Criterion) {
     let mut g = c.benchmark_group(format!("secured LOAD sequence of {name}"));
     g.throughput(Throughput::Bytes(c4.len() as u64));
     for (case, protocol, level) in CASES {
-        let block = if level == SecurityLevel::C_MAC { 247 } else { 239 };
+        let block = if level == SecurityLevel::C_MAC {
+            247
+        } else {
+            239
+        };
         let blocks = LoadBlocks::split(&c4, block).unwrap();
         g.bench_function(case, |b| {
             b.iter(|| {
                 let mut sc = open(protocol, level);
                 let mut out = Vec::with_capacity(blocks.blocks.len() + 1);
-                out.push(sc.wrap_apdu(&commands::install_for_load(&ifl).unwrap()).unwrap());
+                out.push(
+                    sc.wrap_apdu(&commands::install_for_load(&ifl).unwrap())
+                        .unwrap(),
+                );
                 for (i, data) in blocks.blocks.iter().enumerate() {
                     let (p1, p2) = blocks.p1p2(i);
-                    out.push(sc.wrap_apdu(&commands::load(p1, p2, data).unwrap()).unwrap());
+                    out.push(
+                        sc.wrap_apdu(&commands::load(p1, p2, data).unwrap())
+                            .unwrap(),
+                    );
                 }
                 std::hint::black_box(out)
             })

@@ -8,130 +8,22 @@
 //! Where pcscd or the vpcd driver cannot run, it prints why it skipped.
 #![cfg(feature = "pcsc")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use loader::transport::pcsc::{list_readers, select_reader, PcscTransport, ReaderInfo};
+use loader::transport::pcsc::{list_readers, select_reader, PcscTransport};
 use loader::transport::vpcd::{pcscd_vpcd_default_addr, ServeEnd, VpcdCard};
 use loader::transport::vpcd_frame::{Control, Frame};
 use loader::transport::{CardChannel, Transport};
 
 const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];
-const READER: &str = "Virtual PCD";
-const SOCKET: &str = "/run/pcscd/pcscd.comm";
-const DRIVER_DIRS: &[&str] = &[
-    "/usr/lib/pcsc/drivers/serial",
-    "/usr/lib64/pcsc/drivers/serial",
-    "/usr/local/lib/pcsc/drivers/serial",
-];
 
-/// A pcscd this test started; stopped (by its own pid) when dropped.
-struct Daemon {
-    child: Option<Child>,
-    _config: Option<tempfile::TempDir>,
-}
+#[path = "support/pcscd.rs"]
+mod pcscd;
 
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let Some(child) = self.child.as_mut() else {
-            return;
-        };
-        // SIGTERM lets pcscd remove its socket and pid file; SIGKILL only
-        // if it does not exit within 5 s.
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let exited = wait_for(Duration::from_secs(5), || child.try_wait().ok().flatten());
-        if exited.is_none() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Polls `probe` every 100 ms until it yields a value or `limit` passes.
-fn wait_for<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(value) = probe() {
-            return Some(value);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn vpcd_readers() -> Vec<ReaderInfo> {
-    list_readers()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r.name.contains(READER))
-        .collect()
-}
-
-fn find_driver() -> Option<PathBuf> {
-    DRIVER_DIRS
-        .iter()
-        .map(|dir| Path::new(dir).join("libifdvpcd.so"))
-        .find(|path| path.exists())
-}
-
-/// Uses a running pcscd that has a vpcd reader, or starts one.
-fn ensure_pcscd() -> Result<Daemon, String> {
-    if Path::new(SOCKET).exists() && !vpcd_readers().is_empty() {
-        return Ok(Daemon {
-            child: None,
-            _config: None,
-        });
-    }
-    if Path::new(SOCKET).exists() && list_readers().is_ok() {
-        return Err("a running pcscd has no vpcd reader (and a second one cannot start)".into());
-    }
-    let driver =
-        find_driver().ok_or("vpcd driver libifdvpcd.so not found (install vsmartcard-vpcd)")?;
-    let config = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let conf = format!(
-        "FRIENDLYNAME \"{READER}\"\nDEVICENAME /dev/null:0x8C7B\nLIBPATH {}\nCHANNELID 0x8C7B\n",
-        driver.display()
-    );
-    std::fs::write(config.path().join("vpcd"), conf).map_err(|e| format!("config: {e}"))?;
-    let child = Command::new("pcscd")
-        .arg("--foreground")
-        .arg("--config")
-        .arg(config.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start pcscd ({e}); install pcscd"))?;
-    let mut daemon = Daemon {
-        child: Some(child),
-        _config: Some(config),
-    };
-    let ready = wait_for(Duration::from_secs(10), || {
-        let exited = daemon
-            .child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten());
-        if let Some(status) = exited {
-            return Some(Err(format!(
-                "pcscd exited at start with {status} (it needs to create {SOCKET}; root?)"
-            )));
-        }
-        (!vpcd_readers().is_empty()).then_some(Ok(()))
-    });
-    match ready {
-        Some(Ok(())) => Ok(daemon),
-        Some(Err(reason)) => Err(reason),
-        None => Err("pcscd started but no vpcd reader appeared within 10 s".into()),
-    }
-}
+use pcscd::{ensure_pcscd, vpcd_readers, wait_for, READER};
 
 #[test]
 fn pcsc_reader_backed_by_a_vpcd_card() {

@@ -146,7 +146,9 @@ pub fn split_load_file(bytes: &[u8], format: Format) -> Result<Vec<RawComponent>
                 1 + width
             ))
         })?;
-        let size = head[1..].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let size = head[1..]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         let end = pos + 1 + width + size;
         if end > body.len() {
             return Err(Error::Container(format!(
@@ -209,7 +211,10 @@ pub fn load_file_format(bytes: &[u8]) -> Result<Format> {
             body.first().copied().unwrap_or(0)
         )));
     }
-    let size = body.get(1..3).map(|s| u16::from_be_bytes([s[0], s[1]]) as usize).unwrap_or(0);
+    let size = body
+        .get(1..3)
+        .map(|s| u16::from_be_bytes([s[0], s[1]]) as usize)
+        .unwrap_or(0);
     let end = (3 + size).min(body.len());
     crate::cap::file::header_format(&body[..end])
 }

@@ -151,7 +151,10 @@ pub(crate) fn header_format(raw: &[u8]) -> Result<Format> {
     r.bytes(3, "tag and size")?;
     let magic = r.u4("magic")?;
     if magic != crate::cap::header::MAGIC {
-        return Err(r.error_at(3, format!("magic is {magic:#010x}, a CAP Header starts with 0xDECAFFED")));
+        return Err(r.error_at(
+            3,
+            format!("magic is {magic:#010x}, a CAP Header starts with 0xDECAFFED"),
+        ));
     }
     let minor = r.u1("minor_version")?;
     let major = r.u1("major_version")?;

@@ -84,8 +84,12 @@ impl CapInfo {
         let mut applets = Vec::new();
         if let Some(Component::Applet(a)) = cap.component(crate::cap::Tag::Applet) {
             for entry in &a.applets {
-                let class_name = debug_class_name(cap, entry.install_method_offset)
-                    .or_else(|| manifest.iter().find(|(aid, _)| *aid == entry.aid).map(|(_, n)| n.clone()));
+                let class_name = debug_class_name(cap, entry.install_method_offset).or_else(|| {
+                    manifest
+                        .iter()
+                        .find(|(aid, _)| *aid == entry.aid)
+                        .map(|(_, n)| n.clone())
+                });
                 applets.push(AppletInfo {
                     aid: entry.aid.clone(),
                     install_method_offset: entry.install_method_offset,

@@ -77,7 +77,11 @@ mod tests {
 
     #[test]
     fn c4_lengths_use_ber() {
-        for (n, head) in [(3usize, vec![0xC4, 3]), (200, vec![0xC4, 0x81, 200]), (300, vec![0xC4, 0x82, 1, 44])] {
+        for (n, head) in [
+            (3usize, vec![0xC4, 3]),
+            (200, vec![0xC4, 0x81, 200]),
+            (300, vec![0xC4, 0x82, 1, 44]),
+        ] {
             let lf = LoadFile { bytes: vec![0; n] };
             let w = lf.with_c4_tag();
             assert_eq!(&w[..head.len()], &head[..]);

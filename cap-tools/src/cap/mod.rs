@@ -70,7 +70,11 @@ impl Format {
     pub fn size_width(&self, tag: u8) -> usize {
         match Tag::from_u8(tag) {
             Some(Tag::StaticResources) => 4,
-            Some(Tag::Method | Tag::RefLocation | Tag::Descriptor | Tag::Debug) | None if self.extended => 4,
+            Some(Tag::Method | Tag::RefLocation | Tag::Descriptor | Tag::Debug) | None
+                if self.extended =>
+            {
+                4
+            }
             _ => 2,
         }
     }
@@ -280,21 +284,23 @@ impl Component {
         let mut out = Vec::with_capacity(body.len() + 5);
         out.put_u1(self.tag_byte());
         if ctx.format.size_width(self.tag_byte()) == 4 {
-            let n = u32::try_from(body.len())
-                .map_err(|_| Error::encode("component", format!("{} is larger than 4 GiB", self.name())))?;
+            let n = u32::try_from(body.len()).map_err(|_| {
+                Error::encode("component", format!("{} is larger than 4 GiB", self.name()))
+            })?;
             out.put_u4(n);
         } else {
-            let n = u16::try_from(body.len()).map_err(|_| {
-                Error::encode(
-                    "component",
-                    format!(
+            let n =
+                u16::try_from(body.len()).map_err(|_| {
+                    Error::encode(
+                        "component",
+                        format!(
                         "{} body of {} bytes exceeds the 65535 bytes its u2 size field allows{}",
                         self.name(),
                         body.len(),
                         if ctx.format.extended { "" } else { " (a compact CAP file)" }
                     ),
-                )
-            })?;
+                    )
+                })?;
             out.put_u2(n);
         }
         out.extend_from_slice(&body);

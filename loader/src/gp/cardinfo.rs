@@ -21,7 +21,13 @@ pub fn oid_to_string(v: &[u8]) -> Option<String> {
     if rest.last().is_some_and(|b| b & 0x80 != 0) {
         return None;
     }
-    Some(parts.iter().map(u64::to_string).collect::<Vec<_>>().join("."))
+    Some(
+        parts
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
+    )
 }
 
 /// GlobalPlatform's OID arc, 1.2.840.114283.
@@ -72,7 +78,11 @@ pub fn decode_card_recognition(data: &[u8]) -> Result<CardRecognition, String> {
             [0x63] => out.card_id_scheme = oids.first().cloned(),
             [0x64] => {
                 for o in &oids {
-                    let parts: Vec<&str> = o.strip_prefix(&format!("{GP_ARC}.4.")).unwrap_or("").split('.').collect();
+                    let parts: Vec<&str> = o
+                        .strip_prefix(&format!("{GP_ARC}.4."))
+                        .unwrap_or("")
+                        .split('.')
+                        .collect();
                     if let [scp, i] = parts.as_slice() {
                         if let (Ok(scp), Ok(i)) = (scp.parse(), i.parse()) {
                             out.scp.push((scp, i));
@@ -165,7 +175,9 @@ pub fn encode_key_info(keys: &[KeyInfo]) -> Vec<u8> {
             Tlv::primitive(0xC0u32, v)
         })
         .collect();
-    Tlv::constructed(0xE0u32, entries).to_bytes().unwrap_or_default()
+    Tlv::constructed(0xE0u32, entries)
+        .to_bytes()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -174,7 +186,10 @@ mod tests {
 
     #[test]
     fn oids_decode() {
-        assert_eq!(oid_to_string(&hex::decode("2A864886FC6B01").unwrap()).unwrap(), "1.2.840.114283.1");
+        assert_eq!(
+            oid_to_string(&hex::decode("2A864886FC6B01").unwrap()).unwrap(),
+            "1.2.840.114283.1"
+        );
         assert_eq!(oid_to_string(&[0x2A, 0x86]), None);
     }
 
@@ -191,8 +206,16 @@ mod tests {
     #[test]
     fn key_info_round_trip() {
         let keys = vec![
-            KeyInfo { id: 1, version: 0x30, components: vec![(0x88, 16)] },
-            KeyInfo { id: 2, version: 0x30, components: vec![(0x88, 16)] },
+            KeyInfo {
+                id: 1,
+                version: 0x30,
+                components: vec![(0x88, 16)],
+            },
+            KeyInfo {
+                id: 2,
+                version: 0x30,
+                components: vec![(0x88, 16)],
+            },
         ];
         let data = encode_key_info(&keys);
         assert_eq!(decode_key_info(&data).unwrap(), keys);

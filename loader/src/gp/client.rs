@@ -40,7 +40,11 @@ pub enum GpError {
     /// The card answered a status word other than success; `message`
     /// explains it for this command.
     #[error("{message}")]
-    Status { kind: CommandKind, sw: u16, message: String },
+    Status {
+        kind: CommandKind,
+        sw: u16,
+        message: String,
+    },
     #[error(transparent)]
     Command(#[from] CommandError),
     #[error(transparent)]
@@ -218,7 +222,11 @@ impl GpClient {
     }
 
     /// Sends a command and requires SW 9000.
-    pub fn expect_ok(&mut self, kind: CommandKind, command: &CommandApdu) -> Result<Vec<u8>, GpError> {
+    pub fn expect_ok(
+        &mut self,
+        kind: CommandKind,
+        command: &CommandApdu,
+    ) -> Result<Vec<u8>, GpError> {
         let r = self.transmit(command)?;
         if r.sw != 0x9000 {
             return Err(status(kind, r.sw));
@@ -267,7 +275,11 @@ impl GpClient {
 
     /// Opens a secure channel with the selected security domain. The card
     /// cryptogram is checked before EXTERNAL AUTHENTICATE is sent.
-    pub fn open_secure_channel(&mut self, config: HostConfig, host_challenge: [u8; 8]) -> Result<SessionInfo, GpError> {
+    pub fn open_secure_channel(
+        &mut self,
+        config: HostConfig,
+        host_challenge: [u8; 8],
+    ) -> Result<SessionInfo, GpError> {
         self.open_secure_channel_with(config.keys.version, |_| Ok(config), host_challenge)
     }
 
@@ -336,7 +348,10 @@ impl GpClient {
     /// A scope with no entries (6A88) gives an empty list.
     pub fn get_status(&mut self, scope: Scope) -> Result<Vec<Entry>, GpError> {
         match self.get_status_format(scope, true) {
-            Err(GpError::Status { sw: 0x6A86 | 0x6A80 | 0x6D00, .. }) => self.get_status_format(scope, false),
+            Err(GpError::Status {
+                sw: 0x6A86 | 0x6A80 | 0x6D00,
+                ..
+            }) => self.get_status_format(scope, false),
             other => other,
         }
     }
@@ -350,7 +365,11 @@ impl GpClient {
             match r.sw {
                 0x9000 => {
                     data.extend_from_slice(&r.data);
-                    let parse = if tlv { registry::parse_e3 } else { registry::parse_legacy };
+                    let parse = if tlv {
+                        registry::parse_e3
+                    } else {
+                        registry::parse_legacy
+                    };
                     return parse(scope, &data).map_err(|e| GpError::Protocol(e.to_string()));
                 }
                 0x6310 => {
@@ -361,7 +380,9 @@ impl GpClient {
                 sw => return Err(status(CommandKind::GetStatus, sw)),
             }
         }
-        Err(GpError::Protocol("GET STATUS: the card kept answering 6310 after 256 pages".into()))
+        Err(GpError::Protocol(
+            "GET STATUS: the card kept answering 6310 after 256 pages".into(),
+        ))
     }
 
     /// The whole registry: ISD, applications and security domains, load files
@@ -384,7 +405,9 @@ impl GpClient {
     /// bytes) and, with C-ENC, padding to the cipher block (at least one byte).
     pub fn block_size(&self) -> usize {
         let max = self.max_command_data.min(DEFAULT_MAX_COMMAND_DATA);
-        let Some(sc) = self.secure.as_ref() else { return max };
+        let Some(sc) = self.secure.as_ref() else {
+            return max;
+        };
         let level = sc.info().security_level;
         let mut room = max.saturating_sub(8);
         if level.byte() & SecurityLevel::C_MAC_C_ENC.byte() == SecurityLevel::C_MAC_C_ENC.byte() {
@@ -410,7 +433,10 @@ impl GpClient {
             .map(|h| h.load_file_aid().as_bytes().to_vec())
             .ok_or_else(|| GpError::Protocol("the CAP has no Header component".into()))?;
         let load_file = LoadFile::build(cap, options.with_descriptor)?;
-        let hash = options.hash.map(|h| h.digest(&load_file.bytes)).unwrap_or_default();
+        let hash = options
+            .hash
+            .map(|h| h.digest(&load_file.bytes))
+            .unwrap_or_default();
         let sd = options
             .security_domain
             .clone()
@@ -423,10 +449,14 @@ impl GpClient {
             parameters: Vec::new(),
             token: Vec::new(),
         };
-        self.expect_ok(CommandKind::InstallForLoad, &commands::install_for_load(&ifl)?)?;
+        self.expect_ok(
+            CommandKind::InstallForLoad,
+            &commands::install_for_load(&ifl)?,
+        )?;
         let block_size = options.block_size.unwrap_or_else(|| self.block_size());
         let wrapped = load_file.with_c4_tag();
-        let blocks = LoadBlocks::split(&wrapped, block_size).map_err(|e| GpError::Protocol(e.to_string()))?;
+        let blocks = LoadBlocks::split(&wrapped, block_size)
+            .map_err(|e| GpError::Protocol(e.to_string()))?;
         let mut sent = 0;
         for (i, block) in blocks.blocks.iter().enumerate() {
             let (p1, p2) = blocks.p1p2(i);
@@ -444,13 +474,21 @@ impl GpClient {
 
     /// INSTALL [for install and make selectable] of the CAP's applets (or the
     /// one chosen). Returns the instance AIDs created.
-    pub fn install_applets(&mut self, cap: &Cap, options: &InstallOptions) -> Result<Vec<Vec<u8>>, GpError> {
+    pub fn install_applets(
+        &mut self,
+        cap: &Cap,
+        options: &InstallOptions,
+    ) -> Result<Vec<Vec<u8>>, GpError> {
         let package = cap
             .header()
             .map(|h| h.load_file_aid().as_bytes().to_vec())
             .ok_or_else(|| GpError::Protocol("the CAP has no Header component".into()))?;
         let applets: Vec<Vec<u8>> = match cap.component(Tag::Applet) {
-            Some(Component::Applet(a)) => a.applets.iter().map(|x| x.aid.as_bytes().to_vec()).collect(),
+            Some(Component::Applet(a)) => a
+                .applets
+                .iter()
+                .map(|x| x.aid.as_bytes().to_vec())
+                .collect(),
             _ => Vec::new(),
         };
         let chosen: Vec<Vec<u8>> = match &options.applet {
@@ -459,11 +497,17 @@ impl GpClient {
                 return Err(GpError::Protocol(format!(
                     "the CAP has no applet {}; its applets: {}",
                     hex::encode_upper(aid),
-                    applets.iter().map(hex::encode_upper).collect::<Vec<_>>().join(", ")
+                    applets
+                        .iter()
+                        .map(hex::encode_upper)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )))
             }
             None if applets.is_empty() => {
-                return Err(GpError::Protocol("the CAP is a library: it has no applet to install".into()))
+                return Err(GpError::Protocol(
+                    "the CAP is a library: it has no applet to install".into(),
+                ))
             }
             None => applets,
         };
@@ -501,7 +545,10 @@ impl GpClient {
 
     /// SET STATUS: `p1` the status type, `state` the new life cycle.
     pub fn set_status(&mut self, p1: u8, state: u8, aid: &[u8]) -> Result<(), GpError> {
-        self.expect_ok(CommandKind::SetStatus, &commands::set_status(p1, state, aid)?)?;
+        self.expect_ok(
+            CommandKind::SetStatus,
+            &commands::set_status(p1, state, aid)?,
+        )?;
         Ok(())
     }
 
@@ -541,7 +588,10 @@ impl GpClient {
             data.push(0x03);
             data.extend_from_slice(&kcv);
         }
-        let reply = self.expect_ok(CommandKind::PutKey, &commands::put_key(replace.unwrap_or(0), 1, &data)?)?;
+        let reply = self.expect_ok(
+            CommandKind::PutKey,
+            &commands::put_key(replace.unwrap_or(0), 1, &data)?,
+        )?;
         let mut expected = vec![keys.version];
         expected.extend_from_slice(&kcvs);
         if !reply.is_empty() && reply != expected {

@@ -36,54 +36,121 @@ pub enum CommandError {
 
 /// SELECT by AID (P1 04); `next` asks for the next occurrence (P2 02).
 pub fn select(aid: &[u8], next: bool) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(CLA_ISO, ins::SELECT, 0x04, if next { 0x02 } else { 0x00 }, aid, Some(256))?)
+    Ok(CommandApdu::new(
+        CLA_ISO,
+        ins::SELECT,
+        0x04,
+        if next { 0x02 } else { 0x00 },
+        aid,
+        Some(256),
+    )?)
 }
 
 /// GET DATA of a tag (one or two bytes in P1 P2).
 pub fn get_data(tag: u16) -> CommandApdu {
-    CommandApdu::fixed(CLA_GP, ins::GET_DATA, (tag >> 8) as u8, tag as u8, Vec::new(), Some(256))
+    CommandApdu::fixed(
+        CLA_GP,
+        ins::GET_DATA,
+        (tag >> 8) as u8,
+        tag as u8,
+        Vec::new(),
+        Some(256),
+    )
 }
 
 /// GET STATUS of a scope, in the E3 (`tlv`) or legacy format; `next` asks
 /// for the next page after 6310. Search criterion: every AID (4F 00).
 pub fn get_status(scope: Scope, tlv: bool, next: bool) -> CommandApdu {
     let p2 = if tlv { 0x02 } else { 0x00 } | if next { 0x01 } else { 0x00 };
-    CommandApdu::fixed(CLA_GP, ins::GET_STATUS, scope.p1(), p2, vec![0x4F, 0x00], Some(256))
+    CommandApdu::fixed(
+        CLA_GP,
+        ins::GET_STATUS,
+        scope.p1(),
+        p2,
+        vec![0x4F, 0x00],
+        Some(256),
+    )
 }
 
 /// INSTALL [for load].
 pub fn install_for_load(v: &InstallForLoad) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(CLA_GP, ins::INSTALL, install_p1::FOR_LOAD, 0x00, v.to_data()?, Some(256))?)
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::INSTALL,
+        install_p1::FOR_LOAD,
+        0x00,
+        v.to_data()?,
+        Some(256),
+    )?)
 }
 
 /// INSTALL [for install], [for make selectable] or both, chosen by `p1`
 /// (see [`install_p1`]).
 pub fn install_for_install(p1: u8, v: &InstallForInstall) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(CLA_GP, ins::INSTALL, p1, 0x00, v.to_data()?, Some(256))?)
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::INSTALL,
+        p1,
+        0x00,
+        v.to_data()?,
+        Some(256),
+    )?)
 }
 
 /// One LOAD block.
 pub fn load(p1: u8, block_number: u8, data: &[u8]) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(CLA_GP, ins::LOAD, p1, block_number, data, Some(256))?)
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::LOAD,
+        p1,
+        block_number,
+        data,
+        Some(256),
+    )?)
 }
 
 /// DELETE of an AID; `related` also deletes what depends on it (P2 80).
 pub fn delete(aid: &[u8], related: bool) -> Result<CommandApdu, CommandError> {
     let mut data = vec![0x4F, aid.len() as u8];
     data.extend_from_slice(aid);
-    Ok(CommandApdu::new(CLA_GP, ins::DELETE, 0x00, if related { 0x80 } else { 0x00 }, data, Some(256))?)
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::DELETE,
+        0x00,
+        if related { 0x80 } else { 0x00 },
+        data,
+        Some(256),
+    )?)
 }
 
 /// SET STATUS: `p1` the status type (80 ISD, 40 application, 60 SD and its
 /// applications), `state` the new life cycle byte.
 pub fn set_status(p1: u8, state: u8, aid: &[u8]) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(CLA_GP, ins::SET_STATUS, p1, state, aid, None)?)
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::SET_STATUS,
+        p1,
+        state,
+        aid,
+        None,
+    )?)
 }
 
 /// PUT KEY: `replace_version` 0 adds a key set, else it replaces that
 /// version; `data` is the new version byte followed by the key blocks.
-pub fn put_key(replace_version: u8, first_key_id: u8, data: &[u8]) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(CLA_GP, ins::PUT_KEY, replace_version, 0x80 | first_key_id, data, Some(256))?)
+pub fn put_key(
+    replace_version: u8,
+    first_key_id: u8,
+    data: &[u8],
+) -> Result<CommandApdu, CommandError> {
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::PUT_KEY,
+        replace_version,
+        0x80 | first_key_id,
+        data,
+        Some(256),
+    )?)
 }
 
 #[cfg(test)]
@@ -93,10 +160,15 @@ mod tests {
     #[test]
     fn encodings_match_the_specification() {
         assert_eq!(
-            select(&[0xA0, 0, 0, 1, 0x51, 0, 0, 0], false).unwrap().to_bytes(),
+            select(&[0xA0, 0, 0, 1, 0x51, 0, 0, 0], false)
+                .unwrap()
+                .to_bytes(),
             hex::decode("00A4040008A00000015100000000").unwrap()
         );
-        assert_eq!(get_data(0x9F7F).to_bytes(), hex::decode("80CA9F7F00").unwrap());
+        assert_eq!(
+            get_data(0x9F7F).to_bytes(),
+            hex::decode("80CA9F7F00").unwrap()
+        );
         assert_eq!(
             get_status(Scope::Applications, true, true).to_bytes(),
             hex::decode("80F24003024F0000").unwrap()
@@ -105,7 +177,13 @@ mod tests {
             delete(&[1, 2, 3, 4, 5], true).unwrap().to_bytes(),
             hex::decode("80E40080074F05010203040500").unwrap()
         );
-        assert_eq!(set_status(0x40, 0x83, &[1, 2, 3, 4, 5]).unwrap().to_bytes(), hex::decode("80F040830501020304 05".replace(' ', "")).unwrap());
-        assert_eq!(load(0x80, 3, &[0xC4, 0x00]).unwrap().to_bytes(), hex::decode("80E8800302C40000").unwrap());
+        assert_eq!(
+            set_status(0x40, 0x83, &[1, 2, 3, 4, 5]).unwrap().to_bytes(),
+            hex::decode("80F040830501020304 05".replace(' ', "")).unwrap()
+        );
+        assert_eq!(
+            load(0x80, 3, &[0xC4, 0x00]).unwrap().to_bytes(),
+            hex::decode("80E8800302C40000").unwrap()
+        );
     }
 }

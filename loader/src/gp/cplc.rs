@@ -45,7 +45,10 @@ pub fn decode(data: &[u8]) -> Result<Vec<CplcField>, String> {
         other => other,
     };
     if body.len() != CPLC_LEN {
-        return Err(format!("CPLC data has {} bytes, {CPLC_LEN} expected", body.len()));
+        return Err(format!(
+            "CPLC data has {} bytes, {CPLC_LEN} expected",
+            body.len()
+        ));
     }
     let mut pos = 0;
     let mut out = Vec::with_capacity(FIELDS.len());

@@ -33,11 +33,10 @@ impl<'a> Fields<'a> {
     }
 
     fn next(&mut self, what: &str) -> Result<&'a [u8], DataError> {
-        let len = *self
-            .data
-            .get(self.pos)
-            .ok_or_else(|| DataError(format!("missing length of {what} at offset {}", self.pos)))?
-            as usize;
+        let len =
+            *self.data.get(self.pos).ok_or_else(|| {
+                DataError(format!("missing length of {what} at offset {}", self.pos))
+            })? as usize;
         let start = self.pos + 1;
         let field = self.data.get(start..start + len).ok_or_else(|| {
             DataError(format!(
@@ -62,7 +61,8 @@ impl<'a> Fields<'a> {
 }
 
 fn put(out: &mut Vec<u8>, field: &[u8], what: &str) -> Result<(), DataError> {
-    let n = u8::try_from(field.len()).map_err(|_| DataError(format!("{what} longer than 255 bytes")))?;
+    let n = u8::try_from(field.len())
+        .map_err(|_| DataError(format!("{what} longer than 255 bytes")))?;
     out.push(n);
     out.extend_from_slice(field);
     Ok(())
@@ -166,8 +166,12 @@ impl InstallForInstall {
         let module_aid = f.next("module AID")?.to_vec();
         let application_aid = f.next("application AID")?.to_vec();
         let privs = f.next("privileges")?;
-        let privileges = Privileges::from_bytes(privs)
-            .ok_or_else(|| DataError(format!("privileges field has {} bytes; 1 or 3 expected", privs.len())))?;
+        let privileges = Privileges::from_bytes(privs).ok_or_else(|| {
+            DataError(format!(
+                "privileges field has {} bytes; 1 or 3 expected",
+                privs.len()
+            ))
+        })?;
         let v = InstallForInstall {
             load_file_aid,
             module_aid,
@@ -231,7 +235,10 @@ mod tests {
         assert!(InstallForLoad::parse(&d[..d.len() - 1]).is_err());
         let mut extra = d.clone();
         extra.push(0);
-        assert!(InstallForLoad::parse(&extra).unwrap_err().0.contains("unexpected"));
+        assert!(InstallForLoad::parse(&extra)
+            .unwrap_err()
+            .0
+            .contains("unexpected"));
     }
 
     #[test]
@@ -250,7 +257,10 @@ mod tests {
         assert_eq!(p.c9_parameters(), Some(&[0xCA, 0xFE][..]));
         // Privileges of two bytes are invalid.
         let bad = [0, 0, 5, 1, 2, 3, 4, 5, 2, 0, 0, 0, 0];
-        assert!(InstallForInstall::parse(&bad).unwrap_err().0.contains("privileges"));
+        assert!(InstallForInstall::parse(&bad)
+            .unwrap_err()
+            .0
+            .contains("privileges"));
     }
 
     #[test]

@@ -118,9 +118,18 @@ mod tests {
 
     #[test]
     fn application_states_in_words() {
-        assert_eq!(ApplicationLifeCycle(0x07).describe(false, false), "SELECTABLE");
-        assert_eq!(ApplicationLifeCycle(0x0F).describe(true, false), "PERSONALIZED");
-        assert_eq!(ApplicationLifeCycle(0x87).describe(false, false), "LOCKED (SELECTABLE)");
+        assert_eq!(
+            ApplicationLifeCycle(0x07).describe(false, false),
+            "SELECTABLE"
+        );
+        assert_eq!(
+            ApplicationLifeCycle(0x0F).describe(true, false),
+            "PERSONALIZED"
+        );
+        assert_eq!(
+            ApplicationLifeCycle(0x87).describe(false, false),
+            "LOCKED (SELECTABLE)"
+        );
         assert_eq!(ApplicationLifeCycle(0x01).describe(false, true), "LOADED");
         assert!(!ApplicationLifeCycle(0x07).is_locked());
     }

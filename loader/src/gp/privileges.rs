@@ -68,7 +68,7 @@ impl Privileges {
         if s.is_empty() {
             return Ok(Privileges::default());
         }
-        if s.len() % 2 == 0 && s.chars().all(|c| c.is_ascii_hexdigit()) {
+        if s.len().is_multiple_of(2) && s.chars().all(|c| c.is_ascii_hexdigit()) {
             let bytes = hex::decode(s).map_err(|e| e.to_string())?;
             return Privileges::from_bytes(&bytes)
                 .ok_or_else(|| format!("privileges '{s}': give 1 or 3 bytes of hex, or names"));
@@ -118,10 +118,18 @@ mod tests {
     fn names_and_parsing_round_trip() {
         let p = Privileges::parse_list("SecurityDomain, cardreset,GlobalDelete").unwrap();
         assert_eq!(p.0, [0x84, 0x10, 0]);
-        assert_eq!(p.names(), vec!["SecurityDomain", "CardReset", "GlobalDelete"]);
+        assert_eq!(
+            p.names(),
+            vec!["SecurityDomain", "CardReset", "GlobalDelete"]
+        );
         assert_eq!(p.to_install_bytes(), vec![0x84, 0x10, 0x00]);
-        assert_eq!(Privileges::parse_list("04").unwrap().to_install_bytes(), vec![0x04]);
-        assert!(Privileges::parse_list("Bogus").unwrap_err().contains("unknown privilege"));
+        assert_eq!(
+            Privileges::parse_list("04").unwrap().to_install_bytes(),
+            vec![0x04]
+        );
+        assert!(Privileges::parse_list("Bogus")
+            .unwrap_err()
+            .contains("unknown privilege"));
         assert!(Privileges::from_bytes(&[1, 2]).is_none());
         assert!(Privileges([0x80, 0, 0]).is_security_domain());
         assert_eq!(Privileges::default().to_string(), "none");

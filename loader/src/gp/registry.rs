@@ -114,9 +114,8 @@ impl Entry {
             Scope::IssuerSecurityDomain => CardLifeCycle::from_byte(self.life_cycle)
                 .map(|c| c.name().to_string())
                 .unwrap_or_else(|| format!("{:02X}", self.life_cycle)),
-            Scope::Applications => {
-                ApplicationLifeCycle(self.life_cycle).describe(self.privileges.is_security_domain(), false)
-            }
+            Scope::Applications => ApplicationLifeCycle(self.life_cycle)
+                .describe(self.privileges.is_security_domain(), false),
             _ => ApplicationLifeCycle(self.life_cycle).describe(false, true),
         }
     }
@@ -133,7 +132,10 @@ pub fn parse_e3(scope: Scope, data: &[u8]) -> Result<Vec<Entry>, StatusError> {
     let mut out = Vec::with_capacity(tlvs.len());
     for (i, t) in tlvs.iter().enumerate() {
         if t.tag().to_bytes() != [0xE3] {
-            return Err(StatusError(format!("entry #{i}: tag {} where E3 was expected", t.tag())));
+            return Err(StatusError(format!(
+                "entry #{i}: tag {} where E3 was expected",
+                t.tag()
+            )));
         }
         let get = |tag: u32| t.find(tag).and_then(|x| x.bytes()).map(<[u8]>::to_vec);
         let aid = get(0x4F).ok_or_else(|| StatusError(format!("entry #{i}: no AID (tag 4F)")))?;
@@ -141,8 +143,9 @@ pub fn parse_e3(scope: Scope, data: &[u8]) -> Result<Vec<Entry>, StatusError> {
             .and_then(|v| v.first().copied())
             .ok_or_else(|| StatusError(format!("entry #{i}: no life cycle (tag 9F70)")))?;
         let privileges = match get(0xC5) {
-            Some(p) => Privileges::from_bytes(&p)
-                .ok_or_else(|| StatusError(format!("entry #{i}: privileges of {} bytes", p.len())))?,
+            Some(p) => Privileges::from_bytes(&p).ok_or_else(|| {
+                StatusError(format!("entry #{i}: privileges of {} bytes", p.len()))
+            })?,
             None => Privileges::default(),
         };
         let modules = t
@@ -196,7 +199,9 @@ pub fn encode_e3_entry(e: &Entry) -> Vec<u8> {
         children.push(Tlv::primitive(0xCCu32, sd.clone()));
     }
     // AIDs are at most 16 bytes, so the entry is far below any length limit.
-    Tlv::constructed(0xE3u32, children).to_bytes().unwrap_or_default()
+    Tlv::constructed(0xE3u32, children)
+        .to_bytes()
+        .unwrap_or_default()
 }
 
 /// Parses legacy (P2 = 00) GET STATUS data.
@@ -215,7 +220,8 @@ pub fn parse_legacy(scope: Scope, data: &[u8]) -> Result<Vec<Entry>, StatusError
         let len = take(&mut pos, 1, "AID length")?[0] as usize;
         let aid = take(&mut pos, len, "AID")?;
         let life_cycle = take(&mut pos, 1, "life cycle")?[0];
-        let privileges = Privileges::from_bytes(&take(&mut pos, 1, "privileges")?).unwrap_or_default();
+        let privileges =
+            Privileges::from_bytes(&take(&mut pos, 1, "privileges")?).unwrap_or_default();
         let mut entry = Entry::new(scope, aid, life_cycle, privileges);
         if scope == Scope::LoadFilesAndModules {
             let count = take(&mut pos, 1, "module count")?[0];
@@ -259,10 +265,20 @@ mod tests {
     use super::*;
 
     fn sample() -> Vec<Entry> {
-        let mut app = Entry::new(Scope::Applications, vec![0xF0, 0, 0, 0, 1, 1, 1], 0x07, Privileges([0, 0, 0]));
+        let mut app = Entry::new(
+            Scope::Applications,
+            vec![0xF0, 0, 0, 0, 1, 1, 1],
+            0x07,
+            Privileges([0, 0, 0]),
+        );
         app.load_file = Some(vec![0xF0, 0, 0, 0, 1, 1]);
         app.security_domain = Some(vec![0xA0, 0, 0, 1, 0x51, 0, 0, 0]);
-        let sd = Entry::new(Scope::Applications, vec![0xA0, 0, 0, 1, 0x51, 0, 0, 0], 0x0F, Privileges([0x80, 0, 0]));
+        let sd = Entry::new(
+            Scope::Applications,
+            vec![0xA0, 0, 0, 1, 0x51, 0, 0, 0],
+            0x0F,
+            Privileges([0x80, 0, 0]),
+        );
         vec![app, sd]
     }
 
@@ -279,10 +295,18 @@ mod tests {
 
     #[test]
     fn legacy_round_trip_with_modules() {
-        let mut pkg = Entry::new(Scope::LoadFilesAndModules, vec![1, 2, 3, 4, 5], 0x01, Privileges::default());
+        let mut pkg = Entry::new(
+            Scope::LoadFilesAndModules,
+            vec![1, 2, 3, 4, 5],
+            0x01,
+            Privileges::default(),
+        );
         pkg.modules = vec![vec![1, 2, 3, 4, 5, 6], vec![1, 2, 3, 4, 5, 7]];
         let data = encode_legacy(std::slice::from_ref(&pkg));
-        assert_eq!(parse_legacy(Scope::LoadFilesAndModules, &data).unwrap(), vec![pkg]);
+        assert_eq!(
+            parse_legacy(Scope::LoadFilesAndModules, &data).unwrap(),
+            vec![pkg]
+        );
         assert!(parse_legacy(Scope::LoadFilesAndModules, &data[..data.len() - 1]).is_err());
     }
 

@@ -118,8 +118,14 @@ mod tests {
         assert!(load.starts_with("LOAD failed with SW 6A80"), "{load}");
         assert!(load.contains("load file"));
         assert!(select.contains("no application"));
-        for sw in [0x6A80, 0x6A84, 0x6A88, 0x6985, 0x6982, 0x6983, 0x6D00, 0x6E00, 0x6A86, 0x6581, 0x6310] {
-            for kind in [CommandKind::InstallForLoad, CommandKind::Delete, CommandKind::Other] {
+        for sw in [
+            0x6A80, 0x6A84, 0x6A88, 0x6985, 0x6982, 0x6983, 0x6D00, 0x6E00, 0x6A86, 0x6581, 0x6310,
+        ] {
+            for kind in [
+                CommandKind::InstallForLoad,
+                CommandKind::Delete,
+                CommandKind::Other,
+            ] {
                 assert!(!explain(kind, sw).contains("unknown"), "{sw:04X} {kind:?}");
             }
         }
