@@ -129,23 +129,26 @@ fn render_info(i: &CapInfo) -> String {
     for a in &i.applets {
         let _ = writeln!(
             s,
-            "  {:<34} {}",
+            "  {:<32}  {}",
             a.aid.to_hex(),
             a.class_name.as_deref().unwrap_or("(class name unknown)")
         );
     }
     let _ = writeln!(s, "Imports:         {}", i.imports.len());
     for imp in &i.imports {
-        let known = match (&imp.name, imp.api_versions.as_slice()) {
-            (Some(n), []) => format!("{n} {}", imp.version),
-            (Some(n), v) => format!(
-                "{n} {} (Java Card {})",
-                imp.version,
-                v.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-            (None, _) => String::new(),
+        let name = imp.name.as_deref().unwrap_or("");
+        let apis = if imp.api_versions.is_empty() {
+            String::new()
+        } else {
+            let v: Vec<&str> = imp.api_versions.iter().map(|x| x.as_str()).collect();
+            format!(" (Java Card {})", v.join(", "))
         };
-        let _ = writeln!(s, "  {:<34} {:<5} {known}", imp.aid.to_hex(), imp.version);
+        let _ = writeln!(
+            s,
+            "  {:<32}  {:<5} {name}{apis}",
+            imp.aid.to_hex(),
+            imp.version
+        );
     }
     let _ = writeln!(s, "Components:");
     for c in &i.components {
