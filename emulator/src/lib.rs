@@ -23,6 +23,7 @@
 pub mod card;
 pub mod commands;
 mod hexser;
+pub mod in_process;
 pub mod keyset;
 pub mod linker;
 pub mod load;
