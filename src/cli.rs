@@ -4,8 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// jct — the Java Card toolchain: CAP and export files, and soon the converter,
-/// the GlobalPlatform loader and the emulator, in one fast binary.
+/// jct — the Java Card toolchain in one binary: CAP and export file tools, a
+/// GlobalPlatform loader (SCP02/SCP03 over PC/SC, TCP or recorded traces) and
+/// an emulated card with a real card manager.
+///
+/// Quick start: `jct cap info applet.cap`, `jct emu --listen 127.0.0.1:35963`,
+/// then `jct install applet.cap --emu 127.0.0.1:35963`.
 #[derive(Parser, Debug)]
 #[command(name = "jct", version, propagate_version = true)]
 pub struct Cli {

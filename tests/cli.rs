@@ -196,3 +196,37 @@ fn bad_input_is_a_clear_error() {
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/x.cap"));
 }
+
+#[test]
+fn verify_rejects_a_broken_copy_naming_component_offset_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("hello.ijc");
+    jct()
+        .args(["cap", "load-file", "samples/hello.cap", "-o"])
+        .arg(&good)
+        .assert()
+        .success();
+    let mut bytes = std::fs::read(&good).unwrap();
+    // The Applet component holds the applet AID F0000000010101 after its
+    // count and length bytes; give the applet another RID.
+    let aid = [0xF0, 0x00, 0x00, 0x00, 0x01, 0x01, 0x01];
+    let at = bytes.windows(aid.len()).position(|w| w == aid).unwrap();
+    bytes[at] = 0xA0;
+    let bad = dir.path().join("bad.ijc");
+    std::fs::write(&bad, &bytes).unwrap();
+    jct()
+        .args(["cap", "verify"])
+        .arg(&bad)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Applet component"))
+        .stdout(predicate::str::contains("[applet-rid]"))
+        .stderr(predicate::str::contains("problem(s) found"));
+    let out = jct()
+        .args(["cap", "verify", "--json"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(findings[0]["rule"], "applet-rid");
+}
