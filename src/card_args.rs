@@ -127,12 +127,12 @@ pub fn parse_u8(s: &str) -> Result<u8, String> {
     v.map_err(|_| format!("'{s}' is not a number from 0 to 255"))
 }
 
-fn parse_hex_u8(s: &str) -> Result<u8, String> {
+pub fn parse_hex_u8(s: &str) -> Result<u8, String> {
     u8::from_str_radix(s.trim_start_matches("0x"), 16)
         .map_err(|_| format!("'{s}' is not a hex byte"))
 }
 
-fn parse_scp(s: &str) -> Result<u8, String> {
+pub fn parse_scp(s: &str) -> Result<u8, String> {
     match s {
         "02" | "2" => Ok(2),
         "03" | "3" => Ok(3),

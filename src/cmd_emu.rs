@@ -7,7 +7,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use anyhow::{bail, Context, Result};
+use crate::card_args::{parse_hex, parse_hex_u8, parse_scp, parse_u8};
+use anyhow::{Context, Result};
 use clap::Args;
 use emulator::loader::keys::{Key, KeyType, StaticKeys};
 use emulator::loader::transport::vpcd_frame::Control;
@@ -168,7 +169,7 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
         profile.api = api.clone();
     }
     if let Some(isd) = &a.isd {
-        profile.isd_aid = parse_hex("--isd", isd)?;
+        profile.isd_aid = parse_hex(isd, "--isd")?;
     }
     if let Some(n) = a.max_auth_failures {
         profile.max_auth_failures = n;
@@ -177,12 +178,12 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     let default = a
         .key
         .as_deref()
-        .map(|k| parse_hex("--key", k))
+        .map(|k| parse_hex(k, "--key"))
         .transpose()?
         .unwrap_or_else(|| emulator::TEST_KEY.to_vec());
     let key = |name: &str, given: &Option<String>| -> Result<Key> {
         let (name, bytes) = match given {
-            Some(text) => (name, parse_hex(name, text)?),
+            Some(text) => (name, parse_hex(text, name)?),
             None if a.key.is_some() => ("--key", default.clone()),
             None => ("the test key", default.clone()),
         };
@@ -260,34 +261,5 @@ fn log(event: &Event, verbose: bool) {
             }
         }
         _ => {}
-    }
-}
-
-fn parse_hex(name: &str, text: &str) -> Result<Vec<u8>> {
-    let clean: String = text.chars().filter(|c| !matches!(c, ' ' | ':')).collect();
-    match hex::decode(&clean) {
-        Ok(b) => Ok(b),
-        Err(e) => bail!("{name} '{text}' is not hex: {e}"),
-    }
-}
-
-fn parse_u8(s: &str) -> Result<u8, String> {
-    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u8::from_str_radix(h, 16),
-        None => s.parse(),
-    };
-    v.map_err(|_| format!("'{s}' is not a number from 0 to 255 (0x.. for hex)"))
-}
-
-fn parse_hex_u8(s: &str) -> Result<u8, String> {
-    u8::from_str_radix(s.trim_start_matches("0x"), 16)
-        .map_err(|_| format!("'{s}' is not a hex byte"))
-}
-
-fn parse_scp(s: &str) -> Result<u8, String> {
-    match s {
-        "02" | "2" => Ok(2),
-        "03" | "3" => Ok(3),
-        _ => Err(format!("'{s}': the secure channel protocols are 02 and 03")),
     }
 }
