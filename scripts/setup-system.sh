@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the system packages jct's full build and tests need on Debian/Ubuntu:
+# libpcsclite-dev (PC/SC for the loader), pcscd and vsmartcard-vpcd (a virtual
+# reader for the real-PC/SC tests), pkg-config. Does nothing when present.
+set -euo pipefail
+need=()
+for pkg in libpcsclite-dev pcscd vsmartcard-vpcd pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing: ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
