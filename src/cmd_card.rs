@@ -434,8 +434,8 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
     let mut s = open_session(&opts.transport, &opts.keys, false)?;
     let c = &mut s.client;
     let cplc = c.get_data(0x9F7F)?;
-    let iin = c.get_data(0x0042)?;
-    let cin = c.get_data(0x0045)?;
+    let iin = c.get_data(0x0042)?.map(|d| tlv_value(0x42, d));
+    let cin = c.get_data(0x0045)?.map(|d| tlv_value(0x45, d));
     let crd = c.get_data(0x0066)?;
     let keys = c.get_data(0x00E0)?;
     let max_block = c.max_command_data();
@@ -508,6 +508,15 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
     }
     print!("{out}");
     Ok(())
+}
+
+/// The value of a one-byte-tag data object: cards answer GET DATA with the
+/// whole TLV (e.g. `42 03 ...`); a bare value is returned as is.
+fn tlv_value(tag: u8, data: Vec<u8>) -> Vec<u8> {
+    match loader::tlv::Tlv::parse(&data) {
+        Ok(t) if t.tag().to_bytes() == [tag] => t.bytes().map(<[u8]>::to_vec).unwrap_or(data),
+        _ => data,
+    }
 }
 
 /// GPPro-like listing.
