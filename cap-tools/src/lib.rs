@@ -8,6 +8,7 @@ pub mod aid;
 pub mod api;
 pub mod bytes;
 pub mod cap;
+pub mod classfile;
 pub mod error;
 pub mod exp;
 pub mod verify;
