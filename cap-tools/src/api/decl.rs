@@ -30,6 +30,7 @@ pub mod acc {
     pub const INTERFACE: u16 = 0x0200;
     pub const ABSTRACT: u16 = 0x0400;
     pub const SYNTHETIC: u16 = 0x1000;
+    pub const ANNOTATION: u16 = 0x2000;
 }
 
 /// The root of every class hierarchy.
@@ -37,6 +38,7 @@ pub const OBJECT: &str = "java/lang/Object";
 const THROWABLE: &str = "java/lang/Throwable";
 const RUNTIME_EXCEPTION: &str = "java/lang/RuntimeException";
 const ERROR: &str = "java/lang/Error";
+const ANNOTATION: &str = "java/lang/annotation/Annotation";
 
 /// Export file class flags that are JVM flags too (the others, `ACC_SHAREABLE`
 /// 0x0800 and `ACC_REMOTE` 0x1000, are Java Card linking facts).
@@ -63,7 +65,7 @@ pub struct ClassDecl<'a> {
     /// Methods the class declares itself (inherited ones left out).
     pub methods: Vec<MethodDecl<'a>>,
     /// Not in the API: a class javac needs to compile against it (see
-    /// [`compile_support`]). An applet naming it compiles but cannot be
+    /// `compile_support`). An applet naming it compiles but cannot be
     /// converted, since no card exports it.
     pub compile_only: bool,
 }
@@ -96,7 +98,7 @@ pub struct MethodDecl<'a> {
     pub ty: MethodType,
     /// Checked exceptions (internal names) the method declares.
     pub throws: Vec<&'a str>,
-    /// A bridge javac made for a covariant override (see [`mark_bridges`]).
+    /// A bridge javac made for a covariant override (see `mark_bridges`).
     pub bridge: bool,
 }
 
@@ -138,18 +140,19 @@ impl<'a> ApiDecls<'a> {
             .flat_map(|p| &p.classes)
             .map(|c| (c.name.as_str(), c))
             .collect();
-        let support: Vec<&ApiClass> = compile_support()
+        let support: Vec<&(ApiClass, u16)> = compile_support()
             .iter()
-            .filter(|c| !all.contains_key(c.name.as_str()))
-            .filter(|c| c.supers.iter().all(|s| all.contains_key(s.as_str())))
+            .filter(|(c, _)| !all.contains_key(c.name.as_str()))
+            .filter(|(c, _)| c.supers.iter().all(|s| all.contains_key(s.as_str())))
             .collect();
-        all.extend(support.iter().map(|c| (c.name.as_str(), *c)));
+        all.extend(support.iter().map(|(c, _)| (c.name.as_str(), c)));
         let mut classes = Vec::new();
         for class in table.packages.iter().flat_map(|p| &p.classes) {
             classes.push(declare(class, &all)?);
         }
-        for class in support {
+        for (class, access) in support {
             let mut decl = declare(class, &all)?;
+            decl.access = *access;
             decl.compile_only = true;
             classes.push(decl);
         }
@@ -284,29 +287,52 @@ fn declare<'a>(class: &'a ApiClass, all: &HashMap<&str, &'a ApiClass>) -> Result
     })
 }
 
-/// Classes javac needs that no Java Card API has. With the API as boot class
-/// path (`javac -source 8 -target 8 -bootclasspath api.jar`), javac looks up
-/// `java.lang.Error` whenever it checks a `throws` clause or a `catch` of a
-/// checked exception (unchecked means "a RuntimeException or an Error"), and
-/// stops with "cannot access Error" without it. Added only when the table
-/// has `java/lang/Throwable` and lacks the class.
-fn compile_support() -> &'static [ApiClass] {
-    static SUPPORT: OnceLock<Vec<ApiClass>> = OnceLock::new();
+/// Classes javac needs that no Java Card API has, with their JVM access
+/// flags. With the API as boot class path (`javac -source 8 -target 8
+/// -bootclasspath api.jar`) javac looks up:
+/// - `java.lang.Error` whenever it checks a `throws` clause or a `catch` of a
+///   checked exception ("unchecked" means a RuntimeException or an Error), and
+///   stops with "cannot access Error" without it;
+/// - `java.lang.Override` for `@Override`, common in applet code, and
+///   `java.lang.Deprecated` for its lint checks; both are annotation types, so
+///   `java.lang.annotation.Annotation` too. Without `@Retention` they have
+///   class retention, which the converter ignores.
+///
+/// Each is added only when the table lacks it.
+fn compile_support() -> &'static [(ApiClass, u16)] {
+    static SUPPORT: OnceLock<Vec<(ApiClass, u16)>> = OnceLock::new();
     SUPPORT.get_or_init(|| {
-        vec![ApiClass {
-            name: ERROR.into(),
+        let class = |name: &str, supers: &[&str], interfaces: &[&str], ctor: bool| ApiClass {
+            name: name.into(),
             token: 0,
             flags: acc::PUBLIC,
-            supers: vec![OBJECT.into(), THROWABLE.into()],
-            interfaces: Vec::new(),
+            supers: supers.iter().map(|s| s.to_string()).collect(),
+            interfaces: interfaces.iter().map(|s| s.to_string()).collect(),
             fields: Vec::new(),
-            methods: vec![ApiMethod {
-                name: "<init>".into(),
-                descriptor: "()V".into(),
-                token: 0,
-                flags: acc::PUBLIC,
-            }],
-        }]
+            methods: ctor
+                .then(|| ApiMethod {
+                    name: "<init>".into(),
+                    descriptor: "()V".into(),
+                    token: 0,
+                    flags: acc::PUBLIC,
+                })
+                .into_iter()
+                .collect(),
+        };
+        let interface = acc::PUBLIC | acc::INTERFACE | acc::ABSTRACT;
+        let annotation = interface | acc::ANNOTATION;
+        vec![
+            (class(ERROR, &[OBJECT, THROWABLE], &[], true), acc::PUBLIC),
+            (class(ANNOTATION, &[OBJECT], &[], false), interface),
+            (
+                class("java/lang/Override", &[OBJECT], &[ANNOTATION], false),
+                annotation,
+            ),
+            (
+                class("java/lang/Deprecated", &[OBJECT], &[ANNOTATION], false),
+                annotation,
+            ),
+        ]
     })
 }
 

@@ -9,7 +9,10 @@
 //! verifier. Static final fields carry `ConstantValue` attributes, so javac
 //! inlines `ISO7816.SW_*` and the other constants exactly as it does with the
 //! real API. Classes without a listed constructor get none, which makes them
-//! uninstantiable, as their private constructors do in the real API.
+//! uninstantiable, as their private constructors do in the real API. The
+//! jar also holds the few types javac needs that Java Card lacks (see
+//! `decl::compile_support`), so that it can stand in for the JDK's classes:
+//! `javac -source 8 -target 8 -bootclasspath api.jar`.
 
 use std::io::{Cursor, Write};
 
