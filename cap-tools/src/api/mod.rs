@@ -5,6 +5,16 @@
 //! converter links against them, the emulator resolves imports with them and
 //! the dumpers name API classes and methods with them. The tables are parsed
 //! once, on first use.
+//!
+//! The same tables also give the API to compile applets against: `javasrc`
+//! writes its Java declarations and `jar` the class files javac reads (both
+//! built on the declaration view in `decl`).
+
+pub mod classwriter;
+pub mod decl;
+pub mod descriptor;
+pub mod jar;
+pub mod javasrc;
 
 use std::sync::OnceLock;
 
@@ -47,10 +57,10 @@ impl ApiVersion {
 
     fn json(&self) -> &'static str {
         match self {
-            ApiVersion::V2_2_2 => include_str!("../api/exports-2.2.2.json"),
-            ApiVersion::V3_0_4 => include_str!("../api/exports-3.0.4.json"),
-            ApiVersion::V3_0_5 => include_str!("../api/exports-3.0.5.json"),
-            ApiVersion::V3_2_0 => include_str!("../api/exports-3.2.0.json"),
+            ApiVersion::V2_2_2 => include_str!("../../api/exports-2.2.2.json"),
+            ApiVersion::V3_0_4 => include_str!("../../api/exports-3.0.4.json"),
+            ApiVersion::V3_0_5 => include_str!("../../api/exports-3.0.5.json"),
+            ApiVersion::V3_2_0 => include_str!("../../api/exports-3.2.0.json"),
         }
     }
 }
