@@ -27,6 +27,12 @@ pub enum Command {
     Exp(ExpCommand),
     #[command(flatten)]
     Card(crate::cmd_card::CardCommand),
+    /// Write the Java Card API as a jar to compile applets against with javac.
+    ///
+    /// Example: jct api-jar -o api.jar && javac -source 8 -target 8 -bootclasspath api.jar ...
+    ApiJar(crate::cmd_api::ApiJarArgs),
+    /// Write the Java Card API as Java sources (signatures and constants).
+    ApiSrc(crate::cmd_api::ApiSrcArgs),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools).
     Emu(crate::cmd_emu::EmuArgs),
 }

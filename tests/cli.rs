@@ -230,3 +230,25 @@ fn verify_rejects_a_broken_copy_naming_component_offset_and_rule() {
     let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(findings[0]["rule"], "applet-rid");
 }
+
+#[test]
+fn api_jar_and_sources_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let jar = dir.path().join("api.jar");
+    jct().args(["api-jar", "-o"]).arg(&jar).assert().success();
+    let bytes = std::fs::read(&jar).unwrap();
+    assert!(bytes.starts_with(b"PK"));
+    let entry = b"javacard/framework/Applet.class";
+    assert!(
+        bytes.windows(entry.len()).any(|w| w == entry),
+        "no Applet.class entry"
+    );
+    let src = dir.path().join("src");
+    jct().args(["api-src", "-o"]).arg(&src).assert().success();
+    assert!(src.join("javacard/framework/ISO7816.java").exists());
+    jct()
+        .args(["api-jar", "--api", "9.9.9", "-o"])
+        .arg(&jar)
+        .assert()
+        .failure();
+}
