@@ -92,14 +92,158 @@ fn applets(cap: &Cap) -> Vec<String> {
     }
 }
 
+/// (package, Oracle kit directory, jct target): Oracle's 3.0.5 kit wrote
+/// CAP 2.1 against API 3.0.5; its 3.2.0 kit targeted 3.2.0, except for
+/// arith (`-target 3.0.5`).
+const KITS: &[(&str, &str, ApiVersion)] = &[
+    ("hello", "oracle-3.0.5", ApiVersion::V3_0_5),
+    ("arith", "oracle-3.0.5", ApiVersion::V3_0_5),
+    ("lib", "oracle-3.0.5", ApiVersion::V3_0_5),
+    ("crypto", "oracle-3.0.5", ApiVersion::V3_0_5),
+    ("hello", "oracle-3.2.0", ApiVersion::V3_2_0),
+    ("arith", "oracle-3.2.0", ApiVersion::V3_0_5),
+    ("lib", "oracle-3.2.0", ApiVersion::V3_2_0),
+    ("oop", "oracle-3.2.0", ApiVersion::V3_2_0),
+    ("crypto", "oracle-3.2.0", ApiVersion::V3_2_0),
+];
+
+fn header_flags(cap: &Cap) -> u8 {
+    cap.header().unwrap().flags
+}
+
 #[test]
-fn hello_converts_and_matches_oracle() {
-    let out = convert_ref("hello", ApiVersion::V3_0_5);
-    let findings = cap_tools::verify::verify(&out.cap);
-    assert!(findings.is_empty(), "{findings:?}");
-    let oracle = Cap::from_path(reference("oracle-3.0.5/hello.cap")).unwrap();
-    assert_eq!(out.cap.package_aid(), oracle.package_aid());
-    assert_eq!(applets(&out.cap), applets(&oracle));
-    assert_eq!(imports(&out.cap), imports(&oracle));
-    std::fs::write("/tmp/k/hello-jct.cap", out.cap.to_jar().unwrap()).unwrap();
+fn reference_packages_convert_verify_and_link_like_oracle() {
+    for &(name, kit, target) in KITS {
+        let out = convert_ref(name, target);
+        let findings = cap_tools::verify::verify(&out.cap);
+        assert!(findings.is_empty(), "{name} ({kit}): {findings:?}");
+        let oracle = Cap::from_path(reference(&format!("{kit}/{name}.cap"))).unwrap();
+        let what = format!("{name} against {kit}");
+        assert_eq!(
+            out.cap.package_aid(),
+            oracle.package_aid(),
+            "{what}: package AID"
+        );
+        assert_eq!(
+            out.cap.header().unwrap().package_version(),
+            oracle.header().unwrap().package_version(),
+            "{what}: version"
+        );
+        assert_eq!(applets(&out.cap), applets(&oracle), "{what}: applets");
+        assert_eq!(
+            imports(&out.cap),
+            imports(&oracle),
+            "{what}: imports (AIDs, versions, order)"
+        );
+        assert_eq!(
+            header_flags(&out.cap),
+            header_flags(&oracle),
+            "{what}: header flags"
+        );
+    }
+}
+
+/// (class token, static field count, static method count) per exported class.
+fn export_shape(cap: &Cap) -> Vec<(usize, usize, usize)> {
+    match cap.component(Tag::Export) {
+        Some(Component::Export(e)) => e
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    i,
+                    c.static_field_offsets.len(),
+                    c.static_method_offsets.len(),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every token of an export file, by name: (class, token), (class.member
+/// descriptor kind, token), sorted.
+fn export_tokens(file: &ExportFile) -> Vec<String> {
+    let view = file.view().unwrap();
+    let mut out = vec![format!(
+        "package {} {} {}",
+        view.package.name, view.package.aid, view.package.version
+    )];
+    for c in &view.classes {
+        out.push(format!(
+            "class {} {} flags {:#06x}",
+            c.name, c.token, c.flags
+        ));
+        for f in &c.fields {
+            out.push(format!(
+                "field {}.{}:{} {} {:?} {:?}",
+                c.name, f.name, f.descriptor, f.token, f.kind, f.value
+            ));
+        }
+        for m in &c.methods {
+            out.push(format!(
+                "method {}.{}{} {} {:?}",
+                c.name, m.name, m.descriptor, m.token, m.kind
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn lib_exports_like_oracle() {
+    for (kit, target) in [
+        ("oracle-3.0.5", ApiVersion::V3_0_5),
+        ("oracle-3.2.0", ApiVersion::V3_2_0),
+    ] {
+        let out = convert_ref("lib", target);
+        let oracle = Cap::from_path(reference(&format!("{kit}/lib.cap"))).unwrap();
+        assert_eq!(
+            export_shape(&out.cap),
+            export_shape(&oracle),
+            "{kit}: Export component"
+        );
+        let ours = out.export.expect("a library has an export file");
+        let theirs = ExportFile::read(reference(&format!("{kit}/lib.exp"))).unwrap();
+        assert_eq!(
+            export_tokens(&ours),
+            export_tokens(&theirs),
+            "{kit}: export file tokens"
+        );
+        // And it reads back.
+        assert_eq!(ExportFile::decode(&ours.encode().unwrap()).unwrap(), ours);
+    }
+}
+
+#[test]
+fn oop_exports_its_shareable_interface_like_oracle() {
+    let out = convert_ref("oop", ApiVersion::V3_2_0);
+    let oracle = Cap::from_path(reference("oracle-3.2.0/oop.cap")).unwrap();
+    assert_eq!(export_shape(&out.cap), export_shape(&oracle));
+    let theirs = ExportFile::read(reference("oracle-3.2.0/oop.exp")).unwrap();
+    assert_eq!(export_tokens(&out.export.unwrap()), export_tokens(&theirs));
+}
+
+#[test]
+fn hello_has_no_export_file() {
+    assert!(convert_ref("hello", ApiVersion::V3_0_5).export.is_none());
+}
+
+/// Writes every converted reference package to $JCT_CONVERT_OUT (for
+/// inspecting them with `jct cap dump`); does nothing otherwise.
+#[test]
+fn write_outputs_when_asked() {
+    let Some(dir) = std::env::var_os("JCT_CONVERT_OUT") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    for (name, _, _) in PACKAGES {
+        let out = convert_ref(name, ApiVersion::V3_0_5);
+        std::fs::write(dir.join(format!("{name}.cap")), out.cap.to_jar().unwrap()).unwrap();
+        if let Some(e) = out.export {
+            std::fs::write(dir.join(format!("{name}.exp")), e.encode().unwrap()).unwrap();
+        }
+    }
 }

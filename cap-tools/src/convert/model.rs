@@ -5,7 +5,7 @@
 //! Order matters twice: internal class references are offsets into the
 //! Class component, and a card links a class after its superclass, so
 //! interfaces come first, then classes, each after its supertypes within the
-//! package, by name otherwise.
+//! package; otherwise nested classes first, then by name.
 
 use std::collections::HashMap;
 
@@ -126,8 +126,10 @@ impl<'a> Package<'a> {
             }
             check_class(f)?;
         }
+        // Nested classes (`Outer$Inner`) before top-level ones: the helpers
+        // an applet uses come before it, as Oracle's converter orders them.
         let mut names: Vec<&'a str> = by_name.keys().copied().collect();
-        names.sort();
+        names.sort_by_key(|n| (!n.contains('$'), *n));
         let (interfaces, classes): (Vec<&str>, Vec<&str>) = names
             .into_iter()
             .partition(|n| by_name[n].access_flags & acc::INTERFACE != 0);
