@@ -426,3 +426,105 @@ fn write_ints_when_asked() {
     )
     .unwrap();
 }
+
+/// What Java Card lacks is refused, naming class, method and source line.
+#[test]
+fn unsupported_constructs_are_refused_with_their_line() {
+    if !have_javac() {
+        return;
+    }
+    // (name, body of class t.<name>, expected in the message, the line).
+    let cases: &[(&str, &str, &str, u32)] = &[
+        ("Str", "static short f() {\n  String s = \"x\";\n  return (short) s.length(); }", "String", 0),
+        ("Lng", "static short f(short a) {\n  long x = a;\n  return (short) (x * 3); }", "long", 4),
+        ("Flt", "static short f(short a) {\n  float x = a;\n  return (short) (x * 3); }", "floating point", 4),
+        ("Chr", "static short f(short a) {\n  char c = (char) a;\n  return (short) c; }", "char", 4),
+        ("Syn", "static Object o;\n static void f() {\n  synchronized (o) {\n o = null; } }", "synchronized", 5),
+        ("SyM", "synchronized void f() {\n }", "synchronized", 0),
+        ("Lam", "static Runnable f() {\n  return () -> {};\n }", "invokedynamic", 4),
+        ("Cat", "static Object f(Object o) {\n  return o + \"!\";\n }", "String", 0),
+        ("Cls", "static Object f() {\n  return Object.class;\n }", "class literals", 4),
+        ("Mul", "static Object f() {\n  return new byte[2][3];\n }", "multi-dimensional", 0),
+        ("Cmp", "static boolean f(short a, short b) {\n  return a + b > 0;\n }", "needs int support (--int)", 4),
+        ("Idx", "static byte f(byte[] b, short i, short j) {\n  return b[i + j];\n }", "cast it to short", 4),
+        ("Int", "static short f(short a) {\n  int x = a;\n  x *= 1000;\n  return x > 5 ? (short) 1 : (short) 0; }", "needs int support (--int)", 0),
+        ("Cli", "static short v = f();\n static short f() { return 1; }", "static initializer", 3),
+    ];
+    for &(name, body, want, line) in cases {
+        let src = format!("package t;\npublic class {name} {{\n {body}\n}}\n");
+        let e = match build_source(name, &src, false, "8") {
+            Ok(_) => panic!("{name}: converted, but should be refused"),
+            Err(e) => e,
+        };
+        eprintln!("{e}");
+        assert!(e.contains(want), "{name}: {e}");
+        assert!(
+            e.contains(&format!("t.{name}")),
+            "{name} names the class: {e}"
+        );
+        if line > 0 {
+            assert!(
+                e.contains(&format!(":{line}:")),
+                "{name} names line {line}: {e}"
+            );
+        }
+    }
+}
+
+/// Features the reference packages do not exercise convert and verify.
+#[test]
+fn more_language_features_convert() {
+    if !have_javac() {
+        return;
+    }
+    let src = r#"package t;
+public class Feat {
+    static final short[] W = {1, -2, 300};
+    static final boolean[] FLAGS = {true, false, true};
+    static byte b0 = 7;
+    static short s0 = -5;
+    private short p;
+    private static short twice(short x) { return (short) (x * 2); }
+    private short priv() { return p; }
+    short unsigned(short x) { return (short) ((x & 0xFFFF) >>> 4); }
+    short chain(short[] a, short i) { short x; a[i] = x = 5; return x; }
+    byte[] cast(Object o) { return (o instanceof byte[]) ? (byte[]) o : null; }
+    Object[] cast2(Object o) { return (Feat[]) o; }
+    short sparse(short k) {
+        switch (k) {
+            case -30000: return 1;
+            case 0: return 2;
+            case 30000: return 3;
+            default: return 4;
+        }
+    }
+    short loops(byte[] buf) {
+        short sum = 0;
+        for (short i = 0; i < (short) buf.length; i++) { sum += buf[i]; buf[i] += 3; }
+        do { sum--; } while (sum > 100);
+        return sum;
+    }
+    short many(short a, short b, short c, short d, short e, short f, short g, short h) {
+        short i = (short) (a + b), j = (short) (c + d), k = (short) (e + f), l = (short) (g + h);
+        short m = (short) (i * j), n = (short) (k * l), o = (short) (m - n), q = (short) (o ^ a);
+        return (short) (q + twice(i) + priv());
+    }
+    short tries(short x) {
+        try {
+            try { if (x == 0) throw new RuntimeException(); return 1; }
+            finally { p++; }
+        } catch (RuntimeException e) { return 2; }
+    }
+    class Inner { short get() { return p; } }
+    short inner() { return new Inner().get(); }
+}
+"#;
+    for release in ["8", "17"] {
+        let out = build_source("Feat", src, false, release)
+            .unwrap_or_else(|e| panic!("release {release}: {e}"));
+        assert!(
+            cap_tools::verify::verify(&out.cap).is_empty(),
+            "release {release}"
+        );
+    }
+}

@@ -696,11 +696,19 @@ impl Exec<'_, '_, '_> {
             }
             _ => {
                 let name = self.insn.mnemonic();
-                let what = match name.as_bytes().first() {
-                    Some(b'l') => "long is not supported by Java Card",
-                    Some(b'f' | b'd') => "floating point is not supported by Java Card",
-                    Some(b'c') => "char is not supported by Java Card",
-                    _ => "is not supported",
+                let is = |t: char| {
+                    name.starts_with(t)
+                        || name.ends_with(&format!("2{t}"))
+                        || name.contains(&format!("{t}2"))
+                };
+                let what = if is('l') {
+                    "long is not supported by Java Card"
+                } else if is('f') || is('d') {
+                    "floating point is not supported by Java Card"
+                } else if is('c') {
+                    "char is not supported by Java Card"
+                } else {
+                    "is not supported by Java Card"
                 };
                 return Err(self.err(format!("{name}: {what}")));
             }
