@@ -26,8 +26,11 @@ fn aid(s: &str) -> Aid {
     Aid::from_hex(s).unwrap()
 }
 
-/// The reference packages: name, package AID, applet (AID, class), int.
-const PACKAGES: &[(&str, &str, Option<(&str, &str)>)] = &[
+/// An applet: (AID, class).
+type Applet = (&'static str, &'static str);
+
+/// The reference packages: name, package AID, applet.
+const PACKAGES: &[(&str, &str, Option<Applet>)] = &[
     (
         "hello",
         "F00000000101",

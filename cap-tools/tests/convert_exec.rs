@@ -196,7 +196,7 @@ struct Vm<'c> {
     heap: Vec<(u8, Vec<i32>)>,
 }
 
-fn comp<'c>(cap: &'c Cap, tag: Tag) -> &'c Component {
+fn comp(cap: &Cap, tag: Tag) -> &Component {
     cap.component(tag).unwrap()
 }
 
@@ -236,7 +236,7 @@ impl<'c> Vm<'c> {
             vm.statics.insert(2 * i as u16, vec![vm.heap.len() as u16]);
         }
         // Primitive statics: zero, then the non-default values in order.
-        let start = u16::from(sf.reference_count) * 2 + sf.default_value_count;
+        let start = sf.reference_count * 2 + sf.default_value_count;
         for c in &d.classes {
             for f in &c.fields {
                 if let (
@@ -528,7 +528,7 @@ impl<'c> Vm<'c> {
                     if n < 2 {
                         return Err("underflow".into());
                     }
-                    st.extend_from_slice(&st[n - 2..].to_vec())
+                    st.extend_from_within(n - 2..)
                 }
                 (Operands::StackWords(mn), "dup_x") => {
                     let (m, n) = (usize::from(mn >> 4), usize::from(mn & 15));

@@ -111,16 +111,6 @@ impl ExtClass {
     pub fn virtual_methods(&self) -> impl Iterator<Item = &ExtMethod> {
         self.methods.iter().filter(|m| !m.is_static_token())
     }
-
-    /// The direct superclass: the one of `supers` whose own superclasses
-    /// are all the others (None for java.lang.Object).
-    pub fn direct_super<'a>(&self, linker: &'a Linker) -> Option<&'a ExtClass> {
-        let want = self.supers.len().checked_sub(1)?;
-        self.supers
-            .iter()
-            .filter_map(|s| linker.class(s))
-            .find(|c| c.supers.len() == want)
-    }
 }
 
 /// All importable packages and their classes.
@@ -287,11 +277,6 @@ impl Linker {
         self.classes.get(name)
     }
 
-    /// The package of an external class.
-    pub fn package_of(&self, class: &ExtClass) -> &ExtPackage {
-        &self.packages[class.package]
-    }
-
     /// Is `name` the class or one of its superclasses/superinterfaces?
     pub fn is_subtype(&self, class: &ExtClass, name: &str) -> bool {
         class.name == name
@@ -312,7 +297,7 @@ impl Linker {
         }
         let mut chain: Vec<&ExtClass> = start.supers.iter().filter_map(|s| self.class(s)).collect();
         // Nearest superclass first: the one with the most superclasses.
-        chain.sort_by(|a, b| b.supers.len().cmp(&a.supers.len()));
+        chain.sort_by_key(|c| std::cmp::Reverse(c.supers.len()));
         chain
             .into_iter()
             .find(|c| c.field(name, descriptor).is_some())
@@ -344,7 +329,7 @@ mod tests {
         let l = Linker::new(ApiVersion::V3_0_5, &[]).unwrap();
         let applet = l.class("javacard/framework/Applet").unwrap();
         assert_eq!(applet.token, 3);
-        assert_eq!(l.package_of(applet).version, (1, 6));
+        assert_eq!(l.packages[applet.package].version, (1, 6));
         assert_eq!(
             applet
                 .virtual_method("process", "(Ljavacard/framework/APDU;)V")
@@ -353,17 +338,12 @@ mod tests {
             7
         );
         assert_eq!(applet.static_method("<init>", "()V").unwrap().token, 0);
-        assert_eq!(applet.direct_super(&l).unwrap().name, "java/lang/Object");
         let cre = l.class("javacard/framework/CardRuntimeException").unwrap();
-        assert_eq!(
-            cre.direct_super(&l).unwrap().name,
-            "java/lang/RuntimeException"
-        );
-        assert!(l
-            .class("java/lang/Object")
-            .unwrap()
-            .direct_super(&l)
-            .is_none());
+        assert!(l.is_subtype(cre, "java/lang/RuntimeException"));
+        let iso = l.class("javacard/framework/ISO7816").unwrap();
+        let owner = l.field_owner(iso, "SW_NO_ERROR", "S").unwrap();
+        assert_eq!(owner.name, "javacard/framework/ISO7816");
+        assert_eq!(owner.field("SW_NO_ERROR", "S").unwrap().value, Some(-28672));
     }
 
     #[test]

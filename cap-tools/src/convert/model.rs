@@ -50,16 +50,6 @@ impl<'a> Class<'a> {
         Place::class(self.name)
     }
 
-    /// The fields that exist at run time: all but compile-time constants,
-    /// which are inlined where used.
-    pub fn runtime_fields(&self) -> impl Iterator<Item = (usize, &'a Field)> {
-        self.file
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| !is_constant(f))
-    }
-
     /// The methods that get a method_info (all but `<clinit>`, whose
     /// effect goes into the static field image).
     pub fn code_methods(&self) -> impl Iterator<Item = (usize, &'a Method)> {

@@ -14,6 +14,7 @@
 //! target = "3.0.5"                # Java Card API: 2.2.2, 3.0.4, 3.0.5 (default), 3.2.0
 //! int = false                     # allow the 32-bit int type
 //! debug = false                   # write the Debug component (CAP 2.2)
+//! sources = "src"                 # Java sources (for compiling; default "src")
 //! classes = "build/classes"       # javac output: a directory or a JAR
 //! exportpath = ["../lib/build"]   # export files (.exp) of imported libraries
 //! output = "build/hello.cap"      # default build/<last package name>.cap
@@ -45,6 +46,9 @@ pub struct Project {
     pub target: ApiVersion,
     pub int_support: bool,
     pub debug: bool,
+    /// The Java source root (`jct build` does not compile; it names it
+    /// when the classes are missing).
+    pub sources: PathBuf,
     /// Where javac put the classes: a directory or a JAR.
     pub classes: PathBuf,
     pub export_path: Vec<PathBuf>,
@@ -123,7 +127,15 @@ impl Project {
         let b = Keys::new(
             build_table,
             "build",
-            &["target", "int", "debug", "classes", "exportpath", "output"],
+            &[
+                "target",
+                "int",
+                "debug",
+                "sources",
+                "classes",
+                "exportpath",
+                "output",
+            ],
         )
         .map_err(here)?;
         let target = match b.string("target")? {
@@ -135,6 +147,7 @@ impl Project {
             None => ApiVersion::V3_0_5,
         };
         let last = package.rsplit('.').next().unwrap_or(&package).to_string();
+        let sources = base.join(b.string("sources")?.unwrap_or_else(|| "src".into()));
         let classes = base.join(
             b.string("classes")?
                 .unwrap_or_else(|| "build/classes".into()),
@@ -157,6 +170,7 @@ impl Project {
             target,
             int_support: b.bool("int")?.unwrap_or(false),
             debug: b.bool("debug")?.unwrap_or(false),
+            sources,
             classes,
             export_path,
             output,
@@ -285,6 +299,7 @@ exportpath = ["exp"]
         assert_eq!(p.target, ApiVersion::V3_2_0);
         assert!(!p.int_support && !p.debug);
         assert_eq!(p.classes, Path::new("/proj/build/classes"));
+        assert_eq!(p.sources, Path::new("/proj/src"));
         assert_eq!(p.output, Path::new("/proj/build/hello.cap"));
         assert_eq!(p.export_path, vec![PathBuf::from("/proj/exp")]);
         let o = p.options();

@@ -1409,10 +1409,7 @@ fn short_binary(
         op::ISUB => (Some("ssub"), Kind::LOW16),
         op::IMUL => (Some("smul"), Kind::LOW16),
         op::ISHL => (Some("sshl"), Kind::LOW16),
-        op::IAND => (
-            Some("sand"),
-            k((s1 && s2) || (s1 && u1) || (s2 && u2), u1 || u2),
-        ),
+        op::IAND => (Some("sand"), k((s1 && (s2 || u1)) || (s2 && u2), u1 || u2)),
         op::IOR => (Some("sor"), k(s1 && s2, u1 && u2)),
         op::IXOR => (Some("sxor"), k(s1 && s2, u1 && u2)),
         // Division and remainder need the operands' whole values.

@@ -42,14 +42,10 @@ pub struct Translated {
     pub items: Vec<Item>,
     pub handlers: Vec<Handler>,
     pub max_stack: u32,
-    /// Parameter words, `this` included.
-    pub nargs: u32,
     /// Local words beyond the parameters.
     pub max_locals: u32,
     /// Java Card local index of each JVM slot.
     pub local_index: Vec<u32>,
-    /// Per JVM slot: two words (an int).
-    pub wide_slots: Vec<bool>,
     pub uses_int: bool,
     /// (JVM instruction index, source line) for the Debug component.
     pub lines: Vec<(usize, u16)>,
@@ -230,10 +226,8 @@ pub fn translate(
         items,
         handlers,
         max_stack: a.max_stack,
-        nargs,
         max_locals: at.saturating_sub(nargs),
         local_index,
-        wide_slots: wide,
         uses_int: a.uses_int,
         lines,
         vars,

@@ -108,8 +108,6 @@ pub struct Demands {
 /// The typed method, ready to translate.
 #[derive(Debug)]
 pub struct Analysis {
-    /// The state before each instruction; `None` for unreachable code.
-    pub states: Vec<Option<State>>,
     /// The Java Card code of each reachable instruction and its successors.
     pub plans: Vec<Option<(Vec<JcOp>, Vec<usize>)>>,
     /// Maximum Java Card stack words.
@@ -312,7 +310,6 @@ fn finish(
         plans.push(Some((s.plan, s.succ)));
     }
     Ok(Analysis {
-        states,
         plans,
         max_stack,
         wide_slots,
