@@ -25,17 +25,27 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Orders keys given in first-use order.
-    pub fn new(uses: impl IntoIterator<Item = CpKey>) -> Result<Pool> {
+    /// Orders keys given in first-use order. `canonical` names the member
+    /// through the class that declares it, so that `Sub.f` and `Base.f`
+    /// share one entry.
+    pub fn new(
+        uses: impl IntoIterator<Item = CpKey>,
+        canonical: &dyn Fn(&CpKey) -> CpKey,
+    ) -> Result<Pool> {
         let mut fields = Vec::new();
         let mut others = Vec::new();
         let mut seen = std::collections::HashSet::new();
+        let mut aliases = Vec::new();
         for k in uses {
-            if seen.insert(k.clone()) {
-                if k.is_instance_field() {
-                    fields.push(k);
+            let c = canonical(&k);
+            if c != k {
+                aliases.push((k, c.clone()));
+            }
+            if seen.insert(c.clone()) {
+                if c.is_instance_field() {
+                    fields.push(c);
                 } else {
-                    others.push(k);
+                    others.push(c);
                 }
             }
         }
@@ -45,11 +55,15 @@ impl Pool {
                 "the constant pool would exceed 65535 entries",
             ));
         }
-        let index = keys
+        let mut index: HashMap<CpKey, u16> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| (k.clone(), i as u16))
             .collect();
+        for (alias, c) in aliases {
+            let i = index[&c];
+            index.insert(alias, i);
+        }
         Ok(Pool { keys, index })
     }
 
@@ -76,6 +90,89 @@ impl Imports {
         }
         self.packages.push(package);
         Ok((self.packages.len() - 1) as u8)
+    }
+}
+
+/// A key with its member named through the class that declares it (the
+/// key unchanged when that class cannot be found; resolution reports it).
+pub fn canonical(pkg: &Package<'_>, linker: &Linker, tokens: &[ClassTokens], key: &CpKey) -> CpKey {
+    let owner = |class: &str, found: &dyn Fn(ClassKey<'_>) -> Option<String>| -> Option<String> {
+        let mut at = class.to_string();
+        for _ in 0..256 {
+            let k = pkg.resolve(linker, &at)?;
+            if let Some(o) = found(k) {
+                return Some(o);
+            }
+            match k {
+                ClassKey::Internal(i) => at = pkg.classes[i].file.super_class.clone()?,
+                ClassKey::External(_) => return None,
+            }
+        }
+        None
+    };
+    let internal_field = |i: usize, name: &str, desc: &str, stat: bool| {
+        pkg.classes[i].file.fields.iter().any(|f| {
+            f.name == name && f.descriptor == desc && (f.access_flags & acc::STATIC != 0) == stat
+        })
+    };
+    let found = match key {
+        CpKey::InstanceField { class, name, desc } | CpKey::StaticField { class, name, desc } => {
+            let stat = matches!(key, CpKey::StaticField { .. });
+            owner(class, &|k| match k {
+                ClassKey::Internal(i) => {
+                    internal_field(i, name, desc, stat).then(|| pkg.classes[i].name.to_string())
+                }
+                ClassKey::External(e) => linker.field_owner(e, name, desc).map(|o| o.name.clone()),
+            })
+        }
+        CpKey::VirtualMethod { class, name, desc } => owner(class, &|k| match k {
+            ClassKey::Internal(i) => pkg.classes[i]
+                .file
+                .methods
+                .iter()
+                .zip(&tokens[i].methods)
+                .any(|(m, t)| {
+                    matches!(t, MethodToken::Virtual(_)) && m.name == *name && m.descriptor == *desc
+                })
+                .then(|| pkg.classes[i].name.to_string()),
+            ClassKey::External(e) => Some(e.name.clone()),
+        }),
+        CpKey::StaticMethod { class, name, desc } if name != "<init>" => {
+            owner(class, &|k| match k {
+                ClassKey::Internal(i) => pkg.classes[i]
+                    .file
+                    .method(name, desc)
+                    .map(|_| pkg.classes[i].name.to_string()),
+                ClassKey::External(e) => e.static_method(name, desc).map(|_| e.name.clone()),
+            })
+        }
+        _ => None,
+    };
+    let Some(owner) = found else {
+        return key.clone();
+    };
+    match key.clone() {
+        CpKey::InstanceField { name, desc, .. } => CpKey::InstanceField {
+            class: owner,
+            name,
+            desc,
+        },
+        CpKey::StaticField { name, desc, .. } => CpKey::StaticField {
+            class: owner,
+            name,
+            desc,
+        },
+        CpKey::VirtualMethod { name, desc, .. } => CpKey::VirtualMethod {
+            class: owner,
+            name,
+            desc,
+        },
+        CpKey::StaticMethod { name, desc, .. } => CpKey::StaticMethod {
+            class: owner,
+            name,
+            desc,
+        },
+        other => other,
     }
 }
 

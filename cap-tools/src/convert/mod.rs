@@ -129,7 +129,9 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     let tokens = tokens::assign(&pkg, &linker)?;
     let image = statics::build(&pkg)?;
     let mut units = methods::translate_all(&pkg, &linker, &tokens, opts.int_support)?;
-    let pool = Pool::new(methods::cp_uses(&units).collect::<Vec<_>>())?;
+    let pool = Pool::new(methods::cp_uses(&units).collect::<Vec<_>>(), &|k| {
+        cp::canonical(&pkg, &linker, &tokens, k)
+    })?;
     methods::assemble_all(&pkg, &mut units, &pool)?;
     let method_layout = methods::layout(&units)?;
     let format = if opts.debug {

@@ -2,7 +2,8 @@
 //! labels where branches, handlers and source lines need them, the plans
 //! of the reachable instructions (unreachable code is dropped), two
 //! peephole forms Oracle's converter also uses (`getfield_<t>_this` for
-//! `aload_0; getfield`, `sinc` for `x = (short)(x + c)`), the exception
+//! `aload_0; getfield` and `putfield_<t>_this` for `aload_0; <push>;
+//! putfield`, `sinc` for `x = (short)(x + c)`), the exception
 //! handlers and the mapping of JVM local slots to Java Card locals (an int
 //! takes two words).
 
@@ -179,6 +180,33 @@ pub fn translate(
                 }
             }
         }
+        // aload_0; <push>; putfield -> <push>; putfield_<t>_this
+        if this_fixed
+            && insns[k].opcode == op::ALOAD_0
+            && free(k + 1)
+            && free(k + 2)
+            && pushes_only(&insns[k + 1])
+        {
+            if let (Some((value, _)), Some((store, _))) = (&a.plans[k + 1], &a.plans[k + 2]) {
+                if let [JcOp::Field {
+                    base,
+                    key,
+                    this: false,
+                }] = store.as_slice()
+                {
+                    if base.starts_with("putfield") {
+                        items.extend(value.iter().cloned().map(Item::Op));
+                        items.push(Item::Op(JcOp::Field {
+                            base,
+                            key: key.clone(),
+                            this: true,
+                        }));
+                        k += 3;
+                        continue;
+                    }
+                }
+            }
+        }
         // x = (short)(x + c) -> sinc x, c
         if let Some(inc) = short_increment(insns, &a, k, &free) {
             items.push(Item::Op(inc));
@@ -242,6 +270,25 @@ fn stores_slot0(insns: &[Insn]) -> bool {
         op::IINC => matches!(i.operands, Operands::Iinc { index: 0, .. }),
         _ => false,
     })
+}
+
+/// True for an instruction that pushes one value and pops nothing, so that
+/// the `this` below it can be left to `putfield_<t>_this`.
+fn pushes_only(i: &Insn) -> bool {
+    matches!(
+        i.opcode,
+        op::ACONST_NULL
+            | op::ICONST_M1..=op::ICONST_5
+            | op::BIPUSH
+            | op::SIPUSH
+            | op::LDC
+            | op::LDC_W
+            | op::ILOAD
+            | op::ILOAD_0..=op::ILOAD_3
+            | op::ALOAD
+            | op::ALOAD_0..=op::ALOAD_3
+            | op::GETSTATIC
+    )
 }
 
 /// Recognises `iload x; push c; iadd|isub; i2s; istore x` in 16 bits.
