@@ -387,3 +387,60 @@ fn notes_describe_the_differences_from_oracle() {
         "convert-notes.md is out of date: rerun with JCT_UPDATE_NOTES=1 and review the differences"
     );
 }
+
+/// Damaged class files never make the converter panic: every byte of the
+/// reference classes is changed in turn; whatever still parses converts or
+/// fails with an error.
+#[test]
+fn damaged_class_files_never_panic() {
+    let originals: Vec<(&str, Vec<Vec<u8>>)> = ["hello", "oop"]
+        .into_iter()
+        .map(|name| {
+            let cap = reference(&format!("oracle-3.2.0/{name}.cap"));
+            let bytes = std::fs::read(cap).unwrap();
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+            let mut files = Vec::new();
+            for i in 0..zip.len() {
+                let mut f = zip.by_index(i).unwrap();
+                if f.name().ends_with(".class") {
+                    let mut data = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut data).unwrap();
+                    files.push(data);
+                }
+            }
+            (name, files)
+        })
+        .collect();
+    let mut converted = 0;
+    for (name, files) in &originals {
+        let opts = options(name, ApiVersion::V3_0_5);
+        for (k, file) in files.iter().enumerate() {
+            for at in 0..file.len() {
+                for delta in [0x01u8, 0x80] {
+                    let mut bad = file.clone();
+                    bad[at] ^= delta;
+                    let Ok(parsed) = ClassFile::parse(&bad) else {
+                        continue;
+                    };
+                    let mut classes: Vec<ClassFile> = files
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != k)
+                        .map(|(_, f)| ClassFile::parse(f).unwrap())
+                        .collect();
+                    classes.push(parsed);
+                    let r = std::panic::catch_unwind(|| convert::convert(&classes, &opts));
+                    match r {
+                        Err(_) => panic!("{name}: class #{k} with byte {at} ^ {delta:#x} makes the converter panic"),
+                        Ok(Ok(out)) => {
+                            converted += 1;
+                            assert!(cap_tools::verify::verify(&out.cap).is_empty());
+                        }
+                        Ok(Err(_)) => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(converted > 0);
+}

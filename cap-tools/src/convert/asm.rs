@@ -38,7 +38,10 @@ pub fn assemble(
             let Item::Op(o) = item else { continue };
             let ins = encode(o, wide[k], at, &labels, local_index, cp, place)?;
             if let JcOp::Branch { target, .. } = o {
-                let d = i64::from(labels[target]) - i64::from(at);
+                let to = labels.get(target).ok_or_else(|| {
+                    Error::at(place.clone(), "internal: a branch to an unknown label")
+                })?;
+                let d = i64::from(*to) - i64::from(at);
                 if !wide[k] && i8::try_from(d).is_err() {
                     wide[k] = true;
                     grew = true;

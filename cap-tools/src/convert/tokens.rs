@@ -278,7 +278,9 @@ fn members(pkg: &Package<'_>, i: usize, t: &mut ClassTokens) -> Result<()> {
                 if t.reference_count == 0 {
                     t.first_reference_token = token as u8;
                 }
-                t.reference_count += 1;
+                t.reference_count = t.reference_count.checked_add(1).ok_or_else(|| {
+                    Error::at(class.place(), "has more than 255 reference fields")
+                })?;
             }
             token += if uses_int(&f.descriptor) && !f.descriptor.starts_with('[') {
                 2
