@@ -444,3 +444,19 @@ fn damaged_class_files_never_panic() {
     }
     assert!(converted > 0);
 }
+
+/// With --debug (CAP 2.2), the Debug component names what Oracle's names:
+/// arith was converted by Oracle's 3.2.0 kit with -debug.
+#[test]
+fn debug_component_matches_oracle() {
+    let mut o = options("arith", ApiVersion::V3_0_5);
+    o.debug = true;
+    let ours = convert::convert(&classes("arith"), &o).unwrap().cap;
+    let theirs = Cap::from_path(reference("oracle-3.2.0/arith.cap")).unwrap();
+    let (Some(Component::Debug(a)), Some(Component::Debug(b))) =
+        (ours.component(Tag::Debug), theirs.component(Tag::Debug))
+    else {
+        panic!("both have a Debug component");
+    };
+    assert_eq!(a, b);
+}

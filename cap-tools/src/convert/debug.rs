@@ -68,8 +68,15 @@ pub fn component(
             .iter()
             .map(|n| s.get(n))
             .collect::<Result<Vec<_>>>()?;
+        // Instance fields by token, then the others in declaration order.
+        let mut order: Vec<usize> = (0..c.file.fields.len()).collect();
+        order.sort_by_key(|&k| match tokens[i].fields[k] {
+            FieldToken::Instance(t) => (0, usize::from(t)),
+            _ => (1, k),
+        });
         let mut fields = Vec::new();
-        for (k, f) in c.file.fields.iter().enumerate() {
+        for k in order {
+            let f = &c.file.fields[k];
             let contents = match (tokens[i].fields[k], &f.constant_value) {
                 (FieldToken::Instance(t), _) => FieldContents::InstanceToken(t),
                 (FieldToken::Static(_), _) => {
@@ -115,7 +122,10 @@ pub fn component(
                 };
                 info.body_size = asm.len as u16;
                 let pc = |n: &usize| asm.labels.get(n).copied().unwrap_or(asm.len) as u16;
-                for (slot, name, desc, start, end) in &b.t.vars {
+                // By slot, the latest scope first, as Oracle's converter lists them.
+                let mut vars: Vec<_> = b.t.vars.iter().collect();
+                vars.sort_by_key(|v| (v.0, std::cmp::Reverse(v.3)));
+                for (slot, name, desc, start, end) in vars {
                     let Some(&index) = b.t.local_index.get(usize::from(*slot)) else {
                         continue;
                     };

@@ -327,7 +327,8 @@ fn check_options(opts: &Options) -> Result<()> {
 fn check_int_declarations(pkg: &Package<'_>, int_support: bool) -> Result<bool> {
     let mut any = false;
     for c in &pkg.classes {
-        for f in &c.file.fields {
+        // Int constants are inlined by javac; only stored ints need int support.
+        for f in c.file.fields.iter().filter(|f| !is_constant(f)) {
             if uses_int(&f.descriptor) {
                 if !int_support {
                     return Err(Error::at(
