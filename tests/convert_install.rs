@@ -169,7 +169,7 @@ fn converted_applets_install_on_every_api_they_target() {
         ("arith", "F00000000102", "F0000000010201", "ArithApplet"),
         ("crypto", "F00000000104", "F0000000010401", "CryptoApplet"),
     ];
-    for api in [ApiVersion::V3_0_5, ApiVersion::V3_2_0] {
+    for api in ApiVersion::ALL {
         let (mut card, mut sc) = card(api);
         for (name, pkg, applet, class) in apps {
             let out = build(name, pkg, Some((applet, class)), api, None);
