@@ -60,6 +60,13 @@ public class S {
     public static short f27(short a, short b) { return (short) (((a & 0xFF) << 8) | (b & 0xFF)); }
     public static short f28(short a, short b) { return (short) (a == b ? 1 : a != 0 ? 2 : 3); }
     public static short f29(short a, short b) { byte x = (byte) a; x += b; x >>= 1; return x; }
+    public static short f30(short a, short b) {
+        short c0 = (short) (a + 1), c1 = (short) (c0 + b), c2 = (short) (c1 ^ a), c3 = (short) (c2 + 3), c4 = (short) (c3 * 5);
+        short c5 = (short) (c4 - c0), c6 = (short) (c5 | c1), c7 = (short) (c6 & 0x7F0F), c8 = (short) (c7 + c2), c9 = (short) (c8 >> 1);
+        short d0 = (short) (c9 + c3), d1 = (short) (d0 - c4), d2 = (short) (d1 ^ c5), d3 = (short) (d2 + c6), d4 = (short) (d3 * c7);
+        short d5 = (short) (d4 + c8 + c9 + d0 + d1 + d2 + d3);
+        return (short) (d5 + W[(short) (d5 & 3)]);
+    }
     /** ArithApplet.mix of the converter reference, as a static method. */
     public static short mix(short x, short yy) {
         byte y = (byte) yy;

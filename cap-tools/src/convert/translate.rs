@@ -146,6 +146,14 @@ pub fn translate(
         labelled.extend([v.3, v.4]);
     }
 
+    // `_this` forms need local 0 to hold `this` — and, in a constructor, an
+    // initialised `this`: only after the superclass (or this(...))
+    // constructor call.
+    let this_from = if env.method.name == "<init>" {
+        constructor_call(env, insns).map_or(insns.len(), |i| i + 1)
+    } else {
+        0
+    };
     let this_fixed = !env.method.is_static() && !stores_slot0(insns);
     let mut items = Vec::new();
     let mut k = 0;
@@ -159,7 +167,7 @@ pub fn translate(
         };
         let free = |n: usize| !labelled.contains(&n) && n < insns.len() && a.plans[n].is_some();
         // aload_0; getfield -> getfield_<t>_this
-        if this_fixed && insns[k].opcode == op::ALOAD_0 && free(k + 1) {
+        if this_fixed && k >= this_from && insns[k].opcode == op::ALOAD_0 && free(k + 1) {
             if let Some((next, _)) = &a.plans[k + 1] {
                 if let [JcOp::Field {
                     base,
@@ -182,6 +190,7 @@ pub fn translate(
         }
         // aload_0; <push>; putfield -> <push>; putfield_<t>_this
         if this_fixed
+            && k >= this_from
             && insns[k].opcode == op::ALOAD_0
             && free(k + 1)
             && free(k + 2)
@@ -259,6 +268,23 @@ pub fn translate(
         uses_int: a.uses_int,
         lines,
         vars,
+    })
+}
+
+/// The index of a constructor's call to its superclass's (or its own
+/// class's other) constructor.
+fn constructor_call(env: &Env<'_>, insns: &[Insn]) -> Option<usize> {
+    let file = env.pkg.classes[env.class].file;
+    insns.iter().position(|i| {
+        i.opcode == op::INVOKESPECIAL
+            && match i.operands {
+                Operands::Cp(index) => file.constant_pool.member_ref(index).is_ok_and(|m| {
+                    m.name == "<init>"
+                        && (Some(&m.class) == file.super_class.as_ref()
+                            || m.class == file.this_class)
+                }),
+                _ => false,
+            }
     })
 }
 
