@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::constant_pool::ConstantPool;
 use super::descriptor::check_field_descriptor;
-use super::refs::{self, attributes, once};
+use super::refs::{self, attributes, capacity, once};
 use crate::bytes::Reader;
 use crate::error::Result;
 
@@ -67,8 +67,7 @@ pub(super) fn read(r: &mut Reader<'_>, cp: &ConstantPool) -> Result<Code> {
     }
     let bytecode = r.bytes(len, "code")?.to_vec();
     let count = usize::from(r.u2("exception_table_length")?);
-    let count = r.bounded_count(count, 8, "exception table entry")?;
-    let mut exception_table = Vec::with_capacity(count);
+    let mut exception_table = Vec::with_capacity(capacity(r, count, 8));
     for _ in 0..count {
         exception_table.push(exception_entry(r, cp, len)?);
     }
@@ -121,8 +120,7 @@ fn exception_entry(r: &mut Reader<'_>, cp: &ConstantPool, len: usize) -> Result<
 
 fn line_numbers(r: &mut Reader<'_>, len: usize, out: &mut Vec<LineNumber>) -> Result<()> {
     let count = usize::from(r.u2("line_number_table_length")?);
-    let count = r.bounded_count(count, 4, "line number entry")?;
-    out.reserve(count);
+    out.reserve(capacity(r, count, 4));
     for _ in 0..count {
         let at = r.offset();
         let start_pc = r.u2("line start_pc")?;
@@ -146,8 +144,7 @@ fn local_variables(
     out: &mut Vec<LocalVariable>,
 ) -> Result<()> {
     let count = usize::from(r.u2("local_variable_table_length")?);
-    let count = r.bounded_count(count, 10, "local variable entry")?;
-    out.reserve(count);
+    out.reserve(capacity(r, count, 10));
     for _ in 0..count {
         let at = r.offset();
         let start_pc = r.u2("local start_pc")?;

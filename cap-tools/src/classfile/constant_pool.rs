@@ -8,6 +8,7 @@
 use serde::Serialize;
 
 use super::mutf8;
+use super::refs::capacity;
 use crate::bytes::Reader;
 use crate::error::{Error, Result};
 
@@ -222,10 +223,10 @@ fn min_major(tag: u8) -> u16 {
 pub(super) fn read(r: &mut Reader<'_>, major: u16) -> Result<ConstantPool> {
     let count = usize::from(r.u2("constant_pool_count")?);
     // Each slot takes at least three bytes (a Long or Double takes nine for two).
-    r.bounded_count(count.saturating_sub(1), 3, "constant pool entry")?;
-    let mut raw = Vec::with_capacity(count);
+    let cap = capacity(r, count, 3);
+    let mut raw = Vec::with_capacity(cap);
     // Where each entry starts, so resolution errors point at the entry.
-    let mut offsets = Vec::with_capacity(count);
+    let mut offsets = Vec::with_capacity(cap);
     raw.push(Raw::Unusable);
     offsets.push(r.offset());
     while raw.len() < count {

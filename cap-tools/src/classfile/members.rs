@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::code::{self, Code};
 use super::constant_pool::{Constant, ConstantPool};
 use super::descriptor::{check_field_descriptor, check_method_descriptor};
-use super::refs::{self, attributes, once, with_location};
+use super::refs::{self, attributes, capacity, once, with_location};
 use crate::bytes::Reader;
 use crate::error::Result;
 
@@ -59,7 +59,7 @@ pub(super) fn read_fields(
 ) -> Result<Vec<Field>> {
     let count = usize::from(r.u2("fields_count")?);
     // access, name, descriptor, attributes_count: eight bytes at least.
-    let mut fields = Vec::with_capacity(r.bounded_count(count, 8, "field")?);
+    let mut fields = Vec::with_capacity(capacity(r, count, 8));
     for i in 0..count {
         let (access_flags, name, descriptor) = header(r, cp, class, &format!("field #{i}"))?;
         let location = format!("class file {class}, field {name}");
@@ -85,7 +85,7 @@ pub(super) fn read_methods(
     class: &str,
 ) -> Result<Vec<Method>> {
     let count = usize::from(r.u2("methods_count")?);
-    let mut methods = Vec::with_capacity(r.bounded_count(count, 8, "method")?);
+    let mut methods = Vec::with_capacity(capacity(r, count, 8));
     for i in 0..count {
         let (access_flags, name, descriptor) = header(r, cp, class, &format!("method #{i}"))?;
         let location = format!("class file {class}, method {name}{descriptor}");

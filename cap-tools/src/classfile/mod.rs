@@ -82,7 +82,7 @@ impl ClassFile {
         with_location(&mut r, location, |r| {
             let super_class = refs::optional_class(r, cp, "super_class")?;
             let count = usize::from(r.u2("interfaces_count")?);
-            let mut interfaces = Vec::with_capacity(r.bounded_count(count, 2, "interface")?);
+            let mut interfaces = Vec::with_capacity(refs::capacity(r, count, 2));
             for _ in 0..count {
                 interfaces.push(refs::class(r, cp, "interfaces")?);
             }

@@ -80,6 +80,13 @@ fn wrong_kind(
     )
 }
 
+/// A safe capacity for `count` items of at least `min_item` bytes each: no
+/// more than the rest of the input can hold. Counts are not rejected here, so
+/// a cut-off file is reported as truncated at the item that is missing.
+pub(super) fn capacity(r: &Reader<'_>, count: usize, min_item: usize) -> usize {
+    count.min(r.remaining() / min_item.max(1))
+}
+
 /// Reads an attribute count and the attributes, calling `visit` with each
 /// attribute's name and a reader over exactly its body. `visit` returns
 /// whether it knew the attribute; a known attribute must use its whole body,
@@ -90,17 +97,30 @@ pub(super) fn attributes<'a>(
     mut visit: impl FnMut(&str, &mut Reader<'a>) -> Result<bool>,
 ) -> Result<()> {
     let count = usize::from(r.u2("attributes_count")?);
-    // Each attribute has at least a u2 name index and a u4 length.
-    r.bounded_count(count, 6, "attribute")?;
     for _ in 0..count {
         let name = utf8(r, cp, "attribute_name_index")?;
         let len = r.u4("attribute_length")? as usize;
-        let mut body = r.sub(len, "attribute body")?;
+        let mut body = r.sub(len, body_field(&name))?;
         if visit(&name, &mut body)? {
             body.expect_end()?;
         }
     }
     Ok(())
+}
+
+/// What a truncation error calls the body of attribute `name`: the reader
+/// takes only static field names, so the attributes this module reads are
+/// named and the rest are "attribute body".
+fn body_field(name: &str) -> &'static str {
+    match name {
+        "Code" => "Code attribute",
+        "ConstantValue" => "ConstantValue attribute",
+        "SourceFile" => "SourceFile attribute",
+        "LineNumberTable" => "LineNumberTable attribute",
+        "LocalVariableTable" => "LocalVariableTable attribute",
+        "StackMapTable" => "StackMapTable attribute",
+        _ => "attribute body",
+    }
 }
 
 /// For attributes allowed at most once: fails if `seen` is already set, then

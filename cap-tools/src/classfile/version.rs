@@ -17,9 +17,10 @@ pub const PREVIEW_MINOR: u16 = 0xFFFF;
 /// The Java release that introduced a major version, as users know it.
 pub fn java_release(major: u16) -> String {
     match major {
+        0..=44 => "pre-1.0".into(),
         45 => "1.0/1.1".into(),
         46..=48 => format!("1.{}", major - 44),
-        _ => (major.saturating_sub(44)).to_string(),
+        _ => (major - 44).to_string(),
     }
 }
 
@@ -28,7 +29,7 @@ pub fn java_release(major: u16) -> String {
 pub(super) fn check_readable(major: u16, minor: u16) -> std::result::Result<(), String> {
     if !READABLE.contains(&major) {
         return Err(format!(
-            "class file version {major}.{minor} (Java {}) is not supported: versions {} to {} (Java {} to {}) are",
+            "class file version {major}.{minor} (Java {}) is not supported; this reader reads versions {} to {} (Java {} to {})",
             java_release(major),
             READABLE.start(),
             READABLE.end(),
