@@ -308,6 +308,19 @@ exportpath = ["exp"]
     }
 
     #[test]
+    fn damaged_project_files_never_panic() {
+        let bytes = HELLO.as_bytes();
+        for at in 0..bytes.len() {
+            for c in [b'"', b'[', b']', b'=', b'#', b'\\', b'\'', b'\n', 0xC3] {
+                let mut bad = bytes.to_vec();
+                bad[at] = c;
+                let text = String::from_utf8_lossy(&bad);
+                let _ = Project::parse(&text, Path::new("jct.toml"));
+            }
+        }
+    }
+
+    #[test]
     fn bad_projects_are_explained() {
         let cases = [
             ("[package]\nname = \"a\"\naid = \"F000000001\"\n", "version"),
