@@ -61,7 +61,10 @@ pub fn run(args: BuildArgs) -> Result<()> {
     opts.int_support |= args.int_support;
     opts.debug |= args.debug;
     opts.export_path.extend(args.export_path.iter().cloned());
-    let classes = args.classes.clone().unwrap_or_else(|| project.classes.clone());
+    let classes = args
+        .classes
+        .clone()
+        .unwrap_or_else(|| project.classes.clone());
     if !classes.exists() {
         bail!(
             "no compiled classes at {} (compile {} with javac first, e.g.\n  javac -g -source 8 -target 8 -bootclasspath api.jar -d {} $(find {} -name '*.java')\nwith api.jar from `jct api-jar`)",
@@ -76,7 +79,10 @@ pub fn run(args: BuildArgs) -> Result<()> {
     for note in &out.notes {
         eprintln!("note: {note}");
     }
-    let cap_path = args.output.clone().unwrap_or_else(|| project.output.clone());
+    let cap_path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| project.output.clone());
     let jar = out.cap.to_jar()?;
     create_parent(&cap_path)?;
     write_atomic(&cap_path, &jar)?;
@@ -96,7 +102,10 @@ pub fn run(args: BuildArgs) -> Result<()> {
         if imports(&out.cap) == 1 { "" } else { "s" },
     );
     if let Some(exp) = &out.export {
-        let path = args.export.clone().unwrap_or_else(|| cap_path.with_extension("exp"));
+        let path = args
+            .export
+            .clone()
+            .unwrap_or_else(|| cap_path.with_extension("exp"));
         create_parent(&path)?;
         write_atomic(&path, &exp.encode()?)?;
         println!("wrote {} (export file)", path.display());
