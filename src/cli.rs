@@ -25,8 +25,6 @@ pub enum Command {
     Card(crate::cmd_card::CardCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools).
     Emu(crate::cmd_emu::EmuArgs),
-    /// Convert a package's class files to a CAP file (jct.toml).
-    Build(crate::cmd_build::BuildArgs),
 }
 
 /// A CAP file argument. Both containers are accepted: the `.cap` JAR the

@@ -6,7 +6,6 @@
 mod card_args;
 mod cli;
 mod cmd_cap;
-mod cmd_build;
 mod cmd_card;
 mod cmd_emu;
 mod cmd_exp;
@@ -21,7 +20,6 @@ fn main() {
         cli::Command::Exp(cmd) => cmd_exp::run(cmd),
         cli::Command::Card(cmd) => cmd_card::run(cmd),
         cli::Command::Emu(args) => cmd_emu::run(args),
-        cli::Command::Build(args) => cmd_build::run(args),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
