@@ -9,6 +9,7 @@ pub mod api;
 pub mod bytes;
 pub mod cap;
 pub mod classfile;
+pub mod convert;
 pub mod error;
 pub mod exp;
 pub mod verify;

@@ -1,0 +1,169 @@
+//! The Class component (JCVM 6.8): an interface_info or class_info per type,
+//! in package order. Internal class references everywhere are offsets into
+//! this component, so its layout is computed first, from sizes alone.
+
+use crate::cap::components::class::{
+    ClassEntry, ClassInfo, ImplementedInterface, InterfaceInfo, ACC_INTERFACE, ACC_SHAREABLE,
+};
+use crate::cap::components::method::MethodLocation;
+use crate::cap::{ClassComponent, Format};
+
+use super::cp::{Offsets, Resolver};
+use super::error::{Error, Result};
+use super::link::Linker;
+use super::model::{ClassKey, Package};
+use super::tokens::{ClassTokens, Impl, PRIVATE_TOKEN};
+
+/// All superinterfaces of an interface of the package, transitively.
+pub fn superinterfaces(pkg: &Package<'_>, linker: &Linker, i: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut queue: Vec<String> = pkg.classes[i].file.interfaces.clone();
+    while let Some(n) = queue.pop() {
+        if out.contains(&n) {
+            continue;
+        }
+        match pkg.resolve(linker, &n) {
+            Some(ClassKey::Internal(j)) => {
+                queue.extend(pkg.classes[j].file.interfaces.iter().cloned())
+            }
+            Some(ClassKey::External(e)) => queue.extend(e.interfaces.iter().cloned()),
+            None => {}
+        }
+        out.push(n);
+    }
+    out.reverse();
+    out
+}
+
+/// (base, entries) of a class's public or package virtual method table:
+/// from the lowest token the class defines to its highest token.
+fn table(i: usize, t: &ClassTokens, public: bool) -> (u8, Vec<Impl>) {
+    let (count, mask) = if public {
+        (t.public_count, 0)
+    } else {
+        (t.package_count, PRIVATE_TOKEN)
+    };
+    let own = |tok: u8| {
+        t.slot(tok | mask)
+            .is_some_and(|e| matches!(e.imp, Impl::Internal { class, .. } if class == i))
+    };
+    let base = (0..count).find(|&tok| own(tok)).unwrap_or(count);
+    let entries = (base..count)
+        .map(|tok| t.slot(tok | mask).map_or(Impl::External, |e| e.imp))
+        .collect();
+    (base, entries)
+}
+
+/// The offset of every class_info/interface_info.
+pub fn offsets(
+    pkg: &Package<'_>,
+    linker: &Linker,
+    tokens: &[ClassTokens],
+    format: Format,
+) -> Result<Vec<u16>> {
+    let mut at: usize = if format.at_least(2, 2) { 2 } else { 0 };
+    let mut out = Vec::with_capacity(pkg.classes.len());
+    for (i, class) in pkg.classes.iter().enumerate() {
+        out.push(
+            u16::try_from(at)
+                .ok()
+                .filter(|&o| o <= 0x7FFF)
+                .ok_or_else(|| Error::general("the Class component exceeds 32 KiB"))?,
+        );
+        at += if class.is_interface() {
+            1 + 2 * superinterfaces(pkg, linker, i).len()
+        } else {
+            let t = &tokens[i];
+            let public = table(i, t, true).1.len();
+            let package = table(i, t, false).1.len();
+            let interfaces: usize = t.interfaces.iter().map(|x| 3 + x.index.len()).sum();
+            10 + 2 * (public + package) + interfaces
+        };
+    }
+    Ok(out)
+}
+
+/// Builds the Class component.
+pub fn component(
+    pkg: &Package<'_>,
+    tokens: &[ClassTokens],
+    r: &mut Resolver<'_, '_>,
+    o: &Offsets<'_>,
+) -> Result<ClassComponent> {
+    let mut entries = Vec::new();
+    for (i, class) in pkg.classes.iter().enumerate() {
+        let t = &tokens[i];
+        let offset = o.classes[i];
+        let shareable = if t.shareable { ACC_SHAREABLE } else { 0 };
+        if class.is_interface() {
+            let supers = superinterfaces(pkg, r.linker, i);
+            if supers.len() > 15 {
+                return Err(Error::at(class.place(), "has more than 15 superinterfaces"));
+            }
+            let superinterfaces = supers
+                .iter()
+                .map(|s| r.class_ref(s, Some(o)))
+                .collect::<Result<Vec<_>>>()?;
+            entries.push(ClassEntry::Interface(InterfaceInfo {
+                offset,
+                flags: ACC_INTERFACE | shareable,
+                superinterfaces,
+                interface_name: None,
+            }));
+            continue;
+        }
+        let location = |imp: Impl| -> Result<MethodLocation> {
+            Ok(MethodLocation::compact(match imp {
+                Impl::Internal { class, method } => {
+                    *o.methods.get(&(class, method)).ok_or_else(|| {
+                        Error::general("internal: virtual method without a method_info")
+                    })?
+                }
+                Impl::External => 0xFFFF,
+            }))
+        };
+        let (public_base, public) = table(i, t, true);
+        let (package_base, package) = table(i, t, false);
+        let super_name = class
+            .file
+            .super_class
+            .as_deref()
+            .unwrap_or("java/lang/Object");
+        let interfaces = t
+            .interfaces
+            .iter()
+            .map(|x| {
+                Ok(ImplementedInterface {
+                    interface: r.class_ref(&x.interface, Some(o))?,
+                    index: x.index.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        entries.push(ClassEntry::Class(ClassInfo {
+            offset,
+            flags: shareable,
+            super_class_ref: Some(r.class_ref(super_name, Some(o))?),
+            declared_instance_size: t.instance_size,
+            first_reference_token: t.first_reference_token,
+            reference_count: t.reference_count,
+            public_method_table_base: public_base,
+            public_virtual_method_table: public
+                .into_iter()
+                .map(location)
+                .collect::<Result<Vec<_>>>()?,
+            package_method_table_base: package_base,
+            package_virtual_method_table: package
+                .into_iter()
+                .map(location)
+                .collect::<Result<Vec<_>>>()?,
+            interfaces,
+            remote_interfaces: None,
+            public_virtual_method_token_mapping: None,
+            cap22_inheritable_public_method_token_count: None,
+        }));
+    }
+    Ok(ClassComponent {
+        signature_pool: Vec::new(),
+        entries,
+    })
+}

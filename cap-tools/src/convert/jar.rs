@@ -1,0 +1,156 @@
+//! The CAP JAR: the components under `<package>/javacard/` and a manifest
+//! with the `Java-Card-*` attributes Oracle's converter writes (without the
+//! creation time, so that the same input always gives the same bytes).
+
+use crate::aid::Aid;
+use crate::cap::{Cap, Component, Container, Format, JarEntry};
+
+/// `0xf0:0x00:...`, the manifest's AID notation.
+fn aid_text(aid: &Aid) -> String {
+    aid.as_bytes()
+        .iter()
+        .map(|b| format!("0x{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// One manifest attribute, folded at 72 bytes as the JAR format requires.
+fn attribute(out: &mut String, name: &str, value: &str) {
+    let line = format!("{name}: {value}");
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    let mut first = true;
+    while at < bytes.len() {
+        let room = if first { 72 } else { 71 };
+        let mut end = (at + room).min(bytes.len());
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        if !first {
+            out.push(' ');
+        }
+        out.push_str(&line[at..end]);
+        out.push_str("\r\n");
+        at = end;
+        first = false;
+    }
+}
+
+/// What the manifest describes.
+pub struct ManifestInfo<'m> {
+    pub package: &'m str,
+    pub aid: &'m Aid,
+    pub version: (u8, u8),
+    pub format: Format,
+    /// (simple class name, AID).
+    pub applets: Vec<(String, Aid)>,
+    /// (AID, version) in token order.
+    pub imports: Vec<(Aid, (u8, u8))>,
+    pub int: bool,
+}
+
+/// The manifest text.
+pub fn manifest(m: &ManifestInfo<'_>) -> String {
+    let mut s = String::new();
+    attribute(&mut s, "Manifest-Version", "1.0");
+    attribute(
+        &mut s,
+        "Created-By",
+        concat!("jct ", env!("CARGO_PKG_VERSION")),
+    );
+    s.push_str("\r\n");
+    attribute(&mut s, "Name", &m.package.replace('.', "/"));
+    attribute(&mut s, "Java-Card-Converter-Provider", "jct");
+    attribute(
+        &mut s,
+        "Java-Card-CAP-File-Version",
+        &format!("{}.{}", m.format.major, m.format.minor),
+    );
+    attribute(
+        &mut s,
+        "Java-Card-Package-Version",
+        &format!("{}.{}", m.version.0, m.version.1),
+    );
+    attribute(
+        &mut s,
+        "Java-Card-Package-Name",
+        &m.package.replace('/', "."),
+    );
+    attribute(&mut s, "Java-Card-Package-AID", &aid_text(m.aid));
+    for (i, (name, aid)) in m.applets.iter().enumerate() {
+        attribute(&mut s, &format!("Java-Card-Applet-{}-Name", i + 1), name);
+        attribute(
+            &mut s,
+            &format!("Java-Card-Applet-{}-AID", i + 1),
+            &aid_text(aid),
+        );
+    }
+    for (i, (aid, v)) in m.imports.iter().enumerate() {
+        attribute(
+            &mut s,
+            &format!("Java-Card-Imported-Package-{}-AID", i + 1),
+            &aid_text(aid),
+        );
+        attribute(
+            &mut s,
+            &format!("Java-Card-Imported-Package-{}-Version", i + 1),
+            &format!("{}.{}", v.0, v.1),
+        );
+    }
+    attribute(
+        &mut s,
+        "Java-Card-Integer-Support-Required",
+        if m.int { "TRUE" } else { "FALSE" },
+    );
+    s.push_str("\r\n");
+    s
+}
+
+/// The CAP with its JAR layout.
+pub fn cap(format: Format, package: &str, components: Vec<Component>, manifest: String) -> Cap {
+    let dir = format!("{}/javacard/", package.replace('.', "/"));
+    let mut entries = vec![JarEntry::Other {
+        path: "META-INF/MANIFEST.MF".into(),
+        data: manifest.into_bytes(),
+    }];
+    for c in &components {
+        entries.push(JarEntry::Component {
+            path: format!("{dir}{}.cap", c.name()),
+            tag: c.tag_byte(),
+        });
+    }
+    Cap {
+        format,
+        components,
+        container: Container::Jar { entries },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_attributes_fold_at_72_bytes() {
+        let mut s = String::new();
+        attribute(&mut s, "Java-Card-Applet-1-AID", &"0x00:".repeat(20));
+        for line in s.split("\r\n") {
+            assert!(line.len() <= 72, "{line}");
+        }
+        let joined: String = s
+            .split("\r\n")
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 0 {
+                    l
+                } else {
+                    l.strip_prefix(' ').unwrap_or(l)
+                }
+            })
+            .collect();
+        assert_eq!(
+            joined,
+            format!("Java-Card-Applet-1-AID: {}", "0x00:".repeat(20))
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! Every method of the package through typing, translation and assembly,
+//! and the Method component layout (JCVM 6.9): the handler table first, then
+//! each class's methods in declaration order, each with a compact header
+//! when its sizes fit four bits and an extended one otherwise.
+
+use std::collections::HashMap;
+
+use crate::cap::bytecode::Instruction;
+use crate::cap::components::method::{
+    ExceptionHandler, MethodHeader, MethodInfo, ACC_ABSTRACT, ACC_EXTENDED,
+};
+use crate::cap::MethodComponent;
+use crate::classfile::Method;
+
+use super::asm::{assemble, Assembled};
+use super::cp::Pool;
+use super::error::{Error, Place, Result};
+use super::jc::CpKey;
+use super::link::Linker;
+use super::model::{acc, Package};
+use super::step::Env;
+use super::tokens::ClassTokens;
+use super::translate::{translate, Item, Translated};
+use super::types::{analyse, Kind, State, Val, PARAM};
+
+/// One method that gets a method_info.
+#[derive(Debug)]
+pub struct Unit<'a> {
+    pub class: usize,
+    /// Index in the class file's methods.
+    pub index: usize,
+    pub method: &'a Method,
+    /// Parameter words, `this` included.
+    pub nargs: u32,
+    /// `None` for abstract methods.
+    pub body: Option<Body>,
+}
+
+/// A method with code.
+#[derive(Debug)]
+pub struct Body {
+    pub t: Translated,
+    pub asm: Option<Assembled>,
+}
+
+impl Unit<'_> {
+    /// The place of the method, for messages.
+    pub fn place(&self, pkg: &Package<'_>) -> Place {
+        Place::method(
+            pkg.classes[self.class].name,
+            &self.method.name,
+            &self.method.descriptor,
+        )
+    }
+}
+
+/// Types and translates every method of every class.
+pub fn translate_all<'a>(
+    pkg: &'a Package<'a>,
+    linker: &'a Linker,
+    tokens: &'a [ClassTokens],
+    int_support: bool,
+) -> Result<Vec<Unit<'a>>> {
+    let mut units = Vec::new();
+    for (ci, class) in pkg.classes.iter().enumerate() {
+        if class.is_interface() {
+            continue;
+        }
+        for (mi, m) in class.code_methods() {
+            let env = Env {
+                pkg,
+                linker,
+                tokens,
+                class: ci,
+                method: m,
+                int_support,
+            };
+            let (entry, params) = entry_state(&env)?;
+            let nargs = params.iter().map(|k| k.words()).sum();
+            let body = match &m.code {
+                None => None,
+                Some(_) => {
+                    let insns = class
+                        .file
+                        .instructions(m)
+                        .map_err(|e| Error::at(env.place(None), e.to_string()))?;
+                    if insns.is_empty() {
+                        return Err(Error::at(env.place(None), "has empty code"));
+                    }
+                    let a = analyse(&env, &insns, entry)?;
+                    Some(Body {
+                        t: translate(&env, &insns, a, &params)?,
+                        asm: None,
+                    })
+                }
+            };
+            units.push(Unit {
+                class: ci,
+                index: mi,
+                method: m,
+                nargs,
+                body,
+            });
+        }
+    }
+    Ok(units)
+}
+
+/// The frame at a method's entry and the kinds of its parameter slots.
+fn entry_state(env: &Env<'_>) -> Result<(State, Vec<Kind>)> {
+    let m = env.method;
+    let mut params = Vec::new();
+    if m.access_flags & acc::STATIC == 0 {
+        params.push(Kind::Ref);
+    }
+    let args = crate::classfile::descriptor_args(&m.descriptor)
+        .map_err(|e| Error::at(env.place(None), e.to_string()))?;
+    for a in &args {
+        params.push(match a.as_bytes().first() {
+            Some(b'Z') => Kind::SMALL,
+            Some(b'B' | b'S') => Kind::EXACT,
+            Some(b'I') if env.int_support => Kind::Int,
+            Some(b'I') => {
+                return Err(Error::at(
+                    env.place(None),
+                    "has an int parameter: needs int support (--int)",
+                ))
+            }
+            _ => Kind::Ref,
+        });
+    }
+    let slots = m.code.as_ref().map_or(0, |c| usize::from(c.max_locals));
+    if slots < params.len() && m.code.is_some() {
+        return Err(Error::at(
+            env.place(None),
+            "max_locals is smaller than its parameters",
+        ));
+    }
+    let mut locals = vec![None; slots];
+    for (k, kind) in params.iter().enumerate() {
+        if let Some(l) = locals.get_mut(k) {
+            *l = Some(Val::new(*kind, PARAM));
+        }
+    }
+    Ok((
+        State {
+            stack: Vec::new(),
+            locals,
+        },
+        params,
+    ))
+}
+
+/// Every constant pool key the code uses, in first-use order (handlers'
+/// catch types with their method).
+pub fn cp_uses<'u>(units: &'u [Unit<'_>]) -> impl Iterator<Item = CpKey> + 'u {
+    units.iter().filter_map(|u| u.body.as_ref()).flat_map(|b| {
+        let ops = b.t.items.iter().filter_map(|i| match i {
+            Item::Op(o) => op_key(o),
+            Item::Label(_) => None,
+        });
+        let catches = b.t.handlers.iter().filter_map(|h| h.catch.clone());
+        ops.chain(catches).collect::<Vec<_>>()
+    })
+}
+
+fn op_key(o: &super::jc::JcOp) -> Option<CpKey> {
+    use super::jc::JcOp;
+    match o {
+        JcOp::Cp { key, .. } | JcOp::Field { key, .. } | JcOp::InvokeInterface { key, .. } => {
+            Some(key.clone())
+        }
+        JcOp::TypeCheck { key, .. } => key.clone(),
+        _ => None,
+    }
+}
+
+/// Assembles every method against the final constant pool.
+pub fn assemble_all(pkg: &Package<'_>, units: &mut [Unit<'_>], pool: &Pool) -> Result<()> {
+    for u in units.iter_mut() {
+        let place = u.place(pkg);
+        if let Some(b) = &mut u.body {
+            b.asm = Some(assemble(
+                &b.t.items,
+                &b.t.local_index,
+                &|k| pool.index(k),
+                &place,
+            )?);
+        }
+    }
+    Ok(())
+}
+
+/// Where each method is in the Method component.
+#[derive(Debug, Clone, Default)]
+pub struct MethodLayout {
+    /// (class, method index) -> offset of the method_info.
+    pub offsets: HashMap<(usize, usize), u16>,
+    /// (class, method index) -> (index of the first handler, handler count).
+    pub handlers: HashMap<(usize, usize), (u16, u16)>,
+}
+
+/// The header of a method: compact when every size fits four bits.
+fn header(u: &Unit<'_>) -> Result<MethodHeader> {
+    let (max_stack, max_locals) = match &u.body {
+        Some(b) => (b.t.max_stack, b.t.max_locals),
+        None => (0, 0),
+    };
+    let flags = if u.body.is_none() { ACC_ABSTRACT } else { 0 };
+    let too_big = |what: &str| Error::general(format!("{what} exceeds 255"));
+    let (ms, na, ml) = (
+        u8::try_from(max_stack).map_err(|_| too_big("max_stack"))?,
+        u8::try_from(u.nargs).map_err(|_| too_big("nargs"))?,
+        u8::try_from(max_locals).map_err(|_| too_big("max_locals"))?,
+    );
+    Ok(if ms <= 15 && na <= 15 && ml <= 15 {
+        MethodHeader {
+            flags,
+            padding: 0,
+            max_stack: ms,
+            nargs: na,
+            max_locals: ml,
+        }
+    } else {
+        MethodHeader {
+            flags: flags | ACC_EXTENDED,
+            padding: 0,
+            max_stack: ms,
+            nargs: na,
+            max_locals: ml,
+        }
+    })
+}
+
+/// Lays out the Method component: offsets first (so that constant pool
+/// entries naming methods can be resolved), then the component itself
+/// with `catch` giving each handler's catch type index.
+pub fn layout(units: &[Unit<'_>]) -> Result<MethodLayout> {
+    let handler_count: usize = units
+        .iter()
+        .filter_map(|u| u.body.as_ref())
+        .map(|b| b.t.handlers.len())
+        .sum();
+    let mut at = 1 + ExceptionHandler::SIZE * handler_count;
+    let mut first_handler = 0usize;
+    let mut out = MethodLayout::default();
+    for u in units {
+        let h = header(u)?;
+        let offset = u16::try_from(at).map_err(|_| {
+            Error::general("the Method component exceeds 64 KiB (a compact CAP file's limit)")
+        })?;
+        out.offsets.insert((u.class, u.index), offset);
+        let n = u.body.as_ref().map_or(0, |b| b.t.handlers.len());
+        out.handlers
+            .insert((u.class, u.index), (first_handler as u16, n as u16));
+        first_handler += n;
+        at += h.len()
+            + u.body
+                .as_ref()
+                .and_then(|b| b.asm.as_ref())
+                .map_or(0, |a| a.len as usize);
+    }
+    if at > 0xFFFF {
+        return Err(Error::general(
+            "the Method component exceeds 64 KiB (a compact CAP file's limit)",
+        ));
+    }
+    Ok(out)
+}
+
+/// Builds the Method component; `catch_index` gives a catch type's
+/// constant pool index.
+pub fn component(
+    units: &[Unit<'_>],
+    layout: &MethodLayout,
+    catch_index: &dyn Fn(&CpKey) -> Option<u16>,
+) -> Result<MethodComponent> {
+    let mut handlers = Vec::new();
+    let mut methods = Vec::new();
+    for u in units {
+        let h = header(u)?;
+        let offset = layout.offsets[&(u.class, u.index)];
+        let code_start = u32::from(offset) + h.len() as u32;
+        let mut code: Vec<Instruction> = Vec::new();
+        if let Some(b) = &u.body {
+            let asm = b
+                .asm
+                .as_ref()
+                .ok_or_else(|| Error::general("internal: method not assembled"))?;
+            code = asm.code.clone();
+            for i in &mut code {
+                i.offset += code_start;
+            }
+            let label = |n: &usize| -> Result<u32> {
+                asm.labels
+                    .get(n)
+                    .copied()
+                    .ok_or_else(|| Error::general("internal: missing label"))
+            };
+            for hd in &b.t.handlers {
+                let start = code_start + label(&hd.start)?;
+                let end = code_start + label(&hd.end)?;
+                let catch_type_index = match &hd.catch {
+                    Some(k) => catch_index(k).ok_or_else(|| {
+                        Error::general("internal: catch type not in the constant pool")
+                    })?,
+                    None => 0,
+                };
+                handlers.push(ExceptionHandler {
+                    start_offset: start as u16,
+                    stop_bit: false,
+                    active_length: u16::try_from(end - start)
+                        .ok()
+                        .filter(|&l| l <= 0x7FFF)
+                        .ok_or_else(|| Error::general("a try block is too long"))?,
+                    handler_offset: (code_start + label(&hd.handler)?) as u16,
+                    catch_type_index,
+                });
+            }
+        }
+        methods.push(MethodInfo {
+            offset: u32::from(offset),
+            header: h,
+            code,
+        });
+    }
+    // The stop bit: no later handler's range contains this one.
+    for i in 0..handlers.len() {
+        let (s, e) = (handlers[i].start_offset, handlers[i].end_offset());
+        handlers[i].stop_bit = !handlers[i + 1..]
+            .iter()
+            .any(|h| h.start_offset <= s && h.end_offset() >= e);
+    }
+    Ok(MethodComponent {
+        handlers,
+        methods,
+        blocks: Vec::new(),
+    })
+}

@@ -1,0 +1,461 @@
+//! The converter: JVM class files of one package to a CAP file (and an
+//! export file), as `jct build` runs it.
+//!
+//! The steps, each in its own module:
+//!
+//! 1. `model`: the package's classes in Class component order, checked for
+//!    what Java Card lacks (long, float, char, String, threads, ...);
+//! 2. `link`: the classes of imported packages, from the target's API
+//!    tables and the export files on the export path;
+//! 3. `tokens`: class, field and method tokens (JCVM 4.3.7);
+//! 4. `statics`: `<clinit>` folded into the static field image;
+//! 5. `types` + `step` + `translate`: each method typed (16-bit shorts
+//!    where Java's int arithmetic allows, ints otherwise — with int support
+//!    only) and translated to Java Card instructions;
+//! 6. `cp`, `asm`, `methods`, `classes`: constant pool, assembly and the
+//!    layout of the Method and Class components;
+//! 7. `components`, `descriptor`, `export`, `debug`, `jar`: the remaining
+//!    components, the export file and the CAP JAR.
+//!
+//! Whatever cannot be translated exactly is refused with the class, method
+//! and source line; the CAP written is verified (`crate::verify`) before it
+//! is returned.
+
+mod asm;
+mod classes;
+mod components;
+mod cp;
+mod debug;
+mod descriptor;
+mod error;
+mod export;
+mod jar;
+mod jc;
+mod link;
+mod load;
+mod methods;
+mod model;
+pub mod project;
+mod statics;
+mod step;
+mod tokens;
+mod toml;
+mod translate;
+mod types;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::aid::Aid;
+use crate::api::ApiVersion;
+use crate::cap::{Cap, Component, Format};
+use crate::classfile::ClassFile;
+use crate::exp::ExportFile;
+
+pub use error::{Error, Place, Result};
+pub use load::load_classes;
+pub use project::Project;
+
+use cp::{Imports, Offsets, Pool, Resolver};
+use link::Linker;
+use model::{acc, is_constant, uses_int, ClassKey, Package};
+
+/// What to convert and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The package, dotted (`com.example.hello`).
+    pub package: String,
+    pub package_aid: Aid,
+    /// (major, minor).
+    pub version: (u8, u8),
+    /// (applet AID, class): the class by simple name, dotted or internal name.
+    pub applets: Vec<(Aid, String)>,
+    /// The Java Card API to link against (its package AIDs and versions).
+    pub target: ApiVersion,
+    /// Allow the 32-bit int type.
+    pub int_support: bool,
+    /// Write the Debug component (CAP format 2.2 instead of 2.1).
+    pub debug: bool,
+    /// Export files of imported packages: files or directories.
+    pub export_path: Vec<PathBuf>,
+}
+
+impl Options {
+    /// Options for a library (no applets) with the defaults: target 3.0.5,
+    /// no int support, no debug information.
+    pub fn new(package: &str, package_aid: Aid, version: (u8, u8)) -> Options {
+        Options {
+            package: package.to_string(),
+            package_aid,
+            version,
+            applets: Vec::new(),
+            target: ApiVersion::V3_0_5,
+            int_support: false,
+            debug: false,
+            export_path: Vec::new(),
+        }
+    }
+}
+
+/// The result of a conversion.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The CAP file, verified.
+    pub cap: Cap,
+    /// The export file, for libraries and for applet packages with
+    /// shareable interfaces.
+    pub export: Option<ExportFile>,
+    /// Remarks worth showing the user.
+    pub notes: Vec<String>,
+}
+
+/// Converts the class files of one package.
+pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
+    check_options(opts)?;
+    for c in classes {
+        crate::classfile::check_supported_version(c)
+            .map_err(|e| Error::at(Place::class(&c.this_class), e.to_string()))?;
+    }
+    let linker = Linker::new(opts.target, &opts.export_path)?;
+    let mut notes = linker.notes.clone();
+    let pkg = Package::new(&opts.package, classes)?;
+    if linker.packages.iter().any(|p| p.name == pkg.name) {
+        return Err(Error::general(format!(
+            "package {} is also on the export path or in the API; it cannot import itself",
+            opts.package
+        )));
+    }
+    let declared_int = check_int_declarations(&pkg, opts.int_support)?;
+    let tokens = tokens::assign(&pkg, &linker)?;
+    let image = statics::build(&pkg)?;
+    let mut units = methods::translate_all(&pkg, &linker, &tokens, opts.int_support)?;
+    let pool = Pool::new(methods::cp_uses(&units).collect::<Vec<_>>(), &|k| {
+        cp::canonical(&pkg, &linker, &tokens, k)
+    })?;
+    methods::assemble_all(&pkg, &mut units, &pool)?;
+    let method_layout = methods::layout(&units)?;
+    let format = if opts.debug {
+        Format::V2_2
+    } else {
+        Format::V2_1
+    };
+    let class_offsets = classes::offsets(&pkg, &linker, &tokens, format)?;
+    let offsets = Offsets {
+        classes: &class_offsets,
+        methods: &method_layout.offsets,
+        statics: &image.offsets,
+    };
+    let applets = applet_entries(&pkg, &linker, &tokens, opts, &method_layout.offsets)?;
+
+    let mut imports = Imports::default();
+    let mut r = Resolver {
+        pkg: &pkg,
+        linker: &linker,
+        tokens: &tokens,
+        imports: &mut imports,
+    };
+    register_imports(&pkg, &tokens, &mut r)?;
+    let constant_pool = crate::cap::ConstantPool {
+        entries: pool
+            .keys
+            .iter()
+            .map(|k| r.entry(k, &offsets))
+            .collect::<Result<Vec<_>>>()?,
+    };
+    let class = classes::component(&pkg, &tokens, &mut r, &offsets)?;
+    let method = methods::component(&units, &method_layout, &|k| pool.index(k))?;
+    let library = opts.applets.is_empty();
+    let exported = export::exported(&pkg, &tokens, library);
+    let export_component = export::component(
+        &tokens,
+        &exported,
+        &class_offsets,
+        &method_layout.offsets,
+        &image.offsets,
+    )?;
+    let export_file = if exported.is_empty() && !library {
+        None
+    } else {
+        Some(export::file(
+            &pkg, &linker, &tokens, &exported, opts, library,
+        )?)
+    };
+    let descriptor = descriptor::component(
+        &pkg,
+        &tokens,
+        &units,
+        &method_layout,
+        &pool,
+        &mut r,
+        &offsets,
+    )?;
+    r.touch("java/lang/Object")?;
+    let debug = if opts.debug {
+        Some(debug::component(
+            &pkg,
+            &tokens,
+            &units,
+            &method_layout,
+            &image.offsets,
+            &class_offsets,
+        )?)
+    } else {
+        None
+    };
+
+    let uses_int = declared_int
+        || units
+            .iter()
+            .filter_map(|u| u.body.as_ref())
+            .any(|b| b.t.uses_int);
+    let import = components::import(&linker, &imports.packages);
+    let header = components::header(
+        format,
+        (uses_int, export_component.is_some(), !applets.is_empty()),
+        &opts.package_aid,
+        opts.version,
+        &pkg.name,
+    );
+    let mut others = vec![Component::Header(header), Component::Import(import)];
+    if !applets.is_empty() {
+        others.push(Component::Applet(components::applet(&applets)));
+    }
+    let ref_location = components::ref_location(&method);
+    others.push(Component::Class(class));
+    others.push(Component::Method(method));
+    others.push(Component::StaticField(image.component.clone()));
+    if let Some(e) = export_component {
+        others.push(Component::Export(e));
+    }
+    others.push(Component::ConstantPool(constant_pool));
+    others.push(Component::RefLocation(ref_location));
+    others.push(Component::Descriptor(descriptor));
+    if let Some(d) = debug {
+        others.push(Component::Debug(d));
+    }
+    let directory = components::directory(
+        format,
+        &others,
+        &image.component,
+        imports.packages.len() as u8,
+        applets.len() as u8,
+    )?;
+    others.insert(1, Component::Directory(directory));
+
+    let manifest = jar::manifest(&jar::ManifestInfo {
+        package: &opts.package,
+        aid: &opts.package_aid,
+        version: opts.version,
+        format,
+        applets: opts
+            .applets
+            .iter()
+            .map(|(aid, c)| {
+                (
+                    c.rsplit(['.', '/']).next().unwrap_or(c).to_string(),
+                    aid.clone(),
+                )
+            })
+            .collect(),
+        imports: imports
+            .packages
+            .iter()
+            .map(|&p| (linker.packages[p].aid.clone(), linker.packages[p].version))
+            .collect(),
+        int: uses_int,
+    });
+    let built = jar::cap(format, &opts.package, others, manifest);
+    // What is returned is what a reader of the JAR gets, checked.
+    let cap = Cap::from_bytes(&built.to_jar()?)?;
+    let findings = crate::verify::verify(&cap);
+    if let Some(f) = findings.first() {
+        return Err(Error::general(format!(
+            "internal error: the CAP file jct built fails verification: {f} ({} finding(s)); please report it",
+            findings.len()
+        )));
+    }
+    if opts.target >= ApiVersion::V3_2_0 {
+        notes.push(format!(
+            "target {}: wrote CAP format {} (compact), which Java Card 3.1+ cards accept",
+            opts.target, format
+        ));
+    }
+    Ok(Output {
+        cap,
+        export: export_file,
+        notes,
+    })
+}
+
+/// Options that are wrong whatever the classes.
+fn check_options(opts: &Options) -> Result<()> {
+    if !opts.package_aid.is_valid_length() {
+        return Err(Error::general(format!(
+            "package AID {} has {} bytes; an AID has 5 to 16",
+            opts.package_aid,
+            opts.package_aid.as_bytes().len()
+        )));
+    }
+    for (aid, class) in &opts.applets {
+        if !aid.is_valid_length() {
+            return Err(Error::general(format!(
+                "applet {class}: AID {aid} has {} bytes; an AID has 5 to 16",
+                aid.as_bytes().len()
+            )));
+        }
+        if aid.rid() != opts.package_aid.rid() {
+            return Err(Error::general(format!(
+                "applet {class}: AID {aid} does not start with the package's RID {}",
+                hex::encode_upper(opts.package_aid.rid())
+            )));
+        }
+        if aid == &opts.package_aid {
+            return Err(Error::general(format!(
+                "applet {class}: its AID is the package AID"
+            )));
+        }
+    }
+    for (i, (aid, _)) in opts.applets.iter().enumerate() {
+        if opts.applets[..i].iter().any(|(a, _)| a == aid) {
+            return Err(Error::general(format!("applet AID {aid} is given twice")));
+        }
+    }
+    Ok(())
+}
+
+/// Int-typed fields and method signatures; refused without int support.
+fn check_int_declarations(pkg: &Package<'_>, int_support: bool) -> Result<bool> {
+    let mut any = false;
+    for c in &pkg.classes {
+        // Int constants are inlined by javac; only stored ints need int support.
+        for f in c.file.fields.iter().filter(|f| !is_constant(f)) {
+            if uses_int(&f.descriptor) {
+                if !int_support {
+                    return Err(Error::at(
+                        c.place(),
+                        format!("field {} has type int: needs int support (--int)", f.name),
+                    ));
+                }
+                any = true;
+            }
+        }
+        for m in &c.file.methods {
+            let args = crate::classfile::descriptor_args(&m.descriptor).unwrap_or_default();
+            let ret = crate::classfile::descriptor_return(&m.descriptor).unwrap_or_default();
+            if args
+                .iter()
+                .chain(std::iter::once(&ret))
+                .any(|t| uses_int(t))
+            {
+                if !int_support {
+                    return Err(Error::at(
+                        Place::method(c.name, &m.name, &m.descriptor),
+                        "has int in its signature: needs int support (--int)",
+                    ));
+                }
+                any = true;
+            }
+        }
+    }
+    Ok(any)
+}
+
+/// Imports in the order Oracle's converter gives them: the packages of
+/// superclasses first, then of interfaces and field types; the constant
+/// pool, the Descriptor and java.lang follow as they are resolved.
+fn register_imports(
+    pkg: &Package<'_>,
+    tokens: &[tokens::ClassTokens],
+    r: &mut Resolver<'_, '_>,
+) -> Result<()> {
+    for c in pkg.classes.iter().filter(|c| !c.is_interface()) {
+        if let Some(s) = &c.file.super_class {
+            r.touch(s)?;
+        }
+    }
+    for (i, c) in pkg.classes.iter().enumerate() {
+        if c.is_interface() {
+            for s in classes::superinterfaces(pkg, r.linker, i) {
+                r.touch(&s)?;
+            }
+        } else {
+            for x in &tokens[i].interfaces {
+                r.touch(&x.interface)?;
+            }
+        }
+        for f in c.file.fields.iter().filter(|f| !is_constant(f)) {
+            let elem = f.descriptor.trim_start_matches('[');
+            if let Some(name) = elem.strip_prefix('L').and_then(|n| n.strip_suffix(';')) {
+                r.touch(name)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Each applet's AID and the offset of its class's install method.
+fn applet_entries(
+    pkg: &Package<'_>,
+    linker: &Linker,
+    tokens: &[tokens::ClassTokens],
+    opts: &Options,
+    method_offsets: &HashMap<(usize, usize), u16>,
+) -> Result<Vec<(Aid, u16)>> {
+    let _ = tokens;
+    let mut out = Vec::new();
+    for (aid, class) in &opts.applets {
+        let name = class.replace('.', "/");
+        let name = if name.contains('/') {
+            name
+        } else {
+            format!("{}/{name}", pkg.name)
+        };
+        let i = pkg.class_index(&name).ok_or_else(|| {
+            Error::general(format!(
+                "applet class {class} is not among the package's classes"
+            ))
+        })?;
+        let c = &pkg.classes[i];
+        if c.is_interface() || c.file.access_flags & acc::ABSTRACT != 0 {
+            return Err(Error::at(
+                c.place(),
+                "is abstract or an interface, so it cannot be an applet",
+            ));
+        }
+        // Its superclasses must reach javacard.framework.Applet.
+        let mut at = c.file.super_class.clone();
+        let mut is_applet = false;
+        while let Some(s) = at.take() {
+            match pkg.resolve(linker, &s) {
+                Some(ClassKey::Internal(j)) => at = pkg.classes[j].file.super_class.clone(),
+                Some(ClassKey::External(e)) => {
+                    is_applet = linker.is_subtype(e, "javacard/framework/Applet");
+                }
+                None => {}
+            }
+        }
+        if !is_applet {
+            return Err(Error::at(
+                c.place(),
+                "does not extend javacard.framework.Applet",
+            ));
+        }
+        let k = c
+            .file
+            .methods
+            .iter()
+            .position(|m| {
+                m.name == "install"
+                    && m.descriptor == "([BSB)V"
+                    && m.access_flags & acc::STATIC != 0
+            })
+            .ok_or_else(|| {
+                Error::at(
+                    c.place(),
+                    "has no static install(byte[], short, byte) method",
+                )
+            })?;
+        out.push((aid.clone(), method_offsets[&(i, k)]));
+    }
+    Ok(out)
+}

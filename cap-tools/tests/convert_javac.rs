@@ -1,0 +1,530 @@
+//! The converter on javac output compiled here: the reference sources
+//! (ints among them, which Oracle's 3.2.0 kit did not convert), programs
+//! using what Java Card lacks (each refused with class, method and line),
+//! and language features the reference packages do not cover.
+//!
+//! The Java Card API to compile against is generated from jct's own API
+//! tables as source stubs (declarations and constants only). Without a
+//! `javac` on the PATH these tests print a note and pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use cap_tools::api::{self, ApiVersion};
+use cap_tools::cap::{Component, Tag};
+use cap_tools::convert::{self, Options};
+use cap_tools::{Aid, Cap};
+
+fn shared() -> PathBuf {
+    std::env::var_os("JCT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+fn have_javac() -> bool {
+    static HAVE: OnceLock<bool> = OnceLock::new();
+    *HAVE.get_or_init(|| {
+        let ok = Command::new("javac")
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("note: javac not found; javac-based converter tests are skipped");
+        }
+        ok
+    })
+}
+
+/// A Java type for a JVM descriptor.
+fn java_type(d: &str) -> String {
+    match d {
+        "V" => "void".into(),
+        "Z" => "boolean".into(),
+        "B" => "byte".into(),
+        "S" => "short".into(),
+        "I" => "int".into(),
+        d if d.starts_with('[') => format!("{}[]", java_type(&d[1..])),
+        d => d
+            .trim_start_matches('L')
+            .trim_end_matches(';')
+            .replace(['/', '$'], "."),
+    }
+}
+
+fn args_of(desc: &str) -> Vec<String> {
+    cap_tools::classfile::descriptor_args(desc).unwrap()
+}
+
+/// Writes Java source stubs of the API of `v` (java.* comes from the JDK).
+fn write_stubs(v: ApiVersion, dir: &Path) -> Vec<PathBuf> {
+    let table = api::table(v);
+    let by_name: std::collections::HashMap<&str, &api::ApiClass> = table
+        .packages
+        .iter()
+        .flat_map(|p| p.classes.iter().map(|c| (c.name.as_str(), c)))
+        .collect();
+    let mut files = Vec::new();
+    // Nested API classes (`Signature$OneShot`) and what mentions them are
+    // left out: the programs compiled here do not use them.
+    for p in table
+        .packages
+        .iter()
+        .filter(|p| !p.package.starts_with("java."))
+    {
+        for c in p.classes.iter().filter(|c| !c.name.contains('$')) {
+            let simple = c.simple_name();
+            let interface = c.flags & api::ACC_INTERFACE != 0;
+            let mut s = format!("package {};\n", p.package);
+            let mods = if interface {
+                "public interface".to_string()
+            } else {
+                let mut m = "public".to_string();
+                if c.flags & 0x0400 != 0 {
+                    m.push_str(" abstract");
+                }
+                if c.flags & 0x0010 != 0 {
+                    m.push_str(" final");
+                }
+                m + " class"
+            };
+            s += &format!("{mods} {simple}");
+            let direct_super = c
+                .supers
+                .iter()
+                .find(|x| {
+                    by_name.get(x.as_str()).map_or(
+                        x.as_str() == "java/lang/Object" && c.supers.len() == 1,
+                        |sc| sc.supers.len() + 1 == c.supers.len(),
+                    )
+                })
+                .cloned();
+            let ifaces: Vec<String> = c
+                .interfaces
+                .iter()
+                .map(|i| java_type(&format!("L{i};")))
+                .collect();
+            if interface {
+                if !ifaces.is_empty() {
+                    s += &format!(" extends {}", ifaces.join(", "));
+                }
+            } else {
+                if let Some(sup) = &direct_super {
+                    s += &format!(" extends {}", java_type(&format!("L{sup};")));
+                }
+                if !ifaces.is_empty() {
+                    s += &format!(" implements {}", ifaces.join(", "));
+                }
+            }
+            s += " {\n";
+            // Methods a superclass implements (or a superinterface declares,
+            // for an interface) are inherited, not redeclared.
+            let supertypes = if interface { &c.interfaces } else { &c.supers };
+            let inherited = |name: &str, desc: &str| {
+                name == "equals"
+                    || supertypes
+                        .iter()
+                        .filter_map(|x| by_name.get(x.as_str()))
+                        .any(|sc| {
+                            sc.methods.iter().any(|m| {
+                                m.name == name
+                                    && m.descriptor == desc
+                                    && (interface || m.flags & 0x0400 == 0)
+                            })
+                        })
+            };
+            for f in &c.fields {
+                let vis = if f.flags & 0x0004 != 0 {
+                    "protected"
+                } else {
+                    "public"
+                };
+                let st = if f.flags & 0x0008 != 0 { " static" } else { "" };
+                let ty = java_type(&f.descriptor);
+                match f.value {
+                    Some(v) => {
+                        let lit = match f.descriptor.as_str() {
+                            "Z" => (v != 0).to_string(),
+                            "I" => format!("{v}"),
+                            _ => format!("({ty}) {v}"),
+                        };
+                        s += &format!("    {vis}{st} final {ty} {} = {lit};\n", f.name);
+                    }
+                    None => s += &format!("    {vis}{st} {ty} {};\n", f.name),
+                }
+            }
+            let mut has_noarg = false;
+            for m in c.methods.iter().filter(|m| !m.descriptor.contains('$')) {
+                let params: Vec<String> = args_of(&m.descriptor)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| format!("{} a{i}", java_type(t)))
+                    .collect();
+                let vis = if m.flags & 0x0004 != 0 {
+                    "protected"
+                } else {
+                    "public"
+                };
+                if m.name == "<init>" {
+                    has_noarg |= params.is_empty();
+                    s += &format!("    {vis} {simple}({}) {{}}\n", params.join(", "));
+                    continue;
+                }
+                if m.flags & 0x0008 == 0 && inherited(&m.name, &m.descriptor) {
+                    continue;
+                }
+                let ret =
+                    java_type(&cap_tools::classfile::descriptor_return(&m.descriptor).unwrap());
+                let mut mods = vis.to_string();
+                if m.flags & 0x0008 != 0 {
+                    mods += " static";
+                }
+                if m.flags & 0x0010 != 0 {
+                    mods += " final";
+                }
+                if interface {
+                    s += &format!("    {ret} {}({});\n", m.name, params.join(", "));
+                } else if m.flags & 0x0400 != 0 {
+                    s += &format!(
+                        "    {mods} abstract {ret} {}({});\n",
+                        m.name,
+                        params.join(", ")
+                    );
+                } else {
+                    s += &format!(
+                        "    {mods} {ret} {}({}) {{ throw null; }}\n",
+                        m.name,
+                        params.join(", ")
+                    );
+                }
+            }
+            if !interface && !has_noarg {
+                s += &format!("    protected {simple}() {{}}\n");
+            }
+            s += "}\n";
+            let path = dir
+                .join(p.package.replace('.', "/"))
+                .join(format!("{simple}.java"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, s).unwrap();
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Runs javac; panics with its output on failure.
+fn javac(args: &[&str], files: &[PathBuf]) -> Result<(), String> {
+    let out = Command::new("javac")
+        .args(args)
+        .args(files)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The compiled API stubs of a version (once per test run).
+fn api_classes(v: ApiVersion) -> PathBuf {
+    static DIRS: OnceLock<std::sync::Mutex<std::collections::HashMap<ApiVersion, PathBuf>>> =
+        OnceLock::new();
+    let dirs = DIRS.get_or_init(Default::default);
+    let mut dirs = dirs.lock().unwrap();
+    dirs.entry(v)
+        .or_insert_with(|| {
+            let root = std::env::temp_dir().join(format!(
+                "jct-convert-api-{}-{}",
+                v.as_str(),
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&root);
+            let files = write_stubs(v, &root.join("src"));
+            let classes = root.join("classes");
+            javac(
+                &["--release", "8", "-nowarn", "-d", classes.to_str().unwrap()],
+                &files,
+            )
+            .unwrap_or_else(|e| panic!("API stubs: {e}"));
+            classes
+        })
+        .clone()
+}
+
+/// Compiles sources (with -g) against the API stubs and `extra` class
+/// path entries into a fresh directory.
+fn compile(
+    name: &str,
+    sources: &[PathBuf],
+    extra: &[&Path],
+    release: &str,
+) -> Result<PathBuf, String> {
+    let out = std::env::temp_dir().join(format!("jct-convert-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let mut cp = vec![api_classes(ApiVersion::V3_0_5)];
+    cp.extend(extra.iter().map(|p| p.to_path_buf()));
+    let cp = std::env::join_paths(cp).unwrap();
+    javac(
+        &[
+            "-g",
+            "--release",
+            release,
+            "-nowarn",
+            "-cp",
+            cp.to_str().unwrap(),
+            "-d",
+            out.to_str().unwrap(),
+        ],
+        sources,
+    )?;
+    Ok(out)
+}
+
+/// Compiles one Java source text of package `t` and converts it.
+fn build_source(
+    name: &str,
+    source: &str,
+    int: bool,
+    release: &str,
+) -> Result<convert::Output, String> {
+    let dir = std::env::temp_dir().join(format!("jct-convert-src-{name}-{}", std::process::id()));
+    let file = dir.join("t").join(format!("{name}.java"));
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, source).unwrap();
+    let classes = compile(name, &[file], &[], release)?;
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    o.int_support = int;
+    let files = convert::load_classes(&classes, "t").map_err(|e| e.to_string())?;
+    convert::convert(&files, &o).map_err(|e| e.to_string())
+}
+
+fn aid(s: &str) -> Aid {
+    Aid::from_hex(s).unwrap()
+}
+
+fn reference_sources(name: &str) -> Vec<PathBuf> {
+    let dir = shared()
+        .join("converter-reference/src/com/example")
+        .join(name);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+fn imports(cap: &Cap) -> Vec<(String, (u8, u8))> {
+    match cap.component(Tag::Import) {
+        Some(Component::Import(i)) => i
+            .packages
+            .iter()
+            .map(|p| (p.aid.to_hex(), p.version()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn ints_needs_int_support_and_converts_with_it() {
+    if !have_javac() {
+        return;
+    }
+    let classes = compile("ints", &reference_sources("ints"), &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "com.example.ints").unwrap();
+    let mut o = Options::new("com.example.ints", aid("F00000000105"), (1, 0));
+    o.applets.push((aid("F0000000010501"), "IntApplet".into()));
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("com.example.ints.IntApplet") && e.contains("needs int support (--int)"),
+        "{e}"
+    );
+    o.int_support = true;
+    let out = convert::convert(&files, &o).unwrap();
+    assert!(cap_tools::verify::verify(&out.cap).is_empty());
+    let oracle =
+        Cap::from_path(shared().join("converter-reference/oracle-3.0.5/ints.cap")).unwrap();
+    assert_eq!(imports(&out.cap), imports(&oracle));
+    assert_eq!(
+        out.cap.header().unwrap().flags,
+        oracle.header().unwrap().flags,
+        "ACC_INT | ACC_APPLET"
+    );
+}
+
+#[test]
+fn reference_sources_compiled_here_convert_like_oracle() {
+    if !have_javac() {
+        return;
+    }
+    let lib = compile("lib", &reference_sources("lib"), &[], "8").unwrap();
+    let lib_files = convert::load_classes(&lib, "com.example.lib").unwrap();
+    let lib_out = convert::convert(
+        &lib_files,
+        &Options::new("com.example.lib", aid("F0000000014C"), (1, 0)),
+    )
+    .unwrap();
+    let exp_dir = std::env::temp_dir().join(format!("jct-convert-exp-{}", std::process::id()));
+    std::fs::create_dir_all(&exp_dir).unwrap();
+    std::fs::write(
+        exp_dir.join("lib.exp"),
+        lib_out.export.unwrap().encode().unwrap(),
+    )
+    .unwrap();
+    for (name, pkg, applet, class) in [
+        ("hello", "F00000000101", "F0000000010101", "HelloApplet"),
+        ("arith", "F00000000102", "F0000000010201", "ArithApplet"),
+        ("crypto", "F00000000104", "F0000000010401", "CryptoApplet"),
+        ("oop", "F00000000103", "F0000000010301", "OopApplet"),
+    ] {
+        let classes = compile(name, &reference_sources(name), &[&lib], "8").unwrap();
+        let package = format!("com.example.{name}");
+        let files = convert::load_classes(&classes, &package).unwrap();
+        let mut o = Options::new(&package, aid(pkg), (1, 0));
+        o.applets.push((aid(applet), class.into()));
+        o.export_path.push(exp_dir.clone());
+        let out = convert::convert(&files, &o).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(cap_tools::verify::verify(&out.cap).is_empty(), "{name}");
+        let kit = if name == "oop" {
+            "oracle-3.2.0"
+        } else {
+            "oracle-3.0.5"
+        };
+        let oracle =
+            Cap::from_path(shared().join(format!("converter-reference/{kit}/{name}.cap"))).unwrap();
+        let mut want = imports(&oracle);
+        if name == "oop" {
+            // Oracle's oop targeted 3.2.0 (framework 1.9); this is 3.0.5.
+            want[1].1 = (1, 6);
+        }
+        assert_eq!(imports(&out.cap), want, "{name}");
+    }
+}
+
+/// Writes the javac-compiled ints conversion to $JCT_CONVERT_OUT for inspection.
+#[test]
+fn write_ints_when_asked() {
+    let Some(dir) = std::env::var_os("JCT_CONVERT_OUT") else {
+        return;
+    };
+    if !have_javac() {
+        return;
+    }
+    let classes = compile("ints-out", &reference_sources("ints"), &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "com.example.ints").unwrap();
+    let mut o = Options::new("com.example.ints", aid("F00000000105"), (1, 0));
+    o.applets.push((aid("F0000000010501"), "IntApplet".into()));
+    o.int_support = true;
+    o.debug = true;
+    let out = convert::convert(&files, &o).unwrap();
+    std::fs::write(
+        PathBuf::from(dir).join("ints.cap"),
+        out.cap.to_jar().unwrap(),
+    )
+    .unwrap();
+}
+
+/// What Java Card lacks is refused, naming class, method and source line.
+#[test]
+fn unsupported_constructs_are_refused_with_their_line() {
+    if !have_javac() {
+        return;
+    }
+    // (name, body of class t.<name>, expected in the message, the line).
+    let cases: &[(&str, &str, &str, u32)] = &[
+        ("Str", "static short f() {\n  String s = \"x\";\n  return (short) s.length(); }", "String", 0),
+        ("Lng", "static short f(short a) {\n  long x = a;\n  return (short) (x * 3); }", "long", 4),
+        ("Flt", "static short f(short a) {\n  float x = a;\n  return (short) (x * 3); }", "floating point", 4),
+        ("Chr", "static short f(short a) {\n  char c = (char) a;\n  return (short) c; }", "char", 4),
+        ("Syn", "static Object o;\n static void f() {\n  synchronized (o) {\n o = null; } }", "synchronized", 5),
+        ("SyM", "synchronized void f() {\n }", "synchronized", 0),
+        ("Lam", "static Runnable f() {\n  return () -> {};\n }", "invokedynamic", 4),
+        ("Cat", "static Object f(Object o) {\n  return o + \"!\";\n }", "String", 0),
+        ("Cls", "static Object f() {\n  return Object.class;\n }", "class literals", 4),
+        ("Mul", "static Object f() {\n  return new byte[2][3];\n }", "multi-dimensional", 0),
+        ("Cmp", "static boolean f(short a, short b) {\n  return a + b > 0;\n }", "needs int support (--int)", 4),
+        ("Idx", "static byte f(byte[] b, short i, short j) {\n  return b[i + j];\n }", "cast it to short", 4),
+        ("Int", "static short f(short a) {\n  int x = a;\n  x *= 1000;\n  return x > 5 ? (short) 1 : (short) 0; }", "needs int support (--int)", 0),
+        ("Cli", "static short v = f();\n static short f() { return 1; }", "static initializer", 3),
+    ];
+    for &(name, body, want, line) in cases {
+        let src = format!("package t;\npublic class {name} {{\n {body}\n}}\n");
+        let e = match build_source(name, &src, false, "8") {
+            Ok(_) => panic!("{name}: converted, but should be refused"),
+            Err(e) => e,
+        };
+        eprintln!("{e}");
+        assert!(e.contains(want), "{name}: {e}");
+        assert!(
+            e.contains(&format!("t.{name}")),
+            "{name} names the class: {e}"
+        );
+        if line > 0 {
+            assert!(
+                e.contains(&format!(":{line}:")),
+                "{name} names line {line}: {e}"
+            );
+        }
+    }
+}
+
+/// Features the reference packages do not exercise convert and verify.
+#[test]
+fn more_language_features_convert() {
+    if !have_javac() {
+        return;
+    }
+    let src = r#"package t;
+public class Feat {
+    static final short[] W = {1, -2, 300};
+    static final boolean[] FLAGS = {true, false, true};
+    static byte b0 = 7;
+    static short s0 = -5;
+    private short p;
+    private static short twice(short x) { return (short) (x * 2); }
+    private short priv() { return p; }
+    short unsigned(short x) { return (short) ((x & 0xFFFF) >>> 4); }
+    short chain(short[] a, short i) { short x; a[i] = x = 5; return x; }
+    byte[] cast(Object o) { return (o instanceof byte[]) ? (byte[]) o : null; }
+    Object[] cast2(Object o) { return (Feat[]) o; }
+    short sparse(short k) {
+        switch (k) {
+            case -30000: return 1;
+            case 0: return 2;
+            case 30000: return 3;
+            default: return 4;
+        }
+    }
+    short loops(byte[] buf) {
+        short sum = 0;
+        for (short i = 0; i < (short) buf.length; i++) { sum += buf[i]; buf[i] += 3; }
+        do { sum--; } while (sum > 100);
+        return sum;
+    }
+    short many(short a, short b, short c, short d, short e, short f, short g, short h) {
+        short i = (short) (a + b), j = (short) (c + d), k = (short) (e + f), l = (short) (g + h);
+        short m = (short) (i * j), n = (short) (k * l), o = (short) (m - n), q = (short) (o ^ a);
+        return (short) (q + twice(i) + priv());
+    }
+    short tries(short x) {
+        try {
+            try { if (x == 0) throw new RuntimeException(); return 1; }
+            finally { p++; }
+        } catch (RuntimeException e) { return 2; }
+    }
+    class Inner { short get() { return p; } }
+    short inner() { return new Inner().get(); }
+}
+"#;
+    for release in ["8", "17"] {
+        let out = build_source("Feat", src, false, release)
+            .unwrap_or_else(|e| panic!("release {release}: {e}"));
+        assert!(
+            cap_tools::verify::verify(&out.cap).is_empty(),
+            "release {release}"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! `jct build`: converts a package's class files to a CAP file (and an
+//! export file), as described by a `jct.toml` (see
+//! `cap_tools::convert::project` for the schema), with command-line
+//! overrides. Compiling the Java sources is javac's job; `jct build` reads
+//! its output.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use cap_tools::api::ApiVersion;
+use cap_tools::convert::{self, Project};
+
+use crate::fsutil::write_atomic;
+
+/// Arguments of `jct build`.
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The project: a jct.toml, or the directory holding it.
+    #[arg(default_value = "jct.toml")]
+    pub project: PathBuf,
+    /// The compiled classes (directory or JAR) instead of [build] classes.
+    #[arg(long)]
+    pub classes: Option<PathBuf>,
+    /// The CAP file to write instead of [build] output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Where to write the export file (default: beside the CAP, .exp).
+    #[arg(long)]
+    pub export: Option<PathBuf>,
+    /// The Java Card API to link against: 2.2.2, 3.0.4, 3.0.5 or 3.2.0.
+    #[arg(long, value_parser = parse_target)]
+    pub target: Option<ApiVersion>,
+    /// Allow the 32-bit int type (the card must support it).
+    #[arg(long = "int")]
+    pub int_support: bool,
+    /// Write the Debug component (CAP format 2.2).
+    #[arg(long)]
+    pub debug: bool,
+    /// Export files (or directories of them) of imported libraries, in
+    /// addition to [build] exportpath.
+    #[arg(long = "exportpath", value_name = "PATH")]
+    pub export_path: Vec<PathBuf>,
+}
+
+fn parse_target(s: &str) -> Result<ApiVersion, String> {
+    ApiVersion::parse(s).ok_or_else(|| format!("'{s}' is none of 2.2.2, 3.0.4, 3.0.5 and 3.2.0"))
+}
+
+/// Runs `jct build`.
+pub fn run(args: BuildArgs) -> Result<()> {
+    let toml = if args.project.is_dir() {
+        args.project.join("jct.toml")
+    } else {
+        args.project.clone()
+    };
+    let project = Project::load(&toml)?;
+    let mut opts = project.options();
+    if let Some(t) = args.target {
+        opts.target = t;
+    }
+    opts.int_support |= args.int_support;
+    opts.debug |= args.debug;
+    opts.export_path.extend(args.export_path.iter().cloned());
+    let classes = args
+        .classes
+        .clone()
+        .unwrap_or_else(|| project.classes.clone());
+    if !classes.exists() {
+        bail!(
+            "no compiled classes at {} (compile {} with javac first, e.g.\n  javac -g -source 8 -target 8 -bootclasspath api.jar -d {} $(find {} -name '*.java')\nwith api.jar from `jct api-jar`)",
+            classes.display(),
+            project.sources.display(),
+            classes.display(),
+            project.sources.display()
+        );
+    }
+    let files = convert::load_classes(&classes, &opts.package)?;
+    let out = convert::convert(&files, &opts)?;
+    for note in &out.notes {
+        eprintln!("note: {note}");
+    }
+    let cap_path = args
+        .output
+        .clone()
+        .unwrap_or_else(|| project.output.clone());
+    let jar = out.cap.to_jar()?;
+    create_parent(&cap_path)?;
+    write_atomic(&cap_path, &jar)?;
+    let applets = opts.applets.len();
+    println!(
+        "wrote {} ({} bytes): {} {} {}.{}, CAP {}, {} applet{}, {} import{}",
+        cap_path.display(),
+        jar.len(),
+        opts.package,
+        opts.package_aid,
+        opts.version.0,
+        opts.version.1,
+        out.cap.format,
+        applets,
+        if applets == 1 { "" } else { "s" },
+        imports(&out.cap),
+        if imports(&out.cap) == 1 { "" } else { "s" },
+    );
+    if let Some(exp) = &out.export {
+        let path = args
+            .export
+            .clone()
+            .unwrap_or_else(|| cap_path.with_extension("exp"));
+        create_parent(&path)?;
+        write_atomic(&path, &exp.encode()?)?;
+        println!("wrote {} (export file)", path.display());
+    }
+    Ok(())
+}
+
+fn imports(cap: &cap_tools::Cap) -> usize {
+    match cap.component(cap_tools::Tag::Import) {
+        Some(cap_tools::Component::Import(i)) => i.packages.len(),
+        _ => 0,
+    }
+}
+
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))
+        }
+        _ => Ok(()),
+    }
+}
