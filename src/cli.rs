@@ -27,6 +27,10 @@ pub enum Command {
     Exp(ExpCommand),
     #[command(flatten)]
     Card(crate::cmd_card::CardCommand),
+    /// Convert compiled Java classes into a CAP file (and an export file).
+    ///
+    /// Run it in an applet directory with a jct.toml, or give the settings as options.
+    Build(crate::cmd_build::BuildArgs),
     /// Write the Java Card API as a jar to compile applets against with javac.
     ///
     /// Example: jct api-jar -o api.jar && javac -source 8 -target 8 -bootclasspath api.jar ...

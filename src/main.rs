@@ -6,6 +6,7 @@
 mod card_args;
 mod cli;
 mod cmd_api;
+mod cmd_build;
 mod cmd_cap;
 mod cmd_card;
 mod cmd_emu;
@@ -21,6 +22,7 @@ fn main() {
         cli::Command::Exp(cmd) => cmd_exp::run(cmd),
         cli::Command::Card(cmd) => cmd_card::run(cmd),
         cli::Command::Emu(args) => cmd_emu::run(args),
+        cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),
     };
