@@ -39,7 +39,6 @@ pub mod project;
 mod statics;
 mod step;
 mod tokens;
-mod toml;
 mod translate;
 mod types;
 

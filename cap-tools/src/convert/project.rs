@@ -25,12 +25,51 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
+
 use crate::aid::Aid;
 use crate::api::ApiVersion;
 
 use super::error::{Error, Result};
-use super::toml::{self, Table, Value};
 use super::Options;
+
+/// The file as written; `deny_unknown_fields` makes a misspelt key an error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectFile {
+    package: PackageSection,
+    #[serde(default)]
+    applet: Vec<AppletSection>,
+    #[serde(default)]
+    build: BuildSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackageSection {
+    name: String,
+    aid: String,
+    version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppletSection {
+    class: String,
+    aid: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct BuildSection {
+    target: Option<String>,
+    int: Option<bool>,
+    debug: Option<bool>,
+    sources: Option<String>,
+    classes: Option<String>,
+    exportpath: Option<Vec<String>>,
+    output: Option<String>,
+}
 
 /// A loaded `jct.toml`, paths resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,31 +108,9 @@ impl Project {
     /// relative to `path`'s directory).
     pub fn parse(text: &str, path: &Path) -> Result<Project> {
         let here = |m: String| Error::general(format!("{}: {m}", path.display()));
-        let doc = toml::parse(text).map_err(here)?;
+        let file: ProjectFile = toml::from_str(text).map_err(|e| here(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        if let Some((k, _, line)) = doc.root.entries.first() {
-            return Err(here(format!(
-                "line {line}: key `{k}` outside a table ([package], [[applet]] or [build])"
-            )));
-        }
-        for name in doc.tables.keys() {
-            if name != "package" && name != "build" {
-                return Err(here(format!("unknown table [{name}]")));
-            }
-        }
-        for name in doc.arrays.keys() {
-            if name != "applet" {
-                return Err(here(format!("unknown array of tables [[{name}]]")));
-            }
-        }
-        let package_table = doc
-            .tables
-            .get("package")
-            .ok_or_else(|| here("a [package] table is required".into()))?;
-        let pkg = Keys::new(package_table, "package", &["name", "aid", "version"]).map_err(here)?;
-        let package = pkg
-            .string("name")?
-            .ok_or_else(|| here("[package] needs `name`".into()))?;
+        let package = file.package.name;
         if package.is_empty()
             || !package
                 .split('.')
@@ -103,43 +120,24 @@ impl Project {
                 "package name `{package}` is not a Java package name"
             )));
         }
-        let package_aid = pkg
-            .aid("aid")?
-            .ok_or_else(|| here("[package] needs `aid`".into()))?;
-        let version = match pkg.string("version")? {
-            Some(v) => parse_version(&v)
-                .ok_or_else(|| here(format!("version `{v}` is not major.minor (each 0..=255)")))?,
-            None => return Err(here("[package] needs `version`".into())),
+        let aid = |text: &str, what: &str| {
+            Aid::from_hex(text).map_err(|e| here(format!("{what} `aid`: {e}")))
         };
-        let mut applets = Vec::new();
-        for t in doc.arrays.get("applet").map(Vec::as_slice).unwrap_or(&[]) {
-            let a = Keys::new(t, "applet", &["class", "aid"]).map_err(here)?;
-            let class = a
-                .string("class")?
-                .ok_or_else(|| here(format!("line {}: [[applet]] needs `class`", t.line)))?;
-            let aid = a
-                .aid("aid")?
-                .ok_or_else(|| here(format!("line {}: [[applet]] needs `aid`", t.line)))?;
-            applets.push((aid, class));
-        }
-        let empty = Table::default();
-        let build_table = doc.tables.get("build").unwrap_or(&empty);
-        let b = Keys::new(
-            build_table,
-            "build",
-            &[
-                "target",
-                "int",
-                "debug",
-                "sources",
-                "classes",
-                "exportpath",
-                "output",
-            ],
-        )
-        .map_err(here)?;
-        let target = match b.string("target")? {
-            Some(t) => ApiVersion::parse(&t).ok_or_else(|| {
+        let package_aid = aid(&file.package.aid, "[package]")?;
+        let version = parse_version(&file.package.version).ok_or_else(|| {
+            here(format!(
+                "version `{}` is not major.minor (each 0..=255)",
+                file.package.version
+            ))
+        })?;
+        let applets = file
+            .applet
+            .iter()
+            .map(|a| Ok((aid(&a.aid, "[[applet]]")?, a.class.clone())))
+            .collect::<Result<Vec<_>>>()?;
+        let b = file.build;
+        let target = match &b.target {
+            Some(t) => ApiVersion::parse(t).ok_or_else(|| {
                 here(format!(
                     "target `{t}` is none of 2.2.2, 3.0.4, 3.0.5 and 3.2.0"
                 ))
@@ -147,17 +145,12 @@ impl Project {
             None => ApiVersion::V3_0_5,
         };
         let last = package.rsplit('.').next().unwrap_or(&package).to_string();
-        let sources = base.join(b.string("sources")?.unwrap_or_else(|| "src".into()));
-        let classes = base.join(
-            b.string("classes")?
-                .unwrap_or_else(|| "build/classes".into()),
-        );
-        let output = base.join(
-            b.string("output")?
-                .unwrap_or_else(|| format!("build/{last}.cap")),
-        );
+        let sources = base.join(b.sources.unwrap_or_else(|| "src".into()));
+        let classes = base.join(b.classes.unwrap_or_else(|| "build/classes".into()));
+        let output = base.join(b.output.unwrap_or_else(|| format!("build/{last}.cap")));
         let export_path = b
-            .strings("exportpath")?
+            .exportpath
+            .unwrap_or_default()
             .into_iter()
             .map(|p| base.join(p))
             .collect();
@@ -168,8 +161,8 @@ impl Project {
             version,
             applets,
             target,
-            int_support: b.bool("int")?.unwrap_or(false),
-            debug: b.bool("debug")?.unwrap_or(false),
+            int_support: b.int.unwrap_or(false),
+            debug: b.debug.unwrap_or(false),
             sources,
             classes,
             export_path,
@@ -196,77 +189,6 @@ impl Project {
 pub fn parse_version(s: &str) -> Option<(u8, u8)> {
     let (a, b) = s.trim().split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
-}
-
-/// Typed access to one table's keys, refusing unknown ones.
-struct Keys<'a> {
-    table: &'a Table,
-    name: &'static str,
-}
-
-impl<'a> Keys<'a> {
-    fn new(table: &'a Table, name: &'static str, known: &[&str]) -> Result<Keys<'a>, String> {
-        if let Some((k, _, line)) = table
-            .entries
-            .iter()
-            .find(|(k, _, _)| !known.contains(&k.as_str()))
-        {
-            return Err(format!(
-                "line {line}: unknown key `{k}` in [{name}] (known: {})",
-                known.join(", ")
-            ));
-        }
-        Ok(Keys { table, name })
-    }
-
-    fn wrong(&self, key: &str, line: usize, want: &str, got: &Value) -> Error {
-        Error::general(format!(
-            "line {line}: [{}] `{key}` must be {want}, not {}",
-            self.name,
-            got.kind()
-        ))
-    }
-
-    fn string(&self, key: &str) -> Result<Option<String>> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some((Value::Str(s), _)) => Ok(Some(s.clone())),
-            Some((v, line)) => Err(self.wrong(key, line, "a string", v)),
-        }
-    }
-
-    fn bool(&self, key: &str) -> Result<Option<bool>> {
-        match self.table.get(key) {
-            None => Ok(None),
-            Some((Value::Bool(b), _)) => Ok(Some(*b)),
-            Some((v, line)) => Err(self.wrong(key, line, "true or false", v)),
-        }
-    }
-
-    fn strings(&self, key: &str) -> Result<Vec<String>> {
-        match self.table.get(key) {
-            None => Ok(Vec::new()),
-            Some((Value::Str(s), _)) => Ok(vec![s.clone()]),
-            Some((Value::Array(items), line)) => items
-                .iter()
-                .map(|v| match v {
-                    Value::Str(s) => Ok(s.clone()),
-                    other => Err(self.wrong(key, line, "an array of strings", other)),
-                })
-                .collect(),
-            Some((v, line)) => Err(self.wrong(key, line, "an array of strings", v)),
-        }
-    }
-
-    fn aid(&self, key: &str) -> Result<Option<Aid>> {
-        let Some(text) = self.string(key)? else {
-            return Ok(None);
-        };
-        let line = self.table.get(key).map(|(_, l)| l).unwrap_or(0);
-        Aid::from_hex(&text)
-            .map(Some)
-            .map_err(|e| Error::general(format!("line {line}: [{}] `{key}`: {e}", self.name)))
-    }
 }
 
 #[cfg(test)]
@@ -325,11 +247,11 @@ exportpath = ["exp"]
         let cases = [
             ("[package]\nname = \"a\"\naid = \"F000000001\"\n", "version"),
             ("[package]\nname = \"a\"\naid = \"F0\"\nversion = \"1.0\"\n", "5 to 16"),
-            ("[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\nnmae = 1\n", "unknown key"),
+            ("[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\nnmae = 1\n", "unknown field `nmae`"),
             ("[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\ntarget = \"9\"\n", "target"),
-            ("[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\nint = \"yes\"\n", "true or false"),
-            ("[pkg]\n", "unknown table"),
-            ("x = 1\n", "outside a table"),
+            ("[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\nint = \"yes\"\n", "invalid type"),
+            ("[pkg]\n", "unknown field `pkg`"),
+            ("x = 1\n", "unknown field `x`"),
         ];
         for (text, want) in cases {
             let e = Project::parse(text, Path::new("jct.toml"))
