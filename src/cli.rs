@@ -29,7 +29,10 @@ pub enum Command {
     Card(crate::cmd_card::CardCommand),
     /// Convert compiled Java classes into a CAP file (and an export file).
     ///
-    /// Run it in an applet directory with a jct.toml, or give the settings as options.
+    /// Run it in an applet directory with a jct.toml, or give the settings as options:
+    /// jct build build/classes --package com.example.hello --package-aid F00000000101
+    /// --version 1.0 --applet F0000000010101=HelloApplet -o hello.cap
+    #[command(disable_version_flag = true)]
     Build(crate::cmd_build::BuildArgs),
     /// Write the Java Card API as a jar to compile applets against with javac.
     ///

@@ -1,8 +1,9 @@
 //! `jct build`: converts a package's class files to a CAP file (and an
 //! export file), as described by a `jct.toml` (see
-//! `cap_tools::convert::project` for the schema), with command-line
-//! overrides. Compiling the Java sources is javac's job; `jct build` reads
-//! its output.
+//! `cap_tools::convert::project` for the schema) with command-line
+//! overrides, or entirely from the command line (`--package`, `--package-aid`,
+//! `--version`, `--applet`). Compiling the Java sources is javac's job;
+//! `jct build` reads its output.
 
 use std::path::{Path, PathBuf};
 
@@ -15,9 +16,22 @@ use crate::fsutil::write_atomic;
 /// Arguments of `jct build`.
 #[derive(clap::Args, Debug)]
 pub struct BuildArgs {
-    /// The project: a jct.toml, or the directory holding it.
-    #[arg(default_value = "jct.toml")]
+    /// The project: a jct.toml, or the directory holding it. With --package:
+    /// the compiled classes (a directory or a JAR).
+    #[arg(default_value = "jct.toml", value_name = "PROJECT_OR_CLASSES")]
     pub project: PathBuf,
+    /// Build without a jct.toml: the Java package (dotted) to convert.
+    #[arg(long, requires_all = ["package_aid", "pkg_version", "output"])]
+    pub package: Option<String>,
+    /// Package AID (hex), with --package.
+    #[arg(long, value_name = "HEX", requires = "package")]
+    pub package_aid: Option<String>,
+    /// Package version MAJ.MIN, with --package.
+    #[arg(long = "version", value_name = "MAJ.MIN", requires = "package")]
+    pub pkg_version: Option<String>,
+    /// An applet, with --package: AID=Class (repeat for several).
+    #[arg(long, value_name = "AID=CLASS", requires = "package")]
+    pub applet: Vec<String>,
     /// The compiled classes (directory or JAR) instead of [build] classes.
     #[arg(long)]
     pub classes: Option<PathBuf>,
@@ -25,7 +39,7 @@ pub struct BuildArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Where to write the export file (default: beside the CAP, .exp).
-    #[arg(long)]
+    #[arg(long, visible_alias = "exp")]
     pub export: Option<PathBuf>,
     /// The Java Card API to link against: 2.2.2, 3.0.4, 3.0.5 or 3.2.0.
     #[arg(long, value_parser = parse_target)]
@@ -46,21 +60,52 @@ fn parse_target(s: &str) -> Result<ApiVersion, String> {
     ApiVersion::parse(s).ok_or_else(|| format!("'{s}' is none of 2.2.2, 3.0.4, 3.0.5 and 3.2.0"))
 }
 
-/// Runs `jct build`.
-pub fn run(args: BuildArgs) -> Result<()> {
+/// What to convert, from a jct.toml or from the command line.
+struct Plan {
+    opts: convert::Options,
+    classes: PathBuf,
+    output: PathBuf,
+}
+
+/// Options from `--package`, `--package-aid`, `--version` and `--applet`.
+fn plan_from_flags(args: &BuildArgs, package: &str) -> Result<Plan> {
+    let aid = |s: &str, what: &str| {
+        cap_tools::Aid::from_hex(s).map_err(|e| anyhow::anyhow!("{what}: {e}"))
+    };
+    let package_aid = aid(
+        args.package_aid.as_deref().unwrap_or_default(),
+        "--package-aid",
+    )?;
+    let version_text = args.pkg_version.as_deref().unwrap_or_default();
+    let version = convert::project::parse_version(version_text)
+        .with_context(|| format!("--version '{version_text}' is not MAJ.MIN (each 0..=255)"))?;
+    let mut opts = convert::Options::new(package, package_aid, version);
+    for a in &args.applet {
+        let (hex, class) = a
+            .split_once('=')
+            .with_context(|| format!("--applet '{a}' is not AID=Class"))?;
+        opts.applets
+            .push((aid(hex, "--applet")?, class.to_string()));
+    }
+    let output = args
+        .output
+        .clone()
+        .context("--output is needed with --package")?;
+    Ok(Plan {
+        opts,
+        classes: args.project.clone(),
+        output,
+    })
+}
+
+/// Options from a jct.toml.
+fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
     let toml = if args.project.is_dir() {
         args.project.join("jct.toml")
     } else {
         args.project.clone()
     };
     let project = Project::load(&toml)?;
-    let mut opts = project.options();
-    if let Some(t) = args.target {
-        opts.target = t;
-    }
-    opts.int_support |= args.int_support;
-    opts.debug |= args.debug;
-    opts.export_path.extend(args.export_path.iter().cloned());
     let classes = args
         .classes
         .clone()
@@ -74,15 +119,37 @@ pub fn run(args: BuildArgs) -> Result<()> {
             project.sources.display()
         );
     }
+    Ok(Plan {
+        opts: project.options(),
+        classes,
+        output: args
+            .output
+            .clone()
+            .unwrap_or_else(|| project.output.clone()),
+    })
+}
+
+/// Runs `jct build`.
+pub fn run(args: BuildArgs) -> Result<()> {
+    let Plan {
+        mut opts,
+        classes,
+        output: cap_path,
+    } = match &args.package {
+        Some(package) => plan_from_flags(&args, package)?,
+        None => plan_from_project(&args)?,
+    };
+    if let Some(t) = args.target {
+        opts.target = t;
+    }
+    opts.int_support |= args.int_support;
+    opts.debug |= args.debug;
+    opts.export_path.extend(args.export_path.iter().cloned());
     let files = convert::load_classes(&classes, &opts.package)?;
     let out = convert::convert(&files, &opts)?;
     for note in &out.notes {
         eprintln!("note: {note}");
     }
-    let cap_path = args
-        .output
-        .clone()
-        .unwrap_or_else(|| project.output.clone());
     let jar = out.cap.to_jar()?;
     create_parent(&cap_path)?;
     write_atomic(&cap_path, &jar)?;

@@ -87,3 +87,79 @@ fn applets_build_from_source_and_install() {
             .stdout(predicate::str::starts_with("9000"));
     }
 }
+
+#[test]
+fn build_from_flags_without_a_project_file() {
+    let work = tempfile::tempdir().unwrap();
+    let api = work.path().join("api.jar");
+    Command::cargo_bin("jct")
+        .unwrap()
+        .args(["api-jar", "-o"])
+        .arg(&api)
+        .assert()
+        .success();
+    let classes = work.path().join("classes");
+    let status = StdCommand::new("javac")
+        .args([
+            "-g",
+            "-source",
+            "8",
+            "-target",
+            "8",
+            "-nowarn",
+            "-bootclasspath",
+        ])
+        .arg(&api)
+        .arg("-d")
+        .arg(&classes)
+        .args(java_files(
+            &support::shared().join("converter-reference/src/com/example/hello"),
+        ))
+        .status()
+        .expect("javac (a JDK) is needed");
+    assert!(status.success());
+    let cap = work.path().join("hello.cap");
+    Command::cargo_bin("jct")
+        .unwrap()
+        .arg("build")
+        .arg(&classes)
+        .args([
+            "--package",
+            "com.example.hello",
+            "--package-aid",
+            "F00000000101",
+            "--version",
+            "1.0",
+        ])
+        .args(["--applet", "F0000000010101=HelloApplet", "-o"])
+        .arg(&cap)
+        .assert()
+        .success();
+    let out = Command::cargo_bin("jct")
+        .unwrap()
+        .args(["cap", "info", "--json"])
+        .arg(&cap)
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["package_aid"], "F00000000101");
+    assert_eq!(info["applets"][0]["aid"], "F0000000010101");
+    // A malformed applet option is a clear error.
+    Command::cargo_bin("jct")
+        .unwrap()
+        .arg("build")
+        .arg(&classes)
+        .args([
+            "--package",
+            "com.example.hello",
+            "--package-aid",
+            "F00000000101",
+            "--version",
+            "1.0",
+        ])
+        .args(["--applet", "HelloApplet", "-o"])
+        .arg(&cap)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("AID=Class"));
+}
