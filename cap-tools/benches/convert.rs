@@ -15,8 +15,11 @@ use cap_tools::convert::{self, Options};
 use cap_tools::Aid;
 use criterion::{criterion_group, criterion_main, Criterion};
 
-/// name, package AID, applet (AID, class).
-const PACKAGES: [(&str, &str, Option<(&str, &str)>); 5] = [
+/// An applet: AID and class name.
+type Applet = (&'static str, &'static str);
+
+/// name, package AID, applet.
+const PACKAGES: [(&str, &str, Option<Applet>); 5] = [
     (
         "hello",
         "F00000000101",
