@@ -24,16 +24,43 @@ fn java_files(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-#[test]
-fn applets_build_from_source_and_install() {
-    let work = tempfile::tempdir().unwrap();
-    let api = work.path().join("api.jar");
+/// Writes the API jar with `jct api-jar`.
+fn api_jar(dir: &Path) -> std::path::PathBuf {
+    let api = dir.join("api.jar");
     Command::cargo_bin("jct")
         .unwrap()
         .args(["api-jar", "-o"])
         .arg(&api)
         .assert()
         .success();
+    api
+}
+
+/// Compiles `sources` with javac against the API jar into `out`.
+fn javac(api: &Path, out: &Path, sources: &[std::path::PathBuf]) {
+    let status = StdCommand::new("javac")
+        .args([
+            "-g",
+            "-source",
+            "8",
+            "-target",
+            "8",
+            "-nowarn",
+            "-bootclasspath",
+        ])
+        .arg(api)
+        .arg("-d")
+        .arg(out)
+        .args(sources)
+        .status()
+        .expect("javac (a JDK) is needed to build the applets");
+    assert!(status.success(), "javac failed for {sources:?}");
+}
+
+#[test]
+fn applets_build_from_source_and_install() {
+    let work = tempfile::tempdir().unwrap();
+    let api = api_jar(work.path());
     let emu = Emu::start(false, "3.0.5");
     for (name, applet) in [("hello", "F000000001A101"), ("counter", "F000000001A201")] {
         // A copy of the project, so the build writes nothing into the repository.
@@ -45,23 +72,7 @@ fn applets_build_from_source_and_install() {
         )
         .unwrap();
         let sources = java_files(&Path::new("applets").join(name).join("src"));
-        let status = StdCommand::new("javac")
-            .args([
-                "-g",
-                "-source",
-                "8",
-                "-target",
-                "8",
-                "-nowarn",
-                "-bootclasspath",
-            ])
-            .arg(&api)
-            .arg("-d")
-            .arg(project.join("build/classes"))
-            .args(&sources)
-            .status()
-            .expect("javac (a JDK) is needed to build the applets");
-        assert!(status.success(), "javac failed for {name}");
+        javac(&api, &project.join("build/classes"), &sources);
         Command::cargo_bin("jct")
             .unwrap()
             .arg("build")
@@ -91,33 +102,13 @@ fn applets_build_from_source_and_install() {
 #[test]
 fn build_from_flags_without_a_project_file() {
     let work = tempfile::tempdir().unwrap();
-    let api = work.path().join("api.jar");
-    Command::cargo_bin("jct")
-        .unwrap()
-        .args(["api-jar", "-o"])
-        .arg(&api)
-        .assert()
-        .success();
+    let api = api_jar(work.path());
     let classes = work.path().join("classes");
-    let status = StdCommand::new("javac")
-        .args([
-            "-g",
-            "-source",
-            "8",
-            "-target",
-            "8",
-            "-nowarn",
-            "-bootclasspath",
-        ])
-        .arg(&api)
-        .arg("-d")
-        .arg(&classes)
-        .args(java_files(
-            &support::shared().join("converter-reference/src/com/example/hello"),
-        ))
-        .status()
-        .expect("javac (a JDK) is needed");
-    assert!(status.success());
+    javac(
+        &api,
+        &classes,
+        &java_files(&support::shared().join("converter-reference/src/com/example/hello")),
+    );
     let cap = work.path().join("hello.cap");
     Command::cargo_bin("jct")
         .unwrap()
