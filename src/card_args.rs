@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use loader::gp::client::{GpClient, PlainEvent};
-use loader::keys::{Diversification, Key, KeyType, StaticKeys};
-use loader::scp::{self, ChallengeSource, HostConfig, SecurityLevel, SessionInfo};
+use loader::client::{GpClient, PlainEvent};
 use loader::transport::{CardChannel, Transport};
+use scp::keys::{Diversification, Key, KeyType, StaticKeys};
+use scp::{self, ChallengeSource, HostConfig, SecurityLevel, SessionInfo};
 
 /// The GlobalPlatform test key most development cards ship with.
 pub const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
@@ -356,7 +356,7 @@ pub fn authenticate_session(
             .get_data(0x0066)
             .ok()
             .flatten()
-            .and_then(|d| loader::gp::cardinfo::decode_card_recognition(&d).ok())
+            .and_then(|d| gp::cardinfo::decode_card_recognition(&d).ok())
             .and_then(|r| r.scp.iter().find(|(p, _)| *p == 2).map(|(_, i)| *i))
             .unwrap_or(0x15),
     };
@@ -368,7 +368,7 @@ pub fn authenticate_session(
         |scp_id| {
             let mut config = HostConfig::new(
                 k.static_keys(&material, forced.unwrap_or(scp_id))
-                    .map_err(|e| loader::gp::client::GpError::Protocol(format!("{e:#}")))?,
+                    .map_err(|e| loader::client::GpError::Protocol(format!("{e:#}")))?,
             );
             config.security_level = level;
             config.diversification = diversification;

@@ -7,13 +7,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use cap_tools::Cap;
 use clap::{Args, Subcommand, ValueEnum};
-use loader::apdu::CommandApdu;
-use loader::gp::cardinfo;
-use loader::gp::client::{InstallOptions, LoadHash, LoadOptions, Registry};
-use loader::gp::cplc;
-use loader::gp::privileges::Privileges;
-use loader::gp::registry::Entry;
-use loader::keys::{Key, KeyType, StaticKeys};
+use gp::apdu::CommandApdu;
+use gp::cardinfo;
+use gp::cplc;
+use gp::privileges::Privileges;
+use gp::registry::Entry;
+use loader::client::{InstallOptions, LoadHash, LoadOptions, Registry};
+use scp::keys::{Key, KeyType, StaticKeys};
 
 use crate::card_args::{
     open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, TransportArgs,
@@ -288,7 +288,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, true)?;
             let scp3 = matches!(
                 s.client.session().map(|i| i.protocol),
-                Some(loader::scp::Protocol::Scp03 { .. })
+                Some(scp::Protocol::Scp03 { .. })
             );
             let kind = match new_key_type {
                 Some(NewKeyType::Aes) => KeyType::Aes,
@@ -354,9 +354,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, secure)?;
             if let Some(aid) = select {
                 let aid = parse_aid(&aid, "--select")?;
-                let r = s
-                    .client
-                    .transmit(&loader::gp::commands::select(&aid, false)?)?;
+                let r = s.client.transmit(&gp::commands::select(&aid, false)?)?;
                 println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
             }
             for a in apdus {
@@ -380,7 +378,7 @@ fn package_label(cap: &Cap) -> String {
         .unwrap_or_default()
 }
 
-fn load(client: &mut loader::gp::client::GpClient, cap: &Cap, args: &LoadArgs) -> Result<()> {
+fn load(client: &mut loader::client::GpClient, cap: &Cap, args: &LoadArgs) -> Result<()> {
     let options = LoadOptions {
         security_domain: args
             .to
@@ -513,7 +511,7 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
 /// The value of a one-byte-tag data object: cards answer GET DATA with the
 /// whole TLV (e.g. `42 03 ...`); a bare value is returned as is.
 fn tlv_value(tag: u8, data: Vec<u8>) -> Vec<u8> {
-    match loader::tlv::Tlv::parse(&data) {
+    match gp::tlv::Tlv::parse(&data) {
         Ok(t) if t.tag().to_bytes() == [tag] => t.bytes().map(<[u8]>::to_vec).unwrap_or(data),
         _ => data,
     }

@@ -10,10 +10,10 @@ use std::sync::atomic::Ordering;
 use crate::card_args::{parse_hex, parse_hex_u8, parse_scp, parse_u8};
 use anyhow::{Context, Result};
 use clap::Args;
-use emulator::loader::keys::{Key, KeyType, StaticKeys};
-use emulator::loader::transport::vpcd_frame::Control;
 use emulator::server::{self, Event};
 use emulator::{Card, CardProfile};
+use gp::vpcd_frame::Control;
+use scp::keys::{Key, KeyType, StaticKeys};
 
 /// Where readers find the card when no front end is named.
 const DEFAULT_LISTEN: &str = "127.0.0.1:35963";

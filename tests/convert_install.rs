@@ -11,11 +11,11 @@ use cap_tools::cap::load_file::LoadFile;
 use cap_tools::convert::{self, Options};
 use cap_tools::{Aid, Cap};
 use emulator::{Card, CardProfile};
-use loader::apdu::{CommandApdu, ResponseApdu};
-use loader::gp::install::{p1, InstallForInstall, InstallForLoad, LoadBlocks};
-use loader::gp::Privileges;
-use loader::keys::{Key, StaticKeys};
-use loader::scp::{self, HostConfig, SecureChannel, SecurityLevel};
+use gp::apdu::{CommandApdu, ResponseApdu};
+use gp::install::{p1, InstallForInstall, InstallForLoad, LoadBlocks};
+use gp::Privileges;
+use scp::keys::{Key, StaticKeys};
+use scp::{self, HostConfig, SecureChannel, SecurityLevel};
 
 const ISD: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00];
 

@@ -6,7 +6,7 @@
 //! (`CI` set), where .ci/run installs pcscd and a skip would hide a defect.
 #![cfg(feature = "pcsc")]
 
-#[path = "../loader/tests/support/pcscd.rs"]
+#[path = "support/pcscd.rs"]
 mod pcscd;
 
 use std::process::{Child, Command as StdCommand, Stdio};

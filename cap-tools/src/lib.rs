@@ -8,7 +8,9 @@ pub mod aid;
 pub mod api;
 pub mod bytes;
 pub mod cap;
+#[cfg(feature = "convert")]
 pub mod classfile;
+#[cfg(feature = "convert")]
 pub mod convert;
 pub mod error;
 pub mod exp;

@@ -11,8 +11,8 @@
 
 use std::path::Path;
 
-use loader::apdu::CommandApdu;
-use loader::scp::{ChallengeSource, OsRng};
+use gp::apdu::CommandApdu;
+use scp::{ChallengeSource, OsRng};
 
 use crate::commands;
 use crate::keyset::KeySet;
@@ -22,7 +22,7 @@ use crate::session::Session;
 use crate::state::CardState;
 use crate::store::{StateFile, StoreError};
 use crate::sw::{self, fail, Fail, Outcome, Reply};
-use loader::keys::StaticKeys;
+use scp::keys::StaticKeys;
 
 /// Why a card could not be made or opened.
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,8 @@
 //! counters GlobalPlatform asks a card to keep across power cycles: the
 //! secure channel sequence counter and the failed authentication count.
 
-use loader::keys::{Key, KeyType, StaticKeys};
-use loader::scp::Protocol;
+use scp::keys::{Key, KeyType, StaticKeys};
+use scp::Protocol;
 use serde::{Deserialize, Serialize};
 
 use crate::profile::CardProfile;

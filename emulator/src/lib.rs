@@ -3,7 +3,7 @@
 //! [`Card`] takes raw command APDUs and answers raw responses, like a card
 //! in a reader. Its Issuer Security Domain implements the card side of
 //! GlobalPlatform Card Specification 2.3.1: SCP02 and SCP03 secure
-//! channels (the loader's card-side [`loader::scp`] code), the card life
+//! channels (the card side of the `scp` crate), the card life
 //! cycle, key sets with PUT KEY, and card content management — INSTALL,
 //! LOAD, DELETE, GET STATUS, SET STATUS, GET DATA, SELECT. Loaded files are
 //! decoded and linked against the Java Card API of the emulated version
@@ -23,7 +23,6 @@
 pub mod card;
 pub mod commands;
 mod hexser;
-pub mod in_process;
 pub mod keyset;
 pub mod linker;
 pub mod load;
@@ -34,10 +33,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod sw;
-
-/// The loader crate, re-exported so front ends name keys and protocols
-/// without depending on it themselves.
-pub use loader;
+pub mod vpcd;
 
 pub use card::{Card, CardError};
 pub use profile::{CardProfile, DEFAULT_ISD_AID, DEFAULT_KEY_VERSION, TEST_KEY};

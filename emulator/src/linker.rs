@@ -14,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use cap_tools::api::{self, ApiVersion};
 use cap_tools::cap::{Component, Tag};
 use cap_tools::Cap;
-use loader::tlv::Tlv;
+use gp::tlv::Tlv;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 

@@ -4,7 +4,7 @@
 //! card stays the same card across restarts whatever the command line says.
 
 use cap_tools::api::ApiVersion;
-use loader::keys::{Key, KeyError, StaticKeys};
+use scp::keys::{Key, KeyError, StaticKeys};
 use serde::{Deserialize, Serialize};
 
 use crate::hexser;
@@ -80,8 +80,8 @@ impl CardProfile {
             ));
         }
         self.api_version()?;
-        let scp02 = loader::scp::Protocol::Scp02 { i: self.scp02_i };
-        let scp03 = loader::scp::Protocol::Scp03 { i: self.scp03_i };
+        let scp02 = scp::Protocol::Scp02 { i: self.scp02_i };
+        let scp03 = scp::Protocol::Scp03 { i: self.scp03_i };
         // The secure channel code refuses options it does not implement
         // only when a session opens; say so at creation instead.
         if self.scp02_i & 0x04 == 0 || self.scp02_i & 0x88 != 0 {

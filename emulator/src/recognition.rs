@@ -5,9 +5,9 @@
 //! Hosts read them before authenticating to learn which secure channel
 //! protocol and options to use, so they must be accurate.
 
-use loader::keys::KeyType;
-use loader::scp::Protocol;
-use loader::tlv::Tlv;
+use gp::tlv::Tlv;
+use scp::keys::KeyType;
+use scp::Protocol;
 
 use crate::state::CardState;
 

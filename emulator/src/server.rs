@@ -17,9 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use loader::transport::vpcd::{ServeEnd, VpcdCard};
-use loader::transport::vpcd_frame::{write_frame, Control, Frame, FrameError, FrameReader};
-use loader::transport::TransportError;
+use gp::vpcd_frame::{write_frame, Control, Frame, FrameError, FrameReader};
+
+use crate::vpcd::{ServeEnd, VpcdCard, VpcdError};
 
 use crate::card::Card;
 
@@ -163,7 +163,7 @@ pub fn serve_vpcd(
     card: &mut Card,
     stop: &AtomicBool,
     observer: &mut dyn FnMut(&Event),
-) -> Result<(), TransportError> {
+) -> Result<(), VpcdError> {
     let mut link = VpcdCard::connect(addr, Duration::from_secs(5))?;
     loop {
         let peer = link.peer().to_string();

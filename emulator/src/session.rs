@@ -8,7 +8,7 @@
 //!   └───────────────────────────────┴─────────────── SELECT, reset ───────┘ SELECT, reset
 //! ```
 
-use loader::scp::{CardAuthenticating, CardChannel, SecurityLevel};
+use scp::{CardAuthenticating, CardChannel, SecurityLevel};
 
 /// Where the session stands.
 #[derive(Debug, Default)]

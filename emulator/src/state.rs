@@ -4,7 +4,7 @@
 //! secure channel, a LOAD in progress, the selected application) lives in
 //! [`crate::card`] and is lost on reset, as on a card.
 
-use loader::gp::{ApplicationLifeCycle, CardLifeCycle, Privileges};
+use gp::{ApplicationLifeCycle, CardLifeCycle, Privileges};
 use serde::{Deserialize, Serialize};
 
 use crate::hexser;

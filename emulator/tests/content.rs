@@ -6,8 +6,8 @@ mod common;
 use cap_tools::cap::load_file::LoadFile;
 use cap_tools::Cap;
 use common::*;
-use loader::apdu::CommandApdu;
-use loader::scp::SecurityLevel;
+use gp::apdu::CommandApdu;
+use scp::SecurityLevel;
 use sha2::{Digest, Sha256};
 
 #[test]
@@ -116,7 +116,7 @@ fn select_isd_answers_fci_and_partial_next() {
     assert_eq!(select(&mut card, &a).sw, 0x9000);
     assert_eq!(next(&mut card, &b), 0x9000);
     // No data selects the ISD.
-    let r = loader::apdu::ResponseApdu::parse(&card.transmit(&[0x00, 0xA4, 0x04, 0x00])).unwrap();
+    let r = gp::apdu::ResponseApdu::parse(&card.transmit(&[0x00, 0xA4, 0x04, 0x00])).unwrap();
     assert_eq!((r.sw, r.data[0]), (0x9000, 0x6F));
 }
 
@@ -168,7 +168,7 @@ fn a_reset_in_the_middle_of_a_load_leaves_nothing() {
 fn broken_load_sequences_leave_nothing() {
     let (block, c4) = load_file(&hello_cap());
     let blocks = load_blocks(&c4);
-    type Breaker = fn(&mut emulator::Card, &mut loader::scp::SecureChannel, &[CommandApdu]) -> u16;
+    type Breaker = fn(&mut emulator::Card, &mut scp::SecureChannel, &[CommandApdu]) -> u16;
     let cases: Vec<(&str, Breaker, u16)> = vec![
         (
             "block number skipped",
@@ -433,7 +433,7 @@ fn install_errors() {
         0x6985,
         "AID taken"
     );
-    let ms = loader::gp::InstallForInstall {
+    let ms = gp::InstallForInstall {
         application_aid: HELLO_APPLET.to_vec(),
         ..Default::default()
     };
@@ -497,9 +497,7 @@ fn get_status_pages_and_filters() {
     criteria.extend_from_slice(&wanted);
     let r = send(&mut card, &mut sc, &gp(0xF2, 0x40, 0x00, criteria));
     assert_eq!(r.sw, 0x9000);
-    let entries =
-        loader::gp::registry::parse_legacy(loader::gp::registry::Scope::Applications, &r.data)
-            .unwrap();
+    let entries = gp::registry::parse_legacy(gp::registry::Scope::Applications, &r.data).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(
         (entries[0].aid.clone(), entries[0].life_cycle),
@@ -511,9 +509,7 @@ fn get_status_pages_and_filters() {
         &mut sc,
         &gp(0xF2, 0x10, 0x02, vec![0x4F, 0x06, 0xF0, 0, 0, 0, 1, 1]),
     );
-    let e =
-        loader::gp::registry::parse_e3(loader::gp::registry::Scope::LoadFilesAndModules, &r.data)
-            .unwrap();
+    let e = gp::registry::parse_e3(gp::registry::Scope::LoadFilesAndModules, &r.data).unwrap();
     assert_eq!(e[0].modules, vec![HELLO_APPLET.to_vec()]);
     assert_eq!(e[0].version, Some(vec![1, 0]));
     // Bad P1, P2, data.
@@ -562,7 +558,7 @@ fn memory_limits_answer_6a84() {
     card.power_on();
     let mut sc = open(&mut card, SecurityLevel::C_MAC);
     // Announced in the load parameters (EF / C6: non-volatile code space).
-    let data = loader::gp::InstallForLoad {
+    let data = gp::InstallForLoad {
         load_file_aid: HELLO_PKG.to_vec(),
         parameters: vec![0xEF, 0x04, 0xC6, 0x02, 0x10, 0x00],
         ..Default::default()

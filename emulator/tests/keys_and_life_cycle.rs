@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
-use loader::keys::{Key, KeyType, StaticKeys};
-use loader::scp::{SecureChannel, SecurityLevel};
+use scp::keys::{Key, KeyType, StaticKeys};
+use scp::{SecureChannel, SecurityLevel};
 
 /// PUT KEY data for `keys`: each key encrypted under the session DEK.
 fn put_key_data(sc: &SecureChannel, keys: &StaticKeys, kcv_ok: bool) -> Vec<u8> {
@@ -33,7 +33,7 @@ fn put_key(
     p1: u8,
     keys: &StaticKeys,
     kcv_ok: bool,
-) -> loader::apdu::ResponseApdu {
+) -> gp::apdu::ResponseApdu {
     let data = put_key_data(sc, keys, kcv_ok);
     send(card, sc, &gp(0xD8, p1, 0x81, data))
 }
@@ -69,7 +69,7 @@ fn put_key_adds_and_replaces_key_sets() {
         // Key information lists both sets.
         let r = send(&mut card, &mut sc, &gp(0xCA, 0x00, 0xE0, vec![]));
         assert_eq!(r.sw, 0x9000);
-        let e0 = loader::tlv::Tlv::parse(&r.data).unwrap();
+        let e0 = gp::tlv::Tlv::parse(&r.data).unwrap();
         assert_eq!(e0.children().len(), 6);
         assert_eq!(e0.children()[3].bytes().unwrap()[..2], [0x01, 0x02]);
         // Authenticate with the new set, then replace it by version 04.
@@ -150,7 +150,7 @@ fn card_life_cycle_and_locking() {
         send(
             card,
             sc,
-            &loader::apdu::CommandApdu::new(0x80, 0xF0, p1, p2, aid.to_vec(), None).unwrap(),
+            &gp::apdu::CommandApdu::new(0x80, 0xF0, p1, p2, aid.to_vec(), None).unwrap(),
         )
         .sw
     };

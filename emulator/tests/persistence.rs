@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use emulator::{Card, CardError, CardProfile};
-use loader::scp::SecurityLevel;
+use scp::SecurityLevel;
 
 fn open_card(path: &std::path::Path) -> Card {
     let mut card = Card::open(path, CardProfile::default(), aes_keys(1)).unwrap();

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use emulator::Card;
-use loader::scp::SecurityLevel;
+use scp::SecurityLevel;
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 struct Rng(u64);
@@ -98,7 +98,7 @@ fn random_commands_never_panic() {
             // Random commands wrapped in the session.
             for _ in 0..100 {
                 let apdu = random_apdu(&mut rng);
-                if let Ok(cmd) = loader::apdu::CommandApdu::parse(&apdu) {
+                if let Ok(cmd) = gp::apdu::CommandApdu::parse(&apdu) {
                     if let Ok(wire) = sc.wrap_apdu(&cmd) {
                         check(&mut card, &wire);
                     }

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use emulator::{Card, CardProfile};
-use loader::apdu::CommandApdu;
-use loader::scp::{self, ScpError, SecurityLevel};
+use gp::apdu::CommandApdu;
+use scp::{self, ScpError, SecurityLevel};
 
 fn levels(scp02: bool, i: u8) -> Vec<SecurityLevel> {
     SecurityLevel::ALL
@@ -81,13 +81,13 @@ fn wrong_key_fails_on_the_host() {
 }
 
 /// Keys the card does not hold.
-fn other_keys(aes: bool) -> loader::keys::StaticKeys {
+fn other_keys(aes: bool) -> scp::keys::StaticKeys {
     let key = if aes {
-        loader::keys::Key::aes(&[0x11; 16])
+        scp::keys::Key::aes(&[0x11; 16])
     } else {
-        loader::keys::Key::des3(&[0x11; 16])
+        scp::keys::Key::des3(&[0x11; 16])
     };
-    loader::keys::StaticKeys::single(key.unwrap(), 0)
+    scp::keys::StaticKeys::single(key.unwrap(), 0)
 }
 
 /// A tampered EXTERNAL AUTHENTICATE counts as a failed authentication; the

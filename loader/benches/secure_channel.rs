@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use cap_tools::cap::load_file::LoadFile;
 use cap_tools::Cap;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use loader::apdu::CommandApdu;
-use loader::gp::commands;
-use loader::gp::install::{InstallForLoad, LoadBlocks};
-use loader::keys::{Key, KeyType, StaticKeys};
-use loader::scp::{self, CardConfig, HostConfig, OsRng, Protocol, SecureChannel, SecurityLevel};
+use gp::apdu::CommandApdu;
+use gp::commands;
+use gp::install::{InstallForLoad, LoadBlocks};
+use scp::keys::{Key, KeyType, StaticKeys};
+use scp::{self, CardConfig, HostConfig, OsRng, Protocol, SecureChannel, SecurityLevel};
 
 fn keys(kind: KeyType) -> StaticKeys {
     let k = Key::new(

@@ -1,16 +1,12 @@
-//! loader: talking to cards — APDUs, transports, secure channels, GlobalPlatform.
+//! loader: the host side of jct — talking to cards.
 //!
-//! The secure channel core ([`scp`], [`keys`], [`apdu`]) serves both the
-//! host (this crate's loader) and the card (the emulator's security
-//! domain), so the two sides of every test run the same specification code
-//! in opposite directions.
+//! It moves APDUs through transports (PC/SC readers, an emulated card over
+//! TCP, record and replay of traces), opens secure channels on security
+//! domains with the `scp` crate's host side, and runs card content management
+//! (list, load, install, delete, put key, set status) with the `gp` crate's
+//! commands. It reads CAP files through cap-tools' model only; it never
+//! converts class files, never holds the card's side of a protocol, and
+//! prints nothing: rendering is the front end's job.
 
-pub mod apdu;
-mod crypto;
-pub mod gp;
-pub mod keys;
-pub mod scp;
-pub mod tlv;
+pub mod client;
 pub mod transport;
-
-pub use crypto::CryptoError;

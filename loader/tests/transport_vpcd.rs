@@ -6,8 +6,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use gp::vpcd_frame::{write_frame, Control, Frame, FrameReader};
 use loader::transport::vpcd::{Timeouts, VpcdClient};
-use loader::transport::vpcd_frame::{write_frame, Control, Frame, FrameReader};
 use loader::transport::{CardChannel, Transport, TransportError};
 
 const ATR: [u8; 4] = [0x3B, 0x02, 0x14, 0x50];

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 
 use assert_cmd::Command;
 use emulator::{Card, CardProfile};
-use loader::keys::{Key, StaticKeys};
+use scp::keys::{Key, StaticKeys};
 
 /// The shared data beside the repository (or `$JCT_SHARED`).
 pub fn shared() -> PathBuf {

@@ -2,14 +2,14 @@
 //! with one of the ISD's key sets, counting failures and blocking a key
 //! set that has seen too many.
 //!
-//! The cryptography is the loader's card side ([`loader::scp`]); this
+//! The cryptography is the `scp` crate's card side; this
 //! module owns what the card must remember: the sequence counter of each
 //! key set and its failed authentications, both persistent so that power
 //! cycling neither replays challenges nor resets the failure count.
 
-use loader::apdu::CommandApdu;
-use loader::keys::KeyType;
-use loader::scp::{self, CardConfig, ScpError};
+use gp::apdu::CommandApdu;
+use scp::keys::KeyType;
+use scp::{self, CardConfig, ScpError};
 
 use crate::card::{class, Card, Volatile};
 use crate::commands::CLA_GP;
@@ -41,7 +41,7 @@ pub fn initialize_update(
         });
     }
     let state = &card.state;
-    if state.card_life_cycle() == loader::gp::CardLifeCycle::Terminated {
+    if state.card_life_cycle() == gp::CardLifeCycle::Terminated {
         return Err(fail(sw::CONDITIONS, "the card is TERMINATED"));
     }
     let set = state.key_set(cmd.p1()).ok_or_else(|| {

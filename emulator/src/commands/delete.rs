@@ -5,8 +5,8 @@
 //! those packages would be left linked to nothing. The Java Card API
 //! packages in ROM and the ISD cannot be deleted.
 
-use loader::apdu::CommandApdu;
-use loader::tlv::Tlv;
+use gp::apdu::CommandApdu;
+use gp::tlv::Tlv;
 
 use crate::card::Card;
 use crate::commands::{require_unlocked, Ctx};

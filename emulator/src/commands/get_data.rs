@@ -2,7 +2,7 @@
 //! Available before authentication, as on real cards: hosts read card
 //! recognition data and key information to choose how to authenticate.
 
-use loader::apdu::CommandApdu;
+use gp::apdu::CommandApdu;
 
 use crate::card::Card;
 use crate::recognition;

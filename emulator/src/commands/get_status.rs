@@ -7,10 +7,10 @@
 //! The Java Card API packages in ROM are listed among the load files, as
 //! real cards list theirs; they cannot be deleted.
 
-use loader::apdu::CommandApdu;
-use loader::gp::registry::{encode_e3_entry, encode_legacy_entry, Entry, Scope};
-use loader::gp::{ApplicationLifeCycle, Privileges};
-use loader::tlv::Tlv;
+use gp::apdu::CommandApdu;
+use gp::registry::{encode_e3_entry, encode_legacy_entry, Entry, Scope};
+use gp::tlv::Tlv;
+use gp::{ApplicationLifeCycle, Privileges};
 
 use crate::card::{Card, Paging};
 use crate::commands::Ctx;

@@ -6,10 +6,10 @@
 //! that passes every check is committed. INSTALL [for install] (and [for
 //! make selectable], alone or combined) records an instance.
 
-use loader::apdu::CommandApdu;
-use loader::gp::install::{p1, InstallForInstall, InstallForLoad};
-use loader::gp::ApplicationLifeCycle;
-use loader::tlv::Tlv;
+use gp::apdu::CommandApdu;
+use gp::install::{p1, InstallForInstall, InstallForLoad};
+use gp::tlv::Tlv;
+use gp::ApplicationLifeCycle;
 
 use crate::card::Card;
 use crate::commands::{check_aid, require_unlocked, Ctx};

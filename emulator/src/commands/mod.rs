@@ -12,9 +12,9 @@ pub mod put_key;
 pub mod select;
 pub mod set_status;
 
-use loader::apdu::CommandApdu;
-use loader::gp::CardLifeCycle;
-use loader::scp::CardChannel;
+use gp::apdu::CommandApdu;
+use gp::CardLifeCycle;
+use scp::CardChannel;
 
 use crate::card::{class, Card, Paging, Volatile};
 use crate::load::LoadSequence;

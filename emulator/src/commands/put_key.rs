@@ -8,8 +8,8 @@
 //! their real length first), and a key check value the card verifies.
 //! The answer is the new key version and the check values.
 
-use loader::apdu::CommandApdu;
-use loader::keys::{Key, KeyType, StaticKeys};
+use gp::apdu::CommandApdu;
+use scp::keys::{Key, KeyType, StaticKeys};
 use zeroize::Zeroizing;
 
 use crate::card::Card;
@@ -69,7 +69,7 @@ pub fn put_key(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
             .iter()
             .any(|k| k.version() == new_kvn && k.version() != kvn)
     };
-    let mixed = |e: loader::keys::KeyError| fail(sw::BAD_DATA, format!("PUT KEY: {e}"));
+    let mixed = |e: scp::keys::KeyError| fail(sw::BAD_DATA, format!("PUT KEY: {e}"));
     if replace == 0 {
         if keys.len() != 3 || first_id != 1 {
             return Err(fail(

@@ -2,8 +2,8 @@
 //! first or next occurrence. Selecting anything ends the ISD's secure
 //! channel session, as deselection does on a card.
 
-use loader::apdu::CommandApdu;
-use loader::gp::CardLifeCycle;
+use gp::apdu::CommandApdu;
+use gp::CardLifeCycle;
 
 use crate::card::{class, Card, Selected, Volatile};
 use crate::commands::CLA_ISO;

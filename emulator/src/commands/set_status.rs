@@ -6,8 +6,8 @@
 //! — except between SECURED and CARD_LOCKED, and anything may end in
 //! TERMINATED, which nothing leaves.
 
-use loader::apdu::CommandApdu;
-use loader::gp::{ApplicationLifeCycle, CardLifeCycle};
+use gp::apdu::CommandApdu;
+use gp::{ApplicationLifeCycle, CardLifeCycle};
 
 use crate::card::Card;
 use crate::commands::Ctx;

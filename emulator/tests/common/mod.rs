@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use cap_tools::cap::load_file::LoadFile;
 use cap_tools::Cap;
 use emulator::{Card, CardProfile};
-use loader::apdu::{CommandApdu, ResponseApdu};
-use loader::gp::install::{p1, InstallForInstall, InstallForLoad, LoadBlocks};
-use loader::gp::Privileges;
-use loader::keys::{Key, StaticKeys};
-use loader::scp::{self, HostConfig, ScpError, SecureChannel, SecurityLevel};
+use gp::apdu::{CommandApdu, ResponseApdu};
+use gp::install::{p1, InstallForInstall, InstallForLoad, LoadBlocks};
+use gp::Privileges;
+use scp::keys::{Key, StaticKeys};
+use scp::{self, HostConfig, ScpError, SecureChannel, SecurityLevel};
 
 pub const ISD: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00];
 pub const HELLO_PKG: [u8; 6] = [0xF0, 0x00, 0x00, 0x00, 0x01, 0x01];
@@ -86,8 +86,8 @@ pub fn config(keys: StaticKeys, level: SecurityLevel, scp02_i: u8) -> HostConfig
 pub fn open(card: &mut Card, level: SecurityLevel) -> SecureChannel {
     assert_eq!(select(card, &ISD).sw, 0x9000);
     let (keys, i) = match card.state().key_sets[0].keys.kind() {
-        loader::keys::KeyType::Des3 => (des_keys(0), card.profile().scp02_i),
-        loader::keys::KeyType::Aes => (aes_keys(0), card.profile().scp03_i),
+        scp::keys::KeyType::Des3 => (des_keys(0), card.profile().scp02_i),
+        scp::keys::KeyType::Aes => (aes_keys(0), card.profile().scp03_i),
     };
     open_with(card, config(keys, level, i)).expect("authentication")
 }
@@ -109,7 +109,7 @@ pub fn gp(ins: u8, p1: u8, p2: u8, data: Vec<u8>) -> CommandApdu {
 }
 
 pub fn get_status(card: &mut Card, sc: &mut SecureChannel, p1: u8) -> Vec<Vec<u8>> {
-    use loader::gp::registry::{parse_e3, Scope};
+    use gp::registry::{parse_e3, Scope};
     let scope = Scope::from_p1(p1).unwrap();
     let mut all = Vec::new();
     let mut p2 = 0x02;

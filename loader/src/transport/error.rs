@@ -8,7 +8,7 @@
 use std::io;
 use std::time::Duration;
 
-use super::vpcd_frame::FrameError;
+use gp::vpcd_frame::FrameError;
 
 /// Why talking to a card failed.
 #[derive(Debug, thiserror::Error)]

@@ -12,9 +12,6 @@
 //! - [`replay::Replay`]: a recorded trace played back, byte-exact;
 //! - [`record::Record`]: any transport, with every exchange written to a
 //!   trace file.
-//!
-//! [`vpcd::VpcdCard`] is the opposite role: it lets an emulated card plug
-//! into pcscd's vpcd driver, so any PC/SC tool sees it in a reader.
 
 mod channel;
 mod error;
@@ -24,7 +21,6 @@ pub mod record;
 pub mod replay;
 pub mod trace_file;
 pub mod vpcd;
-pub mod vpcd_frame;
 
 pub use channel::{CardChannel, Exchange, Observer};
 pub use error::{hex_upper, TransportError};

@@ -1,32 +1,20 @@
-//! TCP links that speak vsmartcard's vpcd framing ([`super::vpcd_frame`]).
+//! The reader side of a TCP link in vsmartcard's vpcd framing
+//! ([`gp::vpcd_frame`]).
 //!
-//! In vsmartcard, pcscd's vpcd driver is the TCP server playing the reader,
-//! and a virtual card connects to it. jct uses the framing in both
-//! directions:
-//! - [`VpcdClient`]: the loader connects, as the *reader* side, to a card
-//!   that listens (`jct emu --listen`, the jCardSim harness). It sends power
-//!   on, get ATR and APDUs, exactly the frames pcscd's driver would send.
-//! - [`VpcdCard`]: a card connects, as the *card* side, to pcscd's vpcd
-//!   driver (`jct emu --vpcd`), so every PC/SC program sees the emulator in
-//!   a reader named "Virtual PCD".
+//! [`VpcdClient`] connects, as the *reader* side, to a card that listens
+//! (`jct emu --listen`, the jCardSim harness). It sends power on, get ATR and
+//! APDUs, exactly the frames pcscd's vpcd driver would send. (The opposite
+//! role, a card connecting to pcscd's driver, is the emulator's.)
 //!
-//! Both sides use timeouts on connect and reads, and frames are bounded by
-//! the 2-byte length, so a silent or hostile peer cannot hang or exhaust us.
+//! Connects and reads have timeouts, and frames are bounded by the 2-byte
+//! length, so a silent or hostile peer cannot hang or exhaust us.
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::vpcd_frame::{
-    write_control, write_frame, Control, Frame, FrameError, FrameReader, VPCD_DEFAULT_PORT,
-};
 use super::{hex_upper, Transport, TransportError};
-
-/// Where pcscd's vpcd driver listens for its first virtual reader.
-pub fn pcscd_vpcd_default_addr() -> String {
-    format!("127.0.0.1:{VPCD_DEFAULT_PORT}")
-}
+use gp::vpcd_frame::{write_control, write_frame, Control, FrameError, FrameReader};
 
 /// How long a [`VpcdClient`] waits.
 #[derive(Debug, Clone, Copy)]
@@ -210,96 +198,5 @@ impl Drop for VpcdClient {
             let _ = write_control(&mut self.stream, Control::PowerOff);
             let _ = self.stream.flush();
         }
-    }
-}
-
-/// How [`VpcdCard::serve`] ended without error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServeEnd {
-    /// The reader side closed the connection (pcscd stopped).
-    PeerClosed,
-    /// The stop flag was raised.
-    Stopped,
-}
-
-/// The card side of a vpcd link: connects to pcscd's vpcd driver and
-/// answers its frames.
-pub struct VpcdCard {
-    stream: TcpStream,
-    reader: FrameReader,
-    peer: String,
-}
-
-impl VpcdCard {
-    /// How often [`VpcdCard::serve`] looks at its stop flag while idle.
-    pub const POLL: Duration = Duration::from_millis(100);
-
-    /// Connects to the driver (see [`pcscd_vpcd_default_addr`]).
-    pub fn connect(addr: &str, timeout: Duration) -> Result<VpcdCard, TransportError> {
-        let (stream, peer) = connect_tcp(addr, timeout)?;
-        let peer = peer.to_string();
-        let setup = |e| TransportError::io(format!("vpcd {peer}: configuring socket"), e, None);
-        stream
-            .set_read_timeout(Some(VpcdCard::POLL))
-            .map_err(setup)?;
-        stream.set_write_timeout(Some(timeout)).map_err(setup)?;
-        stream.set_nodelay(true).map_err(setup)?;
-        Ok(VpcdCard {
-            stream,
-            reader: FrameReader::new(),
-            peer,
-        })
-    }
-
-    pub fn peer(&self) -> &str {
-        &self.peer
-    }
-
-    /// Answers frames until the driver disconnects or `stop` is raised.
-    ///
-    /// `handler` sees every frame. Its return value is sent back only where
-    /// the protocol expects a reply, the ATR for [`Control::GetAtr`] and
-    /// the response for an APDU, and must then not be empty; for power
-    /// off, power on, reset and unknown codes it is ignored.
-    pub fn serve<F>(
-        &mut self,
-        mut handler: F,
-        stop: &AtomicBool,
-    ) -> Result<ServeEnd, TransportError>
-    where
-        F: FnMut(Frame) -> Vec<u8>,
-    {
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                return Ok(ServeEnd::Stopped);
-            }
-            let frame = match self.reader.read_frame(&mut self.stream) {
-                Ok(Some(frame)) => frame,
-                Ok(None) => return Ok(ServeEnd::PeerClosed),
-                Err(FrameError::TimedOut) => continue,
-                Err(source) => return Err(self.frame_error("reading a frame", source)),
-            };
-            let what = describe_frame(&frame);
-            let needs_reply = frame.expects_reply();
-            let reply = handler(frame);
-            if needs_reply {
-                write_frame(&mut self.stream, &reply)
-                    .map_err(|source| self.frame_error(&format!("answering {what}"), source))?;
-            }
-        }
-    }
-
-    fn frame_error(&self, what: &str, source: FrameError) -> TransportError {
-        TransportError::Frame {
-            peer: format!("{} ({what})", self.peer),
-            source,
-        }
-    }
-}
-
-fn describe_frame(frame: &Frame) -> String {
-    match frame {
-        Frame::Control(control) => format!("control {:02X}", control.code()),
-        Frame::Apdu(apdu) => format!("APDU {}", hex_upper(apdu)),
     }
 }

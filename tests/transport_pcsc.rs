@@ -13,9 +13,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use emulator::vpcd::{ServeEnd, VpcdCard};
+use gp::vpcd_frame::pcscd_vpcd_default_addr;
+use gp::vpcd_frame::{Control, Frame};
 use loader::transport::pcsc::{list_readers, select_reader, PcscTransport};
-use loader::transport::vpcd::{pcscd_vpcd_default_addr, ServeEnd, VpcdCard};
-use loader::transport::vpcd_frame::{Control, Frame};
 use loader::transport::{CardChannel, Transport};
 
 const ATR: [u8; 5] = [0x3B, 0x80, 0x80, 0x01, 0x01];

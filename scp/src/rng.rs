@@ -7,7 +7,7 @@
 
 use rand_core::{CryptoRng, RngCore};
 
-use super::ScpError;
+use crate::ScpError;
 
 pub use rand_core::OsRng;
 

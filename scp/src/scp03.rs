@@ -6,14 +6,14 @@
 //! Implementation options ("i") honoured: pseudo-random card challenge
 //! (10), R-MAC (20), R-ENCRYPTION (40). S16 mode (01) is not provided.
 
-use crate::apdu::{lc_field, CommandApdu, ResponseApdu};
 use crate::crypto::pad::{pad80, unpad80};
 use crate::crypto::{aes, kdf as sp800_108};
 use crate::keys::{Key, KeyType, StaticKeys};
+use gp::apdu::{lc_field, CommandApdu, ResponseApdu};
 
-use super::hello::INS_EXTERNAL_AUTHENTICATE;
-use super::sm::{self, ct_eq, split_mac, MAC_LEN};
-use super::{ScpError, SecurityLevel};
+use crate::hello::INS_EXTERNAL_AUTHENTICATE;
+use crate::sm::{self, ct_eq, split_mac, MAC_LEN};
+use crate::{ScpError, SecurityLevel};
 
 /// Derivation constant of the card cryptogram.
 pub const DERIVE_CARD_CRYPTOGRAM: u8 = 0x00;
@@ -187,9 +187,9 @@ impl Channel {
                 host_cryptogram,
             ],
         )?;
-        let data = [&host_cryptogram[..], &chain[..MAC_LEN]].concat();
-        let command =
-            CommandApdu::fixed(0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0, data, None);
+        let mut mac = [0u8; MAC_LEN];
+        mac.copy_from_slice(&chain[..MAC_LEN]);
+        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac);
         Ok((Self::new(keys, dek, level, chain), command))
     }
 

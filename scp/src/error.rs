@@ -1,10 +1,10 @@
 //! Secure channel errors, with the status word a card answers for each.
 
-use crate::apdu::ApduError;
 use crate::crypto::CryptoError;
 use crate::keys::{KeyError, KeyType};
+use gp::apdu::ApduError;
 
-use super::SecurityLevel;
+use crate::SecurityLevel;
 
 /// What went wrong while opening or using a secure channel.
 ///

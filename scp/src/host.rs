@@ -1,12 +1,12 @@
 //! The host (off-card entity) side of opening and using a secure channel.
 
-use crate::apdu::{CommandApdu, ResponseApdu};
 use crate::keys::{Diversification, StaticKeys};
+use gp::apdu::{CommandApdu, ResponseApdu};
 
-use super::channel::Channel;
-use super::hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
-use super::sm::ct_eq;
-use super::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
+use crate::channel::Channel;
+use crate::hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
+use crate::sm::ct_eq;
+use crate::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
 
 /// What the host needs to open a secure channel.
 #[derive(Debug, Clone)]

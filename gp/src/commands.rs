@@ -1,9 +1,9 @@
 //! Builders of the GlobalPlatform command APDUs (GP 2.3.1 chapter 11). The
 //! secure channel sets the secure messaging bit of CLA when it wraps them.
 
-use super::install::{p1 as install_p1, DataError, InstallForInstall, InstallForLoad};
-use super::registry::Scope;
 use crate::apdu::{ApduError, CommandApdu};
+use crate::install::{p1 as install_p1, DataError, InstallForInstall, InstallForLoad};
+use crate::registry::Scope;
 
 /// CLA of GlobalPlatform proprietary commands.
 pub const CLA_GP: u8 = 0x80;
@@ -23,6 +23,37 @@ pub mod ins {
     pub const INITIALIZE_UPDATE: u8 = 0x50;
     pub const EXTERNAL_AUTHENTICATE: u8 = 0x82;
     pub const GET_RESPONSE: u8 = 0xC0;
+}
+
+/// INITIALIZE UPDATE (GP 2.3.1 Appendix E, Amendment D): `80 50 KVN 00 08
+/// <host challenge> 00`, the first command of every SCP02/SCP03 session.
+pub fn initialize_update(key_version: u8, host_challenge: &[u8; 8]) -> CommandApdu {
+    CommandApdu::fixed(
+        CLA_GP,
+        ins::INITIALIZE_UPDATE,
+        key_version,
+        0x00,
+        host_challenge.to_vec(),
+        Some(256),
+    )
+}
+
+/// EXTERNAL AUTHENTICATE: `84 82 <security level> 00 10 <host cryptogram>
+/// <C-MAC>`. It always carries a C-MAC, so its CLA has the secure messaging
+/// bit set already.
+pub fn external_authenticate(
+    security_level: u8,
+    host_cryptogram: &[u8; 8],
+    mac: &[u8; 8],
+) -> CommandApdu {
+    CommandApdu::fixed(
+        CLA_GP | 0x04,
+        ins::EXTERNAL_AUTHENTICATE,
+        security_level,
+        0x00,
+        [&host_cryptogram[..], &mac[..]].concat(),
+        None,
+    )
 }
 
 /// Errors building a command.

@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::lifecycle::{ApplicationLifeCycle, CardLifeCycle};
-use super::privileges::Privileges;
+use crate::lifecycle::{ApplicationLifeCycle, CardLifeCycle};
+use crate::privileges::Privileges;
 use crate::tlv::Tlv;
 
 /// GET STATUS P1: which part of the registry to list.

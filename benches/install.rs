@@ -4,24 +4,27 @@
 //! the whole round trip of both sides (host wrapping, card verification,
 //! decryption, linking and state writes to a temporary state file).
 //!
-//! Run: cargo bench -p emulator --bench install
+//! Run: cargo bench --bench install
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cap_tools::Cap;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use emulator::in_process::InProcess;
+#[path = "../tests/support/in_process.rs"]
+mod in_process;
+
 use emulator::{Card, CardProfile};
-use loader::gp::client::{GpClient, InstallOptions, LoadOptions};
-use loader::keys::{Key, StaticKeys};
-use loader::scp::{HostConfig, SecurityLevel};
+use in_process::InProcess;
+use loader::client::{GpClient, InstallOptions, LoadOptions};
 use loader::transport::CardChannel;
+use scp::keys::{Key, StaticKeys};
+use scp::{HostConfig, SecurityLevel};
 
 fn largest_corpus_cap() -> (String, Cap) {
     let shared = std::env::var("JCT_SHARED")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
     let path = std::fs::read_dir(shared.join("cap-corpus"))
         .expect("cap-corpus beside the project")
         .map(|e| e.expect("entry").path())

@@ -7,8 +7,8 @@
 //! nothing back for the other control codes.
 //!
 //! Three programs speak this framing in jct, which is why it lives apart:
-//! the loader's client to `jct emu --listen` ([`super::vpcd::VpcdClient`]),
-//! the card-side client to pcscd's vpcd driver ([`super::vpcd::VpcdCard`]),
+//! the loader's client to `jct emu --listen` (`loader::transport::vpcd::VpcdClient`),
+//! the emulator's client to pcscd's vpcd driver (`emulator::vpcd::VpcdCard`),
 //! and the emulator's TCP server, which reuses [`FrameReader`],
 //! [`Frame`] and [`write_frame`] directly.
 
@@ -20,6 +20,11 @@ pub const MAX_PAYLOAD: usize = u16::MAX as usize;
 
 /// The TCP port pcscd's vpcd driver listens on for its first reader.
 pub const VPCD_DEFAULT_PORT: u16 = 0x8C7B; // 35963
+
+/// Where pcscd's vpcd driver listens for its first virtual reader.
+pub fn pcscd_vpcd_default_addr() -> String {
+    format!("127.0.0.1:{VPCD_DEFAULT_PORT}")
+}
 
 /// A 1-byte control message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

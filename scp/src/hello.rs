@@ -5,29 +5,19 @@
 //! SCP03 states "i", carries an 8-byte challenge and, when the challenge is
 //! pseudo-random, the 3-byte sequence counter at the end.
 
-use crate::apdu::CommandApdu;
+use gp::apdu::CommandApdu;
 
-use super::ScpError;
+use crate::ScpError;
 
-/// CLA of GlobalPlatform commands without secure messaging.
-pub(crate) const CLA_GP: u8 = 0x80;
-/// INS of INITIALIZE UPDATE.
-pub(crate) const INS_INITIALIZE_UPDATE: u8 = 0x50;
-/// INS of EXTERNAL AUTHENTICATE.
-pub(crate) const INS_EXTERNAL_AUTHENTICATE: u8 = 0x82;
+pub(crate) use gp::commands::ins::{
+    EXTERNAL_AUTHENTICATE as INS_EXTERNAL_AUTHENTICATE, INITIALIZE_UPDATE as INS_INITIALIZE_UPDATE,
+};
 
 const WHAT: &str = "INITIALIZE UPDATE response";
 
 /// The INITIALIZE UPDATE command: `80 50 KVN 00 08 <host challenge> 00`.
 pub fn initialize_update_command(key_version: u8, host_challenge: &[u8; 8]) -> CommandApdu {
-    CommandApdu::fixed(
-        CLA_GP,
-        INS_INITIALIZE_UPDATE,
-        key_version,
-        0x00,
-        host_challenge.to_vec(),
-        Some(256),
-    )
+    gp::commands::initialize_update(key_version, host_challenge)
 }
 
 /// The protocol-specific part of the card's answer.

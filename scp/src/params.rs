@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use super::ScpError;
+use crate::ScpError;
 
 /// The security level (P1 of EXTERNAL AUTHENTICATE): which protections
 /// every later command and response carries.

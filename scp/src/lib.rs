@@ -1,4 +1,10 @@
-//! GlobalPlatform secure channels: SCP02 and SCP03, host and card side.
+//! scp: the GlobalPlatform secure channel protocols, SCP02 (Card
+//! Specification Appendix E) and SCP03 (Amendment D), host side and card side
+//! next to each other: key schedules, cryptograms, wrapping and unwrapping of
+//! commands and responses, protection of key data for PUT KEY, and the static
+//! keys with their diversification. Both the loader (host) and the emulator
+//! (card) run this very code in opposite directions. It never performs I/O:
+//! it turns bytes into bytes, and the caller moves them.
 //!
 //! A session is a small state machine whose states are types, so that the
 //! compiler enforces the protocol order:
@@ -17,9 +23,11 @@
 
 mod card;
 mod channel;
+mod crypto;
 mod error;
 mod hello;
 mod host;
+pub mod keys;
 mod params;
 mod rng;
 pub mod scp02;
@@ -27,6 +35,7 @@ pub mod scp03;
 mod sm;
 
 pub use card::{initialize_update, CardAuthenticating, CardChannel, CardConfig};
+pub use crypto::CryptoError;
 pub use error::ScpError;
 pub use hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
 pub use host::{

@@ -1,10 +1,10 @@
 //! One authenticated session, whichever protocol: dispatch to SCP02 or
 //! SCP03 state, plus the protocol-dependent protection of key material.
 
-use crate::apdu::{CommandApdu, ResponseApdu};
 use crate::crypto::{aes, tdes};
+use gp::apdu::{CommandApdu, ResponseApdu};
 
-use super::{scp02, scp03, ScpError};
+use crate::{scp02, scp03, ScpError};
 
 pub(crate) enum Channel {
     Scp02(scp02::Channel),

@@ -211,7 +211,7 @@ impl CommandApdu {
 }
 
 /// The Lc field for `len` data bytes: nothing, one byte, or '00' and two bytes.
-pub(crate) fn lc_field(len: usize, extended: bool) -> Vec<u8> {
+pub fn lc_field(len: usize, extended: bool) -> Vec<u8> {
     match len {
         0 => Vec::new(),
         n if extended || n > 255 => {

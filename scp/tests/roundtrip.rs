@@ -1,9 +1,9 @@
 //! Host against card: every protocol, "i" and security level, both
 //! directions, plus tampering, wrong keys and garbage input.
 
-use loader::apdu::CommandApdu;
-use loader::keys::{Diversification, Key, KeyType, StaticKeys};
-use loader::scp::{
+use gp::apdu::CommandApdu;
+use scp::keys::{Diversification, Key, KeyType, StaticKeys};
+use scp::{
     self, CardChannel, CardConfig, FixedChallenges, HostConfig, OsRng, Protocol, ScpError,
     SecureChannel, SecurityLevel,
 };
@@ -516,7 +516,7 @@ fn garbage_never_panics() {
             let mut secured = vec![0x84, 0xE8, 0x00, 0x00];
             let body = rng.bytes(270);
             secured.extend_from_slice(
-                &loader::apdu::CommandApdu::new(0, 0, 0, 0, body, None)
+                &gp::apdu::CommandApdu::new(0, 0, 0, 0, body, None)
                     .unwrap()
                     .to_bytes()[4..],
             );

@@ -9,15 +9,15 @@ use cap_tools::Cap;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use super::commands::{self, CommandError};
-use super::install::{p1 as install_p1, InstallForInstall, InstallForLoad, LoadBlocks};
-use super::privileges::Privileges;
-use super::registry::{self, Entry, Scope};
-use super::sw::{explain, CommandKind};
-use crate::apdu::{ApduError, CommandApdu, ResponseApdu};
-use crate::keys::{KeyType, StaticKeys};
-use crate::scp::{self, HostConfig, ScpError, SecureChannel, SecurityLevel, SessionInfo};
 use crate::transport::{CardChannel, Transport, TransportError};
+use gp::apdu::{ApduError, CommandApdu, ResponseApdu};
+use gp::commands::{self, CommandError};
+use gp::install::{p1 as install_p1, InstallForInstall, InstallForLoad, LoadBlocks};
+use gp::privileges::Privileges;
+use gp::registry::{self, Entry, Scope};
+use gp::sw::{explain, CommandKind};
+use scp::keys::{KeyType, StaticKeys};
+use scp::{self, HostConfig, ScpError, SecureChannel, SecurityLevel, SessionInfo};
 
 /// The AIDs tried, in order, to find the Issuer Security Domain.
 pub const ISD_AIDS: [&[u8]; 3] = [
@@ -615,9 +615,9 @@ fn map_scp_status(e: ScpError, kind: CommandKind) -> GpError {
 
 /// The maximum length of command data (tag 9F65) from a SELECT response's FCI.
 pub fn fci_max_block_size(fci: &[u8]) -> Option<usize> {
-    let tlvs = crate::tlv::Tlv::parse_all(fci).ok()?;
-    let v = crate::tlv::find_path(&tlvs, &[0x6F, 0xA5, 0x9F65])
-        .or_else(|| crate::tlv::find_path(&tlvs, &[0x6F, 0x9F65]))?
+    let tlvs = gp::tlv::Tlv::parse_all(fci).ok()?;
+    let v = gp::tlv::find_path(&tlvs, &[0x6F, 0xA5, 0x9F65])
+        .or_else(|| gp::tlv::find_path(&tlvs, &[0x6F, 0x9F65]))?
         .bytes()?;
     Some(v.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize)).filter(|n| *n > 0)
 }

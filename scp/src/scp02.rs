@@ -10,14 +10,14 @@
 
 use zeroize::Zeroize;
 
-use crate::apdu::{lc_field, CommandApdu, ResponseApdu};
 use crate::crypto::pad::{pad80, unpad80};
 use crate::crypto::tdes;
 use crate::keys::{Key, KeyType, StaticKeys};
+use gp::apdu::{lc_field, CommandApdu, ResponseApdu};
 
-use super::hello::INS_EXTERNAL_AUTHENTICATE;
-use super::sm::{self, ct_eq, split_mac, MAC_LEN};
-use super::{ScpError, SecurityLevel};
+use crate::hello::INS_EXTERNAL_AUTHENTICATE;
+use crate::sm::{self, ct_eq, split_mac, MAC_LEN};
+use crate::{ScpError, SecurityLevel};
 
 /// Derivation constant of the C-MAC session key.
 pub const DERIVE_C_MAC: [u8; 2] = [0x01, 0x01];
@@ -161,9 +161,7 @@ impl Channel {
     ) -> Result<(Self, CommandApdu), ScpError> {
         let input = external_authenticate_mac_input(level, host_cryptogram);
         let mac = tdes::retail_mac(keys.c_mac.expose_secret(), &ZERO_ICV, &input)?;
-        let data = [&host_cryptogram[..], &mac].concat();
-        let command =
-            CommandApdu::fixed(0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0, data, None);
+        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac);
         Ok((Self::new(keys, i, level, mac), command))
     }
 

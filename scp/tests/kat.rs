@@ -2,8 +2,8 @@
 //! API. Primitive vectors (KCV, AES-CMAC, the SCP03 KDF, diversification)
 //! are also unit tests next to their code; here they run end to end.
 
-use loader::keys::{Diversification, Key, KeyType, StaticKeys};
-use loader::scp::{
+use scp::keys::{Diversification, Key, KeyType, StaticKeys};
+use scp::{
     self, scp02, scp03, CardConfig, FixedChallenges, HostConfig, Protocol, ScpError, SecurityLevel,
 };
 

@@ -1,10 +1,11 @@
-//! The card as a [`Transport`], called directly in the same process: for
-//! benchmarks and tests that measure the card manager and the loader
-//! without a socket in between.
+//! The emulated card as a loader [`Transport`], called directly in the same
+//! process: for benchmarks and tests that measure the card manager and the
+//! loader without a socket in between. It lives with the cross-crate tests
+//! because the emulator and the loader never depend on each other.
 
 use loader::transport::{Transport, TransportError};
 
-use crate::Card;
+use emulator::Card;
 
 /// A powered card reachable through the loader's transport trait.
 pub struct InProcess {
@@ -17,11 +18,6 @@ impl InProcess {
     pub fn new(mut card: Card) -> InProcess {
         let atr = card.power_on();
         InProcess { card, atr }
-    }
-
-    /// The card, e.g. to inspect its state.
-    pub fn card(&self) -> &Card {
-        &self.card
     }
 }
 

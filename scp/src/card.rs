@@ -6,15 +6,15 @@
 //! ([`ScpError::status_word`]); a failed handshake is consumed, so the
 //! host must start over with INITIALIZE UPDATE, as on a real card.
 
-use crate::apdu::{CommandApdu, ResponseApdu};
 use crate::keys::StaticKeys;
+use gp::apdu::{CommandApdu, ResponseApdu};
 
-use super::channel::Channel;
-use super::hello::{
+use crate::channel::Channel;
+use crate::hello::{
     CardChallenge, InitUpdateResponse, INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE,
 };
-use super::sm::{self, split_mac};
-use super::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
+use crate::sm::{self, split_mac};
+use crate::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
 
 /// What the card's security domain holds to answer INITIALIZE UPDATE.
 #[derive(Debug, Clone)]
@@ -307,7 +307,7 @@ impl CardChannel {
     }
 
     /// Decrypts key material received by PUT KEY (see
-    /// [`super::SecureChannel::encrypt_key_data`]).
+    /// [`crate::SecureChannel::encrypt_key_data`]).
     pub fn decrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
         self.channel.decrypt_key_data(data)
     }

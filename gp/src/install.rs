@@ -1,7 +1,7 @@
 //! The data fields of INSTALL and LOAD (GP 2.3.1 sections 11.5 and 11.6), built
 //! by the loader and parsed by the emulator's card manager.
 
-use super::privileges::Privileges;
+use crate::privileges::Privileges;
 
 /// INSTALL P1 values (GP 2.3.1 table 11-42); combinable bits.
 pub mod p1 {

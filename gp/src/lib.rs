@@ -1,0 +1,27 @@
+//! gp: the data of ISO/IEC 7816-4 and GlobalPlatform Card Specification
+//! 2.3.1, as values both sides of a card link use — the host builds commands
+//! and parses answers, the card parses commands and builds answers.
+//!
+//! It holds command and response APDUs (short and extended), BER-TLV, the
+//! builders and parsers of GlobalPlatform's commands, registry entries,
+//! privileges, life cycles, CPLC, card recognition data, key information,
+//! the meaning of status words, and vsmartcard's vpcd framing. It never
+//! performs I/O, holds no keys and knows nothing of secure channels (those
+//! are the `scp` crate's), of CAP files or of transports.
+
+pub mod apdu;
+pub mod cardinfo;
+pub mod commands;
+pub mod cplc;
+pub mod install;
+pub mod lifecycle;
+pub mod privileges;
+pub mod registry;
+pub mod sw;
+pub mod tlv;
+pub mod vpcd_frame;
+
+pub use apdu::{ApduError, CommandApdu, ResponseApdu};
+pub use install::{InstallForInstall, InstallForLoad, LoadBlocks};
+pub use lifecycle::{ApplicationLifeCycle, CardLifeCycle};
+pub use privileges::Privileges;
