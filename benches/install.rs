@@ -16,10 +16,11 @@ mod in_process;
 
 use emulator::{Card, CardProfile};
 use in_process::InProcess;
-use loader::client::{GpClient, InstallOptions, LoadOptions};
+use loader::client::{ChannelOptions, GpClient};
+use loader::plan::{InstallOptions, LoadOptions};
 use loader::transport::CardChannel;
 use scp::keys::{Key, StaticKeys};
-use scp::{HostConfig, SecurityLevel};
+use scp::SecurityLevel;
 
 fn largest_corpus_cap() -> (String, Cap) {
     let shared = std::env::var("JCT_SHARED")
@@ -51,9 +52,9 @@ fn install(cap: &Cap, dir: &std::path::Path) -> usize {
             .with_observer(Box::new(move |_| *c.lock().unwrap() += 1));
     let mut client = GpClient::new(channel);
     client.select_security_domain(None).unwrap();
-    let mut config = HostConfig::new(keys());
-    config.security_level = SecurityLevel::C_MAC_C_ENC;
-    client.open_secure_channel(config, [7; 8]).unwrap();
+    let mut options = ChannelOptions::new(keys());
+    options.security_level = SecurityLevel::C_MAC_C_ENC;
+    client.open_secure_channel(&options).unwrap();
     client
         .load(cap, &LoadOptions::default(), &mut |_| {})
         .unwrap();

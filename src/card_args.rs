@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use loader::client::{GpClient, PlainEvent};
+use loader::client::{ChannelOptions, GpClient, PlainEvent};
 use loader::transport::{CardChannel, Transport};
-use scp::keys::{Diversification, Key, KeyType, StaticKeys};
-use scp::{self, ChallengeSource, HostConfig, SecurityLevel, SessionInfo};
+use scp::keys::{Diversification, KeyContext, SoftwareKeys};
+use scp::SecurityLevel;
+use zeroize::Zeroizing;
 
 /// The GlobalPlatform test key most development cards ship with.
 pub const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
@@ -155,62 +156,44 @@ pub fn parse_aid(s: &str, what: &str) -> Result<Vec<u8>> {
     Ok(v)
 }
 
-/// Raw key bytes for ENC, MAC and DEK, before the protocol types them.
-struct KeyMaterial {
-    enc: zeroize::Zeroizing<Vec<u8>>,
-    mac: zeroize::Zeroizing<Vec<u8>>,
-    dek: zeroize::Zeroizing<Vec<u8>>,
-}
-
 impl KeyArgs {
-    fn material(&self) -> Result<KeyMaterial> {
+    /// The secure channel settings these options describe. Pure: no I/O;
+    /// what deserves a warning (the test key) is returned for the caller to
+    /// print. The keys go to a software key provider as raw bytes, typed for
+    /// the protocol the card answers with (3DES for SCP02, AES for SCP03).
+    pub fn channel_options(&self) -> Result<(ChannelOptions, Vec<String>)> {
+        let mut warnings = Vec::new();
         let default = match &self.key {
-            Some(k) => k.clone(),
+            Some(k) => Some(Zeroizing::new(k.clone())),
             None if self.key_enc.is_some() && self.key_mac.is_some() && self.key_dek.is_some() => {
-                String::new()
+                None
             }
             None => {
-                eprintln!("warning: no key given (--key or JCT_KEY): using the GlobalPlatform test key {TEST_KEY}");
-                TEST_KEY.to_string()
+                warnings.push(format!(
+                    "no key given (--key or JCT_KEY): using the GlobalPlatform test key {TEST_KEY}"
+                ));
+                Some(Zeroizing::new(TEST_KEY.to_string()))
             }
         };
-        let get = |o: &Option<String>, what: &str| -> Result<zeroize::Zeroizing<Vec<u8>>> {
-            let s = o.as_deref().unwrap_or(&default);
-            Ok(zeroize::Zeroizing::new(parse_hex(s, what)?))
+        let get = |o: &Option<String>, what: &str| -> Result<Zeroizing<Vec<u8>>> {
+            let s = o
+                .as_deref()
+                .or(default.as_deref().map(String::as_str))
+                .with_context(|| format!("{what} or --key is needed"))?;
+            Ok(Zeroizing::new(parse_hex(s, what)?))
         };
-        Ok(KeyMaterial {
-            enc: get(&self.key_enc, "--key-enc")?,
-            mac: get(&self.key_mac, "--key-mac")?,
-            dek: get(&self.key_dek, "--key-dek")?,
-        })
-    }
-
-    /// Types the key material for a protocol: 3DES for SCP02, AES for SCP03.
-    fn static_keys(&self, m: &KeyMaterial, scp_id: u8) -> Result<StaticKeys> {
-        let kind = if scp_id == 3 {
-            KeyType::Aes
-        } else {
-            KeyType::Des3
-        };
-        let k = |b: &[u8], what: &str| {
-            Key::new(kind, b).with_context(|| format!("{what} for SCP0{scp_id}"))
-        };
-        let keys = StaticKeys::new(
-            k(&m.enc, "ENC key")?,
-            k(&m.mac, "MAC key")?,
-            k(&m.dek, "DEK key")?,
-            self.key_ver,
-        )
-        .context("key set")?;
-        if self.verbose {
-            eprintln!(
-                "keys ({kind}): ENC KCV {}  MAC KCV {}  DEK KCV {}",
-                hex::encode_upper(keys.enc.kcv()),
-                hex::encode_upper(keys.mac.kcv()),
-                hex::encode_upper(keys.dek.kcv())
-            );
-        }
-        Ok(keys)
+        let (enc, mac, dek) = (
+            get(&self.key_enc, "--key-enc")?,
+            get(&self.key_mac, "--key-mac")?,
+            get(&self.key_dek, "--key-dek")?,
+        );
+        let keys = SoftwareKeys::from_bytes(&enc, &mac, &dek, self.key_ver)
+            .diversified(self.diversification());
+        let mut options = ChannelOptions::new(keys);
+        options.security_level = self.mode.level();
+        options.scp02_i = self.scp_i;
+        options.expect_scp = self.scp;
+        Ok((options, warnings))
     }
 
     fn diversification(&self) -> Diversification {
@@ -255,7 +238,7 @@ pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
         open_pcsc(t.reader.as_deref())?
     };
     let transport: Box<dyn Transport> = match &t.record {
-        Some(path) => Box::new(loader::transport::record::Record::create(base, path)?),
+        Some(path) => Box::new(loader::transport::record::Record::append(base, path)?),
         None => base,
     };
     Ok(Opened {
@@ -300,9 +283,21 @@ pub fn channel(transport: Box<dyn Transport>, trace: bool) -> CardChannel {
     ch
 }
 
-/// Opens a session: transport, SELECT of the security domain, and (when
-/// `authenticate`) the secure channel.
-pub fn open_session(t: &TransportArgs, k: &KeyArgs, authenticate: bool) -> Result<Session> {
+/// What a card command wants of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The security domain, not authenticated (`jct info`).
+    SecurityDomain,
+    /// The security domain with an open secure channel.
+    SecureChannel,
+    /// Nothing selected: the caller talks to the card directly (`jct apdu
+    /// --select AID` selects only that AID, so a card without a security
+    /// domain answers too).
+    Nothing,
+}
+
+/// Opens a session: the transport, then what `target` asks for.
+pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Session> {
     let Opened {
         transport,
         recorded_challenge,
@@ -318,67 +313,42 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, authenticate: bool) -> Resul
             }
         }));
     }
+    if target == Target::Nothing {
+        return Ok(Session {
+            client,
+            sd: Vec::new(),
+        });
+    }
     let sd_arg = k.sd.as_deref().map(|s| parse_aid(s, "--sd")).transpose()?;
     let sd = client.select_security_domain(sd_arg.as_deref())?;
-    if authenticate {
-        let info = authenticate_session(&mut client, k, recorded_challenge)?;
+    if target == Target::SecureChannel {
+        let (options, warnings) = k.channel_options()?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        let info = match recorded_challenge {
+            // A replay must repeat the recorded host challenge.
+            Some(c) => {
+                loader::danger::open_secure_channel_with_challenge(&mut client, &options, c)?
+            }
+            None => client.open_secure_channel(&options)?,
+        };
         if k.verbose {
+            let key = KeyContext {
+                protocol: info.protocol(),
+                key_version: info.key_version,
+                kdd: info.kdd,
+            };
+            eprintln!("{}", options.keys.describe(&key)?);
             eprintln!(
-                "secure channel: {:?}, security level {:02X}, key version {:02X}",
-                info.protocol,
-                info.security_level.byte(),
+                "secure channel: {:?}, security level {}, key version {:02X}",
+                info.protocol(),
+                info.security_level,
                 info.key_version
             );
         }
     }
     Ok(Session { client, sd })
-}
-
-/// Opens the secure channel with the options' keys and level.
-pub fn authenticate_session(
-    client: &mut GpClient,
-    k: &KeyArgs,
-    challenge: Option<[u8; 8]>,
-) -> Result<SessionInfo> {
-    let material = k.material()?;
-    let host_challenge = match challenge {
-        Some(c) => c,
-        None => {
-            let mut c = [0u8; 8];
-            scp::OsRng.fill(&mut c)?;
-            c
-        }
-    };
-    // SCP02 does not state its i; card recognition data may.
-    let scp02_i = match k.scp_i {
-        Some(i) => i,
-        None => client
-            .get_data(0x0066)
-            .ok()
-            .flatten()
-            .and_then(|d| gp::cardinfo::decode_card_recognition(&d).ok())
-            .and_then(|r| r.scp.iter().find(|(p, _)| *p == 2).map(|(_, i)| *i))
-            .unwrap_or(0x15),
-    };
-    let level = k.mode.level();
-    let diversification = k.diversification();
-    let forced = k.scp;
-    let info = client.open_secure_channel_with(
-        k.key_ver,
-        |scp_id| {
-            let mut config = HostConfig::new(
-                k.static_keys(&material, forced.unwrap_or(scp_id))
-                    .map_err(|e| loader::client::GpError::Protocol(format!("{e:#}")))?,
-            );
-            config.security_level = level;
-            config.diversification = diversification;
-            config.scp02_i = scp02_i;
-            config.expect_scp = forced;
-            Ok(config)
-        },
-        host_challenge,
-    )?;
-    Ok(info)
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.

@@ -1,22 +1,20 @@
 //! Card commands: readers, info, list, load, install, delete, uninstall,
 //! put-key, set-status, apdu.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use cap_tools::Cap;
 use clap::{Args, Subcommand, ValueEnum};
-use gp::apdu::CommandApdu;
-use gp::cardinfo;
-use gp::cplc;
 use gp::privileges::Privileges;
-use gp::registry::Entry;
-use loader::client::{InstallOptions, LoadHash, LoadOptions, Registry};
-use scp::keys::{Key, KeyType, StaticKeys};
+use gp::{CommandApdu, StatusChange};
+use loader::card_info::CardInfo;
+use loader::client::LoadProgress;
+use loader::plan::{InstallOptions, LoadHash, LoadOptions};
+use scp::keys::{KeyType, StaticKeys};
 
 use crate::card_args::{
-    open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, TransportArgs,
+    open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, Target, TransportArgs,
 };
 
 /// Options of every card command.
@@ -80,6 +78,10 @@ pub enum CardCommand {
         /// The package is already on the card: only install.
         #[arg(long)]
         no_load: bool,
+        /// When the install fails after the LOAD succeeded, leave the package
+        /// on the card (by default it is deleted again, so a rerun starts clean).
+        #[arg(long)]
+        keep_on_failure: bool,
     },
     /// Delete an application, security domain or package.
     Delete {
@@ -137,10 +139,12 @@ pub enum CardCommand {
         /// Command APDUs in hex.
         #[arg(required = true)]
         apdus: Vec<String>,
-        /// Open a secure channel with the security domain first.
+        /// Open a secure channel with the security domain first; the APDUs
+        /// (and --select) then travel inside it.
         #[arg(long)]
         secure: bool,
-        /// Select this AID first (instead of the security domain).
+        /// Select this AID first, and nothing else (without --secure no
+        /// security domain is selected: the card needs none).
         #[arg(long, value_name = "AID")]
         select: Option<String>,
     },
@@ -195,19 +199,20 @@ pub fn run(cmd: CardCommand) -> Result<()> {
         CardCommand::Readers => readers(),
         CardCommand::Info { json, opts } => info(&opts, json),
         CardCommand::List { json, opts } => {
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             let reg = s.client.list()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&reg)?);
             } else {
-                print!("{}", render_registry(&reg));
+                print!("{}", reg.to_text());
             }
             Ok(())
         }
         CardCommand::Load { load: args, opts } => {
             let cap = read_cap(&args.file)?;
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
-            load(&mut s.client, &cap, &args)?;
+            let options = load_options(&args)?;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.load(&cap, &options, &mut load_progress())?;
             eprintln!("loaded {}", package_label(&cap));
             Ok(())
         }
@@ -220,6 +225,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             params,
             default,
             no_load,
+            keep_on_failure,
         } => {
             let cap = read_cap(&args.file)?;
             let mut privileges = match &privs {
@@ -227,7 +233,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 None => Privileges::default(),
             };
             if default {
-                privileges.0[0] |= 0x04;
+                privileges = privileges.with_default_selected();
             }
             let options = InstallOptions {
                 applet: applet
@@ -245,18 +251,27 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                     .transpose()?
                     .unwrap_or_default(),
             };
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
-            if !no_load {
-                load(&mut s.client, &cap, &args)?;
-            }
-            for aid in s.client.install_applets(&cap, &options)? {
+            let load = if no_load {
+                None
+            } else {
+                Some(load_options(&args)?)
+            };
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            let created = s.client.install(
+                &cap,
+                load.as_ref(),
+                &options,
+                keep_on_failure,
+                &mut load_progress(),
+            )?;
+            for aid in created {
                 eprintln!("installed {} (SELECTABLE)", hex::encode_upper(aid));
             }
             Ok(())
         }
         CardCommand::Delete { aid, related, opts } => {
             let aid = parse_aid(&aid, "AID")?;
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, related)?;
             eprintln!("deleted {}", hex::encode_upper(aid));
             Ok(())
@@ -267,7 +282,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 .header()
                 .map(|h| h.load_file_aid().as_bytes().to_vec())
                 .context("the CAP has no Header component")?;
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, true)?;
             eprintln!(
                 "deleted package {} and its instances",
@@ -285,29 +300,29 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             new_key_type,
             replace,
         } => {
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
-            let scp3 = matches!(
-                s.client.session().map(|i| i.protocol),
-                Some(scp::Protocol::Scp03 { .. })
-            );
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            // The new keys' algorithm: as asked, else the session's protocol's.
             let kind = match new_key_type {
                 Some(NewKeyType::Aes) => KeyType::Aes,
                 Some(NewKeyType::Des3) => KeyType::Des3,
-                None if scp3 => KeyType::Aes,
-                None => KeyType::Des3,
+                None => s
+                    .client
+                    .session()
+                    .map(|i| i.protocol().key_type())
+                    .context("PUT KEY needs an open secure channel")?,
             };
-            let pick = |o: &Option<String>, what: &str| -> Result<Key> {
+            let pick = |o: &Option<String>, what: &str| -> Result<zeroize::Zeroizing<Vec<u8>>> {
                 let s = o
                     .as_ref()
                     .or(new_key.as_ref())
                     .with_context(|| format!("{what} or --new-key is needed"))?;
-                let bytes = zeroize::Zeroizing::new(parse_hex(s, what)?);
-                Key::new(kind, &bytes).with_context(|| what.to_string())
+                Ok(zeroize::Zeroizing::new(parse_hex(s, what)?))
             };
-            let keys = StaticKeys::new(
-                pick(&new_key_enc, "--new-key-enc")?,
-                pick(&new_key_mac, "--new-key-mac")?,
-                pick(&new_key_dek, "--new-key-dek")?,
+            let keys = StaticKeys::from_bytes(
+                kind,
+                &pick(&new_key_enc, "--new-key-enc")?,
+                &pick(&new_key_mac, "--new-key-mac")?,
+                &pick(&new_key_dek, "--new-key-dek")?,
                 new_key_ver,
             )?;
             s.client.put_key(&keys, replace)?;
@@ -326,22 +341,20 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             Ok(())
         }
         CardCommand::SetStatus { action, aid, opts } => {
-            let mut s = open_session(&opts.transport, &opts.keys, true)?;
-            let sd = s.sd.clone();
-            let app = || -> Result<Vec<u8>> {
-                parse_aid(
-                    aid.as_deref()
-                        .context("this action needs the application AID")?,
-                    "AID",
-                )
+            let change = match action {
+                StatusAction::Lock => StatusChange::LockApplication,
+                StatusAction::Unlock => StatusChange::UnlockApplication,
+                StatusAction::LockCard => StatusChange::LockCard,
+                StatusAction::UnlockCard => StatusChange::UnlockCard,
+                StatusAction::TerminateCard => StatusChange::TerminateCard,
             };
-            match action {
-                StatusAction::Lock => s.client.set_status(0x40, 0x80, &app()?)?,
-                StatusAction::Unlock => s.client.set_status(0x40, 0x00, &app()?)?,
-                StatusAction::LockCard => s.client.set_status(0x80, 0x7F, &sd)?,
-                StatusAction::UnlockCard => s.client.set_status(0x80, 0x0F, &sd)?,
-                StatusAction::TerminateCard => s.client.set_status(0x80, 0xFF, &sd)?,
-            }
+            let aid = match (&aid, change.is_card()) {
+                (Some(a), false) => Some(parse_aid(a, "AID")?),
+                (None, false) => anyhow::bail!("this action needs the application AID"),
+                (_, true) => None,
+            };
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.set_status(change, aid.as_deref())?;
             eprintln!("status set");
             Ok(())
         }
@@ -351,15 +364,27 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             select,
             opts,
         } => {
-            let mut s = open_session(&opts.transport, &opts.keys, secure)?;
-            if let Some(aid) = select {
-                let aid = parse_aid(&aid, "--select")?;
-                let r = s.client.transmit(&gp::commands::select(&aid, false)?)?;
+            let commands = apdus
+                .iter()
+                .map(|a| {
+                    CommandApdu::parse(&parse_hex(a, "APDU")?).with_context(|| format!("APDU {a}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let select = select
+                .as_deref()
+                .map(|a| parse_aid(a, "--select"))
+                .transpose()?;
+            let target = match (&select, secure) {
+                (_, true) => Target::SecureChannel,
+                (Some(_), false) => Target::Nothing,
+                (None, false) => Target::SecurityDomain,
+            };
+            let mut s = open_session(&opts.transport, &opts.keys, target)?;
+            if let Some(aid) = &select {
+                let r = s.client.transmit(&gp::commands::select(aid, false)?)?;
                 println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
             }
-            for a in apdus {
-                let cmd = CommandApdu::parse(&parse_hex(&a, "APDU")?)
-                    .with_context(|| format!("APDU {a}"))?;
+            for cmd in commands {
                 let r = s.client.transmit(&cmd)?;
                 println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
             }
@@ -367,7 +392,6 @@ pub fn run(cmd: CardCommand) -> Result<()> {
         }
     }
 }
-
 fn read_cap(path: &PathBuf) -> Result<Cap> {
     Cap::from_path(path).with_context(|| format!("cannot read CAP {}", path.display()))
 }
@@ -378,8 +402,8 @@ fn package_label(cap: &Cap) -> String {
         .unwrap_or_default()
 }
 
-fn load(client: &mut loader::client::GpClient, cap: &Cap, args: &LoadArgs) -> Result<()> {
-    let options = LoadOptions {
+fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
+    Ok(LoadOptions {
         security_domain: args
             .to
             .as_deref()
@@ -391,9 +415,13 @@ fn load(client: &mut loader::client::GpClient, cap: &Cap, args: &LoadArgs) -> Re
         }),
         block_size: args.block_size,
         with_descriptor: args.with_descriptor,
-    };
+    })
+}
+
+/// A LOAD progress bar on a terminal.
+fn load_progress() -> impl FnMut(LoadProgress) {
     let mut bar = None;
-    client.load(cap, &options, &mut |p| {
+    move |p: LoadProgress| {
         let b = bar.get_or_insert_with(|| progress_bar(p.total_bytes as u64, "LOAD"));
         if let Some(b) = b {
             b.set_position(p.bytes as u64);
@@ -402,8 +430,7 @@ fn load(client: &mut loader::client::GpClient, cap: &Cap, args: &LoadArgs) -> Re
                 b.finish();
             }
         }
-    })?;
-    Ok(())
+    }
 }
 
 #[cfg(feature = "pcsc")]
@@ -429,125 +456,12 @@ fn readers() -> Result<()> {
 
 /// `jct info`: GET DATA of what the card may tell before authentication.
 fn info(opts: &CardOpts, json: bool) -> Result<()> {
-    let mut s = open_session(&opts.transport, &opts.keys, false)?;
-    let c = &mut s.client;
-    let cplc = c.get_data(0x9F7F)?;
-    let iin = c.get_data(0x0042)?.map(|d| tlv_value(0x42, d));
-    let cin = c.get_data(0x0045)?.map(|d| tlv_value(0x45, d));
-    let crd = c.get_data(0x0066)?;
-    let keys = c.get_data(0x00E0)?;
-    let max_block = c.max_command_data();
-    let crd = crd
-        .as_deref()
-        .map(cardinfo::decode_card_recognition)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let keys = keys
-        .as_deref()
-        .map(cardinfo::decode_key_info)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    let cplc = cplc
-        .as_deref()
-        .map(cplc::decode)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
+    let mut s = open_session(&opts.transport, &opts.keys, Target::SecurityDomain)?;
+    let info = CardInfo::read(&mut s.client, &s.sd)?;
     if json {
-        let v = serde_json::json!({
-            "security_domain": hex::encode_upper(&s.sd),
-            "cplc": cplc,
-            "iin": iin.as_deref().map(hex::encode_upper),
-            "cin": cin.as_deref().map(hex::encode_upper),
-            "card_recognition": crd,
-            "keys": keys,
-            "max_command_data": max_block,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        print!("{}", info.to_text());
     }
-    let mut out = String::new();
-    let _ = writeln!(out, "Security domain: {}", hex::encode_upper(&s.sd));
-    if let Some(iin) = iin {
-        let _ = writeln!(out, "IIN:             {}", hex::encode_upper(iin));
-    }
-    if let Some(cin) = cin {
-        let _ = writeln!(out, "CIN:             {}", hex::encode_upper(cin));
-    }
-    if let Some(r) = &crd {
-        let _ = writeln!(out, "Card recognition data:");
-        if let Some(v) = &r.gp_version {
-            let _ = writeln!(out, "  GlobalPlatform {v}");
-        }
-        for (p, i) in &r.scp {
-            let _ = writeln!(out, "  SCP{p:02X} i={i:02X}");
-        }
-    }
-    if let Some(keys) = &keys {
-        let _ = writeln!(out, "Key information:");
-        for k in keys {
-            let comps: Vec<String> = k
-                .components
-                .iter()
-                .map(|(t, l)| format!("{} ({:02X}) {l} bytes", cardinfo::KeyInfo::type_name(*t), t))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  key id {:02X} version {:02X}: {}",
-                k.id,
-                k.version,
-                comps.join(", ")
-            );
-        }
-    }
-    let _ = writeln!(out, "Max command data: {max_block} bytes");
-    if let Some(f) = &cplc {
-        let _ = writeln!(out, "CPLC:");
-        out.push_str(&cplc::render(f));
-    }
-    print!("{out}");
     Ok(())
-}
-
-/// The value of a one-byte-tag data object: cards answer GET DATA with the
-/// whole TLV (e.g. `42 03 ...`); a bare value is returned as is.
-fn tlv_value(tag: u8, data: Vec<u8>) -> Vec<u8> {
-    match gp::tlv::Tlv::parse(&data) {
-        Ok(t) if t.tag().to_bytes() == [tag] => t.bytes().map(<[u8]>::to_vec).unwrap_or(data),
-        _ => data,
-    }
-}
-
-/// GPPro-like listing.
-fn render_registry(r: &Registry) -> String {
-    let mut s = String::new();
-    let line = |s: &mut String, e: &Entry| {
-        let _ = write!(
-            s,
-            "{}: {} ({})",
-            e.kind_label(),
-            hex::encode_upper(&e.aid),
-            e.life_cycle_words()
-        );
-        if !e.privileges.names().is_empty() {
-            let _ = write!(s, "\n     Privs: {}", e.privileges);
-        }
-        if let Some(lf) = &e.load_file {
-            let _ = write!(s, "\n     From:  {}", hex::encode_upper(lf));
-        }
-        if let Some(v) = &e.version {
-            let _ = write!(
-                s,
-                "\n     Version: {}",
-                v.iter().map(u8::to_string).collect::<Vec<_>>().join(".")
-            );
-        }
-        for m in &e.modules {
-            let _ = write!(s, "\n     Applet: {}", hex::encode_upper(m));
-        }
-        s.push('\n');
-    };
-    for e in r.isd.iter().chain(&r.applications).chain(&r.load_files) {
-        line(&mut s, e);
-    }
-    s
 }

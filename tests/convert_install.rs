@@ -54,7 +54,7 @@ fn card(api: ApiVersion) -> (Card, SecureChannel) {
         0,
     ));
     config.security_level = SecurityLevel::C_MAC;
-    let host = scp::begin(config, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let host = scp::danger::begin_with_challenge(config, [1, 2, 3, 4, 5, 6, 7, 8]);
     let answer = card.transmit(host.command());
     let auth = host.on_init_update_response(&answer).unwrap();
     let answer = card.transmit(auth.command());

@@ -1,5 +1,5 @@
 //! The ISD's secure channel session, as a state machine whose states are
-//! the loader's card-side types: nothing but an authenticated
+//! the `scp` crate's card-side types: nothing but an authenticated
 //! [`CardChannel`] can unwrap commands or protect responses.
 //!
 //! ```text
@@ -18,7 +18,7 @@ pub enum Session {
     None,
     /// INITIALIZE UPDATE answered with the key set `kvn`.
     Authenticating {
-        pending: CardAuthenticating,
+        pending: Box<CardAuthenticating>,
         kvn: u8,
     },
     /// Authenticated with the key set `kvn`.

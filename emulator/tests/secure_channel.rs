@@ -53,7 +53,8 @@ fn every_protocol_option_and_level() {
 fn initialize_update_reports_the_key_set_and_protocol() {
     let mut c = card(false, 0x70);
     select(&mut c, &ISD);
-    let host = scp::begin(config(aes_keys(0), SecurityLevel::C_MAC, 0x15), [0; 8]);
+    let host =
+        scp::danger::begin_with_challenge(config(aes_keys(0), SecurityLevel::C_MAC, 0x15), [0; 8]);
     let answer = c.transmit(host.command());
     assert_eq!(sw(&answer), 0x9000);
     // KDD (10), KVN, SCP, i, challenge (8), cryptogram (8), counter (3).
@@ -102,7 +103,10 @@ fn failed_authentications_block_the_key_set() {
     let mut c = Card::new(profile, aes_keys(1)).unwrap();
     c.power_on();
     let fail_once = |c: &mut Card| -> u16 {
-        let host = scp::begin(config(aes_keys(0), SecurityLevel::C_MAC, 0x15), [7; 8]);
+        let host = scp::danger::begin_with_challenge(
+            config(aes_keys(0), SecurityLevel::C_MAC, 0x15),
+            [7; 8],
+        );
         let answer = c.transmit(host.command());
         if sw(&answer) != 0x9000 {
             return sw(&answer);

@@ -50,7 +50,7 @@ impl Reader {
 fn open_remote(client: &mut Reader) -> SecureChannel {
     let r = client.transmit(&hex("00A4040008A000000151000000 00"));
     assert_eq!(sw(&r), 0x9000);
-    let host = scp::begin(
+    let host = scp::danger::begin_with_challenge(
         config(aes_keys(0), SecurityLevel::C_MAC_C_ENC_R_MAC, 0x15),
         [3; 8],
     );

@@ -23,6 +23,7 @@ pub mod ins {
     pub const INITIALIZE_UPDATE: u8 = 0x50;
     pub const EXTERNAL_AUTHENTICATE: u8 = 0x82;
     pub const GET_RESPONSE: u8 = 0xC0;
+    pub const STORE_DATA: u8 = 0xE2;
 }
 
 /// INITIALIZE UPDATE (GP 2.3.1 Appendix E, Amendment D): `80 50 KVN 00 08
@@ -165,6 +166,27 @@ pub fn set_status(p1: u8, state: u8, aid: &[u8]) -> Result<CommandApdu, CommandE
         aid,
         None,
     )?)
+}
+
+/// STORE DATA (GP 2.3.1 section 11.11): one block of personalization data.
+/// `p1` carries the last-block bit (80) and the data structure and
+/// encryption bits; `block_number` counts from 0.
+pub fn store_data(p1: u8, block_number: u8, data: &[u8]) -> Result<CommandApdu, CommandError> {
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::STORE_DATA,
+        p1,
+        block_number,
+        data,
+        Some(256),
+    )?)
+}
+
+/// GET RESPONSE (ISO/IEC 7816-4): the rest of an answer announced by 61xx.
+/// `ne` is the length the card announced (0 = 256).
+pub fn get_response(ne: u8) -> CommandApdu {
+    let ne = if ne == 0 { 256 } else { usize::from(ne) };
+    CommandApdu::fixed(CLA_ISO, ins::GET_RESPONSE, 0, 0, Vec::new(), Some(ne))
 }
 
 /// PUT KEY: `replace_version` 0 adds a key set, else it replaces that

@@ -23,5 +23,5 @@ pub mod vpcd_frame;
 
 pub use apdu::{ApduError, CommandApdu, ResponseApdu};
 pub use install::{InstallForInstall, InstallForLoad, LoadBlocks};
-pub use lifecycle::{ApplicationLifeCycle, CardLifeCycle};
+pub use lifecycle::{ApplicationLifeCycle, CardLifeCycle, StatusChange};
 pub use privileges::Privileges;

@@ -98,6 +98,43 @@ impl ApplicationLifeCycle {
     }
 }
 
+/// A life cycle change SET STATUS can ask for (GP 2.3.1 section 11.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Lock an application: it can no longer be selected.
+    LockApplication,
+    /// Unlock an application.
+    UnlockApplication,
+    /// Lock the card (CARD_LOCKED): only the ISD answers.
+    LockCard,
+    /// Unlock the card (back to SECURED).
+    UnlockCard,
+    /// Terminate the card: irreversible.
+    TerminateCard,
+}
+
+impl StatusChange {
+    /// Whether the change is about the card (the ISD) rather than an
+    /// application.
+    pub fn is_card(self) -> bool {
+        !matches!(
+            self,
+            StatusChange::LockApplication | StatusChange::UnlockApplication
+        )
+    }
+
+    /// P1 (status type: 80 ISD, 40 application) and P2 (the new state).
+    pub fn p1_p2(self) -> (u8, u8) {
+        match self {
+            StatusChange::LockApplication => (0x40, ApplicationLifeCycle::LOCKED_BIT),
+            StatusChange::UnlockApplication => (0x40, 0x00),
+            StatusChange::LockCard => (0x80, CardLifeCycle::CardLocked.byte()),
+            StatusChange::UnlockCard => (0x80, CardLifeCycle::Secured.byte()),
+            StatusChange::TerminateCard => (0x80, CardLifeCycle::Terminated.byte()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

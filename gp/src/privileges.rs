@@ -62,6 +62,28 @@ impl Privileges {
             .collect()
     }
 
+    /// Adds the privilege called `name` (as in [`Privileges::names`]).
+    pub fn insert(&mut self, name: &str) -> Result<(), String> {
+        let (i, m, _) = NAMES
+            .iter()
+            .find(|(_, _, n)| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!(
+                    "unknown privilege '{name}'; known: {}",
+                    NAMES.iter().map(|x| x.2).collect::<Vec<_>>().join(", ")
+                )
+            })?;
+        self.0[*i] |= m;
+        Ok(())
+    }
+
+    /// With the CardReset privilege: the application is the one selected
+    /// by default after a reset.
+    pub fn with_default_selected(mut self) -> Privileges {
+        self.0[0] |= 0x04;
+        self
+    }
+
     /// Parses a comma-separated list of names (as `--privs` takes them), or hex.
     pub fn parse_list(s: &str) -> Result<Privileges, String> {
         let s = s.trim();
@@ -75,16 +97,7 @@ impl Privileges {
         }
         let mut p = Privileges::default();
         for part in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
-            let (i, m, _) = NAMES
-                .iter()
-                .find(|(_, _, n)| n.eq_ignore_ascii_case(part))
-                .ok_or_else(|| {
-                    format!(
-                        "unknown privilege '{part}'; known: {}",
-                        NAMES.iter().map(|x| x.2).collect::<Vec<_>>().join(", ")
-                    )
-                })?;
-            p.0[*i] |= m;
+            p.insert(part)?;
         }
         Ok(p)
     }

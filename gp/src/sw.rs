@@ -16,6 +16,7 @@ pub enum CommandKind {
     Delete,
     PutKey,
     SetStatus,
+    StoreData,
     /// An APDU the user sent, or one jct does not classify.
     Other,
 }
@@ -35,6 +36,7 @@ impl CommandKind {
             CommandKind::Delete => "DELETE",
             CommandKind::PutKey => "PUT KEY",
             CommandKind::SetStatus => "SET STATUS",
+            CommandKind::StoreData => "STORE DATA",
             CommandKind::Other => "command",
         }
     }

@@ -31,7 +31,7 @@ fn open(protocol: Protocol, level: SecurityLevel) -> SecureChannel {
         _ => KeyType::Aes,
     };
     let card = CardConfig {
-        keys: keys(kind),
+        keys: keys(kind).into(),
         protocol,
         kdd: [0; 10],
         sequence_counter: 1,
@@ -42,7 +42,7 @@ fn open(protocol: Protocol, level: SecurityLevel) -> SecureChannel {
     if let Protocol::Scp02 { i } = protocol {
         config.scp02_i = i;
     }
-    let host = scp::begin(config, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let host = scp::danger::begin_with_challenge(config, [1, 2, 3, 4, 5, 6, 7, 8]);
     let (card_auth, answer) = scp::initialize_update(&card, host.command(), &mut OsRng).unwrap();
     let auth = host.on_init_update_response(&answer).unwrap();
     let (_card, ok) = card_auth.external_authenticate(auth.command()).unwrap();

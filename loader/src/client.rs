@@ -1,23 +1,23 @@
-//! [`GpClient`]: card content management over a transport, through a secure
-//! channel when one is open. Each method is one user-level operation (list,
-//! load, install, delete, put key, set status) built from the commands in
-//! [`super::commands`], with status words turned into explained errors.
+//! [`GpClient`]: the driver of card content management. It selects a
+//! security domain, opens the secure channel, and plays plans
+//! ([`crate::plan`]) through it: each command wrapped, sent, its response
+//! unwrapped and checked against what the step accepts, status words turned
+//! into explained errors. Each convenience method (list, load, install,
+//! delete, put key, set status) builds its plan and runs it.
 
-use cap_tools::cap::load_file::LoadFile;
-use cap_tools::cap::{Component, Tag};
+use std::sync::Arc;
+
 use cap_tools::Cap;
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
-
-use crate::transport::{CardChannel, Transport, TransportError};
 use gp::apdu::{ApduError, CommandApdu, ResponseApdu};
 use gp::commands::{self, CommandError};
-use gp::install::{p1 as install_p1, InstallForInstall, InstallForLoad, LoadBlocks};
-use gp::privileges::Privileges;
 use gp::registry::{self, Entry, Scope};
 use gp::sw::{explain, CommandKind};
-use scp::keys::{KeyType, StaticKeys};
-use scp::{self, HostConfig, ScpError, SecureChannel, SecurityLevel, SessionInfo};
+use gp::StatusChange;
+use scp::keys::{KeyProvider, KeyType, StaticKeys};
+use scp::{HostConfig, Protocol, ScpError, SecureChannel, SecurityLevel, SessionInfo};
+
+use crate::plan::{self, InstallOptions, LoadOptions, Plan, PlanError, Step};
+use crate::transport::{CardChannel, Transport, TransportError};
 
 /// The AIDs tried, in order, to find the Issuer Security Domain.
 pub const ISD_AIDS: [&[u8]; 3] = [
@@ -54,6 +54,15 @@ pub enum GpError {
     Protocol(String),
     #[error(transparent)]
     Cap(#[from] cap_tools::Error),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// An install failed after its LOAD succeeded; `cleanup` says what
+    /// became of the loaded package.
+    #[error("{cause}; {cleanup}")]
+    InstallFailed {
+        cause: Box<GpError>,
+        cleanup: String,
+    },
 }
 
 impl GpError {
@@ -75,35 +84,7 @@ fn status(kind: CommandKind, sw: u16) -> GpError {
     }
 }
 
-/// Hash algorithm for the Load File Data Block hash in INSTALL [for load].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadHash {
-    Sha1,
-    Sha256,
-}
-
-impl LoadHash {
-    /// The digest of `data`.
-    pub fn digest(&self, data: &[u8]) -> Vec<u8> {
-        match self {
-            LoadHash::Sha1 => Sha1::digest(data).to_vec(),
-            LoadHash::Sha256 => Sha256::digest(data).to_vec(),
-        }
-    }
-}
-
-/// Options of [`GpClient::load`].
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    /// Security domain to load to; `None` = the selected one.
-    pub security_domain: Option<Vec<u8>>,
-    /// Load File Data Block hash to send in INSTALL [for load].
-    pub hash: Option<LoadHash>,
-    /// LOAD data bytes per block; `None` = the card's maximum minus overhead.
-    pub block_size: Option<usize>,
-    /// Include the Descriptor component.
-    pub with_descriptor: bool,
-}
+pub use crate::plan::LoadHash;
 
 /// Progress of a load: blocks sent of total, bytes sent of total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,18 +95,6 @@ pub struct LoadProgress {
     pub total_bytes: usize,
 }
 
-/// Options of [`GpClient::install_applet`].
-#[derive(Debug, Clone, Default)]
-pub struct InstallOptions {
-    /// Applet class AID (module); `None` = every applet of the CAP.
-    pub applet: Option<Vec<u8>>,
-    /// Instance AID; `None` = the applet AID.
-    pub instance: Option<Vec<u8>>,
-    pub privileges: Privileges,
-    /// Applet-specific install parameters (inside tag C9).
-    pub parameters: Vec<u8>,
-}
-
 /// What `jct list` shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Registry {
@@ -134,8 +103,49 @@ pub struct Registry {
     pub load_files: Vec<Entry>,
 }
 
+impl Registry {
+    /// The listing as text, GlobalPlatformPro-like: one entry a line, its
+    /// privileges, load file, version and modules indented below it.
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = String::new();
+        for e in self
+            .isd
+            .iter()
+            .chain(&self.applications)
+            .chain(&self.load_files)
+        {
+            let _ = write!(
+                s,
+                "{}: {} ({})",
+                e.kind_label(),
+                hex::encode_upper(&e.aid),
+                e.life_cycle_words()
+            );
+            if !e.privileges.names().is_empty() {
+                let _ = write!(s, "\n     Privs: {}", e.privileges);
+            }
+            if let Some(lf) = &e.load_file {
+                let _ = write!(s, "\n     From:  {}", hex::encode_upper(lf));
+            }
+            if let Some(v) = &e.version {
+                let _ = write!(
+                    s,
+                    "\n     Version: {}",
+                    v.iter().map(u8::to_string).collect::<Vec<_>>().join(".")
+                );
+            }
+            for m in &e.modules {
+                let _ = write!(s, "\n     Applet: {}", hex::encode_upper(m));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
 /// Observer of plain (unwrapped) commands and responses, for `--trace`.
-pub type PlainObserver = Box<dyn FnMut(PlainEvent<'_>)>;
+pub type PlainObserver = Box<dyn FnMut(PlainEvent<'_>) + Send>;
 
 /// A command before wrapping or a response after unwrapping.
 #[derive(Debug)]
@@ -273,47 +283,62 @@ impl GpClient {
         })
     }
 
-    /// Opens a secure channel with the selected security domain. The card
-    /// cryptogram is checked before EXTERNAL AUTHENTICATE is sent.
+    /// Opens a secure channel with the selected security domain, with a host
+    /// challenge from the operating system's CSPRNG. The card cryptogram is
+    /// checked before EXTERNAL AUTHENTICATE is sent, so wrong keys cost none
+    /// of the card's authentication tries.
     pub fn open_secure_channel(
         &mut self,
-        config: HostConfig,
-        host_challenge: [u8; 8],
+        options: &ChannelOptions,
     ) -> Result<SessionInfo, GpError> {
-        self.open_secure_channel_with(config.keys.version, |_| Ok(config), host_challenge)
+        let config = self.host_config(options)?;
+        let hello = scp::begin(config)?;
+        self.authenticate(hello)
     }
 
-    /// Like [`GpClient::open_secure_channel`], but the configuration is made
-    /// once the card has said which protocol it runs (02 or 03), so one
-    /// 16-byte key can serve as 3DES for SCP02 and AES-128 for SCP03. The
-    /// INITIALIZE UPDATE command depends only on the key version and the
-    /// host challenge, so it is sent before the keys are typed.
-    pub fn open_secure_channel_with(
+    pub(crate) fn open_secure_channel_with_challenge(
         &mut self,
-        key_version: u8,
-        make_config: impl FnOnce(u8) -> Result<HostConfig, GpError>,
+        options: &ChannelOptions,
         host_challenge: [u8; 8],
     ) -> Result<SessionInfo, GpError> {
+        let config = self.host_config(options)?;
+        self.authenticate(scp::danger::begin_with_challenge(config, host_challenge))
+    }
+
+    /// The host side's configuration: SCP02's "i", which the card does not
+    /// state in INITIALIZE UPDATE, comes from the options or else from the
+    /// card recognition data (GET DATA 66), else 15.
+    fn host_config(&mut self, options: &ChannelOptions) -> Result<HostConfig, GpError> {
+        let scp02_i = match options.scp02_i {
+            Some(i) => i,
+            None => self.scp02_i_from_recognition_data().unwrap_or(0x15),
+        };
+        let mut config = HostConfig::new(Arc::clone(&options.keys));
+        config.security_level = options.security_level;
+        config.scp02_i = scp02_i;
+        config.expect_scp = options.expect_scp;
+        config.check_challenge_aid = options.check_challenge_aid.clone();
+        Ok(config)
+    }
+
+    /// SCP02's "i" from the card recognition data, if the card has them.
+    fn scp02_i_from_recognition_data(&mut self) -> Option<u8> {
+        let data = self.get_data(0x0066).ok().flatten()?;
+        let recognition = gp::cardinfo::decode_card_recognition(&data).ok()?;
+        recognition
+            .scp
+            .iter()
+            .find(|(protocol, _)| *protocol == 2)
+            .map(|(_, i)| *i)
+    }
+
+    fn authenticate(&mut self, hello: scp::AwaitingInitUpdate) -> Result<SessionInfo, GpError> {
         self.secure = None;
-        let cmd = scp::initialize_update_command(key_version, &host_challenge).to_bytes();
-        let response = self.exchange_plain(&cmd)?;
-        let parsed = ResponseApdu::parse(&response)?;
-        if parsed.sw != 0x9000 {
-            return Err(status(CommandKind::InitializeUpdate, parsed.sw));
-        }
-        let scp_id = scp::InitUpdateResponse::parse(&parsed.data)?.scp();
-        let config = make_config(scp_id)?;
-        let hello = scp::begin(config, host_challenge);
-        if hello.command() != cmd.as_slice() {
-            return Err(GpError::Protocol(
-                "the key set's version differs from the one INITIALIZE UPDATE named".into(),
-            ));
-        }
+        let response = self.exchange_plain(hello.command())?;
         let auth = hello
             .on_init_update_response(&response)
             .map_err(|e| map_scp_status(e, CommandKind::InitializeUpdate))?;
-        let cmd = auth.command().to_vec();
-        let response = self.exchange_plain(&cmd)?;
+        let response = self.exchange_plain(auth.command())?;
         let channel = auth
             .on_external_authenticate_response(&response)
             .map_err(|e| map_scp_status(e, CommandKind::ExternalAuthenticate))?;
@@ -333,6 +358,60 @@ impl GpClient {
         Ok(r)
     }
 
+    /// Plays a plan: every step's command through the secure channel (when
+    /// one is open), its response checked. Stops at the first status word
+    /// the step does not accept, with the error explained for that command.
+    /// `progress` sees each finished step.
+    pub fn run(
+        &mut self,
+        plan: &Plan,
+        progress: &mut dyn FnMut(PlanProgress),
+    ) -> Result<Vec<StepOutcome>, GpError> {
+        let mut outcomes = Vec::with_capacity(plan.steps.len());
+        for (index, step) in plan.steps.iter().enumerate() {
+            outcomes.push(self.run_step(step)?);
+            progress(PlanProgress {
+                step: index + 1,
+                steps: plan.steps.len(),
+            });
+        }
+        Ok(outcomes)
+    }
+
+    fn run_step(&mut self, step: &Step) -> Result<StepOutcome, GpError> {
+        let mut response = self.transmit(&step.command)?;
+        if let Some((sws, instead)) = &step.otherwise {
+            if sws.contains(&response.sw) {
+                return self.run_step(instead);
+            }
+        }
+        let mut data = Vec::new();
+        if let Some(more) = &step.more {
+            // A card may page forever; 256 pages is far beyond any real registry.
+            let mut pages = 0;
+            while response.sw == 0x6310 {
+                pages += 1;
+                if pages > 256 {
+                    return Err(GpError::Protocol(format!(
+                        "{}: the card kept answering 6310 after 256 pages",
+                        step.kind.name()
+                    )));
+                }
+                data.extend_from_slice(&response.data);
+                response = self.transmit(more)?;
+            }
+        }
+        if !step.accept.contains(&response.sw) {
+            return Err(status(step.kind, response.sw));
+        }
+        data.extend_from_slice(&response.data);
+        Ok(StepOutcome {
+            command: step.command.clone(),
+            sw: response.sw,
+            data,
+        })
+    }
+
     /// GET DATA; `None` when the card does not hold the object (6A88, 6A82, 6A86).
     pub fn get_data(&mut self, tag: u16) -> Result<Option<Vec<u8>>, GpError> {
         let r = self.transmit(&commands::get_data(tag))?;
@@ -343,61 +422,22 @@ impl GpClient {
         }
     }
 
-    /// GET STATUS of a scope: the E3 format first, the legacy format when the
-    /// card rejects it; pages after 6310 are fetched with 'next occurrence'.
-    /// A scope with no entries (6A88) gives an empty list.
+    /// GET STATUS of a scope (E3 format, legacy as fallback, paged).
     pub fn get_status(&mut self, scope: Scope) -> Result<Vec<Entry>, GpError> {
-        match self.get_status_format(scope, true) {
-            Err(GpError::Status {
-                sw: 0x6A86 | 0x6A80 | 0x6D00,
-                ..
-            }) => self.get_status_format(scope, false),
-            other => other,
-        }
-    }
-
-    fn get_status_format(&mut self, scope: Scope, tlv: bool) -> Result<Vec<Entry>, GpError> {
-        let mut data = Vec::new();
-        let mut next = false;
-        // A card may page forever; 256 pages is far beyond any real registry.
-        for _ in 0..256 {
-            let r = self.transmit(&commands::get_status(scope, tlv, next))?;
-            match r.sw {
-                0x9000 => {
-                    data.extend_from_slice(&r.data);
-                    let parse = if tlv {
-                        registry::parse_e3
-                    } else {
-                        registry::parse_legacy
-                    };
-                    return parse(scope, &data).map_err(|e| GpError::Protocol(e.to_string()));
-                }
-                0x6310 => {
-                    data.extend_from_slice(&r.data);
-                    next = true;
-                }
-                0x6A88 | 0x6A82 if data.is_empty() => return Ok(Vec::new()),
-                sw => return Err(status(CommandKind::GetStatus, sw)),
-            }
-        }
-        Err(GpError::Protocol(
-            "GET STATUS: the card kept answering 6310 after 256 pages".into(),
-        ))
+        let outcome = self.run_step(&plan::get_status(scope))?;
+        parse_status(&outcome)
     }
 
     /// The whole registry: ISD, applications and security domains, load files
     /// with their modules (falling back to load files alone).
     pub fn list(&mut self) -> Result<Registry, GpError> {
-        let isd = self.get_status(Scope::IssuerSecurityDomain)?;
-        let applications = self.get_status(Scope::Applications)?;
-        let load_files = match self.get_status(Scope::LoadFilesAndModules) {
-            Err(GpError::Status { sw: 0x6A86, .. }) => self.get_status(Scope::LoadFiles)?,
-            other => other?,
-        };
+        let outcomes = self.run(&plan::list(), &mut |_| {})?;
+        let mut parsed = outcomes.iter().map(parse_status);
+        let mut next = || parsed.next().unwrap_or_else(|| Ok(Vec::new()));
         Ok(Registry {
-            isd,
-            applications,
-            load_files,
+            isd: next()?,
+            applications: next()?,
+            load_files: next()?,
         })
     }
 
@@ -410,15 +450,21 @@ impl GpClient {
         };
         let level = sc.info().security_level;
         let mut room = max.saturating_sub(8);
-        if level.byte() & SecurityLevel::C_MAC_C_ENC.byte() == SecurityLevel::C_MAC_C_ENC.byte() {
-            let cipher_block = match sc.info().protocol {
-                scp::Protocol::Scp02 { .. } => 8,
-                _ => 16,
+        if level.c_enc() {
+            let cipher_block = match sc.info().protocol() {
+                Protocol::Scp02 { .. } => 8,
+                Protocol::Scp03 { .. } => 16,
             };
             room = (room / cipher_block) * cipher_block;
             room = room.saturating_sub(1);
         }
         room.max(1)
+    }
+
+    /// The load plan of a CAP for this session (block size, security domain).
+    pub fn load_plan(&self, cap: &Cap, options: &LoadOptions) -> Result<Plan, GpError> {
+        let sd = self.selected.clone().unwrap_or_default();
+        Ok(plan::load(cap, options, &sd, self.block_size())?)
     }
 
     /// INSTALL [for load] and the LOAD blocks of a CAP's load file.
@@ -428,47 +474,27 @@ impl GpClient {
         options: &LoadOptions,
         progress: &mut dyn FnMut(LoadProgress),
     ) -> Result<(), GpError> {
-        let package = cap
-            .header()
-            .map(|h| h.load_file_aid().as_bytes().to_vec())
-            .ok_or_else(|| GpError::Protocol("the CAP has no Header component".into()))?;
-        let load_file = LoadFile::build(cap, options.with_descriptor)?;
-        let hash = options
-            .hash
-            .map(|h| h.digest(&load_file.bytes))
-            .unwrap_or_default();
-        let sd = options
-            .security_domain
-            .clone()
-            .or_else(|| self.selected.clone())
-            .unwrap_or_default();
-        let ifl = InstallForLoad {
-            load_file_aid: package,
-            security_domain_aid: sd,
-            hash,
-            parameters: Vec::new(),
-            token: Vec::new(),
-        };
-        self.expect_ok(
-            CommandKind::InstallForLoad,
-            &commands::install_for_load(&ifl)?,
-        )?;
-        let block_size = options.block_size.unwrap_or_else(|| self.block_size());
-        let wrapped = load_file.with_c4_tag();
-        let blocks = LoadBlocks::split(&wrapped, block_size)
-            .map_err(|e| GpError::Protocol(e.to_string()))?;
+        let plan = self.load_plan(cap, options)?;
+        let sizes: Vec<usize> = plan
+            .steps
+            .iter()
+            .skip(1)
+            .map(|s| s.command.data().len())
+            .collect();
+        let total_bytes: usize = sizes.iter().sum();
         let mut sent = 0;
-        for (i, block) in blocks.blocks.iter().enumerate() {
-            let (p1, p2) = blocks.p1p2(i);
-            self.expect_ok(CommandKind::Load, &commands::load(p1, p2, block)?)?;
-            sent += block.len();
-            progress(LoadProgress {
-                block: i + 1,
-                blocks: blocks.blocks.len(),
-                bytes: sent,
-                total_bytes: wrapped.len(),
-            });
-        }
+        self.run(&plan, &mut |p| {
+            // Step 1 is INSTALL [for load]; the LOAD blocks follow.
+            if p.step >= 2 {
+                sent += sizes.get(p.step - 2).copied().unwrap_or(0);
+                progress(LoadProgress {
+                    block: p.step - 1,
+                    blocks: sizes.len(),
+                    bytes: sent,
+                    total_bytes,
+                });
+            }
+        })?;
         Ok(())
     }
 
@@ -479,76 +505,68 @@ impl GpClient {
         cap: &Cap,
         options: &InstallOptions,
     ) -> Result<Vec<Vec<u8>>, GpError> {
-        let package = cap
-            .header()
-            .map(|h| h.load_file_aid().as_bytes().to_vec())
-            .ok_or_else(|| GpError::Protocol("the CAP has no Header component".into()))?;
-        let applets: Vec<Vec<u8>> = match cap.component(Tag::Applet) {
-            Some(Component::Applet(a)) => a
-                .applets
-                .iter()
-                .map(|x| x.aid.as_bytes().to_vec())
-                .collect(),
-            _ => Vec::new(),
-        };
-        let chosen: Vec<Vec<u8>> = match &options.applet {
-            Some(aid) if applets.contains(aid) => vec![aid.clone()],
-            Some(aid) => {
-                return Err(GpError::Protocol(format!(
-                    "the CAP has no applet {}; its applets: {}",
-                    hex::encode_upper(aid),
-                    applets
-                        .iter()
-                        .map(hex::encode_upper)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-            None if applets.is_empty() => {
-                return Err(GpError::Protocol(
-                    "the CAP is a library: it has no applet to install".into(),
-                ))
-            }
-            None => applets,
-        };
-        if options.instance.is_some() && chosen.len() > 1 {
-            return Err(GpError::Protocol(
-                "--instance needs --applet when the CAP has several applets".into(),
-            ));
-        }
-        let mut created = Vec::new();
-        for applet in chosen {
-            let instance = options.instance.clone().unwrap_or_else(|| applet.clone());
-            let v = InstallForInstall {
-                load_file_aid: package.clone(),
-                module_aid: applet,
-                application_aid: instance.clone(),
-                privileges: options.privileges,
-                parameters: InstallForInstall::applet_parameters(&options.parameters)
-                    .map_err(|e| GpError::Protocol(e.to_string()))?,
-                token: Vec::new(),
-            };
-            self.expect_ok(
-                CommandKind::InstallForInstall,
-                &commands::install_for_install(install_p1::FOR_INSTALL_AND_MAKE_SELECTABLE, &v)?,
-            )?;
-            created.push(instance);
-        }
+        let created = plan::instances(cap, options)?
+            .into_iter()
+            .map(|i| i.instance)
+            .collect();
+        self.run(&plan::install(cap, options)?, &mut |_| {})?;
         Ok(created)
+    }
+
+    /// The whole install sequence: load (unless `load` is `None`), then
+    /// install. When the install fails after a successful load, the loaded
+    /// package is deleted again (unless `keep_on_failure`), so a rerun does
+    /// not meet 6985; the error says what became of it.
+    pub fn install(
+        &mut self,
+        cap: &Cap,
+        load: Option<&LoadOptions>,
+        options: &InstallOptions,
+        keep_on_failure: bool,
+        progress: &mut dyn FnMut(LoadProgress),
+    ) -> Result<Vec<Vec<u8>>, GpError> {
+        let Some(load_options) = load else {
+            return self.install_applets(cap, options);
+        };
+        self.load(cap, load_options, progress)?;
+        let cause = match self.install_applets(cap, options) {
+            Ok(created) => return Ok(created),
+            Err(e) => e,
+        };
+        let package = plan::package_aid(cap)?;
+        let aid = hex::encode_upper(&package);
+        let cleanup = if keep_on_failure {
+            format!("the package {aid} stays loaded (--keep-on-failure)")
+        } else {
+            match self.delete(&package, true) {
+                Ok(()) => format!("the package {aid} it loaded was deleted again"),
+                Err(e) => format!("deleting the package {aid} it loaded failed too: {e}"),
+            }
+        };
+        Err(GpError::InstallFailed {
+            cause: Box::new(cause),
+            cleanup,
+        })
     }
 
     /// DELETE of an AID (and what depends on it with `related`).
     pub fn delete(&mut self, aid: &[u8], related: bool) -> Result<(), GpError> {
-        self.expect_ok(CommandKind::Delete, &commands::delete(aid, related)?)?;
+        self.run(&plan::delete(aid, related)?, &mut |_| {})?;
         Ok(())
     }
 
-    /// SET STATUS: `p1` the status type, `state` the new life cycle.
-    pub fn set_status(&mut self, p1: u8, state: u8, aid: &[u8]) -> Result<(), GpError> {
-        self.expect_ok(
-            CommandKind::SetStatus,
-            &commands::set_status(p1, state, aid)?,
-        )?;
+    /// SET STATUS: a life cycle change of the application `aid`, or of the
+    /// card (then `aid` is ignored and the selected security domain is used).
+    pub fn set_status(&mut self, change: StatusChange, aid: Option<&[u8]>) -> Result<(), GpError> {
+        let target = if change.is_card() {
+            self.selected.clone().unwrap_or_default()
+        } else {
+            aid.ok_or_else(|| {
+                GpError::Protocol("locking or unlocking an application needs its AID".into())
+            })?
+            .to_vec()
+        };
+        self.run(&plan::set_status(change, &target)?, &mut |_| {})?;
         Ok(())
     }
 
@@ -560,40 +578,9 @@ impl GpClient {
             .secure
             .as_ref()
             .ok_or_else(|| GpError::Protocol("PUT KEY needs an open secure channel".into()))?;
-        let mut data = vec![keys.version];
-        let mut kcvs = Vec::new();
-        for key in [&keys.enc, &keys.mac, &keys.dek] {
-            let plain = key.expose_secret();
-            let kcv = key.kcv();
-            kcvs.extend_from_slice(&kcv);
-            match key.kind() {
-                KeyType::Des3 => {
-                    let enc = sc.encrypt_key_data(plain)?;
-                    data.push(0x80);
-                    data.push(enc.len() as u8);
-                    data.extend_from_slice(&enc);
-                }
-                _ => {
-                    // AES keys: the key padded with zeros to whole blocks,
-                    // preceded by its real length.
-                    let mut padded = zeroize::Zeroizing::new(plain.to_vec());
-                    padded.resize(plain.len().div_ceil(16) * 16, 0);
-                    let enc = sc.encrypt_key_data(&padded)?;
-                    data.push(0x88);
-                    data.push(enc.len() as u8 + 1);
-                    data.push(plain.len() as u8);
-                    data.extend_from_slice(&enc);
-                }
-            }
-            data.push(0x03);
-            data.extend_from_slice(&kcv);
-        }
-        let reply = self.expect_ok(
-            CommandKind::PutKey,
-            &commands::put_key(replace.unwrap_or(0), 1, &data)?,
-        )?;
-        let mut expected = vec![keys.version];
-        expected.extend_from_slice(&kcvs);
+        let (data, expected) = put_key_data(keys, sc)?;
+        let outcomes = self.run(&plan::put_key(&data, replace)?, &mut |_| {})?;
+        let reply = outcomes.first().map(|o| o.data.clone()).unwrap_or_default();
         if !reply.is_empty() && reply != expected {
             return Err(GpError::Protocol(format!(
                 "PUT KEY: the card answered key check values {} but {} were sent",
@@ -603,6 +590,122 @@ impl GpClient {
         }
         Ok(())
     }
+}
+
+/// The data field of PUT KEY for `keys` (each key encrypted under the
+/// session's DEK, with its KCV) and the answer the card should give (the
+/// version and the KCVs).
+pub fn put_key_data(keys: &StaticKeys, sc: &SecureChannel) -> Result<(Vec<u8>, Vec<u8>), GpError> {
+    let mut data = vec![keys.version];
+    let mut kcvs = Vec::new();
+    let len_byte = |n: usize| {
+        u8::try_from(n).map_err(|_| GpError::Protocol(format!("PUT KEY: a {n}-byte key block")))
+    };
+    for key in [&keys.enc, &keys.mac, &keys.dek] {
+        let plain = key.expose_secret();
+        let kcv = key.kcv();
+        kcvs.extend_from_slice(&kcv);
+        match key.kind() {
+            KeyType::Des3 => {
+                let enc = sc.encrypt_key_data(plain)?;
+                data.push(0x80);
+                data.push(len_byte(enc.len())?);
+                data.extend_from_slice(&enc);
+            }
+            KeyType::Aes => {
+                // AES keys: the key padded with zeros to whole blocks,
+                // preceded by its real length.
+                let mut padded = zeroize::Zeroizing::new(plain.to_vec());
+                padded.resize(plain.len().div_ceil(16) * 16, 0);
+                let enc = sc.encrypt_key_data(&padded)?;
+                data.push(0x88);
+                data.push(len_byte(enc.len() + 1)?);
+                data.push(len_byte(plain.len())?);
+                data.extend_from_slice(&enc);
+            }
+        }
+        data.push(0x03);
+        data.extend_from_slice(&kcv);
+    }
+    let mut expected = vec![keys.version];
+    expected.extend_from_slice(&kcvs);
+    Ok((data, expected))
+}
+
+/// How a secure channel is to be opened: the settings the CLI (or a key
+/// server) makes from its arguments.
+#[derive(Clone)]
+pub struct ChannelOptions {
+    /// Who holds the keys.
+    pub keys: Arc<dyn KeyProvider>,
+    /// Security level to ask for.
+    pub security_level: SecurityLevel,
+    /// SCP02's "i"; `None` = from the card recognition data, else 15.
+    pub scp02_i: Option<u8>,
+    /// Refuse a card that answers with another protocol (2 or 3).
+    pub expect_scp: Option<u8>,
+    /// Check a pseudo-random card challenge against this AID.
+    pub check_challenge_aid: Option<Vec<u8>>,
+}
+
+impl ChannelOptions {
+    /// C-MAC, "i" from the card, any protocol.
+    pub fn new(keys: impl Into<Arc<dyn KeyProvider>>) -> ChannelOptions {
+        ChannelOptions {
+            keys: keys.into(),
+            security_level: SecurityLevel::C_MAC,
+            scp02_i: None,
+            expect_scp: None,
+            check_challenge_aid: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ChannelOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelOptions")
+            .field("key_version", &self.keys.key_version())
+            .field("security_level", &self.security_level)
+            .field("scp02_i", &self.scp02_i)
+            .field("expect_scp", &self.expect_scp)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a plan stands: `step` of `steps` done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanProgress {
+    pub step: usize,
+    pub steps: usize,
+}
+
+/// The answer to one step of a plan: the command that was finally sent
+/// (a fallback's, if one ran), the status word, and the data of every page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub command: CommandApdu,
+    pub sw: u16,
+    pub data: Vec<u8>,
+}
+
+/// The registry entries of a GET STATUS outcome, in the format its command
+/// asked for.
+fn parse_status(outcome: &StepOutcome) -> Result<Vec<Entry>, GpError> {
+    if outcome.sw != 0x9000 && outcome.data.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = Scope::from_p1(outcome.command.p1()).ok_or_else(|| {
+        GpError::Protocol(format!(
+            "GET STATUS with unknown scope {:02X}",
+            outcome.command.p1()
+        ))
+    })?;
+    let parse = if outcome.command.p2() & 0x02 != 0 {
+        registry::parse_e3
+    } else {
+        registry::parse_legacy
+    };
+    parse(scope, &outcome.data).map_err(|e| GpError::Protocol(e.to_string()))
 }
 
 /// Maps a status error of the handshake to an explained one.
@@ -619,5 +722,8 @@ pub fn fci_max_block_size(fci: &[u8]) -> Option<usize> {
     let v = gp::tlv::find_path(&tlvs, &[0x6F, 0xA5, 0x9F65])
         .or_else(|| gp::tlv::find_path(&tlvs, &[0x6F, 0x9F65]))?
         .bytes()?;
-    Some(v.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize)).filter(|n| *n > 0)
+    if v.len() > 4 {
+        return None;
+    }
+    Some(v.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))).filter(|n| *n > 0)
 }

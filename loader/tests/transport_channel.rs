@@ -2,8 +2,7 @@
 //! traces: the replay fails on any command the channel should not send, so
 //! these tests pin the exact wire bytes.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use loader::transport::replay::Replay;
 use loader::transport::{CardChannel, Transport, TransportError};
@@ -102,16 +101,17 @@ fn other_status_words_and_unfixable_6cxx_pass_through() {
 fn observer_sees_every_raw_exchange() {
     let trace = ">> 00A4040000\n<< 6103\n>> 00C0000003\n<< 6F01009000\n";
     type Seen = Vec<(Vec<u8>, Vec<u8>)>;
-    let seen: Rc<RefCell<Seen>> = Rc::default();
-    let sink = Rc::clone(&seen);
+    let seen: Arc<Mutex<Seen>> = Arc::default();
+    let sink = Arc::clone(&seen);
     let mut ch = channel(trace).with_observer(Box::new(move |ex| {
         assert!(ex.duration.as_secs() < 5);
-        sink.borrow_mut()
+        sink.lock()
+            .unwrap()
             .push((ex.command.to_vec(), ex.response.to_vec()));
     }));
     assert_eq!(ch.transmit(&h("00A4040000")).unwrap(), h("6F01009000"));
     assert_eq!(
-        *seen.borrow(),
+        *seen.lock().unwrap(),
         vec![
             (h("00A4040000"), h("6103")),
             (h("00C0000003"), h("6F01009000")),

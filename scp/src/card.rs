@@ -6,21 +6,26 @@
 //! ([`ScpError::status_word`]); a failed handshake is consumed, so the
 //! host must start over with INITIALIZE UPDATE, as on a real card.
 
-use crate::keys::StaticKeys;
+use std::sync::Arc;
+
 use gp::apdu::{CommandApdu, ResponseApdu};
 
-use crate::channel::Channel;
+use crate::channel::SecureMessaging;
 use crate::hello::{
     CardChallenge, InitUpdateResponse, INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE,
 };
+use crate::keys::{KeyContext, KeyProvider};
 use crate::sm::{self, split_mac};
-use crate::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
+use crate::{
+    scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionDetails, SessionInfo,
+};
 
 /// What the card's security domain holds to answer INITIALIZE UPDATE.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CardConfig {
-    /// The card's (already diversified) static keys and their version.
-    pub keys: StaticKeys,
+    /// The card's (already diversified) static keys; their version is the
+    /// provider's [`KeyProvider::key_version`].
+    pub keys: Arc<dyn KeyProvider>,
     /// Protocol and "i" the card implements.
     pub protocol: Protocol,
     /// Key diversification data the card reports.
@@ -31,6 +36,16 @@ pub struct CardConfig {
     pub sequence_counter: u32,
     /// AID of the security domain; input to pseudo-random challenges.
     pub aid: Vec<u8>,
+}
+
+impl core::fmt::Debug for CardConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CardConfig")
+            .field("key_version", &self.keys.key_version())
+            .field("protocol", &self.protocol)
+            .field("sequence_counter", &self.sequence_counter)
+            .finish_non_exhaustive()
+    }
 }
 
 fn bad_parameters(what: &'static str, detail: impl Into<String>) -> ScpError {
@@ -71,7 +86,7 @@ pub fn initialize_update(
                 command.data().len()
             ),
         })?;
-    let kvn = config.keys.version;
+    let kvn = config.keys.key_version();
     if command.p1() != 0 && command.p1() != kvn {
         return Err(ScpError::KeyVersion {
             expected: kvn,
@@ -83,12 +98,17 @@ pub fn initialize_update(
     let counter = config.sequence_counter;
     let exhausted = || ScpError::Unsupported(format!("sequence counter {counter:#X} exhausted"));
 
+    let key = KeyContext {
+        protocol,
+        key_version: kvn,
+        kdd: config.kdd,
+    };
     let (pending, challenge, card_cryptogram, host_cryptogram) = match protocol {
         Protocol::Scp02 { i } => {
             let sequence_counter = u16::try_from(counter)
                 .map_err(|_| exhausted())?
                 .to_be_bytes();
-            let session = scp02::SessionKeys::derive(&config.keys, i, sequence_counter)?;
+            let session = config.keys.scp02_session_keys(&key, i, sequence_counter)?;
             let challenge = if protocol.pseudo_random_challenge() {
                 scp02::pseudo_random_card_challenge(&session, &config.aid)?
             } else {
@@ -118,7 +138,7 @@ pub fn initialize_update(
                 }
                 let seq = [a, b, c];
                 (
-                    scp03::pseudo_random_card_challenge(&config.keys.enc, &seq, &config.aid)?,
+                    config.keys.scp03_card_challenge(&key, &seq, &config.aid)?,
                     Some(seq),
                 )
             } else {
@@ -126,7 +146,9 @@ pub fn initialize_update(
                 rng.fill(&mut c)?;
                 (c, None)
             };
-            let session = scp03::SessionKeys::derive(&config.keys, &host_challenge, &challenge)?;
+            let session = config
+                .keys
+                .scp03_session_keys(&key, &host_challenge, &challenge)?;
             let card = scp03::card_cryptogram(&session, &host_challenge, &challenge)?;
             let host = scp03::host_cryptogram(&session, &host_challenge, &challenge)?;
             (
@@ -149,22 +171,36 @@ pub fn initialize_update(
     };
     let mut response = hello.to_bytes();
     response.extend_from_slice(&[0x90, 0x00]);
-    let card_challenge = match &hello.challenge {
-        CardChallenge::Scp02 { challenge, .. } => challenge.to_vec(),
-        CardChallenge::Scp03 { challenge, .. } => challenge.to_vec(),
+    let details = match hello.challenge {
+        CardChallenge::Scp02 {
+            sequence_counter,
+            challenge,
+        } => SessionDetails::Scp02 {
+            i: protocol.i(),
+            sequence_counter,
+            card_challenge: challenge,
+        },
+        CardChallenge::Scp03 {
+            i,
+            challenge,
+            sequence_counter,
+        } => SessionDetails::Scp03 {
+            i,
+            card_challenge: challenge,
+            sequence_counter,
+        },
     };
     let info = SessionInfo {
-        protocol,
         security_level: SecurityLevel::NONE,
         key_version: kvn,
         kdd: config.kdd,
-        sequence_counter: hello.sequence_counter(),
         host_challenge,
-        card_challenge,
+        details,
     };
     let state = CardAuthenticating {
         session: pending,
-        dek: config.keys.dek.clone(),
+        keys: Arc::clone(&config.keys),
+        key,
         host_cryptogram,
         info,
     };
@@ -180,7 +216,8 @@ enum Session {
 /// INITIALIZE UPDATE answered; waiting for EXTERNAL AUTHENTICATE.
 pub struct CardAuthenticating {
     session: Session,
-    dek: crate::keys::Key,
+    keys: Arc<dyn KeyProvider>,
+    key: KeyContext,
     host_cryptogram: [u8; 8],
     info: SessionInfo,
 }
@@ -217,25 +254,28 @@ impl CardAuthenticating {
         let level = SecurityLevel::from_byte(command.p1()).ok_or_else(|| {
             bad_parameters(WHAT, format!("no security level {:02X}", command.p1()))
         })?;
-        self.info.protocol.check_level(level)?;
+        self.info.protocol().check_level(level)?;
         let (body, mac) = split_mac(command.data())
             .ok_or_else(|| ScpError::mac("C-MAC", "EXTERNAL AUTHENTICATE"))?;
         let host_cryptogram: [u8; 8] = body
             .try_into()
             .map_err(|_| ScpError::malformed(WHAT, "host cryptogram must be 8 bytes"))?;
         let expected = &self.host_cryptogram;
-        let channel = match self.session {
-            Session::Scp02(keys) => Channel::Scp02(scp02::Channel::open_card(
+        let channel: Box<dyn SecureMessaging> = match self.session {
+            Session::Scp02(keys) => Box::new(scp02::Channel::open_card(
                 keys,
-                self.info.protocol.i(),
+                self.info.protocol().i(),
                 level,
                 &host_cryptogram,
                 &mac,
                 expected,
             )?),
-            Session::Scp03(keys) => Channel::Scp03(scp03::Channel::open_card(
+            Session::Scp03(keys) => Box::new(scp03::Channel::open_card(
                 keys,
-                self.dek,
+                scp03::DataKey::Static {
+                    provider: self.keys,
+                    key: self.key,
+                },
                 level,
                 &host_cryptogram,
                 &mac,
@@ -265,7 +305,7 @@ impl core::fmt::Debug for CardAuthenticating {
 
 /// An open secure channel, card side.
 pub struct CardChannel {
-    channel: Channel,
+    channel: Box<dyn SecureMessaging>,
     info: SessionInfo,
     closed: bool,
 }
@@ -309,7 +349,7 @@ impl CardChannel {
     /// Decrypts key material received by PUT KEY (see
     /// [`crate::SecureChannel::encrypt_key_data`]).
     pub fn decrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
-        self.channel.decrypt_key_data(data)
+        self.channel.unprotect_key_data(data)
     }
 }
 

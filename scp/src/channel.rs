@@ -1,67 +1,31 @@
-//! One authenticated session, whichever protocol: dispatch to SCP02 or
-//! SCP03 state, plus the protocol-dependent protection of key material.
+//! Secure messaging as a trait: what an authenticated session does to every
+//! later command and response, whichever protocol opened it.
+//!
+//! SCP02 and SCP03 implement it here; SCP11 opens its session with
+//! certificates and key agreement and then runs SCP03's secure messaging, so
+//! it builds an [`crate::scp03::Channel`] from its own session keys and
+//! initial chaining value through the public constructor.
 
-use crate::crypto::{aes, tdes};
 use gp::apdu::{CommandApdu, ResponseApdu};
 
-use crate::{scp02, scp03, ScpError};
+use crate::ScpError;
 
-pub(crate) enum Channel {
-    Scp02(scp02::Channel),
-    Scp03(scp03::Channel),
-}
-
-impl Channel {
-    pub(crate) fn wrap(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError> {
-        match self {
-            Channel::Scp02(c) => c.wrap(command),
-            Channel::Scp03(c) => c.wrap(command),
-        }
-    }
-
-    pub(crate) fn unwrap(&mut self, response: ResponseApdu) -> Result<ResponseApdu, ScpError> {
-        match self {
-            Channel::Scp02(c) => c.unwrap(response),
-            Channel::Scp03(c) => c.unwrap(response),
-        }
-    }
-
-    pub(crate) fn unwrap_command(
-        &mut self,
-        command: &CommandApdu,
-    ) -> Result<CommandApdu, ScpError> {
-        match self {
-            Channel::Scp02(c) => c.unwrap_command(command),
-            Channel::Scp03(c) => c.unwrap_command(command),
-        }
-    }
-
-    pub(crate) fn wrap_response(&mut self, response: &ResponseApdu) -> Result<Vec<u8>, ScpError> {
-        match self {
-            Channel::Scp02(c) => c.wrap_response(response),
-            Channel::Scp03(c) => c.wrap_response(response),
-        }
-    }
-
-    /// Encrypts key material for PUT KEY: SCP02 with the DEK session key in
-    /// 3DES-ECB, SCP03 with the static Key-DEK in AES-CBC (zero ICV).
-    /// `data` must be whole cipher blocks; keys are.
-    pub(crate) fn encrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
-        let mut out = data.to_vec();
-        match self {
-            Channel::Scp02(c) => tdes::ecb_encrypt(c.dek().expose_secret(), &mut out)?,
-            Channel::Scp03(c) => aes::cbc_encrypt(c.dek().expose_secret(), &[0; 16], &mut out)?,
-        }
-        Ok(out)
-    }
-
-    /// Inverse of [`Channel::encrypt_key_data`], for the card side of PUT KEY.
-    pub(crate) fn decrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
-        let mut out = data.to_vec();
-        match self {
-            Channel::Scp02(c) => tdes::ecb_decrypt(c.dek().expose_secret(), &mut out)?,
-            Channel::Scp03(c) => aes::cbc_decrypt(c.dek().expose_secret(), &[0; 16], &mut out)?,
-        }
-        Ok(out)
-    }
+/// The secure messaging of one open session. Host and card hold the same
+/// state and use opposite halves of it: the host wraps commands and
+/// unwraps responses, the card unwraps commands and wraps responses.
+pub trait SecureMessaging: Send {
+    /// Host: protects a command (C-MAC, C-ENC) and returns its wire bytes.
+    fn wrap_command(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError>;
+    /// Host: checks and strips the protection of the response to the last
+    /// wrapped command (R-MAC, R-ENC).
+    fn unwrap_response(&mut self, response: ResponseApdu) -> Result<ResponseApdu, ScpError>;
+    /// Card: checks a command's C-MAC against the chain and decrypts its data.
+    fn unwrap_command(&mut self, command: &CommandApdu) -> Result<CommandApdu, ScpError>;
+    /// Card: protects the response to the last unwrapped command.
+    fn wrap_response(&mut self, response: &ResponseApdu) -> Result<Vec<u8>, ScpError>;
+    /// Host: encrypts key material for PUT KEY under the session's data
+    /// encryption key. `data` must be whole cipher blocks; keys are.
+    fn protect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError>;
+    /// Card: the inverse of [`SecureMessaging::protect_key_data`].
+    fn unprotect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError>;
 }

@@ -118,6 +118,19 @@ pub enum ScpError {
     /// Bad key material.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// One key of the set does not fit the protocol the card runs.
+    #[error("{which} key for SCP{scp:02X}: {source}")]
+    KeyMaterial {
+        /// "ENC", "MAC" or "DEK".
+        which: &'static str,
+        /// Protocol identifier.
+        scp: u8,
+        /// What is wrong with it.
+        source: KeyError,
+    },
+    /// A key provider (an HSM, say) failed.
+    #[error("key provider: {0}")]
+    Provider(String),
     /// A primitive refused its input.
     #[error(transparent)]
     Crypto(#[from] CryptoError),

@@ -1,20 +1,24 @@
 //! The host (off-card entity) side of opening and using a secure channel.
 
-use crate::keys::{Diversification, StaticKeys};
+use std::sync::Arc;
+
 use gp::apdu::{CommandApdu, ResponseApdu};
 
-use crate::channel::Channel;
+use crate::channel::SecureMessaging;
 use crate::hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
+use crate::keys::{KeyContext, KeyProvider};
 use crate::sm::ct_eq;
-use crate::{scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionInfo};
+use crate::{
+    scp02, scp03, ChallengeSource, OsRng, Protocol, ScpError, SecurityLevel, SessionDetails,
+    SessionInfo,
+};
 
 /// What the host needs to open a secure channel.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HostConfig {
-    /// The static (or master, see `diversification`) keys.
-    pub keys: StaticKeys,
-    /// How the card's keys derive from `keys`.
-    pub diversification: Diversification,
+    /// Who holds the static (or master) keys; diversification, if any, is
+    /// the provider's business.
+    pub keys: Arc<dyn KeyProvider>,
     /// Security level to ask for in EXTERNAL AUTHENTICATE.
     pub security_level: SecurityLevel,
     /// SCP02's "i": the card does not state it in INITIALIZE UPDATE, so it
@@ -28,11 +32,10 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
-    /// Defaults: no diversification, C-MAC, SCP02 i=15, any protocol.
-    pub fn new(keys: StaticKeys) -> Self {
+    /// Defaults: C-MAC, SCP02 i=15, any protocol.
+    pub fn new(keys: impl Into<Arc<dyn KeyProvider>>) -> Self {
         HostConfig {
-            keys,
-            diversification: Diversification::None,
+            keys: keys.into(),
             security_level: SecurityLevel::C_MAC,
             scp02_i: 0x15,
             expect_scp: None,
@@ -41,24 +44,39 @@ impl HostConfig {
     }
 }
 
-/// Starts a session with a given host challenge (tests, replay).
-pub fn begin(config: HostConfig, host_challenge: [u8; 8]) -> AwaitingInitUpdate {
-    let command = initialize_update_command(config.keys.version, &host_challenge).to_bytes();
-    AwaitingInitUpdate {
-        config,
-        host_challenge,
-        command,
+impl core::fmt::Debug for HostConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HostConfig")
+            .field("key_version", &self.keys.key_version())
+            .field("security_level", &self.security_level)
+            .field("scp02_i", &self.scp02_i)
+            .field("expect_scp", &self.expect_scp)
+            .finish_non_exhaustive()
     }
 }
 
-/// Starts a session with a host challenge drawn from `rng`.
-pub fn begin_random(
+/// Starts a session with a host challenge drawn from the operating system's
+/// CSPRNG. (A fixed challenge, for tests and replays, is in [`crate::danger`].)
+pub fn begin(config: HostConfig) -> Result<AwaitingInitUpdate, ScpError> {
+    begin_from(config, &mut OsRng)
+}
+
+pub(crate) fn begin_from(
     config: HostConfig,
     rng: &mut (impl ChallengeSource + ?Sized),
 ) -> Result<AwaitingInitUpdate, ScpError> {
     let mut host_challenge = [0u8; 8];
     rng.fill(&mut host_challenge)?;
-    Ok(begin(config, host_challenge))
+    Ok(begin_with(config, host_challenge))
+}
+
+pub(crate) fn begin_with(config: HostConfig, host_challenge: [u8; 8]) -> AwaitingInitUpdate {
+    let command = initialize_update_command(config.keys.key_version(), &host_challenge).to_bytes();
+    AwaitingInitUpdate {
+        config,
+        host_challenge,
+        command,
+    }
 }
 
 /// INITIALIZE UPDATE is ready to send; waiting for the card's answer.
@@ -101,16 +119,16 @@ impl AwaitingInitUpdate {
                 });
             }
         }
-        if config.keys.version != 0 && hello.key_version != config.keys.version {
+        let wanted = config.keys.key_version();
+        if wanted != 0 && hello.key_version != wanted {
             return Err(ScpError::KeyVersion {
-                expected: config.keys.version,
+                expected: wanted,
                 found: hello.key_version,
             });
         }
-        let keys = config.keys.diversify(config.diversification, &hello.kdd)?;
         let level = config.security_level;
         let hc = &self.host_challenge;
-        let (protocol, channel, command, card_challenge) = match &hello.challenge {
+        let (channel, command, details): (Box<dyn SecureMessaging>, _, _) = match &hello.challenge {
             CardChallenge::Scp02 {
                 sequence_counter,
                 challenge,
@@ -119,7 +137,12 @@ impl AwaitingInitUpdate {
                 let protocol = Protocol::Scp02 { i };
                 protocol.check_supported()?;
                 protocol.check_level(level)?;
-                let session = scp02::SessionKeys::derive(&keys, i, *sequence_counter)?;
+                let key = KeyContext {
+                    protocol,
+                    key_version: hello.key_version,
+                    kdd: hello.kdd,
+                };
+                let session = config.keys.scp02_session_keys(&key, i, *sequence_counter)?;
                 let expected = scp02::card_cryptogram(&session, hc, sequence_counter, challenge)?;
                 if !ct_eq(&expected, &hello.card_cryptogram) {
                     return Err(ScpError::CardCryptogram);
@@ -137,12 +160,12 @@ impl AwaitingInitUpdate {
                     scp02::host_cryptogram(&session, hc, sequence_counter, challenge)?;
                 let (channel, command) =
                     scp02::Channel::open_host(session, i, level, &host_cryptogram)?;
-                (
-                    protocol,
-                    Channel::Scp02(channel),
-                    command,
-                    challenge.to_vec(),
-                )
+                let details = SessionDetails::Scp02 {
+                    i,
+                    sequence_counter: *sequence_counter,
+                    card_challenge: *challenge,
+                };
+                (Box::new(channel), command, details)
             }
             CardChallenge::Scp03 {
                 i,
@@ -152,37 +175,44 @@ impl AwaitingInitUpdate {
                 let protocol = Protocol::Scp03 { i: *i };
                 protocol.check_supported()?;
                 protocol.check_level(level)?;
-                let session = scp03::SessionKeys::derive(&keys, hc, challenge)?;
+                let key = KeyContext {
+                    protocol,
+                    key_version: hello.key_version,
+                    kdd: hello.kdd,
+                };
+                let session = config.keys.scp03_session_keys(&key, hc, challenge)?;
                 let expected = scp03::card_cryptogram(&session, hc, challenge)?;
                 if !ct_eq(&expected, &hello.card_cryptogram) {
                     return Err(ScpError::CardCryptogram);
                 }
                 if let (Some(counter), Some(aid)) = (sequence_counter, &config.check_challenge_aid)
                 {
-                    let derived = scp03::pseudo_random_card_challenge(&keys.enc, counter, aid)?;
+                    let derived = config.keys.scp03_card_challenge(&key, counter, aid)?;
                     if !ct_eq(&derived, challenge) {
                         return Err(ScpError::CardChallenge);
                     }
                 }
                 let host_cryptogram = scp03::host_cryptogram(&session, hc, challenge)?;
+                let dek = scp03::DataKey::Static {
+                    provider: Arc::clone(&config.keys),
+                    key,
+                };
                 let (channel, command) =
-                    scp03::Channel::open_host(session, keys.dek.clone(), level, &host_cryptogram)?;
-                (
-                    protocol,
-                    Channel::Scp03(channel),
-                    command,
-                    challenge.to_vec(),
-                )
+                    scp03::Channel::open_host(session, dek, level, &host_cryptogram)?;
+                let details = SessionDetails::Scp03 {
+                    i: *i,
+                    card_challenge: *challenge,
+                    sequence_counter: *sequence_counter,
+                };
+                (Box::new(channel), command, details)
             }
         };
         let info = SessionInfo {
-            protocol,
             security_level: level,
             key_version: hello.key_version,
             kdd: hello.kdd,
-            sequence_counter: hello.sequence_counter(),
             host_challenge: self.host_challenge,
-            card_challenge,
+            details,
         };
         Ok(Authenticating {
             channel,
@@ -194,7 +224,7 @@ impl AwaitingInitUpdate {
 
 /// The card is authenticated; EXTERNAL AUTHENTICATE is ready to send.
 pub struct Authenticating {
-    channel: Channel,
+    channel: Box<dyn SecureMessaging>,
     command: Vec<u8>,
     info: SessionInfo,
 }
@@ -244,7 +274,7 @@ impl core::fmt::Debug for Authenticating {
 /// includes R-MAC, its response through [`SecureChannel::unwrap`] before
 /// the next command is wrapped, because each MAC chains on the previous.
 pub struct SecureChannel {
-    channel: Channel,
+    channel: Box<dyn SecureMessaging>,
     info: SessionInfo,
     closed: bool,
 }
@@ -270,7 +300,7 @@ impl SecureChannel {
         if self.closed {
             return Err(ScpError::Closed);
         }
-        self.channel.wrap(command)
+        self.channel.wrap_command(command)
     }
 
     /// Checks and strips the protection of a response; returns plain
@@ -286,7 +316,7 @@ impl SecureChannel {
         }
         let result = ResponseApdu::parse(response)
             .map_err(ScpError::from)
-            .and_then(|r| self.channel.unwrap(r));
+            .and_then(|r| self.channel.unwrap_response(r));
         if result.is_err() {
             self.closed = true;
         }
@@ -297,7 +327,7 @@ impl SecureChannel {
     /// encryption key (SCP02: DEK session key, 3DES-ECB; SCP03: static
     /// Key-DEK, AES-CBC). `data` must be whole cipher blocks.
     pub fn encrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
-        self.channel.encrypt_key_data(data)
+        self.channel.protect_key_data(data)
     }
 }
 

@@ -35,30 +35,105 @@ pub mod scp03;
 mod sm;
 
 pub use card::{initialize_update, CardAuthenticating, CardChannel, CardConfig};
+pub use channel::SecureMessaging;
 pub use crypto::CryptoError;
 pub use error::ScpError;
 pub use hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
-pub use host::{
-    begin, begin_random, Authenticating, AwaitingInitUpdate, HostConfig, SecureChannel,
-};
+pub use host::{begin, Authenticating, AwaitingInitUpdate, HostConfig, SecureChannel};
 pub use params::{Protocol, SecurityLevel};
 pub use rng::{ChallengeSource, FixedChallenges, OsRng};
 
 /// What both sides know about an open (or opening) session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionInfo {
-    /// Protocol and implementation option.
-    pub protocol: Protocol,
     /// Security level of the session (as requested before EXTERNAL AUTHENTICATE).
     pub security_level: SecurityLevel,
     /// Key version number the card used.
     pub key_version: u8,
     /// Key diversification data the card reported.
     pub kdd: [u8; 10],
-    /// Sequence counter of the session, when the protocol reports one.
-    pub sequence_counter: Option<u32>,
     /// Host challenge.
     pub host_challenge: [u8; 8],
-    /// Card challenge (6 bytes for SCP02, 8 for SCP03).
-    pub card_challenge: Vec<u8>,
+    /// What only one protocol has.
+    pub details: SessionDetails,
+}
+
+/// The protocol-specific part of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionDetails {
+    /// SCP02: the card's "i" comes from configuration (the card does not
+    /// state it), the sequence counter is part of every session.
+    Scp02 {
+        /// Implementation option.
+        i: u8,
+        /// Sequence counter of the session.
+        sequence_counter: [u8; 2],
+        /// Card challenge.
+        card_challenge: [u8; 6],
+    },
+    /// SCP03: "i" as the card stated it; a sequence counter only with
+    /// pseudo-random card challenges.
+    Scp03 {
+        /// Implementation option.
+        i: u8,
+        /// Card challenge.
+        card_challenge: [u8; 8],
+        /// Sequence counter, when the card reports one.
+        sequence_counter: Option<[u8; 3]>,
+    },
+}
+
+impl SessionInfo {
+    /// Protocol and implementation option.
+    pub fn protocol(&self) -> Protocol {
+        match self.details {
+            SessionDetails::Scp02 { i, .. } => Protocol::Scp02 { i },
+            SessionDetails::Scp03 { i, .. } => Protocol::Scp03 { i },
+        }
+    }
+
+    /// The sequence counter as a number, when the session has one.
+    pub fn sequence_counter(&self) -> Option<u32> {
+        match self.details {
+            SessionDetails::Scp02 {
+                sequence_counter: [a, b],
+                ..
+            } => Some(u32::from(u16::from_be_bytes([a, b]))),
+            SessionDetails::Scp03 {
+                sequence_counter: Some([a, b, c]),
+                ..
+            } => Some(u32::from_be_bytes([0, a, b, c])),
+            SessionDetails::Scp03 { .. } => None,
+        }
+    }
+
+    /// The card challenge (6 bytes for SCP02, 8 for SCP03).
+    pub fn card_challenge(&self) -> &[u8] {
+        match &self.details {
+            SessionDetails::Scp02 { card_challenge, .. } => card_challenge,
+            SessionDetails::Scp03 { card_challenge, .. } => card_challenge,
+        }
+    }
+}
+
+/// Ways to open a session that give up the protection of a fresh random
+/// host challenge: for known-answer tests and for replaying recorded traces,
+/// whose commands must repeat byte for byte. A production session takes
+/// [`begin`], which draws the challenge from the operating system.
+pub mod danger {
+    use crate::{AwaitingInitUpdate, ChallengeSource, HostConfig, ScpError};
+
+    /// Starts a session with this host challenge.
+    pub fn begin_with_challenge(config: HostConfig, host_challenge: [u8; 8]) -> AwaitingInitUpdate {
+        crate::host::begin_with(config, host_challenge)
+    }
+
+    /// Starts a session with a host challenge drawn from `source` (such as
+    /// [`crate::FixedChallenges`]).
+    pub fn begin_with_source(
+        config: HostConfig,
+        source: &mut (impl ChallengeSource + ?Sized),
+    ) -> Result<AwaitingInitUpdate, ScpError> {
+        crate::host::begin_from(config, source)
+    }
 }

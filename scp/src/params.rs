@@ -110,6 +110,14 @@ pub enum Protocol {
 }
 
 impl Protocol {
+    /// The algorithm of the protocol's keys: 3DES for SCP02, AES for SCP03.
+    pub fn key_type(self) -> crate::keys::KeyType {
+        match self {
+            Protocol::Scp02 { .. } => crate::keys::KeyType::Des3,
+            Protocol::Scp03 { .. } => crate::keys::KeyType::Aes,
+        }
+    }
+
     /// The protocol number: 02 or 03.
     pub fn id(self) -> u8 {
         match self {

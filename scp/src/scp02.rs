@@ -10,6 +10,7 @@
 
 use zeroize::Zeroize;
 
+use crate::channel::SecureMessaging;
 use crate::crypto::pad::{pad80, unpad80};
 use crate::crypto::tdes;
 use crate::keys::{Key, KeyType, StaticKeys};
@@ -130,7 +131,7 @@ pub fn pseudo_random_card_challenge(keys: &SessionKeys, aid: &[u8]) -> Result<[u
 
 /// The chaining state of an authenticated SCP02 session; the same on
 /// both sides, which use opposite halves of it.
-pub(crate) struct Channel {
+pub struct Channel {
     keys: SessionKeys,
     i: u8,
     level: SecurityLevel,
@@ -185,7 +186,9 @@ impl Channel {
         Ok(Self::new(keys, i, level, expected_mac))
     }
 
-    fn new(keys: SessionKeys, i: u8, level: SecurityLevel, first_mac: [u8; 8]) -> Self {
+    /// A channel from its session keys and the C-MAC of EXTERNAL
+    /// AUTHENTICATE, which seeds both MAC chains.
+    pub fn new(keys: SessionKeys, i: u8, level: SecurityLevel, first_mac: [u8; 8]) -> Self {
         // The EXTERNAL AUTHENTICATE C-MAC seeds both chains.
         Channel {
             keys,
@@ -195,10 +198,6 @@ impl Channel {
             r_mac: first_mac,
             pending: None,
         }
-    }
-
-    pub(crate) fn dek(&self) -> &Key {
-        &self.keys.dek
     }
 
     /// The ICV of the next C-MAC: the previous C-MAC, single-DES encrypted
@@ -387,4 +386,35 @@ fn header_of(command_part: &[u8]) -> [u8; 4] {
         *dst = *src;
     }
     header
+}
+
+impl SecureMessaging for Channel {
+    fn wrap_command(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError> {
+        self.wrap(command)
+    }
+
+    fn unwrap_response(&mut self, response: ResponseApdu) -> Result<ResponseApdu, ScpError> {
+        self.unwrap(response)
+    }
+
+    fn unwrap_command(&mut self, command: &CommandApdu) -> Result<CommandApdu, ScpError> {
+        Channel::unwrap_command(self, command)
+    }
+
+    fn wrap_response(&mut self, response: &ResponseApdu) -> Result<Vec<u8>, ScpError> {
+        Channel::wrap_response(self, response)
+    }
+
+    /// SCP02 encrypts key data with the DEK session key in 3DES-ECB.
+    fn protect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        let mut out = data.to_vec();
+        tdes::ecb_encrypt(self.keys.dek.expose_secret(), &mut out)?;
+        Ok(out)
+    }
+
+    fn unprotect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        let mut out = data.to_vec();
+        tdes::ecb_decrypt(self.keys.dek.expose_secret(), &mut out)?;
+        Ok(out)
+    }
 }

@@ -8,7 +8,10 @@
 
 use crate::crypto::pad::{pad80, unpad80};
 use crate::crypto::{aes, kdf as sp800_108};
-use crate::keys::{Key, KeyType, StaticKeys};
+use std::sync::Arc;
+
+use crate::channel::SecureMessaging;
+use crate::keys::{Key, KeyContext, KeyProvider, KeyType, StaticKeys};
 use gp::apdu::{lc_field, CommandApdu, ResponseApdu};
 
 use crate::hello::INS_EXTERNAL_AUTHENTICATE;
@@ -153,11 +156,48 @@ struct Pending {
     counter: u64,
 }
 
+/// The key that protects key data (PUT KEY) in an SCP03-style session.
+pub enum DataKey {
+    /// SCP03: the static Key-DEK, which stays with its provider.
+    Static {
+        /// The holder of the static keys.
+        provider: Arc<dyn KeyProvider>,
+        /// The key set of the session.
+        key: KeyContext,
+    },
+    /// SCP11: the session's S-DEK.
+    Session(Key),
+}
+
+impl DataKey {
+    fn encrypt(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        match self {
+            DataKey::Static { provider, key } => provider.encrypt_key_data(key, data),
+            DataKey::Session(dek) => {
+                let mut out = data.to_vec();
+                aes::cbc_encrypt(dek.expose_secret(), &[0; 16], &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        match self {
+            DataKey::Static { provider, key } => provider.decrypt_key_data(key, data),
+            DataKey::Session(dek) => {
+                let mut out = data.to_vec();
+                aes::cbc_decrypt(dek.expose_secret(), &[0; 16], &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+}
+
 /// The state of an authenticated SCP03 session, the same on both sides.
-pub(crate) struct Channel {
+pub struct Channel {
     keys: SessionKeys,
-    /// Static Key-DEK: SCP03 encrypts key material under it directly.
-    dek: Key,
+    /// What encrypts key material: SCP03's static Key-DEK.
+    dek: DataKey,
     level: SecurityLevel,
     /// MAC chaining value: the full 16-byte C-MAC of the last command.
     chain: [u8; 16],
@@ -175,7 +215,7 @@ impl Channel {
     /// and the channel it opens.
     pub(crate) fn open_host(
         keys: SessionKeys,
-        dek: Key,
+        dek: DataKey,
         level: SecurityLevel,
         host_cryptogram: &[u8; 8],
     ) -> Result<(Self, CommandApdu), ScpError> {
@@ -196,7 +236,7 @@ impl Channel {
     /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC.
     pub(crate) fn open_card(
         keys: SessionKeys,
-        dek: Key,
+        dek: DataKey,
         level: SecurityLevel,
         host_cryptogram: &[u8; 8],
         mac: &[u8; 8],
@@ -219,7 +259,11 @@ impl Channel {
         Ok(Self::new(keys, dek, level, chain))
     }
 
-    fn new(keys: SessionKeys, dek: Key, level: SecurityLevel, chain: [u8; 16]) -> Self {
+    /// A channel from its session keys and initial MAC chaining value (the
+    /// full C-MAC of the authenticating command), with the encryption
+    /// counter at 1: how SCP03 continues after EXTERNAL AUTHENTICATE, and
+    /// how SCP11 continues after its key agreement.
+    pub fn new(keys: SessionKeys, dek: DataKey, level: SecurityLevel, chain: [u8; 16]) -> Self {
         Channel {
             keys,
             dek,
@@ -228,10 +272,6 @@ impl Channel {
             counter: 1,
             pending: None,
         }
-    }
-
-    pub(crate) fn dek(&self) -> &Key {
-        &self.dek
     }
 
     /// ICV for command (C-DECRYPTION) or response (R-ENCRYPTION, first byte
@@ -403,5 +443,32 @@ impl Channel {
         data.extend_from_slice(&mac);
         data.extend_from_slice(&response.sw.to_be_bytes());
         Ok(data)
+    }
+}
+
+impl SecureMessaging for Channel {
+    fn wrap_command(&mut self, command: &CommandApdu) -> Result<Vec<u8>, ScpError> {
+        self.wrap(command)
+    }
+
+    fn unwrap_response(&mut self, response: ResponseApdu) -> Result<ResponseApdu, ScpError> {
+        self.unwrap(response)
+    }
+
+    fn unwrap_command(&mut self, command: &CommandApdu) -> Result<CommandApdu, ScpError> {
+        Channel::unwrap_command(self, command)
+    }
+
+    fn wrap_response(&mut self, response: &ResponseApdu) -> Result<Vec<u8>, ScpError> {
+        Channel::wrap_response(self, response)
+    }
+
+    /// SCP03 encrypts key data under Key-DEK in AES-CBC with a zero ICV.
+    fn protect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        self.dek.encrypt(data)
+    }
+
+    fn unprotect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        self.dek.decrypt(data)
     }
 }

@@ -2,7 +2,9 @@
 //! directions, plus tampering, wrong keys and garbage input.
 
 use gp::apdu::CommandApdu;
-use scp::keys::{Diversification, Key, KeyType, StaticKeys};
+use std::sync::Arc;
+
+use scp::keys::{Diversification, Key, KeyProvider, KeyType, SoftwareKeys, StaticKeys};
 use scp::{
     self, CardChannel, CardConfig, FixedChallenges, HostConfig, OsRng, Protocol, ScpError,
     SecureChannel, SecurityLevel,
@@ -19,7 +21,7 @@ fn keys(kind: KeyType, len: usize) -> StaticKeys {
 
 fn card_config(keys: StaticKeys, protocol: Protocol) -> CardConfig {
     CardConfig {
-        keys,
+        keys: keys.into(),
         protocol,
         kdd: KDD,
         sequence_counter: 0x2A,
@@ -29,19 +31,17 @@ fn card_config(keys: StaticKeys, protocol: Protocol) -> CardConfig {
 
 /// Runs the whole handshake; returns both ends of the channel.
 fn open(
-    host_keys: StaticKeys,
+    host_keys: impl Into<Arc<dyn KeyProvider>>,
     card: &CardConfig,
     level: SecurityLevel,
-    diversification: Diversification,
 ) -> Result<(SecureChannel, CardChannel), ScpError> {
     let mut config = HostConfig::new(host_keys);
     config.security_level = level;
-    config.diversification = diversification;
     config.check_challenge_aid = Some(AID.to_vec());
     if let Protocol::Scp02 { i } = card.protocol {
         config.scp02_i = i;
     }
-    let host = scp::begin_random(config, &mut OsRng)?;
+    let host = scp::danger::begin_with_source(config, &mut OsRng)?;
     let (card_auth, answer) = scp::initialize_update(card, host.command(), &mut OsRng)?;
     let host_auth = host.on_init_update_response(&answer)?;
     let (card_channel, ok) = card_auth.external_authenticate(host_auth.command())?;
@@ -104,7 +104,7 @@ fn exchange_all(host: &mut SecureChannel, card: &mut CardChannel, what: &str) {
         assert_eq!(plain.sw, *sw, "{what} #{n}");
         let error_without_data = !(*sw == 0x9000 || sw >> 8 == 0x63);
         if !(error_without_data
-            && card.info().protocol.id() == 3
+            && card.info().protocol().id() == 3
             && card.info().security_level.r_mac())
         {
             assert_eq!(&plain.data, data, "{what} #{n}");
@@ -137,8 +137,7 @@ fn scp02_every_i_and_level() {
     for (i, levels) in scp02_cases() {
         for level in levels {
             let card = card_config(keys(KeyType::Des3, 16), Protocol::Scp02 { i });
-            let (mut host, mut card) =
-                open(card.keys.clone(), &card, level, Diversification::None).unwrap();
+            let (mut host, mut card) = open(card.keys.clone(), &card, level).unwrap();
             assert_eq!(card.info().security_level, level);
             exchange_all(
                 &mut host,
@@ -157,7 +156,7 @@ fn scp03_every_i_level_and_key_size() {
                 let card = card_config(keys(KeyType::Aes, len), Protocol::Scp03 { i });
                 let allowed =
                     (!level.r_mac() || i & 0x20 != 0) && (!level.r_enc() || i & 0x40 != 0);
-                let result = open(card.keys.clone(), &card, level, Diversification::None);
+                let result = open(card.keys.clone(), &card, level);
                 let what = format!("SCP03 AES-{} i={i:02X} level {level}", len * 8);
                 match result {
                     Ok((mut host, mut card)) => {
@@ -181,7 +180,7 @@ fn scp02_levels_the_card_does_not_offer_are_refused() {
         SecurityLevel::C_MAC_R_MAC,
         SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC,
     ] {
-        let err = open(card.keys.clone(), &card, level, Diversification::None).unwrap_err();
+        let err = open(card.keys.clone(), &card, level).unwrap_err();
         assert!(matches!(err, ScpError::SecurityLevel { .. }), "{err}");
     }
 }
@@ -207,11 +206,15 @@ fn diversified_card_keys() {
     ] {
         let master = keys(kind, 16);
         let card = card_config(master.diversify(method, &KDD).unwrap(), protocol);
-        let (mut host, mut card_channel) =
-            open(master.clone(), &card, SecurityLevel::C_MAC_C_ENC, method).unwrap();
+        let (mut host, mut card_channel) = open(
+            SoftwareKeys::new(master.clone()).diversified(method),
+            &card,
+            SecurityLevel::C_MAC_C_ENC,
+        )
+        .unwrap();
         exchange_all(&mut host, &mut card_channel, method.name());
         // Forgetting the diversification is a cryptogram mismatch.
-        let err = open(master, &card, SecurityLevel::C_MAC, Diversification::None).unwrap_err();
+        let err = open(master, &card, SecurityLevel::C_MAC).unwrap_err();
         assert_eq!(err, ScpError::CardCryptogram);
     }
 }
@@ -261,7 +264,7 @@ fn wrong_keys_fail_with_the_cryptogram_error() {
     for (kind, protocol, level) in all_protocols() {
         let card = card_config(keys(kind, 16), protocol);
         let wrong = StaticKeys::single(Key::new(kind, &[0x11; 16]).unwrap(), 0x20);
-        let err = open(wrong, &card, level, Diversification::None).unwrap_err();
+        let err = open(wrong, &card, level).unwrap_err();
         assert_eq!(
             err.to_string(),
             "card cryptogram mismatch: wrong keys or wrong diversification",
@@ -275,9 +278,9 @@ fn scp02_wrong_mac_key_alone_fails_at_external_authenticate() {
     // SCP02 cryptograms use S-ENC only, so a wrong Key-MAC passes the card
     // cryptogram and is caught by the card on EXTERNAL AUTHENTICATE's C-MAC.
     let card = card_config(keys(KeyType::Des3, 16), Protocol::Scp02 { i: 0x15 });
-    let mut wrong = card.keys.clone();
+    let mut wrong = keys(KeyType::Des3, 16);
     wrong.mac = wrong.dek.clone();
-    let err = open(wrong, &card, SecurityLevel::C_MAC, Diversification::None).unwrap_err();
+    let err = open(wrong, &card, SecurityLevel::C_MAC).unwrap_err();
     assert_eq!(err.status_word(), 0x6982, "{err}");
 }
 
@@ -286,8 +289,7 @@ fn flipped_command_mac_byte_is_detected_and_closes() {
     for (kind, protocol, level) in all_protocols() {
         for byte in [0usize, 7] {
             let card = card_config(keys(kind, 16), protocol);
-            let (mut host, mut card) =
-                open(card.keys.clone(), &card, level, Diversification::None).unwrap();
+            let (mut host, mut card) = open(card.keys.clone(), &card, level).unwrap();
             let mut wire = host
                 .wrap(&[0x80, 0xE4, 0x00, 0x80, 0x02, 0x4F, 0x00])
                 .unwrap();
@@ -311,8 +313,7 @@ fn flipped_command_mac_byte_is_detected_and_closes() {
 fn flipped_data_byte_is_detected() {
     for (kind, protocol, level) in all_protocols() {
         let card = card_config(keys(kind, 16), protocol);
-        let (mut host, mut card) =
-            open(card.keys.clone(), &card, level, Diversification::None).unwrap();
+        let (mut host, mut card) = open(card.keys.clone(), &card, level).unwrap();
         let mut wire = host
             .wrap(&[0x80, 0xE4, 0x00, 0x80, 0x02, 0x4F, 0x00])
             .unwrap();
@@ -326,8 +327,7 @@ fn flipped_data_byte_is_detected() {
 fn replayed_command_is_rejected() {
     for (kind, protocol, level) in all_protocols() {
         let card = card_config(keys(kind, 16), protocol);
-        let (mut host, mut card) =
-            open(card.keys.clone(), &card, level, Diversification::None).unwrap();
+        let (mut host, mut card) = open(card.keys.clone(), &card, level).unwrap();
         let wire = host.wrap(&[0x80, 0xF2, 0x80, 0x02]).unwrap();
         card.verify_and_unwrap(&wire).unwrap();
         card.wrap_response(&[], 0x9000).unwrap();
@@ -339,8 +339,7 @@ fn replayed_command_is_rejected() {
 fn flipped_response_mac_byte_is_detected_and_closes() {
     for (kind, protocol, level) in all_protocols().into_iter().filter(|c| c.2.r_mac()) {
         let card = card_config(keys(kind, 16), protocol);
-        let (mut host, mut card) =
-            open(card.keys.clone(), &card, level, Diversification::None).unwrap();
+        let (mut host, mut card) = open(card.keys.clone(), &card, level).unwrap();
         let wire = host.wrap(&[0x80, 0xCA, 0x00, 0x66, 0x00]).unwrap();
         card.verify_and_unwrap(&wire).unwrap();
         let mut back = card.wrap_response(&[1, 2, 3, 4], 0x9000).unwrap();
@@ -369,7 +368,7 @@ fn tampered_handshake() {
             config.scp02_i = i;
         }
         // A flipped card cryptogram byte.
-        let host = scp::begin(config.clone(), [7; 8]);
+        let host = scp::danger::begin_with_challenge(config.clone(), [7; 8]);
         let (_, mut answer) =
             scp::initialize_update(&card_cfg, host.command(), &mut OsRng).unwrap();
         let at = if protocol.id() == 2 { 20 } else { 21 };
@@ -381,7 +380,7 @@ fn tampered_handshake() {
 
         // A flipped host cryptogram byte, then a flipped EXTERNAL AUTHENTICATE MAC byte.
         for (offset, expected_sw) in [(5usize, 0x6300u16), (13, 0x6982)] {
-            let host = scp::begin(config.clone(), [7; 8]);
+            let host = scp::danger::begin_with_challenge(config.clone(), [7; 8]);
             let (card_auth, answer) =
                 scp::initialize_update(&card_cfg, host.command(), &mut OsRng).unwrap();
             let host_auth = host.on_init_update_response(&answer).unwrap();
@@ -407,7 +406,7 @@ fn pseudo_random_challenges_are_checked() {
         config.check_challenge_aid = Some(vec![0xA0, 0x00, 0x00, 0x00, 0x03]);
         // No randomness needed: an empty source proves the challenge is derived.
         let mut no_rng = FixedChallenges::new(vec![]);
-        let host = scp::begin(config, [9; 8]);
+        let host = scp::danger::begin_with_challenge(config, [9; 8]);
         let (_, answer) = scp::initialize_update(&card_cfg, host.command(), &mut no_rng).unwrap();
         let err = host.on_init_update_response(&answer).unwrap_err();
         assert_eq!(err, ScpError::CardChallenge, "{protocol}");
@@ -436,7 +435,7 @@ fn card_side_command_checks() {
     );
     assert_eq!(sw(&[0x80, 0x50, 0x00]), 0x6700);
     // A level the card does not know.
-    let host = scp::begin(HostConfig::new(cfg.keys.clone()), [1; 8]);
+    let host = scp::danger::begin_with_challenge(HostConfig::new(cfg.keys.clone()), [1; 8]);
     let (auth, answer) = scp::initialize_update(&cfg, host.command(), &mut OsRng).unwrap();
     let mut ext = host
         .on_init_update_response(&answer)
@@ -453,13 +452,7 @@ fn card_side_command_checks() {
 #[test]
 fn unsecured_command_is_refused_in_a_mac_session() {
     let cfg = card_config(keys(KeyType::Des3, 16), Protocol::Scp02 { i: 0x15 });
-    let (_, mut card) = open(
-        cfg.keys.clone(),
-        &cfg,
-        SecurityLevel::C_MAC,
-        Diversification::None,
-    )
-    .unwrap();
+    let (_, mut card) = open(cfg.keys.clone(), &cfg, SecurityLevel::C_MAC).unwrap();
     let err = card
         .verify_and_unwrap(&[0x80, 0xF2, 0x80, 0x02])
         .unwrap_err();
@@ -470,7 +463,7 @@ fn unsecured_command_is_refused_in_a_mac_session() {
 fn key_data_round_trip() {
     for (kind, protocol, level) in all_protocols() {
         let cfg = card_config(keys(kind, 16), protocol);
-        let (host, card) = open(cfg.keys.clone(), &cfg, level, Diversification::None).unwrap();
+        let (host, card) = open(cfg.keys.clone(), &cfg, level).unwrap();
         let secret = [0x5Au8; 16];
         let sealed = host.encrypt_key_data(&secret).unwrap();
         assert_ne!(sealed, secret);
@@ -504,14 +497,14 @@ fn garbage_never_panics() {
             let junk = rng.bytes(300);
             let mut config = HostConfig::new(cfg.keys.clone());
             config.security_level = level;
-            let _ = scp::begin(config, [0; 8]).on_init_update_response(&junk);
+            let _ =
+                scp::danger::begin_with_challenge(config, [0; 8]).on_init_update_response(&junk);
             let _ = scp::initialize_update(&cfg, &junk, &mut OsRng);
-            let host = scp::begin(HostConfig::new(cfg.keys.clone()), [0; 8]);
+            let host = scp::danger::begin_with_challenge(HostConfig::new(cfg.keys.clone()), [0; 8]);
             if let Ok((auth, _)) = scp::initialize_update(&cfg, host.command(), &mut OsRng) {
                 let _ = auth.external_authenticate(&junk);
             }
-            let (mut host, mut card) =
-                open(cfg.keys.clone(), &cfg, level, Diversification::None).unwrap();
+            let (mut host, mut card) = open(cfg.keys.clone(), &cfg, level).unwrap();
             // Junk that looks like a secured APDU gets past the parser.
             let mut secured = vec![0x84, 0xE8, 0x00, 0x00];
             let body = rng.bytes(270);
@@ -533,8 +526,7 @@ fn garbage_never_panics() {
 fn refused_command_leaves_the_chain_in_step() {
     for (kind, protocol, level) in all_protocols() {
         let cfg = card_config(keys(kind, 16), protocol);
-        let (mut host, mut card) =
-            open(cfg.keys.clone(), &cfg, level, Diversification::None).unwrap();
+        let (mut host, mut card) = open(cfg.keys.clone(), &cfg, level).unwrap();
         // Too long to carry a MAC: refused before any state changes.
         let huge = CommandApdu::new(0x80, 0xE8, 0, 0, vec![0; 65535], None).unwrap();
         assert!(host.wrap_apdu(&huge).is_err(), "{protocol}");

@@ -63,7 +63,7 @@ pub fn initialize_update(
     }
     let kvn = set.version();
     let config = CardConfig {
-        keys: set.keys.clone(),
+        keys: set.keys.clone().into(),
         protocol: set.protocol(&state.profile),
         kdd: recognition::kdd(state),
         sequence_counter: set.sequence_counter,
@@ -79,7 +79,10 @@ pub fn initialize_update(
         }
         card.commit(next)?;
     }
-    vol.session = Session::Authenticating { pending, kvn };
+    vol.session = Session::Authenticating {
+        pending: Box::new(pending),
+        kvn,
+    };
     let data = response
         .get(..response.len().saturating_sub(2))
         .unwrap_or_default()

@@ -68,7 +68,8 @@ pub fn select(card: &mut Card, aid: &[u8]) -> ResponseApdu {
 
 /// Runs INITIALIZE UPDATE and EXTERNAL AUTHENTICATE.
 pub fn open_with(card: &mut Card, config: HostConfig) -> Result<SecureChannel, ScpError> {
-    let host = scp::begin(config, [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+    let host =
+        scp::danger::begin_with_challenge(config, [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
     let answer = card.transmit(host.command());
     let auth = host.on_init_update_response(&answer)?;
     let answer = card.transmit(auth.command());

@@ -31,7 +31,7 @@ pub struct Exchange<'a> {
 /// commands the channel sends on its own. The CLI's `--trace` printer and
 /// tests hook in here; recording to a file is [`super::record::Record`],
 /// which can fail and so is a transport rather than an observer.
-pub type Observer = Box<dyn FnMut(&Exchange<'_>)>;
+pub type Observer = Box<dyn FnMut(&Exchange<'_>) + Send>;
 
 /// Most GET RESPONSE rounds for one command: bounds a card that answers
 /// `61xx` forever.

@@ -28,8 +28,9 @@ pub use error::{hex_upper, TransportError};
 /// A link to one card that exchanges raw APDUs.
 ///
 /// Object safe, so the CLI can pick an implementation at run time and hand
-/// a `Box<dyn Transport>` to the layers above.
-pub trait Transport {
+/// a `Box<dyn Transport>` to the layers above; `Send`, so a session can run
+/// on any thread of a pool (the key server drives many at once).
+pub trait Transport: Send {
     /// Sends one command APDU and returns the card's response, status word
     /// included, exactly as received.
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>, TransportError>;

@@ -45,6 +45,31 @@ impl<T: Transport> Record<T> {
         Ok(record)
     }
 
+    /// Opens `path` for appending (creating it when missing) and writes a
+    /// session header line naming the transport, and the ATR when known:
+    /// one file can collect several sessions, each starting with its header.
+    pub fn append(inner: T, path: impl AsRef<Path>) -> Result<Record<T>, TransportError> {
+        let path = path.as_ref().to_path_buf();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| {
+                TransportError::io(format!("opening trace file {}", path.display()), e, None)
+            })?;
+        let mut record = Record {
+            inner,
+            out: BufWriter::new(file),
+            path,
+        };
+        let mut header = vec![format!("# jct session: {}", record.inner.describe())];
+        if let Some(atr) = record.inner.atr() {
+            header.push(atr_line(atr));
+        }
+        record.write_lines(&header)?;
+        Ok(record)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

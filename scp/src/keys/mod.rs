@@ -6,8 +6,10 @@
 //! and the key check value, which GlobalPlatform itself sends in clear.
 
 mod diversify;
+mod provider;
 
 pub use diversify::Diversification;
+pub use provider::{KeyContext, KeyProvider, SoftwareKeys};
 
 use core::fmt;
 
@@ -212,6 +214,22 @@ impl StaticKeys {
             dek,
             version,
         })
+    }
+
+    /// A key set of `kind` from raw bytes, each key checked for its length.
+    pub fn from_bytes(
+        kind: KeyType,
+        enc: &[u8],
+        mac: &[u8],
+        dek: &[u8],
+        version: u8,
+    ) -> Result<Self, KeyError> {
+        StaticKeys::new(
+            Key::new(kind, enc)?,
+            Key::new(kind, mac)?,
+            Key::new(kind, dek)?,
+            version,
+        )
     }
 
     /// A key set whose three keys are equal, as on development cards
