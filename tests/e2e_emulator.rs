@@ -346,3 +346,80 @@ fn recorded_session_replays_exactly() {
     .stderr(predicate::str::contains("expected"));
     let _ = Path::new(&hello);
 }
+
+#[test]
+fn a_failed_install_deletes_the_package_it_loaded() {
+    let emu = Emu::start(false, "3.0.5");
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    let arith = cap("converter-reference/oracle-3.0.5/arith.cap");
+    emu.jct(&["install", &hello]).assert().success();
+    // arith's applet under hello's instance AID: LOAD succeeds, INSTALL fails.
+    let taken = ["--instance", "F0000000010101"];
+    emu.jct(&["install", &arith])
+        .args(taken)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("INSTALL [for install]"))
+        .stderr(predicate::str::contains(
+            "the package F00000000102 it loaded was deleted again",
+        ));
+    assert!(!emu.list().contains("F00000000102"), "{}", emu.list());
+    // So a rerun meets a clean card, and --keep-on-failure keeps the package.
+    emu.jct(&["install", &arith, "--keep-on-failure"])
+        .args(taken)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("stays loaded"));
+    assert!(emu.list().contains("PKG: F00000000102"), "{}", emu.list());
+    emu.jct(&["install", &arith, "--no-load"])
+        .assert()
+        .success();
+    assert!(emu.list().contains("APP: F0000000010201"), "{}", emu.list());
+}
+
+#[test]
+fn apdu_select_selects_only_that_aid() {
+    let emu = Emu::start(false, "3.0.5");
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    emu.jct(&["install", &hello]).assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("apdu.trace");
+    let record = format!("--record={}", trace.display());
+    emu.jct(&["apdu", "--select", "F0000000010101", "00010000", &record])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n"));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let commands: Vec<&str> = text.lines().filter(|l| l.starts_with(">>")).collect();
+    assert_eq!(
+        commands,
+        [">> 00A4040007F000000001010100", ">> 00010000"],
+        "no security domain is selected first:\n{text}"
+    );
+    // --secure opens the channel with the security domain first.
+    emu.jct(&["apdu", "--secure", "--select", "F0000000010101", "00010000"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn record_appends_one_session_after_another() {
+    let emu = Emu::start(false, "3.0.5");
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("two.trace");
+    let record = format!("--record={}", trace.display());
+    for _ in 0..2 {
+        emu.jct(&["info", &record]).assert().success();
+    }
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let headers = text
+        .lines()
+        .filter(|l| l.starts_with("# jct session: "))
+        .count();
+    assert_eq!(headers, 2, "{text}");
+    let selects = text
+        .lines()
+        .filter(|l| l.starts_with(">> 00A40400"))
+        .count();
+    assert_eq!(selects, 2, "{text}");
+}
