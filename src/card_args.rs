@@ -14,6 +14,8 @@ use scp::keys::{Diversification, KeyContext, SoftwareKeys};
 use scp::SecurityLevel;
 use zeroize::Zeroizing;
 
+use crate::secret::SecretHex;
+
 /// The GlobalPlatform test key most development cards ship with.
 pub const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
 
@@ -83,17 +85,17 @@ pub enum Kdf {
 pub struct KeyArgs {
     /// One key for ENC, MAC and DEK (hex; 16 bytes for 3DES or AES-128, 24/32 for AES).
     /// Default: the test key 404142...4F, with a warning.
-    #[arg(long, value_name = "HEX", env = "JCT_KEY", hide_env_values = true)]
-    pub key: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse, env = "JCT_KEY", hide_env_values = true)]
+    pub key: Option<SecretHex>,
     /// Encryption key (overrides --key for ENC).
-    #[arg(long, value_name = "HEX", env = "JCT_KEY_ENC", hide_env_values = true)]
-    pub key_enc: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse, env = "JCT_KEY_ENC", hide_env_values = true)]
+    pub key_enc: Option<SecretHex>,
     /// MAC key (overrides --key for MAC).
-    #[arg(long, value_name = "HEX", env = "JCT_KEY_MAC", hide_env_values = true)]
-    pub key_mac: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse, env = "JCT_KEY_MAC", hide_env_values = true)]
+    pub key_mac: Option<SecretHex>,
     /// Data encryption key (overrides --key for DEK).
-    #[arg(long, value_name = "HEX", env = "JCT_KEY_DEK", hide_env_values = true)]
-    pub key_dek: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse, env = "JCT_KEY_DEK", hide_env_values = true)]
+    pub key_dek: Option<SecretHex>,
     /// Key version number to authenticate with (0 = the card's default key set).
     #[arg(long, value_name = "N", default_value_t = 0, value_parser = parse_u8)]
     pub key_ver: u8,
@@ -163,8 +165,9 @@ impl KeyArgs {
     /// the protocol the card answers with (3DES for SCP02, AES for SCP03).
     pub fn channel_options(&self) -> Result<(ChannelOptions, Vec<String>)> {
         let mut warnings = Vec::new();
+        let test_key = SecretHex::parse(TEST_KEY).map_err(anyhow::Error::msg)?;
         let default = match &self.key {
-            Some(k) => Some(Zeroizing::new(k.clone())),
+            Some(k) => Some(k.clone()),
             None if self.key_enc.is_some() && self.key_mac.is_some() && self.key_dek.is_some() => {
                 None
             }
@@ -172,15 +175,14 @@ impl KeyArgs {
                 warnings.push(format!(
                     "no key given (--key or JCT_KEY): using the GlobalPlatform test key {TEST_KEY}"
                 ));
-                Some(Zeroizing::new(TEST_KEY.to_string()))
+                Some(test_key)
             }
         };
-        let get = |o: &Option<String>, what: &str| -> Result<Zeroizing<Vec<u8>>> {
-            let s = o
-                .as_deref()
-                .or(default.as_deref().map(String::as_str))
-                .with_context(|| format!("{what} or --key is needed"))?;
-            Ok(Zeroizing::new(parse_hex(s, what)?))
+        let get = |o: &Option<SecretHex>, what: &str| -> Result<Zeroizing<Vec<u8>>> {
+            o.as_ref()
+                .or(default.as_ref())
+                .with_context(|| format!("{what} or --key is needed"))?
+                .bytes(what)
         };
         let (enc, mac, dek) = (
             get(&self.key_enc, "--key-enc")?,

@@ -16,6 +16,7 @@ use scp::keys::{KeyType, StaticKeys};
 use crate::card_args::{
     open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, Target, TransportArgs,
 };
+use crate::secret::SecretHex;
 
 /// Options of every card command.
 #[derive(Args, Debug)]
@@ -105,14 +106,14 @@ pub enum CardCommand {
         #[command(flatten)]
         opts: CardOpts,
         /// New key for ENC, MAC and DEK (hex).
-        #[arg(long, value_name = "HEX")]
-        new_key: Option<String>,
-        #[arg(long, value_name = "HEX")]
-        new_key_enc: Option<String>,
-        #[arg(long, value_name = "HEX")]
-        new_key_mac: Option<String>,
-        #[arg(long, value_name = "HEX")]
-        new_key_dek: Option<String>,
+        #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+        new_key: Option<SecretHex>,
+        #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+        new_key_enc: Option<SecretHex>,
+        #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+        new_key_mac: Option<SecretHex>,
+        #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+        new_key_dek: Option<SecretHex>,
         /// Version of the new key set.
         #[arg(long, value_name = "N", value_parser = parse_u8)]
         new_key_ver: u8,
@@ -311,12 +312,11 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                     .map(|i| i.protocol().key_type())
                     .context("PUT KEY needs an open secure channel")?,
             };
-            let pick = |o: &Option<String>, what: &str| -> Result<zeroize::Zeroizing<Vec<u8>>> {
-                let s = o
-                    .as_ref()
+            let pick = |o: &Option<SecretHex>, what: &str| -> Result<zeroize::Zeroizing<Vec<u8>>> {
+                o.as_ref()
                     .or(new_key.as_ref())
-                    .with_context(|| format!("{what} or --new-key is needed"))?;
-                Ok(zeroize::Zeroizing::new(parse_hex(s, what)?))
+                    .with_context(|| format!("{what} or --new-key is needed"))?
+                    .bytes(what)
             };
             let keys = StaticKeys::from_bytes(
                 kind,

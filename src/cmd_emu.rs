@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use crate::card_args::{parse_hex, parse_hex_u8, parse_scp, parse_u8};
+use crate::secret::SecretHex;
 use anyhow::{Context, Result};
 use clap::Args;
 use emulator::server::{self, Event};
@@ -39,17 +40,17 @@ pub struct EmuArgs {
     pub state: Option<PathBuf>,
     /// Key for ENC, MAC and DEK (hex; 16 bytes for SCP02, 16/24/32 for
     /// SCP03). Default: the test key 404142...4F.
-    #[arg(long, value_name = "HEX")]
-    pub key: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+    pub key: Option<SecretHex>,
     /// ENC key (overrides --key).
-    #[arg(long, value_name = "HEX")]
-    pub key_enc: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+    pub key_enc: Option<SecretHex>,
     /// MAC key (overrides --key).
-    #[arg(long, value_name = "HEX")]
-    pub key_mac: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+    pub key_mac: Option<SecretHex>,
     /// DEK key (overrides --key).
-    #[arg(long, value_name = "HEX")]
-    pub key_dek: Option<String>,
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse)]
+    pub key_dek: Option<SecretHex>,
     /// Key version number of the key set (01 to 7F, or FF); default 01.
     #[arg(long, value_name = "N", value_parser = parse_u8)]
     pub key_ver: Option<u8>,
@@ -177,13 +178,13 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a
         .key
-        .as_deref()
-        .map(|k| parse_hex(k, "--key"))
+        .as_ref()
+        .map(|k| k.bytes("--key"))
         .transpose()?
-        .unwrap_or_else(|| emulator::TEST_KEY.to_vec());
-    let key = |name: &str, given: &Option<String>| -> Result<Key> {
+        .unwrap_or_else(|| zeroize::Zeroizing::new(emulator::TEST_KEY.to_vec()));
+    let key = |name: &str, given: &Option<SecretHex>| -> Result<Key> {
         let (name, bytes) = match given {
-            Some(text) => (name, parse_hex(text, name)?),
+            Some(text) => (name, text.bytes(name)?),
             None if a.key.is_some() => ("--key", default.clone()),
             None => ("the test key", default.clone()),
         };

@@ -12,6 +12,7 @@ mod cmd_card;
 mod cmd_emu;
 mod cmd_exp;
 mod fsutil;
+mod secret;
 
 use clap::Parser;
 

@@ -2,7 +2,10 @@
 //!
 //! The converter writes it, the verifier checks it, the loader ships it and the
 //! emulator runs it. See `cap` for CAP files, `exp` for export files, `verify`
-//! for the consistency checks and `api` for the Java Card API tables.
+//! for the consistency checks and `api` for the Java Card API tables; the
+//! converter (`convert`, with the class file reader `classfile`) is behind the
+//! `convert` feature, which the loader and the emulator leave off. It knows
+//! nothing of cards, readers or secure channels, and never talks to either.
 
 pub mod aid;
 pub mod api;

@@ -1,4 +1,9 @@
-//! emulator: a Java Card in software with a GlobalPlatform card manager.
+//! emulator: a Java Card in software with a GlobalPlatform card manager —
+//! the card side of jct. It is built from the protocol core it shares with
+//! the host (`gp` for commands and data, `scp` for the card side of the
+//! secure channels) and cap-tools' CAP model, and never from the host side:
+//! it does not depend on the loader, opens no session with another card and
+//! trusts nothing a command says before its checks pass.
 //!
 //! [`Card`] takes raw command APDUs and answers raw responses, like a card
 //! in a reader. Its Issuer Security Domain implements the card side of
