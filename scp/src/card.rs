@@ -14,7 +14,7 @@ use crate::channel::SecureMessaging;
 use crate::hello::{
     CardChallenge, InitUpdateResponse, INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE,
 };
-use crate::keys::{KeyContext, KeyProvider};
+use crate::keys::{Cryptograms, KeyContext, KeyProvider};
 use crate::sm::{self, split_mac};
 use crate::{
     scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionDetails, SessionInfo,
@@ -146,11 +146,13 @@ pub fn initialize_update(
                 rng.fill(&mut c)?;
                 (c, None)
             };
-            let session = config
+            let Cryptograms {
+                keys: session,
+                card,
+                host,
+            } = config
                 .keys
-                .scp03_session_keys(&key, &host_challenge, &challenge)?;
-            let card = scp03::card_cryptogram(&session, &host_challenge, &challenge)?;
-            let host = scp03::host_cryptogram(&session, &host_challenge, &challenge)?;
+                .scp03_session(&key, &host_challenge, &challenge)?;
             (
                 Session::Scp03(session),
                 CardChallenge::Scp03 {

@@ -6,7 +6,7 @@ use gp::apdu::{CommandApdu, ResponseApdu};
 
 use crate::channel::SecureMessaging;
 use crate::hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
-use crate::keys::{KeyContext, KeyProvider};
+use crate::keys::{Cryptograms, KeyContext, KeyProvider};
 use crate::sm::ct_eq;
 use crate::{
     scp02, scp03, ChallengeSource, OsRng, Protocol, ScpError, SecurityLevel, SessionDetails,
@@ -142,8 +142,13 @@ impl AwaitingInitUpdate {
                     key_version: hello.key_version,
                     kdd: hello.kdd,
                 };
-                let session = config.keys.scp02_session_keys(&key, i, *sequence_counter)?;
-                let expected = scp02::card_cryptogram(&session, hc, sequence_counter, challenge)?;
+                let Cryptograms {
+                    keys: session,
+                    card: expected,
+                    host: host_cryptogram,
+                } = config
+                    .keys
+                    .scp02_session(&key, i, *sequence_counter, hc, challenge)?;
                 if !ct_eq(&expected, &hello.card_cryptogram) {
                     return Err(ScpError::CardCryptogram);
                 }
@@ -156,8 +161,6 @@ impl AwaitingInitUpdate {
                         return Err(ScpError::CardChallenge);
                     }
                 }
-                let host_cryptogram =
-                    scp02::host_cryptogram(&session, hc, sequence_counter, challenge)?;
                 let (channel, command) =
                     scp02::Channel::open_host(session, i, level, &host_cryptogram)?;
                 let details = SessionDetails::Scp02 {
@@ -180,8 +183,11 @@ impl AwaitingInitUpdate {
                     key_version: hello.key_version,
                     kdd: hello.kdd,
                 };
-                let session = config.keys.scp03_session_keys(&key, hc, challenge)?;
-                let expected = scp03::card_cryptogram(&session, hc, challenge)?;
+                let Cryptograms {
+                    keys: session,
+                    card: expected,
+                    host: host_cryptogram,
+                } = config.keys.scp03_session(&key, hc, challenge)?;
                 if !ct_eq(&expected, &hello.card_cryptogram) {
                     return Err(ScpError::CardCryptogram);
                 }
@@ -192,7 +198,6 @@ impl AwaitingInitUpdate {
                         return Err(ScpError::CardChallenge);
                     }
                 }
-                let host_cryptogram = scp03::host_cryptogram(&session, hc, challenge)?;
                 let dek = scp03::DataKey::Static {
                     provider: Arc::clone(&config.keys),
                     key,

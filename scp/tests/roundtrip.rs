@@ -539,3 +539,99 @@ fn refused_command_leaves_the_chain_in_step() {
         );
     }
 }
+
+/// A provider that is not `SoftwareKeys` (as an HSM would be): it delegates
+/// and counts, so the test sees the protocols ask it, and only it.
+struct Delegating {
+    inner: SoftwareKeys,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Delegating {
+    fn count(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl KeyProvider for Delegating {
+    fn key_version(&self) -> u8 {
+        self.inner.key_version()
+    }
+    fn scp02_session_keys(
+        &self,
+        key: &scp::keys::KeyContext,
+        i: u8,
+        counter: [u8; 2],
+    ) -> Result<scp::scp02::SessionKeys, ScpError> {
+        self.count();
+        self.inner.scp02_session_keys(key, i, counter)
+    }
+    fn scp03_session_keys(
+        &self,
+        key: &scp::keys::KeyContext,
+        host: &[u8; 8],
+        card: &[u8; 8],
+    ) -> Result<scp::scp03::SessionKeys, ScpError> {
+        self.count();
+        self.inner.scp03_session_keys(key, host, card)
+    }
+    fn scp03_card_challenge(
+        &self,
+        key: &scp::keys::KeyContext,
+        counter: &[u8; 3],
+        aid: &[u8],
+    ) -> Result<[u8; 8], ScpError> {
+        self.count();
+        self.inner.scp03_card_challenge(key, counter, aid)
+    }
+    fn encrypt_key_data(
+        &self,
+        key: &scp::keys::KeyContext,
+        data: &[u8],
+    ) -> Result<Vec<u8>, ScpError> {
+        self.count();
+        self.inner.encrypt_key_data(key, data)
+    }
+    fn decrypt_key_data(
+        &self,
+        key: &scp::keys::KeyContext,
+        data: &[u8],
+    ) -> Result<Vec<u8>, ScpError> {
+        self.count();
+        self.inner.decrypt_key_data(key, data)
+    }
+    fn describe(&self, key: &scp::keys::KeyContext) -> Result<String, ScpError> {
+        self.inner.describe(key)
+    }
+}
+
+#[test]
+fn another_key_provider_stands_in_without_protocol_changes() {
+    for (kind, protocol) in [
+        (KeyType::Des3, Protocol::Scp02 { i: 0x55 }),
+        (KeyType::Aes, Protocol::Scp03 { i: 0x70 }),
+    ] {
+        let card = card_config(keys(kind, 16), protocol);
+        let provider = Arc::new(Delegating {
+            inner: SoftwareKeys::new(keys(kind, 16)),
+            calls: Default::default(),
+        });
+        let (host, card_channel) = open(
+            Arc::clone(&provider) as Arc<dyn KeyProvider>,
+            &card,
+            SecurityLevel::C_MAC,
+        )
+        .unwrap();
+        let sealed = host.encrypt_key_data(&[0x5A; 16]).unwrap();
+        assert_eq!(card_channel.decrypt_key_data(&sealed).unwrap(), [0x5A; 16]);
+        let calls = provider.calls.load(std::sync::atomic::Ordering::Relaxed);
+        let expected = match protocol {
+            // SCP02: the session keys; key data under the session DEK.
+            Protocol::Scp02 { .. } => 1,
+            // SCP03: session keys, the pseudo-random challenge check, key data.
+            Protocol::Scp03 { .. } => 3,
+        };
+        assert_eq!(calls, expected, "{protocol}");
+    }
+}

@@ -9,7 +9,7 @@ mod diversify;
 mod provider;
 
 pub use diversify::Diversification;
-pub use provider::{KeyContext, KeyProvider, SoftwareKeys};
+pub use provider::{Cryptograms, KeyContext, KeyProvider, SoftwareKeys};
 
 use core::fmt;
 

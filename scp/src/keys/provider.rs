@@ -30,6 +30,15 @@ pub struct KeyContext {
     pub kdd: [u8; 10],
 }
 
+/// The session keys of one session and the two cryptograms that prove
+/// them: the card's (checked by the host) and the host's (checked by the
+/// card).
+pub struct Cryptograms<K> {
+    pub keys: K,
+    pub card: [u8; 8],
+    pub host: [u8; 8],
+}
+
 /// A holder of static keys, for the host or for the card.
 ///
 /// Implementations must be usable from many threads (a key server drives
@@ -55,6 +64,41 @@ pub trait KeyProvider: Send + Sync {
         host_challenge: &[u8; 8],
         card_challenge: &[u8; 8],
     ) -> Result<scp03::SessionKeys, ScpError>;
+
+    /// The session keys of an SCP02 session with both cryptograms (card,
+    /// host). The default derives the keys and computes the cryptograms
+    /// from them; a provider that keeps session keys inside an HSM may
+    /// compute them there.
+    fn scp02_session(
+        &self,
+        key: &KeyContext,
+        i: u8,
+        sequence_counter: [u8; 2],
+        host_challenge: &[u8; 8],
+        card_challenge: &[u8; 6],
+    ) -> Result<Cryptograms<scp02::SessionKeys>, ScpError> {
+        let keys = self.scp02_session_keys(key, i, sequence_counter)?;
+        Ok(Cryptograms {
+            card: scp02::card_cryptogram(&keys, host_challenge, &sequence_counter, card_challenge)?,
+            host: scp02::host_cryptogram(&keys, host_challenge, &sequence_counter, card_challenge)?,
+            keys,
+        })
+    }
+
+    /// As [`KeyProvider::scp02_session`], for SCP03.
+    fn scp03_session(
+        &self,
+        key: &KeyContext,
+        host_challenge: &[u8; 8],
+        card_challenge: &[u8; 8],
+    ) -> Result<Cryptograms<scp03::SessionKeys>, ScpError> {
+        let keys = self.scp03_session_keys(key, host_challenge, card_challenge)?;
+        Ok(Cryptograms {
+            card: scp03::card_cryptogram(&keys, host_challenge, card_challenge)?,
+            host: scp03::host_cryptogram(&keys, host_challenge, card_challenge)?,
+            keys,
+        })
+    }
 
     /// The SCP03 pseudo-random card challenge (from the static Key-ENC).
     fn scp03_card_challenge(
