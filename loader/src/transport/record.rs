@@ -32,17 +32,7 @@ impl<T: Transport> Record<T> {
         let file = File::create(&path).map_err(|e| {
             TransportError::io(format!("creating trace file {}", path.display()), e, None)
         })?;
-        let mut record = Record {
-            inner,
-            out: BufWriter::new(file),
-            path,
-        };
-        let mut header = vec![format!("# jct trace: {}", record.inner.describe())];
-        if let Some(atr) = record.inner.atr() {
-            header.push(atr_line(atr));
-        }
-        record.write_lines(&header)?;
-        Ok(record)
+        Record::start(inner, file, path, "# jct trace")
     }
 
     /// Opens `path` for appending (creating it when missing) and writes a
@@ -57,12 +47,22 @@ impl<T: Transport> Record<T> {
             .map_err(|e| {
                 TransportError::io(format!("opening trace file {}", path.display()), e, None)
             })?;
+        Record::start(inner, file, path, "# jct session")
+    }
+
+    /// Writes the header (`title: transport`, then the ATR line).
+    fn start(
+        inner: T,
+        file: File,
+        path: PathBuf,
+        title: &str,
+    ) -> Result<Record<T>, TransportError> {
         let mut record = Record {
             inner,
             out: BufWriter::new(file),
             path,
         };
-        let mut header = vec![format!("# jct session: {}", record.inner.describe())];
+        let mut header = vec![format!("{title}: {}", record.inner.describe())];
         if let Some(atr) = record.inner.atr() {
             header.push(atr_line(atr));
         }
