@@ -22,6 +22,13 @@ seeds=()
 # The converter can build large models from small inputs: a tighter bound.
 rss=2048
 [ "$target" = convert_classes ] && rss=512
+# libFuzzer caps inputs at the largest seed's size unless told; sessions
+# and state files need room to grow.
+maxlen=()
+case "$target" in
+  emulator_apdu) maxlen=(-max_len=4096) ;;
+  state_file) maxlen=(-max_len=8192) ;;
+esac
 nice -n "${JCT_FUZZ_NICE:-19}" cargo fuzz run "$target" "corpus/$target" "${seeds[@]}" -- \
   -max_total_time="$seconds" -rss_limit_mb="$rss" -timeout=30 \
-  -print_final_stats=1 "$@"
+  -print_final_stats=1 "${maxlen[@]}" "$@"

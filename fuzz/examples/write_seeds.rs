@@ -174,7 +174,9 @@ fn main() {
     ];
     for (name, seed) in seeds {
         // The target must take each seed without failing.
-        emu::run(&seed, &dir);
+        let card = emu::run(&seed, &dir).expect("a seed has a mode byte");
+        let installed = card.state().instance(&emu::hello().applet_aid).is_some();
+        assert_eq!(installed, name.ends_with("-install"), "{name}: the applet");
         std::fs::write(out.join(name), &seed).expect("writing a seed");
         println!("{name}: {} bytes", seed.len());
         if name == "plain-scp03-renc-install" {

@@ -19,5 +19,5 @@ fn dir() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    jct_fuzz::emu::run(data, dir());
+    let _card = jct_fuzz::emu::run(data, dir());
 });

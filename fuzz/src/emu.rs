@@ -245,11 +245,9 @@ pub fn check_card(card: &Card, state_file: &std::path::Path) {
     assert_eq!(&on_disk, state, "state file and card disagree");
 }
 
-/// The body of the `emulator_apdu` target.
-pub fn run(data: &[u8], dir: &std::path::Path) {
-    let Some((&mode, rest)) = data.split_first() else {
-        return;
-    };
+/// The body of the `emulator_apdu` target; the card as the input left it.
+pub fn run(data: &[u8], dir: &std::path::Path) -> Option<Card> {
+    let (&mode, rest) = data.split_first()?;
     let setup = Setup::from_byte(mode);
     let Prepared {
         mut card,
@@ -276,4 +274,5 @@ pub fn run(data: &[u8], dir: &std::path::Path) {
         }
     }
     check_card(&card, &state_file);
+    Some(card)
 }
