@@ -187,5 +187,5 @@ fn main() {
     // The state file of a fresh SCP02 card.
     emu::prepare(setup(false, true, 0, 0), &dir);
     write_state(&dir, "scp02-fresh.json");
-    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::remove_dir_all(&dir).expect("removing the scratch directory");
 }

@@ -167,9 +167,11 @@ pub fn send(card: &mut Card, channel: &mut SecureChannel, cmd: &CommandApdu) -> 
 pub fn prepare(setup: Setup, dir: &std::path::Path) -> Prepared {
     let state_file = dir.join("card.json");
     let _ = std::fs::remove_file(&state_file);
-    let mut profile = CardProfile::default();
-    profile.memory = 64 * 1024;
-    profile.scp02_i = setup.scp02_i();
+    let profile = CardProfile {
+        memory: 64 * 1024,
+        scp02_i: setup.scp02_i(),
+        ..CardProfile::default()
+    };
     let keys = emulator::profile::test_keys(!setup.scp02, 1).expect("test keys");
     let challenges: Vec<u8> = (0..4096u32).map(|i| (i * 37 + 11) as u8).collect();
     let mut card = Card::open_with_rng(
@@ -275,4 +277,27 @@ pub fn run(data: &[u8], dir: &std::path::Path) -> Option<Card> {
     }
     check_card(&card, &state_file);
     Some(card)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_setup_byte_opens_a_session_and_half_loads() {
+        let dir = crate::scratch_dir();
+        let blocks = hello().blocks.blocks.len();
+        for mode in 0..=255u8 {
+            let setup = Setup::from_byte(mode);
+            assert_eq!(setup.to_byte(), mode);
+            let prepared = prepare(setup, &dir);
+            assert!(
+                (1..blocks).contains(&prepared.next_block),
+                "mode {mode:02X}"
+            );
+            let card = run(&[mode], &dir).expect("a card");
+            assert!(card.state().package(&hello().package_aid).is_none());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -34,14 +34,16 @@ pub fn shared(rel: &str) -> std::path::PathBuf {
         .join(rel)
 }
 
-/// A directory for files the targets must write (state files): a tmpfs
-/// when there is one, so executions do not wait on a disk.
+/// A directory for files the targets must write (state files), one per
+/// process: under `$JCT_FUZZ_SCRATCH` (run.sh makes one and removes it
+/// afterwards), else on a tmpfs when there is one, so executions do not
+/// wait on a disk.
 pub fn scratch_dir() -> std::path::PathBuf {
     let shm = std::path::Path::new("/dev/shm");
-    let base = if shm.is_dir() {
-        shm.to_path_buf()
-    } else {
-        std::env::temp_dir()
+    let base = match std::env::var_os("JCT_FUZZ_SCRATCH") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None if shm.is_dir() => shm.to_path_buf(),
+        None => std::env::temp_dir(),
     };
     let dir = base.join(format!("jct-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("creating the scratch directory");
