@@ -11,7 +11,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = cap_tools::cap::dump::render_text(&cap);
         if let Ok(lf) = cap_tools::cap::load_file::LoadFile::build(&cap, true) {
             // Re-reading what we wrote must work and give the same model.
-            let again = cap_tools::Cap::from_load_file(&lf.bytes).expect("re-read of encoded load file");
+            let again =
+                cap_tools::Cap::from_load_file(&lf.bytes).expect("re-read of encoded load file");
             assert_eq!(again.format, cap.format);
         }
     }
