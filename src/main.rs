@@ -12,10 +12,13 @@ mod cmd_card;
 mod cmd_emu;
 mod cmd_exp;
 mod fsutil;
+mod out;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Cap(cmd) => cmd_cap::run(cmd),
@@ -26,8 +29,14 @@ fn main() {
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),
     };
-    if let Err(e) = result {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): it has what it
+        // wanted, so this is a quiet success, not an error.
+        Err(e) if e.is::<out::StdoutClosed>() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
