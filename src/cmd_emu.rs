@@ -70,6 +70,12 @@ pub struct EmuArgs {
     /// Failed authentications before the key set is blocked (0: never); default 10.
     #[arg(long, value_name = "N")]
     pub max_auth_failures: Option<u32>,
+    /// Lowest security level (hex, as in EXTERNAL AUTHENTICATE: 00, 01,
+    /// 03, 11, 13, 33) at which the card accepts INSTALL, LOAD, PUT KEY,
+    /// DELETE, SET STATUS and STORE DATA; below it they answer 6982.
+    /// Default 01 (C-MAC). 00 lets an unprotected session change the card.
+    #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
+    pub min_level: Option<u8>,
     /// Log every APDU, its answer and why a command failed.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -139,6 +145,7 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.api.is_some()
         || a.isd.is_some()
         || a.max_auth_failures.is_some()
+        || a.min_level.is_some()
 }
 
 /// Whether some key of a fresh card would be the well-known test key.
@@ -173,6 +180,9 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(n) = a.max_auth_failures {
         profile.max_auth_failures = n;
+    }
+    if let Some(level) = a.min_level {
+        profile.min_level = level;
     }
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a
@@ -217,12 +227,13 @@ fn describe(card: &Card) {
         })
         .collect();
     eprintln!(
-        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, {} package(s), {} instance(s){}",
+        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, content management from level {:02X}, {} package(s), {} instance(s){}",
         hex::encode_upper(&state.serial),
         hex::encode_upper(&p.isd_aid),
         p.api,
         state.card_life_cycle(),
         sets.join(", "),
+        p.min_level,
         state.packages.len(),
         state.instances.len(),
         card.state_file()

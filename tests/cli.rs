@@ -301,3 +301,13 @@ fn dump_into_a_closed_pipe_ends_quietly_with_success() {
         "a closed pipe is not worth a message: {stderr}"
     );
 }
+
+/// `jct emu --min-level` takes a GlobalPlatform security level only.
+#[test]
+fn emu_refuses_a_minimum_level_that_is_no_level() {
+    jct()
+        .args(["emu", "--listen", "127.0.0.1:0", "--min-level", "02"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("minimum security level 02"));
+}
