@@ -59,6 +59,9 @@ fn javac(api: &Path, out: &Path, sources: &[std::path::PathBuf]) {
 
 #[test]
 fn applets_build_from_source_and_install() {
+    if !support::require::javac() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let api = api_jar(work.path());
     let emu = Emu::start(false, "3.0.5");
@@ -101,6 +104,9 @@ fn applets_build_from_source_and_install() {
 
 #[test]
 fn build_from_flags_without_a_project_file() {
+    if !support::require::javac() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let api = api_jar(work.path());
     let classes = work.path().join("classes");
@@ -160,6 +166,9 @@ fn build_from_flags_without_a_project_file() {
 /// export file cannot be written, no new CAP appears and an old one stays.
 #[test]
 fn a_failed_build_leaves_neither_output() {
+    if !support::require::javac() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let api = api_jar(work.path());
     let classes = work.path().join("classes");
