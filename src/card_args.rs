@@ -267,13 +267,13 @@ pub fn channel(transport: Box<dyn Transport>, trace: bool) -> CardChannel {
     if trace {
         let start = Instant::now();
         ch.set_observer(Box::new(move |x| {
-            eprintln!(
+            note!(
                 "[{:>8.3}s] wire >> {} ({} bytes)",
                 start.elapsed().as_secs_f64(),
                 hex::encode_upper(x.command),
                 x.command.len()
             );
-            eprintln!(
+            note!(
                 "[{:>8.3}s] wire << {} ({} bytes, {} ms)",
                 start.elapsed().as_secs_f64(),
                 hex::encode_upper(x.response),
@@ -308,10 +308,10 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
     if t.trace {
         client.set_plain_observer(Box::new(|e| match e {
             PlainEvent::Command(c) => {
-                eprintln!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len())
+                note!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len())
             }
             PlainEvent::Response(r) => {
-                eprintln!("plain << {} ({} bytes)", hex::encode_upper(r), r.len())
+                note!("plain << {} ({} bytes)", hex::encode_upper(r), r.len())
             }
         }));
     }
@@ -326,7 +326,7 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
     if target == Target::SecureChannel {
         let (options, warnings) = k.channel_options()?;
         for w in warnings {
-            eprintln!("warning: {w}");
+            note!("warning: {w}");
         }
         let info = match recorded_challenge {
             // A replay must repeat the recorded host challenge.
@@ -341,8 +341,8 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
                 key_version: info.key_version,
                 kdd: info.kdd,
             };
-            eprintln!("{}", options.keys.describe(&key)?);
-            eprintln!(
+            note!("{}", options.keys.describe(&key)?);
+            note!(
                 "secure channel: {:?}, security level {}, key version {:02X}",
                 info.protocol(),
                 info.security_level,

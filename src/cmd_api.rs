@@ -47,7 +47,7 @@ pub struct ApiSrcArgs {
 pub fn run_jar(args: ApiJarArgs) -> Result<()> {
     let bytes = jar::build(args.api).with_context(|| format!("Java Card API {}", args.api))?;
     write_atomic(&args.output, &bytes)?;
-    eprintln!(
+    note!(
         "wrote {} (Java Card API {}, {} bytes)",
         args.output.display(),
         args.api,
@@ -67,7 +67,7 @@ pub fn run_src(args: ApiSrcArgs) -> Result<()> {
         }
         write_atomic(&file, text.as_bytes())?;
     }
-    eprintln!(
+    note!(
         "wrote {} Java files of the Java Card API {} under {}",
         files.len(),
         args.api,

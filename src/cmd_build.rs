@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use cap_tools::api::ApiVersion;
 use cap_tools::convert::{self, Project};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_all_or_none;
+use crate::out;
 
 /// Arguments of `jct build`.
 #[derive(clap::Args, Debug)]
@@ -148,13 +149,30 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let files = convert::load_classes(&classes, &opts.package)?;
     let out = convert::convert(&files, &opts)?;
     for note in &out.notes {
-        eprintln!("note: {note}");
+        note!("note: {note}");
     }
     let jar = out.cap.to_jar()?;
+    let export = match &out.export {
+        Some(exp) => {
+            let path = args
+                .export
+                .clone()
+                .unwrap_or_else(|| cap_path.with_extension("exp"));
+            Some((path, exp.encode()?))
+        }
+        None => None,
+    };
     create_parent(&cap_path)?;
-    write_atomic(&cap_path, &jar)?;
+    let mut files: Vec<(&Path, &[u8])> = vec![(&cap_path, &jar)];
+    if let Some((path, bytes)) = &export {
+        create_parent(path)?;
+        files.push((path, bytes));
+    }
+    // Both or neither: a CAP beside the export file of an earlier build
+    // would link against tokens it does not have.
+    write_all_or_none(&files)?;
     let applets = opts.applets.len();
-    println!(
+    out::line(format_args!(
         "wrote {} ({} bytes): {} {} {}.{}, CAP {}, {} applet{}, {} import{}",
         cap_path.display(),
         jar.len(),
@@ -167,15 +185,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
         if applets == 1 { "" } else { "s" },
         imports(&out.cap),
         if imports(&out.cap) == 1 { "" } else { "s" },
-    );
-    if let Some(exp) = &out.export {
-        let path = args
-            .export
-            .clone()
-            .unwrap_or_else(|| cap_path.with_extension("exp"));
-        create_parent(&path)?;
-        write_atomic(&path, &exp.encode()?)?;
-        println!("wrote {} (export file)", path.display());
+    ))?;
+    if let Some((path, _)) = &export {
+        out::line(format_args!("wrote {} (export file)", path.display()))?;
     }
     Ok(())
 }

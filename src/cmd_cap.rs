@@ -10,6 +10,7 @@ use cap_tools::Cap;
 
 use crate::cli::{CapCommand, Container};
 use crate::fsutil::write_atomic;
+use crate::out;
 
 pub fn run(cmd: CapCommand) -> Result<()> {
     match cmd {
@@ -17,18 +18,18 @@ pub fn run(cmd: CapCommand) -> Result<()> {
             let cap = read(&input.file)?;
             let info = CapInfo::of(&cap).with_context(|| input.file.display().to_string())?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
+                out::line(format_args!("{}", serde_json::to_string_pretty(&info)?))?;
             } else {
-                print!("{}", render_info(&info));
+                out::text(&render_info(&info))?;
             }
             Ok(())
         }
         CapCommand::Dump { input, json } => {
             let cap = read(&input.file)?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&cap)?);
+                out::line(format_args!("{}", serde_json::to_string_pretty(&cap)?))?;
             } else {
-                print!("{}", cap_tools::cap::dump::render_text(&cap));
+                out::text(&cap_tools::cap::dump::render_text(&cap))?;
             }
             Ok(())
         }
@@ -36,12 +37,12 @@ pub fn run(cmd: CapCommand) -> Result<()> {
             let cap = read(&input.file)?;
             let findings = cap_tools::verify::verify(&cap);
             if json {
-                println!("{}", serde_json::to_string_pretty(&findings)?);
+                out::line(format_args!("{}", serde_json::to_string_pretty(&findings)?))?;
             } else if findings.is_empty() {
-                println!("{}: OK", input.file.display());
+                out::line(format_args!("{}: OK", input.file.display()))?;
             } else {
                 for f in &findings {
-                    println!("{}: {f}", input.file.display());
+                    out::line(format_args!("{}: {f}", input.file.display()))?;
                 }
             }
             if findings.is_empty() {
@@ -69,7 +70,7 @@ pub fn run(cmd: CapCommand) -> Result<()> {
             };
             write_atomic(&output, &bytes)?;
             let d = lf.digest();
-            eprintln!(
+            note!(
                 "wrote {} ({} bytes{}; load file SHA-256 {})",
                 output.display(),
                 bytes.len(),
@@ -89,7 +90,7 @@ pub fn run(cmd: CapCommand) -> Result<()> {
                 Container::Ijc => LoadFile::build(&cap, true)?.bytes,
             };
             write_atomic(&output, &bytes)?;
-            eprintln!("wrote {} ({} bytes)", output.display(), bytes.len());
+            note!("wrote {} ({} bytes)", output.display(), bytes.len());
             Ok(())
         }
     }

@@ -203,9 +203,9 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             let reg = s.client.list()?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&reg)?);
+                crate::out::line(format_args!("{}", serde_json::to_string_pretty(&reg)?))?;
             } else {
-                print!("{}", reg.to_text());
+                crate::out::text(&reg.to_text())?;
             }
             Ok(())
         }
@@ -214,7 +214,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let options = load_options(&args)?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.load(&cap, &options, &mut load_progress())?;
-            eprintln!("loaded {}", package_label(&cap));
+            note!("loaded {}", package_label(&cap));
             Ok(())
         }
         CardCommand::Install {
@@ -266,7 +266,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 &mut load_progress(),
             )?;
             for aid in created {
-                eprintln!("installed {} (SELECTABLE)", hex::encode_upper(aid));
+                note!("installed {} (SELECTABLE)", hex::encode_upper(aid));
             }
             Ok(())
         }
@@ -274,7 +274,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let aid = parse_aid(&aid, "AID")?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, related)?;
-            eprintln!("deleted {}", hex::encode_upper(aid));
+            note!("deleted {}", hex::encode_upper(aid));
             Ok(())
         }
         CardCommand::Uninstall { file, opts } => {
@@ -285,7 +285,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 .context("the CAP has no Header component")?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, true)?;
-            eprintln!(
+            note!(
                 "deleted package {} and its instances",
                 hex::encode_upper(aid)
             );
@@ -326,7 +326,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 new_key_ver,
             )?;
             s.client.put_key(&keys, replace)?;
-            eprintln!(
+            note!(
                 "key set {:02X} ({kind}) {}; KCVs {} {} {}",
                 new_key_ver,
                 if replace.is_some() {
@@ -355,7 +355,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             };
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.set_status(change, aid.as_deref())?;
-            eprintln!("status set");
+            note!("status set");
             Ok(())
         }
         CardCommand::Apdu {
@@ -382,11 +382,11 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, target)?;
             if let Some(aid) = &select {
                 let r = s.client.transmit(&gp::commands::select(aid, false)?)?;
-                println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
+                crate::out::line(format_args!("{}{:04X}", hex::encode_upper(&r.data), r.sw))?;
             }
             for cmd in commands {
                 let r = s.client.transmit(&cmd)?;
-                println!("{}{:04X}", hex::encode_upper(&r.data), r.sw);
+                crate::out::line(format_args!("{}{:04X}", hex::encode_upper(&r.data), r.sw))?;
             }
             Ok(())
         }
@@ -437,13 +437,17 @@ fn load_progress() -> impl FnMut(LoadProgress) {
 fn readers() -> Result<()> {
     let readers = loader::transport::pcsc::list_readers()?;
     if readers.is_empty() {
-        println!("no readers");
+        crate::out::text("no readers\n")?;
     }
     for r in readers {
         match (r.card_present, &r.atr) {
-            (true, Some(atr)) => println!("{}  [card, ATR {}]", r.name, hex::encode_upper(atr)),
-            (true, None) => println!("{}  [card]", r.name),
-            (false, _) => println!("{}  [empty]", r.name),
+            (true, Some(atr)) => crate::out::line(format_args!(
+                "{}  [card, ATR {}]",
+                r.name,
+                hex::encode_upper(atr)
+            ))?,
+            (true, None) => crate::out::line(format_args!("{}  [card]", r.name))?,
+            (false, _) => crate::out::line(format_args!("{}  [empty]", r.name))?,
         }
     }
     Ok(())
@@ -459,9 +463,9 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
     let mut s = open_session(&opts.transport, &opts.keys, Target::SecurityDomain)?;
     let info = CardInfo::read(&mut s.client, &s.sd)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        crate::out::line(format_args!("{}", serde_json::to_string_pretty(&info)?))?;
     } else {
-        print!("{}", info.to_text());
+        crate::out::text(&info.to_text())?;
     }
     Ok(())
 }

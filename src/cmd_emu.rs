@@ -71,6 +71,12 @@ pub struct EmuArgs {
     /// Failed authentications before the key set is blocked (0: never); default 10.
     #[arg(long, value_name = "N")]
     pub max_auth_failures: Option<u32>,
+    /// Lowest security level (hex, as in EXTERNAL AUTHENTICATE: 00, 01,
+    /// 03, 11, 13, 33) at which the card accepts INSTALL, LOAD, PUT KEY,
+    /// DELETE, SET STATUS and STORE DATA; below it they answer 6982.
+    /// Default 01 (C-MAC). 00 lets an unprotected session change the card.
+    #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
+    pub min_level: Option<u8>,
     /// Log every APDU, its answer and why a command failed.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -84,7 +90,7 @@ pub fn run(args: EmuArgs) -> Result<()> {
         None => true,
     };
     if fresh && uses_test_key(&args) {
-        eprintln!("note: the card's keys are the test key 404142434445464748494A4B4C4D4E4F where no key was given");
+        note!("note: the card's keys are the test key 404142434445464748494A4B4C4D4E4F where no key was given");
     }
     let card = match &args.state {
         Some(path) => {
@@ -92,7 +98,7 @@ pub fn run(args: EmuArgs) -> Result<()> {
             let card = Card::open(path, profile, keys)
                 .with_context(|| format!("opening the card in {}", path.display()))?;
             if existed && card_options_given(&args) {
-                eprintln!(
+                note!(
                     "note: {} holds an existing card; its own keys and settings apply and the card options were ignored (move the file away for a fresh card)",
                     path.display()
                 );
@@ -107,14 +113,14 @@ pub fn run(args: EmuArgs) -> Result<()> {
     let mut card = card;
     let mut observer = |event: &Event| log(event, verbose);
     if let Some(addr) = &args.vpcd {
-        eprintln!("jct emu: connecting to pcscd's vpcd driver at {addr} (Ctrl-C to stop)");
+        note!("jct emu: connecting to pcscd's vpcd driver at {addr} (Ctrl-C to stop)");
         server::serve_vpcd(addr, &mut card, &stop, &mut observer).with_context(|| {
             format!("serving pcscd's vpcd driver at {addr} (is pcscd with vpcd running?)")
         })?;
     } else {
         let addr = args.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
         let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
-        eprintln!(
+        note!(
             "jct emu: listening on {} (jct --emu {} ...; Ctrl-C to stop)",
             server::local_addr(&listener),
             server::local_addr(&listener)
@@ -123,7 +129,7 @@ pub fn run(args: EmuArgs) -> Result<()> {
             .with_context(|| format!("serving on {addr}"))?;
     }
     if stop.load(Ordering::Relaxed) {
-        eprintln!("jct emu: stopped");
+        note!("jct emu: stopped");
     }
     Ok(())
 }
@@ -140,6 +146,7 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.api.is_some()
         || a.isd.is_some()
         || a.max_auth_failures.is_some()
+        || a.min_level.is_some()
 }
 
 /// Whether some key of a fresh card would be the well-known test key.
@@ -174,6 +181,9 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(n) = a.max_auth_failures {
         profile.max_auth_failures = n;
+    }
+    if let Some(level) = a.min_level {
+        profile.min_level = level;
     }
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a
@@ -217,13 +227,14 @@ fn describe(card: &Card) {
             )
         })
         .collect();
-    eprintln!(
-        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, {} package(s), {} instance(s){}",
+    note!(
+        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, content management from level {:02X}, {} package(s), {} instance(s){}",
         hex::encode_upper(&state.serial),
         hex::encode_upper(&p.isd_aid),
         p.api,
         state.card_life_cycle(),
         sets.join(", "),
+        p.min_level,
         state.packages.len(),
         state.instances.len(),
         card.state_file()
@@ -234,13 +245,13 @@ fn describe(card: &Card) {
 
 fn log(event: &Event, verbose: bool) {
     match event {
-        Event::Connected(peer) => eprintln!("jct emu: reader {peer} connected"),
-        Event::Disconnected { peer, error: None } => eprintln!("jct emu: reader {peer} gone"),
+        Event::Connected(peer) => note!("jct emu: reader {peer} connected"),
+        Event::Disconnected { peer, error: None } => note!("jct emu: reader {peer} gone"),
         Event::Disconnected {
             peer,
             error: Some(e),
-        } => eprintln!("jct emu: reader {peer} gone: {e}"),
-        Event::Control(c) if verbose => eprintln!(
+        } => note!("jct emu: reader {peer} gone: {e}"),
+        Event::Control(c) if verbose => note!(
             "  {}",
             match c {
                 Control::PowerOn => "power on".to_string(),
@@ -255,10 +266,10 @@ fn log(event: &Event, verbose: bool) {
             response,
             note,
         } if verbose => {
-            eprintln!("  > {}", hex::encode_upper(command));
+            note!("  > {}", hex::encode_upper(command));
             match note {
-                Some(n) => eprintln!("  < {}  ({n})", hex::encode_upper(response)),
-                None => eprintln!("  < {}", hex::encode_upper(response)),
+                Some(n) => note!("  < {}  ({n})", hex::encode_upper(response)),
+                None => note!("  < {}", hex::encode_upper(response)),
             }
         }
         _ => {}

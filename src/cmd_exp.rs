@@ -3,15 +3,16 @@
 use anyhow::Result;
 
 use crate::cli::ExpCommand;
+use crate::out;
 
 pub fn run(cmd: ExpCommand) -> Result<()> {
     match cmd {
         ExpCommand::Dump { file, json } => {
             let exp = cap_tools::exp::ExportFile::read(&file)?;
             if json {
-                println!("{}", exp.to_json_view()?);
+                out::line(format_args!("{}", exp.to_json_view()?))?;
             } else {
-                print!("{}", cap_tools::exp::dump::render_text(&exp));
+                out::text(&cap_tools::exp::dump::render_text(&exp))?;
             }
             Ok(())
         }

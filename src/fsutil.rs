@@ -1,34 +1,24 @@
-//! Writing output files so that a failure never leaves a half-written file:
-//! the bytes go to a temporary file beside the target, are synced, then renamed.
+//! Writing output files so that a failure never leaves a half-written file.
+//! The mechanics (exclusive temporary file, fsync, rename, directory fsync)
+//! are `cap_tools::atomic`'s, shared with the emulator's state file; this
+//! only names the file in the error.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+/// Writes `bytes` to `path` atomically; a symlink at `path` is replaced by
+/// the new file, not written through.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .with_context(|| format!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.jct-tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", path.display()));
-    }
-    Ok(())
+    cap_tools::atomic::write_atomic(path, bytes)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// Writes all of `files` or none of them (see
+/// `cap_tools::atomic::write_all_or_none`): a CAP and its export file from
+/// two different builds must never sit side by side.
+pub fn write_all_or_none(files: &[(&Path, &[u8])]) -> Result<()> {
+    let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+    cap_tools::atomic::write_all_or_none(files)
+        .with_context(|| format!("writing {} (none of them was changed)", names.join(" and ")))
 }

@@ -3,6 +3,13 @@
 //! emulator. This file only parses arguments and dispatches; the work is done
 //! by the library crates.
 
+/// `eprintln!` that cannot panic: a line on stderr through [`out::err`].
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::out::err(format_args!($($arg)*))
+    };
+}
+
 mod card_args;
 mod cli;
 mod cmd_api;
@@ -12,11 +19,14 @@ mod cmd_card;
 mod cmd_emu;
 mod cmd_exp;
 mod fsutil;
+mod out;
 mod secret;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Cap(cmd) => cmd_cap::run(cmd),
@@ -27,8 +37,14 @@ fn main() {
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),
     };
-    if let Err(e) = result {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader of our output went away (`| head`): it has what it
+        // wanted, so this is a quiet success, not an error.
+        Err(e) if e.is::<out::StdoutClosed>() => ExitCode::SUCCESS,
+        Err(e) => {
+            note!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -59,6 +59,9 @@ fn javac(api: &Path, out: &Path, sources: &[std::path::PathBuf]) {
 
 #[test]
 fn applets_build_from_source_and_install() {
+    if !support::require::javac() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let api = api_jar(work.path());
     let emu = Emu::start(false, "3.0.5");
@@ -101,6 +104,9 @@ fn applets_build_from_source_and_install() {
 
 #[test]
 fn build_from_flags_without_a_project_file() {
+    if !support::require::javac() {
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let api = api_jar(work.path());
     let classes = work.path().join("classes");
@@ -153,4 +159,64 @@ fn build_from_flags_without_a_project_file() {
         .assert()
         .failure()
         .stderr(predicate::str::contains("AID=Class"));
+}
+
+/// `jct build` writes the CAP and its export file (a library has one)
+/// both or neither: when the
+/// export file cannot be written, no new CAP appears and an old one stays.
+#[test]
+fn a_failed_build_leaves_neither_output() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let api = api_jar(work.path());
+    let classes = work.path().join("classes");
+    javac(
+        &api,
+        &classes,
+        &java_files(&support::shared().join("converter-reference/src/com/example/lib")),
+    );
+    let build = |cap: &Path, exp: &Path| {
+        let mut c = Command::cargo_bin("jct").unwrap();
+        c.arg("build")
+            .arg(&classes)
+            .args(["--package", "com.example.lib"])
+            .args(["--package-aid", "F0000000014C", "--version", "1.0", "-o"])
+            .arg(cap)
+            .arg("--exp")
+            .arg(exp);
+        c
+    };
+    // Where the export file should go stands a non-empty directory: the
+    // conversion succeeds, putting the export file in place cannot.
+    let blocked = work.path().join("blocked.exp");
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("keep"), b"x").unwrap();
+
+    let fresh = work.path().join("fresh.cap");
+    build(&fresh, &blocked)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("blocked.exp"));
+    assert!(!fresh.exists(), "a CAP without its export file was left");
+
+    let old = work.path().join("old.cap");
+    std::fs::write(&old, b"the previous build").unwrap();
+    build(&old, &blocked).assert().failure();
+    assert_eq!(std::fs::read(&old).unwrap(), b"the previous build");
+    let names: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporary files left: {names:?}"
+    );
+
+    // The same build with a writable export path writes both.
+    let exp = work.path().join("lib.exp");
+    build(&old, &exp).assert().success();
+    assert!(exp.exists());
+    assert_ne!(std::fs::read(&old).unwrap(), b"the previous build");
 }

@@ -252,3 +252,62 @@ fn api_jar_and_sources_are_written() {
         .assert()
         .failure();
 }
+
+/// The corpus CAP with the longest `jct cap dump`, and that dump's length.
+fn largest_dump() -> (PathBuf, usize) {
+    let mut caps: Vec<PathBuf> = std::fs::read_dir(shared().join("cap-corpus"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cap"))
+        .collect();
+    caps.sort_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0));
+    let cap = caps.pop().expect("a CAP in the corpus");
+    let out = jct().args(["cap", "dump"]).arg(&cap).output().unwrap();
+    assert!(out.status.success());
+    (cap, out.stdout.len())
+}
+
+/// `jct cap dump X | head`: when the reader closes the pipe, jct stops
+/// writing and exits 0 without a panic message, like the Unix tools.
+#[test]
+fn dump_into_a_closed_pipe_ends_quietly_with_success() {
+    use std::io::Read;
+    use std::process::{Command as StdCommand, Stdio};
+    let (cap, len) = largest_dump();
+    // More than a pipe holds (64 KiB on Linux), so jct is still writing
+    // when the pipe closes.
+    assert!(
+        len > 256 * 1024,
+        "{}: dump of only {len} bytes",
+        cap.display()
+    );
+    let mut child = StdCommand::new(env!("CARGO_BIN_EXE_jct"))
+        .args(["cap", "dump"])
+        .arg(&cap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.is_empty(),
+        "a closed pipe is not worth a message: {stderr}"
+    );
+}
+
+/// `jct emu --min-level` takes a GlobalPlatform security level only.
+#[test]
+fn emu_refuses_a_minimum_level_that_is_no_level() {
+    jct()
+        .args(["emu", "--listen", "127.0.0.1:0", "--min-level", "02"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("minimum security level 02"));
+}

@@ -9,6 +9,7 @@
 
 pub mod aid;
 pub mod api;
+pub mod atomic;
 pub mod bytes;
 pub mod cap;
 #[cfg(feature = "convert")]

@@ -6,6 +6,8 @@
 //! they say so and pass, since the rest of the suite does not need Java.
 
 mod common;
+#[path = "../../tests/support/require.rs"]
+mod require;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,18 +24,9 @@ const MODES: [&[&str]; 3] = [
     &["--release", "17", "-cp", "{jar}"],
 ];
 
+/// javac and javap, both needed here (see tests/support/require.rs).
 fn have_jdk() -> bool {
-    let ok = |tool: &str| {
-        Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let found = ok("javac") && ok("javap");
-    if !found {
-        eprintln!("skipping: javac/javap not found on PATH");
-    }
-    found
+    require::javac() && require::javap()
 }
 
 /// A fresh directory for one test.

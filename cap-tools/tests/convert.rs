@@ -234,23 +234,6 @@ fn hello_has_no_export_file() {
     assert!(convert_ref("hello", ApiVersion::V3_0_5).export.is_none());
 }
 
-/// Writes every converted reference package to $JCT_CONVERT_OUT (for
-/// inspecting them with `jct cap dump`); does nothing otherwise.
-#[test]
-fn write_outputs_when_asked() {
-    let Some(dir) = std::env::var_os("JCT_CONVERT_OUT") else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    for (name, _, _) in PACKAGES {
-        let out = convert_ref(name, ApiVersion::V3_0_5);
-        std::fs::write(dir.join(format!("{name}.cap")), out.cap.to_jar().unwrap()).unwrap();
-        if let Some(e) = out.export {
-            std::fs::write(dir.join(format!("{name}.exp")), e.encode().unwrap()).unwrap();
-        }
-    }
-}
-
 /// The mnemonics of all code of a CAP, counted.
 fn opcode_counts(cap: &Cap) -> std::collections::BTreeMap<String, i64> {
     let mut out = std::collections::BTreeMap::new();

@@ -5,6 +5,8 @@
 //! only used where it gives Java's int results, and that forced int code is
 //! right. Without `javac`/`java` on the PATH the test prints a note and passes.
 
+#[path = "../../tests/support/require.rs"]
+mod require;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,18 +107,9 @@ const INPUTS: [i16; 12] = [
     -32768, -1000, -129, -128, -1, 0, 1, 7, 127, 1000, 30000, 32767,
 ];
 
+/// javac and java, both needed here (see tests/support/require.rs).
 fn tools() -> bool {
-    let ok = |c: &str| {
-        Command::new(c)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let have = ok("javac") && ok("java");
-    if !have {
-        eprintln!("note: javac or java not found; the differential converter test is skipped");
-    }
-    have
+    require::javac() && require::java()
 }
 
 /// The names of the public static short methods of a source.

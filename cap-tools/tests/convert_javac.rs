@@ -7,6 +7,8 @@
 //! tables as source stubs (declarations and constants only). Without a
 //! `javac` on the PATH these tests print a note and pass.
 
+#[path = "../../tests/support/require.rs"]
+mod require;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -22,18 +24,14 @@ fn shared() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
 }
 
+/// javac (see tests/support/require.rs), probed once per test binary;
+/// every test that needs it then skips or fails (under CI) on its own.
 fn have_javac() -> bool {
-    static HAVE: OnceLock<bool> = OnceLock::new();
-    *HAVE.get_or_init(|| {
-        let ok = Command::new("javac")
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            eprintln!("note: javac not found; javac-based converter tests are skipped");
-        }
-        ok
-    })
+    static HAVE: OnceLock<Result<(), String>> = OnceLock::new();
+    require::require(
+        "javac",
+        HAVE.get_or_init(|| require::tool_runs("javac")).clone(),
+    )
 }
 
 /// A Java type for a JVM descriptor.
@@ -402,29 +400,6 @@ fn reference_sources_compiled_here_convert_like_oracle() {
         }
         assert_eq!(imports(&out.cap), want, "{name}");
     }
-}
-
-/// Writes the javac-compiled ints conversion to $JCT_CONVERT_OUT for inspection.
-#[test]
-fn write_ints_when_asked() {
-    let Some(dir) = std::env::var_os("JCT_CONVERT_OUT") else {
-        return;
-    };
-    if !have_javac() {
-        return;
-    }
-    let classes = compile("ints-out", &reference_sources("ints"), &[], "8").unwrap();
-    let files = convert::load_classes(&classes, "com.example.ints").unwrap();
-    let mut o = Options::new("com.example.ints", aid("F00000000105"), (1, 0));
-    o.applets.push((aid("F0000000010501"), "IntApplet".into()));
-    o.int_support = true;
-    o.debug = true;
-    let out = convert::convert(&files, &o).unwrap();
-    std::fs::write(
-        PathBuf::from(dir).join("ints.cap"),
-        out.cap.to_jar().unwrap(),
-    )
-    .unwrap();
 }
 
 /// What Java Card lacks is refused, naming class, method and source line.

@@ -31,6 +31,7 @@ mod hexser;
 pub mod keyset;
 pub mod linker;
 pub mod load;
+pub mod net;
 pub mod profile;
 pub mod recognition;
 pub mod server;

@@ -42,6 +42,19 @@ pub struct CardProfile {
     /// Bytes of persistent memory for load files; a LOAD beyond it fails
     /// with 6A84.
     pub memory: usize,
+    /// The lowest security level (P1 of EXTERNAL AUTHENTICATE) at which the
+    /// ISD accepts card content management: INSTALL, LOAD, PUT KEY,
+    /// DELETE, SET STATUS and STORE DATA answer 6982 in a session below it.
+    /// Default 01 (C-MAC): an authenticated but unprotected session must
+    /// not change the card, since any party on the line could alter its
+    /// commands. GET STATUS and GET DATA only read, and stay open at any
+    /// level. Cards made before this setting existed get the default.
+    #[serde(default = "default_min_level")]
+    pub min_level: u8,
+}
+
+fn default_min_level() -> u8 {
+    scp::SecurityLevel::C_MAC.byte()
 }
 
 impl Default for CardProfile {
@@ -53,6 +66,7 @@ impl Default for CardProfile {
             api: ApiVersion::V3_0_5.as_str().to_string(),
             max_auth_failures: 10,
             memory: 1 << 20,
+            min_level: default_min_level(),
         }
     }
 }
@@ -70,6 +84,16 @@ impl CardProfile {
         })
     }
 
+    /// The minimum security level for card content management, checked.
+    pub fn min_security_level(&self) -> Result<scp::SecurityLevel, String> {
+        scp::SecurityLevel::from_byte(self.min_level).ok_or_else(|| {
+            format!(
+                "minimum security level {:02X} is not a GlobalPlatform level (00, 01, 03, 11, 13, 33)",
+                self.min_level
+            )
+        })
+    }
+
     /// Checks the settings a card cannot work without.
     pub fn validate(&self) -> Result<(), String> {
         if !(5..=16).contains(&self.isd_aid.len()) {
@@ -80,6 +104,7 @@ impl CardProfile {
             ));
         }
         self.api_version()?;
+        self.min_security_level()?;
         let scp02 = scp::Protocol::Scp02 { i: self.scp02_i };
         let scp03 = scp::Protocol::Scp03 { i: self.scp03_i };
         // The secure channel code refuses options it does not implement

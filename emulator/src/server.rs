@@ -138,10 +138,10 @@ fn serve_connection(
     stream
         .set_write_timeout(Some(WRITE_TIMEOUT))
         .map_err(setup)?;
-    stream.set_nodelay(true).map_err(setup)?;
+    crate::net::configure(&stream).map_err(setup)?;
     let mut reader = FrameReader::new();
     while !stop.load(Ordering::Relaxed) {
-        let frame = match reader.read_frame(&mut stream) {
+        let frame = match reader.read_frame(&mut crate::net::QuickAckReader(&stream)) {
             Ok(Some(frame)) => frame,
             Ok(None) => return Ok(()),
             Err(FrameError::TimedOut) => continue,

@@ -1,14 +1,16 @@
 //! The state file: the card's persistent memory on disk.
 //!
-//! Written whole after every command that changes the state, atomically:
-//! a temporary file in the same directory, flushed to the disk, then
-//! renamed over the old one (and the directory synced), so a crash or
+//! Written whole after every command that changes the state, atomically
+//! (`cap_tools::atomic`: an exclusively created temporary file in the same
+//! directory, mode 0600 before the first byte, flushed to the disk, then
+//! renamed over the old one and the directory synced), so a crash or
 //! power cut at any moment leaves either the old state or the new one,
-//! never a mix. A file that does not parse is an error: silently starting
+//! never a mix. A symlink at the state file's path is replaced by the new
+//! file, never written through. A file that does not parse is an error: silently starting
 //! a fresh card would throw away the packages and keys it held.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -106,42 +108,11 @@ impl StateFile {
             version: VERSION,
             card,
         };
-        let bytes = serde_json::to_vec_pretty(&doc)
+        let mut bytes = serde_json::to_vec_pretty(&doc)
             .map_err(|e| io_err(io::Error::new(io::ErrorKind::InvalidData, e)))?;
-        let dir = match self.path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".into());
-        // One writer per state file is the rule; the pid keeps two
-        // emulators pointed at one file by mistake from sharing a temp file.
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let written = (|| {
-            let mut options = OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            // The file holds the card's keys: readable by its owner only.
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut f = options.open(&tmp)?;
-            f.write_all(&bytes)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            fs::rename(&tmp, &self.path)?;
-            // Make the rename itself durable. Directories cannot be opened
-            // for syncing everywhere; where they cannot, there is nothing
-            // more to do.
-            if let Ok(d) = File::open(&dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        })();
-        if written.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        written.map_err(io_err)
+        bytes.push(b'\n');
+        // The file holds the card's keys: readable by its owner only, from
+        // the temporary file's creation on.
+        cap_tools::atomic::write_atomic_with_mode(&self.path, &bytes, 0o600).map_err(io_err)
     }
 }

@@ -88,7 +88,7 @@ impl VpcdCard {
             .set_read_timeout(Some(VpcdCard::POLL))
             .map_err(setup)?;
         stream.set_write_timeout(Some(timeout)).map_err(setup)?;
-        stream.set_nodelay(true).map_err(setup)?;
+        crate::net::configure(&stream).map_err(setup)?;
         Ok(VpcdCard {
             stream,
             reader: FrameReader::new(),
@@ -114,7 +114,10 @@ impl VpcdCard {
             if stop.load(Ordering::Relaxed) {
                 return Ok(ServeEnd::Stopped);
             }
-            let frame = match self.reader.read_frame(&mut self.stream) {
+            let frame = match self
+                .reader
+                .read_frame(&mut crate::net::QuickAckReader(&self.stream))
+            {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return Ok(ServeEnd::PeerClosed),
                 Err(FrameError::TimedOut) => continue,

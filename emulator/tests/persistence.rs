@@ -142,3 +142,72 @@ fn state_write_failure_is_a_memory_failure_and_changes_nothing() {
     assert_eq!(r.sw, 0x6581);
     assert_eq!(card.state(), &before);
 }
+
+/// The state file holds the card's keys: owner-only after every write, the
+/// first one and those after card content changes alike.
+#[cfg(unix)]
+#[test]
+fn the_state_file_stays_owner_only_after_writes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("card.json");
+    let mode = || std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    let mut card = open_card(&path);
+    assert_eq!(mode(), 0o600, "after the first write");
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    assert_eq!(load_cap(&mut card, &mut sc, &hello_cap()), 0x9000);
+    assert_eq!(mode(), 0o600, "after a load");
+    // Even a state file someone made world-readable is 0600 after the next write.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(
+        send(
+            &mut card,
+            &mut sc,
+            &install_for_install(&HELLO_PKG, &HELLO_APPLET, &HELLO_APPLET, true)
+        )
+        .sw,
+        0x9000
+    );
+    assert_eq!(mode(), 0o600, "after an install");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "card.json")
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+/// A symlink planted at the state file's path is replaced by the state
+/// file, never written through (the keys would land wherever it points).
+#[cfg(unix)]
+#[test]
+fn a_symlink_at_the_state_file_is_replaced_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let is_link = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    };
+    // A dangling link: the fresh card's first write must not create its target.
+    let nowhere = dir.path().join("nowhere.json");
+    let path = dir.path().join("card.json");
+    std::os::unix::fs::symlink(&nowhere, &path).unwrap();
+    drop(open_card(&path));
+    assert!(!nowhere.exists(), "the first write went through the link");
+    assert!(!is_link(&path));
+
+    // A link to another card's state file: reading follows it (the card
+    // starts as that card), writing replaces the link and leaves the
+    // other file as it was.
+    let other = dir.path().join("other.json");
+    std::fs::rename(&path, &other).unwrap();
+    let before = std::fs::read(&other).unwrap();
+    std::os::unix::fs::symlink(&other, &path).unwrap();
+    let mut card = open_card(&path);
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    assert_eq!(load_cap(&mut card, &mut sc, &hello_cap()), 0x9000);
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    assert!(!is_link(&path));
+    assert_ne!(std::fs::read(&path).unwrap(), before);
+}

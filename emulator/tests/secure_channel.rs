@@ -172,3 +172,131 @@ fn plain_commands_are_refused_inside_a_mac_session() {
     let _sc = open(&mut c, SecurityLevel::C_MAC);
     assert_eq!(sw(&c.transmit(&hex("80F28002024F0000"))), 0x6982);
 }
+
+/// The commands that change the card, each as the ISD would see it.
+fn management_commands() -> Vec<(&'static str, CommandApdu)> {
+    vec![
+        ("INSTALL [for load]", install_for_load(&HELLO_PKG, vec![])),
+        ("LOAD", gp(0xE8, 0x80, 0x00, vec![0xC4, 0x01, 0x00])),
+        (
+            "PUT KEY",
+            gp(0xD8, 0x00, 0x81, {
+                let mut d = vec![0x02, 0x88, 0x11];
+                d.extend([0; 17]);
+                d.extend([0x03, 0, 0, 0]);
+                d
+            }),
+        ),
+        ("DELETE", delete(&HELLO_PKG, false)),
+        ("SET STATUS", gp(0xF0, 0x80, 0x0F, vec![])),
+        ("STORE DATA", gp(0xE2, 0x90, 0x00, vec![0x00])),
+    ]
+}
+
+fn card_with_min_level(min_level: u8) -> Card {
+    let profile = CardProfile {
+        min_level,
+        ..CardProfile::default()
+    };
+    let mut c = Card::new(profile, aes_keys(1)).unwrap();
+    c.power_on();
+    c
+}
+
+/// By default card content management needs C-MAC: an authenticated
+/// session at level 00 may read (GET STATUS, GET DATA) but every command
+/// that changes the card answers 6982 and changes nothing.
+#[test]
+fn content_management_needs_c_mac_by_default() {
+    assert_eq!(CardProfile::default().min_level, 0x01);
+    let mut c = card(false, 0x70);
+    let before = c.state().clone();
+    for (what, cmd) in management_commands() {
+        let mut sc = open(&mut c, SecurityLevel::NONE);
+        assert_eq!(send(&mut c, &mut sc, &cmd).sw, 0x6982, "{what} at level 00");
+        assert!(
+            c.last_note().is_some_and(|n| n.contains("security level")),
+            "{what}: {:?}",
+            c.last_note()
+        );
+    }
+    assert_eq!(c.state().card_life_cycle(), before.card_life_cycle());
+    assert_eq!(c.state().key_sets.len(), before.key_sets.len());
+    // Reading stays open at the session's level.
+    let mut sc = open(&mut c, SecurityLevel::NONE);
+    let r = send(&mut c, &mut sc, &gp(0xF2, 0x80, 0x02, vec![0x4F, 0x00]));
+    assert_eq!(r.sw, 0x9000);
+    assert_eq!(
+        send(&mut c, &mut sc, &gp(0xCA, 0x00, 0x66, vec![])).sw,
+        0x9000
+    );
+    // At C-MAC the same commands reach their own checks.
+    let mut sc = open(&mut c, SecurityLevel::C_MAC);
+    assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6A88);
+    assert_eq!(
+        send(&mut c, &mut sc, &gp(0xE2, 0x90, 0x00, vec![0x00])).sw,
+        0x6D00
+    );
+    assert_eq!(load_cap(&mut c, &mut sc, &hello_cap()), 0x9000);
+}
+
+/// A profile can demand more: every protection of the minimum must be on
+/// (C-MAC+C-ENC is not enough where C-MAC+R-MAC is required), and 00
+/// opens content management to unprotected sessions.
+#[test]
+fn the_minimum_level_comes_from_the_profile() {
+    let mut c = card_with_min_level(0x03);
+    let mut sc = open(&mut c, SecurityLevel::C_MAC);
+    assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6982);
+    let mut sc = open(&mut c, SecurityLevel::C_MAC_C_ENC);
+    assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6A88);
+
+    let mut c = card_with_min_level(0x11);
+    let mut sc = open(&mut c, SecurityLevel::C_MAC_C_ENC);
+    assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6982);
+    let mut sc = open(&mut c, SecurityLevel::C_MAC_C_ENC_R_MAC);
+    assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6A88);
+
+    let mut c = card_with_min_level(0x00);
+    let mut sc = open(&mut c, SecurityLevel::NONE);
+    assert_eq!(load_cap(&mut c, &mut sc, &hello_cap()), 0x9000);
+
+    // A byte that is no GlobalPlatform level cannot make a card.
+    let made = Card::new(
+        CardProfile {
+            min_level: 0x02,
+            ..CardProfile::default()
+        },
+        aes_keys(1),
+    );
+    let Err(err) = made else {
+        panic!("a card with minimum level 02 was made");
+    };
+    assert!(err.to_string().contains("02"), "{err}");
+}
+
+/// With R-MAC on, the refusal is protected like any response (SCP02 MACs
+/// it; SCP03 sends the bare status word, Amendment D) and the host accepts it.
+#[test]
+fn a_refusal_below_the_minimum_keeps_the_channel_in_step() {
+    for (scp02, i, level) in [
+        (true, 0x35, SecurityLevel::C_MAC_R_MAC),
+        (false, 0x70, SecurityLevel::C_MAC_R_MAC),
+    ] {
+        let profile = CardProfile {
+            min_level: 0x03,
+            scp02_i: if scp02 { i } else { 0x15 },
+            scp03_i: if scp02 { 0x70 } else { i },
+            ..CardProfile::default()
+        };
+        let keys = if scp02 { des_keys(1) } else { aes_keys(1) };
+        let mut c = Card::new(profile, keys).unwrap();
+        c.power_on();
+        let mut sc = open(&mut c, level);
+        assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6982);
+        assert_eq!(
+            send(&mut c, &mut sc, &gp(0xCA, 0x00, 0x66, vec![])).sw,
+            0x9000
+        );
+    }
+}

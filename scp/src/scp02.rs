@@ -292,17 +292,28 @@ impl Channel {
     }
 
     /// Host: checks and strips the R-MAC of the response to the last command.
+    ///
+    /// While R-MAC is on, *every* response carries one, error status words
+    /// included: SCP02 (GP 2.3.1 Appendix E.4.5) makes no exception for
+    /// them, and the card side here ([`Self::wrap_response`]) MACs them
+    /// all. A bare status word is therefore refused: accepting it would let
+    /// anyone on the line turn a success into a forged failure (or hide
+    /// what the card answered) without breaking the MAC chain.
     pub(crate) fn unwrap(&mut self, response: ResponseApdu) -> Result<ResponseApdu, ScpError> {
         if !self.level.r_mac() {
             return Ok(response);
         }
         let command = self.pending.take().ok_or(ScpError::NoPendingCommand)?;
-        if response.data.is_empty() && !response.is_success_or_warning() {
-            // A card that rejects a command may answer a bare error status.
-            return Ok(response);
-        }
-        let (data, mac) = split_mac(&response.data)
-            .ok_or_else(|| ScpError::mac("R-MAC", "response too short to carry an R-MAC"))?;
+        let (data, mac) = split_mac(&response.data).ok_or_else(|| {
+            ScpError::mac(
+                "R-MAC",
+                format!(
+                    "response {:04X} to {} carries no R-MAC",
+                    response.sw,
+                    sm::describe(header_of(&command))
+                ),
+            )
+        })?;
         let expected = self.r_mac_of(&command, data, response.sw)?;
         if !ct_eq(&mac, &expected) {
             return Err(ScpError::mac(

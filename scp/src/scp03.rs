@@ -363,7 +363,20 @@ impl Channel {
         }
         let pending = self.pending.take().ok_or(ScpError::NoPendingCommand)?;
         if !response.is_success_or_warning() {
-            // Errors carry no R-MAC and no data protection (Amendment D).
+            // Amendment D 6.2.5: a response with an error status word (any
+            // but 9000, 62xx and 63xx) carries no R-MAC and no protection,
+            // only the status word. So that is all an error may be: data
+            // beside it could not be authenticated and is refused.
+            if !response.data.is_empty() {
+                return Err(ScpError::mac(
+                    "R-MAC",
+                    format!(
+                        "error response {:04X} carries {} unauthenticated data byte(s)",
+                        response.sw,
+                        response.data.len()
+                    ),
+                ));
+            }
             return Ok(response);
         }
         let (data, mac) = split_mac(&response.data)

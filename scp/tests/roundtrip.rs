@@ -635,3 +635,87 @@ fn another_key_provider_stands_in_without_protocol_changes() {
         assert_eq!(calls, expected, "{protocol}");
     }
 }
+
+/// SCP02 with R-MAC: the card MACs error responses like any other, the
+/// host verifies them, and a bare error status word (no R-MAC) is refused
+/// and closes the channel: it could be anyone's.
+#[test]
+fn scp02_requires_the_r_mac_on_error_responses() {
+    for level in [SecurityLevel::C_MAC_R_MAC, SecurityLevel::C_MAC_C_ENC_R_MAC] {
+        let card = card_config(keys(KeyType::Des3, 16), Protocol::Scp02 { i: 0x35 });
+        let (mut host, mut card) = open(card.keys.clone(), &card, level).unwrap();
+        // A genuine error response carries its R-MAC and verifies.
+        let wire = host
+            .wrap(&[0x80, 0xE4, 0x00, 0x80, 0x02, 0x4F, 0x00])
+            .unwrap();
+        card.verify_and_unwrap(&wire).unwrap();
+        let back = card.wrap_response(&[], 0x6A88).unwrap();
+        assert_eq!(
+            back.len(),
+            8 + 2,
+            "{level}: the error response has an R-MAC"
+        );
+        let plain = host.unwrap_response(&back).unwrap();
+        assert_eq!((plain.sw, plain.data.len()), (0x6A88, 0), "{level}");
+        // The same error without its R-MAC is refused.
+        let wire = host
+            .wrap(&[0x80, 0xE4, 0x00, 0x80, 0x02, 0x4F, 0x00])
+            .unwrap();
+        card.verify_and_unwrap(&wire).unwrap();
+        card.wrap_response(&[], 0x6A88).unwrap();
+        let err = host.unwrap(&[0x6A, 0x88]).unwrap_err();
+        assert!(
+            matches!(err, ScpError::Mac { which: "R-MAC", .. }),
+            "{level}: {err}"
+        );
+        assert!(err.to_string().contains("6A88"), "{err}");
+        assert!(host.is_closed(), "{level}");
+    }
+}
+
+/// SCP03 with R-MAC follows Amendment D 6.2.5: a response with an error
+/// status word is the status word alone, without R-MAC; the host accepts
+/// exactly that, and refuses an error status word with data beside it
+/// (which nothing authenticates) as well as a success without its R-MAC.
+#[test]
+fn scp03_error_responses_are_the_bare_status_word() {
+    for (i, level) in [
+        (0x30, SecurityLevel::C_MAC_R_MAC),
+        (0x70, SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC),
+    ] {
+        let cfg = card_config(keys(KeyType::Aes, 16), Protocol::Scp03 { i });
+        let (mut host, mut card) = open(cfg.keys.clone(), &cfg, level).unwrap();
+        let mut exchange = |host: &mut SecureChannel, data: &[u8], sw: u16| {
+            let wire = host.wrap(&[0x80, 0xCA, 0x00, 0x66, 0x00]).unwrap();
+            card.verify_and_unwrap(&wire).unwrap();
+            card.wrap_response(data, sw).unwrap()
+        };
+        let back = exchange(&mut host, &[1, 2, 3], 0x6A88);
+        assert_eq!(
+            back,
+            [0x6A, 0x88],
+            "{level}: the card sends the status word only"
+        );
+        let plain = host.unwrap_response(&back).unwrap();
+        assert_eq!((plain.sw, plain.data.len()), (0x6A88, 0), "{level}");
+        // Data beside an error status word is refused.
+        exchange(&mut host, &[], 0x6A88);
+        let err = host.unwrap(&[0xDE, 0xAD, 0x6A, 0x88]).unwrap_err();
+        assert!(
+            matches!(err, ScpError::Mac { which: "R-MAC", .. }),
+            "{level}: {err}"
+        );
+        assert!(host.is_closed(), "{level}");
+
+        // A success status word without its R-MAC is refused.
+        let (mut host, mut card) = open(cfg.keys.clone(), &cfg, level).unwrap();
+        let wire = host.wrap(&[0x80, 0xCA, 0x00, 0x66, 0x00]).unwrap();
+        card.verify_and_unwrap(&wire).unwrap();
+        card.wrap_response(&[], 0x9000).unwrap();
+        let err = host.unwrap(&[0x90, 0x00]).unwrap_err();
+        assert!(
+            matches!(err, ScpError::Mac { which: "R-MAC", .. }),
+            "{level}: {err}"
+        );
+    }
+}

@@ -2,6 +2,9 @@
 //! binary to reach with `--emu`, stopped when dropped.
 #![allow(dead_code)]
 
+#[path = "require.rs"]
+pub mod require;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

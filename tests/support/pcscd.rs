@@ -71,6 +71,21 @@ fn find_driver() -> Option<PathBuf> {
         .find(|path| path.exists())
 }
 
+#[path = "require.rs"]
+mod require;
+
+/// [`ensure_pcscd`] for a test: `None` (the test skips, saying why) where
+/// pcscd or the vpcd driver is missing, a failure naming them under CI.
+pub fn require_pcscd() -> Option<Daemon> {
+    match ensure_pcscd() {
+        Ok(daemon) => Some(daemon),
+        Err(reason) => {
+            require::require("pcscd with the vpcd driver", Err(reason));
+            None
+        }
+    }
+}
+
 /// Uses a running pcscd that has a vpcd reader, or starts one.
 pub fn ensure_pcscd() -> Result<Daemon, String> {
     if Path::new(SOCKET).exists() && !vpcd_readers().is_empty() {

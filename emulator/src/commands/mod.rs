@@ -30,6 +30,7 @@ pub const INS_LOAD: u8 = 0xE8;
 pub const INS_DELETE: u8 = 0xE4;
 pub const INS_PUT_KEY: u8 = 0xD8;
 pub const INS_SET_STATUS: u8 = 0xF0;
+pub const INS_STORE_DATA: u8 = 0xE2;
 
 /// CLA of GlobalPlatform commands, without channel and secure messaging bits.
 pub const CLA_GP: u8 = 0x80;
@@ -47,6 +48,27 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Card content management needs a session at the profile's minimum
+    /// security level (see [`crate::CardProfile::min_level`]): every
+    /// protection the minimum has must be on.
+    pub fn require_level(&self, card: &Card, what: &str) -> Result<(), Fail> {
+        let channel = self.require_session(what)?;
+        let min = card
+            .state
+            .profile
+            .min_security_level()
+            .map_err(|e| fail(sw::UNKNOWN, e))?;
+        let level = channel.info().security_level;
+        if level.byte() & min.byte() == min.byte() {
+            Ok(())
+        } else {
+            Err(fail(
+                sw::SECURITY,
+                format!("{what} needs security level {min} or above; the session has {level}"),
+            ))
+        }
+    }
+
     /// Card content management needs an authenticated host.
     pub fn require_session(&self, what: &str) -> Result<&CardChannel, Fail> {
         self.channel.ok_or_else(|| {
@@ -79,6 +101,21 @@ pub fn isd(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
             sw::CONDITIONS,
             "the card is TERMINATED: it answers GET DATA only",
         ));
+    }
+    // Commands that change the card need the profile's minimum security
+    // level before anything else about them is looked at, so that a
+    // session below it learns nothing from their answers but 6982.
+    let management = match cmd.ins() {
+        INS_INSTALL => Some("INSTALL"),
+        INS_LOAD => Some("LOAD"),
+        INS_PUT_KEY => Some("PUT KEY"),
+        INS_DELETE => Some("DELETE"),
+        INS_SET_STATUS => Some("SET STATUS"),
+        INS_STORE_DATA => Some("STORE DATA"),
+        _ => None,
+    };
+    if let Some(what) = management {
+        ctx.require_level(card, what)?;
     }
     match cmd.ins() {
         INS_GET_DATA => {
