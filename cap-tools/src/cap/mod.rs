@@ -19,7 +19,7 @@ use crate::bytes::{Reader, WriteExt};
 use crate::error::{Error, Result};
 
 pub use components::*;
-pub use container::{Container, JarEntry};
+pub use container::{Container, EntryData, JarEntry};
 pub use file::Cap;
 
 /// CAP file format version and layout, from the Header component.
