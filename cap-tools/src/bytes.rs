@@ -6,6 +6,10 @@
 //! only used to size collections after the bytes behind them were found present
 //! (see [`Reader::bounded_count`]).
 
+// Input parsers: every narrowing cast is checked (try_from with an error
+// naming the field) or marked where it provably fits.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 use crate::error::{Error, Location, Result};
 
 /// A cursor over a byte slice that reports errors with location and offset.

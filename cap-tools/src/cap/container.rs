@@ -318,21 +318,22 @@ fn strip_c4(bytes: &[u8]) -> Result<&[u8]> {
     if bytes.first() != Some(&0xC4) {
         return Ok(bytes);
     }
+    let bad = || Error::Container("load file: bad BER length after tag C4".into());
     let (len, hdr) = match bytes.get(1) {
-        Some(&n) if n < 0x80 => (n as usize, 2),
-        Some(0x81) => (*bytes.get(2).unwrap_or(&0) as usize, 3),
-        Some(0x82) if bytes.len() >= 4 => (((bytes[2] as usize) << 8) | bytes[3] as usize, 4),
-        Some(0x83) if bytes.len() >= 5 => (
-            ((bytes[2] as usize) << 16) | ((bytes[3] as usize) << 8) | bytes[4] as usize,
-            5,
-        ),
-        _ => {
-            return Err(Error::Container(
-                "load file: bad BER length after tag C4".into(),
-            ))
+        Some(&n) if n < 0x80 => (usize::from(n), 2),
+        // One to four length bytes: what LoadFile::with_c4_tag writes for
+        // any load file below 4 GiB.
+        Some(&n @ 0x81..=0x84) => {
+            let k = usize::from(n & 0x7F);
+            let digits = bytes.get(2..2 + k).ok_or_else(bad)?;
+            let len = digits
+                .iter()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+            (usize::try_from(len).map_err(|_| bad())?, 2 + k)
         }
+        _ => return Err(bad()),
     };
-    if hdr + len != bytes.len() {
+    if hdr.checked_add(len) != Some(bytes.len()) {
         return Err(Error::Container(format!(
             "load file: tag C4 announces {len} byte(s) but {} follow",
             bytes.len().saturating_sub(hdr)
@@ -526,6 +527,19 @@ mod tests {
         // is carried from).
         let (_, again) = read_jar(&written).unwrap();
         assert_eq!(again, entries);
+    }
+
+    #[test]
+    fn c4_lengths_of_one_to_four_bytes_are_read() {
+        assert_eq!(strip_c4(&[0xC4, 2, 7, 8]).unwrap(), &[7, 8]);
+        assert_eq!(strip_c4(&[0xC4, 0x84, 0, 0, 0, 2, 7, 8]).unwrap(), &[7, 8]);
+        for bad in [
+            &[0xC4, 0x81][..],
+            &[0xC4, 0x85, 0, 0, 0, 0, 0],
+            &[0xC4, 0x82, 0, 3, 1],
+        ] {
+            assert!(strip_c4(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

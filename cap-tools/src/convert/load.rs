@@ -1,6 +1,10 @@
 //! Finding a package's class files: in a directory tree (javac `-d`
 //! output), in a JAR, or in a CAP file's `APPLET-INF/classes`.
 
+// Input parsers: every narrowing cast is checked (try_from with an error
+// naming the field) or marked where it provably fits.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 use std::io::{Cursor, Read};
 use std::path::Path;
 
