@@ -2,6 +2,9 @@
 //! component, and a raw load file (the components concatenated, as GlobalPlatform
 //! LOAD sends them; also called IJC).
 
+// A reader of untrusted sizes: arithmetic on them is checked or saturating.
+#![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
+
 use std::io::{Cursor, Read, Write};
 use std::sync::Arc;
 
@@ -279,23 +282,30 @@ pub fn split_load_file(bytes: &[u8], format: Format) -> Result<Vec<RawComponent>
     while pos < body.len() {
         let tag = body[pos];
         let width = format.size_width(tag);
-        let head = body.get(pos..pos + 1 + width).ok_or_else(|| {
-            Error::Container(format!(
-                "load file: truncated component header at offset {pos:#x} ({} byte(s) left, need {})",
-                body.len() - pos,
-                1 + width
-            ))
-        })?;
+        let head_len = width.saturating_add(1);
+        let head = body
+                        .get(pos..pos.saturating_add(head_len))
+            .ok_or_else(|| {
+                Error::Container(format!(
+                    "load file: truncated component header at offset {pos:#x} ({} byte(s) left, need {head_len})",
+                    body.len().saturating_sub(pos),
+                ))
+            })?;
         let size = head[1..]
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | *b as usize);
-        let end = pos + 1 + width + size;
-        if end > body.len() {
-            return Err(Error::Container(format!(
-                "load file: component tag {tag} at offset {pos:#x} declares {size} byte(s) but only {} remain",
-                body.len() - pos - 1 - width
-            )));
-        }
+        // A size of up to four bytes cannot overflow on 64-bit targets, but
+        // it could on 32-bit ones.
+        let end = pos
+            .checked_add(head_len)
+            .and_then(|p| p.checked_add(size))
+            .filter(|&e| e <= body.len())
+            .ok_or_else(|| {
+                Error::Container(format!(
+                    "load file: component tag {tag} at offset {pos:#x} declares {size} byte(s) but only {} remain",
+                    body.len().saturating_sub(pos).saturating_sub(head_len)
+                ))
+            })?;
         if out.iter().any(|c| c.tag == tag) {
             return Err(Error::Container(format!(
                 "load file: a second component with tag {tag} at offset {pos:#x}"
@@ -356,7 +366,7 @@ pub fn load_file_format(bytes: &[u8]) -> Result<Format> {
         .get(1..3)
         .map(|s| u16::from_be_bytes([s[0], s[1]]) as usize)
         .unwrap_or(0);
-    let end = (3 + size).min(body.len());
+    let end = size.saturating_add(3).min(body.len());
     crate::cap::file::header_format(&body[..end])
 }
 
