@@ -6,6 +6,14 @@
 //! only used to size collections after the bytes behind them were found present
 //! (see [`Reader::bounded_count`]).
 
+// Input parsers: every narrowing cast is checked (try_from with an error
+// naming the field) or marked where it provably fits; the reader's own
+// position arithmetic cannot overflow whatever lengths the input declares.
+#![cfg_attr(
+    not(test),
+    warn(clippy::cast_possible_truncation, clippy::arithmetic_side_effects)
+)]
+
 use crate::error::{Error, Location, Result};
 
 /// A cursor over a byte slice that reports errors with location and offset.
@@ -32,7 +40,8 @@ impl<'a> Reader<'a> {
 
     /// Offset of the next byte, relative to the start of the enclosing structure.
     pub fn offset(&self) -> usize {
-        self.base + self.pos
+        // Both are positions in one input that fits in memory.
+        self.base.saturating_add(self.pos)
     }
 
     /// Position within this reader's own slice.
@@ -42,7 +51,8 @@ impl<'a> Reader<'a> {
 
     /// Bytes not yet read.
     pub fn remaining(&self) -> usize {
-        self.data.len() - self.pos
+        // `pos` never passes the end.
+        self.data.len().saturating_sub(self.pos)
     }
 
     /// True when everything was read.
@@ -80,10 +90,8 @@ impl<'a> Reader<'a> {
 
     /// Reads one byte.
     pub fn u1(&mut self, field: &'static str) -> Result<u8> {
-        self.need(1, field)?;
-        let v = self.data[self.pos];
-        self.pos += 1;
-        Ok(v)
+        let b = self.bytes(1, field)?;
+        Ok(b[0])
     }
 
     /// Reads a big-endian u2.
@@ -101,8 +109,10 @@ impl<'a> Reader<'a> {
     /// Reads `n` bytes.
     pub fn bytes(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
         self.need(n, field)?;
-        let s = &self.data[self.pos..self.pos + n];
-        self.pos += n;
+        // `need` checked n <= remaining, so the end is within the data.
+        let end = self.pos.saturating_add(n);
+        let s = &self.data[self.pos..end];
+        self.pos = end;
         Ok(s)
     }
 
@@ -141,7 +151,7 @@ impl<'a> Reader<'a> {
         field: &'static str,
     ) -> Result<usize> {
         let min = min_item_size.max(1);
-        if count > self.remaining() / min {
+        if count > self.remaining().checked_div(min).unwrap_or(0) {
             return Err(self.error(format!(
                 "{field} count {count} cannot fit in the {} byte(s) left (each entry is at least {min} byte(s))",
                 self.remaining()

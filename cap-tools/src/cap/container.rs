@@ -2,7 +2,11 @@
 //! component, and a raw load file (the components concatenated, as GlobalPlatform
 //! LOAD sends them; also called IJC).
 
+// A reader of untrusted sizes: arithmetic on them is checked or saturating.
+#![cfg_attr(not(test), warn(clippy::arithmetic_side_effects))]
+
 use std::io::{Cursor, Read, Write};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -12,6 +16,18 @@ use crate::error::{Error, Result};
 /// Largest JAR entry jct will inflate. Extended CAP files cap the Method
 /// component at 8 MiB, so 32 MiB leaves room while bounding a zip bomb.
 pub const MAX_ENTRY_SIZE: u64 = 32 * 1024 * 1024;
+
+/// Most bytes jct inflates from one CAP JAR, all entries together. A CAP
+/// holds at most a dozen standard components (plus custom ones) and a
+/// manifest; even extended CAP files stay far below this, while a JAR of
+/// many entries at [`MAX_ENTRY_SIZE`] each is refused early instead of
+/// inflating gigabytes.
+pub const MAX_JAR_INFLATED: u64 = 64 * 1024 * 1024;
+
+/// Most entries a CAP JAR may have. Components, directories, a manifest and
+/// an `APPLET-INF/` copy of a package's classes (a package has at most 255
+/// classes) stay well below it.
+pub const MAX_JAR_ENTRIES: usize = 4096;
 
 /// Where the components were read from, and what else the container held.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -33,8 +49,73 @@ pub enum JarEntry {
     Other {
         path: String,
         #[serde(skip)]
-        data: Vec<u8>,
+        data: EntryData,
     },
+}
+
+/// The contents of a [`JarEntry::Other`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntryData {
+    /// Bytes jct reads or wrote itself (the manifest).
+    Inflated(Vec<u8>),
+    /// An entry jct does not need, kept compressed as the JAR held it and
+    /// copied back unchanged when the JAR is written, so that reading a CAP
+    /// never inflates what it does not use.
+    Carried(CarriedEntry),
+}
+
+impl EntryData {
+    /// The bytes, when jct inflated them.
+    pub fn inflated(&self) -> Option<&[u8]> {
+        match self {
+            EntryData::Inflated(d) => Some(d),
+            EntryData::Carried(_) => None,
+        }
+    }
+}
+
+impl From<Vec<u8>> for EntryData {
+    fn from(data: Vec<u8>) -> Self {
+        EntryData::Inflated(data)
+    }
+}
+
+/// A still compressed entry of a JAR that was read: the JAR's bytes
+/// (shared by all its carried entries) and the entry's index in it.
+#[derive(Clone)]
+pub struct CarriedEntry {
+    jar: Arc<[u8]>,
+    index: usize,
+    /// What the entry declares: CRC-32, compressed and inflated sizes.
+    pub crc32: u32,
+    pub compressed_size: u64,
+    pub size: u64,
+}
+
+impl CarriedEntry {
+    /// The entry's compressed bytes are the same when the declared CRC and
+    /// sizes are: comparing those keeps equality independent of which JAR
+    /// (the original or a rewritten copy) the entry was read from.
+    fn key(&self) -> (u32, u64, u64) {
+        (self.crc32, self.compressed_size, self.size)
+    }
+}
+
+impl PartialEq for CarriedEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl std::fmt::Debug for CarriedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CarriedEntry")
+            .field("index", &self.index)
+            .field("crc32", &self.crc32)
+            .field("compressed_size", &self.compressed_size)
+            .field("size", &self.size)
+            .finish()
+    }
 }
 
 /// A component's raw bytes and, for JAR input, its entry path.
@@ -66,40 +147,99 @@ fn is_custom_component_path(path: &str) -> bool {
     lower.ends_with(".cap") && (lower.contains("/javacard/") || lower.starts_with("javacard/"))
 }
 
+/// True for the entries jct reads from a CAP JAR besides the components:
+/// the manifest (for the applets' class names).
+fn is_needed_path(path: &str) -> bool {
+    path.eq_ignore_ascii_case("META-INF/MANIFEST.MF")
+}
+
 /// Reads the entries of a CAP JAR: the component bytes in entry order, and the layout.
+///
+/// Only components and the manifest are inflated, each at most
+/// [`MAX_ENTRY_SIZE`] and all together at most [`MAX_JAR_INFLATED`]: the
+/// declared size is checked before inflating and the bytes actually
+/// inflated are counted, so a header that lies about its size cannot get
+/// past the budget. Other entries are carried compressed
+/// ([`EntryData::Carried`]); at most [`MAX_JAR_ENTRIES`] entries are accepted.
 pub fn read_jar(bytes: &[u8]) -> Result<(Vec<RawComponent>, Vec<JarEntry>)> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| Error::Container(format!("not a readable CAP JAR: {e}")))?;
+    if zip.len() > MAX_JAR_ENTRIES {
+        return Err(Error::Container(format!(
+            "the JAR has {} entries, more than the limit of {MAX_JAR_ENTRIES} for a CAP file",
+            zip.len()
+        )));
+    }
     let mut components = Vec::new();
     let mut entries = Vec::new();
+    let mut inflated = 0u64;
+    let mut shared: Option<Arc<[u8]>> = None;
     for i in 0..zip.len() {
+        let path = zip
+            .name_for_index(i)
+            .ok_or_else(|| Error::Container(format!("JAR entry #{i}: no name")))?
+            .to_string();
+        let tag_by_name = component_tag_for_path(&path).map(|t| t as u8);
+        let wanted =
+            tag_by_name.is_some() || is_custom_component_path(&path) || is_needed_path(&path);
+        if !wanted {
+            let f = zip
+                .by_index_raw(i)
+                .map_err(|e| Error::Container(format!("JAR entry {path}: {e}")))?;
+            if f.is_dir() {
+                entries.push(JarEntry::Directory { path });
+                continue;
+            }
+            let jar = shared.get_or_insert_with(|| Arc::from(bytes)).clone();
+            let data = EntryData::Carried(CarriedEntry {
+                jar,
+                index: i,
+                crc32: f.crc32(),
+                compressed_size: f.compressed_size(),
+                size: f.size(),
+            });
+            entries.push(JarEntry::Other { path, data });
+            continue;
+        }
         let mut f = zip
             .by_index(i)
-            .map_err(|e| Error::Container(format!("JAR entry #{i}: {e}")))?;
-        let path = f.name().to_string();
+            .map_err(|e| Error::Container(format!("JAR entry {path}: {e}")))?;
         if f.is_dir() {
             entries.push(JarEntry::Directory { path });
             continue;
         }
-        if f.size() > MAX_ENTRY_SIZE {
-            return Err(Error::Container(format!(
-                "JAR entry {path}: {} bytes uncompressed exceeds the {MAX_ENTRY_SIZE}-byte limit",
+        let room = MAX_ENTRY_SIZE.min(MAX_JAR_INFLATED.saturating_sub(inflated));
+        let over = |what: String| {
+            if room < MAX_ENTRY_SIZE {
+                format!(
+                    "JAR entry {path}: {what} the {MAX_JAR_INFLATED}-byte budget for all entries of a CAP JAR ({inflated} bytes already inflated)"
+                )
+            } else {
+                format!("JAR entry {path}: {what} the {MAX_ENTRY_SIZE}-byte limit for one entry")
+            }
+        };
+        if f.size() > room {
+            return Err(Error::Container(over(format!(
+                "{} bytes uncompressed exceed",
                 f.size()
-            )));
+            ))));
         }
-        let mut data = Vec::with_capacity(f.size() as usize);
+        let mut data = Vec::with_capacity(usize::try_from(f.size()).unwrap_or(0));
         (&mut f)
-            .take(MAX_ENTRY_SIZE + 1)
+            .take(room.saturating_add(1))
             .read_to_end(&mut data)
             .map_err(|e| Error::Container(format!("JAR entry {path}: {e}")))?;
-        if data.len() as u64 > MAX_ENTRY_SIZE {
-            return Err(Error::Container(format!(
-                "JAR entry {path}: inflates beyond the {MAX_ENTRY_SIZE}-byte limit"
-            )));
+        let got = u64::try_from(data.len()).unwrap_or(u64::MAX);
+        if got > room {
+            return Err(Error::Container(over(format!(
+                "declares {} bytes but inflates beyond",
+                f.size()
+            ))));
         }
-        let tag = match component_tag_for_path(&path) {
-            Some(t) => Some(t as u8),
-            None if is_custom_component_path(&path) && !data.is_empty() => Some(data[0]),
+        inflated = inflated.saturating_add(got);
+        let tag = match tag_by_name {
+            Some(t) => Some(t),
+            None if is_custom_component_path(&path) => data.first().copied(),
             None => None,
         };
         match tag {
@@ -118,7 +258,10 @@ pub fn read_jar(bytes: &[u8]) -> Result<(Vec<RawComponent>, Vec<JarEntry>)> {
                 components.push(RawComponent { tag, bytes: data });
                 entries.push(JarEntry::Component { path, tag });
             }
-            None => entries.push(JarEntry::Other { path, data }),
+            None => entries.push(JarEntry::Other {
+                path,
+                data: data.into(),
+            }),
         }
     }
     if components.is_empty() {
@@ -139,23 +282,30 @@ pub fn split_load_file(bytes: &[u8], format: Format) -> Result<Vec<RawComponent>
     while pos < body.len() {
         let tag = body[pos];
         let width = format.size_width(tag);
-        let head = body.get(pos..pos + 1 + width).ok_or_else(|| {
-            Error::Container(format!(
-                "load file: truncated component header at offset {pos:#x} ({} byte(s) left, need {})",
-                body.len() - pos,
-                1 + width
-            ))
-        })?;
+        let head_len = width.saturating_add(1);
+        let head = body
+                        .get(pos..pos.saturating_add(head_len))
+            .ok_or_else(|| {
+                Error::Container(format!(
+                    "load file: truncated component header at offset {pos:#x} ({} byte(s) left, need {head_len})",
+                    body.len().saturating_sub(pos),
+                ))
+            })?;
         let size = head[1..]
             .iter()
             .fold(0usize, |acc, b| (acc << 8) | *b as usize);
-        let end = pos + 1 + width + size;
-        if end > body.len() {
-            return Err(Error::Container(format!(
-                "load file: component tag {tag} at offset {pos:#x} declares {size} byte(s) but only {} remain",
-                body.len() - pos - 1 - width
-            )));
-        }
+        // A size of up to four bytes cannot overflow on 64-bit targets, but
+        // it could on 32-bit ones.
+        let end = pos
+            .checked_add(head_len)
+            .and_then(|p| p.checked_add(size))
+            .filter(|&e| e <= body.len())
+            .ok_or_else(|| {
+                Error::Container(format!(
+                    "load file: component tag {tag} at offset {pos:#x} declares {size} byte(s) but only {} remain",
+                    body.len().saturating_sub(pos).saturating_sub(head_len)
+                ))
+            })?;
         if out.iter().any(|c| c.tag == tag) {
             return Err(Error::Container(format!(
                 "load file: a second component with tag {tag} at offset {pos:#x}"
@@ -178,21 +328,22 @@ fn strip_c4(bytes: &[u8]) -> Result<&[u8]> {
     if bytes.first() != Some(&0xC4) {
         return Ok(bytes);
     }
+    let bad = || Error::Container("load file: bad BER length after tag C4".into());
     let (len, hdr) = match bytes.get(1) {
-        Some(&n) if n < 0x80 => (n as usize, 2),
-        Some(0x81) => (*bytes.get(2).unwrap_or(&0) as usize, 3),
-        Some(0x82) if bytes.len() >= 4 => (((bytes[2] as usize) << 8) | bytes[3] as usize, 4),
-        Some(0x83) if bytes.len() >= 5 => (
-            ((bytes[2] as usize) << 16) | ((bytes[3] as usize) << 8) | bytes[4] as usize,
-            5,
-        ),
-        _ => {
-            return Err(Error::Container(
-                "load file: bad BER length after tag C4".into(),
-            ))
+        Some(&n) if n < 0x80 => (usize::from(n), 2),
+        // One to four length bytes: what LoadFile::with_c4_tag writes for
+        // any load file below 4 GiB.
+        Some(&n @ 0x81..=0x84) => {
+            let k = usize::from(n & 0x7F);
+            let digits = bytes.get(2..2 + k).ok_or_else(bad)?;
+            let len = digits
+                .iter()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+            (usize::try_from(len).map_err(|_| bad())?, 2 + k)
         }
+        _ => return Err(bad()),
     };
-    if hdr + len != bytes.len() {
+    if hdr.checked_add(len) != Some(bytes.len()) {
         return Err(Error::Container(format!(
             "load file: tag C4 announces {len} byte(s) but {} follow",
             bytes.len().saturating_sub(hdr)
@@ -215,9 +366,13 @@ pub fn load_file_format(bytes: &[u8]) -> Result<Format> {
         .get(1..3)
         .map(|s| u16::from_be_bytes([s[0], s[1]]) as usize)
         .unwrap_or(0);
-    let end = (3 + size).min(body.len());
+    let end = size.saturating_add(3).min(body.len());
     crate::cap::file::header_format(&body[..end])
 }
+
+/// A JAR that carried entries are copied from: its bytes, to tell it apart
+/// from another, and the archive read over them.
+type SourceJar = (Arc<[u8]>, zip::ZipArchive<Cursor<Arc<[u8]>>>);
 
 /// Writes a CAP JAR. Entries keep the original layout where there was one; new
 /// components go under `<package path>/javacard/`.
@@ -234,10 +389,15 @@ pub fn write_jar(
     let zerr = |e: zip::result::ZipError| Error::Container(format!("writing JAR: {e}"));
     let ioerr = |e: std::io::Error| Error::Container(format!("writing JAR: {e}"));
     let mut written = std::collections::HashSet::new();
+    // The JAR that carried entries come from, opened once.
+    let mut source: Option<SourceJar> = None;
     for entry in entries {
         match entry {
             JarEntry::Directory { path } => w.add_directory(path.as_str(), stored).map_err(zerr)?,
-            JarEntry::Other { path, data } => {
+            JarEntry::Other {
+                path,
+                data: EntryData::Inflated(data),
+            } => {
                 let opts = if path.ends_with(".MF") {
                     deflated
                 } else {
@@ -245,6 +405,28 @@ pub fn write_jar(
                 };
                 w.start_file(path.as_str(), opts).map_err(zerr)?;
                 w.write_all(data).map_err(ioerr)?;
+            }
+            JarEntry::Other {
+                path,
+                data: EntryData::Carried(c),
+            } => {
+                let source = match &mut source {
+                    Some((jar, zip)) if Arc::ptr_eq(jar, &c.jar) => zip,
+                    slot => {
+                        let zip =
+                            zip::ZipArchive::new(Cursor::new(c.jar.clone())).map_err(|e| {
+                                Error::Container(format!("re-reading JAR entry {path}: {e}"))
+                            })?;
+                        &mut slot.insert((c.jar.clone(), zip)).1
+                    }
+                };
+                let f = source
+                    .by_index_raw(c.index)
+                    .map_err(|e| Error::Container(format!("re-reading JAR entry {path}: {e}")))?;
+                // The time is reset as for every entry written (same input,
+                // same bytes); the compressed data is copied as it was.
+                w.raw_copy_file_touch(f, zip::DateTime::default(), None)
+                    .map_err(|e| Error::Container(format!("writing JAR entry {path}: {e}")))?;
             }
             JarEntry::Component { path, tag } => {
                 if let Some((_, bytes)) = components.iter().find(|(t, _)| t == tag) {
@@ -291,4 +473,97 @@ pub fn load_order(tag: u8, with_descriptor: bool) -> Option<usize> {
         return None;
     }
     ORDER.iter().position(|o| *o == t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zip::write::SimpleFileOptions;
+
+    /// A JAR of (path, bytes, deflated?) entries.
+    fn jar(entries: &[(&str, &[u8], bool)]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (path, data, deflate) in entries {
+            let method = if *deflate {
+                zip::CompressionMethod::Deflated
+            } else {
+                zip::CompressionMethod::Stored
+            };
+            w.start_file(
+                *path,
+                SimpleFileOptions::default().compression_method(method),
+            )
+            .unwrap();
+            w.write_all(data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn unneeded_entries_are_carried_compressed_and_copied_back() {
+        let blob = vec![b'x'; 100_000];
+        let bytes = jar(&[
+            ("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\r\n", true),
+            ("p/javacard/Header.cap", &[1, 0, 0], false),
+            ("APPLET-INF/classes/p/A.class", &blob, true),
+        ]);
+        let (components, entries) = read_jar(&bytes).unwrap();
+        assert_eq!(components.len(), 1);
+        let JarEntry::Other { data, .. } = &entries[0] else {
+            panic!("{entries:?}")
+        };
+        assert_eq!(data.inflated(), Some(&b"Manifest-Version: 1.0\r\n"[..]));
+        let JarEntry::Other {
+            data: EntryData::Carried(c),
+            ..
+        } = &entries[2]
+        else {
+            panic!("{entries:?}")
+        };
+        assert_eq!(c.size, 100_000);
+        assert!(c.compressed_size < 1_000);
+
+        let raw: Vec<(u8, Vec<u8>)> = components.into_iter().map(|c| (c.tag, c.bytes)).collect();
+        let written = write_jar(&entries, &raw, "p/javacard/").unwrap();
+        let mut zip = zip::ZipArchive::new(Cursor::new(&written)).unwrap();
+        let mut f = zip.by_name("APPLET-INF/classes/p/A.class").unwrap();
+        assert_eq!(f.compression(), zip::CompressionMethod::Deflated);
+        assert_eq!(f.compressed_size(), c.compressed_size);
+        let mut back = Vec::new();
+        f.read_to_end(&mut back).unwrap();
+        assert_eq!(back, blob);
+        drop(f);
+        // Read again, the entry is the same (equality ignores which JAR it
+        // is carried from).
+        let (_, again) = read_jar(&written).unwrap();
+        assert_eq!(again, entries);
+    }
+
+    #[test]
+    fn c4_lengths_of_one_to_four_bytes_are_read() {
+        assert_eq!(strip_c4(&[0xC4, 2, 7, 8]).unwrap(), &[7, 8]);
+        assert_eq!(strip_c4(&[0xC4, 0x84, 0, 0, 0, 2, 7, 8]).unwrap(), &[7, 8]);
+        for bad in [
+            &[0xC4, 0x81][..],
+            &[0xC4, 0x85, 0, 0, 0, 0, 0],
+            &[0xC4, 0x82, 0, 3, 1],
+        ] {
+            assert!(strip_c4(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn too_many_entries_are_refused_before_reading_any() {
+        let names: Vec<String> = (0..=MAX_JAR_ENTRIES).map(|i| format!("e{i}")).collect();
+        let entries: Vec<(&str, &[u8], bool)> = names
+            .iter()
+            .map(|n| (n.as_str(), &b""[..], false))
+            .collect();
+        let Err(err) = read_jar(&jar(&entries)) else {
+            panic!("read {} entries", names.len())
+        };
+        let err = err.to_string();
+        assert!(err.contains("4097 entries"), "{err}");
+        assert!(err.contains("limit of 4096"), "{err}");
+    }
 }

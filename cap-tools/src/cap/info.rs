@@ -155,7 +155,7 @@ fn manifest_applet_names(cap: &Cap) -> Vec<(Aid, String)> {
     };
     let Some(text) = entries.iter().find_map(|e| match e {
         JarEntry::Other { path, data } if path.eq_ignore_ascii_case("META-INF/MANIFEST.MF") => {
-            Some(String::from_utf8_lossy(data).into_owned())
+            Some(String::from_utf8_lossy(data.inflated()?).into_owned())
         }
         _ => None,
     }) else {

@@ -60,11 +60,18 @@ impl LoadFile {
         let n = self.bytes.len();
         let mut out = Vec::with_capacity(n + 5);
         out.push(0xC4);
-        match n {
-            0..=0x7F => out.push(n as u8),
-            0x80..=0xFF => out.extend_from_slice(&[0x81, n as u8]),
-            0x100..=0xFFFF => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
-            _ => out.extend_from_slice(&[0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
+        // BER length: below 0x80 in one byte, else 0x80 + the count of the
+        // big-endian bytes that follow (no leading zeros).
+        let be = u64::try_from(n).unwrap_or(u64::MAX).to_be_bytes();
+        let skip = be.iter().take_while(|b| **b == 0).count();
+        match u8::try_from(n) {
+            Ok(short) if short < 0x80 => out.push(short),
+            _ => {
+                let long = &be[skip..];
+                // At most 8 bytes follow.
+                out.extend(u8::try_from(long.len()).ok().map(|k| 0x80 | k));
+                out.extend_from_slice(long);
+            }
         }
         out.extend_from_slice(&self.bytes);
         out
@@ -81,6 +88,9 @@ mod tests {
             (3usize, vec![0xC4, 3]),
             (200, vec![0xC4, 0x81, 200]),
             (300, vec![0xC4, 0x82, 1, 44]),
+            (0x1_0000, vec![0xC4, 0x83, 1, 0, 0]),
+            // Beyond three length bytes (once truncated to the low 24 bits).
+            (0x100_0001, vec![0xC4, 0x84, 1, 0, 0, 1]),
         ] {
             let lf = LoadFile { bytes: vec![0; n] };
             let w = lf.with_c4_tag();

@@ -5,6 +5,10 @@
 //! component, which is what lets jct re-write CAP files and compute load-file
 //! hashes that match other tools.
 
+// Input parsers: every narrowing cast is checked (try_from with an error
+// naming the field) or marked where it provably fits.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 pub mod bytecode;
 pub mod components;
 pub mod container;
@@ -19,7 +23,7 @@ use crate::bytes::{Reader, WriteExt};
 use crate::error::{Error, Result};
 
 pub use components::*;
-pub use container::{Container, JarEntry};
+pub use container::{Container, EntryData, JarEntry};
 pub use file::Cap;
 
 /// CAP file format version and layout, from the Header component.

@@ -128,7 +128,7 @@ impl ConstantPool {
             .skip(1)
             .filter(|(_, c)| **c != Constant::Unusable)
             // Indices come from a u2 count, so they fit.
-            .map(|(i, c)| (i as u16, c))
+            .filter_map(|(i, c)| Some((u16::try_from(i).ok()?, c)))
     }
 
     /// The entry at `index`, or an error naming the index.

@@ -108,12 +108,8 @@ impl Insn {
             Operands::Branch(_) => 3,
             Operands::InvokeInterface { .. } | Operands::InvokeDynamic(_) => 5,
             Operands::MultiANewArray { .. } => 4,
-            Operands::TableSwitch { targets, .. } => {
-                1 + switch_padding(self.pc) + 12 + 4 * targets.len() as u32
-            }
-            Operands::LookupSwitch { pairs, .. } => {
-                1 + switch_padding(self.pc) + 8 + 8 * pairs.len() as u32
-            }
+            Operands::TableSwitch { targets, .. } => switch_len(self.pc, 12, 4, targets.len()),
+            Operands::LookupSwitch { pairs, .. } => switch_len(self.pc, 8, 8, pairs.len()),
         }
     }
 }
@@ -121,7 +117,15 @@ impl Insn {
 /// Bytes of padding after a switch opcode at `pc`, so that its operands
 /// start at a multiple of four from the start of the code.
 fn switch_padding(pc: u32) -> u32 {
-    (4 - (pc + 1) % 4) % 4
+    (4 - (pc % 4 + 1) % 4) % 4
+}
+
+/// The size of a switch at `pc`: opcode, padding, `fixed` bytes and `n`
+/// entries of `each` bytes (saturating: decoded switches are far smaller,
+/// but an [`Insn`] can be built by hand).
+fn switch_len(pc: u32, fixed: u32, each: u32, n: usize) -> u32 {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    (1 + switch_padding(pc) + fixed).saturating_add(each.saturating_mul(n))
 }
 
 /// Decodes a method's whole code; errors name "bytecode" and the pc.
@@ -149,7 +153,7 @@ pub fn decode_at(bytecode: &[u8], location: impl Into<Location>) -> Result<Vec<I
 fn decode_one(r: &mut Reader<'_>) -> Result<Insn> {
     let at = r.offset();
     // Code is at most 65535 bytes, so pcs fit u32 and i32.
-    let pc = at as u32;
+    let pc = u32::try_from(at).map_err(|_| r.error_at(at, "pc beyond 4 GiB"))?;
     let opcode = r.u1("opcode")?;
     let name = mnemonic(opcode);
     let branch = |r: &mut Reader<'_>, offset: i32| -> Result<Operands> {
@@ -261,22 +265,27 @@ fn wide(r: &mut Reader<'_>, pc: u32) -> Result<Insn> {
 
 /// The absolute target of a branch at `at` by `offset`, checked to lie in the code.
 fn target(r: &Reader<'_>, at: usize, name: &str, offset: i32) -> Result<i32> {
-    let t = at as i64 + i64::from(offset);
-    if t < 0 || t >= r.data().len() as i64 {
-        return Err(r.error_at(
+    let len = r.data().len();
+    let t = i64::try_from(at)
+        .ok()
+        .and_then(|a| a.checked_add(i64::from(offset)));
+    // In 0..len, and len is at most 65535.
+    let inside = t
+        .and_then(|t| usize::try_from(t).ok())
+        .filter(|&t| t < len)
+        .and_then(|t| i32::try_from(t).ok());
+    inside.ok_or_else(|| {
+        let t = t.map_or_else(|| "beyond i64".to_string(), |t| t.to_string());
+        r.error_at(
             at,
-            format!(
-                "{name} at pc {at}: target {t} is outside the code (0..{})",
-                r.data().len()
-            ),
-        ));
-    }
-    // In 0..65535.
-    Ok(t as i32)
+            format!("{name} at pc {at}: target {t} is outside the code (0..{len})"),
+        )
+    })
 }
 
 fn skip_padding(r: &mut Reader<'_>, at: usize) -> Result<()> {
-    r.bytes(switch_padding(at as u32) as usize, "switch padding")?;
+    let pad = (4 - (at % 4 + 1) % 4) % 4;
+    r.bytes(pad, "switch padding")?;
     Ok(())
 }
 
@@ -289,7 +298,8 @@ fn table_switch(r: &mut Reader<'_>, at: usize) -> Result<Operands> {
     if low > high {
         return Err(r.error_at(at, format!("tableswitch: low {low} is above high {high}")));
     }
-    let n = (i64::from(high) - i64::from(low) + 1) as usize;
+    let n = usize::try_from(i64::from(high) - i64::from(low) + 1)
+        .map_err(|_| r.error_at(at, format!("tableswitch: {low}..={high} is too many cases")))?;
     let n = r.bounded_count(n, 4, "tableswitch offset")?;
     let mut targets = Vec::with_capacity(n);
     for _ in 0..n {

@@ -12,6 +12,10 @@
 //! [`Reader`](crate::bytes::Reader), and errors name the class (once known),
 //! the member and the byte offset in the file.
 
+// Input parsers: every narrowing cast is checked (try_from with an error
+// naming the field) or marked where it provably fits.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 mod code;
 mod constant_pool;
 mod descriptor;

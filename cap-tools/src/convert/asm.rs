@@ -60,7 +60,9 @@ pub fn assemble(
             if len > 0x7FFF {
                 return Err(Error::at(
                     place.clone(),
-                    format!("is too large: {len} bytes of Java Card code"),
+                    format!(
+                        "is too large: {len} bytes of Java Card code, more than the 32767 a method may have (the reach of a branch offset)"
+                    ),
                 ));
             }
             return Ok(Assembled { code, labels, len });

@@ -111,7 +111,7 @@ pub fn cap(format: Format, package: &str, components: Vec<Component>, manifest: 
     let dir = format!("{}/javacard/", package.replace('.', "/"));
     let mut entries = vec![JarEntry::Other {
         path: "META-INF/MANIFEST.MF".into(),
-        data: manifest.into_bytes(),
+        data: manifest.into_bytes().into(),
     }];
     for c in &components {
         entries.push(JarEntry::Component {

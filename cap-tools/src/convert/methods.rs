@@ -21,7 +21,7 @@ use super::model::{acc, Package};
 use super::step::Env;
 use super::tokens::ClassTokens;
 use super::translate::{translate, Item, Translated};
-use super::types::{analyse, Kind, State, Val, PARAM};
+use super::types::{analyse, Kind, State, Val, MAX_WORDS, PARAM};
 
 /// One method that gets a method_info.
 #[derive(Debug)]
@@ -75,6 +75,7 @@ pub fn translate_all<'a>(
                 method: m,
                 int_support,
             };
+            check_limits(&env)?;
             let (entry, params) = entry_state(&env)?;
             let nargs = params.iter().map(|k| k.words()).sum();
             let body = match &m.code {
@@ -104,6 +105,49 @@ pub fn translate_all<'a>(
         }
     }
     Ok(units)
+}
+
+/// The longest code of one method: a JVM limit (JVMS 4.7.3), and the CAP
+/// format's too, since methods are located by u2 offsets in a Method
+/// component of at most 65535 bytes (JCVM 6.9).
+pub const MAX_CODE: usize = 65535;
+
+/// Refuses, before any typing, a method the CAP format cannot hold.
+///
+/// A Java Card method header holds `max_stack`, `nargs` and `max_locals`
+/// in one byte each, compact or extended (JCVM 6.9.1), and local indices
+/// are one byte (`sload` ...), so arguments and locals together take at
+/// most [`MAX_WORDS`] words, and so does the stack. A JVM local slot or
+/// stack slot takes at least one Java Card word, so a declared
+/// `max_locals` or `max_stack` above that can never be
+/// converted; refusing it here also bounds the typing, whose frames have
+/// one entry per declared local (a class file may declare 65535).
+fn check_limits(env: &Env<'_>) -> Result<()> {
+    let Some(code) = &env.method.code else {
+        return Ok(());
+    };
+    let over = |what: &str, n: u64| {
+        Error::at(
+            env.place(None),
+            format!("{what} {n} exceeds the Java Card limit of {MAX_WORDS}"),
+        )
+    };
+    if u32::from(code.max_locals) > MAX_WORDS {
+        return Err(over("max_locals", code.max_locals.into()));
+    }
+    if u32::from(code.max_stack) > MAX_WORDS {
+        return Err(over("max_stack", code.max_stack.into()));
+    }
+    if code.bytecode.len() > MAX_CODE {
+        return Err(Error::at(
+            env.place(None),
+            format!(
+                "code_length {} exceeds the CAP format's limit of {MAX_CODE} bytes",
+                code.bytecode.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The frame at a method's entry and the kinds of its parameter slots.
@@ -144,8 +188,8 @@ fn entry_state(env: &Env<'_>) -> Result<(State, Vec<Kind>)> {
     }
     Ok((
         State {
-            stack: Vec::new(),
-            locals,
+            stack: std::rc::Rc::new(Vec::new()),
+            locals: std::rc::Rc::new(locals),
         },
         params,
     ))
@@ -235,7 +279,7 @@ fn header(u: &Unit<'_>) -> Result<MethodHeader> {
 /// Lays out the Method component: offsets first (so that constant pool
 /// entries naming methods can be resolved), then the component itself
 /// with `catch` giving each handler's catch type index.
-pub fn layout(units: &[Unit<'_>]) -> Result<MethodLayout> {
+pub fn layout(pkg: &Package<'_>, units: &[Unit<'_>]) -> Result<MethodLayout> {
     let handler_count: usize = units
         .iter()
         .filter_map(|u| u.body.as_ref())
@@ -244,11 +288,17 @@ pub fn layout(units: &[Unit<'_>]) -> Result<MethodLayout> {
     let mut at = 1 + ExceptionHandler::SIZE * handler_count;
     let mut first_handler = 0usize;
     let mut out = MethodLayout::default();
+    let too_big = |u: &Unit<'_>| {
+        Error::at(
+            u.place(pkg),
+            format!(
+                "the Method component exceeds {MAX_CODE} bytes (a compact CAP file's limit) with this method"
+            ),
+        )
+    };
     for u in units {
         let h = header(u)?;
-        let offset = u16::try_from(at).map_err(|_| {
-            Error::general("the Method component exceeds 64 KiB (a compact CAP file's limit)")
-        })?;
+        let offset = u16::try_from(at).map_err(|_| too_big(u))?;
         out.offsets.insert((u.class, u.index), offset);
         let n = u.body.as_ref().map_or(0, |b| b.t.handlers.len());
         out.handlers
@@ -259,11 +309,9 @@ pub fn layout(units: &[Unit<'_>]) -> Result<MethodLayout> {
                 .as_ref()
                 .and_then(|b| b.asm.as_ref())
                 .map_or(0, |a| a.len as usize);
-    }
-    if at > 0xFFFF {
-        return Err(Error::general(
-            "the Method component exceeds 64 KiB (a compact CAP file's limit)",
-        ));
+        if at > MAX_CODE {
+            return Err(too_big(u));
+        }
     }
     Ok(out)
 }

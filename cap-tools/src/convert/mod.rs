@@ -132,7 +132,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
         cp::canonical(&pkg, &linker, &tokens, k)
     })?;
     methods::assemble_all(&pkg, &mut units, &pool)?;
-    let method_layout = methods::layout(&units)?;
+    let method_layout = methods::layout(&pkg, &units)?;
     let format = if opts.debug {
         Format::V2_2
     } else {

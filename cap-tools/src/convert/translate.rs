@@ -14,7 +14,7 @@ use crate::classfile::insn::{op, Insn, Operands};
 use super::error::{Error, Result};
 use super::jc::{CpKey, JcOp};
 use super::step::Env;
-use super::types::{Analysis, Kind};
+use super::types::{Analysis, Kind, MAX_WORDS};
 
 /// An element of a method's code: a position other things refer to, or an
 /// instruction.
@@ -253,10 +253,10 @@ pub fn translate(
             }
         })
         .sum();
-    if at > 255 {
+    if at > MAX_WORDS {
         return Err(Error::at(
             env.place(None),
-            format!("needs {at} local words; Java Card allows 255"),
+            format!("needs {at} local words; Java Card allows {MAX_WORDS}"),
         ));
     }
     Ok(Translated {

@@ -20,17 +20,28 @@
 //! conversion fails naming the source line. Values with a declared int type
 //! (int fields, parameters, returns, arrays) are ints from the start.
 //!
-//! The analysis is a forward data flow over the instructions (worklist,
+//! The analysis is a forward data flow over the basic blocks (worklist,
 //! exception handlers receiving the locals of every instruction they cover),
-//! so code after joins is typed with what every path brings.
+//! so code after joins is typed with what every path brings. Only the state
+//! at the entry of each block is kept; a block is walked with one working
+//! state. Inside a block every instruction has exactly one predecessor, so
+//! the states met on the walk are those a per-instruction data flow would
+//! store — but memory stays proportional to the number of blocks instead of
+//! instructions × locals (a class file may declare 255 locals and thousands
+//! of instructions; the limits are checked before typing, in `methods`).
 
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
-use crate::classfile::insn::Insn;
+use crate::classfile::insn::{op, Insn};
 
 use super::error::{Error, Result};
 use super::jc::JcOp;
-use super::step::{step, Env};
+use super::step::{step, Env, Step};
+
+/// The most stack words (and argument plus local words) of a Java Card
+/// method: each is one byte in the method header (JCVM 6.9.1).
+pub const MAX_WORDS: u32 = 255;
 
 /// The source of a local that holds a parameter (it cannot be widened).
 pub const PARAM: u32 = u32::MAX;
@@ -70,7 +81,10 @@ impl Kind {
 pub struct Val {
     pub kind: Kind,
     /// Producing instruction indices, sorted; [`PARAM`] for parameters.
-    pub src: Vec<u32>,
+    /// Shared: a value passed from frame to frame (block entries keep one
+    /// frame each) costs no copy of its sources, which after joins can be
+    /// long.
+    pub src: Rc<[u32]>,
     pub konst: Option<i32>,
 }
 
@@ -78,18 +92,21 @@ impl Val {
     pub fn new(kind: Kind, src: u32) -> Val {
         Val {
             kind,
-            src: vec![src],
+            src: Rc::from([src]),
             konst: None,
         }
     }
 }
 
-/// The frame before an instruction.
+/// The frame before an instruction. Stack and locals are shared between
+/// frames until one of them changes (copy on write), so that block entry
+/// states that agree — a chain of `goto`s through a deep stack, blocks that
+/// leave the locals alone — share their memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
-    pub stack: Vec<Val>,
+    pub stack: Rc<Vec<Val>>,
     /// One entry per JVM local slot; `None` when unset or unusable here.
-    pub locals: Vec<Option<Val>>,
+    pub locals: Rc<Vec<Option<Val>>>,
 }
 
 impl State {
@@ -128,26 +145,43 @@ fn merge_val(a: &Val, b: &Val, demands: &mut Demands) -> Option<Val> {
             u: u1 && u2,
         },
         (Kind::Int, Kind::Short { .. }) => {
-            demands.force.extend(&b.src);
+            demands.force.extend(b.src.iter());
             Kind::Int
         }
         (Kind::Short { .. }, Kind::Int) => {
-            demands.force.extend(&a.src);
+            demands.force.extend(a.src.iter());
             Kind::Int
         }
         _ => return None,
     };
-    let mut src = a.src.clone();
-    for s in &b.src {
-        if let Err(at) = src.binary_search(s) {
-            src.insert(at, *s);
-        }
-    }
+    let src = union(&a.src, &b.src);
     Some(Val {
         kind,
         src,
         konst: if a.konst == b.konst { a.konst } else { None },
     })
+}
+
+/// The sorted union of two sorted source lists, sharing one of them when
+/// it holds the other.
+fn union(a: &Rc<[u32]>, b: &Rc<[u32]>) -> Rc<[u32]> {
+    if Rc::ptr_eq(a, b) || b.iter().all(|s| a.binary_search(s).is_ok()) {
+        return a.clone();
+    }
+    if a.iter().all(|s| b.binary_search(s).is_ok()) {
+        return b.clone();
+    }
+    // Both are sorted: one pass, linear in their lengths.
+    let mut src = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+        src.push(x.min(y));
+        i += usize::from(x <= y);
+        j += usize::from(y <= x);
+    }
+    src.extend_from_slice(&a[i..]);
+    src.extend_from_slice(&b[j..]);
+    src.into()
 }
 
 /// Merges `incoming` into `slot`; true when `slot` changed.
@@ -167,24 +201,29 @@ fn merge_into(
             incoming.stack.len()
         ));
     }
-    let mut next = State {
-        stack: Vec::with_capacity(cur.stack.len()),
-        locals: Vec::with_capacity(cur.locals.len()),
-    };
-    for (a, b) in cur.stack.iter().zip(&incoming.stack) {
-        next.stack.push(
+    let mut stack = Vec::with_capacity(cur.stack.len());
+    for (a, b) in cur.stack.iter().zip(incoming.stack.iter()) {
+        stack.push(
             merge_val(a, b, demands)
                 .ok_or_else(|| "a reference and a number meet on the operand stack".to_string())?,
         );
     }
-    for (a, b) in cur.locals.iter().zip(&incoming.locals) {
-        next.locals.push(match (a, b) {
+    let mut locals = Vec::with_capacity(cur.locals.len());
+    for (a, b) in cur.locals.iter().zip(incoming.locals.iter()) {
+        locals.push(match (a, b) {
             (Some(a), Some(b)) => merge_val(a, b, demands),
             _ => None,
         });
     }
-    let changed = next != *cur;
-    *cur = next;
+    let mut changed = false;
+    if stack != *cur.stack {
+        cur.stack = Rc::new(stack);
+        changed = true;
+    }
+    if locals != *cur.locals {
+        cur.locals = Rc::new(locals);
+        changed = true;
+    }
     Ok(changed)
 }
 
@@ -192,13 +231,21 @@ fn merge_into(
 pub fn analyse(env: &Env<'_>, insns: &[Insn], entry: State) -> Result<Analysis> {
     let by_pc: HashMap<u32, usize> = insns.iter().enumerate().map(|(i, x)| (x.pc, i)).collect();
     let handlers = handler_ranges(env, insns, &by_pc);
+    let blocks = Blocks::new(insns, &by_pc, &handlers);
+    let cx = Flow {
+        env,
+        insns,
+        by_pc: &by_pc,
+        handlers: &handlers,
+        blocks: &blocks,
+    };
     let mut forced: BTreeSet<u32> = BTreeSet::new();
     loop {
         let mut demands = Demands::default();
-        let states = flow(env, insns, &by_pc, &handlers, &entry, &forced, &mut demands)?;
+        let states = cx.flow(&entry, &forced, &mut demands)?;
         let new: Vec<u32> = demands.force.difference(&forced).copied().collect();
         if new.is_empty() {
-            return finish(env, insns, &by_pc, states, &forced);
+            return cx.finish(&states, &forced);
         }
         if new.contains(&PARAM) {
             return Err(Error::at(
@@ -232,87 +279,248 @@ fn handler_ranges(
         .collect()
 }
 
-/// One pass of the data flow with a fixed set of forced instructions.
-fn flow(
-    env: &Env<'_>,
-    insns: &[Insn],
-    by_pc: &HashMap<u32, usize>,
-    handlers: &[(usize, usize, usize)],
-    entry: &State,
-    forced: &BTreeSet<u32>,
-    demands: &mut Demands,
-) -> Result<Vec<Option<State>>> {
-    let mut states: Vec<Option<State>> = vec![None; insns.len()];
-    states[0] = Some(entry.clone());
-    let mut work: BTreeSet<usize> = BTreeSet::from([0]);
-    while let Some(i) = work.pop_first() {
-        let before = states[i].clone().expect("queued instructions have a state");
-        let st = step(env, insns, by_pc, i, &before, forced, demands)?;
-        let err = |m: String| Error::at(env.place(Some(insns[i].pc)), m);
-        for &s in &st.succ {
-            if merge_into(&mut states[s], &st.after, demands).map_err(err)? {
-                work.insert(s);
-            }
-        }
-        for &(start, end, h) in handlers {
-            if (start..end).contains(&i) {
-                let at_handler = State {
-                    stack: vec![Val {
-                        kind: Kind::Ref,
-                        src: Vec::new(),
-                        konst: None,
-                    }],
-                    locals: before.locals.clone(),
-                };
-                if merge_into(&mut states[h], &at_handler, demands).map_err(err)? {
-                    work.insert(h);
-                }
-            }
-        }
-    }
-    Ok(states)
+/// The basic blocks of a method, as the instructions that start one.
+struct Blocks {
+    /// `leader[i]`: instruction `i` starts a block (it is the entry, a
+    /// branch, switch or handler target, or follows an instruction that
+    /// does not simply fall through).
+    leader: Vec<bool>,
 }
 
-/// The final pass: plans, stack depth and local widths.
-fn finish(
-    env: &Env<'_>,
-    insns: &[Insn],
-    by_pc: &HashMap<u32, usize>,
-    states: Vec<Option<State>>,
-    forced: &BTreeSet<u32>,
-) -> Result<Analysis> {
-    let mut demands = Demands::default();
-    let mut plans = Vec::with_capacity(insns.len());
-    let mut max_stack = 0u32;
-    let slots = env.code().max_locals as usize;
-    let mut wide_slots = vec![false; slots];
-    let mut uses_int = !forced.is_empty();
-    for (i, st) in states.iter().enumerate() {
-        let Some(before) = st else {
-            plans.push(None);
-            continue;
-        };
-        let s = step(env, insns, by_pc, i, before, forced, &mut demands)?;
-        max_stack = max_stack.max(s.peak);
-        for state in [before, &s.after] {
-            for v in state.stack.iter() {
-                uses_int |= v.kind == Kind::Int;
+impl Blocks {
+    fn new(
+        insns: &[Insn],
+        by_pc: &HashMap<u32, usize>,
+        handlers: &[(usize, usize, usize)],
+    ) -> Blocks {
+        let mut leader = vec![false; insns.len()];
+        if let Some(first) = leader.first_mut() {
+            *first = true;
+        }
+        for (i, insn) in insns.iter().enumerate() {
+            let targets = insn.targets();
+            for t in &targets {
+                if let Some(&k) = u32::try_from(*t).ok().and_then(|p| by_pc.get(&p)) {
+                    leader[k] = true;
+                }
             }
-            for (k, l) in state.locals.iter().enumerate() {
-                if l.as_ref().is_some_and(|v| v.kind == Kind::Int) {
-                    if let Some(w) = wide_slots.get_mut(k) {
-                        *w = true;
-                    }
-                    uses_int = true;
+            if !targets.is_empty() || ends_block(insn.opcode) {
+                if let Some(next) = leader.get_mut(i + 1) {
+                    *next = true;
                 }
             }
         }
-        plans.push(Some((s.plan, s.succ)));
+        for &(_, _, h) in handlers {
+            leader[h] = true;
+        }
+        Blocks { leader }
     }
-    Ok(Analysis {
-        plans,
-        max_stack,
-        wide_slots,
-        uses_int,
-    })
+
+    fn starts_block(&self, i: usize) -> bool {
+        self.leader.get(i).copied().unwrap_or(false)
+    }
+}
+
+/// Instructions after which control never simply goes on to the next one
+/// (besides those with branch targets): returns, `athrow`, switches and
+/// subroutines (the last are refused by `step`, but end a block all the same).
+fn ends_block(opcode: u8) -> bool {
+    matches!(
+        opcode,
+        op::JSR | op::RET | op::TABLESWITCH..=op::RETURN | op::ATHROW | op::JSR_W
+    )
+}
+
+/// What the data flow of one method works on.
+struct Flow<'f, 'a> {
+    env: &'f Env<'a>,
+    insns: &'f [Insn],
+    by_pc: &'f HashMap<u32, usize>,
+    handlers: &'f [(usize, usize, usize)],
+    blocks: &'f Blocks,
+}
+
+impl Flow<'_, '_> {
+    /// Walks the block that starts at `start` from its entry state,
+    /// calling `visit` with each instruction's index, its state before and
+    /// its step (whose plan `visit` may take), until control leaves the block.
+    fn walk(
+        &self,
+        start: usize,
+        entry: &State,
+        forced: &BTreeSet<u32>,
+        demands: &mut Demands,
+        visit: &mut dyn FnMut(usize, &State, &mut Step, &mut Demands) -> Result<()>,
+    ) -> Result<()> {
+        let mut i = start;
+        let mut before = entry.clone();
+        loop {
+            let mut st = step(
+                self.env, self.insns, self.by_pc, i, &before, forced, demands,
+            )?;
+            if st.peak > MAX_WORDS {
+                // Forcing only widens values, so the final typing would need
+                // at least as many words: refuse now, which also bounds the
+                // frames kept per block.
+                return Err(Error::at(
+                    self.env.place(Some(self.insns[i].pc)),
+                    format!(
+                        "{}: the operand stack needs {} words; Java Card allows {MAX_WORDS}",
+                        self.insns[i].mnemonic(),
+                        st.peak
+                    ),
+                ));
+            }
+            visit(i, &before, &mut st, demands)?;
+            let mut next = None;
+            for &s in &st.succ {
+                if self.blocks.starts_block(s) {
+                    continue;
+                }
+                if s != i + 1 {
+                    return Err(Error::at(
+                        self.env.place(Some(self.insns[i].pc)),
+                        format!(
+                            "internal: instruction {s} is reached from {i} but starts no basic block"
+                        ),
+                    ));
+                }
+                next = Some(s);
+            }
+            match next {
+                Some(s) => {
+                    before = st.after;
+                    i = s;
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// One pass of the data flow with a fixed set of forced instructions:
+    /// the entry state of every reachable block (`None` elsewhere).
+    fn flow(
+        &self,
+        entry: &State,
+        forced: &BTreeSet<u32>,
+        demands: &mut Demands,
+    ) -> Result<Vec<Option<State>>> {
+        let mut states: Vec<Option<State>> = vec![None; self.insns.len()];
+        states[0] = Some(entry.clone());
+        let mut work: BTreeSet<usize> = BTreeSet::from([0]);
+        while let Some(b) = work.pop_first() {
+            let Some(at_entry) = states[b].clone() else {
+                continue;
+            };
+            self.walk(
+                b,
+                &at_entry,
+                forced,
+                demands,
+                &mut |i, before, st, demands| {
+                    let err = |m: String| Error::at(self.env.place(Some(self.insns[i].pc)), m);
+                    for &s in &st.succ {
+                        if self.blocks.starts_block(s)
+                            && merge_into(&mut states[s], &st.after, demands).map_err(err)?
+                        {
+                            work.insert(s);
+                        }
+                    }
+                    for &(start, end, h) in self.handlers {
+                        if (start..end).contains(&i) {
+                            let at_handler = State {
+                                stack: Rc::new(vec![Val {
+                                    kind: Kind::Ref,
+                                    src: Rc::from([]),
+                                    konst: None,
+                                }]),
+                                locals: before.locals.clone(),
+                            };
+                            if merge_into(&mut states[h], &at_handler, demands).map_err(err)? {
+                                work.insert(h);
+                            }
+                        }
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(states)
+    }
+
+    /// The final pass: plans, stack depth and local widths, walking every
+    /// reachable block from its final entry state.
+    fn finish(&self, states: &[Option<State>], forced: &BTreeSet<u32>) -> Result<Analysis> {
+        let mut demands = Demands::default();
+        let mut plans: Vec<Option<(Vec<JcOp>, Vec<usize>)>> = vec![None; self.insns.len()];
+        let mut max_stack = 0u32;
+        let slots = usize::from(self.env.code().max_locals);
+        let mut wide_slots = vec![false; slots];
+        let mut uses_int = !forced.is_empty();
+        for (b, st) in states.iter().enumerate() {
+            let Some(at_entry) = st else {
+                continue;
+            };
+            self.walk(b, at_entry, forced, &mut demands, &mut |i, before, s, _| {
+                max_stack = max_stack.max(s.peak);
+                for state in [before, &s.after] {
+                    for v in state.stack.iter() {
+                        uses_int |= v.kind == Kind::Int;
+                    }
+                    for (k, l) in state.locals.iter().enumerate() {
+                        if l.as_ref().is_some_and(|v| v.kind == Kind::Int) {
+                            if let Some(w) = wide_slots.get_mut(k) {
+                                *w = true;
+                            }
+                            uses_int = true;
+                        }
+                    }
+                }
+                plans[i] = Some((std::mem::take(&mut s.plan), s.succ.clone()));
+                Ok(())
+            })?;
+        }
+        Ok(Analysis {
+            plans,
+            max_stack,
+            wide_slots,
+            uses_int,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classfile::insn::decode;
+
+    #[test]
+    fn union_is_sorted_and_shares_a_superset() {
+        let a: Rc<[u32]> = Rc::from([1, 4, 9]);
+        let b: Rc<[u32]> = Rc::from([2, 4, 10, PARAM]);
+        assert_eq!(&union(&a, &b)[..], &[1, 2, 4, 9, 10, PARAM]);
+        let sub: Rc<[u32]> = Rc::from([4]);
+        assert!(Rc::ptr_eq(&union(&a, &sub), &a));
+        assert!(Rc::ptr_eq(&union(&sub, &b), &b));
+        let empty: Rc<[u32]> = Rc::from([]);
+        assert!(Rc::ptr_eq(&union(&a, &empty), &a));
+    }
+
+    #[test]
+    fn blocks_start_at_targets_handlers_and_after_jumps() {
+        // 0: iconst_0  1: ifeq 7  4: iconst_1  5: pop  6: return
+        // 7: iconst_2  8: pop  9: goto 6
+        let insns = decode(&[
+            0x03, 0x99, 0x00, 0x06, 0x04, 0x57, 0xb1, 0x05, 0x57, 0xa7, 0xff, 0xfd,
+        ])
+        .unwrap();
+        let by_pc: HashMap<u32, usize> = insns.iter().enumerate().map(|(i, x)| (x.pc, i)).collect();
+        let blocks = Blocks::new(&insns, &by_pc, &[(2, 3, 4)]);
+        let leaders: Vec<usize> = (0..insns.len())
+            .filter(|&i| blocks.starts_block(i))
+            .collect();
+        // 0: the entry; 2: after ifeq; 4: goto's target and the handler of
+        // the range (2, 3); 5: ifeq's target, after return.
+        assert_eq!(leaders, vec![0, 2, 4, 5]);
+    }
 }

@@ -135,6 +135,8 @@ fn method_row(m: &MethodView) -> Vec<String> {
 }
 
 /// A constant in decimal and, for numbers, in hex of the type's width.
+// The hex forms show the bits of the type's width: truncation intended.
+#[allow(clippy::cast_possible_truncation)]
 fn show_value(descriptor: &str, v: i32) -> String {
     match descriptor {
         "Z" => match v {

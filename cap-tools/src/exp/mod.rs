@@ -21,6 +21,10 @@
 //! Format 2.2 has the 2.1 layout (kit 2.2.2 wrote it for java.rmi and
 //! javacard.framework.service, the packages with remote interfaces).
 
+// Input parsers: every narrowing cast is checked (try_from with an error
+// naming the field) or marked where it provably fits.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 pub mod class;
 pub mod constant_pool;
 pub mod dump;

@@ -323,6 +323,9 @@ fn method(cp: &ConstantPool, m: &MethodInfo, location: &str) -> Result<MethodVie
 
 /// A CONSTANT_Integer read as the field's type: a `short` 0x9000 may be
 /// stored as 0xFFFF9000 or 0x00009000, and is -28672 either way.
+// Reading the low bits of the constant as the narrower type: truncation
+// intended.
+#[allow(clippy::cast_possible_truncation)]
 pub fn typed_value(descriptor: &str, raw: u32) -> i32 {
     match descriptor {
         "B" => i32::from(raw as u8 as i8),

@@ -262,13 +262,13 @@ fn encode_interface(i: &InterfaceInfo, ctx: &Context, out: &mut Vec<u8>) -> Resu
 
 /// The flags/count bitfield byte, checking both fit their nibble.
 fn bitfield(flags: u8, count: usize, what: &str) -> Result<u8> {
-    if flags > 0x0F || count > 0x0F {
-        return Err(Error::encode(
+    match u8::try_from(count) {
+        Ok(n) if flags <= 0x0F && n <= 0x0F => Ok((flags << 4) | n),
+        _ => Err(Error::encode(
             "Class component",
             format!("flags {flags:#x} or {what} count {count} does not fit 4 bits"),
-        ));
+        )),
     }
-    Ok((flags << 4) | count as u8)
 }
 
 fn decode_class(

@@ -155,13 +155,13 @@ impl FieldDebugInfo {
         let contents_at = r.offset();
         let raw = r.u4("field contents")?;
         let contents = if access_flags & ACC_STATIC == 0 {
-            if raw > 0xFF {
-                return Err(r.error_at(
+            let token = u8::try_from(raw).map_err(|_| {
+                r.error_at(
                     contents_at,
                     format!("instance field contents {raw:#010x}: the three pad bytes before the token must be 0"),
-                ));
-            }
-            FieldContents::InstanceToken(raw as u8)
+                )
+            })?;
+            FieldContents::InstanceToken(token)
         } else {
             let descriptor = strings.get(descriptor_index as usize).ok_or_else(|| {
                 r.error_at(
@@ -174,13 +174,14 @@ impl FieldDebugInfo {
             })?;
             if access_flags & ACC_FINAL != 0 && is_primitive_descriptor(descriptor) {
                 FieldContents::ConstValue(raw)
-            } else if raw > 0xFFFF {
-                return Err(r.error_at(
-                    contents_at,
-                    format!("static field contents {raw:#010x}: the two pad bytes before the location must be 0"),
-                ));
             } else {
-                FieldContents::StaticLocation(raw as u16)
+                let location = u16::try_from(raw).map_err(|_| {
+                    r.error_at(
+                        contents_at,
+                        format!("static field contents {raw:#010x}: the two pad bytes before the location must be 0"),
+                    )
+                })?;
+                FieldContents::StaticLocation(location)
             }
         };
         Ok(FieldDebugInfo {

@@ -80,7 +80,9 @@ fn size_width(format: &Format, tag: usize) -> usize {
 impl Directory {
     /// The size the Directory records for a standard component, if the format has an entry for it.
     pub fn size_of(&self, tag: Tag) -> Option<u32> {
-        self.component_sizes.get(tag as usize - 1).copied()
+        // Tags start at 1 (Header).
+        let index = (tag as usize).checked_sub(1)?;
+        self.component_sizes.get(index).copied()
     }
 }
 

@@ -42,7 +42,9 @@ pub struct MethodInfo {
 impl MethodInfo {
     /// Offset of the first bytecode.
     pub fn code_offset(&self) -> u32 {
-        self.offset.saturating_add(self.header.len() as u32)
+        // A header is 2 or 4 bytes; saturating like the offset.
+        self.offset
+            .saturating_add(u32::try_from(self.header.len()).unwrap_or(u32::MAX))
     }
 
     /// Bytecode length in bytes (the Descriptor's bytecode_count).

@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 const LOCATION: &str = "RefLocation component";
 
 /// Largest distance one entry holds; 255 means "add 255 and read on".
-const STEP: u32 = 255;
+const STEP_BYTE: u8 = 255;
+const STEP: u32 = STEP_BYTE as u32;
 
 /// The two offset lists of one Method component block (extended layout).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
@@ -82,8 +83,12 @@ fn encode_offsets(offsets: &[u32], field: &str, out: &mut Vec<u8>) -> Result<()>
                 format!("{field} are not ascending: {at:#x} follows {prev:#x}"),
             )
         })?;
-        distances.extend(std::iter::repeat_n(STEP as u8, (d / STEP) as usize));
-        distances.push((d % STEP) as u8);
+        let steps = usize::try_from(d / STEP)
+            .map_err(|_| Error::encode(LOCATION, format!("{field}: distance {d:#x} too long")))?;
+        distances.extend(std::iter::repeat_n(STEP_BYTE, steps));
+        #[allow(clippy::cast_possible_truncation)] // d % 255 is below 255
+        let rest = (d % STEP) as u8;
+        distances.push(rest);
         prev = at;
     }
     out.put_u2(to_u16(distances.len(), LOCATION, field)?);

@@ -56,7 +56,7 @@ impl Exec<'_, '_, '_> {
                 }
                 self.stack.push(Val {
                     kind,
-                    src: vec![self.idx],
+                    src: std::rc::Rc::from([self.idx]),
                     konst: None,
                 });
             }

@@ -40,7 +40,7 @@ impl Exec<'_, '_, '_> {
                 });
                 self.stack.push(Val {
                     kind: Kind::Short { s, u },
-                    src: vec![self.idx],
+                    src: std::rc::Rc::from([self.idx]),
                     konst: None,
                 });
             }

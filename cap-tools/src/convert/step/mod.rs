@@ -22,6 +22,7 @@ mod objects;
 mod stack;
 
 use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use crate::classfile::insn::{op, Insn, Operands};
 use crate::classfile::{Code, Constant, ConstantPool, MemberRef, Method};
@@ -117,7 +118,7 @@ pub fn step(
         insn,
         idx: i as u32,
         forced: forced.contains(&(i as u32)),
-        stack: before.stack.clone(),
+        stack: before.stack.to_vec(),
         locals: before.locals.clone(),
         plan: Vec::new(),
         demands,
@@ -142,8 +143,14 @@ pub fn step(
         }
         succ.push(i + 1);
     }
+    // An unchanged stack stays shared with the frame before.
+    let stack = if x.stack[..] == before.stack[..] {
+        before.stack.clone()
+    } else {
+        Rc::new(x.stack)
+    };
     let after = State {
-        stack: x.stack,
+        stack,
         locals: x.locals,
     };
     let peak = before.depth().max(after.depth()) + x.extra;
@@ -162,7 +169,8 @@ struct Exec<'e, 'a, 'd> {
     idx: u32,
     forced: bool,
     stack: Vec<Val>,
-    locals: Vec<Option<Val>>,
+    /// Copied only when the instruction writes a local.
+    locals: Rc<Vec<Option<Val>>>,
     plan: Vec<JcOp>,
     demands: &'d mut Demands,
     /// Words pushed above both the before and after depths (int compares).
@@ -199,7 +207,7 @@ impl Exec<'_, '_, '_> {
         match v.kind {
             Kind::Int => Ok(()),
             Kind::Short { .. } if self.env.int_support => {
-                self.demands.force.extend(&v.src);
+                self.demands.force.extend(v.src.iter());
                 Ok(())
             }
             Kind::Short { .. } => Err(self.err(format!("{what}: needs int support (--int)"))),
@@ -290,7 +298,7 @@ impl Exec<'_, '_, '_> {
                 s: i16::try_from(c).is_ok(),
                 u: (0..=0xFFFF).contains(&c),
             },
-            src: vec![self.idx],
+            src: Rc::from([self.idx]),
             konst: Some(c),
         });
     }
@@ -326,13 +334,13 @@ impl Exec<'_, '_, '_> {
     }
 
     fn set_local(&mut self, slot: u16, v: Option<Val>) -> Result<()> {
-        let at = self.locals.get_mut(usize::from(slot)).ok_or_else(|| {
-            Error::at(
+        if usize::from(slot) >= self.locals.len() {
+            return Err(Error::at(
                 self.env.place(Some(self.insn.pc)),
                 format!("local {slot} is beyond max_locals"),
-            )
-        })?;
-        *at = v;
+            ));
+        }
+        Rc::make_mut(&mut self.locals)[usize::from(slot)] = v;
         Ok(())
     }
 
@@ -460,7 +468,7 @@ impl Exec<'_, '_, '_> {
                 // never needed through a cast, but the value stays traceable.
                 self.stack.push(Val {
                     kind,
-                    src: vec![self.idx],
+                    src: Rc::from([self.idx]),
                     konst: a.konst.map(|c| i32::from(c as i16)),
                 });
             }

@@ -153,13 +153,8 @@ impl TypeDescriptor {
             if let Some(c) = class {
                 // Encoding errors surface in `encode`; here an invalid ref
                 // contributes its nibble count only.
-                let v = c.to_u16().unwrap_or(0);
-                n.extend([
-                    (v >> 12) as u8,
-                    (v >> 8) as u8 & 0xF,
-                    (v >> 4) as u8 & 0xF,
-                    v as u8 & 0xF,
-                ]);
+                let [hi, lo] = c.to_u16().unwrap_or(0).to_be_bytes();
+                n.extend([hi >> 4, hi & 0xF, lo >> 4, lo & 0xF]);
             }
         }
         n
