@@ -25,6 +25,9 @@
 //! [`keyset`] the persistent model, [`recognition`] the card's data
 //! objects, [`profile`] the settings a card is made with.
 
+// Input from cards, hosts and files is never truncated silently.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 pub mod card;
 pub mod commands;
 mod hexser;

@@ -139,7 +139,10 @@ pub fn test_keys(aes: bool, version: u8) -> Result<StaticKeys, KeyError> {
 /// once T=1 is offered: the XOR of T0 to the last byte is zero).
 pub fn atr() -> Vec<u8> {
     let historical = b"jctemu";
-    let mut atr = vec![0x3B, 0x80 | historical.len() as u8, 0x80, 0x01];
+    // T0: TD1 follows, and K historical bytes (6 fit the low nibble).
+    let t0 = 0x80 | 0x06;
+    debug_assert_eq!(historical.len(), 6);
+    let mut atr = vec![0x3B, t0, 0x80, 0x01];
     atr.extend_from_slice(historical);
     let tck = atr[1..].iter().fold(0u8, |acc, b| acc ^ b);
     atr.push(tck);

@@ -200,10 +200,13 @@ impl CommandApdu {
                 if self.data.is_empty() {
                     out.push(0);
                 }
-                // Ne = 65536 encodes as 0000; the cast keeps the low 16 bits.
-                out.extend_from_slice(&((ne & 0xFFFF) as u16).to_be_bytes());
+                // Ne = 65536 encodes as 0000: the low 16 bits.
+                let [.., hi, lo] = ne.to_be_bytes();
+                out.extend_from_slice(&[hi, lo]);
             } else {
-                out.push((ne & 0xFF) as u8);
+                // Ne = 256 encodes as 00: the low byte.
+                let [.., lo] = ne.to_be_bytes();
+                out.push(lo);
             }
         }
         out
@@ -219,7 +222,7 @@ pub fn lc_field(len: usize, extended: bool) -> Vec<u8> {
             let [hi, lo] = n.to_be_bytes();
             vec![0, hi, lo]
         }
-        n => vec![n as u8],
+        n => vec![u8::try_from(n).unwrap_or(u8::MAX)],
     }
 }
 

@@ -83,8 +83,8 @@ pub fn get_data(tag: u16) -> CommandApdu {
     CommandApdu::fixed(
         CLA_GP,
         ins::GET_DATA,
-        (tag >> 8) as u8,
-        tag as u8,
+        tag.to_be_bytes()[0],
+        tag.to_be_bytes()[1],
         Vec::new(),
         Some(256),
     )
@@ -143,7 +143,14 @@ pub fn load(p1: u8, block_number: u8, data: &[u8]) -> Result<CommandApdu, Comman
 
 /// DELETE of an AID; `related` also deletes what depends on it (P2 80).
 pub fn delete(aid: &[u8], related: bool) -> Result<CommandApdu, CommandError> {
-    let mut data = vec![0x4F, aid.len() as u8];
+    if !(5..=16).contains(&aid.len()) {
+        return Err(DataError(format!(
+            "DELETE: an AID has 5 to 16 bytes, this one {}",
+            aid.len()
+        ))
+        .into());
+    }
+    let mut data = vec![0x4F, u8::try_from(aid.len()).unwrap_or(16)];
     data.extend_from_slice(aid);
     Ok(CommandApdu::new(
         CLA_GP,

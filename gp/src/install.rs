@@ -213,7 +213,9 @@ impl LoadBlocks {
     /// `(P1, P2)` of block `i`: P1 80 marks the last block, P2 the block number.
     pub fn p1p2(&self, i: usize) -> (u8, u8) {
         let last = i + 1 == self.blocks.len();
-        (if last { 0x80 } else { 0x00 }, i as u8)
+        // `split` makes at most 256 blocks, so every index fits the byte.
+        let number = u8::try_from(i).unwrap_or(u8::MAX);
+        (if last { 0x80 } else { 0x00 }, number)
     }
 }
 

@@ -9,6 +9,9 @@
 //! performs I/O, holds no keys and knows nothing of secure channels (those
 //! are the `scp` crate's), of CAP files or of transports.
 
+// Everything here parses what a card or a host sent: no silent truncation.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 pub mod apdu;
 pub mod cardinfo;
 pub mod commands;

@@ -246,14 +246,17 @@ pub fn encode_legacy(entries: &[Entry]) -> Vec<u8> {
 
 /// One entry in the legacy format.
 pub fn encode_legacy_entry(e: &Entry) -> Vec<u8> {
-    let mut out = vec![e.aid.len() as u8];
+    // AIDs have at most 16 bytes and a module list comes from one load
+    // file's applets (at most 255), so each count fits its byte.
+    let byte = |n: usize| u8::try_from(n).unwrap_or(u8::MAX);
+    let mut out = vec![byte(e.aid.len())];
     out.extend_from_slice(&e.aid);
     out.push(e.life_cycle);
     out.push(e.privileges.0[0]);
     if e.scope == Scope::LoadFilesAndModules {
-        out.push(e.modules.len() as u8);
+        out.push(byte(e.modules.len()));
         for m in &e.modules {
-            out.push(m.len() as u8);
+            out.push(byte(m.len()));
             out.extend_from_slice(m);
         }
     }

@@ -75,7 +75,8 @@ impl Tag {
     fn first_byte(self) -> u8 {
         // `len() <= 4` so the shift is at most 24 bits; truncation to the
         // leading byte is the intent.
-        (self.0 >> (8 * (self.len() - 1))) as u8
+        let shifted = self.0 >> (8 * (self.len() - 1));
+        shifted.to_be_bytes()[3]
     }
 
     /// Whether the object's value is itself a sequence of TLVs (bit 6).
@@ -295,15 +296,15 @@ pub fn encode_all(tlvs: &[Tlv]) -> Result<Vec<u8>, TlvError> {
 pub fn encode_length(len: usize, out: &mut Vec<u8>) -> Result<(), TlvError> {
     let len32 =
         u32::try_from(len).map_err(|_| TlvError::new(0, TlvErrorKind::ValueTooLong { len }))?;
-    if len32 < 0x80 {
-        out.push(len32 as u8);
+    if let Ok(short @ 0..=0x7F) = u8::try_from(len32) {
+        out.push(short);
         return Ok(());
     }
     let bytes = len32.to_be_bytes();
     let skip = bytes.iter().take_while(|b| **b == 0).count();
     let significant = &bytes[skip..];
     // 1..=4 significant bytes, so the prefix is 0x81..=0x84.
-    out.push(0x80 | significant.len() as u8);
+    out.push(0x80 | u8::try_from(significant.len()).unwrap_or(4));
     out.extend_from_slice(significant);
     Ok(())
 }

@@ -8,6 +8,9 @@
 //! converts class files, never holds the card's side of a protocol, and
 //! prints nothing: rendering is the front end's job.
 
+// Input from cards, hosts and files is never truncated silently.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 pub mod card_info;
 pub mod client;
 pub mod plan;

@@ -21,6 +21,9 @@
 //! [`SecureChannel`] is through a verified card cryptogram. Once a MAC
 //! fails, the channel closes for good, as GlobalPlatform requires.
 
+// Input from cards, hosts and files is never truncated silently.
+#![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]
+
 mod card;
 mod channel;
 mod crypto;
