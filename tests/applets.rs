@@ -37,6 +37,18 @@ fn api_jar(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Compiles `sources` with javac against the API jar into `out`.
+/// The class files of a converter-reference package, compiled by javac
+/// against jct's API jar into `work/classes`.
+fn reference_classes(work: &Path, package: &str) -> std::path::PathBuf {
+    let api = api_jar(work);
+    let classes = work.join("classes");
+    let sources = support::shared()
+        .join("converter-reference/src/com/example")
+        .join(package);
+    javac(&api, &classes, &java_files(&sources));
+    classes
+}
+
 fn javac(api: &Path, out: &Path, sources: &[std::path::PathBuf]) {
     let status = StdCommand::new("javac")
         .args([
@@ -108,13 +120,7 @@ fn build_from_flags_without_a_project_file() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let api = api_jar(work.path());
-    let classes = work.path().join("classes");
-    javac(
-        &api,
-        &classes,
-        &java_files(&support::shared().join("converter-reference/src/com/example/hello")),
-    );
+    let classes = reference_classes(work.path(), "hello");
     let cap = work.path().join("hello.cap");
     Command::cargo_bin("jct")
         .unwrap()
@@ -170,13 +176,7 @@ fn a_failed_build_leaves_neither_output() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let api = api_jar(work.path());
-    let classes = work.path().join("classes");
-    javac(
-        &api,
-        &classes,
-        &java_files(&support::shared().join("converter-reference/src/com/example/lib")),
-    );
+    let classes = reference_classes(work.path(), "lib");
     let build = |cap: &Path, exp: &Path| {
         let mut c = Command::cargo_bin("jct").unwrap();
         c.arg("build")
