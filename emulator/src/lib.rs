@@ -31,9 +31,11 @@
 pub mod card;
 pub mod commands;
 mod hexser;
+pub mod jcvm;
 pub mod keyset;
 pub mod linker;
 pub mod load;
+pub mod natives;
 pub mod net;
 pub mod profile;
 pub mod recognition;

@@ -51,6 +51,47 @@ pub struct CardProfile {
     /// level. Cards made before this setting existed get the default.
     #[serde(default = "default_min_level")]
     pub min_level: u8,
+    /// Bytes of persistent memory for the applets' objects (the heap);
+    /// an allocation beyond it throws SystemException.NO_RESOURCE.
+    #[serde(default = "default_heap_memory")]
+    pub heap_memory: usize,
+    /// Bytes of RAM for transient arrays (CLEAR_ON_RESET and
+    /// CLEAR_ON_DESELECT share it).
+    #[serde(default = "default_transient_memory")]
+    pub transient_memory: usize,
+    /// Bytes of the transaction commit buffer
+    /// (JCSystem.getMaxCommitCapacity); TransactionException.BUFFER_FULL beyond.
+    #[serde(default = "default_commit_capacity")]
+    pub commit_capacity: usize,
+    /// Bytecodes an applet may execute per APDU before the card goes mute
+    /// (a watchdog, so a looping applet cannot hang the emulator).
+    #[serde(default = "default_instruction_budget")]
+    pub instruction_budget: u64,
+    /// Nested method frames.
+    #[serde(default = "default_max_frames")]
+    pub max_frames: usize,
+    /// Words of the Java stack (locals and operands of all frames).
+    #[serde(default = "default_max_stack_words")]
+    pub max_stack_words: usize,
+}
+
+fn default_heap_memory() -> usize {
+    64 * 1024
+}
+fn default_transient_memory() -> usize {
+    4 * 1024
+}
+fn default_commit_capacity() -> usize {
+    1024
+}
+fn default_instruction_budget() -> u64 {
+    10_000_000
+}
+fn default_max_frames() -> usize {
+    64
+}
+fn default_max_stack_words() -> usize {
+    2048
 }
 
 fn default_min_level() -> u8 {
@@ -67,6 +108,12 @@ impl Default for CardProfile {
             max_auth_failures: 10,
             memory: 1 << 20,
             min_level: default_min_level(),
+            heap_memory: default_heap_memory(),
+            transient_memory: default_transient_memory(),
+            commit_capacity: default_commit_capacity(),
+            instruction_budget: default_instruction_budget(),
+            max_frames: default_max_frames(),
+            max_stack_words: default_max_stack_words(),
         }
     }
 }
@@ -105,6 +152,18 @@ impl CardProfile {
         }
         self.api_version()?;
         self.min_security_level()?;
+        if self.max_frames == 0 || self.max_frames > 4096 {
+            return Err(format!("max_frames {}: use 1 to 4096", self.max_frames));
+        }
+        if !(16..=1 << 20).contains(&self.max_stack_words) {
+            return Err(format!(
+                "max_stack_words {}: use 16 to 1048576",
+                self.max_stack_words
+            ));
+        }
+        if self.instruction_budget == 0 {
+            return Err("instruction_budget must be at least 1".into());
+        }
         let scp02 = scp::Protocol::Scp02 { i: self.scp02_i };
         let scp03 = scp::Protocol::Scp03 { i: self.scp03_i };
         // The secure channel code refuses options it does not implement

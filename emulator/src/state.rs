@@ -8,6 +8,7 @@ use gp::{ApplicationLifeCycle, CardLifeCycle, Privileges};
 use serde::{Deserialize, Serialize};
 
 use crate::hexser;
+use crate::jcvm::heap::Heap;
 use crate::keyset::KeySet;
 use crate::profile::CardProfile;
 
@@ -102,6 +103,9 @@ pub struct CardState {
     pub packages: Vec<Package>,
     /// Application instances, in installation order.
     pub instances: Vec<Instance>,
+    /// The applets' persistent objects, static fields and registrations.
+    #[serde(default)]
+    pub heap: Heap,
 }
 
 impl CardState {
@@ -114,6 +118,7 @@ impl CardState {
             key_sets: vec![keys],
             packages: Vec::new(),
             instances: Vec::new(),
+            heap: Heap::default(),
         }
     }
 
@@ -165,6 +170,7 @@ impl CardState {
                 ));
             }
         }
+        self.heap.validate().map_err(|e| format!("heap: {e}"))?;
         Ok(())
     }
 

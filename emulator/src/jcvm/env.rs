@@ -1,0 +1,53 @@
+//! What the JCRE knows during a call besides the heap: the limits, the
+//! APDU being processed, whose context runs, whether an applet is being
+//! selected or installed, the applets on the card.
+
+use super::heap::ObjId;
+use super::interp::Limits;
+use crate::natives::apdu::ApduState;
+
+/// An INSTALL [for install] in progress: the instance AID the card
+/// manager assigned and what register() recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Installing {
+    pub aid: Vec<u8>,
+    pub registered: Option<(Vec<u8>, ObjId)>,
+}
+
+/// Per-card JCRE state for calls.
+#[derive(Debug)]
+pub struct Env {
+    pub limits: Limits,
+    pub apdu: ApduState,
+    /// Context (package) of the running applet, an index into the heap's contexts.
+    pub context: u32,
+    /// AID of the applet whose context runs.
+    pub applet: Vec<u8>,
+    /// The applet's process() runs for its SELECT command.
+    pub selecting: bool,
+    pub installing: Option<Installing>,
+    /// Registered applets (AIDs), for lookupAID and isAppletActive.
+    pub registry: Vec<Vec<u8>>,
+    /// The applet selected (active), if any.
+    pub active: Option<Vec<u8>>,
+    /// JCSystem.getVersion: major.minor as a BCD-like short (0x0305).
+    pub version: i16,
+    pub deletion_requested: bool,
+}
+
+impl Env {
+    pub fn new(limits: Limits, version: i16) -> Env {
+        Env {
+            limits,
+            apdu: ApduState::default(),
+            context: 0,
+            applet: Vec::new(),
+            selecting: false,
+            installing: None,
+            registry: Vec::new(),
+            active: None,
+            version,
+            deletion_requested: false,
+        }
+    }
+}

@@ -1,0 +1,516 @@
+//! The persistent heap: every object the applets create, the static field
+//! images of the packages and the applet registrations, as one serializable
+//! structure (object id -> object) saved with the card state.
+//!
+//! Why its own structure: the store only sees [`Heap`] as a value to write
+//! at commit points (the end of each APDU), so replacing the store with a
+//! journal later touches nothing here. Transactions are implemented in
+//! memory by an undo log ([`Heap::begin`], [`Heap::commit`], [`Heap::abort`]);
+//! every write goes through one method per kind, which logs the old value
+//! when a transaction is open and the target is persistent.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hexser;
+
+/// A reference as the interpreter holds it: 0 is null.
+pub type ObjId = u32;
+
+/// Transient kinds (JCSystem.CLEAR_ON_RESET / CLEAR_ON_DESELECT).
+pub const NOT_TRANSIENT: u8 = 0;
+pub const CLEAR_ON_RESET: u8 = 1;
+pub const CLEAR_ON_DESELECT: u8 = 2;
+
+/// Bytes an object costs besides its payload (header, class, owner), for
+/// the memory accounting that JCSystem.getAvailableMemory reports.
+pub const OBJECT_OVERHEAD: usize = 8;
+
+/// A class as the heap names it, stable across restarts: the package AID
+/// and the class's offset in its Class component (a package class) or its
+/// token (an API class).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ClassKey {
+    #[serde(with = "hexser")]
+    pub package: Vec<u8>,
+    pub id: u16,
+    pub api: bool,
+}
+
+/// State the natives keep in API objects (what Oracle's classes keep in
+/// private fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum NativeData {
+    #[default]
+    None,
+    /// Throwable subclasses of the framework: the reason code.
+    Reason(i16),
+    /// An AID object: its bytes.
+    Aid(#[serde(with = "hexser")] Vec<u8>),
+    /// OwnerPIN: the PIN, the try limit and counter, the validated flag
+    /// (a transient CLEAR_ON_RESET flag on a card: cleared at power up).
+    Pin {
+        #[serde(with = "hexser")]
+        pin: Vec<u8>,
+        max_len: u8,
+        limit: u8,
+        tries: u8,
+        validated: bool,
+    },
+}
+
+/// Array element storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArrayData {
+    Boolean(#[serde(with = "hexser")] Vec<u8>),
+    Byte(#[serde(with = "hexser")] Vec<u8>),
+    Short(Vec<i16>),
+    Int(Vec<i32>),
+    /// Elements are references; `class` names the element class (an
+    /// index into [`Heap::classes`]).
+    Ref { class: u32, data: Vec<ObjId> },
+}
+
+impl ArrayData {
+    pub fn len(&self) -> usize {
+        match self {
+            ArrayData::Boolean(v) | ArrayData::Byte(v) => v.len(),
+            ArrayData::Short(v) => v.len(),
+            ArrayData::Int(v) => v.len(),
+            ArrayData::Ref { data, .. } => data.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of storage per element.
+    pub fn element_size(&self) -> usize {
+        match self {
+            ArrayData::Boolean(_) | ArrayData::Byte(_) => 1,
+            ArrayData::Short(_) | ArrayData::Ref { .. } => 2,
+            ArrayData::Int(_) => 4,
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            ArrayData::Boolean(v) | ArrayData::Byte(v) => v.fill(0),
+            ArrayData::Short(v) => v.fill(0),
+            ArrayData::Int(v) => v.fill(0),
+            ArrayData::Ref { data, .. } => data.fill(0),
+        }
+    }
+}
+
+/// One object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Obj {
+    /// A class instance: its class (index into [`Heap::classes`]), its
+    /// field words (references stored as ids), native state.
+    Instance {
+        class: u32,
+        fields: Vec<i32>,
+        #[serde(default)]
+        native: NativeData,
+    },
+    /// An array; `transient` is 0, CLEAR_ON_RESET or CLEAR_ON_DESELECT;
+    /// `owner` the context (package AID index into [`Heap::contexts`]).
+    Array {
+        data: ArrayData,
+        transient: u8,
+        owner: u32,
+        /// JCRE-owned global arrays (the APDU buffer).
+        #[serde(default)]
+        global: bool,
+    },
+}
+
+impl Obj {
+    fn size(&self) -> usize {
+        OBJECT_OVERHEAD
+            + match self {
+                Obj::Instance { fields, .. } => 2 * fields.len(),
+                Obj::Array { data, .. } => data.len() * data.element_size(),
+            }
+    }
+
+    fn transient_kind(&self) -> u8 {
+        match self {
+            Obj::Array { transient, .. } => *transient,
+            Obj::Instance { .. } => NOT_TRANSIENT,
+        }
+    }
+}
+
+/// A package's static field image (JCVM 6.11): reference fields first, as
+/// ids, then the primitive fields as big-endian bytes at their offsets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticImage {
+    #[serde(with = "hexser")]
+    pub package: Vec<u8>,
+    pub refs: Vec<ObjId>,
+    /// The whole image (the reference part unused here).
+    #[serde(with = "hexser")]
+    pub bytes: Vec<u8>,
+    /// Filled from the StaticField component (once, at the first link).
+    #[serde(default)]
+    pub initialised: bool,
+}
+
+/// One undo record of an open transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Undo {
+    Field(ObjId, usize, i32),
+    Elem(ObjId, usize, i32),
+    StaticBytes(usize, usize, [u8; 4], usize),
+    StaticRef(usize, usize, ObjId),
+}
+
+/// Memory ran out (SystemException.NO_RESOURCE / NO_TRANSIENT_SPACE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfMemory;
+
+/// Why a transaction operation failed (TransactionException reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxError {
+    InProgress = 1,
+    NotInProgress = 2,
+    BufferFull = 3,
+}
+
+/// Everything applets keep in persistent memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Heap {
+    /// Class names used by objects (interned: objects store the index).
+    pub classes: Vec<ClassKey>,
+    /// Contexts (package AIDs) owning objects.
+    #[serde(with = "hexser::list")]
+    pub contexts: Vec<Vec<u8>>,
+    pub objects: BTreeMap<ObjId, Obj>,
+    pub next_id: ObjId,
+    pub statics: Vec<StaticImage>,
+    /// Registered applet instances: instance AID (hex) -> applet object.
+    pub applets: BTreeMap<String, ObjId>,
+    /// JCRE-owned objects (the APDU object and buffer, exception
+    /// singletons), by name, created once per card.
+    pub system: BTreeMap<String, ObjId>,
+    /// Bytes used by persistent and by transient objects.
+    #[serde(skip)]
+    used_persistent: usize,
+    #[serde(skip)]
+    used_transient: usize,
+    #[serde(skip)]
+    tx: Option<Vec<Undo>>,
+    #[serde(skip)]
+    tx_bytes: usize,
+    #[serde(skip)]
+    tx_capacity: usize,
+    /// Set by every persistent change since the last commit point.
+    #[serde(skip)]
+    pub dirty: bool,
+}
+
+impl Heap {
+    /// Recomputes what serde skips, after loading; clears transients (a
+    /// restart is a power up).
+    pub fn after_load(&mut self) {
+        self.used_persistent = 0;
+        self.used_transient = 0;
+        for o in self.objects.values_mut() {
+            if o.transient_kind() == NOT_TRANSIENT {
+                self.used_persistent += o.size();
+            } else {
+                self.used_transient += o.size();
+                if let Obj::Array { data, .. } = o {
+                    data.clear();
+                }
+            }
+        }
+        self.tx = None;
+        self.dirty = false;
+    }
+
+    /// Checks what serde cannot: references point at objects, classes and
+    /// contexts exist.
+    pub fn validate(&self) -> Result<(), String> {
+        let ok_ref = |r: ObjId| r == 0 || self.objects.contains_key(&r);
+        for (id, o) in &self.objects {
+            if *id == 0 || *id >= self.next_id {
+                return Err(format!("object id {id} out of range"));
+            }
+            match o {
+                Obj::Instance { class, .. } if *class as usize >= self.classes.len() => {
+                    return Err(format!("object {id}: class {class} unknown"))
+                }
+                Obj::Array { owner, .. } if *owner as usize >= self.contexts.len() => {
+                    return Err(format!("object {id}: context {owner} unknown"))
+                }
+                Obj::Array {
+                    data: ArrayData::Ref { class, .. },
+                    ..
+                } if *class as usize >= self.classes.len() => {
+                    return Err(format!("array {id}: element class {class} unknown"))
+                }
+                _ => {}
+            }
+        }
+        let all = self
+            .applets
+            .values()
+            .chain(self.system.values())
+            .copied()
+            .chain(self.statics.iter().flat_map(|s| s.refs.iter().copied()));
+        for r in all {
+            if !ok_ref(r) {
+                return Err(format!("reference to missing object {r}"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn class_index(&mut self, key: &ClassKey) -> u32 {
+        match self.classes.iter().position(|k| k == key) {
+            Some(i) => i as u32,
+            None => {
+                self.classes.push(key.clone());
+                self.dirty = true;
+                (self.classes.len() - 1) as u32
+            }
+        }
+    }
+
+    pub fn context_index(&mut self, aid: &[u8]) -> u32 {
+        match self.contexts.iter().position(|k| k == aid) {
+            Some(i) => i as u32,
+            None => {
+                self.contexts.push(aid.to_vec());
+                self.dirty = true;
+                (self.contexts.len() - 1) as u32
+            }
+        }
+    }
+
+    pub fn used(&self) -> (usize, usize) {
+        (self.used_persistent, self.used_transient)
+    }
+
+    /// Allocates an object within the limits.
+    pub fn alloc(&mut self, obj: Obj, limits: (usize, usize)) -> Result<ObjId, OutOfMemory> {
+        let size = obj.size();
+        if obj.transient_kind() == NOT_TRANSIENT {
+            if self.used_persistent + size > limits.0 {
+                return Err(OutOfMemory);
+            }
+            self.used_persistent += size;
+            self.dirty = true;
+        } else {
+            if self.used_transient + size > limits.1 {
+                return Err(OutOfMemory);
+            }
+            self.used_transient += size;
+        }
+        if self.next_id == 0 {
+            self.next_id = 1;
+        }
+        let id = self.next_id;
+        self.next_id = self.next_id.checked_add(1).ok_or(OutOfMemory)?;
+        self.objects.insert(id, obj);
+        Ok(id)
+    }
+
+    pub fn get(&self, id: ObjId) -> Option<&Obj> {
+        self.objects.get(&id)
+    }
+
+    /// Mutable access for natives that write without the transaction
+    /// (non-atomic copies, native state); marks persistent objects dirty.
+    pub fn get_mut_untracked(&mut self, id: ObjId) -> Option<&mut Obj> {
+        let o = self.objects.get_mut(&id)?;
+        if o.transient_kind() == NOT_TRANSIENT {
+            self.dirty = true;
+        }
+        Some(o)
+    }
+
+    /// Writes an instance field word.
+    pub fn set_field(&mut self, id: ObjId, idx: usize, value: i32) -> Result<(), TxError> {
+        let old = match self.objects.get(&id) {
+            Some(Obj::Instance { fields, .. }) => match fields.get(idx) {
+                Some(v) => *v,
+                None => return Ok(()),
+            },
+            _ => return Ok(()),
+        };
+        self.log(Undo::Field(id, idx, old), 2)?;
+        if let Some(Obj::Instance { fields, .. }) = self.objects.get_mut(&id) {
+            fields[idx] = value;
+        }
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Writes an array element (already bounds checked by the caller).
+    pub fn set_elem(&mut self, id: ObjId, idx: usize, value: i32) -> Result<(), TxError> {
+        let (old, persistent, size) = match self.objects.get(&id) {
+            Some(Obj::Array {
+                data, transient, ..
+            }) => (read_elem(data, idx), *transient == NOT_TRANSIENT, data.element_size()),
+            _ => return Ok(()),
+        };
+        if persistent {
+            self.log(Undo::Elem(id, idx, old), size)?;
+            self.dirty = true;
+        }
+        if let Some(Obj::Array { data, .. }) = self.objects.get_mut(&id) {
+            write_elem(data, idx, value);
+        }
+        Ok(())
+    }
+
+    /// Writes `len` (1, 2 or 4) big-endian bytes of a static image.
+    pub fn set_static(
+        &mut self,
+        image: usize,
+        off: usize,
+        len: usize,
+        value: i32,
+    ) -> Result<(), TxError> {
+        let Some(img) = self.statics.get(image) else {
+            return Ok(());
+        };
+        let Some(cur) = img.bytes.get(off..off + len) else {
+            return Ok(());
+        };
+        let mut old = [0u8; 4];
+        old[..len].copy_from_slice(cur);
+        self.log(Undo::StaticBytes(image, off, old, len), len)?;
+        let be = value.to_be_bytes();
+        self.statics[image].bytes[off..off + len].copy_from_slice(&be[4 - len..]);
+        self.dirty = true;
+        Ok(())
+    }
+
+    pub fn set_static_ref(&mut self, image: usize, slot: usize, value: ObjId) -> Result<(), TxError> {
+        let Some(old) = self.statics.get(image).and_then(|i| i.refs.get(slot)).copied() else {
+            return Ok(());
+        };
+        self.log(Undo::StaticRef(image, slot, old), 2)?;
+        self.statics[image].refs[slot] = value;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn log(&mut self, undo: Undo, bytes: usize) -> Result<(), TxError> {
+        if let Some(tx) = &mut self.tx {
+            // Each record costs its value and a 4-byte location.
+            let cost = bytes + 4;
+            if self.tx_bytes + cost > self.tx_capacity {
+                return Err(TxError::BufferFull);
+            }
+            self.tx_bytes += cost;
+            tx.push(undo);
+        }
+        Ok(())
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    pub fn tx_used(&self) -> usize {
+        self.tx_bytes
+    }
+
+    pub fn begin(&mut self, capacity: usize) -> Result<(), TxError> {
+        if self.tx.is_some() {
+            return Err(TxError::InProgress);
+        }
+        self.tx = Some(Vec::new());
+        self.tx_bytes = 0;
+        self.tx_capacity = capacity;
+        Ok(())
+    }
+
+    /// Makes the transaction's writes permanent: a commit point.
+    pub fn commit(&mut self) -> Result<(), TxError> {
+        self.tx.take().ok_or(TxError::NotInProgress)?;
+        self.tx_bytes = 0;
+        Ok(())
+    }
+
+    /// Undoes every write of the transaction, newest first.
+    pub fn abort(&mut self) -> Result<(), TxError> {
+        let log = self.tx.take().ok_or(TxError::NotInProgress)?;
+        self.tx_bytes = 0;
+        for u in log.into_iter().rev() {
+            match u {
+                Undo::Field(id, idx, old) => {
+                    if let Some(Obj::Instance { fields, .. }) = self.objects.get_mut(&id) {
+                        fields[idx] = old;
+                    }
+                }
+                Undo::Elem(id, idx, old) => {
+                    if let Some(Obj::Array { data, .. }) = self.objects.get_mut(&id) {
+                        write_elem(data, idx, old);
+                    }
+                }
+                Undo::StaticBytes(img, off, old, len) => {
+                    self.statics[img].bytes[off..off + len].copy_from_slice(&old[..len]);
+                }
+                Undo::StaticRef(img, slot, old) => self.statics[img].refs[slot] = old,
+            }
+        }
+        Ok(())
+    }
+
+    /// Clears transient arrays of `kind` (all of CLEAR_ON_RESET at power
+    /// up; CLEAR_ON_DESELECT ones of a context at deselect, or all).
+    pub fn clear_transients(&mut self, kind: u8, context: Option<u32>) {
+        for o in self.objects.values_mut() {
+            if let Obj::Array {
+                data,
+                transient,
+                owner,
+                ..
+            } = o
+            {
+                if *transient == kind && context.is_none_or(|c| c == *owner) {
+                    data.clear();
+                }
+            }
+        }
+    }
+
+    /// Forgets a deleted package's static image and an instance's registration.
+    pub fn forget_package(&mut self, aid: &[u8]) {
+        self.statics.retain(|s| s.package != aid);
+        self.dirty = true;
+    }
+
+    pub fn forget_applet(&mut self, aid: &[u8]) {
+        self.applets.remove(&hex::encode_upper(aid));
+        self.dirty = true;
+    }
+}
+
+pub fn read_elem(data: &ArrayData, idx: usize) -> i32 {
+    match data {
+        ArrayData::Boolean(v) | ArrayData::Byte(v) => i32::from(v[idx] as i8),
+        ArrayData::Short(v) => i32::from(v[idx]),
+        ArrayData::Int(v) => v[idx],
+        ArrayData::Ref { data, .. } => data[idx] as i32,
+    }
+}
+
+#[allow(clippy::cast_possible_truncation)]
+pub fn write_elem(data: &mut ArrayData, idx: usize, value: i32) {
+    match data {
+        ArrayData::Boolean(v) | ArrayData::Byte(v) => v[idx] = value as u8,
+        ArrayData::Short(v) => v[idx] = value as i16,
+        ArrayData::Int(v) => v[idx] = value,
+        ArrayData::Ref { data, .. } => data[idx] = value as ObjId,
+    }
+}

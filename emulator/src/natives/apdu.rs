@@ -1,0 +1,286 @@
+//! javacard.framework.APDU: the command as the applet sees it (the APDU
+//! buffer, a JCRE-owned global array holding the header and, once
+//! received, the data) and the incoming/outgoing state machine of the
+//! APDU class (STATE_INITIAL .. STATE_FULL_OUTGOING), with the
+//! APDUException reasons of each misuse.
+
+use crate::jcvm::heap::{ArrayData, Obj, ObjId};
+use crate::jcvm::interp::{Exc, Ret, Vm};
+use crate::natives::Sys;
+
+/// Size of the APDU buffer: header, 255 data bytes and Le.
+pub const BUFFER_SIZE: usize = 261;
+
+pub const STATE_INITIAL: i8 = 0;
+pub const STATE_PARTIAL_INCOMING: i8 = 1;
+pub const STATE_FULL_INCOMING: i8 = 2;
+pub const STATE_OUTGOING: i8 = 3;
+pub const STATE_OUTGOING_LENGTH_KNOWN: i8 = 4;
+pub const STATE_PARTIAL_OUTGOING: i8 = 5;
+pub const STATE_FULL_OUTGOING: i8 = 6;
+
+/// APDUException reasons.
+pub const ILLEGAL_USE: i16 = 1;
+pub const BUFFER_BOUNDS: i16 = 2;
+pub const BAD_LENGTH: i16 = 3;
+
+/// The APDU methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApduCall {
+    GetBuffer,
+    GetInBlockSize,
+    GetOutBlockSize,
+    GetProtocol,
+    GetNad,
+    ReceiveBytes,
+    SendBytes,
+    SendBytesLong,
+    SetIncomingAndReceive,
+    SetOutgoing,
+    SetOutgoingNoChaining,
+    SetOutgoingAndSend,
+    SetOutgoingLength,
+    GetCurrentState,
+    IsCommandChainingCla,
+    IsSecureMessagingCla,
+    IsIsoInterindustryCla,
+    GetIncomingLength,
+    GetOffsetCdata,
+    IsValidCla,
+    GetCurrentApdu,
+    GetCurrentApduBuffer,
+    GetClaChannel,
+    WaitExtension,
+}
+
+pub fn lookup(name: &str, _descriptor: &str) -> Option<ApduCall> {
+    use ApduCall as A;
+    Some(match name {
+        "getBuffer" => A::GetBuffer,
+        "getInBlockSize" => A::GetInBlockSize,
+        "getOutBlockSize" => A::GetOutBlockSize,
+        "getProtocol" => A::GetProtocol,
+        "getNAD" => A::GetNad,
+        "receiveBytes" => A::ReceiveBytes,
+        "sendBytes" => A::SendBytes,
+        "sendBytesLong" => A::SendBytesLong,
+        "setIncomingAndReceive" => A::SetIncomingAndReceive,
+        "setOutgoing" => A::SetOutgoing,
+        "setOutgoingNoChaining" => A::SetOutgoingNoChaining,
+        "setOutgoingAndSend" => A::SetOutgoingAndSend,
+        "setOutgoingLength" => A::SetOutgoingLength,
+        "getCurrentState" => A::GetCurrentState,
+        "isCommandChainingCLA" => A::IsCommandChainingCla,
+        "isSecureMessagingCLA" => A::IsSecureMessagingCla,
+        "isISOInterindustryCLA" => A::IsIsoInterindustryCla,
+        "getIncomingLength" => A::GetIncomingLength,
+        "getOffsetCdata" => A::GetOffsetCdata,
+        "isValidCLA" => A::IsValidCla,
+        "getCurrentAPDU" => A::GetCurrentApdu,
+        "getCurrentAPDUBuffer" => A::GetCurrentApduBuffer,
+        "getCLAChannel" => A::GetClaChannel,
+        "waitExtension" => A::WaitExtension,
+        _ => return None,
+    })
+}
+
+/// The command being processed and what the applet did with it.
+#[derive(Debug, Default)]
+pub struct ApduState {
+    /// Header CLA INS P1 P2.
+    pub header: [u8; 4],
+    /// The command data (Lc bytes).
+    pub data: Vec<u8>,
+    /// Ne: the response length the terminal expects (256 when Le = 00).
+    pub ne: usize,
+    /// P3 as received (Lc, Le or 0).
+    pub p3: u8,
+    pub state: i8,
+    /// Data bytes moved into the buffer so far.
+    pub received: usize,
+    pub out: Vec<u8>,
+    pub out_len: usize,
+    /// The APDU object and its buffer.
+    pub object: ObjId,
+    pub buffer: ObjId,
+}
+
+impl ApduState {
+    /// Starts a command: state INITIAL, nothing to send.
+    pub fn start(&mut self, header: [u8; 4], data: &[u8], ne: Option<usize>) {
+        self.header = header;
+        self.data.clear();
+        self.data.extend_from_slice(data);
+        self.ne = ne.unwrap_or(0);
+        self.p3 = if data.is_empty() {
+            (self.ne & 0xFF) as u8
+        } else {
+            (data.len() & 0xFF) as u8
+        };
+        self.state = STATE_INITIAL;
+        self.received = 0;
+        self.out.clear();
+        self.out_len = 0;
+    }
+}
+
+fn apdu_err(vm: &mut Vm<'_>, reason: i16) -> Exc {
+    vm.throw(Sys::Apdu, reason)
+}
+
+/// The APDU buffer's bytes, for writing.
+fn buffer_mut<'a>(vm: &'a mut Vm<'_>) -> Option<&'a mut Vec<u8>> {
+    let id = vm.env.apdu.buffer;
+    match vm.heap.objects.get_mut(&id) {
+        Some(Obj::Array {
+            data: ArrayData::Byte(b),
+            ..
+        }) => Some(b),
+        _ => None,
+    }
+}
+
+/// Moves as much incoming data as fits from `off` into the buffer.
+fn receive(vm: &mut Vm<'_>, off: usize) -> Result<i32, Exc> {
+    let remaining = vm.env.apdu.data.len() - vm.env.apdu.received;
+    let room = BUFFER_SIZE.saturating_sub(off);
+    let n = remaining.min(room);
+    let from = vm.env.apdu.received;
+    let chunk: Vec<u8> = vm.env.apdu.data[from..from + n].to_vec();
+    let buf = buffer_mut(vm).ok_or_else(|| Exc::Fatal("no APDU buffer".into()))?;
+    buf[off..off + n].copy_from_slice(&chunk);
+    let a = &mut vm.env.apdu;
+    a.received += n;
+    a.state = if a.received == a.data.len() {
+        STATE_FULL_INCOMING
+    } else {
+        STATE_PARTIAL_INCOMING
+    };
+    Ok(n as i32)
+}
+
+fn send(vm: &mut Vm<'_>, from: Option<ObjId>, off: i32, len: i32) -> Result<(), Exc> {
+    let st = vm.env.apdu.state;
+    if st != STATE_OUTGOING_LENGTH_KNOWN && st != STATE_PARTIAL_OUTGOING {
+        return Err(apdu_err(vm, ILLEGAL_USE));
+    }
+    if len < 0 || off < 0 {
+        return Err(apdu_err(vm, BUFFER_BOUNDS));
+    }
+    let (off, len) = (off as usize, len as usize);
+    if vm.env.apdu.out.len() + len > vm.env.apdu.out_len {
+        return Err(apdu_err(vm, ILLEGAL_USE));
+    }
+    let src = from.unwrap_or(vm.env.apdu.buffer);
+    let bytes = match vm.heap.get(src) {
+        Some(Obj::Array {
+            data: ArrayData::Byte(b),
+            ..
+        }) => b.get(off..off + len).map(<[u8]>::to_vec),
+        None if from.is_some() => return Err(vm.throw(Sys::NullPointer, 0)),
+        _ => return Err(vm.throw(Sys::Security, 0)),
+    };
+    let Some(bytes) = bytes else {
+        return Err(if from.is_some() {
+            vm.throw(Sys::ArrayIndex, 0)
+        } else {
+            apdu_err(vm, BUFFER_BOUNDS)
+        });
+    };
+    let a = &mut vm.env.apdu;
+    a.out.extend_from_slice(&bytes);
+    a.state = if a.out.len() == a.out_len {
+        STATE_FULL_OUTGOING
+    } else {
+        STATE_PARTIAL_OUTGOING
+    };
+    Ok(())
+}
+
+fn set_outgoing(vm: &mut Vm<'_>) -> Result<i32, Exc> {
+    if vm.env.apdu.state >= STATE_OUTGOING {
+        return Err(apdu_err(vm, ILLEGAL_USE));
+    }
+    vm.env.apdu.state = STATE_OUTGOING;
+    let ne = vm.env.apdu.ne;
+    Ok(ne.min(32767) as i32)
+}
+
+fn set_outgoing_length(vm: &mut Vm<'_>, len: i32) -> Result<(), Exc> {
+    if vm.env.apdu.state != STATE_OUTGOING {
+        return Err(apdu_err(vm, ILLEGAL_USE));
+    }
+    if !(0..=256).contains(&len) {
+        return Err(apdu_err(vm, BAD_LENGTH));
+    }
+    vm.env.apdu.out_len = len as usize;
+    vm.env.apdu.state = STATE_OUTGOING_LENGTH_KNOWN;
+    Ok(())
+}
+
+/// Runs an APDU method; `args` are its argument words (`this` first for
+/// instance methods).
+pub fn call(vm: &mut Vm<'_>, c: ApduCall, args: &[i32]) -> Result<Ret, Exc> {
+    use ApduCall as A;
+    let arg = |i: usize| args.get(i).copied().unwrap_or(0);
+    Ok(match c {
+        A::GetBuffer | A::GetCurrentApduBuffer => Ret::Word(vm.env.apdu.buffer as i32),
+        A::GetCurrentApdu => Ret::Word(vm.env.apdu.object as i32),
+        A::GetInBlockSize | A::GetOutBlockSize => Ret::Word(BUFFER_SIZE as i32 - 5),
+        A::GetProtocol => Ret::Word(1),
+        A::GetNad | A::GetClaChannel => Ret::Word(0),
+        A::WaitExtension => Ret::Void,
+        A::SetIncomingAndReceive => {
+            if vm.env.apdu.state != STATE_INITIAL {
+                return Err(apdu_err(vm, ILLEGAL_USE));
+            }
+            Ret::Word(receive(vm, 5)?)
+        }
+        A::ReceiveBytes => {
+            let off = arg(1);
+            if vm.env.apdu.state != STATE_PARTIAL_INCOMING
+                && vm.env.apdu.state != STATE_FULL_INCOMING
+            {
+                return Err(apdu_err(vm, ILLEGAL_USE));
+            }
+            if off < 0 || off as usize >= BUFFER_SIZE {
+                return Err(apdu_err(vm, BUFFER_BOUNDS));
+            }
+            Ret::Word(receive(vm, off as usize)?)
+        }
+        A::GetIncomingLength => Ret::Word(vm.env.apdu.data.len() as i32),
+        A::GetOffsetCdata => Ret::Word(5),
+        A::SetOutgoing | A::SetOutgoingNoChaining => Ret::Word(set_outgoing(vm)?),
+        A::SetOutgoingLength => {
+            set_outgoing_length(vm, arg(1))?;
+            Ret::Void
+        }
+        A::SendBytes => {
+            send(vm, None, arg(1), arg(2))?;
+            Ret::Void
+        }
+        A::SendBytesLong => {
+            let from = arg(1);
+            if from == 0 {
+                return Err(vm.throw(Sys::NullPointer, 0));
+            }
+            send(vm, Some(from as ObjId), arg(2), arg(3))?;
+            Ret::Void
+        }
+        A::SetOutgoingAndSend => {
+            set_outgoing(vm)?;
+            set_outgoing_length(vm, arg(2))?;
+            send(vm, None, arg(1), arg(2))?;
+            Ret::Void
+        }
+        A::GetCurrentState => Ret::Word(i32::from(vm.env.apdu.state)),
+        A::IsCommandChainingCla => Ret::Word(i32::from(vm.env.apdu.header[0] & 0x10 != 0)),
+        A::IsSecureMessagingCla => {
+            let cla = vm.env.apdu.header[0];
+            let sm = if cla & 0x40 == 0 { cla & 0x0C != 0 } else { cla & 0x20 != 0 };
+            Ret::Word(i32::from(sm))
+        }
+        A::IsIsoInterindustryCla => Ret::Word(i32::from(vm.env.apdu.header[0] & 0x80 == 0)),
+        A::IsValidCla => Ret::Word(i32::from(vm.env.apdu.header[0] != 0xFF)),
+    })
+}
