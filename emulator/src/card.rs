@@ -15,6 +15,7 @@ use gp::apdu::CommandApdu;
 use scp::{ChallengeSource, OsRng};
 
 use crate::commands;
+use crate::jcvm::{Answer, Jcvm};
 use crate::keyset::KeySet;
 use crate::load::LoadSequence;
 use crate::profile::{self, CardProfile};
@@ -62,11 +63,16 @@ pub struct Volatile {
     pub session: Session,
     pub load: Option<LoadSequence>,
     pub paging: Option<Paging>,
+    /// Set when an applet exhausted its instruction budget: the card stops
+    /// answering until it is reset, like a card whose watchdog fired.
+    pub mute: bool,
 }
 
 /// An emulated GlobalPlatform card.
 pub struct Card {
     pub(crate) state: CardState,
+    /// The virtual machine: the linked program of the loaded packages.
+    pub(crate) jcvm: Jcvm,
     store: Option<StateFile>,
     pub(crate) rng: Box<dyn ChallengeSource + Send>,
     power: Option<Volatile>,
@@ -111,8 +117,12 @@ impl Card {
     ) -> Result<Card, CardError> {
         let store = StateFile::new(path.as_ref());
         match store.load()? {
-            Some(state) => Ok(Card {
-                state,
+            Some(mut state) => Ok(Card {
+                state: {
+                    state.heap.after_load();
+                    state
+                },
+                jcvm: Jcvm::default(),
                 store: Some(store),
                 rng,
                 power: None,
@@ -153,6 +163,7 @@ impl Card {
             .map_err(|e| CardError::Rng(e.to_string()))?;
         Ok(Card {
             state: CardState::fresh(profile, KeySet::new(keys), serial),
+            jcvm: Jcvm::default(),
             store,
             rng,
             power: None,
@@ -194,6 +205,7 @@ impl Card {
 
     /// Powers the card up (a cold reset) and returns the ATR.
     pub fn power_on(&mut self) -> Vec<u8> {
+        self.jcvm.power_on(&mut self.state.heap);
         self.power = Some(Volatile {
             selected: Some(Selected::Isd),
             ..Volatile::default()
@@ -226,8 +238,13 @@ impl Card {
             return sw::encode(&[], sw::UNKNOWN);
         };
         let (response, note) = self.process(&mut vol, apdu);
-        self.power = Some(vol);
         self.note = note;
+        if vol.mute {
+            // The watchdog: no answer, and the card needs a reset.
+            self.power = None;
+            return Vec::new();
+        }
+        self.power = Some(vol);
         response
     }
 
@@ -240,6 +257,44 @@ impl Card {
                 .map_err(|e| fail(sw::MEMORY_FAILURE, e.to_string()))?;
         }
         self.state = next;
+        Ok(())
+    }
+
+    /// Turns an applet's answer into the card's: a commit point first (the
+    /// heap is saved when the APDU changed it), a mute card on a spent
+    /// budget.
+    pub(crate) fn applet_answer(&mut self, vol: &mut Volatile, answer: Answer) -> Outcome {
+        let saved = self.save_heap();
+        match answer {
+            Answer::Response { data, sw, note } => {
+                saved?;
+                if sw == sw::OK {
+                    Ok(Reply { data, sw })
+                } else if let Some(why) = note {
+                    Err(fail(sw, why))
+                } else {
+                    Ok(Reply { data, sw })
+                }
+            }
+            Answer::Mute(why) => {
+                vol.mute = true;
+                Err(fail(sw::UNKNOWN, format!("the card went mute: {why}")))
+            }
+        }
+    }
+
+    /// Saves the state when the applets changed the heap since the last
+    /// commit point.
+    pub(crate) fn save_heap(&mut self) -> Result<(), Fail> {
+        if !self.state.heap.dirty {
+            return Ok(());
+        }
+        self.state.heap.dirty = false;
+        if let Some(store) = &self.store {
+            store
+                .save(&self.state)
+                .map_err(|e| fail(sw::MEMORY_FAILURE, e.to_string()))?;
+        }
         Ok(())
     }
 
@@ -269,13 +324,9 @@ impl Card {
         match &vol.selected {
             Some(Selected::Isd) => {}
             Some(Selected::Instance(aid)) => {
-                return plain(Err(fail(
-                    sw::INS_NOT_SUPPORTED,
-                    format!(
-                        "applet {} is selected; applets do not run until the interpreter lands",
-                        hex::encode_upper(aid)
-                    ),
-                )))
+                let aid = aid.clone();
+                let answer = self.jcvm.process(&mut self.state, &aid, &cmd, false);
+                return plain(self.applet_answer(vol, answer));
             }
             None => return plain(Err(fail(sw::NOT_FOUND, "no application is selected"))),
         }

@@ -58,6 +58,9 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
     let mut next = state.clone();
     if let Some(pos) = state.instances.iter().position(|i| i.aid == aid) {
         next.instances.remove(pos);
+        next.heap.forget_applet(&aid);
+        next.heap.dirty = false;
+        card.jcvm.invalidate();
         card.commit(next)?;
         return Ok(Reply::no_receipt());
     }
@@ -87,8 +90,15 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
                 ),
             ));
         }
+        for i in next.instances.iter().filter(|i| i.load_file == aid) {
+            let key = hex::encode_upper(&i.aid);
+            next.heap.applets.remove(&key);
+        }
         next.instances.retain(|i| i.load_file != aid);
         next.packages.retain(|p| p.aid != aid);
+        next.heap.forget_package(&aid);
+        next.heap.dirty = false;
+        card.jcvm.invalidate();
         card.commit(next)?;
         return Ok(Reply::no_receipt());
     }

@@ -133,8 +133,18 @@ pub fn load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
             let package = linker::accept(&card.state, &request, &load_file)
                 .map_err(|f| Fail::new(f.sw, format!("load of {aid} refused: {}", f.why)))?;
             let mut next = card.state.clone();
+            let cap = cap_tools::Cap::from_load_file(&package.load_file)
+                .map_err(|e| fail(sw::BAD_DATA, format!("load of {aid} refused: {e}")))?;
             next.packages.push(package);
-            card.commit(next)?;
+            if let Err(why) = card.jcvm.link_new(&mut next, &cap) {
+                card.jcvm.invalidate();
+                return Err(fail(
+                    sw::BAD_DATA,
+                    format!("load of {aid} refused: it does not link: {why}"),
+                ));
+            }
+            next.heap.dirty = false;
+            card.commit(next).inspect_err(|_| card.jcvm.invalidate())?;
             Ok(Reply::no_receipt())
         }
     }
@@ -179,8 +189,41 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         ));
     }
     let parameters = applet_parameters(&v.parameters)?;
+    // install() runs on a copy of the state: whatever it did is dropped
+    // unless it registered an applet.
+    let mut next = card.state.clone();
+    let registered = card
+        .jcvm
+        .install(
+            &mut next,
+            &v.load_file_aid,
+            &v.module_aid,
+            &v.application_aid,
+            &v.privileges.0,
+            &parameters,
+        )
+        .map_err(|why| {
+            card.jcvm.invalidate();
+            fail(
+                sw::BAD_DATA,
+                format!(
+                    "applet {} not installed: {why}",
+                    hex::encode_upper(&v.application_aid)
+                ),
+            )
+        })?;
+    if registered != v.application_aid && card.state.aid_in_use(&registered) {
+        card.jcvm.invalidate();
+        return Err(fail(
+            sw::CONDITIONS,
+            format!("AID {} is already on the card", hex::encode_upper(&registered)),
+        ));
+    }
+    let package = card.state.package(&v.load_file_aid).ok_or_else(|| {
+        fail(sw::REF_NOT_FOUND, "the load file vanished")
+    })?;
     let instance = Instance {
-        aid: v.application_aid,
+        aid: registered,
         load_file: v.load_file_aid,
         module: v.module_aid,
         privileges: v.privileges.0.to_vec(),
@@ -192,9 +235,9 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         parameters,
         security_domain: package.security_domain.clone(),
     };
-    let mut next = card.state.clone();
     next.instances.push(instance);
-    card.commit(next)?;
+    next.heap.dirty = false;
+    card.commit(next).inspect_err(|_| card.jcvm.invalidate())?;
     Ok(Reply::no_receipt())
 }
 

@@ -86,11 +86,34 @@ pub fn select(card: &mut Card, vol: &mut Volatile, cmd: &CommandApdu) -> Outcome
                 ),
             )
         })?;
-    let data = match (&found, response) {
-        (Selected::Isd, 0) => recognition::isd_fci(state),
-        _ => Vec::new(),
-    };
+    // The applet selected before is deselected first (JCRE 4.2), then
+    // the new one: select() may refuse (6999, nothing is selected), and
+    // an applet that accepts gets the SELECT command in process().
     vol.session = Session::None;
-    vol.selected = Some(found);
-    Ok(Reply::data(data))
+    if let Some(Selected::Instance(old)) = vol.selected.take() {
+        if let Some(crate::jcvm::Answer::Mute(why)) = card.jcvm.deselect(&mut card.state, &old) {
+            return card.applet_answer(vol, crate::jcvm::Answer::Mute(why));
+        }
+    }
+    match found {
+        Selected::Isd => {
+            card.save_heap()?;
+            let data = if response == 0 {
+                recognition::isd_fci(&card.state)
+            } else {
+                Vec::new()
+            };
+            vol.selected = Some(Selected::Isd);
+            Ok(Reply::data(data))
+        }
+        Selected::Instance(aid) => {
+            let answer = card.jcvm.select(&mut card.state, &aid);
+            if !matches!(answer, crate::jcvm::Answer::Response { sw: sw::OK, .. }) {
+                return card.applet_answer(vol, answer);
+            }
+            vol.selected = Some(Selected::Instance(aid.clone()));
+            let answer = card.jcvm.process(&mut card.state, &aid, cmd, true);
+            card.applet_answer(vol, answer)
+        }
+    }
 }
