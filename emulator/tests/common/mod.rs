@@ -2,6 +2,8 @@
 //! GlobalPlatform commands built by hand.
 #![allow(dead_code)]
 
+pub mod scripts;
+
 use std::path::{Path, PathBuf};
 
 use cap_tools::cap::load_file::LoadFile;
@@ -165,6 +167,21 @@ pub fn install_for_install(pkg: &[u8], module: &[u8], app: &[u8], selectable: bo
         p1::FOR_INSTALL
     };
     gp(0xE6, p1, 0x00, data)
+}
+
+/// INSTALL [for install and make selectable] with application parameters `c9`.
+pub fn install_for_install_with(pkg: &[u8], module: &[u8], app: &[u8], c9: &[u8]) -> CommandApdu {
+    let data = InstallForInstall {
+        load_file_aid: pkg.to_vec(),
+        module_aid: module.to_vec(),
+        application_aid: app.to_vec(),
+        privileges: Privileges::default(),
+        parameters: InstallForInstall::applet_parameters(c9).unwrap(),
+        token: vec![],
+    }
+    .to_data()
+    .unwrap();
+    gp(0xE6, p1::FOR_INSTALL_AND_MAKE_SELECTABLE, 0x00, data)
 }
 
 pub fn load_blocks(c4: &[u8]) -> Vec<CommandApdu> {
