@@ -54,7 +54,12 @@ fn load_install_list_select_delete() {
         // The applet is selectable; SELECT ends the ISD session.
         let r = select(&mut card, &HELLO_APPLET);
         assert_eq!((r.sw, r.data.len()), (0x9000, 0));
-        assert_eq!(sw(&card.transmit(&[0x00, 0x01, 0x02, 0x03])), 0x6D00);
+        // The applet runs: INS 01 greets, an unknown INS is 6D00.
+        assert_eq!(
+            card.transmit(&[0x00, 0x01, 0x02, 0x03]),
+            b"Hello\x90\x00".to_vec()
+        );
+        assert_eq!(sw(&card.transmit(&[0x00, 0x03, 0x00, 0x00])), 0x6D00);
         // Partial AID: the first match is the applet's package prefix.
         assert_eq!(select(&mut card, &HELLO_APPLET[..5]).sw, 0x9000);
         let mut sc = open(&mut card, level);

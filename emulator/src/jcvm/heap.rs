@@ -321,6 +321,19 @@ impl Heap {
         Ok(id)
     }
 
+    /// Frees an object nothing refers to any more (the JCRE's own
+    /// temporaries, such as install()'s parameter array).
+    pub fn free(&mut self, id: ObjId) {
+        if let Some(o) = self.objects.remove(&id) {
+            if o.transient_kind() == NOT_TRANSIENT {
+                self.used_persistent -= o.size();
+                self.dirty = true;
+            } else {
+                self.used_transient -= o.size();
+            }
+        }
+    }
+
     pub fn get(&self, id: ObjId) -> Option<&Obj> {
         self.objects.get(&id)
     }

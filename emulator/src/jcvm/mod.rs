@@ -263,7 +263,7 @@ impl Jcvm {
             Target::Code(method),
             &[barray as i32, 0, len],
         );
-        state.heap.objects.remove(&barray);
+        state.heap.free(barray);
         if state.heap.in_transaction() {
             let _ = state.heap.abort();
         }
