@@ -51,3 +51,54 @@ fn oop_with_lib() {
     let mut card = card_with(&[(&lib, None), (&oop, Some("F0000000010301"))], "3.2.0");
     run(&mut card, scripts::OOP);
 }
+
+/// Every CAP of the corpus (Oracle converters, API 2.1.2 to 3.0.5) links
+/// at LOAD; the applets that need only javacard.framework install and
+/// run.
+#[test]
+fn corpus_links_and_framework_applets_install() {
+    use scp::SecurityLevel;
+    let dir = shared("cap-corpus");
+    let corpus = |name: &str| dir.join(name);
+    let mut card = card_with(&[], "3.0.5");
+    // Libraries first, in dependency order.
+    for lib in [
+        "openjavacard-lib-ber.cap",
+        "openjavacard-lib-debug.cap",
+        "openjavacard-lib-fortuna.cap",
+    ] {
+        install_all(&mut card, &[(&corpus(lib), None)], &[]);
+    }
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    for name in [
+        "openjavacard-app-demo.cap",
+        "openjavacard-svc-debug.cap",
+        "gppro-Empty_2.2.1.cap",
+        "jcalgtest-AlgTest_v1.8.2_jc305.cap",
+    ] {
+        assert_eq!(load_cap(&mut card, &mut sc, &corpus(name)), 0x9000, "{name}: {:?}", card.last_note());
+    }
+    // Same package AID in several files: one card each.
+    for name in [
+        "jcaidscan-test_211.cap",
+        "jcaidscan-test_305.cap",
+        "jcalgtest-AlgTest_v1.2.1_jc2.1.2.cap",
+    ] {
+        let mut c = card_with(&[], "3.0.5");
+        let mut s = open(&mut c, SecurityLevel::C_MAC);
+        assert_eq!(load_cap(&mut c, &mut s, &corpus(name)), 0x9000, "{name}: {:?}", c.last_note());
+    }
+    // gppro's Empty applet registers; its process() throws
+    // CryptoException(6666) even for SELECT: uncaught and not an
+    // ISOException, so the card answers 6F00.
+    let empty = hex("0102030405060708");
+    let r = send(
+        &mut card,
+        &mut sc,
+        &install_for_install_with(&hex("0102030405"), &empty, &empty, &[]),
+    );
+    assert_eq!(r.sw, 0x9000, "{:?}", card.last_note());
+    assert_eq!(select(&mut card, &empty).sw, 0x6F00);
+    let note = card.last_note().unwrap_or_default();
+    assert!(note.contains("CryptoException (reason 6666)"), "{note}");
+}

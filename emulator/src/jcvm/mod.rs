@@ -60,7 +60,25 @@ pub struct Jcvm {
     rt: Option<Runtime>,
     machine: Machine,
     env: Option<Env>,
+    /// The applet called last, resolved: the next APDU to it looks
+    /// nothing up.
+    cache: Option<AppletCache>,
 }
+
+/// An applet instance with its object, context and life-cycle methods.
+#[derive(Debug, Clone)]
+struct AppletCache {
+    aid: Vec<u8>,
+    obj: ObjId,
+    context: u32,
+    /// select, deselect, process.
+    methods: [Target; 3],
+}
+
+/// Index of an Applet method in [`AppletCache::methods`].
+const SELECT: usize = 0;
+const DESELECT: usize = 1;
+const PROCESS: usize = 2;
 
 /// The limits of a profile.
 pub fn limits(p: &CardProfile) -> Limits {
@@ -92,6 +110,7 @@ impl Jcvm {
     /// was linked into, or a DELETE): the next call links again.
     pub fn invalidate(&mut self) {
         self.rt = None;
+        self.cache = None;
     }
 
     /// Power up: transients are cleared, PINs lose their validation.
@@ -119,6 +138,9 @@ impl Jcvm {
     }
 
     fn ready(&mut self, state: &mut CardState) -> Result<(), String> {
+        if self.rt.is_some() && self.env.is_some() {
+            return Ok(());
+        }
         if self.rt.is_none() {
             let api = state.profile.api_version()?;
             self.rt = Some(Runtime::new(api, &mut state.heap)?);
@@ -274,13 +296,14 @@ impl Jcvm {
         }
         let (aid, obj) = registered.ok_or("install() returned without calling register()")?;
         state.heap.applets.insert(hex::encode_upper(&aid), obj);
+        env.registry.push(aid.clone());
         state.heap.dirty = true;
         Ok(aid)
     }
 
     /// select() of an applet: `Ok(true)` when it accepts.
     pub fn select(&mut self, state: &mut CardState, aid: &[u8]) -> Answer {
-        match self.call(state, aid, "select", None) {
+        match self.call(state, aid, SELECT, None) {
             Ok(Exit::Return(Some(v))) if v != 0 => {
                 if let Some(env) = &mut self.env {
                     env.active = Some(aid.to_vec());
@@ -302,7 +325,7 @@ impl Jcvm {
 
     /// deselect() of the active applet, then its CLEAR_ON_DESELECT transients.
     pub fn deselect(&mut self, state: &mut CardState, aid: &[u8]) -> Option<Answer> {
-        let r = self.call(state, aid, "deselect", None);
+        let r = self.call(state, aid, DESELECT, None);
         if let Some(env) = &mut self.env {
             env.active = None;
         }
@@ -334,7 +357,7 @@ impl Jcvm {
         cmd: &gp::apdu::CommandApdu,
         selecting: bool,
     ) -> Answer {
-        match self.call(state, aid, "process", Some((cmd, selecting))) {
+        match self.call(state, aid, PROCESS, Some((cmd, selecting))) {
             Ok(Exit::Return(_)) => {
                 let data = self
                     .env
@@ -388,14 +411,9 @@ impl Jcvm {
         }
     }
 
-    /// Calls one of the applet's virtual methods (select, deselect, process).
-    fn call(
-        &mut self,
-        state: &mut CardState,
-        aid: &[u8],
-        method: &str,
-        apdu: Option<(&gp::apdu::CommandApdu, bool)>,
-    ) -> Result<Exit, String> {
+    /// Resolves an applet instance: its package linked, its object, the
+    /// targets of select, deselect and process in its class.
+    fn resolve(&mut self, state: &mut CardState, aid: &[u8]) -> Result<AppletCache, String> {
         let inst = state
             .instance(aid)
             .ok_or_else(|| format!("no instance {}", hex::encode_upper(aid)))?
@@ -408,19 +426,50 @@ impl Jcvm {
             .applets
             .get(&hex::encode_upper(aid))
             .ok_or("the instance has no applet object")?;
-        let token = applet_token(rt.api, method).ok_or("no such Applet method")?;
         let class = match state.heap.get(obj) {
             Some(Obj::Instance { class, .. }) => *class,
             _ => return Err("the applet object is no instance".into()),
         };
-        let target = rt
-            .class(class)
-            .and_then(|k| k.public.get(usize::from(token)))
-            .copied()
-            .ok_or("the applet class has no such method")?;
+        let mut methods = [Target::None; 3];
+        for (i, name) in ["select", "deselect", "process"].iter().enumerate() {
+            let token = applet_token(rt.api, name).ok_or("no such Applet method")?;
+            methods[i] = rt
+                .class(class)
+                .and_then(|k| k.public.get(usize::from(token)))
+                .copied()
+                .ok_or("the applet class has no such method")?;
+        }
+        Ok(AppletCache {
+            aid: aid.to_vec(),
+            obj,
+            context: rt.packages[p as usize].context,
+            methods,
+        })
+    }
+
+    /// Calls one of the applet's life-cycle methods.
+    fn call(
+        &mut self,
+        state: &mut CardState,
+        aid: &[u8],
+        method: usize,
+        apdu: Option<(&gp::apdu::CommandApdu, bool)>,
+    ) -> Result<Exit, String> {
+        self.ready(state)?;
+        let cached = match self.cache.take() {
+            Some(c) if c.aid == aid => c,
+            _ => self.resolve(state, aid)?,
+        };
+        let rt = self.rt.as_ref().ok_or("no runtime")?;
+        let obj = cached.obj;
+        let target = cached.methods[method];
+        let context = cached.context;
+        self.cache = Some(cached);
         let env = self.env.as_mut().ok_or("no environment")?;
-        env.context = rt.packages[p as usize].context;
-        env.applet = aid.to_vec();
+        env.context = context;
+        if env.applet != aid {
+            env.applet = aid.to_vec();
+        }
         env.installing = None;
         let mut args = [obj as i32, 0];
         let mut n = 1;

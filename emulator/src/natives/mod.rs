@@ -30,10 +30,13 @@ pub enum Sys {
     Apdu,
     User,
     Pin,
+    /// javacard.security.CryptoException: an exception class like the
+    /// others (the crypto natives themselves are a later issue).
+    Crypto,
 }
 
 impl Sys {
-    pub const ALL: [Sys; 15] = [
+    pub const ALL: [Sys; 16] = [
         Sys::NullPointer,
         Sys::ArrayIndex,
         Sys::NegativeArraySize,
@@ -49,6 +52,7 @@ impl Sys {
         Sys::Apdu,
         Sys::User,
         Sys::Pin,
+        Sys::Crypto,
     ];
 
     /// The API class (package name, class name) of the exception.
@@ -69,6 +73,7 @@ impl Sys {
             Sys::Apdu => "javacard/framework/APDUException",
             Sys::User => "javacard/framework/UserException",
             Sys::Pin => "javacard/framework/PINException",
+            Sys::Crypto => "javacard/security/CryptoException",
         }
     }
 
