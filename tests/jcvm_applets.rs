@@ -49,8 +49,16 @@ fn compile(work: &Path, name: &str, sources: &[PathBuf], classpath: Option<&Path
     let out = work.join(format!("{name}-classes"));
     std::fs::create_dir_all(&out).unwrap();
     let mut cmd = StdCommand::new("javac");
-    cmd.args(["-g", "-source", "8", "-target", "8", "-nowarn", "-bootclasspath"])
-        .arg(&api);
+    cmd.args([
+        "-g",
+        "-source",
+        "8",
+        "-target",
+        "8",
+        "-nowarn",
+        "-bootclasspath",
+    ])
+    .arg(&api);
     if let Some(cp) = classpath {
         cmd.arg("-cp").arg(cp);
     }
@@ -60,13 +68,25 @@ fn compile(work: &Path, name: &str, sources: &[PathBuf], classpath: Option<&Path
 }
 
 /// `jct build` of compiled classes; returns the CAP.
-fn build(work: &Path, classes: &Path, package: &str, aid: &str, applet: Option<&str>, extra: &[&str]) -> PathBuf {
+fn build(
+    work: &Path,
+    classes: &Path,
+    package: &str,
+    aid: &str,
+    applet: Option<&str>,
+    extra: &[&str],
+) -> PathBuf {
     let cap = work.join(format!("{package}.cap"));
     let exp = work.join(format!("{package}.exp"));
     let mut cmd = Command::cargo_bin("jct").unwrap();
-    cmd.arg("build")
-        .arg(classes)
-        .args(["--package", package, "--package-aid", aid, "--version", "1.0"]);
+    cmd.arg("build").arg(classes).args([
+        "--package",
+        package,
+        "--package-aid",
+        aid,
+        "--version",
+        "1.0",
+    ]);
     if let Some(a) = applet {
         cmd.args(["--applet", a]);
     }
@@ -91,23 +111,51 @@ fn reference_packages_built_by_jct_run_their_scripts() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
     let hello = compile(w, "hello", &reference_sources("hello"), None);
-    let hello = build(w, &hello, "com.example.hello", "F00000000101", Some("F0000000010101=HelloApplet"), &[]);
+    let hello = build(
+        w,
+        &hello,
+        "com.example.hello",
+        "F00000000101",
+        Some("F0000000010101=HelloApplet"),
+        &[],
+    );
     let mut card = card_with(&[(&hello, Some("F0000000010101"))], "3.0.5");
     run(&mut card, scripts::HELLO);
 
     let arith = compile(w, "arith", &reference_sources("arith"), None);
-    let arith = build(w, &arith, "com.example.arith", "F00000000102", Some("F0000000010201=ArithApplet"), &[]);
+    let arith = build(
+        w,
+        &arith,
+        "com.example.arith",
+        "F00000000102",
+        Some("F0000000010201=ArithApplet"),
+        &[],
+    );
     let mut card = card_with(&[], "3.0.5");
     install_all(&mut card, &[(&arith, Some("F0000000010201"))], &[0xAB]);
     run(&mut card, scripts::ARITH);
 
     let ints = compile(w, "ints", &reference_sources("ints"), None);
-    let ints = build(w, &ints, "com.example.ints", "F00000000105", Some("F0000000010501=IntApplet"), &["--int"]);
+    let ints = build(
+        w,
+        &ints,
+        "com.example.ints",
+        "F00000000105",
+        Some("F0000000010501=IntApplet"),
+        &["--int"],
+    );
     let mut card = card_with(&[(&ints, Some("F0000000010501"))], "3.0.5");
     run(&mut card, scripts::INTS);
 
     let lib_classes = compile(w, "lib", &reference_sources("lib"), None);
-    let lib = build(w, &lib_classes, "com.example.lib", "F0000000014C", None, &[]);
+    let lib = build(
+        w,
+        &lib_classes,
+        "com.example.lib",
+        "F0000000014C",
+        None,
+        &[],
+    );
     let oop = compile(w, "oop", &reference_sources("oop"), Some(&lib_classes));
     let exp = w.join("com.example.lib.exp");
     let oop = build(
@@ -123,7 +171,12 @@ fn reference_packages_built_by_jct_run_their_scripts() {
 }
 
 fn applet_cap(w: &Path, dir: &str, package: &str, aid: &str, applet: &str) -> PathBuf {
-    let classes = compile(w, dir, &java_files(&Path::new("applets").join(dir).join("src")), None);
+    let classes = compile(
+        w,
+        dir,
+        &java_files(&Path::new("applets").join(dir).join("src")),
+        None,
+    );
     build(w, &classes, package, aid, Some(applet), &[])
 }
 
@@ -134,7 +187,13 @@ fn hello_and_counter_answer_as_documented_and_the_balance_survives_a_restart() {
     }
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let hello = applet_cap(w, "hello", "com.jct.hello", "F000000001A1", "F000000001A101=HelloApplet");
+    let hello = applet_cap(
+        w,
+        "hello",
+        "com.jct.hello",
+        "F000000001A1",
+        "F000000001A101=HelloApplet",
+    );
     let mut card = card_with(&[(&hello, Some("F000000001A101"))], "3.0.5");
     run(
         &mut card,
@@ -146,7 +205,13 @@ fn hello_and_counter_answer_as_documented_and_the_balance_survives_a_restart() {
         ],
     );
 
-    let counter = applet_cap(w, "counter", "com.jct.counter", "F000000001A2", "F000000001A201=CounterApplet");
+    let counter = applet_cap(
+        w,
+        "counter",
+        "com.jct.counter",
+        "F000000001A2",
+        "F000000001A201=CounterApplet",
+    );
     let state = w.join("card.json");
     let keys = common::aes_keys(1);
     let mut card = Card::open(&state, CardProfile::default(), keys.clone()).unwrap();
@@ -189,8 +254,20 @@ fn hello_and_counter_answer_as_documented_and_the_balance_survives_a_restart() {
 
 /// The VM test applet (tests/jcvm/vmtest) on a card with small limits.
 fn vmtest_card(w: &Path) -> Card {
-    let classes = compile(w, "vmtest", &java_files(Path::new("tests/jcvm/vmtest/src")), None);
-    let cap = build(w, &classes, "com.jct.vmtest", "F000000001B1", Some("F000000001B101=VmTestApplet"), &[]);
+    let classes = compile(
+        w,
+        "vmtest",
+        &java_files(Path::new("tests/jcvm/vmtest/src")),
+        None,
+    );
+    let cap = build(
+        w,
+        &classes,
+        "com.jct.vmtest",
+        "F000000001B1",
+        Some("F000000001B101=VmTestApplet"),
+        &[],
+    );
     let profile = CardProfile {
         instruction_budget: 100_000,
         commit_capacity: 512,
@@ -256,16 +333,29 @@ fn interpreter_exceptions_budgets_transactions_and_transients() {
         ],
     );
     // Reselecting clears CLEAR_ON_DESELECT, a reset clears both.
-    run(&mut card, &[(SELECT_VMTEST, "9000"), ("8021000000", "11009000")]);
+    run(
+        &mut card,
+        &[(SELECT_VMTEST, "9000"), ("8021000000", "11009000")],
+    );
     run(&mut card, &[("8020111200", "00009000")]);
     card.reset();
-    run(&mut card, &[(SELECT_VMTEST, "9000"), ("8021000000", "00009000")]);
+    run(
+        &mut card,
+        &[(SELECT_VMTEST, "9000"), ("8021000000", "00009000")],
+    );
     // The instruction budget: the card goes mute, then answers after a reset.
     assert_eq!(card.transmit(&common::hex("8009000000")), Vec::<u8>::new());
-    assert!(card.last_note().unwrap_or("").contains("budget"), "{:?}", card.last_note());
+    assert!(
+        card.last_note().unwrap_or("").contains("budget"),
+        "{:?}",
+        card.last_note()
+    );
     assert!(!card.is_powered());
     card.power_on();
-    run(&mut card, &[(SELECT_VMTEST, "9000"), ("8015000000", "12349000")]);
+    run(
+        &mut card,
+        &[(SELECT_VMTEST, "9000"), ("8015000000", "12349000")],
+    );
 }
 
 /// install() that never calls register() fails with 6A80 and leaves nothing.
@@ -287,7 +377,14 @@ fn install_without_register_fails_and_leaves_nothing() {
     )
     .unwrap();
     let classes = compile(w, "noreg", &[dir.join("NoRegister.java")], None);
-    let cap = build(w, &classes, "com.jct.noreg", "F000000001B2", Some("F000000001B201=NoRegister"), &[]);
+    let cap = build(
+        w,
+        &classes,
+        "com.jct.noreg",
+        "F000000001B2",
+        Some("F000000001B201=NoRegister"),
+        &[],
+    );
     let mut card = card_with(&[], "3.0.5");
     let mut sc = common::open(&mut card, scp::SecurityLevel::C_MAC);
     assert_eq!(common::load_cap(&mut card, &mut sc, &cap), 0x9000);
@@ -299,7 +396,11 @@ fn install_without_register_fails_and_leaves_nothing() {
         &common::install_for_install_with(&a[..6], &a, &a, &[]),
     );
     assert_eq!(r.sw, 0x6A80);
-    assert!(card.last_note().unwrap_or("").contains("register"), "{:?}", card.last_note());
+    assert!(
+        card.last_note().unwrap_or("").contains("register"),
+        "{:?}",
+        card.last_note()
+    );
     assert_eq!(card.state().instances, before.instances);
     assert_eq!(card.state().heap.objects, before.heap.objects);
     assert_eq!(common::select(&mut card, &a).sw, 0x6A82);

@@ -76,7 +76,12 @@ fn corpus_links_and_framework_applets_install() {
         "gppro-Empty_2.2.1.cap",
         "jcalgtest-AlgTest_v1.8.2_jc305.cap",
     ] {
-        assert_eq!(load_cap(&mut card, &mut sc, &corpus(name)), 0x9000, "{name}: {:?}", card.last_note());
+        assert_eq!(
+            load_cap(&mut card, &mut sc, &corpus(name)),
+            0x9000,
+            "{name}: {:?}",
+            card.last_note()
+        );
     }
     // Same package AID in several files: one card each.
     for name in [
@@ -86,7 +91,12 @@ fn corpus_links_and_framework_applets_install() {
     ] {
         let mut c = card_with(&[], "3.0.5");
         let mut s = open(&mut c, SecurityLevel::C_MAC);
-        assert_eq!(load_cap(&mut c, &mut s, &corpus(name)), 0x9000, "{name}: {:?}", c.last_note());
+        assert_eq!(
+            load_cap(&mut c, &mut s, &corpus(name)),
+            0x9000,
+            "{name}: {:?}",
+            c.last_note()
+        );
     }
     // gppro's Empty applet registers; its process() throws
     // CryptoException(6666) even for SELECT: uncaught and not an

@@ -58,7 +58,7 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
     let mut next = state.clone();
     if let Some(pos) = state.instances.iter().position(|i| i.aid == aid) {
         next.instances.remove(pos);
-        next.heap.forget_applet(&aid);
+        next.heap.forget_applet(aid);
         next.heap.dirty = false;
         card.jcvm.invalidate();
         card.commit(next)?;
@@ -96,7 +96,7 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         }
         next.instances.retain(|i| i.load_file != aid);
         next.packages.retain(|p| p.aid != aid);
-        next.heap.forget_package(&aid);
+        next.heap.forget_package(aid);
         next.heap.dirty = false;
         card.jcvm.invalidate();
         card.commit(next)?;

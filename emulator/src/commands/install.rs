@@ -216,12 +216,16 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         card.jcvm.invalidate();
         return Err(fail(
             sw::CONDITIONS,
-            format!("AID {} is already on the card", hex::encode_upper(&registered)),
+            format!(
+                "AID {} is already on the card",
+                hex::encode_upper(&registered)
+            ),
         ));
     }
-    let package = card.state.package(&v.load_file_aid).ok_or_else(|| {
-        fail(sw::REF_NOT_FOUND, "the load file vanished")
-    })?;
+    let package = card
+        .state
+        .package(&v.load_file_aid)
+        .ok_or_else(|| fail(sw::REF_NOT_FOUND, "the load file vanished"))?;
     let instance = Instance {
         aid: registered,
         load_file: v.load_file_aid,

@@ -7,6 +7,12 @@
 //! the package's resolved constant pool). Nothing is allocated while code
 //! runs.
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 use cap_tools::cap::bytecode::{Instruction, Operands};
 
 /// One instruction: `code` is the JCVM opcode; `a` and `b` its operands
@@ -111,9 +117,11 @@ impl Code {
                     };
                     (i32::from(*atype), idx)
                 }
-                Operands::InvokeInterface { nargs, index, token } => {
-                    (cp(*index)?, i32::from(*nargs) | (i32::from(*token) << 8))
-                }
+                Operands::InvokeInterface {
+                    nargs,
+                    index,
+                    token,
+                } => (cp(*index)?, i32::from(*nargs) | (i32::from(*token) << 8)),
                 Operands::STableSwitch {
                     default,
                     low,

@@ -2,6 +2,12 @@
 //! APDU being processed, whose context runs, whether an applet is being
 //! selected or installed, the applets on the card.
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 use super::heap::ObjId;
 use super::interp::Limits;
 use crate::natives::apdu::ApduState;

@@ -69,7 +69,10 @@ pub enum ArrayData {
     Int(Vec<i32>),
     /// Elements are references; `class` names the element class (an
     /// index into [`Heap::classes`]).
-    Ref { class: u32, data: Vec<ObjId> },
+    Ref {
+        class: u32,
+        data: Vec<ObjId>,
+    },
 }
 
 impl ArrayData {
@@ -370,7 +373,11 @@ impl Heap {
         let (old, persistent, size) = match self.objects.get(&id) {
             Some(Obj::Array {
                 data, transient, ..
-            }) => (read_elem(data, idx), *transient == NOT_TRANSIENT, data.element_size()),
+            }) => (
+                read_elem(data, idx),
+                *transient == NOT_TRANSIENT,
+                data.element_size(),
+            ),
             _ => return Ok(()),
         };
         if persistent {
@@ -406,8 +413,18 @@ impl Heap {
         Ok(())
     }
 
-    pub fn set_static_ref(&mut self, image: usize, slot: usize, value: ObjId) -> Result<(), TxError> {
-        let Some(old) = self.statics.get(image).and_then(|i| i.refs.get(slot)).copied() else {
+    pub fn set_static_ref(
+        &mut self,
+        image: usize,
+        slot: usize,
+        value: ObjId,
+    ) -> Result<(), TxError> {
+        let Some(old) = self
+            .statics
+            .get(image)
+            .and_then(|i| i.refs.get(slot))
+            .copied()
+        else {
             return Ok(());
         };
         self.log(Undo::StaticRef(image, slot, old), 2)?;

@@ -9,6 +9,12 @@
 //! exception (a budget spent, hostile code) ends the call with [`Exit::Fatal`]
 //! or [`Exit::Mute`].
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 use super::heap::{read_elem, ArrayData, Heap, Obj, ObjId, TxError, NOT_TRANSIENT};
 use super::runtime::{Cp, Runtime, Target};
 use crate::natives::{self, Sys};
@@ -85,8 +91,23 @@ pub enum Ret {
 }
 
 impl Machine {
-    /// Calls `target` with `args` (words, `this` first) to the end.
+    /// Calls `target` with `args` (words, `this` first) to the end. A
+    /// panic in the interpreter (a bug, never input's fault) ends the call
+    /// as [`Exit::Fatal`] instead of taking the emulator down.
     pub fn call(
+        &mut self,
+        rt: &Runtime,
+        heap: &mut Heap,
+        env: &mut Env,
+        target: Target,
+        args: &[i32],
+    ) -> Exit {
+        let run = std::panic::AssertUnwindSafe(|| self.call_inner(rt, heap, env, target, args));
+        std::panic::catch_unwind(run)
+            .unwrap_or_else(|_| Exit::Fatal("internal error in the interpreter".into()))
+    }
+
+    fn call_inner(
         &mut self,
         rt: &Runtime,
         heap: &mut Heap,
@@ -111,15 +132,14 @@ impl Machine {
         vm.stack.extend_from_slice(args);
         let nargs = args.len() as u8;
         let first = vm.invoke(target, nargs);
-        let r = match first {
-            Ok(Some(v)) => return Exit::Return(v),
+        match first {
+            Ok(Some(v)) => Exit::Return(v),
             Ok(None) => vm.run(),
             Err(e) => match vm.unwind_from(e) {
                 Ok(()) => vm.run(),
-                Err(exit) => return exit,
+                Err(exit) => exit,
             },
-        };
-        r
+        }
     }
 }
 
@@ -156,7 +176,8 @@ impl Vm<'_> {
             let found = m.handlers.iter().find(|h| {
                 h.start <= at
                     && at < h.end
-                    && h.catch.is_none_or(|c| class.is_some_and(|k| self.rt.assignable(k, c)))
+                    && h.catch
+                        .is_none_or(|c| class.is_some_and(|k| self.rt.assignable(k, c)))
             });
             if let Some(h) = found {
                 f.pc = h.target;
@@ -228,7 +249,10 @@ impl Vm<'_> {
                     fatal!("call of an abstract method");
                 }
                 if usize::from(method.nargs) != n {
-                    fatal!("call with {n} argument words of a method taking {}", method.nargs);
+                    fatal!(
+                        "call with {n} argument words of a method taking {}",
+                        method.nargs
+                    );
                 }
                 if self.frames.len() >= self.env.limits.max_frames {
                     return Err(self.throw(Sys::System, natives::system_reason::NO_RESOURCE));
@@ -268,7 +292,10 @@ impl Vm<'_> {
             }
             Target::Missing(i) => fatal!(
                 "{} is not implemented by this emulator",
-                self.rt.missing.get(i as usize).map_or("an API method", |s| s.as_str())
+                self.rt
+                    .missing
+                    .get(i as usize)
+                    .map_or("an API method", |s| s.as_str())
             ),
             Target::Abstract => fatal!("call of an abstract method"),
             Target::None => fatal!("call of a method that does not exist"),
@@ -446,7 +473,7 @@ impl Vm<'_> {
                 0x02..=0x08 => push!(i32::from(op.code) - 3),
                 0x09..=0x0F => push_int!(i32::from(op.code) - 0x0A),
                 0x10 | 0x11 => push!(op.a),
-                0x12 | 0x13 | 0x14 => push_int!(op.a),
+                0x12..=0x14 => push_int!(op.a),
                 0x15 | 0x16 => push!(self.stack[local!(op.a)]),
                 0x17 => {
                     let i = local!(op.a);
@@ -706,7 +733,11 @@ impl Vm<'_> {
                 }
                 0x60..=0x65 | 0x98..=0x9D => {
                     let v = pop!();
-                    let c = if op.code >= 0x98 { op.code - 0x98 } else { op.code - 0x60 };
+                    let c = if op.code >= 0x98 {
+                        op.code - 0x98
+                    } else {
+                        op.code - 0x60
+                    };
                     let t = match c {
                         0 => v == 0,
                         1 => v != 0,
@@ -738,7 +769,11 @@ impl Vm<'_> {
                 0x6A..=0x6F | 0xA2..=0xA7 => {
                     let b = pop!();
                     let a = pop!();
-                    let c = if op.code >= 0xA2 { op.code - 0xA2 } else { op.code - 0x6A };
+                    let c = if op.code >= 0xA2 {
+                        op.code - 0xA2
+                    } else {
+                        op.code - 0x6A
+                    };
                     let t = match c {
                         0 => a == b,
                         1 => a != b,
@@ -799,10 +834,16 @@ impl Vm<'_> {
                         let o = usize::from(offset);
                         let v = match op.code {
                             0x7C => b.get(o).map(|x| i32::from(*x as i8)),
-                            0x7D => b.get(o..o + 2).map(|x| i32::from(i16::from_be_bytes([x[0], x[1]]))),
-                            _ => b.get(o..o + 4).map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]])),
+                            0x7D => b
+                                .get(o..o + 2)
+                                .map(|x| i32::from(i16::from_be_bytes([x[0], x[1]]))),
+                            _ => b
+                                .get(o..o + 4)
+                                .map(|x| i32::from_be_bytes([x[0], x[1], x[2], x[3]])),
                         };
-                        let Some(v) = v else { fatal!("static field beyond the image") };
+                        let Some(v) = v else {
+                            fatal!("static field beyond the image")
+                        };
                         if op.code == 0x7E {
                             push_int!(v);
                         } else {
@@ -821,9 +862,9 @@ impl Vm<'_> {
                 0x7F..=0x82 => {
                     let v = if op.code == 0x82 { pop_int!() } else { pop!() };
                     let r = match cp[op.a as usize] {
-                        Cp::StaticRef { image, slot } if op.code == 0x7F => {
-                            self.heap.set_static_ref(image as usize, usize::from(slot), v as ObjId)
-                        }
+                        Cp::StaticRef { image, slot } if op.code == 0x7F => self
+                            .heap
+                            .set_static_ref(image as usize, usize::from(slot), v as ObjId),
                         Cp::Static { image, offset } if op.code != 0x7F => {
                             let w = match op.code {
                                 0x80 => 1,
@@ -859,10 +900,16 @@ impl Vm<'_> {
                     };
                     let s = usize::from(slot);
                     let o = check!(self.obj(r));
-                    let Obj::Instance { fields, .. } = o else { throw!(Sys::Security) };
-                    let Some(&w) = fields.get(s) else { fatal!("field beyond the object") };
+                    let Obj::Instance { fields, .. } = o else {
+                        throw!(Sys::Security)
+                    };
+                    let Some(&w) = fields.get(s) else {
+                        fatal!("field beyond the object")
+                    };
                     if kind == 3 {
-                        let Some(&lo) = fields.get(s + 1) else { fatal!("field beyond the object") };
+                        let Some(&lo) = fields.get(s + 1) else {
+                            fatal!("field beyond the object")
+                        };
                         push!(w);
                         push!(lo);
                     } else {
@@ -905,7 +952,9 @@ impl Vm<'_> {
                         Ok(())
                     };
                     if res.is_ok() {
-                        res = self.heap.set_field(r as ObjId, s + usize::from(kind == 3), v);
+                        res = self
+                            .heap
+                            .set_field(r as ObjId, s + usize::from(kind == 3), v);
                     }
                     if let Err(e) = res {
                         save_pc!();
@@ -951,7 +1000,9 @@ impl Vm<'_> {
                     let Cp::Class(c) = cp[op.a as usize] else {
                         fatal!("new of a non-class entry");
                     };
-                    let Some(k) = rt.class(c) else { fatal!("unlinked class") };
+                    let Some(k) = rt.class(c) else {
+                        fatal!("unlinked class")
+                    };
                     if k.interface {
                         fatal!("new of an interface");
                     }
@@ -974,7 +1025,10 @@ impl Vm<'_> {
                         let Cp::Class(c) = cp[op.a as usize] else {
                             fatal!("anewarray of a non-class entry");
                         };
-                        ArrayData::Ref { class: c, data: vec![0; n] }
+                        ArrayData::Ref {
+                            class: c,
+                            data: vec![0; n],
+                        }
                     } else {
                         match op.a {
                             10 => ArrayData::Boolean(vec![0; n]),
@@ -985,7 +1039,12 @@ impl Vm<'_> {
                         }
                     };
                     let owner = self.env.context;
-                    let r = self.alloc(Obj::Array { data, transient: NOT_TRANSIENT, owner, global: false });
+                    let r = self.alloc(Obj::Array {
+                        data,
+                        transient: NOT_TRANSIENT,
+                        owner,
+                        global: false,
+                    });
                     let id = check!(r);
                     push!(id as i32);
                 }
@@ -1044,11 +1103,21 @@ impl Vm<'_> {
         let Some(c) = self.class_of(r as ObjId) else {
             return Err(Exc::Fatal(format!("reference {r} to no object")));
         };
-        let k = self.rt.class(c).ok_or_else(|| Exc::Fatal("unlinked class".into()))?;
-        let table = if token & 0x80 != 0 { &k.package } else { &k.public };
+        let k = self
+            .rt
+            .class(c)
+            .ok_or_else(|| Exc::Fatal("unlinked class".into()))?;
+        let table = if token & 0x80 != 0 {
+            &k.package
+        } else {
+            &k.public
+        };
         match table.get(usize::from(token & 0x7F)) {
             Some(t) => Ok(*t),
-            None => Err(Exc::Fatal(format!("{} has no method token {token}", k.name))),
+            None => Err(Exc::Fatal(format!(
+                "{} has no method token {token}",
+                k.name
+            ))),
         }
     }
 
@@ -1061,7 +1130,10 @@ impl Vm<'_> {
         };
         let mut cur = Some(c);
         while let Some(ci) = cur {
-            let k = self.rt.class(ci).ok_or_else(|| Exc::Fatal("unlinked class".into()))?;
+            let k = self
+                .rt
+                .class(ci)
+                .ok_or_else(|| Exc::Fatal("unlinked class".into()))?;
             // The Class component lists every interface a class implements,
             // superinterfaces included, each with its own token map.
             if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == iface) {
@@ -1123,7 +1195,10 @@ impl Runtime {
                 return true;
             }
             let Some(k) = self.class(c) else { return false };
-            if k.interfaces.iter().any(|(i, _)| *i == t || self.extends_interface(*i, t)) {
+            if k.interfaces
+                .iter()
+                .any(|(i, _)| *i == t || self.extends_interface(*i, t))
+            {
                 return true;
             }
             depth += 1;

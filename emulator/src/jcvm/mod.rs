@@ -8,6 +8,12 @@
 //! program is volatile (rebuilt from the load files after a restart); the
 //! heap lives in the card state and is saved at commit points by the card.
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 pub mod code;
 pub mod env;
 pub mod heap;
@@ -207,7 +213,8 @@ impl Jcvm {
             let p = packages.iter().find(|p| p.aid == want)?;
             Cap::from_load_file(&p.load_file).ok()
         };
-        let cap = find(aid).ok_or_else(|| format!("package {} is not on the card", hex::encode_upper(aid)))?;
+        let cap = find(aid)
+            .ok_or_else(|| format!("package {} is not on the card", hex::encode_upper(aid)))?;
         rt.link(heap, &cap, &find)
     }
 
@@ -221,7 +228,14 @@ impl Jcvm {
             let p = packages.iter().find(|p| p.aid == want)?;
             Cap::from_load_file(&p.load_file).ok()
         };
-        rt.link(heap, cap, &find).map(|_| ())
+        // The linker faces hostile CAP bytes: a panic would be a bug, and
+        // still only refuses the load.
+        let linked =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.link(heap, cap, &find)));
+        match linked {
+            Ok(r) => r.map(|_| ()),
+            Err(_) => Err("the linker failed internally".into()),
+        }
     }
 
     /// INSTALL [for install]: runs the applet class's install(bArray,
@@ -248,7 +262,8 @@ impl Jcvm {
             .map(|(_, m)| *m)
             .ok_or_else(|| format!("no applet {} in the package", hex::encode_upper(module)))?;
         let context = pkg.context;
-        let mut params = Vec::with_capacity(3 + instance.len() + privileges.len() + parameters.len());
+        let mut params =
+            Vec::with_capacity(3 + instance.len() + privileges.len() + parameters.len());
         for part in [instance, privileges, parameters] {
             let len = u8::try_from(part.len()).map_err(|_| "install parameters too long")?;
             params.push(len);
@@ -292,7 +307,12 @@ impl Jcvm {
         let registered = env.installing.take().and_then(|i| i.registered);
         match exit {
             Exit::Return(_) => {}
-            other => return Err(format!("install() failed: {}", describe(rt, &state.heap, &other))),
+            other => {
+                return Err(format!(
+                    "install() failed: {}",
+                    describe(rt, &state.heap, &other)
+                ))
+            }
         }
         let (aid, obj) = registered.ok_or("install() returned without calling register()")?;
         state.heap.applets.insert(hex::encode_upper(&aid), obj);
@@ -374,7 +394,9 @@ impl Jcvm {
             Ok(Exit::Uncaught(obj)) => {
                 let rt = self.rt.as_ref();
                 let iso = rt.is_some_and(|rt| match state.heap.get(obj) {
-                    Some(Obj::Instance { class, .. }) => rt.assignable(*class, rt.sys.iso_exception),
+                    Some(Obj::Instance { class, .. }) => {
+                        rt.assignable(*class, rt.sys.iso_exception)
+                    }
                     _ => false,
                 });
                 let reason = match state.heap.get(obj) {
@@ -491,7 +513,9 @@ impl Jcvm {
         } else {
             env.selecting = false;
         }
-        let exit = self.machine.call(rt, &mut state.heap, env, target, &args[..n]);
+        let exit = self
+            .machine
+            .call(rt, &mut state.heap, env, target, &args[..n]);
         if state.heap.in_transaction() {
             // The JCRE aborts a transaction still open when the applet returns.
             let _ = state.heap.abort();

@@ -9,11 +9,17 @@
 //! into call targets, virtual methods into (token, argument words) for
 //! dispatch through the flattened method tables of [`RtClass`].
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 use std::collections::HashMap;
 
 use cap_tools::api::{self, ApiClass, ApiVersion, ACC_INTERFACE, ACC_STATIC};
-use cap_tools::cap::components::header::ACC_INT;
 use cap_tools::cap::class::{ClassEntry, ClassRef};
+use cap_tools::cap::components::header::ACC_INT;
 use cap_tools::cap::constant_pool::{CpEntry, StaticRef};
 use cap_tools::cap::method::MethodLocation;
 use cap_tools::cap::{Component, Tag};
@@ -46,13 +52,25 @@ pub enum Cp {
     Field(u16),
     /// Virtual method: token (public, or package-private with bit 0x80)
     /// and the argument words including `this`.
-    Virtual { token: u8, nargs: u8 },
+    Virtual {
+        token: u8,
+        nargs: u8,
+    },
     /// Static method, constructor, private or super method.
-    Direct { target: Target, nargs: u8 },
+    Direct {
+        target: Target,
+        nargs: u8,
+    },
     /// Static primitive field: image index and byte offset.
-    Static { image: u32, offset: u16 },
+    Static {
+        image: u32,
+        offset: u16,
+    },
     /// Static reference field: image index and slot.
-    StaticRef { image: u32, slot: u16 },
+    StaticRef {
+        image: u32,
+        slot: u16,
+    },
     /// A static final field of the API: its value.
     Constant(i32),
 }
@@ -248,7 +266,9 @@ impl Runtime {
                     map.resize(t + 1, 0xFF);
                 }
                 if let Some(cm) = class.methods.iter().find(|cm| {
-                    cm.name == im.name && cm.descriptor == im.descriptor && cm.flags & ACC_STATIC == 0
+                    cm.name == im.name
+                        && cm.descriptor == im.descriptor
+                        && cm.flags & ACC_STATIC == 0
                 }) {
                     map[t] = cm.token;
                 }
@@ -383,7 +403,8 @@ impl Linker<'_> {
                 for info in block.methods {
                     let code = Code::decode(&info.code, cp_entries.len())
                         .map_err(|e| format!("method at {}: {e}", info.offset))?;
-                    let words = usize::from(info.header.nargs) + usize::from(info.header.max_locals);
+                    let words =
+                        usize::from(info.header.nargs) + usize::from(info.header.max_locals);
                     super::code::check_locals(&code, words)
                         .map_err(|e| format!("method at {}: {e}", info.offset))?;
                     let loc = MethodLocation {
@@ -432,9 +453,9 @@ impl Linker<'_> {
                     };
                     let code = &self.rt.methods[mi].code;
                     let idx = |o: u32| code.offsets.partition_point(|x| *x < o) as u32;
-                    let target = code
-                        .index_at(u32::from(h.handler_offset))
-                        .ok_or_else(|| format!("handler target {} is no instruction", h.handler_offset))?;
+                    let target = code.index_at(u32::from(h.handler_offset)).ok_or_else(|| {
+                        format!("handler target {} is no instruction", h.handler_offset)
+                    })?;
                     let catch = match h.catch_type_index {
                         0 => None,
                         c => match pkg.cp.get(usize::from(c)) {
@@ -466,10 +487,9 @@ impl Linker<'_> {
                     offset: u16::try_from(e.install_method_offset)
                         .map_err(|_| "install method offset too large".to_string())?,
                 };
-                let m = *pkg
-                    .methods_by_location
-                    .get(&loc)
-                    .ok_or_else(|| format!("applet {}: no install method at {}", e.aid, loc.offset))?;
+                let m = *pkg.methods_by_location.get(&loc).ok_or_else(|| {
+                    format!("applet {}: no install method at {}", e.aid, loc.offset)
+                })?;
                 pkg.applets.push((e.aid.as_bytes().to_vec(), m));
             }
         }
@@ -492,7 +512,8 @@ impl Linker<'_> {
         if self.depth > 32 {
             return Err("imports nest too deeply".into());
         }
-        let cap = (self.loaded)(aid).ok_or_else(|| format!("imported package {hexaid} is not on the card"))?;
+        let cap = (self.loaded)(aid)
+            .ok_or_else(|| format!("imported package {hexaid} is not on the card"))?;
         let header = cap.header().ok_or("no Header component")?;
         let mut sub = Linker {
             rt: self.rt,
@@ -506,7 +527,12 @@ impl Linker<'_> {
         Ok(Import::Package(i))
     }
 
-    fn class_ref(&mut self, pkg: &RtPackage, imports: &[Import], r: ClassRef) -> Result<u32, LinkError> {
+    fn class_ref(
+        &mut self,
+        pkg: &RtPackage,
+        imports: &[Import],
+        r: ClassRef,
+    ) -> Result<u32, LinkError> {
         match r {
             ClassRef::Internal(off) => pkg
                 .classes_by_offset
@@ -525,7 +551,12 @@ impl Linker<'_> {
                         .as_ref()
                         .and_then(|e| e.classes.get(usize::from(class_token)))
                         .map(|c| c.class_offset)
-                        .ok_or_else(|| format!("package {} exports no class token {class_token}", hex::encode_upper(&p.aid)))?;
+                        .ok_or_else(|| {
+                            format!(
+                                "package {} exports no class token {class_token}",
+                                hex::encode_upper(&p.aid)
+                            )
+                        })?;
                     p.classes_by_offset
                         .get(&off)
                         .copied()
@@ -544,7 +575,10 @@ impl Linker<'_> {
         offset: u16,
         depth: usize,
     ) -> Result<u32, LinkError> {
-        let idx = pkg.classes_by_offset[&offset];
+        let idx = *pkg
+            .classes_by_offset
+            .get(&offset)
+            .ok_or_else(|| format!("no class at offset {offset}"))?;
         if self.rt.class(idx).is_some() {
             return Ok(idx);
         }
@@ -589,7 +623,10 @@ impl Linker<'_> {
                     Some(r) => Some(self.class_ref(pkg, imports, r)?),
                     None => None,
                 };
-                let sup = super_class.and_then(|s| self.rt.class(s)).cloned().unwrap_or_default();
+                let sup = super_class
+                    .and_then(|s| self.rt.class(s))
+                    .cloned()
+                    .unwrap_or_default();
                 let same_package = sup.package_index == Some(self.rt.packages.len() as u32);
                 let mut public = sup.public.clone();
                 for (i, l) in c.public_virtual_method_table.iter().enumerate() {
@@ -602,7 +639,11 @@ impl Linker<'_> {
                         public[t] = target;
                     }
                 }
-                let mut package = if same_package { sup.package.clone() } else { Vec::new() };
+                let mut package = if same_package {
+                    sup.package.clone()
+                } else {
+                    Vec::new()
+                };
                 for (i, l) in c.package_virtual_method_table.iter().enumerate() {
                     let t = usize::from(c.package_method_table_base) + i;
                     if package.len() <= t {
@@ -618,7 +659,10 @@ impl Linker<'_> {
                     if let ClassRef::Internal(o) = ii.interface {
                         self.build_class(pkg, imports, classes, o, depth + 1)?;
                     }
-                    interfaces.push((self.class_ref(pkg, imports, ii.interface)?, ii.index.clone()));
+                    interfaces.push((
+                        self.class_ref(pkg, imports, ii.interface)?,
+                        ii.index.clone(),
+                    ));
                 }
                 let words = sup
                     .words
@@ -643,13 +687,20 @@ impl Linker<'_> {
     /// Argument words of a virtual method of `class` with `token`.
     fn virtual_nargs(&self, class: u32, token: u8) -> Result<u8, LinkError> {
         let c = self.rt.class(class).ok_or("unresolved class")?;
-        let table = if token & 0x80 != 0 { &c.package } else { &c.public };
+        let table = if token & 0x80 != 0 {
+            &c.package
+        } else {
+            &c.public
+        };
         match table.get(usize::from(token & 0x7F)) {
             Some(Target::Code(m)) => Ok(self.rt.methods[*m as usize].nargs),
             Some(Target::Native(_) | Target::Missing(_) | Target::Abstract) => {
                 self.api_nargs(c, token)
             }
-            _ => Err(format!("class {} has no virtual method token {token}", c.name)),
+            _ => Err(format!(
+                "class {} has no virtual method token {token}",
+                c.name
+            )),
         }
     }
 
@@ -670,7 +721,12 @@ impl Linker<'_> {
         Err(format!("no API virtual method token {token} in {}", c.name))
     }
 
-    fn resolve(&mut self, pkg: &RtPackage, imports: &[Import], e: &CpEntry) -> Result<Cp, LinkError> {
+    fn resolve(
+        &mut self,
+        pkg: &RtPackage,
+        imports: &[Import],
+        e: &CpEntry,
+    ) -> Result<Cp, LinkError> {
         Ok(match e {
             CpEntry::ClassRef(r) => Cp::Class(self.class_ref(pkg, imports, *r)?),
             CpEntry::InstanceFieldRef { class, token } => {
@@ -682,7 +738,10 @@ impl Linker<'_> {
                     .map_or(0, |s| s.words);
                 let slot = sup_words + u16::from(*token);
                 if slot >= k.words {
-                    return Err(format!("field token {token} beyond the {} words of {}", k.words, k.name));
+                    return Err(format!(
+                        "field token {token} beyond the {} words of {}",
+                        k.words, k.name
+                    ));
                 }
                 Cp::Field(slot)
             }
@@ -701,7 +760,11 @@ impl Linker<'_> {
                     .and_then(|k| k.super_class)
                     .ok_or("super call in a class without a superclass")?;
                 let k = self.rt.class(sup).ok_or("unresolved class")?;
-                let table = if token & 0x80 != 0 { &k.package } else { &k.public };
+                let table = if token & 0x80 != 0 {
+                    &k.package
+                } else {
+                    &k.public
+                };
                 let target = table
                     .get(usize::from(token & 0x7F))
                     .copied()
@@ -716,7 +779,12 @@ impl Linker<'_> {
         })
     }
 
-    fn static_field(&mut self, pkg: &RtPackage, imports: &[Import], r: StaticRef) -> Result<Cp, LinkError> {
+    fn static_field(
+        &mut self,
+        pkg: &RtPackage,
+        imports: &[Import],
+        r: StaticRef,
+    ) -> Result<Cp, LinkError> {
         let (image, offset, refs) = match r {
             StaticRef::Internal { offset, .. } => (None, offset, self.reference_count(self.cap)),
             StaticRef::External {
@@ -734,7 +802,9 @@ impl Linker<'_> {
                         .and_then(|p| p.class_by_token(class_token))
                         .and_then(|c| c.static_field(token))
                         .ok_or_else(|| format!("no API static field {class_token}.{token}"))?;
-                    let v = f.value.ok_or_else(|| format!("API field {} has no value", f.name))?;
+                    let v = f
+                        .value
+                        .ok_or_else(|| format!("API field {} has no value", f.name))?;
                     return Ok(Cp::Constant(v as i32));
                 }
                 Some(Import::Package(p)) => {
@@ -799,7 +869,12 @@ impl Linker<'_> {
         }
     }
 
-    fn static_method(&mut self, pkg: &RtPackage, imports: &[Import], r: StaticRef) -> Result<Cp, LinkError> {
+    fn static_method(
+        &mut self,
+        pkg: &RtPackage,
+        imports: &[Import],
+        r: StaticRef,
+    ) -> Result<Cp, LinkError> {
         match r {
             StaticRef::Internal { block, offset } => {
                 let loc = MethodLocation {

@@ -4,6 +4,12 @@
 //! APDU class (STATE_INITIAL .. STATE_FULL_OUTGOING), with the
 //! APDUException reasons of each misuse.
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 use crate::jcvm::heap::{ArrayData, Obj, ObjId};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 use crate::natives::Sys;
@@ -277,7 +283,11 @@ pub fn call(vm: &mut Vm<'_>, c: ApduCall, args: &[i32]) -> Result<Ret, Exc> {
         A::IsCommandChainingCla => Ret::Word(i32::from(vm.env.apdu.header[0] & 0x10 != 0)),
         A::IsSecureMessagingCla => {
             let cla = vm.env.apdu.header[0];
-            let sm = if cla & 0x40 == 0 { cla & 0x0C != 0 } else { cla & 0x20 != 0 };
+            let sm = if cla & 0x40 == 0 {
+                cla & 0x0C != 0
+            } else {
+                cla & 0x20 != 0
+            };
             Ret::Word(i32::from(sm))
         }
         A::IsIsoInterindustryCla => Ret::Word(i32::from(vm.env.apdu.header[0] & 0x80 == 0)),

@@ -3,6 +3,12 @@
 //! memory, AIDs), AID and OwnerPIN. Each native gets its argument words
 //! and returns its result or raises the exception the API specifies.
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 use crate::jcvm::heap::{
     ArrayData, NativeData, Obj, ObjId, TxError, CLEAR_ON_DESELECT, CLEAR_ON_RESET, NOT_TRANSIENT,
 };
@@ -69,14 +75,18 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             let (src, so, dst, d0, len) = (a[0], a[1], a[2], a[3], a[4]);
             let x = bytes(vm, src, so, len)?.to_vec();
             let y = bytes(vm, dst, d0, len)?;
-            let r = x
-                .iter()
-                .zip(y)
-                .find(|(p, q)| p != q)
-                .map_or(0, |(p, q)| if (*p as i8) < (*q as i8) { -1 } else { 1 });
+            let r = x.iter().zip(y).find(|(p, q)| p != q).map_or(0, |(p, q)| {
+                if (*p as i8) < (*q as i8) {
+                    -1
+                } else {
+                    1
+                }
+            });
             Ok(Ret::Word(r))
         }
-        Native::MakeShort => Ok(Ret::Word(i32::from(i16::from_be_bytes([a[0] as u8, a[1] as u8])))),
+        Native::MakeShort => Ok(Ret::Word(i32::from(i16::from_be_bytes([
+            a[0] as u8, a[1] as u8,
+        ])))),
         Native::GetShort => {
             let b = bytes(vm, a[0], a[1], 2)?;
             Ok(Ret::Word(i32::from(i16::from_be_bytes([b[0], b[1]]))))
@@ -124,7 +134,11 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
         }
         Native::TransactionDepth => w(vm.heap.in_transaction()),
         Native::UnusedCommitCapacity => {
-            let free = vm.env.limits.commit_capacity.saturating_sub(vm.heap.tx_used());
+            let free = vm
+                .env
+                .limits
+                .commit_capacity
+                .saturating_sub(vm.heap.tx_used());
             Ok(Ret::Word(free.min(32767) as i32))
         }
         Native::MaxCommitCapacity => Ok(Ret::Word(vm.env.limits.commit_capacity.min(32767) as i32)),
@@ -216,7 +230,11 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
                 return Err(vm.throw(Sys::ArrayIndex, 0));
             }
             let rest = &me[from as usize..];
-            let n = if len == 0 { rest.len() } else { (len as usize).min(rest.len()) };
+            let n = if len == 0 {
+                rest.len()
+            } else {
+                (len as usize).min(rest.len())
+            };
             let part = rest[..n].to_vec();
             check_bytes(vm, dst, off, n as i32)?;
             write_bytes(vm, dst, off as usize, &part, true)?;
@@ -483,7 +501,9 @@ fn pin(
             f(pin, *max_len, *limit, tries, validated);
             Ok(())
         }
-        _ => Err(Exc::Fatal("an OwnerPIN method on an object that is none".into())),
+        _ => Err(Exc::Fatal(
+            "an OwnerPIN method on an object that is none".into(),
+        )),
     }
 }
 

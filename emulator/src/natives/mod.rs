@@ -9,6 +9,12 @@
 //! later issue: a new module adds its variants to [`Native`] and its names
 //! to [`lookup`], nothing else changes.
 
+// Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
+// every index or count here is bounded by the card's limits (u16 CAP
+// offsets, arrays of at most 32767 elements, heaps far below 4 GiB): the
+// narrowing casts are the semantics, not lost input.
+#![allow(clippy::cast_possible_truncation)]
+
 pub mod apdu;
 pub mod framework;
 
@@ -113,8 +119,12 @@ pub enum Native {
     // APDU
     Apdu(apdu::ApduCall),
     // Util
-    ArrayCopy { atomic: bool },
-    ArrayFill { atomic: bool },
+    ArrayCopy {
+        atomic: bool,
+    },
+    ArrayFill {
+        atomic: bool,
+    },
     ArrayCompare,
     MakeShort,
     GetShort,
