@@ -3,6 +3,9 @@
 //! hello: INS 01 copies five bytes into the APDU buffer and sends them;
 //! INS 02 increments a persistent field). Run with
 //! `cargo test -p emulator --release --test jcvm_throughput -- --ignored --nocapture`.
+//! On the development machine (2 cores shared with other builds, load
+//! average 6): echo about 1,035,000 APDUs/s, the field update about
+//! 1,046,000 (in memory: without a state file nothing is written).
 
 mod common;
 
