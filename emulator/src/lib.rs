@@ -31,6 +31,7 @@
 pub mod card;
 pub mod commands;
 mod hexser;
+pub mod journal;
 pub mod keyset;
 pub mod linker;
 pub mod load;
