@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
 
     let mut expected = entries(&journal);
     journal
-        .commit(vec![Op::Put(b"fuzz".to_vec(), data.get(..16).unwrap_or(data).to_vec())])
+        .commit(vec![Op::Put(
+            b"fuzz".to_vec(),
+            data.get(..16).unwrap_or(data).to_vec(),
+        )])
         .expect("a commit after recovery");
     expected.retain(|(k, _)| k != b"fuzz");
     expected.push((b"fuzz".to_vec(), data.get(..16).unwrap_or(data).to_vec()));
@@ -44,6 +47,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(entries(&journal), expected);
     journal.compact().expect("compaction");
     drop(journal);
-    let (journal, _) = Journal::open(&path, Durability::Buffered).expect("reopening after compaction");
+    let (journal, _) =
+        Journal::open(&path, Durability::Buffered).expect("reopening after compaction");
     assert_eq!(entries(&journal), expected);
 });

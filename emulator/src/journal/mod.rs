@@ -128,7 +128,7 @@ impl Journal {
                 format!("{len} bytes, more than the {MAX_FILE} a journal may hold"),
             ));
         }
-        let mut bytes = Vec::with_capacity(len as usize);
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
         file.read_to_end(&mut bytes).map_err(io_err)?;
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(corrupt(0, "not a jct journal (wrong magic)".to_string()));

@@ -73,6 +73,10 @@ impl fmt::Display for EncodeError {
 }
 
 /// Appends the framed record for `ops` under `seq` to `out`.
+// The length casts are in range: every key is at most MAX_KEY (< 2^16) and
+// the whole body at most MAX_RECORD (< 2^32), both checked before a byte
+// is written.
+#[allow(clippy::cast_possible_truncation)]
 pub fn encode(seq: u64, ops: &[Op], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let mut body_len = 8 + 4;
     for op in ops {
@@ -86,7 +90,6 @@ pub fn encode(seq: u64, ops: &[Op], out: &mut Vec<u8>) -> Result<(), EncodeError
     }
     let count = u32::try_from(ops.len()).map_err(|_| EncodeError::RecordTooLarge(body_len))?;
     let start = out.len();
-    // Both fit: body_len <= MAX_RECORD < u32::MAX, checked above.
     out.extend_from_slice(&(body_len as u32).to_le_bytes());
     out.extend_from_slice(&[0; 4]);
     out.extend_from_slice(&seq.to_le_bytes());
