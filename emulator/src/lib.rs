@@ -48,4 +48,4 @@ pub mod vpcd;
 pub use card::{Card, CardError};
 pub use profile::{CardProfile, DEFAULT_ISD_AID, DEFAULT_KEY_VERSION, TEST_KEY};
 pub use state::CardState;
-pub use store::{StateFile, StoreError};
+pub use store::{read_state, StateFile, StoreError};

@@ -102,12 +102,12 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let mut recovery = Recovery::default();
-        let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        let mut created = false;
+        let file = match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 cap_tools::atomic::write_atomic_with_mode(path, MAGIC, 0o600).map_err(io_err)?;
-                recovery.created = true;
+                created = true;
                 OpenOptions::new()
                     .read(true)
                     .write(true)
@@ -116,12 +116,56 @@ impl Journal {
             }
             Err(e) => return Err(io_err(e)),
         };
-        let len = file.metadata().map_err(io_err)?.len();
+        let (mut journal, mut recovery) = Journal::replay(path, file, durability)?;
+        recovery.created = created;
+        if recovery.torn_bytes > 0 {
+            journal.file.set_len(journal.file_len).map_err(io_err)?;
+            journal.file.sync_all().map_err(io_err)?;
+        }
+        journal
+            .file
+            .seek(SeekFrom::Start(journal.file_len))
+            .map_err(io_err)?;
+        Ok((journal, recovery))
+    }
+
+    /// Replays the journal at `path` without changing it (a torn tail is
+    /// ignored, not cut): for looking at a journal another process has
+    /// open. Commits to it fail.
+    pub fn read(path: &Path) -> Result<Journal, JournalError> {
+        let file = File::open(path).map_err(|source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Journal::replay(path, file, Durability::Buffered)?.0)
+    }
+
+    /// Takes the advisory lock that keeps a second writer off the file, or
+    /// `Err(None)` when another holder has it.
+    pub fn try_lock(&self) -> Result<(), Option<io::Error>> {
+        match self.file.try_lock() {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => Err(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(Some(e)),
+        }
+    }
+
+    /// Reads the whole file and applies every intact record.
+    fn replay(
+        path: &Path,
+        mut file: File,
+        durability: Durability,
+    ) -> Result<(Journal, Recovery), JournalError> {
+        let io_err = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let corrupt = |offset: u64, detail: String| JournalError::Corrupt {
             path: path.to_path_buf(),
             offset,
             detail,
         };
+        let len = file.metadata().map_err(io_err)?.len();
         if len > MAX_FILE {
             return Err(corrupt(
                 0,
@@ -129,7 +173,10 @@ impl Journal {
             ));
         }
         let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        file.read_to_end(&mut bytes).map_err(io_err)?;
+        (&mut file)
+            .take(MAX_FILE + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
             return Err(corrupt(0, "not a jct journal (wrong magic)".to_string()));
         }
@@ -144,6 +191,7 @@ impl Journal {
             scratch: Vec::new(),
             compaction_error: None,
         };
+        let mut recovery = Recovery::default();
         let mut at = MAGIC.len();
         loop {
             match record::decode(&bytes[at..]) {
@@ -165,14 +213,6 @@ impl Journal {
         }
         journal.file_len = at as u64;
         recovery.torn_bytes = bytes.len() as u64 - journal.file_len;
-        if recovery.torn_bytes > 0 {
-            journal.file.set_len(journal.file_len).map_err(io_err)?;
-            journal.file.sync_all().map_err(io_err)?;
-        }
-        journal
-            .file
-            .seek(SeekFrom::Start(journal.file_len))
-            .map_err(io_err)?;
         Ok((journal, recovery))
     }
 
