@@ -50,6 +50,8 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
     private static final short SW_AUTH_FAILED = (short) 0x6300;
     private static final short SW_CHANNEL_NOT_SUPPORTED = (short) 0x6881;
     private static final short SW_BLOCKED = (short) 0x6983;
+    /** 6A88: no key set with that version, no data object with that tag (not in ISO7816). */
+    private static final short SW_REFERENCED_DATA_NOT_FOUND = (short) 0x6A88;
     private static final short SW_ALGORITHM_NOT_SUPPORTED = (short) 0x9484;
     private static final short SW_INVALID_KCV = (short) 0x9485;
 
@@ -366,7 +368,10 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
             }
             return total;
         }
-        if ((short) (cdata + total) > (short) buf.length || (short) (cdata + total) < 0) {
+        // A card's APDU buffer is at most 32767 bytes; jCardSim's extended one
+        // is longer, and its length reads as negative here: no limit then.
+        short room = (short) buf.length;
+        if (room > 0 && ((short) (cdata + total) > room || (short) (cdata + total) < 0)) {
             ISOException.throwIt(ISO7816.SW_WRONG_LENGTH);
         }
         short at = (short) (cdata + got);
@@ -470,7 +475,7 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
                     ISOException.throwIt(ISO7816.SW_CLA_NOT_SUPPORTED);
                 }
                 if (!keyInformation) {
-                    ISOException.throwIt(ISO7816.SW_RECORD_NOT_FOUND);
+                    ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
                 }
                 return keyInformation();
             }
@@ -500,7 +505,7 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         byte p1 = buf[(short) (cOff + 2)];
         byte kvn = cfg[CFG_KVN];
         if (p1 != 0 && p1 != kvn) {
-            ISOException.throwIt(ISO7816.SW_RECORD_NOT_FOUND);
+            ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
         }
         if (failureLimit != 0 && failures >= (short) (failureLimit & 0xFF)) {
             ISOException.throwIt(SW_BLOCKED);
@@ -887,7 +892,7 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
                 ISOException.throwIt(ISO7816.SW_WRONG_DATA);
             }
         } else if (replace != kvn) {
-            ISOException.throwIt(ISO7816.SW_RECORD_NOT_FOUND);
+            ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
         }
         JCSystem.beginTransaction();
         for (short i = 0; i < count; i++) {
