@@ -596,6 +596,44 @@ fn known_answer_vectors_of_scp03_level_03() {
 }
 
 #[test]
+fn known_answer_vectors_of_scp03_level_33() {
+    let Some(built) = built() else { return };
+    // ../shared/vectors/globalplatform-kat.md, "SCP03 with R-MAC and R-ENC":
+    // keys 40..4F and a card challenge the runner's random hook fixes.
+    let mut params = Params::new(0x60);
+    params.front = true;
+    let mut card = Card::start(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
+    card.select(ISD_AID);
+    assert_eq!(card.line("random 08090A0B0C0D0E0F"), "9000");
+    let r = exchange(&mut card, Route::Front, &h("8050300008000102030405060700"));
+    assert_eq!(
+        r,
+        h("00000000000000000000 300360 08090A0B0C0D0E0F 114F6BC5052C5228 9000")
+    );
+    let r = exchange(
+        &mut card,
+        Route::Front,
+        &h("8482330010FAFA93C2EDE62463CB51E38EC18EB00B"),
+    );
+    assert_eq!(r, h("9000"));
+    let wire = h("84E6000018199DD7FF46730B64AC254C903EC573505C4291BB0B788746");
+    assert_eq!(
+        envelope(&mut card, &wire),
+        Enveloped::Forward {
+            level: 0x33,
+            plain: h("80E60000050102030405"),
+        }
+    );
+    assert_eq!(
+        wrap_for_harness(&mut card, &h("00A404009000")),
+        h("4C7F4E27E4F90AA7B13C60860F69FCD0989A968B68138D8E9000")
+    );
+    // A second WRAP for the same command has nothing to protect.
+    let r = card.transmit(&front_command(0xE2, &h("9000")));
+    assert_eq!(r, h("6985"));
+}
+
+#[test]
 fn a_flipped_mac_answers_6982_and_closes_the_session() {
     let Some(built) = built() else { return };
     for route in [Route::Direct, Route::Front] {

@@ -1,16 +1,26 @@
 package com.jct.runner;
 
 import com.licel.jcardsim.base.Simulator;
+import com.licel.jcardsim.base.SimulatorRuntime;
+import com.licel.jcardsim.crypto.RandomDataImpl;
 
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.Array;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Proxy;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 import javacard.framework.AID;
 import javacard.framework.Applet;
@@ -36,6 +46,10 @@ import javacard.framework.Applet;
  *     {@code 9000}, or {@code 6A80 reason} when jCardSim refuses;</li>
  * <li>{@code reset}: a power cycle (CLEAR_ON_RESET memory is lost,
  *     persistent memory kept); answers the ATR;</li>
+ * <li>{@code random HEX}: the next random bytes the installed applets draw
+ *     from their RandomData objects are these, in order (then the real
+ *     generator again): the test hook that makes card challenges
+ *     reproducible; answers {@code 9000};</li>
  * <li>empty, or starting with {@code #}: ignored, no answer.</li>
  * </ul>
  * Exactly one output line per answered input line, flushed at once; all
@@ -74,12 +88,17 @@ public final class JcardsimRunner {
             }
         }
         ClassLoader loader = new URLClassLoader(urls.toArray(new URL[0]), JcardsimRunner.class.getClassLoader());
-        Simulator sim = new Simulator();
+        // A runtime of our own rather than jCardSim's default one, so that the
+        // applet objects are in reach of the random hook.
+        Runtime runtime = new Runtime();
+        Simulator sim = new Simulator(runtime);
+        List<byte[]> installed = new ArrayList<>();
         for (String[] spec : installs) {
             if (spec.length < 2) {
                 throw new IllegalArgumentException("--install wants AID:CLASS[:PARAMS]");
             }
             install(sim, loader, spec[0], spec[1], spec.length > 2 ? spec[2] : "");
+            installed.add(unhex(spec[0]));
         }
         if (select != null && !sim.selectApplet(aid(select))) {
             throw new IllegalStateException("selecting " + select + " failed");
@@ -101,6 +120,19 @@ public final class JcardsimRunner {
                         break;
                     case "install":
                         answer = install(sim, loader, words[1], words[2], words.length > 3 ? words[3] : "");
+                        installed.add(unhex(words[1]));
+                        break;
+                    case "random":
+                        for (byte[] aid : installed) {
+                            Applet applet = runtime.appletOf(new AID(aid, (short) 0, (byte) aid.length));
+                            if (applet != null) {
+                                fixRandom(applet, 0);
+                            }
+                        }
+                        for (byte b : unhex(words.length > 1 ? words[1] : "")) {
+                            FIXED.add(b);
+                        }
+                        answer = "9000";
                         break;
                     case "reset":
                         sim.reset();
@@ -118,6 +150,80 @@ public final class JcardsimRunner {
             }
             out.println(answer);
             out.flush();
+        }
+    }
+
+    /** jCardSim's runtime, with the installed applet objects in reach. */
+    static final class Runtime extends SimulatorRuntime {
+        Applet appletOf(AID aid) {
+            return getApplet(aid);
+        }
+    }
+
+    /** Bytes that random generators hand out before their own. */
+    private static final ArrayDeque<Byte> FIXED = new ArrayDeque<>();
+    /** RandomData objects whose generator has been replaced already. */
+    private static final Map<Object, Boolean> HOOKED = new IdentityHashMap<>();
+
+    /**
+     * Finds the RandomData objects an applet holds (in its fields, in
+     * arrays and objects they hold, a few levels deep) and puts a generator
+     * in front of each that serves FIXED first.
+     */
+    private static void fixRandom(Object o, int depth) throws ReflectiveOperationException {
+        if (o == null || depth > 3 || HOOKED.containsKey(o)) {
+            return;
+        }
+        HOOKED.put(o, Boolean.TRUE);
+        if (o instanceof RandomDataImpl) {
+            Field engine = RandomDataImpl.class.getDeclaredField("engine");
+            engine.setAccessible(true);
+            Object real = engine.get(o);
+            Class<?> type = engine.getType();
+            InvocationHandler handler = (proxy, method, args) -> {
+                if (method.getName().equals("nextBytes") && !FIXED.isEmpty()) {
+                    byte[] b = (byte[]) args[0];
+                    int off = args.length == 3 ? (Integer) args[1] : 0;
+                    int len = args.length == 3 ? (Integer) args[2] : b.length;
+                    int i = 0;
+                    for (; i < len && !FIXED.isEmpty(); i++) {
+                        b[off + i] = FIXED.poll();
+                    }
+                    if (i < len) {
+                        type.getMethod("nextBytes", byte[].class, int.class, int.class)
+                                .invoke(real, b, off + i, len - i);
+                    }
+                    return null;
+                }
+                return method.invoke(real, args);
+            };
+            engine.set(o, Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, handler));
+            return;
+        }
+        Class<?> c = o.getClass();
+        if (c.isArray()) {
+            if (!c.getComponentType().isPrimitive()) {
+                for (int i = 0; i < Array.getLength(o); i++) {
+                    fixRandom(Array.get(o, i), depth + 1);
+                }
+            }
+            return;
+        }
+        if (c.getName().startsWith("java.")) {
+            return;
+        }
+        for (; c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Field f : c.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive()) {
+                    continue;
+                }
+                try {
+                    f.setAccessible(true);
+                } catch (RuntimeException e) {
+                    continue;
+                }
+                fixRandom(f.get(o), depth + 1);
+            }
         }
     }
 
