@@ -689,6 +689,80 @@ fn a_flipped_mac_answers_6982_and_closes_the_session() {
 }
 
 #[test]
+fn malformed_and_misplaced_commands_get_the_status_words_of_jcts_card_side() {
+    let Some(built) = built() else { return };
+    for route in [Route::Direct, Route::Front] {
+        let aid = if route == Route::Front {
+            ISD_AID
+        } else {
+            SC_AID
+        };
+        let mut params = Params::new(0x70);
+        params.front = route == Route::Front;
+        let mut card = Card::start(built, &[(aid, APPLET_CLASS, params.hex())]);
+        card.select(aid);
+        let mut ask = |c: &str| exchange(&mut card, route, &h(c));
+        // INITIALIZE UPDATE: unknown key version, P2, length, CLA.
+        assert_eq!(ask("8050310008000102030405060700"), h("6A88"));
+        assert_eq!(ask("8050300108000102030405060700"), h("6A86"));
+        assert_eq!(ask("80503000070001020304050600"), h("6700"));
+        assert_eq!(ask("8450300008000102030405060700"), h("6982"));
+        assert_eq!(ask("0050300008000102030405060700"), h("6E00"));
+        // EXTERNAL AUTHENTICATE without INITIALIZE UPDATE.
+        assert_eq!(ask("848201001000000000000000000000000000000000"), h("6985"));
+        // GET DATA: another tag is not the applet's (the harness's, in front mode).
+        if route == Route::Direct {
+            assert_eq!(ask("80CA006600"), h("6A88"));
+            assert_eq!(ask("80E0000000"), h("6D00"));
+            assert_eq!(ask("80E2000000"), h("6D00"));
+        } else {
+            assert_eq!(
+                envelope(&mut card, &h("80CA006600")),
+                Enveloped::Forward {
+                    level: 0,
+                    plain: h("80CA0066"),
+                }
+            );
+            // What jct's ISD refuses before looking further.
+            assert_eq!(
+                envelope(&mut card, &h("FFCA00E000")),
+                Enveloped::Answered(h("6E00"))
+            );
+            assert_eq!(
+                envelope(&mut card, &h("81CA00E000")),
+                Enveloped::Answered(h("6881"))
+            );
+            assert_eq!(
+                envelope(&mut card, &h("80CA00E00500")),
+                Enveloped::Answered(h("6700"))
+            );
+            assert_eq!(
+                envelope(&mut card, &h("80CA")),
+                Enveloped::Answered(h("6700"))
+            );
+            // A plain SELECT is forwarded as it is, with the session's level.
+            let mut sc = open(&mut card, route, host(&params, SecurityLevel::C_MAC, aid)).unwrap();
+            assert_eq!(
+                envelope(&mut card, &h("00A4040008A000000151000000")),
+                Enveloped::Forward {
+                    level: 0x01,
+                    plain: h("00A4040008A000000151000000"),
+                }
+            );
+            // ... and leaves the session open.
+            let r = exchange(&mut card, route, &sc.wrap(&h("80CA00E000")).unwrap());
+            assert_eq!(sw(&sc.unwrap(&r).unwrap()), 0x9000);
+            // Re-selecting the applet ends it.
+            card.select(aid);
+            let r = exchange(&mut card, route, &sc.wrap(&h("80CA00E000")).unwrap());
+            assert_eq!(r, h("6982"));
+            // Front mode commands: P1 P2 00 00 only.
+            assert_eq!(card.transmit(&h("80E0010000000100")), h("6A86"));
+        }
+    }
+}
+
+#[test]
 fn failed_authentications_are_counted_and_block_the_key_set() {
     let Some(built) = built() else { return };
     let mut params = Params::new(0x10);
