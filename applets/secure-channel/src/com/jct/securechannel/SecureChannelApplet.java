@@ -9,6 +9,7 @@ import javacard.framework.JCSystem;
 import javacard.framework.Shareable;
 import javacard.framework.Util;
 import javacard.security.AESKey;
+import javacard.security.CryptoException;
 import javacard.security.KeyBuilder;
 import javacard.security.RandomData;
 import javacardx.apdu.ExtendedLength;
@@ -105,6 +106,8 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
     /** Session keys: [length][S-ENC/S-MAC/S-RMAC], CLEAR_ON_RESET. */
     private final AESKey[] sessionKeys;
     private final byte[] cfg;
+    /** Which of AES-128, -192, -256 the card offers (all key objects built). */
+    private final boolean[] lengths;
     private final byte[] kdd;
     /** The SCP03 sequence counter, 4 bytes so that exhaustion (above FFFFFF) shows. */
     private final byte[] sequence;
@@ -145,13 +148,24 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         newLength = JCSystem.makeTransientByteArray((short) 3, JCSystem.CLEAR_ON_RESET);
         pool = new AESKey[18];
         sessionKeys = new AESKey[9];
+        lengths = new boolean[3];
         for (byte l = 0; l < 3; l++) {
             short bits = (short) (KeyBuilder.LENGTH_AES_128 + 64 * l);
-            for (byte r = 0; r < 3; r++) {
-                pool[(short) (l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
-                pool[(short) (9 + l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
-                sessionKeys[(short) (l * 3 + r)] =
-                        (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES_TRANSIENT_RESET, bits, false);
+            try {
+                for (byte r = 0; r < 3; r++) {
+                    pool[(short) (l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
+                    pool[(short) (9 + l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
+                    sessionKeys[(short) (l * 3 + r)] =
+                            (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES_TRANSIENT_RESET, bits, false);
+                }
+                lengths[l] = true;
+            } catch (CryptoException e) {
+                // Many cards have no AES-192 (some no AES-256): keys of that
+                // length are then refused, at install and by PUT KEY. AES-128
+                // is a must.
+                if (l == 0) {
+                    throw e;
+                }
             }
         }
         cfg = new byte[7];
@@ -276,18 +290,17 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         }
     }
 
-    /** 0, 1, 2 for AES-128, -192, -256 key bytes; -1 otherwise. */
-    private static byte lengthIndex(short bytes) {
+    /** 0, 1, 2 for AES-128, -192, -256 key bytes; -1 for another length or one the card lacks. */
+    private byte lengthIndex(short bytes) {
+        byte li = -1;
         if (bytes == 16) {
-            return 0;
+            li = 0;
+        } else if (bytes == 24) {
+            li = 1;
+        } else if (bytes == 32) {
+            li = 2;
         }
-        if (bytes == 24) {
-            return 1;
-        }
-        if (bytes == 32) {
-            return 2;
-        }
-        return -1;
+        return li >= 0 && lengths[li] ? li : -1;
     }
 
     private static short keyBytes(byte lengthIndex) {
@@ -902,7 +915,9 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         }
         cfg[CFG_KVN] = newKvn;
         failures = 0;
-        Util.arrayFillNonAtomic(sequence, (short) 0, (short) 4, (byte) 0);
+        // Util.arrayCopy, not arrayFillNonAtomic: only it joins the transaction.
+        Util.arrayFillNonAtomic(kb, K_BLOCK, (short) 4, (byte) 0);
+        Util.arrayCopy(kb, K_BLOCK, sequence, (short) 0, (short) 4);
         JCSystem.commitTransaction();
         rb[0] = newKvn;
         return (short) (1 + 3 * count);
