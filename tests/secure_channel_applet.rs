@@ -44,6 +44,8 @@ fn hx(b: &[u8]) -> String {
 /// directory of their classes for jCardSim.
 struct Built {
     _dir: tempfile::TempDir,
+    /// The converted CAPs: secure-channel, wallet.
+    caps: [PathBuf; 2],
     classes: PathBuf,
     runner_build: PathBuf,
     jar: PathBuf,
@@ -88,8 +90,13 @@ fn javac(api: &Path, classpath: Option<&Path>, out: &Path, sources: &[PathBuf]) 
 }
 
 /// Builds one applet project (a copy of applets/NAME in `work`) and checks
-/// its CAP with `jct cap verify`.
-fn build_project(work: &Path, api: &Path, name: &str, classpath: Option<&Path>) -> PathBuf {
+/// its CAP with `jct cap verify`; returns the classes and the CAP.
+fn build_project(
+    work: &Path,
+    api: &Path,
+    name: &str,
+    classpath: Option<&Path>,
+) -> (PathBuf, PathBuf) {
     let project = work.join(name);
     let classes = project.join("build/classes");
     std::fs::create_dir_all(&classes).unwrap();
@@ -114,7 +121,7 @@ fn build_project(work: &Path, api: &Path, name: &str, classpath: Option<&Path>) 
         .arg(&cap)
         .assert()
         .success();
-    classes
+    (classes, cap)
 }
 
 fn built() -> Option<&'static Built> {
@@ -143,8 +150,8 @@ fn built() -> Option<&'static Built> {
                 .arg(&api)
                 .assert()
                 .success();
-            let sc = build_project(dir.path(), &api, "secure-channel", None);
-            let wallet = build_project(dir.path(), &api, "wallet", Some(&sc));
+            let (sc, sc_cap) = build_project(dir.path(), &api, "secure-channel", None);
+            let (wallet, wallet_cap) = build_project(dir.path(), &api, "wallet", Some(&sc));
             // jCardSim loads both packages from one class path.
             let classes = dir.path().join("all-classes");
             std::fs::create_dir_all(&classes).unwrap();
@@ -166,6 +173,7 @@ fn built() -> Option<&'static Built> {
             let logs = dir.path().join("logs");
             std::fs::create_dir_all(&logs).unwrap();
             Some(Built {
+                caps: [sc_cap, wallet_cap],
                 classes,
                 runner_build,
                 jar,
@@ -440,6 +448,28 @@ fn keys_of(len: usize) -> [Vec<u8>; 3] {
             .collect()
     };
     [k(0x11), k(0x52), k(0x93)]
+}
+
+#[test]
+fn the_caps_load_and_install_on_jcts_emulator() {
+    let Some(built) = built() else { return };
+    // The same CAPs a real card gets: the wallet links against the
+    // secure-channel package, so that one goes first.
+    let emu = support::Emu::start(false, "3.0.5");
+    let [sc, wallet] = &built.caps;
+    emu.jct(&["install", sc.to_str().unwrap(), "--mode", "enc"])
+        .args(["--params", &Params::new(0x70).hex()])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!("installed {SC_AID}")));
+    emu.jct(&["install", wallet.to_str().unwrap(), "--mode", "enc"])
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!("installed {WALLET_AID}")));
+    let list = emu.list();
+    for aid in ["F000000001A3", SC_AID, "F000000001A4", WALLET_AID] {
+        assert!(list.contains(aid), "{aid} missing from:\n{list}");
+    }
 }
 
 #[test]
