@@ -951,6 +951,17 @@ fn put_key_replaces_the_key_set() {
             sc.unwrap(&r).unwrap(),
             h("E012 C004013288 20 C004023288 10 C004033288 20 9000")
         );
+        // Back to the test key, a new version (P1 00): the card's check
+        // values are the vector's AES KCV of 40..4F, 504A77.
+        let back = Params {
+            kvn: 0x33,
+            ..Params::new(0x70)
+        };
+        let (data, _) = loader::client::put_key_data(&back.static_keys(), &sc).unwrap();
+        let command = gp::commands::put_key(0x00, 1, &data).unwrap().to_bytes();
+        let r = exchange(&mut card, route, &sc.wrap(&command).unwrap());
+        assert_eq!(sc.unwrap(&r).unwrap(), h("33 504A77 504A77 504A77 9000"));
+        open(&mut card, route, host(&back, SecurityLevel::C_MAC, aid)).unwrap();
     }
 }
 
