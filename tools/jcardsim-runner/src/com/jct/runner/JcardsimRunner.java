@@ -32,17 +32,20 @@ import javacard.framework.Applet;
  *
  * <pre>
  * jcardsim-runner --classes DIR_OR_JAR [--classes ...]
- *                 [--install AID:CLASS[:PARAMS]]... [--select AID]
+ *                 [--install AID:CLASS[:PARAMS[:PRIVILEGES]]]... [--select AID]
  * </pre>
- * PARAMS is the hex of the application parameters (the C9 value); the
- * applet's install method receives GlobalPlatform install data: the instance
- * AID, empty control information, then PARAMS.
+ * PARAMS is the hex of the application parameters (the C9 value),
+ * PRIVILEGES that of the privileges (default 00); the applet's install
+ * method receives GlobalPlatform install data as a card gives it: the
+ * instance AID, the privileges as control information, then PARAMS, each
+ * with a length byte in front. A failed install at start ends the runner
+ * (status 1).
  *
  * <p>Each input line is one of (hex case-insensitive, spaces ignored):
  * <ul>
  * <li>a command APDU in hex: answers the response (data and SW) in hex;</li>
  * <li>{@code select AID}: selects an applet; answers the SELECT response;</li>
- * <li>{@code install AID CLASS [PARAMS]}: installs an instance; answers
+ * <li>{@code install AID CLASS [PARAMS [PRIVILEGES]]}: installs an instance; answers
  *     {@code 9000}, or {@code 6A80 reason} when jCardSim refuses;</li>
  * <li>{@code reset}: a power cycle (CLEAR_ON_RESET memory is lost,
  *     persistent memory kept); answers the ATR;</li>
@@ -74,7 +77,7 @@ public final class JcardsimRunner {
                     urls.add(new File(need(args, ++i, a)).toURI().toURL());
                     break;
                 case "--install":
-                    installs.add(need(args, ++i, a).split(":", 3));
+                    installs.add(need(args, ++i, a).split(":", 4));
                     break;
                 case "--select":
                     select = need(args, ++i, a);
@@ -95,9 +98,14 @@ public final class JcardsimRunner {
         List<byte[]> installed = new ArrayList<>();
         for (String[] spec : installs) {
             if (spec.length < 2) {
-                throw new IllegalArgumentException("--install wants AID:CLASS[:PARAMS]");
+                throw new IllegalArgumentException("--install wants AID:CLASS[:PARAMS[:PRIVILEGES]]");
             }
-            install(sim, loader, spec[0], spec[1], spec.length > 2 ? spec[2] : "");
+            String result = install(sim, loader, spec[0], spec[1], spec.length > 2 ? spec[2] : "",
+                    spec.length > 3 ? spec[3] : "00");
+            if (!result.equals("9000")) {
+                System.err.println("runner: --install " + String.join(":", spec) + " failed");
+                System.exit(1);
+            }
             installed.add(unhex(spec[0]));
         }
         if (select != null && !sim.selectApplet(aid(select))) {
@@ -119,7 +127,8 @@ public final class JcardsimRunner {
                         answer = hex(sim.selectAppletWithResult(aid(words[1])));
                         break;
                     case "install":
-                        answer = install(sim, loader, words[1], words[2], words.length > 3 ? words[3] : "");
+                        answer = install(sim, loader, words[1], words[2], words.length > 3 ? words[3] : "",
+                                words.length > 4 ? words[4] : "00");
                         installed.add(unhex(words[1]));
                         break;
                     case "random":
@@ -235,15 +244,18 @@ public final class JcardsimRunner {
     }
 
     /** Installs CLASS as AID with GlobalPlatform install data around PARAMS. */
-    private static String install(Simulator sim, ClassLoader loader, String aidHex, String className, String paramsHex) {
+    private static String install(Simulator sim, ClassLoader loader, String aidHex, String className,
+                                  String paramsHex, String privilegesHex) {
         byte[] aid = unhex(aidHex);
+        byte[] privileges = unhex(privilegesHex);
         byte[] params = unhex(paramsHex);
-        byte[] data = new byte[aid.length + params.length + 3];
-        data[0] = (byte) aid.length;
-        System.arraycopy(aid, 0, data, 1, aid.length);
-        data[aid.length + 1] = 0;
-        data[aid.length + 2] = (byte) params.length;
-        System.arraycopy(params, 0, data, aid.length + 3, params.length);
+        byte[] data = new byte[aid.length + privileges.length + params.length + 3];
+        int at = 0;
+        for (byte[] part : new byte[][] {aid, privileges, params}) {
+            data[at++] = (byte) part.length;
+            System.arraycopy(part, 0, data, at, part.length);
+            at += part.length;
+        }
         try {
             Class<? extends Applet> cls = Class.forName(className, true, loader).asSubclass(Applet.class);
             sim.installApplet(new AID(aid, (short) 0, (byte) aid.length), cls, data, (short) 0, (byte) data.length);
