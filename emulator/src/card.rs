@@ -257,6 +257,7 @@ impl Card {
                 .map_err(|e| fail(sw::MEMORY_FAILURE, e.to_string()))?;
         }
         self.state = next;
+        self.state.heap.clear_changes();
         Ok(())
     }
 
@@ -295,6 +296,8 @@ impl Card {
                 .save(&self.state)
                 .map_err(|e| fail(sw::MEMORY_FAILURE, e.to_string()))?;
         }
+        // Written (or nowhere to write): the next commit starts afresh.
+        self.state.heap.clear_changes();
         Ok(())
     }
 

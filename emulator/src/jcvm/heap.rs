@@ -9,7 +9,7 @@
 //! every write goes through one method per kind, which logs the old value
 //! when a transaction is open and the target is persistent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -214,6 +214,11 @@ pub struct Heap {
     /// Set by every persistent change since the last commit point.
     #[serde(skip)]
     pub dirty: bool,
+    /// Objects allocated, freed or written (persistently) since the last
+    /// commit point: what the journal must write, so a commit costs what
+    /// the APDU changed rather than the whole heap.
+    #[serde(skip)]
+    changed: BTreeSet<ObjId>,
 }
 
 impl Heap {
@@ -296,6 +301,32 @@ impl Heap {
         }
     }
 
+    /// The objects to write at the next commit point.
+    pub fn changed_objects(&self) -> &BTreeSet<ObjId> {
+        &self.changed
+    }
+
+    /// A commit point was written: nothing is pending any more.
+    pub fn clear_changes(&mut self) {
+        self.changed.clear();
+        self.dirty = false;
+    }
+
+    /// Everything but the objects (classes, contexts, static images,
+    /// registrations): the small part the store keeps as one entry.
+    pub fn without_objects(&self) -> Heap {
+        Heap {
+            classes: self.classes.clone(),
+            contexts: self.contexts.clone(),
+            objects: BTreeMap::new(),
+            next_id: self.next_id,
+            statics: self.statics.clone(),
+            applets: self.applets.clone(),
+            system: self.system.clone(),
+            ..Heap::default()
+        }
+    }
+
     pub fn used(&self) -> (usize, usize) {
         (self.used_persistent, self.used_transient)
     }
@@ -321,6 +352,7 @@ impl Heap {
         let id = self.next_id;
         self.next_id = self.next_id.checked_add(1).ok_or(OutOfMemory)?;
         self.objects.insert(id, obj);
+        self.changed.insert(id);
         Ok(id)
     }
 
@@ -328,6 +360,7 @@ impl Heap {
     /// temporaries, such as install()'s parameter array).
     pub fn free(&mut self, id: ObjId) {
         if let Some(o) = self.objects.remove(&id) {
+            self.changed.insert(id);
             if o.transient_kind() == NOT_TRANSIENT {
                 self.used_persistent -= o.size();
                 self.dirty = true;
@@ -347,6 +380,7 @@ impl Heap {
         let o = self.objects.get_mut(&id)?;
         if o.transient_kind() == NOT_TRANSIENT {
             self.dirty = true;
+            self.changed.insert(id);
         }
         Some(o)
     }
@@ -365,6 +399,7 @@ impl Heap {
             fields[idx] = value;
         }
         self.dirty = true;
+        self.changed.insert(id);
         Ok(())
     }
 
@@ -383,6 +418,7 @@ impl Heap {
         if persistent {
             self.log(Undo::Elem(id, idx, old), size)?;
             self.dirty = true;
+            self.changed.insert(id);
         }
         if let Some(Obj::Array { data, .. }) = self.objects.get_mut(&id) {
             write_elem(data, idx, value);
