@@ -31,6 +31,7 @@
 
 pub mod card;
 pub mod commands;
+pub mod danger;
 mod hexser;
 pub mod jcvm;
 pub mod journal;

@@ -2,6 +2,8 @@
 //! binary to reach with `--emu`, stopped when dropped.
 #![allow(dead_code)]
 
+#[path = "java.rs"]
+pub mod java;
 #[path = "require.rs"]
 pub mod require;
 

@@ -69,6 +69,10 @@ pub struct Jcvm {
     /// The applet called last, resolved: the next APDU to it looks
     /// nothing up.
     cache: Option<AppletCache>,
+    /// Fault injection: the next applet call stops after this many
+    /// bytecodes, as a power cut would stop it (see
+    /// [`crate::danger::cut_power_after`]).
+    cut_after: Option<u64>,
 }
 
 /// An applet instance with its object, context and life-cycle methods.
@@ -135,6 +139,11 @@ impl Jcvm {
         if let Some(env) = &mut self.env {
             env.active = None;
         }
+    }
+
+    /// Arms the fault injection of [`crate::danger::cut_power_after`].
+    pub(crate) fn cut_after(&mut self, bytecodes: u64) {
+        self.cut_after = Some(bytecodes);
     }
 
     /// Heap memory in use (persistent, transient) and the limits.
@@ -513,9 +522,14 @@ impl Jcvm {
         } else {
             env.selecting = false;
         }
+        let budget = env.limits.budget;
+        if let Some(cut) = self.cut_after.take() {
+            env.limits.budget = cut;
+        }
         let exit = self
             .machine
             .call(rt, &mut state.heap, env, target, &args[..n]);
+        env.limits.budget = budget;
         if state.heap.in_transaction() {
             // The JCRE aborts a transaction still open when the applet returns.
             let _ = state.heap.abort();
