@@ -208,7 +208,7 @@ final class Classes {
             return checked(named, module);
         }
         if (pkg.name == null) {
-            throw new NotFound("load file " + Hex.of(pkg.aid) + " has no package name (CAP 2.1 Headers carry none): start the harness with --package "
+            throw new NotFound("load file " + Hex.of(pkg.aid) + " names no Java package (CAP 2.1 Headers have no name field and converters leave it empty in later formats): start the harness with --package "
                     + Hex.of(pkg.aid) + "=its.java.package or --applet " + Hex.of(module) + "=fully.qualified.Class");
         }
         List<String> candidates = new ArrayList<>();

@@ -50,10 +50,9 @@ final class Snapshot {
 
     /** Builds the Kryo for one write or read against `transients`. */
     static Kryo kryo(ClassLoader loader, HarnessRuntime.Transients transients, boolean reading) {
-        Kryo kryo = new Kryo();
+        Kryo kryo = new ObjenesisKryo();
         kryo.setReferences(true);
         kryo.setRegistrationRequired(false);
-        kryo.setInstantiatorStrategy(new StdInstantiatorStrategy());
         kryo.setClassLoader(loader);
         Map<Object, Byte> kinds = new IdentityHashMap<>();
         if (!reading) {
@@ -122,6 +121,28 @@ final class Snapshot {
             }
         });
         return kryo;
+    }
+
+    /**
+     * Kryo that never runs a constructor when it restores an object: an
+     * applet's constructor allocates and may call register(), which must
+     * happen once, at install. (Plain Kryo 2.20 calls a no-argument
+     * constructor when there is one and falls back to Objenesis only
+     * otherwise.) JDK classes are the exception: see below.
+     */
+    static final class ObjenesisKryo extends Kryo {
+        private final StdInstantiatorStrategy strategy = new StdInstantiatorStrategy();
+
+        @Override
+        @SuppressWarnings("rawtypes")
+        protected com.licel.jcardsim.objenesis.instantiator.ObjectInstantiator newInstantiator(Class type) {
+            // JDK collections need their constructors (an ArrayList without
+            // one has no backing array); everything else is created bare.
+            if (type.getName().startsWith("java.")) {
+                return super.newInstantiator(type);
+            }
+            return strategy.newInstantiatorOf(type);
+        }
     }
 
     /** Arrays: a kind byte, the length, and the contents unless transient. */
