@@ -1,0 +1,547 @@
+//! End to end: the unchanged `jct` binary against jCardSim through
+//! jcardsim-harness/ — the ISD served by the secure-channel applet running
+//! inside jCardSim, applets installed from their CAP and run as their Java
+//! classes. install / list / apdu / delete with SCP03 at every security
+//! level and each i; a MAC flipped in transit in one LOAD block; a wrong
+//! key; the state file across a restart; the converter-reference applets.
+//!
+//! Needs java, javac, ../shared/jcardsim/jcardsim.jar (or $JCARDSIM_JAR)
+//! and applets/secure-channel: outside CI a missing one skips the tests
+//! with a note, under CI it fails them (tests/support/require.rs).
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+use support::{require, shared, TEST_KEY};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn jcardsim_jar() -> PathBuf {
+    std::env::var_os("JCARDSIM_JAR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| shared().join("jcardsim/jcardsim.jar"))
+}
+
+/// Whether everything the harness needs is on the machine (see the module comment).
+fn available() -> bool {
+    let jar = jcardsim_jar();
+    require::java()
+        && require::javac()
+        && require::require(
+            "the jCardSim jar",
+            if jar.is_file() {
+                Ok(())
+            } else {
+                Err(format!("{} is missing (set JCARDSIM_JAR)", jar.display()))
+            },
+        )
+        && require::require(
+            "the secure-channel applet",
+            if root().join("applets/secure-channel/src").is_dir() {
+                Ok(())
+            } else {
+                Err("applets/secure-channel/src is missing".into())
+            },
+        )
+}
+
+/// What the tests install, built once per test binary from source.
+struct Built {
+    _dir: tempfile::TempDir,
+    /// The secure-channel applet's classes (the ISD front).
+    secure_channel: PathBuf,
+    /// applets/hello: its classes (below its jct.toml) and its CAP.
+    hello_classes: PathBuf,
+    hello_cap: PathBuf,
+    /// The converter-reference packages' classes, all in one directory.
+    reference: PathBuf,
+}
+
+fn java_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(java_files(&p));
+        } else if p.extension().is_some_and(|x| x == "java") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn javac(api: &Path, out: &Path, sources: &[PathBuf]) {
+    let status = StdCommand::new("javac")
+        .args(["-g", "-source", "8", "-target", "8", "-nowarn"])
+        .arg("-bootclasspath")
+        .arg(api)
+        .arg("-d")
+        .arg(out)
+        .args(sources)
+        .status()
+        .expect("javac runs");
+    assert!(status.success(), "javac failed for {sources:?}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let api = dir.path().join("api.jar");
+        Command::cargo_bin("jct")
+            .unwrap()
+            .args(["api-jar", "-o"])
+            .arg(&api)
+            .assert()
+            .success();
+        let secure_channel = dir.path().join("secure-channel");
+        javac(
+            &api,
+            &secure_channel,
+            &java_files(&root().join("applets/secure-channel/src")),
+        );
+        // applets/hello as a project of its own: classes under build/, the
+        // CAP from `jct build`, its jct.toml beside them.
+        let hello = dir.path().join("hello");
+        copy_dir(&root().join("applets/hello"), &hello);
+        let _ = std::fs::remove_dir_all(hello.join("build"));
+        let hello_classes = hello.join("build/classes");
+        javac(&api, &hello_classes, &java_files(&hello.join("src")));
+        Command::cargo_bin("jct")
+            .unwrap()
+            .arg("build")
+            .current_dir(&hello)
+            .assert()
+            .success();
+        let reference = dir.path().join("reference");
+        let sources: Vec<PathBuf> = ["hello", "lib", "oop", "crypto"]
+            .iter()
+            .flat_map(|p| java_files(&shared().join("converter-reference/src/com/example").join(p)))
+            .collect();
+        javac(&api, &reference, &sources);
+        Built {
+            secure_channel,
+            hello_cap: hello.join("build/hello.cap"),
+            hello_classes,
+            reference,
+            _dir: dir,
+        }
+    })
+}
+
+/// The converter-reference packages: the Header of Oracle's CAPs names no
+/// package, so the harness is told which Java package each AID is.
+const REFERENCE_PACKAGES: [&str; 4] = [
+    "F00000000101=com.example.hello",
+    "F0000000014C=com.example.lib",
+    "F00000000103=com.example.oop",
+    "F00000000104=com.example.crypto",
+];
+
+/// jcardsim-harness started by its script on a free loopback port, killed when dropped.
+struct Harness {
+    child: Child,
+    addr: String,
+    log: PathBuf,
+}
+
+impl Harness {
+    fn start(state: &Path, extra: &[&str]) -> Harness {
+        let b = built();
+        let log = state.with_extension("log");
+        let mut cmd = StdCommand::new(root().join("jcardsim-harness/bin/jcardsim-harness"));
+        cmd.args(["--listen", "127.0.0.1:0", "--classes"])
+            .arg(&b.secure_channel)
+            .arg("--classes")
+            .arg(&b.hello_classes)
+            .arg("--classes")
+            .arg(&b.reference)
+            .arg("--state")
+            .arg(state)
+            .arg("--log")
+            .arg(&log)
+            .args(REFERENCE_PACKAGES.iter().flat_map(|p| ["--package", p]))
+            .args(extra)
+            .env("JCARDSIM_JAR", jcardsim_jar())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("jcardsim-harness starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(addr) = line.trim().strip_prefix("listening ") else {
+            let _ = child.wait();
+            panic!(
+                "the harness did not start: {line:?}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        Harness {
+            addr: addr.to_string(),
+            child,
+            log,
+        }
+    }
+
+    /// `jct` with `--emu` pointing here and the key `key`.
+    fn jct_with_key(&self, key: &str, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("jct").unwrap();
+        c.args(args).args(["--emu", &self.addr, "--key", key]);
+        c.env_remove("JCT_KEY").env_remove("JCT_EMU");
+        c
+    }
+
+    fn jct(&self, args: &[&str]) -> Command {
+        self.jct_with_key(TEST_KEY, args)
+    }
+
+    fn list(&self, mode: &str) -> String {
+        let out = self.jct(&["list", "--mode", mode]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "jct list: {}\nharness log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn hello_cap() -> String {
+    built().hello_cap.display().to_string()
+}
+
+fn reference_cap(name: &str) -> String {
+    shared()
+        .join("converter-reference/oracle-3.2.0")
+        .join(format!("{name}.cap"))
+        .display()
+        .to_string()
+}
+
+#[test]
+fn install_list_select_delete_hello_through_the_secure_channel_applet() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    h.jct(&["install", &hello_cap(), "--mode", "enc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("installed F000000001A101"));
+    let list = h.list("enc");
+    assert!(list.contains("ISD: A000000151000000"), "{list}");
+    assert!(list.contains("APP: F000000001A101 (SELECTABLE)"), "{list}");
+    assert!(list.contains("PKG: F000000001A1"), "{list}");
+    // The real HelloApplet, running in jCardSim.
+    h.jct(&["apdu", "--select", "F000000001A101", "8001000000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+    assert!(
+        h.log()
+            .contains("installed F000000001A101 (com.jct.hello.HelloApplet)"),
+        "{}",
+        h.log()
+    );
+    h.jct(&["delete", "F000000001A1", "--related", "--mode", "enc"])
+        .assert()
+        .success();
+    let list = h.list("mac");
+    assert!(!list.contains("F000000001A1"), "{list}");
+    h.jct(&["apdu", "--select", "F000000001A101", "8001000000"])
+        .assert()
+        .failure();
+}
+
+#[test]
+fn scp03_at_every_security_level_and_each_i() {
+    if !available() {
+        return;
+    }
+    for i in ["00", "10", "70"] {
+        let dir = tempfile::tempdir().unwrap();
+        let h = Harness::start(&dir.path().join("card.state"), &["--scp-i", i]);
+        for mode in ["mac", "enc", "rmac", "renc"] {
+            let what = format!("i={i} --mode {mode}");
+            let out = h
+                .jct(&["install", &hello_cap(), "--hash", "sha256", "--mode", mode])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{what}: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                h.log()
+            );
+            let list = h.list(mode);
+            assert!(
+                list.contains("APP: F000000001A101 (SELECTABLE)"),
+                "{what}: {list}"
+            );
+            h.jct(&["apdu", "--select", "F000000001A101", "8001000000"])
+                .assert()
+                .success()
+                .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+            h.jct(&["delete", "F000000001A1", "--related", "--mode", mode])
+                .assert()
+                .success();
+            assert!(!h.list(mode).contains("F000000001A1"), "{what}");
+        }
+    }
+}
+
+/// A loopback proxy that flips the last data byte (part of the C-MAC) of
+/// the `nth` LOAD command on its way to the harness.
+fn flipping_proxy(upstream: String, nth: usize) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        let mut server = TcpStream::connect(&upstream).unwrap();
+        let mut loads = 0;
+        loop {
+            let mut len = [0u8; 2];
+            if client.read_exact(&mut len).is_err() {
+                return;
+            }
+            let mut frame = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            if client.read_exact(&mut frame).is_err() {
+                return;
+            }
+            if frame.len() > 5 && frame[1] == 0xE8 {
+                loads += 1;
+                if loads == nth {
+                    let last_data = 4 + usize::from(frame[4]);
+                    frame[last_data] ^= 0x01;
+                }
+            }
+            if server.write_all(&len).is_err() || server.write_all(&frame).is_err() {
+                return;
+            }
+            if frame.len() == 1 && frame[0] != 0x04 {
+                continue;
+            }
+            let mut rlen = [0u8; 2];
+            if server.read_exact(&mut rlen).is_err() {
+                return;
+            }
+            let mut resp = vec![0u8; usize::from(u16::from_be_bytes(rlen))];
+            if server.read_exact(&mut resp).is_err() {
+                return;
+            }
+            if client.write_all(&rlen).is_err() || client.write_all(&resp).is_err() {
+                return;
+            }
+        }
+    });
+    (addr, handle)
+}
+
+#[test]
+fn a_flipped_mac_in_a_load_block_gets_6982_from_the_applet_and_leaves_no_package() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    let (proxy, handle) = flipping_proxy(h.addr.clone(), 1);
+    Command::cargo_bin("jct")
+        .unwrap()
+        .args(["install", &hello_cap(), "--block-size", "64"])
+        .args(["--emu", &proxy, "--key", TEST_KEY])
+        .env_remove("JCT_KEY")
+        .env_remove("JCT_EMU")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6982"));
+    handle.join().unwrap();
+    assert!(
+        h.log().contains("6982: the ISD applet answered 80E8"),
+        "{}",
+        h.log()
+    );
+    let list = h.list("mac");
+    assert!(!list.contains("F000000001A1"), "{list}");
+    // The next install, untouched, goes through.
+    h.jct(&["install", &hello_cap()]).assert().success();
+}
+
+#[test]
+fn a_wrong_key_stops_jct_before_external_authenticate() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    let trace = dir.path().join("wrong-key.trace");
+    h.jct_with_key(
+        "000102030405060708090A0B0C0D0E0F",
+        &["list", "--record", trace.to_str().unwrap()],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("card cryptogram mismatch"));
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    assert!(trace.contains(">> 8050"), "{trace}");
+    assert!(!trace.contains(">> 8482"), "{trace}");
+    // No authentication try was spent: the right key still opens a session.
+    h.list("mac");
+}
+
+#[test]
+fn state_survives_a_harness_restart() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("card.state");
+    let hello = reference_cap("hello");
+    {
+        let h = Harness::start(&state, &["--scp-i", "10"]);
+        h.jct(&["install", &hello, "--mode", "enc"])
+            .assert()
+            .success();
+        // The reference HelloApplet counts in a persistent field (INS 02).
+        h.jct(&["apdu", "--select", "F0000000010101", "8002000000"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("9000\n00019000"));
+    }
+    let mode = std::fs::metadata(&state).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+    }
+    let h = Harness::start(&state, &[]);
+    assert!(h.log().contains("state restored"), "{}", h.log());
+    // The registry, the applet's field, and the ISD applet's keys and
+    // sequence counter (a pseudo-random challenge with i=10 depends on it).
+    let list = h.list("enc");
+    assert!(list.contains("APP: F0000000010101 (SELECTABLE)"), "{list}");
+    h.jct(&["apdu", "--select", "F0000000010101", "8002000000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n00029000"));
+    h.list("mac");
+    h.jct(&["delete", "F00000000101", "--related"])
+        .assert()
+        .success();
+    drop(h);
+    let h = Harness::start(&state, &[]);
+    assert!(!h.list("mac").contains("F00000000101"));
+}
+
+#[test]
+fn converter_reference_applets_install_and_answer() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    h.jct(&["install", &reference_cap("hello"), "--mode", "enc"])
+        .assert()
+        .success();
+    h.jct(&["apdu", "--select", "F0000000010101", "8001000000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+    // crypto: OwnerPIN, AES key, CBC cipher.
+    h.jct(&["install", &reference_cap("crypto")])
+        .assert()
+        .success();
+    h.jct(&[
+        "apdu",
+        "--select",
+        "F0000000010401",
+        "002000000401020305",
+        "002000000401020304",
+        "00220000100102030405060708090A0B0C0D0E0F10",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::starts_with("9000\n63C2\n9000\n9000"));
+    // oop imports lib: lib is loaded first; deleting it while oop uses it is refused.
+    h.jct(&["load", &reference_cap("lib")]).assert().success();
+    h.jct(&["install", &reference_cap("oop")])
+        .assert()
+        .success();
+    h.jct(&[
+        "apdu",
+        "--select",
+        "F0000000010301",
+        "0001000000",
+        "0001000000",
+    ])
+    .assert()
+    .success()
+    .stdout(predicate::str::is_match("^9000\n[0-9A-F]{4}9000\n[0-9A-F]{4}9000").unwrap());
+    h.jct(&["delete", "F0000000014C"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6985"));
+    let list = h.list("mac");
+    for aid in ["F0000000010101", "F0000000010401", "F0000000010301"] {
+        assert!(list.contains(&format!("APP: {aid} (SELECTABLE)")), "{list}");
+    }
+}
+
+#[test]
+fn a_package_without_classes_is_refused_with_6a80() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    // arith's classes were not given to the harness.
+    h.jct(&["install", &reference_cap("arith")])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6A80"));
+    assert!(
+        h.log().contains("6A80: INSTALL of F0000000010201"),
+        "{}",
+        h.log()
+    );
+    // jct deleted the package again after the failed install.
+    assert!(!h.list("mac").contains("F00000000102"));
+}
