@@ -434,6 +434,27 @@ fn a_wrong_key_stops_jct_before_external_authenticate() {
     h.list("mac");
 }
 
+/// The SCP03 sequence counter in the first INITIALIZE UPDATE response of a
+/// trace (i=10: the 3 bytes after KDD, key information, challenge and
+/// cryptogram).
+fn sequence_counter(trace: &Path) -> u32 {
+    let text = std::fs::read_to_string(trace).unwrap();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with(">> 8050") {
+            let response = lines
+                .next()
+                .unwrap()
+                .trim_start_matches("<< ")
+                .replace(' ', "");
+            let bytes = hex::decode(&response[..response.len() - 4]).unwrap();
+            assert_eq!(bytes.len(), 32, "{response}");
+            return u32::from_be_bytes([0, bytes[29], bytes[30], bytes[31]]);
+        }
+    }
+    panic!("no INITIALIZE UPDATE in {text}");
+}
+
 #[test]
 fn state_survives_a_harness_restart() {
     if !available() {
@@ -442,8 +463,13 @@ fn state_survives_a_harness_restart() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("card.state");
     let hello = reference_cap("hello");
+    let before = dir.path().join("before.trace");
+    let after = dir.path().join("after.trace");
     {
         let h = Harness::start(&state, &["--scp-i", "10"]);
+        h.jct(&["list", "--record", before.to_str().unwrap()])
+            .assert()
+            .success();
         h.jct(&["install", &hello, "--mode", "enc"])
             .assert()
             .success();
@@ -465,6 +491,14 @@ fn state_survives_a_harness_restart() {
     // sequence counter (a pseudo-random challenge with i=10 depends on it).
     let list = h.list("enc");
     assert!(list.contains("APP: F0000000010101 (SELECTABLE)"), "{list}");
+    h.jct(&["list", "--record", after.to_str().unwrap()])
+        .assert()
+        .success();
+    let (first, later) = (sequence_counter(&before), sequence_counter(&after));
+    assert!(
+        later > first + 1,
+        "the sequence counter went from {first} to {later}"
+    );
     h.jct(&["apdu", "--select", "F0000000010101", "8002000000"])
         .assert()
         .success()
@@ -551,4 +585,74 @@ fn a_package_without_classes_is_refused_with_6a80() {
     );
     // jct deleted the package again after the failed install.
     assert!(!h.list("mac").contains("F00000000102"));
+}
+
+#[cfg(feature = "pcsc")]
+#[path = "support/pcscd.rs"]
+mod pcscd;
+
+/// `--vpcd`: the harness connects to pcscd's vpcd driver as a card, and
+/// jct reaches it as a PC/SC reader.
+#[cfg(feature = "pcsc")]
+#[test]
+fn through_pcscd_and_vpcd_as_a_pcsc_reader() {
+    if !available() {
+        return;
+    }
+    let Some(daemon) = pcscd::require_pcscd() else {
+        return;
+    };
+    let b = built();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("harness.log");
+    let child = StdCommand::new(root().join("jcardsim-harness/bin/jcardsim-harness"))
+        .args(["--vpcd", "127.0.0.1:35963", "--classes"])
+        .arg(&b.secure_channel)
+        .arg("--classes")
+        .arg(&b.hello_classes)
+        .arg("--state")
+        .arg(dir.path().join("card.state"))
+        .arg("--log")
+        .arg(&log)
+        .env("JCARDSIM_JAR", jcardsim_jar())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let h = Harness {
+        child,
+        addr: String::new(),
+        log,
+    };
+    pcscd::wait_for(std::time::Duration::from_secs(30), || {
+        pcscd::vpcd_readers().into_iter().find(|r| r.card_present)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the harness never appeared in the Virtual PCD reader\n{}",
+            h.log()
+        )
+    });
+    let jct = |args: &[&str]| {
+        let mut c = Command::cargo_bin("jct").unwrap();
+        c.args(args)
+            .args(["-r", pcscd::READER, "--key", TEST_KEY])
+            .env_remove("JCT_EMU")
+            .env_remove("JCT_KEY");
+        c
+    };
+    jct(&["install", &hello_cap(), "--mode", "enc"])
+        .assert()
+        .success();
+    jct(&["list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("APP: F000000001A101 (SELECTABLE)"));
+    jct(&["apdu", "--select", "F000000001A101", "8001000000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+    drop(h);
+    drop(daemon);
 }

@@ -29,6 +29,9 @@ import java.util.Map;
  * state file inside the applet's key objects, never through an APDU; the
  * file is created with mode 0600.
  *
+ * Cipher and Signature objects are written as their algorithm and come
+ * back uninitialized, so no key schedule reaches the file either.
+ *
  * Transient arrays (JCSystem.makeTransient*Array) are written as their kind
  * and length only: their contents are RAM on a card — the open secure
  * channel's session keys among them — and must neither reach the disk nor
@@ -118,6 +121,28 @@ final class Snapshot {
 
             public SecureRandom read(Kryo k, Input in, Class<SecureRandom> type) {
                 return new SecureRandom();
+            }
+        });
+        // A Cipher or Signature object keeps what its init() derived from a
+        // key (round keys, a MAC chain): written as its algorithm only and
+        // restored uninitialized, as on a card after power loss; the applet
+        // calls init() again before using it.
+        kryo.addDefaultSerializer(javacardx.crypto.Cipher.class, new Serializer<javacardx.crypto.Cipher>() {
+            public void write(Kryo k, Output out, javacardx.crypto.Cipher c) {
+                out.writeByte(c.getAlgorithm());
+            }
+
+            public javacardx.crypto.Cipher read(Kryo k, Input in, Class<javacardx.crypto.Cipher> type) {
+                return javacardx.crypto.Cipher.getInstance(in.readByte(), false);
+            }
+        });
+        kryo.addDefaultSerializer(javacard.security.Signature.class, new Serializer<javacard.security.Signature>() {
+            public void write(Kryo k, Output out, javacard.security.Signature s) {
+                out.writeByte(s.getAlgorithm());
+            }
+
+            public javacard.security.Signature read(Kryo k, Input in, Class<javacard.security.Signature> type) {
+                return javacard.security.Signature.getInstance(in.readByte(), false);
             }
         });
         return kryo;
