@@ -50,6 +50,7 @@ final class Card {
     private LoadSequence load;
     private Paging paging;
     private List<Class<?>> staticClasses = new ArrayList<>();
+    private Snapshot.Writer writer;
 
     private static final class LoadSequence {
         byte[] aid;
@@ -135,7 +136,7 @@ final class Card {
     }
 
     private void restore(byte[] file) {
-        Snapshot s = Snapshot.decode(Snapshot.kryo(classes.loader, rt.transients, true), file);
+        Snapshot s = Snapshot.decode(Snapshot.reader(classes.loader, rt.transients), file);
         reg = s.registry;
         for (int i = 0; i < s.aids.size(); i++) {
             byte[] aid = s.aids.get(i);
@@ -178,7 +179,10 @@ final class Card {
             return;
         }
         try {
-            store.save(snapshot().encode(Snapshot.kryo(classes.loader, rt.transients, false)));
+            if (writer == null) {
+                writer = new Snapshot.Writer(classes.loader, rt.transients);
+            }
+            store.save(writer.encode(snapshot()));
         } catch (IOException | RuntimeException e) {
             Log.info("cannot write the state file " + opt.state + ": " + e);
         }

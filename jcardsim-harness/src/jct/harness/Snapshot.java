@@ -51,21 +51,48 @@ final class Snapshot {
 
     private static final byte PERSISTENT = 0;
 
-    /** Builds the Kryo for one write or read against `transients`. */
-    static Kryo kryo(ClassLoader loader, HarnessRuntime.Transients transients, boolean reading) {
-        Kryo kryo = new ObjenesisKryo();
-        kryo.setReferences(true);
-        kryo.setRegistrationRequired(false);
-        kryo.setClassLoader(loader);
-        Map<Object, Byte> kinds = new IdentityHashMap<>();
-        if (!reading) {
+    /**
+     * Writes snapshots with one Kryo kept for the card's lifetime (building
+     * its field serializers is most of the cost of a write), refreshing
+     * which arrays are transient before each.
+     */
+    static final class Writer {
+        private final Map<Object, Byte> kinds = new IdentityHashMap<>();
+        private final HarnessRuntime.Transients transients;
+        private final Kryo kryo;
+
+        Writer(ClassLoader loader, HarnessRuntime.Transients transients) {
+            this.transients = transients;
+            this.kryo = kryo(loader, transients, kinds);
+        }
+
+        byte[] encode(Snapshot s) {
+            kinds.clear();
             for (Object o : transients.onDeselect()) {
                 kinds.put(o, javacard.framework.JCSystem.CLEAR_ON_DESELECT);
             }
             for (Object o : transients.onReset()) {
                 kinds.put(o, javacard.framework.JCSystem.CLEAR_ON_RESET);
             }
+            try {
+                return s.encode(kryo);
+            } finally {
+                kinds.clear();
+            }
         }
+    }
+
+    /** A Kryo for reading a snapshot back into `transients`. */
+    static Kryo reader(ClassLoader loader, HarnessRuntime.Transients transients) {
+        return kryo(loader, transients, new IdentityHashMap<>());
+    }
+
+    /** The Kryo of a snapshot; `kinds` says which arrays are transient when writing. */
+    private static Kryo kryo(ClassLoader loader, HarnessRuntime.Transients transients, Map<Object, Byte> kinds) {
+        Kryo kryo = new ObjenesisKryo();
+        kryo.setReferences(true);
+        kryo.setRegistrationRequired(false);
+        kryo.setClassLoader(loader);
         kryo.register(byte[].class, new ArraySerializer<byte[]>(kinds, transients) {
             byte[] make(int n) {
                 return new byte[n];
@@ -159,7 +186,7 @@ final class Snapshot {
         private final StdInstantiatorStrategy strategy = new StdInstantiatorStrategy();
 
         @Override
-        @SuppressWarnings("rawtypes")
+        @SuppressWarnings({"rawtypes", "unchecked"})
         protected com.licel.jcardsim.objenesis.instantiator.ObjectInstantiator newInstantiator(Class type) {
             // JDK collections need their constructors (an ArrayList without
             // one has no backing array); everything else is created bare.
