@@ -656,3 +656,106 @@ fn through_pcscd_and_vpcd_as_a_pcsc_reader() {
     drop(h);
     drop(daemon);
 }
+
+/// applets/secure-channel and applets/wallet built as sibling projects (the
+/// wallet's jct.toml finds the secure channel's export file beside it):
+/// the wallet's classes and CAP.
+fn wallet() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
+    static WALLET: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
+    WALLET.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let api = dir.path().join("api.jar");
+        Command::cargo_bin("jct")
+            .unwrap()
+            .args(["api-jar", "-o"])
+            .arg(&api)
+            .assert()
+            .success();
+        for project in ["secure-channel", "wallet"] {
+            let p = dir.path().join(project);
+            copy_dir(&root().join("applets").join(project), &p);
+            let _ = std::fs::remove_dir_all(p.join("build"));
+        }
+        let sc = dir.path().join("secure-channel");
+        javac(
+            &api,
+            &sc.join("build/classes"),
+            &java_files(&sc.join("src")),
+        );
+        Command::cargo_bin("jct")
+            .unwrap()
+            .arg("build")
+            .current_dir(&sc)
+            .assert()
+            .success();
+        let w = dir.path().join("wallet");
+        let status = StdCommand::new("javac")
+            .args(["-g", "-source", "8", "-target", "8", "-nowarn"])
+            .arg("-bootclasspath")
+            .arg(&api)
+            .arg("-cp")
+            .arg(sc.join("build/classes"))
+            .arg("-d")
+            .arg(w.join("build/classes"))
+            .args(java_files(&w.join("src")))
+            .status()
+            .unwrap();
+        assert!(status.success(), "javac failed for the wallet");
+        Command::cargo_bin("jct")
+            .unwrap()
+            .arg("build")
+            .current_dir(&w)
+            .assert()
+            .success();
+        (dir, w.join("build/classes"), w.join("build/wallet.cap"))
+    })
+}
+
+/// The wallet leaves its secure messaging to the ISD applet through the
+/// SecureChannelService Shareable interface: the loader opens an SCP03
+/// channel with the wallet itself, and the wallet's balance moves only
+/// under a C-MAC the service checked.
+#[test]
+fn the_wallet_round_trip_through_the_shareable_secure_channel_service() {
+    use gp::apdu::CommandApdu;
+    use loader::client::{ChannelOptions, GpClient};
+    use scp::keys::{Key, StaticKeys};
+
+    if !available() {
+        return;
+    }
+    let (_, classes, cap) = wallet();
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(
+        &dir.path().join("card.state"),
+        &["--classes", classes.to_str().unwrap()],
+    );
+    h.jct(&["install", cap.to_str().unwrap(), "--mode", "enc"])
+        .assert()
+        .success();
+    // Without a session the wallet refuses to credit.
+    h.jct(&["apdu", "--select", "F000000001A401", "80120000020064"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n6982"));
+
+    let transport = loader::transport::vpcd::VpcdClient::connect(&h.addr).unwrap();
+    let mut client = GpClient::over(Box::new(transport));
+    client
+        .select(&hex::decode("F000000001A401").unwrap())
+        .unwrap();
+    let keys = StaticKeys::single(Key::aes(&hex::decode(TEST_KEY).unwrap()).unwrap(), 0);
+    client
+        .open_secure_channel(&ChannelOptions::new(keys))
+        .unwrap_or_else(|e| panic!("{e}\n{}", h.log()));
+    let mut send = |ins: u8, data: &[u8]| {
+        let r = client
+            .transmit(&CommandApdu::new(0x80, ins, 0, 0, data.to_vec(), None).unwrap())
+            .unwrap();
+        (r.data, r.sw)
+    };
+    assert_eq!(send(0x12, &[0x00, 0x64]), (vec![0x00, 0x64], 0x9000));
+    assert_eq!(send(0x14, &[0x00, 0x10]), (vec![0x00, 0x54], 0x9000));
+    assert_eq!(send(0x10, &[]), (vec![0x00, 0x54], 0x9000));
+    assert_eq!(send(0x14, &[0x01, 0x00]).1, 0x6985);
+}
