@@ -759,3 +759,77 @@ fn the_wallet_round_trip_through_the_shareable_secure_channel_service() {
     assert_eq!(send(0x10, &[]), (vec![0x00, 0x54], 0x9000));
     assert_eq!(send(0x14, &[0x01, 0x00]).1, 0x6985);
 }
+
+/// Malformed and hostile commands get status words, never a dead harness.
+#[test]
+fn bad_commands_get_status_words_and_the_harness_keeps_serving() {
+    use loader::transport::Transport;
+
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    let mut t = loader::transport::vpcd::VpcdClient::connect(&h.addr).unwrap();
+    let mut sw = |apdu: &str| {
+        let r = t.transmit(&hex::decode(apdu).unwrap()).unwrap();
+        assert!(r.len() >= 2, "{}: {r:?}", &apdu[..apdu.len().min(40)]);
+        u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]])
+    };
+    // The largest command a vpcd frame carries (65,535 bytes).
+    let mut big = String::from("80E6020000FFF8");
+    big.push_str(&"00".repeat(0xFFF8));
+    let cases: &[(&str, u16)] = &[
+        ("01A4040008A000000151000000", 0x6881), // logical channel 1
+        ("0070000001", 0x6881),                 // MANAGE CHANNEL
+        ("FFA4040000", 0x6E00),
+        ("00A4040011F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0", 0x6A80), // a 17-byte AID
+        ("00A4040005F0F0F0F0F0", 0x6A82),
+        ("00A4040008A000000151000000", 0x9000),
+        // Card content management without a session: the applet hands
+        // the plain command over at level 00 and the card manager refuses.
+        ("80E602000B06F0000000019900000000", 0x6982),
+        ("80F24002024F00", 0x6982),
+        ("80E8800003C40100", 0x6982),
+    ];
+    for (apdu, want) in cases {
+        assert_eq!(sw(apdu), *want, "{apdu}\n{}", h.log());
+    }
+    // Lengths that do not add up, a 64 KiB command: answered, whatever the word.
+    for apdu in ["80E6020005AA", "80E60200000005AABB", big.as_str()] {
+        let answer = sw(apdu);
+        assert_ne!(answer, 0x9000, "{}", &apdu[..apdu.len().min(40)]);
+    }
+    drop(t);
+    // The harness still serves, with its secure channel intact.
+    assert!(h.list("mac").contains("ISD: A000000151000000"));
+}
+
+/// A state file that does not decode stops the harness with a message and
+/// is left as it was.
+#[test]
+fn a_corrupt_state_file_is_an_error_and_stays_untouched() {
+    if !available() {
+        return;
+    }
+    let b = built();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("card.state");
+    std::fs::write(&state, b"JCTHST01 not a snapshot").unwrap();
+    let out = StdCommand::new(root().join("jcardsim-harness/bin/jcardsim-harness"))
+        .args(["--listen", "127.0.0.1:0", "--once", "--classes"])
+        .arg(&b.secure_channel)
+        .arg("--state")
+        .arg(&state)
+        .env("JCARDSIM_JAR", jcardsim_jar())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot start"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        b"JCTHST01 not a snapshot".to_vec()
+    );
+}
