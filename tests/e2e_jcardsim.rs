@@ -587,7 +587,10 @@ fn a_package_without_classes_is_refused_with_6a80() {
     assert!(!h.list("mac").contains("F00000000102"));
 }
 
+// pcscd.rs brings its own copy of require.rs (as in e2e_pcsc.rs): the
+// same functions, so the second copy is harmless.
 #[cfg(feature = "pcsc")]
+#[allow(clippy::duplicate_mod)]
 #[path = "support/pcscd.rs"]
 mod pcscd;
 
