@@ -282,6 +282,25 @@ fn install_list_select_delete_hello_through_the_secure_channel_applet() {
         "{}",
         h.log()
     );
+    // GET DATA: key information from the applet, CPLC and card recognition
+    // data from the card manager.
+    h.jct(&["info"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "key id 01 version 30: AES (88) 16 bytes",
+        ))
+        .stdout(predicate::str::contains("SCP03 i=70"))
+        .stdout(predicate::str::contains("IC fabricator"));
+    // GET STATUS in the legacy format (P2 00), inside a secure channel:
+    // applications (AID, life cycle, privileges), load files with modules.
+    h.jct(&["apdu", "--secure", "80F24000024F00", "80F21000024F00"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("07F000000001A10107009000"))
+        .stdout(predicate::str::contains(
+            "06F000000001A101000107F000000001A1019000",
+        ));
     h.jct(&["delete", "F000000001A1", "--related", "--mode", "enc"])
         .assert()
         .success();
@@ -835,4 +854,88 @@ fn a_corrupt_state_file_is_an_error_and_stays_untouched() {
         std::fs::read(&state).unwrap(),
         b"JCTHST01 not a snapshot".to_vec()
     );
+}
+
+#[test]
+fn put_key_replaces_the_key_set_inside_the_applet_and_it_survives_a_restart() {
+    if !available() {
+        return;
+    }
+    const NEW: &str = "000102030405060708090A0B0C0D0E0F";
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("card.state");
+    {
+        let h = Harness::start(&state, &[]);
+        // Key version 0x30 (48) becomes 0x31 (49), new keys under the session DEK.
+        h.jct(&[
+            "put-key",
+            "--new-key",
+            NEW,
+            "--new-key-ver",
+            "49",
+            "--replace",
+            "48",
+        ])
+        .assert()
+        .success();
+        h.jct(&["list"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("card cryptogram mismatch"));
+        h.jct_with_key(NEW, &["info"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "key id 01 version 31: AES (88) 16 bytes",
+            ));
+    }
+    let h = Harness::start(&state, &[]);
+    h.jct_with_key(NEW, &["install", &hello_cap(), "--mode", "enc"])
+        .assert()
+        .success();
+    h.jct(&["list"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("card cryptogram mismatch"));
+}
+
+#[test]
+fn set_status_locks_and_unlocks_an_application_and_the_card() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    h.jct(&["install", &hello_cap()]).assert().success();
+    h.jct(&["set-status", "lock", "F000000001A101"])
+        .assert()
+        .success();
+    h.jct(&["apdu", "00A4040007F000000001A101"])
+        .assert()
+        .stdout(predicate::str::contains("6A82"));
+    h.jct(&["set-status", "unlock", "F000000001A101"])
+        .assert()
+        .success();
+    h.jct(&["apdu", "--select", "F000000001A101", "8001000000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+    // OP_READY -> SECURED -> CARD_LOCKED: no content management, no applets.
+    h.jct(&["apdu", "--secure", "80F0800F00"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("9000"));
+    h.jct(&["set-status", "lock-card"]).assert().success();
+    assert!(h.list("mac").contains("CARD_LOCKED"), "{}", h.list("mac"));
+    h.jct(&["delete", "F000000001A1", "--related"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6985"));
+    h.jct(&["apdu", "00A4040007F000000001A101"])
+        .assert()
+        .stdout(predicate::str::contains("6A82"));
+    h.jct(&["set-status", "unlock-card"]).assert().success();
+    h.jct(&["delete", "F000000001A1", "--related"])
+        .assert()
+        .success();
 }
