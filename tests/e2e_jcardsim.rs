@@ -939,3 +939,75 @@ fn set_status_locks_and_unlocks_an_application_and_the_card() {
         .assert()
         .success();
 }
+
+/// AES-192 static keys given to the applet as C9 parameters; AES-256 ones
+/// by PUT KEY (three of them and the other parameters exceed the 127 bytes
+/// of Java Card install data, which the harness says when asked).
+#[test]
+fn aes_192_and_256_key_sets() {
+    if !available() {
+        return;
+    }
+    const AES192: &str = "404142434445464748494A4B4C4D4E4F5051525354555657";
+    const AES256: &str = "404142434445464748494A4B4C4D4E4F505152535455565758595A5B5C5D5E5F";
+    let check = |h: &Harness, key: &str, version: &str| {
+        h.jct_with_key(key, &["install", &hello_cap(), "--mode", "renc"])
+            .assert()
+            .success();
+        h.jct_with_key(key, &["info"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!(
+                "key id 01 version {version}: AES (88) {} bytes",
+                key.len() / 2
+            )));
+        h.jct_with_key(key, &["apdu", "--select", "F000000001A101", "8001000000"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+        h.jct_with_key(key, &["delete", "F000000001A1", "--related"])
+            .assert()
+            .success();
+        h.jct(&["list"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("card cryptogram mismatch"));
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("192.state"), &["--key", AES192]);
+    check(&h, AES192, "30");
+
+    let h = Harness::start(&dir.path().join("256.state"), &[]);
+    h.jct(&[
+        "put-key",
+        "--new-key",
+        AES256,
+        "--new-key-ver",
+        "49",
+        "--replace",
+        "48",
+    ])
+    .assert()
+    .success();
+    check(&h, AES256, "31");
+
+    let out = StdCommand::new(root().join("jcardsim-harness/bin/jcardsim-harness"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--once",
+            "--key",
+            AES256,
+            "--classes",
+        ])
+        .arg(&built().secure_channel)
+        .env("JCARDSIM_JAR", jcardsim_jar())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("jct put-key"),
+        "{out:?}"
+    );
+}

@@ -127,7 +127,10 @@ final class Card {
         try {
             createInstance(opt.isd, opt.isd, opt.isd, front, Registry.ISD_PRIVILEGES, c9);
         } catch (Fail f) {
-            throw new IllegalStateException("installing the ISD applet " + opt.isdClass + " failed with " + String.format("%04X", f.sw) + ": " + f.getMessage());
+            String hint = opt.keyEnc.length == 32
+                    ? " (three AES-256 keys and the other parameters do not fit: start with AES-128 or AES-192 keys and replace them with `jct put-key`)"
+                    : "";
+            throw new IllegalStateException("installing the ISD applet " + opt.isdClass + " failed with " + String.format("%04X", f.sw) + ": " + f.getMessage() + hint);
         }
         instancesChanged();
         Log.info("new card: ISD " + Hex.of(opt.isd) + " served by " + opt.isdClass + ", SCP03 i=" + String.format("%02X", opt.scpI)
@@ -857,22 +860,24 @@ final class Card {
      * privileges), application data (the value of C9), each with a length byte.
      */
     private void createInstance(byte[] lf, byte[] module, byte[] app, Class<? extends Applet> cls, byte[] privileges, byte[] c9) throws Fail {
-        if (c9.length > 0x7F) {
-            throw new Fail(0x6A80, "application specific parameters (C9) of " + c9.length + " bytes (127 at most)");
-        }
         byte[] b = Tlv.concat(new byte[] {(byte) app.length}, app, new byte[] {(byte) privileges.length}, privileges,
                 new byte[] {(byte) c9.length}, c9);
+        if (b.length > 0x7F) {
+            throw new Fail(0x6A80, "install data of " + b.length + " bytes (AID, privileges, C9): Java Card's install(byte[], short, byte) takes 127 at most");
+        }
         AID instance = aid(app);
         try {
             rt.declare(aid(lf), aid(module), cls);
-            rt.installApplet(aid(lf), aid(module), instance, b, (short) 0, (byte) b.length);
+            rt.install(instance, cls, b, (short) 0, (byte) b.length);
         } catch (ISOException e) {
             rt.delete(instance);
             throw new Fail(e.getReason(), cls.getName() + ".install() threw ISOException " + String.format("%04X", e.getReason() & 0xFFFF));
-        } catch (RuntimeException | LinkageError e) {
+        } catch (javacard.framework.CardRuntimeException e) {
             rt.delete(instance);
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new Fail(0x6A80, cls.getName() + ".install() failed: " + cause);
+            throw new Fail(0x6A80, cls.getName() + ".install() threw " + e.getClass().getSimpleName() + " reason " + String.format("%04X", e.getReason() & 0xFFFF));
+        } catch (Throwable e) {
+            rt.delete(instance);
+            throw new Fail(0x6A80, cls.getName() + ".install() failed: " + e);
         }
         if (rt.applet(instance) == null) {
             throw new Fail(0x6A80, cls.getName() + ".install() did not register an instance under " + Hex.of(app));

@@ -55,6 +55,32 @@ final class HarnessRuntime extends SimulatorRuntime {
         loadFiles.put(pkg, new LoadFile(pkg, new Module(module, cls)));
     }
 
+    /**
+     * Runs `cls.install(b, off, len)` as jCardSim's installApplet does
+     * (register() binds the instance to the AID it names, or to `instance`),
+     * but lets whatever install() throws reach the caller: jCardSim turns
+     * every exception other than ISOException into SystemException(4),
+     * which would hide why an applet refused its parameters.
+     */
+    void install(AID instance, Class<? extends Applet> cls, byte[] b, short off, byte len) throws Throwable {
+        activateSimulatorRuntimeInstance();
+        java.lang.reflect.Method m = cls.getMethod("install", byte[].class, short.class, byte.class);
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        registrationCallback.set((applet, aid) -> {
+            if (calls.incrementAndGet() != 1 || (aid != null && !aid.equals(instance))) {
+                javacard.framework.SystemException.throwIt(javacard.framework.SystemException.ILLEGAL_AID);
+            }
+            applets.put(instance, new ApplicationInstance(instance, applet));
+        });
+        try {
+            m.invoke(null, b, off, len);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+        } finally {
+            registrationCallback.set(null);
+        }
+    }
+
     void forgetPackage(AID pkg) {
         loadFiles.remove(pkg);
     }
