@@ -9,6 +9,7 @@ import javacard.framework.JCSystem;
 import javacard.framework.Shareable;
 import javacard.framework.Util;
 import javacard.security.AESKey;
+import javacard.security.CryptoException;
 import javacard.security.KeyBuilder;
 import javacard.security.RandomData;
 import javacardx.apdu.ExtendedLength;
@@ -50,6 +51,8 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
     private static final short SW_AUTH_FAILED = (short) 0x6300;
     private static final short SW_CHANNEL_NOT_SUPPORTED = (short) 0x6881;
     private static final short SW_BLOCKED = (short) 0x6983;
+    /** 6A88: no key set with that version, no data object with that tag (not in ISO7816). */
+    private static final short SW_REFERENCED_DATA_NOT_FOUND = (short) 0x6A88;
     private static final short SW_ALGORITHM_NOT_SUPPORTED = (short) 0x9484;
     private static final short SW_INVALID_KCV = (short) 0x9485;
 
@@ -103,6 +106,8 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
     /** Session keys: [length][S-ENC/S-MAC/S-RMAC], CLEAR_ON_RESET. */
     private final AESKey[] sessionKeys;
     private final byte[] cfg;
+    /** Which of AES-128, -192, -256 the card offers (all key objects built). */
+    private final boolean[] lengths;
     private final byte[] kdd;
     /** The SCP03 sequence counter, 4 bytes so that exhaustion (above FFFFFF) shows. */
     private final byte[] sequence;
@@ -143,13 +148,24 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         newLength = JCSystem.makeTransientByteArray((short) 3, JCSystem.CLEAR_ON_RESET);
         pool = new AESKey[18];
         sessionKeys = new AESKey[9];
+        lengths = new boolean[3];
         for (byte l = 0; l < 3; l++) {
             short bits = (short) (KeyBuilder.LENGTH_AES_128 + 64 * l);
-            for (byte r = 0; r < 3; r++) {
-                pool[(short) (l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
-                pool[(short) (9 + l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
-                sessionKeys[(short) (l * 3 + r)] =
-                        (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES_TRANSIENT_RESET, bits, false);
+            try {
+                for (byte r = 0; r < 3; r++) {
+                    pool[(short) (l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
+                    pool[(short) (9 + l * 3 + r)] = (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES, bits, false);
+                    sessionKeys[(short) (l * 3 + r)] =
+                            (AESKey) KeyBuilder.buildKey(KeyBuilder.TYPE_AES_TRANSIENT_RESET, bits, false);
+                }
+                lengths[l] = true;
+            } catch (CryptoException e) {
+                // Many cards have no AES-192 (some no AES-256): keys of that
+                // length are then refused, at install and by PUT KEY. AES-128
+                // is a must.
+                if (l == 0) {
+                    throw e;
+                }
             }
         }
         cfg = new byte[7];
@@ -274,18 +290,17 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         }
     }
 
-    /** 0, 1, 2 for AES-128, -192, -256 key bytes; -1 otherwise. */
-    private static byte lengthIndex(short bytes) {
+    /** 0, 1, 2 for AES-128, -192, -256 key bytes; -1 for another length or one the card lacks. */
+    private byte lengthIndex(short bytes) {
+        byte li = -1;
         if (bytes == 16) {
-            return 0;
+            li = 0;
+        } else if (bytes == 24) {
+            li = 1;
+        } else if (bytes == 32) {
+            li = 2;
         }
-        if (bytes == 24) {
-            return 1;
-        }
-        if (bytes == 32) {
-            return 2;
-        }
-        return -1;
+        return li >= 0 && lengths[li] ? li : -1;
     }
 
     private static short keyBytes(byte lengthIndex) {
@@ -366,7 +381,10 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
             }
             return total;
         }
-        if ((short) (cdata + total) > (short) buf.length || (short) (cdata + total) < 0) {
+        // A card's APDU buffer is at most 32767 bytes; jCardSim's extended one
+        // is longer, and its length reads as negative here: no limit then.
+        short room = (short) buf.length;
+        if (room > 0 && ((short) (cdata + total) > room || (short) (cdata + total) < 0)) {
             ISOException.throwIt(ISO7816.SW_WRONG_LENGTH);
         }
         short at = (short) (cdata + got);
@@ -470,7 +488,7 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
                     ISOException.throwIt(ISO7816.SW_CLA_NOT_SUPPORTED);
                 }
                 if (!keyInformation) {
-                    ISOException.throwIt(ISO7816.SW_RECORD_NOT_FOUND);
+                    ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
                 }
                 return keyInformation();
             }
@@ -500,7 +518,7 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         byte p1 = buf[(short) (cOff + 2)];
         byte kvn = cfg[CFG_KVN];
         if (p1 != 0 && p1 != kvn) {
-            ISOException.throwIt(ISO7816.SW_RECORD_NOT_FOUND);
+            ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
         }
         if (failureLimit != 0 && failures >= (short) (failureLimit & 0xFF)) {
             ISOException.throwIt(SW_BLOCKED);
@@ -887,7 +905,7 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
                 ISOException.throwIt(ISO7816.SW_WRONG_DATA);
             }
         } else if (replace != kvn) {
-            ISOException.throwIt(ISO7816.SW_RECORD_NOT_FOUND);
+            ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
         }
         JCSystem.beginTransaction();
         for (short i = 0; i < count; i++) {
@@ -897,7 +915,9 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         }
         cfg[CFG_KVN] = newKvn;
         failures = 0;
-        Util.arrayFillNonAtomic(sequence, (short) 0, (short) 4, (byte) 0);
+        // Util.arrayCopy, not arrayFillNonAtomic: only it joins the transaction.
+        Util.arrayFillNonAtomic(kb, K_BLOCK, (short) 4, (byte) 0);
+        Util.arrayCopy(kb, K_BLOCK, sequence, (short) 0, (short) 4);
         JCSystem.commitTransaction();
         rb[0] = newKvn;
         return (short) (1 + 3 * count);

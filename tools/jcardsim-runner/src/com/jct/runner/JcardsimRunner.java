@@ -1,16 +1,26 @@
 package com.jct.runner;
 
 import com.licel.jcardsim.base.Simulator;
+import com.licel.jcardsim.base.SimulatorRuntime;
+import com.licel.jcardsim.crypto.RandomDataImpl;
 
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.Array;
+import java.lang.reflect.Field;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.Proxy;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 import javacard.framework.AID;
 import javacard.framework.Applet;
@@ -22,20 +32,27 @@ import javacard.framework.Applet;
  *
  * <pre>
  * jcardsim-runner --classes DIR_OR_JAR [--classes ...]
- *                 [--install AID:CLASS[:PARAMS]]... [--select AID]
+ *                 [--install AID:CLASS[:PARAMS[:PRIVILEGES]]]... [--select AID]
  * </pre>
- * PARAMS is the hex of the application parameters (the C9 value); the
- * applet's install method receives GlobalPlatform install data: the instance
- * AID, empty control information, then PARAMS.
+ * PARAMS is the hex of the application parameters (the C9 value),
+ * PRIVILEGES that of the privileges (default 00); the applet's install
+ * method receives GlobalPlatform install data as a card gives it: the
+ * instance AID, the privileges as control information, then PARAMS, each
+ * with a length byte in front. A failed install at start ends the runner
+ * (status 1).
  *
  * <p>Each input line is one of (hex case-insensitive, spaces ignored):
  * <ul>
  * <li>a command APDU in hex: answers the response (data and SW) in hex;</li>
  * <li>{@code select AID}: selects an applet; answers the SELECT response;</li>
- * <li>{@code install AID CLASS [PARAMS]}: installs an instance; answers
+ * <li>{@code install AID CLASS [PARAMS [PRIVILEGES]]}: installs an instance; answers
  *     {@code 9000}, or {@code 6A80 reason} when jCardSim refuses;</li>
  * <li>{@code reset}: a power cycle (CLEAR_ON_RESET memory is lost,
  *     persistent memory kept); answers the ATR;</li>
+ * <li>{@code random HEX}: the next random bytes the installed applets draw
+ *     from their RandomData objects are these, in order (then the real
+ *     generator again): the test hook that makes card challenges
+ *     reproducible; answers {@code 9000};</li>
  * <li>empty, or starting with {@code #}: ignored, no answer.</li>
  * </ul>
  * Exactly one output line per answered input line, flushed at once; all
@@ -60,7 +77,7 @@ public final class JcardsimRunner {
                     urls.add(new File(need(args, ++i, a)).toURI().toURL());
                     break;
                 case "--install":
-                    installs.add(need(args, ++i, a).split(":", 3));
+                    installs.add(need(args, ++i, a).split(":", 4));
                     break;
                 case "--select":
                     select = need(args, ++i, a);
@@ -74,12 +91,22 @@ public final class JcardsimRunner {
             }
         }
         ClassLoader loader = new URLClassLoader(urls.toArray(new URL[0]), JcardsimRunner.class.getClassLoader());
-        Simulator sim = new Simulator();
+        // A runtime of our own rather than jCardSim's default one, so that the
+        // applet objects are in reach of the random hook.
+        Runtime runtime = new Runtime();
+        Simulator sim = new Simulator(runtime);
+        List<byte[]> installed = new ArrayList<>();
         for (String[] spec : installs) {
             if (spec.length < 2) {
-                throw new IllegalArgumentException("--install wants AID:CLASS[:PARAMS]");
+                throw new IllegalArgumentException("--install wants AID:CLASS[:PARAMS[:PRIVILEGES]]");
             }
-            install(sim, loader, spec[0], spec[1], spec.length > 2 ? spec[2] : "");
+            String result = install(sim, loader, spec[0], spec[1], spec.length > 2 ? spec[2] : "",
+                    spec.length > 3 ? spec[3] : "00");
+            if (!result.equals("9000")) {
+                System.err.println("runner: --install " + String.join(":", spec) + " failed");
+                System.exit(1);
+            }
+            installed.add(unhex(spec[0]));
         }
         if (select != null && !sim.selectApplet(aid(select))) {
             throw new IllegalStateException("selecting " + select + " failed");
@@ -100,7 +127,21 @@ public final class JcardsimRunner {
                         answer = hex(sim.selectAppletWithResult(aid(words[1])));
                         break;
                     case "install":
-                        answer = install(sim, loader, words[1], words[2], words.length > 3 ? words[3] : "");
+                        answer = install(sim, loader, words[1], words[2], words.length > 3 ? words[3] : "",
+                                words.length > 4 ? words[4] : "00");
+                        installed.add(unhex(words[1]));
+                        break;
+                    case "random":
+                        for (byte[] aid : installed) {
+                            Applet applet = runtime.appletOf(new AID(aid, (short) 0, (byte) aid.length));
+                            if (applet != null) {
+                                fixRandom(applet, 0);
+                            }
+                        }
+                        for (byte b : unhex(words.length > 1 ? words[1] : "")) {
+                            FIXED.add(b);
+                        }
+                        answer = "9000";
                         break;
                     case "reset":
                         sim.reset();
@@ -121,6 +162,80 @@ public final class JcardsimRunner {
         }
     }
 
+    /** jCardSim's runtime, with the installed applet objects in reach. */
+    static final class Runtime extends SimulatorRuntime {
+        Applet appletOf(AID aid) {
+            return getApplet(aid);
+        }
+    }
+
+    /** Bytes that random generators hand out before their own. */
+    private static final ArrayDeque<Byte> FIXED = new ArrayDeque<>();
+    /** RandomData objects whose generator has been replaced already. */
+    private static final Map<Object, Boolean> HOOKED = new IdentityHashMap<>();
+
+    /**
+     * Finds the RandomData objects an applet holds (in its fields, in
+     * arrays and objects they hold, a few levels deep) and puts a generator
+     * in front of each that serves FIXED first.
+     */
+    private static void fixRandom(Object o, int depth) throws ReflectiveOperationException {
+        if (o == null || depth > 3 || HOOKED.containsKey(o)) {
+            return;
+        }
+        HOOKED.put(o, Boolean.TRUE);
+        if (o instanceof RandomDataImpl) {
+            Field engine = RandomDataImpl.class.getDeclaredField("engine");
+            engine.setAccessible(true);
+            Object real = engine.get(o);
+            Class<?> type = engine.getType();
+            InvocationHandler handler = (proxy, method, args) -> {
+                if (method.getName().equals("nextBytes") && !FIXED.isEmpty()) {
+                    byte[] b = (byte[]) args[0];
+                    int off = args.length == 3 ? (Integer) args[1] : 0;
+                    int len = args.length == 3 ? (Integer) args[2] : b.length;
+                    int i = 0;
+                    for (; i < len && !FIXED.isEmpty(); i++) {
+                        b[off + i] = FIXED.poll();
+                    }
+                    if (i < len) {
+                        type.getMethod("nextBytes", byte[].class, int.class, int.class)
+                                .invoke(real, b, off + i, len - i);
+                    }
+                    return null;
+                }
+                return method.invoke(real, args);
+            };
+            engine.set(o, Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, handler));
+            return;
+        }
+        Class<?> c = o.getClass();
+        if (c.isArray()) {
+            if (!c.getComponentType().isPrimitive()) {
+                for (int i = 0; i < Array.getLength(o); i++) {
+                    fixRandom(Array.get(o, i), depth + 1);
+                }
+            }
+            return;
+        }
+        if (c.getName().startsWith("java.")) {
+            return;
+        }
+        for (; c != null && c != Object.class; c = c.getSuperclass()) {
+            for (Field f : c.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive()) {
+                    continue;
+                }
+                try {
+                    f.setAccessible(true);
+                } catch (RuntimeException e) {
+                    continue;
+                }
+                fixRandom(f.get(o), depth + 1);
+            }
+        }
+    }
+
     private static String need(String[] args, int i, String what) {
         if (i >= args.length) {
             throw new IllegalArgumentException(what + " needs a value");
@@ -129,15 +244,18 @@ public final class JcardsimRunner {
     }
 
     /** Installs CLASS as AID with GlobalPlatform install data around PARAMS. */
-    private static String install(Simulator sim, ClassLoader loader, String aidHex, String className, String paramsHex) {
+    private static String install(Simulator sim, ClassLoader loader, String aidHex, String className,
+                                  String paramsHex, String privilegesHex) {
         byte[] aid = unhex(aidHex);
+        byte[] privileges = unhex(privilegesHex);
         byte[] params = unhex(paramsHex);
-        byte[] data = new byte[aid.length + params.length + 3];
-        data[0] = (byte) aid.length;
-        System.arraycopy(aid, 0, data, 1, aid.length);
-        data[aid.length + 1] = 0;
-        data[aid.length + 2] = (byte) params.length;
-        System.arraycopy(params, 0, data, aid.length + 3, params.length);
+        byte[] data = new byte[aid.length + privileges.length + params.length + 3];
+        int at = 0;
+        for (byte[] part : new byte[][] {aid, privileges, params}) {
+            data[at++] = (byte) part.length;
+            System.arraycopy(part, 0, data, at, part.length);
+            at += part.length;
+        }
         try {
             Class<? extends Applet> cls = Class.forName(className, true, loader).asSubclass(Applet.class);
             sim.installApplet(new AID(aid, (short) 0, (byte) aid.length), cls, data, (short) 0, (byte) data.length);
