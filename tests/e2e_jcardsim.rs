@@ -1011,3 +1011,38 @@ fn aes_192_and_256_key_sets() {
         "{out:?}"
     );
 }
+
+/// Several instances of one applet class; GET STATUS pages them (6310 and
+/// 'next occurrence') and `jct list` follows.
+#[test]
+fn many_instances_of_one_package_and_a_paged_list() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    h.jct(&["install", &hello_cap()]).assert().success();
+    let extra: Vec<String> = (2..10).map(|n| format!("F000000001A1010{n}")).collect();
+    for aid in &extra {
+        h.jct(&["install", &hello_cap(), "--no-load", "--instance", aid])
+            .assert()
+            .success();
+    }
+    let list = h.list("enc");
+    for aid in extra.iter().map(String::as_str).chain(["F000000001A101"]) {
+        assert!(list.contains(&format!("APP: {aid} (SELECTABLE)")), "{list}");
+        h.jct(&["apdu", "--select", aid, "8001000000"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("9000\n48656C6C6F9000"));
+    }
+    // Nine applications of 38 bytes each do not fit one 232-byte page.
+    h.jct(&["apdu", "--secure", "80F24002024F00", "80F24003024F00"])
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match("6310\n[0-9A-F]+9000\n$").unwrap());
+    h.jct(&["delete", "F000000001A1", "--related"])
+        .assert()
+        .success();
+    assert!(!h.list("mac").contains("F000000001A1"));
+}

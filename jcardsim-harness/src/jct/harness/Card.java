@@ -626,9 +626,10 @@ final class Card {
             throw new Fail(0x6A80, "GET STATUS needs search criteria: tag 4F (4F00 for all)");
         }
         int start = 0;
+        // An earlier listing's paging is for the next command only.
+        Paging p = paging;
+        paging = null;
         if ((a.p2 & 0x01) != 0) {
-            Paging p = paging;
-            paging = null;
             if (p == null || p.p1 != a.p1 || p.e3 != e3 || !Arrays.equals(p.criteria, criteria)) {
                 throw new Fail(0x6985, "GET STATUS 'next occurrence' without a matching earlier GET STATUS that answered 6310");
             }
@@ -654,12 +655,12 @@ final class Card {
             next++;
         }
         if (next < all.size()) {
-            Paging p = new Paging();
-            p.p1 = a.p1;
-            p.e3 = e3;
-            p.criteria = criteria;
-            p.next = next;
-            paging = p;
+            Paging more = new Paging();
+            more.p1 = a.p1;
+            more.e3 = e3;
+            more.criteria = criteria;
+            more.next = next;
+            paging = more;
             return Apdu.withSw(data.toByteArray(), 0x6310);
         }
         return Apdu.withSw(data.toByteArray(), 0x9000);
