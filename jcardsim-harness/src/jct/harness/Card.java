@@ -1027,7 +1027,7 @@ final class Card {
         } else {
             throw new Fail(0x6A80, String.format("SET STATUS P2 %02X for an application: 80 (lock) or 00 (unlock)", a.p2));
         }
-        if (locked == false && selection == Selection.APPLET && Arrays.equals(selectedAid, i.aid)) {
+        if (!locked && selection == Selection.APPLET && Arrays.equals(selectedAid, i.aid)) {
             selection = Selection.NONE;
         }
         return ok();
