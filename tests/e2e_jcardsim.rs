@@ -837,7 +837,7 @@ fn a_corrupt_state_file_is_an_error_and_stays_untouched() {
     let b = built();
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("card.state");
-    std::fs::write(&state, b"JCTHST01 not a snapshot").unwrap();
+    std::fs::write(&state, b"JCTHST02 not a snapshot").unwrap();
     let out = StdCommand::new(root().join("jcardsim-harness/bin/jcardsim-harness"))
         .args(["--listen", "127.0.0.1:0", "--once", "--classes"])
         .arg(&b.secure_channel)
@@ -852,7 +852,7 @@ fn a_corrupt_state_file_is_an_error_and_stays_untouched() {
     assert!(stderr.contains("cannot start"), "{stderr}");
     assert_eq!(
         std::fs::read(&state).unwrap(),
-        b"JCTHST01 not a snapshot".to_vec()
+        b"JCTHST02 not a snapshot".to_vec()
     );
 }
 
@@ -1045,4 +1045,45 @@ fn many_instances_of_one_package_and_a_paged_list() {
         .assert()
         .success();
     assert!(!h.list("mac").contains("F000000001A1"));
+}
+
+/// The card challenge in the first INITIALIZE UPDATE response of a trace
+/// (after the key diversification data and the key information).
+fn card_challenge(trace: &Path) -> String {
+    let text = std::fs::read_to_string(trace).unwrap();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.starts_with(">> 8050") {
+            let response = lines
+                .next()
+                .unwrap()
+                .trim_start_matches("<< ")
+                .replace(' ', "");
+            return response[26..42].to_string();
+        }
+    }
+    panic!("no INITIALIZE UPDATE in {text}");
+}
+
+/// --random fixes the bytes the applets draw (with i=00 the card challenge
+/// is random), then the generator's own bytes follow.
+#[test]
+fn the_random_hook_fixes_the_card_challenge() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(
+        &dir.path().join("card.state"),
+        &["--scp-i", "00", "--random", "0102030405060708"],
+    );
+    let (first, second) = (dir.path().join("1.trace"), dir.path().join("2.trace"));
+    h.jct(&["list", "--record", first.to_str().unwrap()])
+        .assert()
+        .success();
+    h.jct(&["list", "--record", second.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(card_challenge(&first), "0102030405060708");
+    assert_ne!(card_challenge(&second), "0102030405060708");
 }

@@ -51,6 +51,8 @@ final class Card {
     private Paging paging;
     private List<Class<?>> staticClasses = new ArrayList<>();
     private Snapshot.Writer writer;
+    /** --random: null unless a test fixes the applets' random bytes. */
+    private final FixedRandom fixedRandom;
 
     private static final class LoadSequence {
         byte[] aid;
@@ -80,6 +82,7 @@ final class Card {
         this.opt = opt;
         this.classes = new Classes(opt.classes, opt.appletClasses, opt.packageNames);
         this.store = opt.state == null ? null : new Store(opt.state);
+        this.fixedRandom = opt.random == null ? null : new FixedRandom(opt.random);
     }
 
     /** Restores the card from --state, or makes a new one (installing the ISD applet). */
@@ -87,6 +90,7 @@ final class Card {
         Card card = new Card(opt);
         if (card.store != null && Files.exists(opt.state)) {
             card.restore(card.store.read());
+            card.persist();
             Log.info("state restored from " + opt.state + ": " + card.reg.packages.size() + " load file(s), " + card.reg.instances.size() + " instance(s)");
         } else {
             card.fresh();
@@ -178,14 +182,19 @@ final class Card {
 
     /** Writes the state file when the card's persistent memory changed. */
     private void persist() {
-        if (store == null) {
+        // Without a state file the walk still runs for --random, which
+        // meets the applets' RandomData objects through it.
+        if (store == null && fixedRandom == null) {
             return;
         }
         try {
             if (writer == null) {
-                writer = new Snapshot.Writer(classes.loader, rt.transients);
+                writer = new Snapshot.Writer(classes.loader, rt.transients, fixedRandom);
             }
-            store.save(writer.encode(snapshot()));
+            byte[] state = writer.encode(snapshot());
+            if (store != null) {
+                store.save(state);
+            }
         } catch (IOException | RuntimeException e) {
             Log.info("cannot write the state file " + opt.state + ": " + e);
         }

@@ -27,6 +27,7 @@ final class Options {
             "  --scp-i HEX            SCP03 i parameter: 00, 10 or 70 (default 70)",
             "  --kdd HEX              10 bytes of key diversification data (default: made up at creation)",
             "  --max-auth-failures N  failed authentications that block the key set (default 10)",
+            "  --random HEX           test hook: the next random bytes the applets draw are HEX, in order",
             "  --log FILE             log there instead of stderr",
             "  -v                     log every APDU",
             "The ISD options apply when the card is created; a restored --state keeps its own.");
@@ -51,6 +52,7 @@ final class Options {
     int maxAuthFailures = 10;
     String log;
     boolean verbose;
+    byte[] random;
 
     static Options parse(String[] args) {
         Options o = new Options();
@@ -89,6 +91,7 @@ final class Options {
                 case "--kdd": o.kdd = bytes(a, v, 10); break;
                 case "--max-auth-failures": o.maxAuthFailures = number(a, v, 1, 0xFF); break;
                 case "--log": o.log = v; break;
+                case "--random": o.random = Hex.parse(v); break;
                 default: throw new IllegalArgumentException("unknown option " + a);
             }
         }

@@ -30,7 +30,8 @@ import java.util.Map;
  * file is created with mode 0600.
  *
  * Cipher and Signature objects are written as their algorithm and come
- * back uninitialized, so no key schedule reaches the file either.
+ * back uninitialized, so no key schedule reaches the file either; RandomData
+ * objects come back freshly seeded.
  *
  * Transient arrays (JCSystem.makeTransient*Array) are written as their kind
  * and length only: their contents are RAM on a card — the open secure
@@ -39,7 +40,7 @@ import java.util.Map;
  * back to jCardSim's TransientMemory so it clears them as before.
  */
 final class Snapshot {
-    static final byte[] MAGIC = {'J', 'C', 'T', 'H', 'S', 'T', '0', '1'};
+    static final byte[] MAGIC = {'J', 'C', 'T', 'H', 'S', 'T', '0', '2'};
 
     /** The registry and the ISD's identity. */
     Registry registry;
@@ -61,9 +62,9 @@ final class Snapshot {
         private final HarnessRuntime.Transients transients;
         private final Kryo kryo;
 
-        Writer(ClassLoader loader, HarnessRuntime.Transients transients) {
+        Writer(ClassLoader loader, HarnessRuntime.Transients transients, FixedRandom random) {
             this.transients = transients;
-            this.kryo = kryo(loader, transients, kinds);
+            this.kryo = kryo(loader, transients, kinds, random);
         }
 
         byte[] encode(Snapshot s) {
@@ -84,11 +85,11 @@ final class Snapshot {
 
     /** A Kryo for reading a snapshot back into `transients`. */
     static Kryo reader(ClassLoader loader, HarnessRuntime.Transients transients) {
-        return kryo(loader, transients, new IdentityHashMap<>());
+        return kryo(loader, transients, new IdentityHashMap<>(), null);
     }
 
     /** The Kryo of a snapshot; `kinds` says which arrays are transient when writing. */
-    private static Kryo kryo(ClassLoader loader, HarnessRuntime.Transients transients, Map<Object, Byte> kinds) {
+    private static Kryo kryo(ClassLoader loader, HarnessRuntime.Transients transients, Map<Object, Byte> kinds, FixedRandom random) {
         Kryo kryo = new ObjenesisKryo();
         kryo.setReferences(true);
         kryo.setRegistrationRequired(false);
@@ -170,6 +171,21 @@ final class Snapshot {
 
             public javacard.security.Signature read(Kryo k, Input in, Class<javacard.security.Signature> type) {
                 return javacard.security.Signature.getInstance(in.readByte(), false);
+            }
+        });
+        // A RandomData's generator state would make the numbers after a
+        // restart a continuation anyone holding the file could compute (and
+        // repeat if the file were used twice): it comes back freshly seeded.
+        kryo.addDefaultSerializer(javacard.security.RandomData.class, new Serializer<javacard.security.RandomData>() {
+            public void write(Kryo k, Output out, javacard.security.RandomData r) {
+                if (random != null) {
+                    random.arm(r);
+                }
+                out.writeByte(r.getAlgorithm());
+            }
+
+            public javacard.security.RandomData read(Kryo k, Input in, Class<javacard.security.RandomData> type) {
+                return javacard.security.RandomData.getInstance(in.readByte());
             }
         });
         return kryo;
