@@ -780,6 +780,40 @@ fn the_wallet_round_trip_through_the_shareable_secure_channel_service() {
     assert_eq!(send(0x14, &[0x00, 0x10]), (vec![0x00, 0x54], 0x9000));
     assert_eq!(send(0x10, &[]), (vec![0x00, 0x54], 0x9000));
     assert_eq!(send(0x14, &[0x01, 0x00]).1, 0x6985);
+    drop(client);
+
+    // A second instance with a PIN in its install parameters (C9 02 L PIN,
+    // passed through to install() as a card does): no debit before VERIFY.
+    h.jct(&[
+        "install",
+        cap.to_str().unwrap(),
+        "--no-load",
+        "--instance",
+        "F000000001A402",
+        "--params",
+        "020431323334",
+    ])
+    .assert()
+    .success();
+    let transport = loader::transport::vpcd::VpcdClient::connect(&h.addr).unwrap();
+    let mut client = GpClient::over(Box::new(transport));
+    client
+        .select(&hex::decode("F000000001A402").unwrap())
+        .unwrap();
+    let keys = StaticKeys::single(Key::aes(&hex::decode(TEST_KEY).unwrap()).unwrap(), 0);
+    client
+        .open_secure_channel(&ChannelOptions::new(keys))
+        .unwrap();
+    let mut send = |cla: u8, ins: u8, p2: u8, data: &[u8]| {
+        client
+            .transmit(&CommandApdu::new(cla, ins, 0, p2, data.to_vec(), None).unwrap())
+            .unwrap()
+            .sw
+    };
+    assert_eq!(send(0x80, 0x12, 0, &[0x00, 0x64]), 0x9000);
+    assert_eq!(send(0x80, 0x14, 0, &[0x00, 0x10]), 0x6982);
+    assert_eq!(send(0x00, 0x20, 0x80, b"1234"), 0x9000);
+    assert_eq!(send(0x80, 0x14, 0, &[0x00, 0x10]), 0x9000);
 }
 
 /// Malformed and hostile commands get status words, never a dead harness.
