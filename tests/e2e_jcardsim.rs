@@ -1121,3 +1121,28 @@ fn the_random_hook_fixes_the_card_challenge() {
     assert_eq!(card_challenge(&first), "0102030405060708");
     assert_ne!(card_challenge(&second), "0102030405060708");
 }
+
+/// The application with the Card Reset privilege (`--default`) is selected
+/// after power on, without a SELECT.
+#[test]
+fn the_default_application_is_selected_at_power_on() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let h = Harness::start(&dir.path().join("card.state"), &[]);
+    h.jct(&["install", &hello_cap(), "--default"])
+        .assert()
+        .success();
+    // A reader that powers the card on and sends the command right away
+    // (`jct apdu` would select a security domain first).
+    use loader::transport::Transport;
+    let mut t = loader::transport::vpcd::VpcdClient::connect(&h.addr).unwrap();
+    assert_eq!(
+        t.transmit(&hex::decode("8001000000").unwrap()).unwrap(),
+        hex::decode("48656C6C6F9000").unwrap()
+    );
+    drop(t);
+    // jct selects the ISD itself for card management.
+    assert!(h.list("mac").contains("APP: F000000001A101 (SELECTABLE)"));
+}

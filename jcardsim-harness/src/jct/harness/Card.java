@@ -36,6 +36,8 @@ final class Card {
     /** GET STATUS response data per page: 256 less R-ENC padding and an R-MAC. */
     private static final int PAGE = 232;
     private static final byte[] GP_OID = {0x2A, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xFC, 0x6B};
+    /** Privilege byte 1, bit 3: Card Reset (the default selected application). */
+    private static final int CARD_RESET = 0x04;
     private static final byte[] JAVA_CARD_OID = {0x2B, 0x06, 0x01, 0x04, 0x01, 0x2A, 0x02, 0x6E, 0x01};
 
     private enum Selection { FRONT, APPLET, NONE }
@@ -212,7 +214,11 @@ final class Card {
 
     // ---- the reader's control codes --------------------------------------------
 
-    /** Power on or warm reset: RAM is lost, the ISD is selected again. */
+    /**
+     * Power on or warm reset: RAM is lost, and the application with the
+     * Card Reset privilege (GP: the default selected one, `jct install
+     * --default`) is selected implicitly, else the ISD.
+     */
     void powerOn() {
         load = null;
         paging = null;
@@ -220,6 +226,20 @@ final class Card {
             rt.reset();
         } catch (RuntimeException e) {
             Log.info("jCardSim reset: " + e);
+        }
+        if (!reg.cardLocked()) {
+            for (Registry.Inst i : reg.instances) {
+                boolean selectable = (i.lifeCycle & 0x07) == 0x07 && (i.lifeCycle & Registry.APP_LOCKED_BIT) == 0;
+                if (selectable && (i.privileges[0] & CARD_RESET) != 0) {
+                    byte[] r = send(Apdu.shortCommand(0x00, 0xA4, 0x04, 0x00, i.aid, true));
+                    if (Apdu.swOf(r) == 0x9000) {
+                        selection = Selection.APPLET;
+                        selectedAid = i.aid;
+                        return;
+                    }
+                    Log.refused(Apdu.swOf(r), "the default selected application " + Hex.of(i.aid) + " refused selection; the ISD is selected");
+                }
+            }
         }
         selectFront();
     }
