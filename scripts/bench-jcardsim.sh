@@ -8,7 +8,9 @@
 # applet code yet and answers 6D00).
 #
 # Usage: scripts/bench-jcardsim.sh [INSTALLS] [APDUS]   (defaults 20 and 2000)
-# Uses target/release/jct (built if missing); needs a JDK and ../shared.
+# Uses target/release/jct (built if missing; $JCT for another); needs a JDK and ../shared.
+# The emulator's state path has no extension: a file in older jct, a directory since
+# the journaled store.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 installs=${1:-20}
@@ -40,7 +42,7 @@ pids+=($!)
 for _ in $(seq 1 100); do grep -q '^listening' "$work/harness.out" 2>/dev/null && break; sleep 0.2; done
 harness=$(sed -n 's/^listening //p' "$work/harness.out")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$jct" emu --listen "127.0.0.1:$port" --state "$work/emu.json" >/dev/null 2>&1 &
+"$jct" emu --listen "127.0.0.1:$port" --state "$work/emu-state" >/dev/null 2>&1 &
 pids+=($!)
 sleep 1
 emu="127.0.0.1:$port"
