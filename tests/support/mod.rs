@@ -4,6 +4,8 @@
 
 #[path = "java.rs"]
 pub mod java;
+#[path = "jcardsim.rs"]
+pub mod jcardsim;
 #[path = "require.rs"]
 pub mod require;
 
