@@ -18,18 +18,21 @@ use emulator::Card;
 use support::java::{build, compile, java_files};
 use support::jcardsim::Runner;
 
+/// One package: compiled classes, name, AID, the applet (`AID=Class`) if
+/// any, extra `jct build` flags.
+type Pkg = (
+    PathBuf,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<String>,
+);
+
 /// One applet: where its classes are, how it is installed, what to send.
 struct Case {
     name: &'static str,
-    /// Packages in load order: (classes, package, package AID, applet
-    /// `AID=Class` if any, extra `jct build` flags).
-    packages: Vec<(
-        PathBuf,
-        &'static str,
-        &'static str,
-        Option<&'static str>,
-        Vec<String>,
-    )>,
+    /// Packages in load order.
+    packages: Vec<Pkg>,
     /// The instance: AID, fully qualified class, C9 parameters.
     instance: (&'static str, &'static str, &'static str),
     commands: Vec<Vec<u8>>,
