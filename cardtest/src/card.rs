@@ -213,6 +213,12 @@ impl TestCard {
         self.security_domain = aid;
     }
 
+    /// The security level of installs and of `secure` without a level
+    /// (C-MAC + C-ENC for an emulated card unless changed).
+    pub fn set_default_level(&mut self, level: SecurityLevel) {
+        self.channel.security_level = level;
+    }
+
     /// The host challenge of a recorded trace, for replaying it: the next
     /// secure channel opens with it instead of a fresh random one (a
     /// replay must repeat the recorded commands byte for byte). Used once.

@@ -224,7 +224,7 @@ impl Runner<'_> {
             }
             Action::Secure(level) => self.card.open_secure_channel(*level).map(|info| {
                 report.messages.push(format!(
-                    "secure channel {:?}, security level {}",
+                    "secure channel {}, security level {}",
                     info.protocol(),
                     info.security_level
                 ));

@@ -193,13 +193,15 @@ impl Parser<'_> {
                         ))
                     }
                 },
-                other => return Err(self.err(
-                    keyword.column,
-                    format!(
+                other => {
+                    return Err(self.err(
+                        keyword.column,
+                        format!(
                         "unknown statement '{other}': expected >>, <<, select, install, secure, \
                              reset, power-cycle, let or get-response"
                     ),
-                )),
+                    ))
+                }
             }
         };
         if self.steps.len() >= MAX_STEPS {
@@ -407,12 +409,14 @@ impl Parser<'_> {
                     install.privileges = Privileges::parse_list(value.text)
                         .map_err(|e| self.err(value.column, format!("install: privs: {e}")))?
                 }
-                other => return Err(self.err(
-                    option.column,
-                    format!(
+                other => {
+                    return Err(self.err(
+                        option.column,
+                        format!(
                         "install: unknown option '{other}': use applet, instance, params or privs"
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(install)
