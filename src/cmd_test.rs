@@ -17,6 +17,51 @@ use loader::plan::InstallOptions;
 
 use crate::card_args::{self, parse_aid, KeyArgs, TransportArgs};
 
+/// `jct test --help`: the manual of the script language, with an example.
+pub const LONG_HELP: &str = "\
+Run APDU scripts as regression tests: on a fresh in-process card, or a card (--emu, -r).
+
+Each script is a list of steps, one a line; each step is checked and
+reported on one line (✓/✗ on a terminal, ok/FAIL otherwise), a failed
+one with the expected and the actual response and the differing
+bytes marked. Exit status: 0 when every step passed, 1 when one
+failed or met an error, 2 when a script does not parse (nothing runs).
+
+Without a target each script runs on its own fresh emulated card
+(the card manager of `jct emu`, SCP03 test keys); with --emu, -r or
+--replay all scripts run on that card, in order.
+
+Statements:
+  >> APDU [<< EXPECTED]     send a command (hex; $name inserts a variable;
+                            ( ... ) inserts its bytes preceded by their length)
+  << EXPECTED               the expectation of the step on the line before
+  select AID [<< EXPECTED]  SELECT by AID, sent plain (ends a secure channel)
+  install CAP [applet AID] [instance AID] [params HEX] [privs LIST]
+                            load and install through the card manager
+  secure [mac|enc|rmac|renc]  open a secure channel with the security domain;
+                            the following >> are wrapped in it
+  reset | power-cycle       warm reset | power off and on (ends a secure channel)
+  let NAME = HEX            set a variable
+  get-response on|off       follow 61xx/6Cxx for plain commands (default on)
+  # comment                 anywhere after whitespace
+
+Expectations: data then status word. 9000 (no data), * 9000 (any data),
+6F XX * 9000 (X: any nibble, *: any bytes), 61XX|6A8X (alternatives),
+$name:N or $name:* (capture bytes), $name (equal to a variable), any.
+Without one, a step must answer 9000 with any data.
+
+Example (hello.apdu):
+  install build/hello.cap                      # relative to the script
+  select F000000001A101 << 9000
+  >> 80 01 00 00 00 << 48 65 6C 6C 6F 9000     # \"Hello\"
+  >> 80 02 00 00 00 << 6D00
+  >> 80CA9F7F00 << 9F7F 2A $cplc:42 9000       # capture...
+  >> 80CA9F7F00 << 9F7F 2A $cplc 9000          # ...and compare
+
+  jct test hello.apdu                 # in process
+  jct test hello.apdu --json          # JSON lines: one per step, then a summary
+  jct test hello.apdu --emu 127.0.0.1:35963 --key 404142434445464748494A4B4C4D4E4F";
+
 #[derive(Args, Debug)]
 pub struct TestArgs {
     /// APDU scripts, run in order (see the syntax above).

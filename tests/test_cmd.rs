@@ -277,3 +277,17 @@ fn runs_on_an_emulator_over_tcp_and_replays_the_recorded_trace() {
         .success()
         .stdout(predicate::str::contains("3 passed"));
 }
+
+#[test]
+fn long_help_documents_the_syntax_with_an_example() {
+    jct()
+        .args(["test", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Statements:"))
+        .stdout(predicate::str::contains("$name:N or $name:* (capture bytes)"))
+        .stdout(predicate::str::contains(">> 80 01 00 00 00 << 48 65 6C 6C 6F 9000"))
+        .stdout(predicate::str::contains("--cap <FILE>"));
+    // No script is a usage error from clap.
+    jct().arg("test").assert().code(2);
+}

@@ -434,7 +434,7 @@ impl Parser<'_> {
                 .ok_or_else(|| self.err(column + i, format!("{what}: '{c}' is not a hex digit")))?;
             nibbles.push(v as u8);
         }
-        if nibbles.len() % 2 != 0 {
+        if !nibbles.len().is_multiple_of(2) {
             let at = column + text.len() - text.trim_start().len();
             return Err(self.err(
                 at,
@@ -648,7 +648,7 @@ impl Parser<'_> {
         let mut run: Vec<(Option<u8>, usize)> = Vec::new();
         let mut captured_here: HashSet<&str> = HashSet::new();
         let flush = |run: &mut Vec<(Option<u8>, usize)>, data: &mut Vec<Elem>| {
-            if run.len() % 2 != 0 {
+            if !run.len().is_multiple_of(2) {
                 return Err(self.err(
                     run[0].1,
                     format!(
@@ -896,7 +896,7 @@ impl HexRun {
     /// The bytes, or (digit count, column) when the count is odd.
     fn bytes(&mut self) -> Result<Vec<u8>, (usize, usize)> {
         let n = std::mem::take(&mut self.nibbles);
-        if n.len() % 2 != 0 {
+        if !n.len().is_multiple_of(2) {
             return Err((n.len(), self.start));
         }
         Ok(n.chunks(2).map(|p| (p[0] << 4) | p[1]).collect())
