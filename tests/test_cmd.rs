@@ -285,8 +285,12 @@ fn long_help_documents_the_syntax_with_an_example() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Statements:"))
-        .stdout(predicate::str::contains("$name:N or $name:* (capture bytes)"))
-        .stdout(predicate::str::contains(">> 80 01 00 00 00 << 48 65 6C 6C 6F 9000"))
+        .stdout(predicate::str::contains(
+            "$name:N or $name:* (capture bytes)",
+        ))
+        .stdout(predicate::str::contains(
+            ">> 80 01 00 00 00 << 48 65 6C 6C 6F 9000",
+        ))
         .stdout(predicate::str::contains("--cap <FILE>"));
     // No script is a usage error from clap.
     jct().arg("test").assert().code(2);

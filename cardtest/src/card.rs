@@ -334,13 +334,17 @@ impl TestCard {
             false,
             &mut |_| {},
         );
-        // Whatever happened, leave a clean card: the SD selected, no session.
+        // Whatever happened, leave a clean card: the SD selected, no
+        // session on either side (SELECT closes the card's).
         let sd = self.client.selected().map(<[u8]>::to_vec);
         self.client.forget_secure_channel();
+        let reselect = match &sd {
+            Some(sd) => self.client.select(sd).map(|_| ()),
+            None => Ok(()),
+        };
+        // The install's own error is the one worth reporting.
         let created = created?;
-        if let Some(sd) = sd {
-            self.client.select(&sd)?;
-        }
+        reselect?;
         Ok(created)
     }
 

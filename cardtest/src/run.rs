@@ -273,8 +273,10 @@ impl Runner<'_> {
         {
             Ok(v) => v,
             Err(Unset(name)) => {
-                let mut r = skipped_for(report.clone(), &name);
-                std::mem::swap(report, &mut r);
+                report.status = Status::Skipped;
+                report.messages.push(format!(
+                    "sent, but not checked: ${name} has no value (the step that captures it did not pass)"
+                ));
                 return;
             }
         };
