@@ -1,6 +1,6 @@
-//! APDU scripts: what a script says, as data. [`parse`] turns text into a
+//! APDU scripts: what a script says, as data. [`parse()`] turns text into a
 //! [`Script`]; [`pattern`] matches responses against expectations;
-//! running one is [`crate::run`]'s job.
+//! running one is [`crate::run()`]'s job.
 //!
 //! The syntax is line based and loop free (see the crate documentation
 //! and the README): every step runs at most once, so the work a script can
