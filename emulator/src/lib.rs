@@ -31,6 +31,7 @@
 pub mod card;
 pub mod commands;
 mod hexser;
+pub mod journal;
 pub mod keyset;
 pub mod linker;
 pub mod load;
@@ -47,4 +48,4 @@ pub mod vpcd;
 pub use card::{Card, CardError};
 pub use profile::{CardProfile, DEFAULT_ISD_AID, DEFAULT_KEY_VERSION, TEST_KEY};
 pub use state::CardState;
-pub use store::{StateFile, StoreError};
+pub use store::{read_state, StateFile, StoreError};
