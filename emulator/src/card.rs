@@ -115,7 +115,18 @@ impl Card {
         keys: StaticKeys,
         rng: Box<dyn ChallengeSource + Send>,
     ) -> Result<Card, CardError> {
-        let store = StateFile::new(path.as_ref());
+        Card::open_store(StateFile::new(path.as_ref()), profile, keys, rng)
+    }
+
+    /// As [`Card::open_with_rng`], on a state handle made by the caller (for
+    /// instance one that does not wait for the disk at commits:
+    /// [`StateFile::buffered`]).
+    pub fn open_store(
+        store: StateFile,
+        profile: CardProfile,
+        keys: StaticKeys,
+        rng: Box<dyn ChallengeSource + Send>,
+    ) -> Result<Card, CardError> {
         match store.load()? {
             Some(mut state) => Ok(Card {
                 state: {

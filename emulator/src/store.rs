@@ -56,6 +56,7 @@ pub enum StoreError {
 pub struct StateFile {
     path: PathBuf,
     open: Mutex<Option<Opened>>,
+    durability: Durability,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +84,17 @@ impl StateFile {
         StateFile {
             path: path.into(),
             open: Mutex::new(None),
+            durability: Durability::Sync,
+        }
+    }
+
+    /// A state whose commits do not wait for the disk (no fsync): they
+    /// survive the process being killed, not a power cut of the machine.
+    /// For benchmarks and tests that measure the card, not the disk.
+    pub fn buffered(path: impl Into<PathBuf>) -> StateFile {
+        StateFile {
+            durability: Durability::Buffered,
+            ..StateFile::new(path)
         }
     }
 
@@ -212,7 +224,7 @@ impl StateFile {
                 "its journal is a symbolic link; refusing to write through it".into(),
             ));
         }
-        let (journal, _) = Journal::open(&journal_path, Durability::Sync)
+        let (journal, _) = Journal::open(&journal_path, self.durability)
             .map_err(|e| journal_error(&self.path, e))?;
         set_mode(&journal_path, 0o600).map_err(io_err)?;
         journal.try_lock().map_err(|e| match e {

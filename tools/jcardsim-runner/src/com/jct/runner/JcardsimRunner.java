@@ -147,6 +147,19 @@ public final class JcardsimRunner {
                         sim.reset();
                         answer = hex(sim.getATR());
                         break;
+                    case "bench": {
+                        // Steady state in process, for comparisons with jct emu:
+                        // N round trips of one command, no logging in the loop.
+                        int n = Integer.parseInt(words[1]);
+                        byte[] command = unhex(words[2]);
+                        byte[] last = new byte[0];
+                        long start = System.nanoTime();
+                        for (int i = 0; i < n; i++) {
+                            last = sim.transmitCommand(command);
+                        }
+                        answer = (System.nanoTime() - start) + " " + hex(last);
+                        break;
+                    }
                     default:
                         byte[] command = unhex(t);
                         answer = hex(sim.transmitCommand(command));
