@@ -332,6 +332,39 @@ fn interpreter_exceptions_budgets_transactions_and_transients() {
             ("8030001000", "00109000"),
         ],
     );
+    // Object deletion: garbage stays without a request, goes with one,
+    // and everything reachable stays.
+    let word = |card: &mut Card, cmd: &str| {
+        let r = card.transmit(&common::hex(cmd));
+        assert_eq!(r.len(), 4, "{cmd}: {r:02X?} {:?}", card.last_note());
+        u16::from_be_bytes([r[0], r[1]])
+    };
+    let before = word(&mut card, "8040000000");
+    let after_garbage = word(&mut card, "8041000000");
+    assert_eq!(
+        before - after_garbage,
+        208,
+        "200 bytes and the object header"
+    );
+    // The first deletion also frees the garbage of earlier commands (the
+    // arrays of INS 05 and 30: 10 and 24 bytes).
+    let before = word(&mut card, "8040010000");
+    let after_deletion = word(&mut card, "8041000000");
+    assert_eq!(
+        after_deletion - before,
+        208 + 34,
+        "the earlier garbage is gone too"
+    );
+    let before = word(&mut card, "8040010000");
+    assert_eq!(
+        word(&mut card, "8041000000"),
+        before,
+        "nothing left to free"
+    );
+    run(
+        &mut card,
+        &[("8015000000", "12349000"), ("8017000000", "00999000")],
+    );
     // Reselecting clears CLEAR_ON_DESELECT, a reset clears both.
     run(
         &mut card,

@@ -179,8 +179,13 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             }
             Ok(Ret::Void)
         }
-        Native::ObjectDeletionSupported => w(false),
-        Native::RequestObjectDeletion => Err(vm.throw(Sys::System, sr::ILLEGAL_USE)),
+        Native::ObjectDeletionSupported => w(true),
+        Native::RequestObjectDeletion => {
+            // Honoured when the call ends (objects on the Java stack are
+            // still in use until then).
+            vm.env.deletion_requested = true;
+            Ok(Ret::Void)
+        }
         Native::AssignedChannel => Ok(Ret::Word(0)),
         Native::IsAppletActive => {
             let want = aid_bytes(vm, a[0])?;

@@ -201,6 +201,19 @@ public class VmTestApplet extends Applet {
             case 0x32:
                 out = JCSystem.getMaxCommitCapacity();
                 break;
+            case 0x40: {
+                // Garbage, then (P1 = 1) a request to delete it.
+                out = JCSystem.getAvailableMemory(JCSystem.MEMORY_TYPE_PERSISTENT);
+                byte[] garbage = new byte[200];
+                garbage[0] = 1;
+                if (p1 == 1 && JCSystem.isObjectDeletionSupported()) {
+                    JCSystem.requestObjectDeletion();
+                }
+                break;
+            }
+            case 0x41:
+                out = JCSystem.getAvailableMemory(JCSystem.MEMORY_TYPE_PERSISTENT);
+                break;
             default:
                 ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
