@@ -438,3 +438,94 @@ fn install_without_register_fails_and_leaves_nothing() {
     assert_eq!(card.state().heap.objects, before.heap.objects);
     assert_eq!(common::select(&mut card, &a).sw, 0x6A82);
 }
+
+/// A client applet gets oop's Shareable interface object through
+/// JCSystem.getAppletShareableInterfaceObject (which calls oop's
+/// getShareableInterfaceObject) and calls it across packages.
+#[test]
+fn shareable_interface_objects_reach_another_applet() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let lib_classes = compile(w, "lib", &reference_sources("lib"), None);
+    let lib = build(
+        w,
+        &lib_classes,
+        "com.example.lib",
+        "F0000000014C",
+        None,
+        &[],
+    );
+    let lib_exp = w.join("com.example.lib.exp");
+    let oop_classes = compile(w, "oop", &reference_sources("oop"), Some(&lib_classes));
+    let oop = build(
+        w,
+        &oop_classes,
+        "com.example.oop",
+        "F00000000103",
+        Some("F0000000010301=OopApplet"),
+        &["--exportpath", lib_exp.to_str().unwrap()],
+    );
+    let oop_exp = w.join("com.example.oop.exp");
+    let dir = w.join("src/com/jct/client");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Client.java"),
+        "package com.jct.client;\n\
+         import javacard.framework.*;\n\
+         import com.example.oop.MyService;\n\
+         public class Client extends Applet {\n\
+           private static final byte[] SERVER = {(byte) 0xF0, 0, 0, 0, 1, 3, 1};\n\
+           public static void install(byte[] b, short o, byte l) { new Client().register(); }\n\
+           public void process(APDU apdu) {\n\
+             if (selectingApplet()) return;\n\
+             byte[] buf = apdu.getBuffer();\n\
+             AID server = JCSystem.lookupAID(SERVER, (short) 0, (byte) SERVER.length);\n\
+             if (server == null) ISOException.throwIt((short) 0x6A88);\n\
+             MyService s = (MyService) JCSystem.getAppletShareableInterfaceObject(server, (byte) 0);\n\
+             Util.setShort(buf, (short) 0, s.serve(Util.getShort(buf, ISO7816.OFFSET_P1)));\n\
+             apdu.setOutgoingAndSend((short) 0, (short) 2);\n\
+           }\n\
+         }\n",
+    )
+    .unwrap();
+    let cp = format!("{}:{}", oop_classes.display(), lib_classes.display());
+    let classes = compile(
+        w,
+        "client",
+        &[dir.join("Client.java")],
+        Some(Path::new(&cp)),
+    );
+    let client = build(
+        w,
+        &classes,
+        "com.jct.client",
+        "F000000001B3",
+        Some("F000000001B301=Client"),
+        &[
+            "--exportpath",
+            oop_exp.to_str().unwrap(),
+            "--exportpath",
+            lib_exp.to_str().unwrap(),
+        ],
+    );
+    let mut card = card_with(
+        &[
+            (&lib, None),
+            (&oop, Some("F0000000010301")),
+            (&client, Some("F000000001B301")),
+        ],
+        "3.0.5",
+    );
+    run(
+        &mut card,
+        &[
+            ("00A4040007F000000001B301", "9000"),
+            ("8000012C00", "012C9000"),
+            ("80007FFF00", "03E89000"),
+            ("8000800000", "00009000"),
+        ],
+    );
+}

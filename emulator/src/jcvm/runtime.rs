@@ -145,6 +145,8 @@ pub struct SysClasses {
     pub apdu: u32,
     pub aid: u32,
     pub iso_exception: u32,
+    /// Token of Applet.getShareableInterfaceObject.
+    pub shareable_token: u8,
 }
 
 /// Everything linked.
@@ -181,6 +183,14 @@ impl Runtime {
         rt.sys.apdu = rt.api_class_by_name(heap, "javacard/framework/APDU")?;
         rt.sys.aid = rt.api_class_by_name(heap, "javacard/framework/AID")?;
         rt.sys.iso_exception = rt.sys.exceptions[Sys::Iso.index()];
+        rt.sys.shareable_token = api_class_named(api, "javacard/framework/Applet")
+            .and_then(|c| {
+                c.methods
+                    .iter()
+                    .find(|m| m.name == "getShareableInterfaceObject")
+            })
+            .map(|m| m.token)
+            .ok_or("the API has no Applet.getShareableInterfaceObject")?;
         Ok(rt)
     }
 
