@@ -557,3 +557,58 @@ fn shareable_interface_objects_reach_another_applet() {
         ],
     );
 }
+
+/// SELECT runs deselect() of the applet selected before and select() of
+/// the new one: select() answering false is 6999 and selects nothing.
+#[test]
+fn select_and_deselect_are_called_and_a_refusal_is_6999() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let dir = w.join("src/com/jct/picky");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Picky.java"),
+        "package com.jct.picky;\n\
+         import javacard.framework.*;\n\
+         public class Picky extends Applet {\n\
+           private short selects;\n\
+           private short deselects;\n\
+           public static void install(byte[] b, short o, byte l) { new Picky().register(); }\n\
+           public boolean select() { return selects++ > 0; }\n\
+           public void deselect() { deselects++; }\n\
+           public void process(APDU apdu) {\n\
+             if (selectingApplet()) return;\n\
+             byte[] buf = apdu.getBuffer();\n\
+             Util.setShort(buf, (short) 0, deselects);\n\
+             apdu.setOutgoingAndSend((short) 0, (short) 2);\n\
+           }\n\
+         }\n",
+    )
+    .unwrap();
+    let classes = compile(w, "picky", &[dir.join("Picky.java")], None);
+    let cap = build(w, &classes, "com.jct.picky", "F000000001B4", Some("F000000001B401=Picky"), &[]);
+    let mut card = card_with(&[(&cap, Some("F000000001B401"))], "3.0.5");
+    run(
+        &mut card,
+        &[
+            ("00A4040007F000000001B401", "6999"),
+            ("8001000000", "6A82"),
+            ("00A4040007F000000001B401", "9000"),
+            ("8001000000", "00009000"),
+            ("00A4040007F000000001B401", "9000"),
+            ("8001000000", "00019000"),
+        ],
+    );
+    // Selecting the ISD deselects the applet too.
+    assert_eq!(common::select(&mut card, &common::ISD).sw, 0x9000);
+    run(
+        &mut card,
+        &[
+            ("00A4040007F000000001B401", "9000"),
+            ("8001000000", "00029000"),
+        ],
+    );
+}
