@@ -269,11 +269,9 @@ fn built_copy(work: &Path, api: &Path, name: &str) -> std::path::PathBuf {
 }
 
 /// The applets' own regression scripts (applets/*/test.apdu, written from
-/// applets/README.md) pass under `jct test` on a fresh in-process card.
-/// They need applets to execute: today SELECT of an instance answers 9000
-/// and every other command 6D00, so "Hello" and the balances fail.
+/// applets/README.md) pass under `jct test` on a fresh in-process card:
+/// the applets run in the emulator's JCVM.
 #[test]
-#[ignore = "needs the JCVM (issue 10)"]
 fn applet_scripts_pass_in_process() {
     if !support::require::javac() {
         return;
