@@ -112,6 +112,30 @@ fn applets_build_from_source_and_install() {
             .success()
             .stdout(predicate::str::starts_with("9000"));
     }
+    // They run as applets/README.md says, through `jct apdu --select`.
+    for (applet, commands, answers) in [
+        (
+            "F000000001A101",
+            &["8001000000", "0001000000", "8002000000"][..],
+            "9000\n48656C6C6F9000\n6E00\n6D00\n",
+        ),
+        (
+            "F000000001A201",
+            &[
+                "8010000002",
+                "80120000020100",
+                "8014000002000F",
+                "80140000020200",
+            ][..],
+            "9000\n00009000\n01009000\n00F19000\n6985\n",
+        ),
+    ] {
+        emu.jct(&["apdu", "--select", applet])
+            .args(commands)
+            .assert()
+            .success()
+            .stdout(predicate::str::diff(answers));
+    }
 }
 
 #[test]
@@ -245,11 +269,9 @@ fn built_copy(work: &Path, api: &Path, name: &str) -> std::path::PathBuf {
 }
 
 /// The applets' own regression scripts (applets/*/test.apdu, written from
-/// applets/README.md) pass under `jct test` on a fresh in-process card.
-/// They need applets to execute: today SELECT of an instance answers 9000
-/// and every other command 6D00, so "Hello" and the balances fail.
+/// applets/README.md) pass under `jct test` on a fresh in-process card:
+/// the applets run in the emulator's JCVM.
 #[test]
-#[ignore = "needs the JCVM (issue 10)"]
 fn applet_scripts_pass_in_process() {
     if !support::require::javac() {
         return;

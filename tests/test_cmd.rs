@@ -16,8 +16,10 @@ fn jct() -> Command {
     c
 }
 
+/// An applet whose SELECT answers 9000: the emulator runs applets, and
+/// gppro's Empty throws CryptoException from process() (6F00).
 fn corpus_cap() -> PathBuf {
-    support::shared().join("cap-corpus/gppro-Empty_2.2.1.cap")
+    support::shared().join("converter-reference/oracle-3.0.5/hello.cap")
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -38,10 +40,10 @@ fn passing_script(dir: &Path) -> PathBuf {
              select A000000151000000 << 6F XX 84 08 $isd:8 * 9000\n\
              >> 80CA9F7F00 << 9F7F 2A * 9000\n\
              install \"{}\"\n\
-             select 0102030405060708 << 9000\n\
+             select F0000000010101 << 9000\n\
              >> 00A40400 ($isd) 00 << 6F * 9000\n\
              secure\n\
-             >> 80F24002024F00 << E3 XX 4F 08 0102030405060708 * 9000\n",
+             >> 80F24002024F00 << E3 XX 4F 07 F0000000010101 * 9000\n",
             corpus_cap().display()
         ),
     )
@@ -62,8 +64,7 @@ fn a_passing_script_exits_0_with_one_line_per_step() {
     assert_eq!(lines.len(), 8, "{stdout}");
     assert!(lines[..7].iter().all(|l| l.starts_with("ok ")), "{stdout}");
     assert!(
-        lines[2].contains("pass.apdu:4: install")
-            && lines[2].contains("installed 0102030405060708"),
+        lines[2].contains("pass.apdu:4: install") && lines[2].contains("installed F0000000010101"),
         "{stdout}"
     );
     assert_eq!(
@@ -213,7 +214,7 @@ fn hostile_scripts_are_errors_not_panics() {
 #[test]
 fn cap_option_installs_before_each_script() {
     let dir = tempfile::tempdir().unwrap();
-    let script = write(dir.path(), "s.apdu", "select 0102030405060708 << 9000\n");
+    let script = write(dir.path(), "s.apdu", "select F0000000010101 << 9000\n");
     let out = jct()
         .arg("test")
         .arg(&script)

@@ -33,10 +33,10 @@
 //!
 //! // A CAP goes through INSTALL [for load], LOAD and INSTALL [for install].
 //! let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-//! let cap = shared.join("cap-corpus/gppro-Empty_2.2.1.cap");
+//! let cap = shared.join("converter-reference/oracle-3.0.5/hello.cap");
 //! if cap.exists() {
 //!     let created = card.install_file(&cap, &Default::default())?;
-//!     assert_eq!(created, [hex::decode("0102030405060708")?]);
+//!     assert_eq!(created, [hex::decode("F0000000010101")?]);
 //!     assert_eq!(card.select(&created[0])?.sw, 0x9000);
 //! }
 //!

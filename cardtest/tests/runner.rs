@@ -101,11 +101,13 @@ fn get_status_through_a_secure_channel() {
 
 #[test]
 fn installs_a_corpus_cap_and_selects_the_instance() {
-    let o = run("install gppro-Empty_2.2.1.cap\n\
-                 select 0102030405060708 << 9000\n\
+    // Oracle's hello (its SELECT answers 9000; gppro's Empty throws
+    // CryptoException from process() now that the emulator runs applets).
+    let o = run("install ../converter-reference/oracle-3.0.5/hello.cap\n\
+                 select F0000000010101 << 9000\n\
                  secure\n\
-                 >> 80F24002024F00 << E3 XX 4F 08 0102030405060708 * 9000\n\
-                 install gppro-Empty_2.2.1.cap instance 01020304050607FF applet 0102030405060708");
+                 >> 80F24002024F00 << E3 XX 4F 07 F0000000010101 * 9000\n\
+                 install ../converter-reference/oracle-3.0.5/hello.cap instance F00000000101FF applet F0000000010101");
     // The second install loads the package again: the card refuses (6985).
     assert_eq!(
         statuses(&o),
@@ -117,7 +119,7 @@ fn installs_a_corpus_cap_and_selects_the_instance() {
             Status::Error
         ]
     );
-    assert_eq!(o.reports[0].messages, ["installed 0102030405060708"]);
+    assert_eq!(o.reports[0].messages, ["installed F0000000010101"]);
     assert!(
         o.reports[4].messages[0].contains("6985"),
         "{:?}",
