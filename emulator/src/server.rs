@@ -25,6 +25,8 @@ use crate::card::Card;
 
 /// How often idle loops look at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
+/// The shortest wait between two looks at the listener.
+const ACCEPT_POLL_MIN: Duration = Duration::from_millis(1);
 /// How long a reply may take to be written before the peer is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -97,9 +99,15 @@ pub fn serve_tcp_with(
     observer: &mut dyn FnMut(&Event),
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
+    // std has no accept with a timeout, so the listener is polled to see
+    // the stop flag. Right after a connection the next one usually follows
+    // at once (scripts running one jct command after another): poll every
+    // millisecond then, backing off to POLL when idle.
+    let mut idle = ACCEPT_POLL_MIN;
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((stream, peer)) => {
+                idle = ACCEPT_POLL_MIN;
                 let name = peer.to_string();
                 observer(&Event::Connected(&name));
                 let error = serve_connection(stream, card, stop, observer).err();
@@ -110,7 +118,10 @@ pub fn serve_tcp_with(
                     error: error.map(|e| e.to_string()),
                 });
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(POLL),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(idle);
+                idle = (idle * 2).min(POLL);
+            }
             // A connection that died before it was accepted, or a signal:
             // nothing to do with the listener itself.
             Err(e)
