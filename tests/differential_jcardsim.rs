@@ -17,6 +17,7 @@ use common::scripts::{self, card_with, install_all};
 use emulator::Card;
 use support::java::{build, compile, java_files};
 use support::jcardsim::Runner;
+use support::XorShift;
 
 /// One package: compiled classes, name, AID, the applet (`AID=Class`) if
 /// any, extra `jct build` flags.
@@ -176,18 +177,6 @@ fn reference_packages_answer_alike() {
             commands: commands(scripts::OOP),
         },
     );
-}
-
-/// A small deterministic generator for the random sequences.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// Counter commands as a fuzzer would pick them: valid and invalid amounts,

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use emulator::{Card, CardProfile};
 use loader::transport::vpcd::VpcdClient;
 use loader::transport::Transport;
+use support::XorShift;
 
 const PACKAGE_AID: &str = "F000000001F1";
 const APPLET_AID: &str = "F000000001F101";
@@ -227,19 +228,6 @@ fn start_emu(state: &Path) -> (Child, String) {
     // Keep draining stderr so the emulator never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     (child, addr)
-}
-
-/// A small deterministic generator: the sequence of commands and kill
-/// times is the same on every run.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
 }
 
 /// The emulator process killed (SIGKILL) at random moments while a host

@@ -97,3 +97,17 @@ impl Drop for Emu {
         }
     }
 }
+
+/// A small deterministic generator (xorshift64) for the tests' random
+/// command sequences and timings: the same seed gives the same run, so a
+/// failure can be replayed. Never for keys.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
