@@ -39,6 +39,8 @@ pub struct Env {
     /// JCSystem.getVersion: major.minor as a BCD-like short (0x0305).
     pub version: i16,
     pub deletion_requested: bool,
+    /// The card's source of randomness (RandomData, key generation).
+    pub rng: Option<crate::natives::crypto::random::SharedRng>,
 }
 
 impl Env {
@@ -54,6 +56,7 @@ impl Env {
             active: None,
             version,
             deletion_requested: false,
+            rng: None,
         }
     }
 }

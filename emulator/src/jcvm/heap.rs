@@ -58,6 +58,9 @@ pub enum NativeData {
         tries: u8,
         validated: bool,
     },
+    /// javacard.security and javacardx.crypto objects: keys, ciphers,
+    /// random generators (see natives::crypto::State).
+    Crypto(crate::natives::crypto::State),
 }
 
 /// Array element storage.

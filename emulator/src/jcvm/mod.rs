@@ -69,6 +69,8 @@ pub struct Jcvm {
     /// The applet called last, resolved: the next APDU to it looks
     /// nothing up.
     cache: Option<AppletCache>,
+    /// The card's randomness, handed to the natives.
+    rng: Option<crate::natives::crypto::random::SharedRng>,
 }
 
 /// An applet instance with its object, context and life-cycle methods.
@@ -112,6 +114,14 @@ fn applet_token(api: ApiVersion, name: &str) -> Option<u8> {
 }
 
 impl Jcvm {
+    /// The card's source of randomness, for RandomData and key generation.
+    pub fn set_rng(&mut self, rng: crate::natives::crypto::random::SharedRng) {
+        if let Some(env) = &mut self.env {
+            env.rng = Some(rng.clone());
+        }
+        self.rng = Some(rng);
+    }
+
     /// Forgets the linked program (after a failed change of the state it
     /// was linked into, or a DELETE): the next call links again.
     pub fn invalidate(&mut self) {
@@ -160,6 +170,7 @@ impl Jcvm {
         };
         let env = self.env.get_or_insert_with(|| Env::new(l, version));
         env.limits = l;
+        env.rng.clone_from(&self.rng);
         env.registry = state
             .heap
             .applets

@@ -16,6 +16,7 @@
 #![allow(clippy::cast_possible_truncation)]
 
 pub mod apdu;
+pub mod crypto;
 pub mod framework;
 
 /// Which framework exception a `throwIt` or the VM raises.
@@ -166,6 +167,8 @@ pub enum Native {
     PinResetAndUnblock,
     PinSetValidated,
     PinUpdate,
+    // javacard.security, javacardx.crypto
+    Crypto(crypto::Call),
 }
 
 /// The native for an API method: `class` as in the API tables
@@ -192,6 +195,9 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Native> {
     }
     if simple == "APDU" {
         return apdu::lookup(name, descriptor).map(N::Apdu);
+    }
+    if let Some(c) = crypto::lookup(class, name, descriptor) {
+        return Some(N::Crypto(c));
     }
     let n = match (simple, name, descriptor) {
         ("Applet", "register", "()V") => N::Register,
