@@ -337,8 +337,7 @@ impl Card {
         match &vol.selected {
             Some(Selected::Isd) => {}
             Some(Selected::Instance(aid)) => {
-                let aid = aid.clone();
-                let answer = self.jcvm.process(&mut self.state, &aid, &cmd, false);
+                let answer = self.jcvm.process(&mut self.state, aid, &cmd, false);
                 return plain(self.applet_answer(vol, answer));
             }
             None => return plain(Err(fail(sw::NOT_FOUND, "no application is selected"))),

@@ -12,8 +12,8 @@
 //! cycle, key sets with PUT KEY, and card content management — INSTALL,
 //! LOAD, DELETE, GET STATUS, SET STATUS, GET DATA, SELECT. Loaded files are
 //! decoded and linked against the Java Card API of the emulated version
-//! and the packages loaded before; applets are recorded but do not run yet
-//! (selecting one answers 9000, anything else 6D00).
+//! and the packages loaded before; applets run in the Java Card virtual
+//! machine of [`jcvm`], with javacard.framework in Rust ([`natives`]).
 //!
 //! The card's persistent state lives in a JSON state file written
 //! atomically after every change ([`store`]); [`server`] puts the card on
@@ -21,7 +21,8 @@
 //!
 //! Module map: [`card`] power and dispatch, [`commands`] one module per
 //! command, [`session`] the secure channel state, [`load`] a LOAD in
-//! progress, [`linker`] the checks on a complete load file, [`state`] and
+//! progress, [`linker`] the checks on a complete load file, [`jcvm`] the
+//! virtual machine and its persistent heap, [`natives`] the API, [`state`] and
 //! [`keyset`] the persistent model, [`recognition`] the card's data
 //! objects, [`profile`] the settings a card is made with.
 

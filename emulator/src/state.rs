@@ -46,8 +46,8 @@ pub struct Package {
     pub exports: Vec<PackageRef>,
     /// What it imports.
     pub imports: Vec<PackageRef>,
-    /// The Load File Data Block as received (the value of tag C4), for the
-    /// interpreter to come.
+    /// The Load File Data Block as received (the value of tag C4): what the
+    /// virtual machine links and runs.
     #[serde(with = "hexser")]
     pub load_file: Vec<u8>,
 }

@@ -112,3 +112,24 @@ fn corpus_links_and_framework_applets_install() {
     let note = card.last_note().unwrap_or_default();
     assert!(note.contains("CryptoException (reason 6666)"), "{note}");
 }
+
+/// A SELECT the JCRE does not take goes to the selected applet's
+/// process() (hello answers an unknown INS with 6D00); with the ISD
+/// selected it is the card manager's 6A86 / 6A82.
+#[test]
+fn selects_the_jcre_does_not_take_reach_the_applet() {
+    let cap = oracle("3.0.5", "hello");
+    let mut card = card_with(&[(&cap, Some("F0000000010101"))], "3.0.5");
+    run(
+        &mut card,
+        &[
+            ("00A40000023F00", "6A86"),
+            ("00A4040005A0A0A0A0A0", "6A82"),
+            ("00A4040007F0000000010101", "9000"),
+            ("00A40000023F00", "6D00"),
+            ("00A4040005A0A0A0A0A0", "6D00"),
+            // Still selected: the counter field goes on.
+            ("0002000000", "00019000"),
+        ],
+    );
+}

@@ -19,6 +19,16 @@ const P2_NEXT: u8 = 0x02;
 const P2_NO_DATA: u8 = 0x0C;
 
 pub fn select(card: &mut Card, vol: &mut Volatile, cmd: &CommandApdu) -> Outcome {
+    // A SELECT the JCRE does not take (not by AID, or naming no
+    // application) goes to the selected applet's process(), as Java Card
+    // requires: applets select their own files this way.
+    if let Some(Selected::Instance(aid)) = &vol.selected {
+        if cmd.p1() != P1_BY_NAME || !names_an_application(card, cmd) {
+            let aid = aid.clone();
+            let answer = card.jcvm.process(&mut card.state, &aid, cmd, false);
+            return card.applet_answer(vol, answer);
+        }
+    }
     if class(cmd.cla()) != CLA_ISO {
         return Err(fail(
             sw::CLA_NOT_SUPPORTED,
@@ -116,4 +126,16 @@ pub fn select(card: &mut Card, vol: &mut Volatile, cmd: &CommandApdu) -> Outcome
             card.applet_answer(vol, answer)
         }
     }
+}
+
+/// Whether a SELECT by AID names the ISD or a selectable instance (by
+/// full or partial AID); the next-occurrence search is left to [`select`].
+fn names_an_application(card: &Card, cmd: &CommandApdu) -> bool {
+    let wanted = cmd.data();
+    let state = &card.state;
+    state.isd_aid().starts_with(wanted)
+        || state
+            .instances
+            .iter()
+            .any(|i| i.is_selectable() && i.aid.starts_with(wanted))
 }

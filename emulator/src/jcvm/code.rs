@@ -218,3 +218,45 @@ pub fn check_locals(code: &Code, words: usize) -> Result<(), CodeError> {
     }
     Ok(())
 }
+
+/// Whether an op works on ints (JCVM chapter 7: the instructions a card
+/// without int support, or a package without ACC_INT, may not use).
+pub fn uses_int(op: &Op) -> bool {
+    matches!(
+        op.code,
+        0x09..=0x0F
+            | 0x12..=0x14
+            | 0x17
+            | 0x20..=0x23
+            | 0x27
+            | 0x2A
+            | 0x33..=0x36
+            | 0x3A
+            | 0x42
+            | 0x44
+            | 0x46
+            | 0x48
+            | 0x4A
+            | 0x4C
+            | 0x4E
+            | 0x50
+            | 0x52
+            | 0x54
+            | 0x56
+            | 0x58
+            | 0x5A
+            | 0x5C..=0x5F
+            | 0x74
+            | 0x76
+            | 0x79
+            | 0x7E
+            | 0x82
+            | 0x86
+            | 0x8A
+            | 0x97
+            | 0xAC
+            | 0xB0
+            | 0xB4
+            | 0xB8
+    ) || (op.code == 0x90 && op.a == 13)
+}

@@ -547,3 +547,138 @@ pub fn write_elem(data: &mut ArrayData, idx: usize, value: i32) {
         ArrayData::Ref { data, .. } => data[idx] = value as ObjId,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOMY: (usize, usize) = (1 << 20, 1 << 16);
+
+    fn bytes(n: usize, transient: u8) -> Obj {
+        Obj::Array {
+            data: ArrayData::Byte(vec![0; n]),
+            transient,
+            owner: 0,
+            global: false,
+        }
+    }
+
+    fn elem(h: &Heap, id: ObjId, i: usize) -> i32 {
+        match h.get(id) {
+            Some(Obj::Array { data, .. }) => read_elem(data, i),
+            _ => panic!("no array"),
+        }
+    }
+
+    fn heap_with_instance() -> (Heap, ObjId, ObjId) {
+        let mut h = Heap::default();
+        h.contexts.push(vec![1, 2, 3, 4, 5]);
+        h.classes.push(ClassKey {
+            package: vec![1, 2, 3, 4, 5],
+            id: 0,
+            api: false,
+        });
+        let inst = h
+            .alloc(
+                Obj::Instance {
+                    class: 0,
+                    fields: vec![0; 2],
+                    native: NativeData::None,
+                },
+                ROOMY,
+            )
+            .unwrap();
+        let arr = h.alloc(bytes(4, NOT_TRANSIENT), ROOMY).unwrap();
+        (h, inst, arr)
+    }
+
+    #[test]
+    fn commit_keeps_and_abort_undoes_every_write() {
+        let (mut h, inst, arr) = heap_with_instance();
+        h.set_field(inst, 0, 7).unwrap();
+        h.begin(256).unwrap();
+        h.set_field(inst, 0, 8).unwrap();
+        h.set_elem(arr, 1, -1).unwrap();
+        h.commit().unwrap();
+        assert_eq!(elem(&h, arr, 1), -1);
+        h.begin(256).unwrap();
+        h.set_field(inst, 0, 9).unwrap();
+        h.set_field(inst, 0, 10).unwrap();
+        h.set_elem(arr, 1, 5).unwrap();
+        h.abort().unwrap();
+        match h.get(inst) {
+            Some(Obj::Instance { fields, .. }) => assert_eq!(fields[0], 8),
+            _ => panic!(),
+        }
+        assert_eq!(elem(&h, arr, 1), -1);
+    }
+
+    #[test]
+    fn transaction_errors() {
+        let (mut h, _, arr) = heap_with_instance();
+        assert_eq!(h.commit(), Err(TxError::NotInProgress));
+        assert_eq!(h.abort(), Err(TxError::NotInProgress));
+        h.begin(12).unwrap();
+        assert_eq!(h.begin(12), Err(TxError::InProgress));
+        // Each byte write costs 5 bytes of the 12: the third overflows.
+        h.set_elem(arr, 0, 1).unwrap();
+        h.set_elem(arr, 1, 1).unwrap();
+        assert_eq!(h.set_elem(arr, 2, 1), Err(TxError::BufferFull));
+        assert_eq!(elem(&h, arr, 2), 0, "a refused write writes nothing");
+        h.abort().unwrap();
+        assert_eq!((elem(&h, arr, 0), elem(&h, arr, 1)), (0, 0));
+    }
+
+    #[test]
+    fn transient_writes_are_not_logged_and_clear_by_kind() {
+        let (mut h, _, _) = heap_with_instance();
+        let reset = h.alloc(bytes(2, CLEAR_ON_RESET), ROOMY).unwrap();
+        let desel = h.alloc(bytes(2, CLEAR_ON_DESELECT), ROOMY).unwrap();
+        h.dirty = false;
+        h.begin(4).unwrap();
+        for _ in 0..10 {
+            h.set_elem(reset, 0, 3).unwrap();
+        }
+        h.set_elem(desel, 0, 4).unwrap();
+        h.abort().unwrap();
+        assert_eq!((elem(&h, reset, 0), elem(&h, desel, 0)), (3, 4));
+        assert!(!h.dirty, "transient writes change nothing persistent");
+        h.clear_transients(CLEAR_ON_DESELECT, Some(0));
+        assert_eq!((elem(&h, reset, 0), elem(&h, desel, 0)), (3, 0));
+        h.clear_transients(CLEAR_ON_RESET, None);
+        assert_eq!(elem(&h, reset, 0), 0);
+    }
+
+    #[test]
+    fn memory_limits_and_accounting() {
+        let mut h = Heap::default();
+        h.contexts.push(vec![1; 5]);
+        let limits = (100, 50);
+        let a = h.alloc(bytes(60, NOT_TRANSIENT), limits).unwrap();
+        assert_eq!(h.alloc(bytes(60, NOT_TRANSIENT), limits), Err(OutOfMemory));
+        assert!(h.alloc(bytes(40, CLEAR_ON_RESET), limits).is_ok());
+        assert_eq!(h.alloc(bytes(40, CLEAR_ON_RESET), limits), Err(OutOfMemory));
+        assert_eq!(h.used(), (68, 48));
+        h.free(a);
+        assert_eq!(h.used(), (0, 48));
+    }
+
+    #[test]
+    fn a_saved_heap_loads_equal_with_transients_cleared() {
+        let (mut h, inst, arr) = heap_with_instance();
+        let t = h.alloc(bytes(2, CLEAR_ON_RESET), ROOMY).unwrap();
+        h.set_elem(t, 0, 9).unwrap();
+        h.set_field(inst, 1, -5).unwrap();
+        h.set_elem(arr, 3, 42).unwrap();
+        let json = serde_json::to_string(&h).unwrap();
+        let mut back: Heap = serde_json::from_str(&json).unwrap();
+        back.after_load();
+        back.validate().unwrap();
+        assert_eq!(elem(&back, arr, 3), 42);
+        assert_eq!(elem(&back, t, 0), 0);
+        assert_eq!(back.used(), h.used());
+        // A dangling reference is refused.
+        back.applets.insert("AA".into(), 999);
+        assert!(back.validate().is_err());
+    }
+}

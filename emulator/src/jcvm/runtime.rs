@@ -412,6 +412,14 @@ impl Linker<'_> {
                         usize::from(info.header.nargs) + usize::from(info.header.max_locals);
                     super::code::check_locals(&code, words)
                         .map_err(|e| format!("method at {}: {e}", info.offset))?;
+                    if !int_support {
+                        if let Some(i) = code.ops.iter().position(super::code::uses_int) {
+                            return Err(format!(
+                                "method at {}: int instruction at offset {} in a package without ACC_INT",
+                                info.offset, code.offsets[i]
+                            ));
+                        }
+                    }
                     let loc = MethodLocation {
                         block_index: block.index.filter(|_| !m.blocks.is_empty()),
                         offset: u16::try_from(info.offset)

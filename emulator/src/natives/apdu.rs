@@ -117,9 +117,10 @@ impl ApduState {
         self.header = header;
         self.data.clear();
         self.data.extend_from_slice(data);
-        self.ne = ne.unwrap_or(0);
+        // No Le (cases 1 and 3): as much as a short response can hold.
+        self.ne = ne.unwrap_or(256);
         self.p3 = if data.is_empty() {
-            (self.ne & 0xFF) as u8
+            (ne.unwrap_or(0) & 0xFF) as u8
         } else {
             (data.len() & 0xFF) as u8
         };

@@ -60,9 +60,18 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
         }
         Native::ArrayCopy { atomic } => {
             let (src, so, dst, d0, len) = (a[0], a[1], a[2], a[3], a[4]);
-            let bytes = bytes(vm, src, so, len)?.to_vec();
             check_bytes(vm, dst, d0, len)?;
-            write_bytes(vm, dst, d0 as usize, &bytes, atomic)?;
+            // Through a stack buffer when it fits: no allocation for the
+            // usual APDU-sized copies.
+            let mut small = [0u8; 272];
+            let n = len as usize;
+            if n <= small.len() {
+                small[..n].copy_from_slice(bytes(vm, src, so, len)?);
+                write_bytes(vm, dst, d0 as usize, &small[..n], atomic)?;
+            } else {
+                let copy = bytes(vm, src, so, len)?.to_vec();
+                write_bytes(vm, dst, d0 as usize, &copy, atomic)?;
+            }
             Ok(Ret::Word(i32::from((d0 + len) as i16)))
         }
         Native::ArrayFill { atomic } => {
