@@ -184,7 +184,7 @@ fn init(
         }
         initial[..bs].copy_from_slice(&given);
     }
-    let s = store_mut(vm, st)?;
+    let s = store_mut(vm, st, STATE_LEN)?;
     s[INIT] = 1;
     s[MODE] = mode as u8;
     s[KEY..KEY + 4].copy_from_slice(&(key as u32).to_be_bytes());
@@ -197,7 +197,7 @@ fn init(
 /// update (`last` false) or doFinal: `a` is this, inBuff, inOffset,
 /// inLength, outBuff, outOffset.
 fn process(vm: &mut Vm<'_>, al: Alg, st: ObjId, a: &[i32], last: bool) -> Result<Ret, Exc> {
-    let s = store(vm, st)?;
+    let s = store(vm, st, STATE_LEN)?;
     if s[INIT] != 1 {
         return Err(crypto_exc(vm, reason::INVALID_INIT));
     }
@@ -247,7 +247,7 @@ fn process(vm: &mut Vm<'_>, al: Alg, st: ObjId, a: &[i32], last: bool) -> Result
     }
     check_bytes(vm, a[4], a[5], out.len() as i32)?;
     write_bytes(vm, a[4], a[5] as usize, &out, false)?;
-    let s = store_mut(vm, st)?;
+    let s = store_mut(vm, st, STATE_LEN)?;
     if last {
         // doFinal leaves the cipher as init left it.
         let iv0 = s[IV0..IV0 + 16].to_vec();

@@ -113,25 +113,26 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
     let n = usize::from(bits / 8);
     match c {
         Call::KeyClear => {
-            store_mut(vm, st)?.zeroize();
+            // The bytes, not the Vec: the store keeps its length.
+            store_mut(vm, st, 1)?.zeroize();
             Ok(Ret::Void)
         }
         Call::KeySize => Ok(Ret::Word(i32::from(bits as i16))),
         Call::KeyType => Ok(Ret::Word(i32::from(t as i8))),
-        Call::KeyInitialized => Ok(Ret::Word(i32::from(store(vm, st)?[0] == 1))),
+        Call::KeyInitialized => Ok(Ret::Word(i32::from(store(vm, st, 1 + n)?[0] == 1))),
         Call::SecretSetKey => {
             let key = Zeroizing::new(bytes(vm, a[1], a[2], n as i32)?.to_vec());
-            let s = store_mut(vm, st)?;
+            let s = store_mut(vm, st, 1 + n)?;
             s[1..=n].copy_from_slice(&key);
             s[0] = 1;
             Ok(Ret::Void)
         }
         Call::SecretGetKey => {
-            if store(vm, st)?[0] != 1 {
+            if store(vm, st, 1 + n)?[0] != 1 {
                 return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
             }
             check_bytes(vm, a[1], a[2], n as i32)?;
-            let key = Zeroizing::new(store(vm, st)?[1..=n].to_vec());
+            let key = Zeroizing::new(store(vm, st, 1 + n)?[1..=n].to_vec());
             write_bytes(vm, a[1], a[2] as usize, &key, true)?;
             Ok(Ret::Word(i32::from(n as u8 as i8)))
         }
@@ -147,11 +148,12 @@ pub fn secret(vm: &mut Vm<'_>, key: i32) -> Result<(Family, Zeroizing<Vec<u8>>),
     let Some((fam, _)) = family(t) else {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     };
-    let s = store(vm, st)?;
+    let n = usize::from(bits / 8);
+    let s = store(vm, st, 1 + n)?;
     if s[0] != 1 {
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
-    Ok((fam, Zeroizing::new(s[1..=usize::from(bits / 8)].to_vec())))
+    Ok((fam, Zeroizing::new(s[1..=n].to_vec())))
 }
 
 /// Whether `key` still holds key bytes (a cipher checks at every call).
@@ -160,7 +162,7 @@ pub fn is_initialized(vm: &Vm<'_>, key: ObjId) -> bool {
         Some(Obj::Instance {
             native: NativeData::Crypto(State::Key { store: st, .. }),
             ..
-        }) => store(vm, *st).is_ok_and(|s| s.first() == Some(&1)),
+        }) => store(vm, *st, 1).is_ok_and(|s| s[0] == 1),
         _ => false,
     }
 }

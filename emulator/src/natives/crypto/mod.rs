@@ -212,23 +212,24 @@ pub fn alloc_store(vm: &mut Vm<'_>, len: usize, transient: u8) -> Result<ObjId, 
 
 /// The bytes of a store array, to read or change in place (never through
 /// the transaction: key and cipher state are not transactional).
-pub fn store_mut<'a>(vm: &'a mut Vm<'_>, store: ObjId) -> Result<&'a mut Vec<u8>, Exc> {
+pub fn store_mut<'a>(vm: &'a mut Vm<'_>, store: ObjId, min: usize) -> Result<&'a mut [u8], Exc> {
     match vm.heap.get_mut_untracked(store) {
         Some(Obj::Array {
             data: ArrayData::Byte(b),
             ..
-        }) => Ok(b),
+        }) if b.len() >= min => Ok(b),
         _ => Err(Exc::Fatal("the store of a crypto object is gone".into())),
     }
 }
 
-/// Read-only view of a store array (marks nothing dirty).
-pub fn store<'a>(vm: &'a Vm<'_>, store: ObjId) -> Result<&'a [u8], Exc> {
+/// Read-only view of a store array (marks nothing dirty); `Fatal` when
+/// it is shorter than `len` (a heap changed behind the emulator's back).
+pub fn store<'a>(vm: &'a Vm<'_>, store: ObjId, min: usize) -> Result<&'a [u8], Exc> {
     match vm.heap.get(store) {
         Some(Obj::Array {
             data: ArrayData::Byte(b),
             ..
-        }) => Ok(b),
+        }) if b.len() >= min => Ok(b),
         _ => Err(Exc::Fatal("the store of a crypto object is gone".into())),
     }
 }
