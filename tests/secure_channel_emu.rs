@@ -234,7 +234,7 @@ enum Step {
 /// answers and returns the transcript.
 fn sessions(card: &mut Card, rng: &Scripted, i: u8, keys: &[Vec<u8>; 3]) -> Vec<Step> {
     let mut steps = Vec::new();
-    let mut send = |card: &mut Card, steps: &mut Vec<Step>, cmd: &[u8]| -> Vec<u8> {
+    let send = |card: &mut Card, steps: &mut Vec<Step>, cmd: &[u8]| -> Vec<u8> {
         let r = card.transmit(cmd);
         steps.push(Step::Apdu(cmd.to_vec(), r.clone()));
         r
