@@ -41,6 +41,8 @@ pub struct Env {
     pub deletion_requested: bool,
     /// The card's source of randomness (RandomData, key generation).
     pub rng: Option<crate::natives::crypto::random::SharedRng>,
+    /// Digests and MACs in progress (RAM: lost at power up).
+    pub crypto: crate::natives::crypto::live::Live,
 }
 
 impl Env {
@@ -57,6 +59,7 @@ impl Env {
             version,
             deletion_requested: false,
             rng: None,
+            crypto: Default::default(),
         }
     }
 }

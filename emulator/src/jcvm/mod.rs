@@ -144,6 +144,7 @@ impl Jcvm {
         }
         if let Some(env) = &mut self.env {
             env.active = None;
+            env.crypto.clear();
         }
     }
 

@@ -1,48 +1,48 @@
 //! javacardx.crypto.Cipher for the symmetric block ciphers: DES and
 //! triple DES, AES-128/192/256, ECB and CBC, with no padding, ISO 9797-1
-//! methods 1 and 2 or PKCS#5. The working state (mode, key, initial and
-//! chaining values, a partial block) lives in a CLEAR_ON_RESET array of
-//! the cipher, as a card keeps it in RAM; the key bytes are read from the
-//! key object at each call, never copied into the cipher.
+//! methods 1 and 2 or PKCS#5.
+//!
+//! What init set (mode, key, initial vector) is kept in a persistent
+//! array, because the API says a reset returns an initialised Cipher to
+//! the state init left it in; the chaining value and a partial block in a
+//! CLEAR_ON_RESET one, as a card keeps them in RAM (cleared by a reset,
+//! the next call starts over from the initial vector). The key bytes are
+//! read from the key object at each call, never copied into the cipher.
 
 use zeroize::Zeroizing;
 
 use super::block::Engine;
 use super::classes::{class_of, Impl};
 use super::keys::{self, Family};
+use super::padding::{pad, unpad, Pad};
 use super::{
     alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
     store_mut, write_bytes, Call, State,
 };
-use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_RESET};
+use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_RESET, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 
 /// Cipher.MODE_DECRYPT and MODE_ENCRYPT.
 const MODE_DECRYPT: i32 = 1;
 const MODE_ENCRYPT: i32 = 2;
 
-/// Layout of the working state.
+/// Layout of the setup (persistent).
 const INIT: usize = 0;
 const MODE: usize = 1;
 const KEY: usize = 2;
 const IV0: usize = 6;
-const CV: usize = 22;
-const PEND_N: usize = 38;
-const PEND: usize = 39;
-const STATE_LEN: usize = 55;
+const SETUP_LEN: usize = 22;
+/// Layout of the working state (CLEAR_ON_RESET): VALID is 0 after a reset.
+const VALID: usize = 0;
+const CV: usize = 1;
+const PEND_N: usize = 17;
+const PEND: usize = 18;
+const WORK_LEN: usize = 34;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Chaining {
     Ecb,
     Cbc,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pad {
-    None,
-    M1,
-    M2,
-    Pkcs5,
 }
 
 /// What a Cipher.ALG_* constant means here.
@@ -87,8 +87,8 @@ fn parts(a: Alg) -> (u8, u8) {
     let c = match (a.family, a.chaining) {
         (Family::Aes, Chaining::Cbc) => 1,
         (Family::Aes, Chaining::Ecb) => 2,
-        (Family::Des, Chaining::Cbc) => 3,
-        (Family::Des, Chaining::Ecb) => 4,
+        (Family::Des | Family::Hmac, Chaining::Cbc) => 3,
+        (Family::Des | Family::Hmac, Chaining::Ecb) => 4,
     };
     let p = match a.pad {
         Pad::None => 1,
@@ -107,17 +107,29 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
     if !named || alg(code).is_none() {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
-    let store = alloc_store(vm, STATE_LEN, CLEAR_ON_RESET)?;
     let class = class_of(vm, Impl::Cipher)?;
+    let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
+    let work = match alloc_store(vm, WORK_LEN, CLEAR_ON_RESET) {
+        Ok(w) => w,
+        Err(e) => {
+            vm.heap.free(setup);
+            return Err(e);
+        }
+    };
     let obj = Obj::Instance {
         class,
         fields: Vec::new(),
-        native: NativeData::Crypto(State::Cipher { alg: code, store }),
+        native: NativeData::Crypto(State::Cipher {
+            alg: code,
+            setup,
+            work,
+        }),
     };
     match vm.alloc(obj) {
         Ok(id) => Ok(Ret::Word(id as i32)),
         Err(e) => {
-            vm.heap.free(store);
+            vm.heap.free(setup);
+            vm.heap.free(work);
             Err(e)
         }
     }
@@ -134,7 +146,7 @@ pub fn get_instance_padding(vm: &mut Vm<'_>, c: i32, p: i32) -> Result<Ret, Exc>
 
 pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
     let (code, st) = match state_of(vm, a[0])? {
-        State::Cipher { alg, store } => (*alg, *store),
+        State::Cipher { alg, setup, work } => (*alg, (*setup, *work)),
         _ => return Err(Exc::Fatal("a Cipher method on another object".into())),
     };
     let Some(al) = alg(code) else {
@@ -155,14 +167,14 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
 fn block_size(f: Family) -> usize {
     match f {
         Family::Aes => 16,
-        Family::Des => 8,
+        Family::Des | Family::Hmac => 8,
     }
 }
 
 fn init(
     vm: &mut Vm<'_>,
     al: Alg,
-    st: ObjId,
+    st: (ObjId, ObjId),
     key: i32,
     mode: i32,
     iv: Option<(i32, i32, i32)>,
@@ -184,29 +196,46 @@ fn init(
         }
         initial[..bs].copy_from_slice(&given);
     }
-    let s = store_mut(vm, st, STATE_LEN)?;
+    let s = store_mut(vm, st.0, SETUP_LEN)?;
     s[INIT] = 1;
     s[MODE] = mode as u8;
     s[KEY..KEY + 4].copy_from_slice(&(key as u32).to_be_bytes());
     s[IV0..IV0 + 16].copy_from_slice(&initial);
-    s[CV..CV + 16].copy_from_slice(&initial);
-    s[PEND_N] = 0;
+    let w = store_mut(vm, st.1, WORK_LEN)?;
+    w[VALID] = 1;
+    w[CV..CV + 16].copy_from_slice(&initial);
+    w[PEND_N] = 0;
     Ok(Ret::Void)
 }
 
 /// update (`last` false) or doFinal: `a` is this, inBuff, inOffset,
 /// inLength, outBuff, outOffset.
-fn process(vm: &mut Vm<'_>, al: Alg, st: ObjId, a: &[i32], last: bool) -> Result<Ret, Exc> {
-    let s = store(vm, st, STATE_LEN)?;
+fn process(
+    vm: &mut Vm<'_>,
+    al: Alg,
+    st: (ObjId, ObjId),
+    a: &[i32],
+    last: bool,
+) -> Result<Ret, Exc> {
+    let s = store(vm, st.0, SETUP_LEN)?;
     if s[INIT] != 1 {
         return Err(crypto_exc(vm, reason::INVALID_INIT));
     }
     let encrypt = i32::from(s[MODE]) == MODE_ENCRYPT;
     let key = u32::from_be_bytes([s[KEY], s[KEY + 1], s[KEY + 2], s[KEY + 3]]);
     let bs = block_size(al.family);
-    let pending = usize::from(s[PEND_N]).min(16);
-    let mut data = Zeroizing::new(s[PEND..PEND + pending].to_vec());
-    let mut cv = s[CV..CV + bs].to_vec();
+    let iv0 = s[IV0..IV0 + bs].to_vec();
+    let w = store(vm, st.1, WORK_LEN)?;
+    let (mut data, mut cv) = if w[VALID] == 1 {
+        let pending = usize::from(w[PEND_N]).min(16);
+        (
+            Zeroizing::new(w[PEND..PEND + pending].to_vec()),
+            w[CV..CV + bs].to_vec(),
+        )
+    } else {
+        // A reset since init: start over from the initial vector.
+        (Zeroizing::new(Vec::new()), iv0.clone())
+    };
     if !keys::is_initialized(vm, key) {
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
@@ -247,92 +276,16 @@ fn process(vm: &mut Vm<'_>, al: Alg, st: ObjId, a: &[i32], last: bool) -> Result
     }
     check_bytes(vm, a[4], a[5], out.len() as i32)?;
     write_bytes(vm, a[4], a[5] as usize, &out, false)?;
-    let s = store_mut(vm, st, STATE_LEN)?;
+    let w = store_mut(vm, st.1, WORK_LEN)?;
+    w[VALID] = 1;
     if last {
         // doFinal leaves the cipher as init left it.
-        let iv0 = s[IV0..IV0 + 16].to_vec();
-        s[CV..CV + 16].copy_from_slice(&iv0);
-        s[PEND_N] = 0;
+        w[CV..CV + bs].copy_from_slice(&iv0);
+        w[PEND_N] = 0;
     } else {
-        s[CV..CV + bs].copy_from_slice(&cv);
-        s[PEND_N] = rest.len() as u8;
-        s[PEND..PEND + rest.len()].copy_from_slice(&rest);
+        w[CV..CV + bs].copy_from_slice(&cv);
+        w[PEND_N] = rest.len() as u8;
+        w[PEND..PEND + rest.len()].copy_from_slice(&rest);
     }
     Ok(Ret::Word(i32::from(out.len() as i16)))
-}
-
-/// Pads a last chunk for encryption.
-fn pad(data: &mut Vec<u8>, bs: usize, p: Pad) {
-    match p {
-        Pad::None => {}
-        // ISO 9797-1 method 1: zeros up to the block (an empty message is
-        // one block of zeros).
-        Pad::M1 => {
-            let n = if data.is_empty() {
-                bs
-            } else {
-                (bs - data.len() % bs) % bs
-            };
-            data.resize(data.len() + n, 0);
-        }
-        Pad::M2 => {
-            data.push(0x80);
-            let n = (bs - data.len() % bs) % bs;
-            data.resize(data.len() + n, 0);
-        }
-        Pad::Pkcs5 => {
-            let n = bs - data.len() % bs;
-            data.resize(data.len() + n, n as u8);
-        }
-    }
-}
-
-/// The length of decrypted data without its padding; None when the
-/// padding is wrong. Method 1 cannot be told from data: nothing comes off.
-fn unpad(data: &[u8], bs: usize, p: Pad) -> Option<usize> {
-    match p {
-        Pad::None | Pad::M1 => Some(data.len()),
-        Pad::M2 => {
-            let tail = data.len().saturating_sub(bs);
-            let i = data[tail..].iter().rposition(|b| *b != 0)? + tail;
-            (data[i] == 0x80).then_some(i)
-        }
-        Pad::Pkcs5 => {
-            let n = usize::from(*data.last()?);
-            let ok = (1..=bs).contains(&n)
-                && data[data.len() - n..].iter().all(|b| usize::from(*b) == n);
-            ok.then(|| data.len() - n)
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paddings_round_trip_and_bad_padding_is_refused() {
-        for p in [Pad::M2, Pad::Pkcs5] {
-            for len in 0..33 {
-                let mut d = vec![0xA5u8; len];
-                pad(&mut d, 16, p);
-                assert_eq!(d.len() % 16, 0);
-                assert!(d.len() > len);
-                assert_eq!(unpad(&d, 16, p), Some(len), "{p:?} {len}");
-            }
-        }
-        let mut d = vec![1u8; 16];
-        pad(&mut d, 16, Pad::M1);
-        assert_eq!(d.len(), 16);
-        let mut e = Vec::new();
-        pad(&mut e, 8, Pad::M1);
-        assert_eq!(e, vec![0; 8]);
-        assert_eq!(unpad(&[0u8; 16], 16, Pad::M2), None);
-        assert_eq!(unpad(&[5u8; 16], 16, Pad::Pkcs5), Some(11));
-        assert_eq!(unpad(&[17u8; 16], 16, Pad::Pkcs5), None);
-        let mut bad = vec![3u8; 16];
-        bad[14] = 2;
-        assert_eq!(unpad(&bad, 16, Pad::Pkcs5), None);
-        assert_eq!(unpad(&[0u8; 8], 8, Pad::Pkcs5), None);
-    }
 }

@@ -23,10 +23,21 @@ pub enum Impl {
     DesKey,
     Cipher,
     RandomData,
+    HmacKey,
+    MessageDigest,
+    Signature,
 }
 
 impl Impl {
-    const ALL: [Impl; 4] = [Impl::AesKey, Impl::DesKey, Impl::Cipher, Impl::RandomData];
+    const ALL: [Impl; 7] = [
+        Impl::AesKey,
+        Impl::DesKey,
+        Impl::Cipher,
+        Impl::RandomData,
+        Impl::HmacKey,
+        Impl::MessageDigest,
+        Impl::Signature,
+    ];
 
     /// Its stable id (part of its class key: never renumber).
     fn id(self) -> u16 {
@@ -35,6 +46,9 @@ impl Impl {
             Impl::DesKey => 0x101,
             Impl::Cipher => 0x102,
             Impl::RandomData => 0x103,
+            Impl::HmacKey => 0x104,
+            Impl::MessageDigest => 0x105,
+            Impl::Signature => 0x106,
         }
     }
 
@@ -45,6 +59,9 @@ impl Impl {
             Impl::DesKey => "javacard/security/DESKey",
             Impl::Cipher => "javacardx/crypto/Cipher",
             Impl::RandomData => "javacard/security/RandomData",
+            Impl::HmacKey => "javacard/security/HMACKey",
+            Impl::MessageDigest => "javacard/security/MessageDigest",
+            Impl::Signature => "javacard/security/Signature",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! KeyBuilder and the secret keys (AESKey, DESKey): the key bytes live in
+//! KeyBuilder and the secret keys (AESKey, DESKey, HMACKey): the key bytes live in
 //! a byte array of the key's memory type (byte 0 the initialised flag),
 //! so a transient key is cleared, flag and bytes, whenever the JCRE
 //! clears that kind of transient memory.
@@ -21,17 +21,25 @@ pub mod ty {
     pub const AES_TRANSIENT_RESET: u8 = 13;
     pub const AES_TRANSIENT_DESELECT: u8 = 14;
     pub const AES: u8 = 15;
+    pub const HMAC_TRANSIENT_RESET: u8 = 19;
+    pub const HMAC_TRANSIENT_DESELECT: u8 = 20;
+    pub const HMAC: u8 = 21;
 }
+
+/// The longest HMAC key setKey takes: the largest hash block (SHA-512's).
+pub const HMAC_MAX: usize = 128;
 
 /// KeyBuilder.ALG_TYPE_* (3.0.5 buildKey with a memory type).
 const ALG_TYPE_DES: i32 = 1;
 const ALG_TYPE_AES: i32 = 2;
+const ALG_TYPE_HMAC: i32 = 9;
 
 /// The algorithm family of a key type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Des,
     Aes,
+    Hmac,
 }
 
 /// Family and memory type (NOT_TRANSIENT, CLEAR_ON_RESET, CLEAR_ON_DESELECT).
@@ -43,14 +51,28 @@ pub fn family(t: u8) -> Option<(Family, u8)> {
         ty::AES_TRANSIENT_RESET => (Family::Aes, CLEAR_ON_RESET),
         ty::AES_TRANSIENT_DESELECT => (Family::Aes, CLEAR_ON_DESELECT),
         ty::AES => (Family::Aes, NOT_TRANSIENT),
+        ty::HMAC_TRANSIENT_RESET => (Family::Hmac, CLEAR_ON_RESET),
+        ty::HMAC_TRANSIENT_DESELECT => (Family::Hmac, CLEAR_ON_DESELECT),
+        ty::HMAC => (Family::Hmac, NOT_TRANSIENT),
         _ => return None,
     })
 }
 
-fn sizes(f: Family) -> &'static [u16] {
+fn size_ok(f: Family, bits: u16) -> bool {
     match f {
-        Family::Des => &[64, 128, 192],
-        Family::Aes => &[128, 192, 256],
+        Family::Des => [64, 128, 192].contains(&bits),
+        Family::Aes => [128, 192, 256].contains(&bits),
+        // Any whole number of bytes up to the largest block.
+        Family::Hmac => bits.is_multiple_of(8) && usize::from(bits / 8) <= HMAC_MAX,
+    }
+}
+
+/// Bytes of a key's store: the flag, then the key (an HMAC key: a
+/// two-byte length, then room for the longest key).
+fn store_len(f: Family, bits: u16) -> usize {
+    match f {
+        Family::Hmac => 3 + HMAC_MAX,
+        _ => 1 + usize::from(bits / 8),
     }
 }
 
@@ -62,18 +84,19 @@ pub fn build(vm: &mut Vm<'_>, key_type: i32, bits: i32) -> Result<Ret, Exc> {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     };
     let bits = bits as i16;
-    if bits <= 0 || !sizes(fam).contains(&(bits as u16)) {
+    if bits <= 0 || !size_ok(fam, bits as u16) {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
     let bits = bits as u16;
-    let store = alloc_store(vm, 1 + usize::from(bits / 8), memory)?;
     let class = class_of(
         vm,
         match fam {
             Family::Aes => Impl::AesKey,
             Family::Des => Impl::DesKey,
+            Family::Hmac => Impl::HmacKey,
         },
     )?;
+    let store = alloc_store(vm, store_len(fam, bits), memory)?;
     let obj = Obj::Instance {
         class,
         fields: Vec::new(),
@@ -99,6 +122,9 @@ pub fn build_memory_type(vm: &mut Vm<'_>, alg: i32, memory: i32, bits: i32) -> R
         (ALG_TYPE_AES, 0) => ty::AES,
         (ALG_TYPE_AES, 1) => ty::AES_TRANSIENT_RESET,
         (ALG_TYPE_AES, 2) => ty::AES_TRANSIENT_DESELECT,
+        (ALG_TYPE_HMAC, 0) => ty::HMAC,
+        (ALG_TYPE_HMAC, 1) => ty::HMAC_TRANSIENT_RESET,
+        (ALG_TYPE_HMAC, 2) => ty::HMAC_TRANSIENT_DESELECT,
         _ => return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
     };
     build(vm, i32::from(t), bits)
@@ -110,31 +136,44 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         State::Key { ty, bits, store } => (*ty, *bits, *store),
         _ => return Err(Exc::Fatal("a key method on another object".into())),
     };
-    let n = usize::from(bits / 8);
+    let fam = family(t).map(|f| f.0);
+    let len = store_len(fam.unwrap_or(Family::Aes), bits);
     match c {
         Call::KeyClear => {
-            // The bytes, not the Vec: the store keeps its length.
             store_mut(vm, st, 1)?.zeroize();
             Ok(Ret::Void)
         }
         Call::KeySize => Ok(Ret::Word(i32::from(bits as i16))),
         Call::KeyType => Ok(Ret::Word(i32::from(t as i8))),
-        Call::KeyInitialized => Ok(Ret::Word(i32::from(store(vm, st, 1 + n)?[0] == 1))),
-        Call::SecretSetKey => {
+        Call::KeyInitialized => Ok(Ret::Word(i32::from(store(vm, st, 1)?[0] == 1))),
+        Call::SecretSetKey | Call::HmacSetKey => {
+            let (at, n) = if c == Call::HmacSetKey {
+                let n = a[3];
+                if !(1..=HMAC_MAX as i32).contains(&n) {
+                    check_bytes(vm, a[1], a[2], n.max(0))?;
+                    return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
+                }
+                (3, n as usize)
+            } else {
+                (1, usize::from(bits / 8))
+            };
             let key = Zeroizing::new(bytes(vm, a[1], a[2], n as i32)?.to_vec());
-            let s = store_mut(vm, st, 1 + n)?;
-            s[1..=n].copy_from_slice(&key);
+            let s = store_mut(vm, st, len)?;
+            s.zeroize();
+            s[at..at + n].copy_from_slice(&key);
+            if at == 3 {
+                s[1..3].copy_from_slice(&(n as u16).to_be_bytes());
+            }
             s[0] = 1;
             Ok(Ret::Void)
         }
         Call::SecretGetKey => {
-            if store(vm, st, 1 + n)?[0] != 1 {
+            let Ok((_, key)) = secret(vm, a[0]) else {
                 return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
-            }
-            check_bytes(vm, a[1], a[2], n as i32)?;
-            let key = Zeroizing::new(store(vm, st, 1 + n)?[1..=n].to_vec());
+            };
+            check_bytes(vm, a[1], a[2], key.len() as i32)?;
             write_bytes(vm, a[1], a[2] as usize, &key, true)?;
-            Ok(Ret::Word(i32::from(n as u8 as i8)))
+            Ok(Ret::Word(i32::from(key.len() as u8 as i8)))
         }
         _ => Err(Exc::Fatal("not a key method".into())),
     }
@@ -148,12 +187,18 @@ pub fn secret(vm: &mut Vm<'_>, key: i32) -> Result<(Family, Zeroizing<Vec<u8>>),
     let Some((fam, _)) = family(t) else {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     };
-    let n = usize::from(bits / 8);
-    let s = store(vm, st, 1 + n)?;
+    let s = store(vm, st, store_len(fam, bits))?;
     if s[0] != 1 {
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
-    Ok((fam, Zeroizing::new(s[1..=n].to_vec())))
+    let (at, n) = match fam {
+        Family::Hmac => (
+            3,
+            usize::from(u16::from_be_bytes([s[1], s[2]])).min(HMAC_MAX),
+        ),
+        _ => (1, usize::from(bits / 8)),
+    };
+    Ok((fam, Zeroizing::new(s[at..at + n].to_vec())))
 }
 
 /// Whether `key` still holds key bytes (a cipher checks at every call).

@@ -19,8 +19,12 @@
 pub mod block;
 pub mod cipher;
 pub mod classes;
+pub mod digest;
 pub mod keys;
+pub mod live;
+pub mod padding;
 pub mod random;
+pub mod signature;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,10 +49,15 @@ pub enum State {
     /// A key: its KeyBuilder type and size in bits; `store` the byte
     /// array holding the initialised flag (byte 0) and the key bytes.
     Key { ty: u8, bits: u16, store: ObjId },
-    /// A Cipher: its algorithm; `store` its CLEAR_ON_RESET working state.
-    Cipher { alg: u8, store: ObjId },
+    /// A Cipher: its algorithm; `setup` what init set (persistent),
+    /// `work` its CLEAR_ON_RESET working state.
+    Cipher { alg: u8, setup: ObjId, work: ObjId },
     /// A RandomData object of one algorithm.
     Random { alg: i8 },
+    /// A MessageDigest of MessageDigest.ALG_* (its progress is volatile).
+    Digest { alg: u8 },
+    /// A Signature: its algorithm; `setup` what init set (persistent).
+    Signature { alg: u8, setup: ObjId },
 }
 
 /// The crypto API methods, bound by the linker like the framework's.
@@ -62,6 +71,7 @@ pub enum Call {
     KeyInitialized,
     SecretSetKey,
     SecretGetKey,
+    HmacSetKey,
     CipherGetInstance,
     CipherGetInstancePadding,
     CipherInit,
@@ -76,10 +86,26 @@ pub enum Call {
     RandomNext,
     RandomSetSeed,
     RandomGetAlgorithm,
+    DigestGetInstance,
+    DigestGetInitialized,
+    DigestGetAlgorithm,
+    DigestGetLength,
+    DigestReset,
+    DigestUpdate,
+    DigestDoFinal,
+    SignatureGetInstance,
+    SignatureGetInstanceParts,
+    SignatureGetAlgorithm,
+    SignatureGetLength,
+    SignatureInit,
+    SignatureInitIv,
+    SignatureUpdate,
+    SignatureSign,
+    SignatureVerify,
 }
 
 /// The secret-key interfaces whose objects [`keys`] implements.
-const SECRET_KEYS: [&str; 2] = ["AESKey", "DESKey"];
+const SECRET_KEYS: [&str; 3] = ["AESKey", "DESKey", "HMACKey"];
 
 /// The native for an API method of these packages, if implemented.
 pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
@@ -93,6 +119,7 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
             ("getType", "()B") => C::KeyType,
             ("isInitialized", "()Z") => C::KeyInitialized,
             ("setKey", "([BS)V") if SECRET_KEYS.contains(&simple) => C::SecretSetKey,
+            ("setKey", "([BSS)V") if simple == "HMACKey" => C::HmacSetKey,
             ("getKey", "([BS)B") if SECRET_KEYS.contains(&simple) => C::SecretGetKey,
             _ => return None,
         });
@@ -114,6 +141,28 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
         ("RandomData", "nextBytes", "([BSS)S") => C::RandomNext,
         ("RandomData", "setSeed", "([BSS)V") => C::RandomSetSeed,
         ("RandomData", "getAlgorithm", "()B") => C::RandomGetAlgorithm,
+        ("MessageDigest", "getInstance", "(BZ)Ljavacard/security/MessageDigest;") => {
+            C::DigestGetInstance
+        }
+        ("MessageDigest", "getInitializedMessageDigestInstance", _) => C::DigestGetInitialized,
+        ("MessageDigest", "getAlgorithm", "()B") => C::DigestGetAlgorithm,
+        ("MessageDigest", "getLength", "()B") => C::DigestGetLength,
+        ("MessageDigest", "reset", "()V") => C::DigestReset,
+        ("MessageDigest", "update", "([BSS)V") => C::DigestUpdate,
+        ("MessageDigest", "doFinal", "([BSS[BS)S") => C::DigestDoFinal,
+        ("Signature", "getInstance", "(BZ)Ljavacard/security/Signature;") => {
+            C::SignatureGetInstance
+        }
+        ("Signature", "getInstance", "(BBBZ)Ljavacard/security/Signature;") => {
+            C::SignatureGetInstanceParts
+        }
+        ("Signature", "getAlgorithm", "()B") => C::SignatureGetAlgorithm,
+        ("Signature", "getLength", "()S") => C::SignatureGetLength,
+        ("Signature", "init", "(Ljavacard/security/Key;B)V") => C::SignatureInit,
+        ("Signature", "init", "(Ljavacard/security/Key;B[BSS)V") => C::SignatureInitIv,
+        ("Signature", "update", "([BSS)V") => C::SignatureUpdate,
+        ("Signature", "sign", "([BSS[BS)S") => C::SignatureSign,
+        ("Signature", "verify", "([BSS[BSS)Z") => C::SignatureVerify,
         _ => return None,
     })
 }
@@ -131,7 +180,8 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::KeyType
         | Call::KeyInitialized
         | Call::SecretSetKey
-        | Call::SecretGetKey => keys::call(vm, c, &w),
+        | Call::SecretGetKey
+        | Call::HmacSetKey => keys::call(vm, c, &w),
         Call::CipherGetInstance => cipher::get_instance(vm, w[0]),
         Call::CipherGetInstancePadding => cipher::get_instance_padding(vm, w[0], w[1]),
         Call::RandomGetInstance => random::get_instance(vm, w[0]),
@@ -139,6 +189,25 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::RandomNext
         | Call::RandomSetSeed
         | Call::RandomGetAlgorithm => random::call(vm, c, &w),
+        Call::DigestGetInstance => digest::get_instance(vm, w[0]),
+        // No resumable digests (setInitialDigest) yet: the algorithm is
+        // not available as an InitializedMessageDigest.
+        Call::DigestGetInitialized | Call::SignatureGetInstanceParts => {
+            Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM))
+        }
+        Call::DigestGetAlgorithm
+        | Call::DigestGetLength
+        | Call::DigestReset
+        | Call::DigestUpdate
+        | Call::DigestDoFinal => digest::call(vm, c, &w),
+        Call::SignatureGetInstance => signature::get_instance(vm, w[0]),
+        Call::SignatureGetAlgorithm
+        | Call::SignatureGetLength
+        | Call::SignatureInit
+        | Call::SignatureInitIv
+        | Call::SignatureUpdate
+        | Call::SignatureSign
+        | Call::SignatureVerify => signature::call(vm, c, &w),
         _ => cipher::call(vm, c, &w),
     }
 }
