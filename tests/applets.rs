@@ -112,6 +112,30 @@ fn applets_build_from_source_and_install() {
             .success()
             .stdout(predicate::str::starts_with("9000"));
     }
+    // They run as applets/README.md says, through `jct apdu --select`.
+    for (applet, commands, answers) in [
+        (
+            "F000000001A101",
+            &["8001000000", "0001000000", "8002000000"][..],
+            "9000\n48656C6C6F9000\n6E00\n6D00\n",
+        ),
+        (
+            "F000000001A201",
+            &[
+                "8010000002",
+                "80120000020100",
+                "8014000002000F",
+                "80140000020200",
+            ][..],
+            "9000\n00009000\n01009000\n00F19000\n6985\n",
+        ),
+    ] {
+        emu.jct(&["apdu", "--select", applet])
+            .args(commands)
+            .assert()
+            .success()
+            .stdout(predicate::str::diff(answers));
+    }
 }
 
 #[test]

@@ -332,6 +332,67 @@ fn interpreter_exceptions_budgets_transactions_and_transients() {
             ("8030001000", "00109000"),
         ],
     );
+    // Object deletion: garbage stays without a request, goes with one,
+    // and everything reachable stays.
+    let word = |card: &mut Card, cmd: &str| {
+        let r = card.transmit(&common::hex(cmd));
+        assert_eq!(r.len(), 4, "{cmd}: {r:02X?} {:?}", card.last_note());
+        u16::from_be_bytes([r[0], r[1]])
+    };
+    let before = word(&mut card, "8040000000");
+    let after_garbage = word(&mut card, "8041000000");
+    assert_eq!(
+        before - after_garbage,
+        208,
+        "200 bytes and the object header"
+    );
+    // The first deletion also frees the garbage of earlier commands (the
+    // arrays of INS 05 and 30: 10 and 24 bytes).
+    let before = word(&mut card, "8040010000");
+    let after_deletion = word(&mut card, "8041000000");
+    assert_eq!(
+        after_deletion - before,
+        208 + 34,
+        "the earlier garbage is gone too"
+    );
+    let before = word(&mut card, "8040010000");
+    assert_eq!(
+        word(&mut card, "8041000000"),
+        before,
+        "nothing left to free"
+    );
+    run(
+        &mut card,
+        &[("8015000000", "12349000"), ("8017000000", "00999000")],
+    );
+    // OwnerPIN: tries, validation, reset, blocking, unblocking.
+    run(
+        &mut card,
+        &[
+            ("805000000401020304", "01039000"),
+            ("80500000020102", "00029000"),
+            ("8051000000", "00029000"),
+            ("805000000401020304", "01039000"),
+            ("8051000000", "01039000"),
+            ("8053000000", "00009000"),
+            ("8051000000", "00039000"),
+            ("8050000004010203FF", "00029000"),
+            ("8050000004010203FF", "00019000"),
+            ("8050000004010203FF", "00009000"),
+            ("805000000401020304", "00009000"),
+            ("8052000000", "00039000"),
+            ("805000000401020304", "01039000"),
+            // AID: getAID, partialEquals, lookupAID, equals, RIDEquals.
+            ("8054000000", "F000000001B1019000"),
+            ("8055000007F000000001B101", "00139000"),
+            ("8055000005F000000001", "00109000"),
+            ("8055000005A000000001", "00009000"),
+            // Util.arrayCompare (signed bytes).
+            ("8056000003010203", "00009000"),
+            ("8056000003010204", "00019000"),
+            ("8056000003010202", "FFFF9000"),
+        ],
+    );
     // Reselecting clears CLEAR_ON_DESELECT, a reset clears both.
     run(
         &mut card,
@@ -404,4 +465,150 @@ fn install_without_register_fails_and_leaves_nothing() {
     assert_eq!(card.state().instances, before.instances);
     assert_eq!(card.state().heap.objects, before.heap.objects);
     assert_eq!(common::select(&mut card, &a).sw, 0x6A82);
+}
+
+/// A client applet gets oop's Shareable interface object through
+/// JCSystem.getAppletShareableInterfaceObject (which calls oop's
+/// getShareableInterfaceObject) and calls it across packages.
+#[test]
+fn shareable_interface_objects_reach_another_applet() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let lib_classes = compile(w, "lib", &reference_sources("lib"), None);
+    let lib = build(
+        w,
+        &lib_classes,
+        "com.example.lib",
+        "F0000000014C",
+        None,
+        &[],
+    );
+    let lib_exp = w.join("com.example.lib.exp");
+    let oop_classes = compile(w, "oop", &reference_sources("oop"), Some(&lib_classes));
+    let oop = build(
+        w,
+        &oop_classes,
+        "com.example.oop",
+        "F00000000103",
+        Some("F0000000010301=OopApplet"),
+        &["--exportpath", lib_exp.to_str().unwrap()],
+    );
+    let oop_exp = w.join("com.example.oop.exp");
+    let dir = w.join("src/com/jct/client");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Client.java"),
+        "package com.jct.client;\n\
+         import javacard.framework.*;\n\
+         import com.example.oop.MyService;\n\
+         public class Client extends Applet {\n\
+           private static final byte[] SERVER = {(byte) 0xF0, 0, 0, 0, 1, 3, 1};\n\
+           public static void install(byte[] b, short o, byte l) { new Client().register(); }\n\
+           public void process(APDU apdu) {\n\
+             if (selectingApplet()) return;\n\
+             byte[] buf = apdu.getBuffer();\n\
+             AID server = JCSystem.lookupAID(SERVER, (short) 0, (byte) SERVER.length);\n\
+             if (server == null) ISOException.throwIt((short) 0x6A88);\n\
+             MyService s = (MyService) JCSystem.getAppletShareableInterfaceObject(server, (byte) 0);\n\
+             Util.setShort(buf, (short) 0, s.serve(Util.getShort(buf, ISO7816.OFFSET_P1)));\n\
+             apdu.setOutgoingAndSend((short) 0, (short) 2);\n\
+           }\n\
+         }\n",
+    )
+    .unwrap();
+    let cp = format!("{}:{}", oop_classes.display(), lib_classes.display());
+    let classes = compile(
+        w,
+        "client",
+        &[dir.join("Client.java")],
+        Some(Path::new(&cp)),
+    );
+    let client = build(
+        w,
+        &classes,
+        "com.jct.client",
+        "F000000001B3",
+        Some("F000000001B301=Client"),
+        &[
+            "--exportpath",
+            oop_exp.to_str().unwrap(),
+            "--exportpath",
+            lib_exp.to_str().unwrap(),
+        ],
+    );
+    let mut card = card_with(
+        &[
+            (&lib, None),
+            (&oop, Some("F0000000010301")),
+            (&client, Some("F000000001B301")),
+        ],
+        "3.0.5",
+    );
+    run(
+        &mut card,
+        &[
+            ("00A4040007F000000001B301", "9000"),
+            ("8000012C00", "012C9000"),
+            ("80007FFF00", "03E89000"),
+            ("8000800000", "00009000"),
+        ],
+    );
+}
+
+/// SELECT runs deselect() of the applet selected before and select() of
+/// the new one: select() answering false is 6999 and selects nothing.
+#[test]
+fn select_and_deselect_are_called_and_a_refusal_is_6999() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let dir = w.join("src/com/jct/picky");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("Picky.java"),
+        "package com.jct.picky;\n\
+         import javacard.framework.*;\n\
+         public class Picky extends Applet {\n\
+           private short selects;\n\
+           private short deselects;\n\
+           public static void install(byte[] b, short o, byte l) { new Picky().register(); }\n\
+           public boolean select() { return selects++ > 0; }\n\
+           public void deselect() { deselects++; }\n\
+           public void process(APDU apdu) {\n\
+             if (selectingApplet()) return;\n\
+             byte[] buf = apdu.getBuffer();\n\
+             Util.setShort(buf, (short) 0, deselects);\n\
+             apdu.setOutgoingAndSend((short) 0, (short) 2);\n\
+           }\n\
+         }\n",
+    )
+    .unwrap();
+    let classes = compile(w, "picky", &[dir.join("Picky.java")], None);
+    let cap = build(w, &classes, "com.jct.picky", "F000000001B4", Some("F000000001B401=Picky"), &[]);
+    let mut card = card_with(&[(&cap, Some("F000000001B401"))], "3.0.5");
+    run(
+        &mut card,
+        &[
+            ("00A4040007F000000001B401", "6999"),
+            ("8001000000", "6A82"),
+            ("00A4040007F000000001B401", "9000"),
+            ("8001000000", "00009000"),
+            ("00A4040007F000000001B401", "9000"),
+            ("8001000000", "00019000"),
+        ],
+    );
+    // Selecting the ISD deselects the applet too.
+    assert_eq!(common::select(&mut card, &common::ISD).sw, 0x9000);
+    run(
+        &mut card,
+        &[
+            ("00A4040007F000000001B401", "9000"),
+            ("8001000000", "00029000"),
+        ],
+    );
 }

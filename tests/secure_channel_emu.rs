@@ -351,7 +351,6 @@ fn session_keys_are_transient_and_a_reset_closes_the_session() {
 }
 
 #[test]
-#[ignore = "the JCVM has no JCSystem.getAppletShareableInterfaceObject yet (it answers null)"]
 fn the_wallet_reaches_the_service_through_the_shareable_interface() {
     let Some(built) = built() else { return };
     let keys = keys_of(16);

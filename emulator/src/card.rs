@@ -68,6 +68,16 @@ pub struct Volatile {
     pub mute: bool,
 }
 
+/// The applets' memory, from [`Card::heap_usage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeapUsage {
+    pub persistent: usize,
+    pub persistent_limit: usize,
+    pub transient: usize,
+    pub transient_limit: usize,
+    pub objects: usize,
+}
+
 /// An emulated GlobalPlatform card.
 pub struct Card {
     pub(crate) state: CardState,
@@ -199,6 +209,20 @@ impl Card {
     /// The card's profile (from its state file when it had one).
     pub fn profile(&self) -> &CardProfile {
         &self.state.profile
+    }
+
+    /// The applets' memory: bytes used and available, persistent and
+    /// transient, and the number of objects (for stats and logs).
+    pub fn heap_usage(&self) -> HeapUsage {
+        let ((persistent, transient), (persistent_limit, transient_limit)) =
+            Jcvm::memory(&self.state);
+        HeapUsage {
+            persistent,
+            persistent_limit,
+            transient,
+            transient_limit,
+            objects: self.state.heap.objects.len(),
+        }
     }
 
     /// The state file, if the card has one.

@@ -47,7 +47,7 @@ pub mod store;
 pub mod sw;
 pub mod vpcd;
 
-pub use card::{Card, CardError};
+pub use card::{Card, CardError, HeapUsage};
 pub use profile::{CardProfile, DEFAULT_ISD_AID, DEFAULT_KEY_VERSION, TEST_KEY};
 pub use state::CardState;
 pub use store::{StateFile, StoreError};

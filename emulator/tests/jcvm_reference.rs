@@ -34,6 +34,11 @@ fn arith() {
         let mut card = card_with(&[], kit);
         install_all(&mut card, &[(&cap, Some("F0000000010201"))], &[0xAB]);
         run(&mut card, scripts::ARITH);
+        // mem (32), words (16), refs (2 references), scratch (4), the
+        // static arrays, the applet: all in persistent memory.
+        let usage = card.heap_usage();
+        assert!(usage.persistent > 32 + 16 + 4 + 4 && usage.persistent < usage.persistent_limit);
+        assert!(usage.transient >= 261, "the APDU buffer is transient");
     }
 }
 

@@ -517,6 +517,65 @@ impl Heap {
         }
     }
 
+    /// Object deletion (JCSystem.requestObjectDeletion): frees every object
+    /// no root reaches. Roots are the registered applets, the JCRE's
+    /// objects and the static reference fields; `refs` gives the word
+    /// offsets of an instance class's reference fields. Runs between
+    /// APDUs, never inside a transaction. Returns the objects freed.
+    pub fn collect(&mut self, refs: &dyn Fn(u32) -> Option<Vec<u16>>) -> usize {
+        if self.tx.is_some() {
+            return 0;
+        }
+        let mut marked = std::collections::BTreeSet::new();
+        let mut todo: Vec<ObjId> = self
+            .applets
+            .values()
+            .chain(self.system.values())
+            .copied()
+            .chain(self.statics.iter().flat_map(|s| s.refs.iter().copied()))
+            .collect();
+        while let Some(id) = todo.pop() {
+            if id == 0 || !marked.insert(id) {
+                continue;
+            }
+            match self.objects.get(&id) {
+                Some(Obj::Instance {
+                    class,
+                    fields,
+                    native,
+                }) => {
+                    // The byte arrays a key or cipher keeps its state in.
+                    if let NativeData::Crypto(c) = native {
+                        todo.extend(c.refs());
+                    }
+                    let Some(slots) = refs(*class) else {
+                        return 0;
+                    };
+                    for slot in slots {
+                        if let Some(r) = fields.get(usize::from(slot)) {
+                            todo.push(*r as ObjId);
+                        }
+                    }
+                }
+                Some(Obj::Array {
+                    data: ArrayData::Ref { data, .. },
+                    ..
+                }) => todo.extend(data.iter().copied()),
+                _ => {}
+            }
+        }
+        let dead: Vec<ObjId> = self
+            .objects
+            .keys()
+            .filter(|id| !marked.contains(id))
+            .copied()
+            .collect();
+        for id in &dead {
+            self.free(*id);
+        }
+        dead.len()
+    }
+
     /// Forgets a deleted package's static image and an instance's registration.
     pub fn forget_package(&mut self, aid: &[u8]) {
         self.statics.retain(|s| s.package != aid);

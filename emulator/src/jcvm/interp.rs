@@ -88,6 +88,10 @@ pub enum Ret {
     Void,
     Word(i32),
     Int(i32),
+    /// Call a method instead, with these argument words (the first `n`),
+    /// and return what it returns (an API method that calls applet code,
+    /// such as getAppletShareableInterfaceObject).
+    Call(Target, [i32; 3], u8),
 }
 
 impl Machine {
@@ -286,6 +290,14 @@ impl Vm<'_> {
                         self.stack.push(i >> 16);
                         self.stack.push(i32::from(i as i16));
                         Some(i)
+                    }
+                    Ret::Call(target, args, n) => {
+                        // The native's result is the call's: its arguments
+                        // replace the native's, and its return value
+                        // lands where the native's would have.
+                        let n = n.min(3);
+                        self.stack.extend_from_slice(&args[..usize::from(n)]);
+                        return self.invoke(target, n);
                     }
                 };
                 Ok(top.then_some(v))

@@ -481,6 +481,20 @@ impl Jcvm {
         })
     }
 
+    /// Object deletion: every package linked first, so that the reference
+    /// fields of every object's class are known; an object of a class
+    /// that still cannot be resolved stops the collection (nothing is
+    /// freed rather than something live).
+    fn delete_unreachable(&mut self, state: &mut CardState) {
+        let aids: Vec<Vec<u8>> = state.packages.iter().map(|p| p.aid.clone()).collect();
+        for aid in aids {
+            let _ = self.link(state, &aid);
+        }
+        let Some(rt) = self.rt.as_ref() else { return };
+        let refs = |class: u32| rt.class(class).map(|k| k.refs.clone());
+        state.heap.collect(&refs);
+    }
+
     /// Calls one of the applet's life-cycle methods.
     fn call(
         &mut self,
@@ -531,6 +545,9 @@ impl Jcvm {
         if state.heap.in_transaction() {
             // The JCRE aborts a transaction still open when the applet returns.
             let _ = state.heap.abort();
+        }
+        if std::mem::take(&mut env.deletion_requested) {
+            self.delete_unreachable(state);
         }
         Ok(exit)
     }

@@ -114,6 +114,9 @@ pub struct RtClass {
     pub interfaces: Vec<(u32, Vec<u8>)>,
     /// Runtime package of a package class.
     pub package_index: Option<u32>,
+    /// Word offsets of the reference fields (this class's and its
+    /// superclasses'), for object deletion.
+    pub refs: Vec<u16>,
 }
 
 /// A linked package.
@@ -142,6 +145,8 @@ pub struct SysClasses {
     pub apdu: u32,
     pub aid: u32,
     pub iso_exception: u32,
+    /// Token of Applet.getShareableInterfaceObject.
+    pub shareable_token: u8,
 }
 
 /// Everything linked.
@@ -178,6 +183,14 @@ impl Runtime {
         rt.sys.apdu = rt.api_class_by_name(heap, "javacard/framework/APDU")?;
         rt.sys.aid = rt.api_class_by_name(heap, "javacard/framework/AID")?;
         rt.sys.iso_exception = rt.sys.exceptions[Sys::Iso.index()];
+        rt.sys.shareable_token = api_class_named(api, "javacard/framework/Applet")
+            .and_then(|c| {
+                c.methods
+                    .iter()
+                    .find(|m| m.name == "getShareableInterfaceObject")
+            })
+            .map(|m| m.token)
+            .ok_or("the API has no Applet.getShareableInterfaceObject")?;
         natives::crypto::classes::install(&mut rt, heap)?;
         Ok(rt)
     }
@@ -289,6 +302,7 @@ impl Runtime {
             package: Vec::new(),
             interfaces,
             package_index: None,
+            refs: Vec::new(),
         };
         self.put_class(idx, rt);
         Ok(idx)
@@ -681,6 +695,16 @@ impl Linker<'_> {
                     .words
                     .checked_add(u16::from(c.declared_instance_size))
                     .ok_or("instance too large")?;
+                let mut refs = sup.refs.clone();
+                if c.first_reference_token != 0xFF {
+                    let first = sup.words + u16::from(c.first_reference_token);
+                    for k in 0..u16::from(c.reference_count) {
+                        if first + k >= words {
+                            return Err("reference fields beyond the instance".into());
+                        }
+                        refs.push(first + k);
+                    }
+                }
                 RtClass {
                     name: format!("{}@{offset}", hex::encode_upper(&self.aid)),
                     super_class,
@@ -690,6 +714,7 @@ impl Linker<'_> {
                     package,
                     interfaces,
                     package_index: Some(self.rt.packages.len() as u32),
+                    refs,
                 }
             }
         };

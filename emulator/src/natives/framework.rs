@@ -55,9 +55,8 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
         Native::ReSelectingApplet => w(false),
         Native::AppletSelect => w(true),
         Native::AppletInstall => Err(vm.throw(Sys::Iso, SW_FUNC_NOT_SUPPORTED)),
-        Native::GetShareable | Native::AppletShareable | Native::PreviousContextAid => {
-            Ok(Ret::Word(0))
-        }
+        Native::GetShareable | Native::PreviousContextAid => Ok(Ret::Word(0)),
+        Native::AppletShareable => shareable(vm, a[0], a[1]),
         Native::ArrayCopy { atomic } => {
             let (src, so, dst, d0, len) = (a[0], a[1], a[2], a[3], a[4]);
             check_bytes(vm, dst, d0, len)?;
@@ -180,8 +179,13 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             }
             Ok(Ret::Void)
         }
-        Native::ObjectDeletionSupported => w(false),
-        Native::RequestObjectDeletion => Err(vm.throw(Sys::System, sr::ILLEGAL_USE)),
+        Native::ObjectDeletionSupported => w(true),
+        Native::RequestObjectDeletion => {
+            // Honoured when the call ends (objects on the Java stack are
+            // still in use until then).
+            vm.env.deletion_requested = true;
+            Ok(Ret::Void)
+        }
         Native::AssignedChannel => Ok(Ret::Word(0)),
         Native::IsAppletActive => {
             let want = aid_bytes(vm, a[0])?;
@@ -340,6 +344,30 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             Ok(Ret::Void)
         }
     }
+}
+
+/// JCSystem.getAppletShareableInterfaceObject: the server applet's
+/// getShareableInterfaceObject(clientAID, parameter), or null when no
+/// applet has the AID. (The firewall's context switch is not modelled yet.)
+fn shareable(vm: &mut Vm<'_>, server: i32, parameter: i32) -> Result<Ret, Exc> {
+    let server = aid_bytes(vm, server)?;
+    let Some(&obj) = vm.heap.applets.get(&hex::encode_upper(&server)) else {
+        return Ok(Ret::Word(0));
+    };
+    let me = vm.env.applet.clone();
+    let client = aid_object(vm, &me)?;
+    let token = vm.rt.sys.shareable_token;
+    let class = match vm.heap.get(obj) {
+        Some(Obj::Instance { class, .. }) => *class,
+        _ => return Ok(Ret::Word(0)),
+    };
+    let target = vm
+        .rt
+        .class(class)
+        .and_then(|k| k.public.get(usize::from(token)))
+        .copied()
+        .ok_or_else(|| Exc::Fatal("the server applet has no getShareableInterfaceObject".into()))?;
+    Ok(Ret::Call(target, [obj as i32, client as i32, parameter], 3))
 }
 
 fn tx(vm: &mut Vm<'_>, r: Result<(), TxError>) -> Result<Ret, Exc> {

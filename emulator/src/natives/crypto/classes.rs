@@ -165,6 +165,7 @@ fn implementing(
         package: Vec::new(),
         interfaces,
         package_index: None,
+        refs: Vec::new(),
     })
 }
 
@@ -198,6 +199,7 @@ fn extending(
         package: Vec::new(),
         interfaces: Vec::new(),
         package_index: None,
+        refs: Vec::new(),
     })
 }
 

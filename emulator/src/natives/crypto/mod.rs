@@ -60,6 +60,18 @@ pub enum State {
     Signature { alg: u8, setup: ObjId },
 }
 
+impl State {
+    /// The heap objects this state keeps (for object deletion).
+    pub fn refs(&self) -> Vec<ObjId> {
+        match self {
+            State::Key { store, .. } => vec![*store],
+            State::Cipher { setup, work, .. } => vec![*setup, *work],
+            State::Signature { setup, .. } => vec![*setup],
+            State::Random { .. } | State::Digest { .. } => Vec::new(),
+        }
+    }
+}
+
 /// The crypto API methods, bound by the linker like the framework's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {

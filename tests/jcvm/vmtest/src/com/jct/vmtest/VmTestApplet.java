@@ -6,6 +6,7 @@ import javacard.framework.Applet;
 import javacard.framework.ISO7816;
 import javacard.framework.ISOException;
 import javacard.framework.JCSystem;
+import javacard.framework.OwnerPIN;
 import javacard.framework.SystemException;
 import javacard.framework.TransactionException;
 import javacard.framework.Util;
@@ -21,12 +22,17 @@ public class VmTestApplet extends Applet {
     private final byte[] big;
     private final byte[] tReset;
     private final byte[] tDeselect;
+    private final OwnerPIN pin;
+    private static final byte[] PIN = {1, 2, 3, 4};
+    private static final byte[] ABC = {1, 2, 3};
 
     private VmTestApplet() {
         store = new byte[4];
         big = new byte[400];
         tReset = JCSystem.makeTransientByteArray((short) 4, JCSystem.CLEAR_ON_RESET);
         tDeselect = JCSystem.makeTransientByteArray((short) 4, JCSystem.CLEAR_ON_DESELECT);
+        pin = new OwnerPIN((byte) 3, (byte) 8);
+        pin.update(PIN, (short) 0, (byte) PIN.length);
     }
 
     public static void install(byte[] bArray, short bOffset, byte bLength) {
@@ -200,6 +206,59 @@ public class VmTestApplet extends Applet {
                 break;
             case 0x32:
                 out = JCSystem.getMaxCommitCapacity();
+                break;
+            case 0x40: {
+                // Garbage, then (P1 = 1) a request to delete it.
+                out = JCSystem.getAvailableMemory(JCSystem.MEMORY_TYPE_PERSISTENT);
+                byte[] garbage = new byte[200];
+                garbage[0] = 1;
+                if (p1 == 1 && JCSystem.isObjectDeletionSupported()) {
+                    JCSystem.requestObjectDeletion();
+                }
+                break;
+            }
+            case 0x50: {
+                short lc = apdu.setIncomingAndReceive();
+                out = (short) (pin.check(buf, ISO7816.OFFSET_CDATA, (byte) lc) ? 0x100 : 0);
+                out |= pin.getTriesRemaining();
+                break;
+            }
+            case 0x51:
+                out = (short) ((pin.isValidated() ? 0x100 : 0) | pin.getTriesRemaining());
+                break;
+            case 0x52:
+                pin.resetAndUnblock();
+                out = pin.getTriesRemaining();
+                break;
+            case 0x53:
+                pin.reset();
+                break;
+            case 0x54: {
+                byte n = JCSystem.getAID().getBytes(buf, (short) 0);
+                apdu.setOutgoingAndSend((short) 0, n);
+                return;
+            }
+            case 0x55: {
+                short lc = apdu.setIncomingAndReceive();
+                AID me = JCSystem.getAID();
+                if (me.partialEquals(buf, ISO7816.OFFSET_CDATA, (byte) lc)) {
+                    out = 0x10;
+                }
+                AID found = JCSystem.lookupAID(buf, ISO7816.OFFSET_CDATA, (byte) lc);
+                if (found != null) {
+                    out |= 1;
+                    if (found.equals(me) && me.RIDEquals(found)) {
+                        out |= 2;
+                    }
+                }
+                break;
+            }
+            case 0x56:
+                apdu.setIncomingAndReceive();
+                out = Util.arrayCompare(buf, ISO7816.OFFSET_CDATA, ABC, (short) 0, (short) 3);
+                break;
+            case 0x41:
+                out = JCSystem.getAvailableMemory(JCSystem.MEMORY_TYPE_PERSISTENT);
                 break;
             default:
                 ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
