@@ -589,7 +589,14 @@ fn select_and_deselect_are_called_and_a_refusal_is_6999() {
     )
     .unwrap();
     let classes = compile(w, "picky", &[dir.join("Picky.java")], None);
-    let cap = build(w, &classes, "com.jct.picky", "F000000001B4", Some("F000000001B401=Picky"), &[]);
+    let cap = build(
+        w,
+        &classes,
+        "com.jct.picky",
+        "F000000001B4",
+        Some("F000000001B401=Picky"),
+        &[],
+    );
     let mut card = card_with(&[(&cap, Some("F000000001B401"))], "3.0.5");
     run(
         &mut card,

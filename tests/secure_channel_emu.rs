@@ -366,21 +366,48 @@ fn the_wallet_reaches_the_service_through_the_shareable_interface() {
     let auth = hello.on_init_update_response(&r).unwrap();
     let r = card.transmit(auth.command());
     let mut sc = auth.on_external_authenticate_response(&r).unwrap();
-    let wire = sc.wrap(&h("801200000200 2A")).unwrap();
-    assert_eq!(sc.unwrap(&card.transmit(&wire)).unwrap(), h("002A9000"));
-    let wire = sc.wrap(&h("8010000000")).unwrap();
-    assert_eq!(sc.unwrap(&card.transmit(&wire)).unwrap(), h("002A9000"));
+    for (cmd, answer) in [
+        ("801200000200 2A", "002A9000"),
+        ("8010000000", "002A9000"),
+        ("801400000200 0A", "00209000"),
+        ("801400000200 21", "6985"),
+        ("8010000000", "00209000"),
+    ] {
+        let wire = sc.wrap(&h(cmd)).unwrap();
+        let r = card.transmit(&wire);
+        assert_eq!(
+            sc.unwrap(&r).unwrap(),
+            h(answer),
+            "{cmd}: {:?}",
+            card.last_note()
+        );
+    }
+    // Without a session, CREDIT is refused; the balance stays.
+    let r = card.transmit(&h(&format!("00A4040007{WALLET_AID}")));
+    assert_eq!(r, h("9000"));
+    assert_eq!(card.transmit(&h("801200000200 2A")), h("6982"));
+    assert_eq!(card.transmit(&h("8010000000")), h("00209000"));
 }
 
 #[test]
-fn the_wallet_installs_and_without_a_shareable_service_refuses_selection() {
+fn a_wallet_whose_service_is_not_on_the_card_refuses_selection() {
     let Some(built) = built() else { return };
     let rng = Scripted::default();
     let mut card = emu_card(built, &rng, &params(0x70, &keys_of(16)));
-    // applets/README.md: selecting the wallet fails (6999) when no
-    // service is found, which is what a JCVM answering null from
-    // getAppletShareableInterfaceObject gives.
-    let r = card.transmit(&h(&format!("00A4040007{WALLET_AID}")));
+    // A second wallet pointed at a service AID no applet has: with neither
+    // it nor the fallback (the ISD's AID) giving a Shareable object,
+    // select() refuses (applets/README.md).
+    let mut isd = common::open(&mut card, SecurityLevel::C_MAC);
+    let other = "F000000001A402";
+    let install = common::install_for_install_with(
+        &h(WALLET_PKG),
+        &h(WALLET_AID),
+        &h(other),
+        &h("0107F000000001A3FF"),
+    );
+    let r = common::send(&mut card, &mut isd, &install);
+    assert_eq!(r.sw, 0x9000, "{:?}", card.last_note());
+    let r = card.transmit(&h(&format!("00A4040007{other}")));
     assert_eq!(r, h("6999"), "{:?}", card.last_note());
 }
 
