@@ -255,6 +255,22 @@ fn aes_ecb_and_cbc_known_answers_for_each_key_length_and_padding() {
         m20,
         "3ad77bb40d7a3660a89ecaf32466ef977eab1ab9f787683a09e80e6246fd38cb",
     );
+    // SP 800-38A F.5.1 (CTR-AES128): a stream, any chunking.
+    cipher_both_ways(
+        c,
+        0xF0,
+        "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+        SP800_38A_PLAIN,
+        "874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff\
+         5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee",
+    );
+    cipher_both_ways(
+        c,
+        0xF0,
+        "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+        &SP800_38A_PLAIN[..42],
+        "874d6191b620e3261bef6864990db6ce9806f66b79",
+    );
     // CBC without an IV starts from zeros: the first block is ECB's.
     let got = ok(c, 0x20, 13, ENC, &body(&[], 0, &h(&SP800_38A_PLAIN[..32])));
     assert_eq!(hx(&got), hx(&h("3ad77bb40d7a3660a89ecaf32466ef97")));

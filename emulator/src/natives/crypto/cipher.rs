@@ -22,6 +22,9 @@ use super::{
 use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_RESET, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 
+/// Cipher.ALG_AES_CTR (-16).
+const ALG_AES_CTR: u8 = 0xF0;
+
 /// Cipher.MODE_DECRYPT and MODE_ENCRYPT.
 const MODE_DECRYPT: i32 = 1;
 const MODE_ENCRYPT: i32 = 2;
@@ -43,6 +46,7 @@ const WORK_LEN: usize = 34;
 enum Chaining {
     Ecb,
     Cbc,
+    Ctr,
 }
 
 /// What a Cipher.ALG_* constant means here.
@@ -73,6 +77,7 @@ fn alg(a: u8) -> Option<Alg> {
         25 => (Aes, Ecb, Pad::M1),
         26 => (Aes, Ecb, Pad::M2),
         27 => (Aes, Ecb, Pad::Pkcs5),
+        ALG_AES_CTR => (Aes, Chaining::Ctr, Pad::None),
         _ => return None,
     };
     Some(Alg {
@@ -87,6 +92,8 @@ fn parts(a: Alg) -> (u8, u8) {
     let c = match (a.family, a.chaining) {
         (Family::Aes, Chaining::Cbc) => 1,
         (Family::Aes, Chaining::Ecb) => 2,
+        // CIPHER_AES_CTR (named from 3.2.0 on).
+        (_, Chaining::Ctr) => 8,
         (Family::Des | Family::Hmac, Chaining::Cbc) => 3,
         (Family::Des | Family::Hmac, Chaining::Ecb) => 4,
     };
@@ -137,7 +144,9 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
 
 /// Cipher.getInstance(cipherAlgorithm, paddingAlgorithm, externalAccess).
 pub fn get_instance_padding(vm: &mut Vm<'_>, c: i32, p: i32) -> Result<Ret, Exc> {
-    let found = (1u8..=27).find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)));
+    let found = (1u8..=27)
+        .chain([ALG_AES_CTR])
+        .find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)));
     match found {
         Some(a) => get_instance(vm, i32::from(a)),
         None => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
@@ -203,7 +212,12 @@ fn init(
     s[IV0..IV0 + 16].copy_from_slice(&initial);
     let w = store_mut(vm, st.1, WORK_LEN)?;
     w[VALID] = 1;
-    w[CV..CV + 16].copy_from_slice(&initial);
+    if al.chaining == Chaining::Ctr {
+        // CTR keeps its key stream offset there.
+        w[CV..CV + 16].fill(0);
+    } else {
+        w[CV..CV + 16].copy_from_slice(&initial);
+    }
     w[PEND_N] = 0;
     Ok(Ret::Void)
 }
@@ -217,6 +231,9 @@ fn process(
     a: &[i32],
     last: bool,
 ) -> Result<Ret, Exc> {
+    if al.chaining == Chaining::Ctr {
+        return process_ctr(vm, st, a, last);
+    }
     let s = store(vm, st.0, SETUP_LEN)?;
     if s[INIT] != 1 {
         return Err(crypto_exc(vm, reason::INVALID_INIT));
@@ -266,6 +283,7 @@ fn process(
     match al.chaining {
         Chaining::Ecb => engine.ecb(encrypt, &mut out),
         Chaining::Cbc => engine.cbc(encrypt, &mut cv, &mut out),
+        Chaining::Ctr => return Err(Exc::Fatal("CTR in the block path".into())),
     }
     let rest = data[take..].to_vec();
     if last && !encrypt {
@@ -288,4 +306,38 @@ fn process(
         w[PEND..PEND + rest.len()].copy_from_slice(&rest);
     }
     Ok(Ret::Word(i32::from(out.len() as i16)))
+}
+
+/// CTR: a stream, every byte out as it comes in; the work array keeps
+/// the offset into the key stream (CV's first 8 bytes).
+fn process_ctr(vm: &mut Vm<'_>, st: (ObjId, ObjId), a: &[i32], last: bool) -> Result<Ret, Exc> {
+    let s = store(vm, st.0, SETUP_LEN)?;
+    if s[INIT] != 1 {
+        return Err(crypto_exc(vm, reason::INVALID_INIT));
+    }
+    let key = u32::from_be_bytes([s[KEY], s[KEY + 1], s[KEY + 2], s[KEY + 3]]);
+    let counter = s[IV0..IV0 + 16].to_vec();
+    let w = store(vm, st.1, WORK_LEN)?;
+    let mut at = [0u8; 8];
+    if w[VALID] == 1 {
+        at.copy_from_slice(&w[CV..CV + 8]);
+    }
+    let offset = u64::from_be_bytes(at);
+    if !keys::is_initialized(vm, key) {
+        return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
+    }
+    let mut data = Zeroizing::new(bytes(vm, a[1], a[2], a[3])?.to_vec());
+    let (fam, k) = keys::secret(vm, key as i32)?;
+    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+    if !engine.ctr(&counter, offset, &mut data) {
+        // The counter would wrap: more data than one counter block allows.
+        return Err(crypto_exc(vm, reason::ILLEGAL_USE));
+    }
+    check_bytes(vm, a[4], a[5], data.len() as i32)?;
+    write_bytes(vm, a[4], a[5] as usize, &data, false)?;
+    let next = if last { 0 } else { offset + data.len() as u64 };
+    let w = store_mut(vm, st.1, WORK_LEN)?;
+    w[VALID] = 1;
+    w[CV..CV + 8].copy_from_slice(&next.to_be_bytes());
+    Ok(Ret::Word(i32::from(data.len() as i16)))
 }
