@@ -33,10 +33,12 @@ pub struct EmuArgs {
     /// 127.0.0.1:35963), so PC/SC programs see the card in a reader.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = DEFAULT_VPCD)]
     pub vpcd: Option<String>,
-    /// State file: the card's persistent memory (packages, instances, keys,
-    /// counters), written after every change. Missing: a fresh card is made
-    /// there. Without --state the card lives in memory only.
-    #[arg(long, value_name = "FILE")]
+    /// State directory: the card's persistent memory (packages, instances,
+    /// keys, counters) as a journal that every change is committed to
+    /// atomically, and the load files. Missing: a fresh card is made there.
+    /// Locked while this emulator runs. Without --state the card lives in
+    /// memory only.
+    #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Key for ENC, MAC and DEK (hex; 16 bytes for SCP02, 16/24/32 for
     /// SCP03). Default: the test key 404142...4F.

@@ -38,7 +38,7 @@ fn list_and_install_through_a_pcsc_reader() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("card.json");
+    let state = dir.path().join("card");
     let emu = StdCommand::new(assert_cmd::cargo::cargo_bin("jct"))
         .args(["emu", "--vpcd", "127.0.0.1:35963", "--state"])
         .arg(&state)

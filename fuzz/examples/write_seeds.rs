@@ -1,5 +1,5 @@
 //! Writes the seeds of `emulator_apdu` into `fuzz/seeds/emulator_apdu/`
-//! (and two state files into `fuzz/seeds/state_file/`):
+//! (and two state journals into `fuzz/seeds/state_file/`):
 //! sessions recorded against the same card the target prepares, so their
 //! MACs verify when the fuzzer replays them.
 //!
@@ -124,11 +124,12 @@ fn plain(setup: Setup, new_session: bool, cmds: &[CommandApdu], dir: &Path) -> V
     seed
 }
 
-/// Copies the prepared card's state file into `seeds/state_file/`.
+/// Copies the prepared card's journal into `seeds/state_file/` (the target
+/// supplies the hello load file blob it names).
 fn write_state(dir: &Path, name: &str) {
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds/state_file");
     std::fs::create_dir_all(&out).expect("seed directory");
-    std::fs::copy(dir.join("card.json"), out.join(name)).expect("copying a state file");
+    std::fs::copy(dir.join("card/journal"), out.join(name)).expect("copying a journal");
 }
 
 fn main() {
@@ -181,11 +182,11 @@ fn main() {
         println!("{name}: {} bytes", seed.len());
         if name == "plain-scp03-renc-install" {
             // The state file of a card with a package and an applet.
-            write_state(&dir, "scp03-installed.json");
+            write_state(&dir, "scp03-installed.jrnl");
         }
     }
     // The state file of a fresh SCP02 card.
     emu::prepare(setup(false, true, 0, 0), &dir);
-    write_state(&dir, "scp02-fresh.json");
+    write_state(&dir, "scp02-fresh.jrnl");
     std::fs::remove_dir_all(&dir).expect("removing the scratch directory");
 }

@@ -1,7 +1,9 @@
-//! The emulator's state file: any bytes give a card state or an error,
-//! never a panic. A state that loads saves and loads back the same, and a
-//! card opened on it answers commands (SELECT, GET DATA, GET STATUS,
-//! INITIALIZE UPDATE) with a status word, keeping a state it would load.
+//! The emulator's state (a journal and its load file blobs): any journal
+//! bytes (beside a blob store holding the hello load file) give a card
+//! state or an error, never a panic. A state that loads
+//! saves and loads back the same, and a card opened on it answers commands
+//! (SELECT, GET DATA, GET STATUS, INITIALIZE UPDATE) with a status word,
+//! keeping a state it would load.
 #![no_main]
 
 use std::path::PathBuf;
@@ -15,22 +17,42 @@ fn dir() -> &'static PathBuf {
     DIR.get_or_init(jct_fuzz::scratch_dir)
 }
 
+/// A fresh, empty directory under the scratch directory.
+fn fresh(name: &str) -> PathBuf {
+    let path = dir().join(name);
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
 fuzz_target!(|data: &[u8]| {
-    let input = dir().join("input.json");
-    std::fs::write(&input, data).expect("writing the input state file");
-    let Ok(loaded) = StateFile::new(&input).load() else {
+    let input = fresh("input");
+    std::fs::create_dir(&input).expect("making the input state");
+    std::fs::write(input.join("journal"), data).expect("writing the input journal");
+    // The load file the seeds' packages name, so inputs with a package get
+    // past the blob lookup.
+    emulator::journal::BlobStore::open(&input.join("blobs"))
+        .and_then(|b| b.put(&jct_fuzz::emu::hello().data_block))
+        .expect("the hello load file blob");
+    let loaded = {
+        let Ok(loaded) = StateFile::new(&input).load() else {
+            return;
+        };
+        loaded
+    };
+    let Some(state) = loaded else {
         return;
     };
-    let state = loaded.expect("an existing file is a state or an error");
     state.validate().expect("a loaded state is valid");
 
-    let copy = dir().join("copy.json");
-    let store = StateFile::new(&copy);
-    store.save(&state).expect("saving a loaded state");
-    let again = store.load().expect("re-loading a saved state");
-    assert_eq!(again.as_ref(), Some(&state), "load(save(s)) == s");
+    let copy = fresh("copy");
+    {
+        let store = StateFile::new(&copy);
+        store.save(&state).expect("saving a loaded state");
+        let again = store.load().expect("re-loading a saved state");
+        assert_eq!(again.as_ref(), Some(&state), "load(save(s)) == s");
+    }
 
-    // The card keeps the file's profile and keys; these are ignored.
+    // The card keeps the state's profile and keys; these are ignored.
     let keys = emulator::profile::test_keys(true, 1).expect("test keys");
     let mut card = Card::open(&copy, CardProfile::default(), keys).expect("a card on the state");
     assert_eq!(card.state(), &state);
@@ -54,8 +76,6 @@ fuzz_target!(|data: &[u8]| {
     card.state()
         .validate()
         .expect("the card keeps a valid state");
-    let on_disk = StateFile::new(&copy)
-        .load()
-        .expect("the card's state file reloads");
+    let on_disk = emulator::read_state(&copy).expect("the card's state reloads");
     assert_eq!(on_disk.as_ref(), Some(card.state()));
 });

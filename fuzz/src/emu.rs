@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use cap_tools::cap::load_file::LoadFile;
 use cap_tools::Cap;
-use emulator::{Card, CardProfile, CardState, StateFile};
+use emulator::{Card, CardProfile, CardState};
 use gp::apdu::CommandApdu;
 use gp::install::{p1, InstallForLoad, LoadBlocks};
 use scp::{FixedChallenges, HostConfig, SecureChannel, SecurityLevel};
@@ -88,6 +88,8 @@ impl Setup {
 pub struct HelloLoadFile {
     pub package_aid: Vec<u8>,
     pub applet_aid: Vec<u8>,
+    /// The Load File Data Block (what a card keeps once the load is done).
+    pub data_block: Vec<u8>,
     pub blocks: LoadBlocks,
 }
 
@@ -101,14 +103,14 @@ pub fn hello() -> &'static HelloLoadFile {
         let package_aid = header.load_file_aid().as_bytes().to_vec();
         let mut applet_aid = package_aid.clone();
         applet_aid.push(0x01);
-        let c4 = LoadFile::build(&cap, false)
-            .expect("hello load file")
-            .with_c4_tag();
+        let load_file = LoadFile::build(&cap, false).expect("hello load file");
+        let c4 = load_file.with_c4_tag();
         let blocks = LoadBlocks::split(&c4, BLOCK).expect("LOAD blocks");
         assert!(blocks.blocks.len() >= 3, "hello.cap makes too few blocks");
         HelloLoadFile {
             package_aid,
             applet_aid,
+            data_block: load_file.bytes,
             blocks,
         }
     })
@@ -165,8 +167,8 @@ pub fn send(card: &mut Card, channel: &mut SecureChannel, cmd: &CommandApdu) -> 
 /// A fresh card in a state file under `dir`, the ISD selected, a session
 /// open at the setup's level and the first LOAD blocks accepted.
 pub fn prepare(setup: Setup, dir: &std::path::Path) -> Prepared {
-    let state_file = dir.join("card.json");
-    let _ = std::fs::remove_file(&state_file);
+    let state_file = dir.join("card");
+    let _ = std::fs::remove_dir_all(&state_file);
     let profile = CardProfile {
         memory: 64 * 1024,
         scp02_i: setup.scp02_i(),
@@ -240,10 +242,9 @@ pub fn check_card(card: &Card, state_file: &std::path::Path) {
     if let Err(e) = state.validate() {
         panic!("the card holds a state it would refuse to load: {e}");
     }
-    let on_disk = StateFile::new(state_file)
-        .load()
-        .expect("the state file reloads")
-        .expect("the state file exists");
+    let on_disk = emulator::read_state(state_file)
+        .expect("the state reloads")
+        .expect("the state exists");
     assert_eq!(&on_disk, state, "state file and card disagree");
 }
 

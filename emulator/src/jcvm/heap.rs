@@ -299,6 +299,21 @@ impl Heap {
         }
     }
 
+    /// The heap's tables without its objects (the store keeps each object
+    /// in an entry of its own).
+    pub fn without_objects(&self) -> Heap {
+        Heap {
+            classes: self.classes.clone(),
+            contexts: self.contexts.clone(),
+            objects: BTreeMap::new(),
+            next_id: self.next_id,
+            statics: self.statics.clone(),
+            applets: self.applets.clone(),
+            system: self.system.clone(),
+            ..Heap::default()
+        }
+    }
+
     pub fn used(&self) -> (usize, usize) {
         (self.used_persistent, self.used_transient)
     }

@@ -4,10 +4,10 @@
 //! interpreter calls without looking anything up.
 //!
 //! One module per API area: [`framework`] (java.lang, Applet, the
-//! exceptions, Util, JCSystem, AID, OwnerPIN) and [`apdu`] (the APDU class
-//! and its state machine). javacard.security and javacardx.crypto are a
-//! later issue: a new module adds its variants to [`Native`] and its names
-//! to [`lookup`], nothing else changes.
+//! exceptions, Util, JCSystem, AID, OwnerPIN), [`apdu`] (the APDU class
+//! and its state machine) and [`crypto`] (javacard.security and
+//! javacardx.crypto). A new module adds its variants to [`Native`] and its
+//! names to [`lookup`], nothing else changes.
 
 // Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
 // every index or count here is bounded by the card's limits (u16 CAP
