@@ -22,8 +22,8 @@ use std::process::Command as StdCommand;
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
-use common::scripts::card_with;
-use emulator::Card;
+use common::scripts::{card_with, install_all};
+use emulator::{Card, CardProfile};
 
 const AID: &str = "F000000001C101";
 
@@ -495,6 +495,38 @@ fn transient_keys_are_cleared_by_a_reset_and_random_data_draws_the_card_rng() {
     assert_eq!((a.len(), b.len()), (32, 32));
     assert_ne!(a, b);
     assert_eq!(status(&mut card, 0x50, 9, 8, &[]), 0x9C03);
+}
+
+#[test]
+fn persistent_keys_survive_a_restart_of_the_emulator() {
+    let Some(cap) = cap() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("card.json");
+    let profile = CardProfile {
+        api: "3.0.5".into(),
+        ..CardProfile::default()
+    };
+    let select = h(&format!("00A4040007{AID}"));
+    let plain = h(&SP800_38A_PLAIN[..64]);
+    let want = "7649ABAC8119B246CEE98E9B12E9197D5086CB9B507219EE95DB113A917678B2";
+    {
+        let mut card = Card::open(&state, profile.clone(), common::aes_keys(1)).unwrap();
+        card.power_on();
+        install_all(&mut card, &[(cap, Some(AID))], &[]);
+        assert_eq!(card.transmit(&select), h("9000"));
+        set_key(&mut card, TYPE_AES, SP800_38A_KEY);
+        let got = ok(&mut card, 0x20, 13, ENC, &body(&h(SP800_38A_IV), 0, &plain));
+        assert_eq!(hx(&got), want);
+    }
+    // A new emulator process on the same state file: the applet's AES key
+    // (persistent) and its key objects' classes come back.
+    let mut card = Card::open(&state, profile, common::aes_keys(1)).unwrap();
+    card.power_on();
+    assert_eq!(card.transmit(&select), h("9000"));
+    assert!(hx(&ok(&mut card, 0x60, 0, 0, &[]))
+        .starts_with(&format!("00800F01{}", SP800_38A_KEY.to_uppercase())));
+    let got = ok(&mut card, 0x20, 13, ENC, &body(&h(SP800_38A_IV), 0, &plain));
+    assert_eq!(hx(&got), want);
 }
 
 /// The jCardSim runner with the test applet installed: hex lines in and out.
