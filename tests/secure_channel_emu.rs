@@ -6,7 +6,7 @@
 //! and -256: the applet's KeyBuilder, AESKey, Cipher (AES ECB and CBC,
 //! in place) and RandomData are the emulator's crypto natives.
 //!
-//! And issue 11's check: the same sessions, with the card's randomness
+//! And issue 11's check: the same sessions (the wallet's too), with the card's randomness
 //! and the host challenges fixed, give byte for byte the same responses
 //! in jCardSim (tools/jcardsim-runner, its `random HEX` line fixing the
 //! applet's RandomData) as in jct emu.
@@ -80,7 +80,8 @@ impl ChallengeSource for Scripted {
 struct Built {
     _dir: tempfile::TempDir,
     caps: [PathBuf; 2],
-    classes: PathBuf,
+    /// The classes of secure-channel and of the wallet, for jCardSim.
+    classes: [PathBuf; 2],
     work: PathBuf,
 }
 
@@ -145,10 +146,10 @@ fn built() -> Option<&'static Built> {
                 .assert()
                 .success();
             let (sc, sc_cap) = build_project(dir.path(), &api, "secure-channel", None);
-            let (_, wallet_cap) = build_project(dir.path(), &api, "wallet", Some(&sc));
+            let (wallet, wallet_cap) = build_project(dir.path(), &api, "wallet", Some(&sc));
             Some(Built {
                 caps: [sc_cap, wallet_cap],
-                classes: sc,
+                classes: [sc, wallet],
                 work: dir.path().to_path_buf(),
                 _dir: dir,
             })
@@ -291,6 +292,47 @@ fn sessions(card: &mut Card, rng: &Scripted, i: u8, keys: &[Vec<u8>; 3]) -> Vec<
     steps
 }
 
+/// A wallet session through the service's Shareable interface: SELECT
+/// the wallet, the handshake (relayed to the service), CREDIT, GET
+/// BALANCE, DEBIT and a refused DEBIT, at the highest level `i` offers.
+fn wallet_session(card: &mut Card, rng: &Scripted, i: u8, keys: &[Vec<u8>; 3]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let send = |card: &mut Card, steps: &mut Vec<Step>, cmd: &[u8]| -> Vec<u8> {
+        let r = card.transmit(cmd);
+        steps.push(Step::Apdu(cmd.to_vec(), r.clone()));
+        r
+    };
+    let r = send(card, &mut steps, &h(&format!("00A4040007{WALLET_AID}")));
+    assert_eq!(r, h("9000"), "{:?}", card.last_note());
+    let challenge = h("C0C1C2C3C4C5C6C7");
+    rng.push(&challenge);
+    steps.push(Step::Random(challenge));
+    let statics = StaticKeys::from_bytes(KeyType::Aes, &keys[0], &keys[1], &keys[2], 0x30).unwrap();
+    let mut config = HostConfig::new(statics);
+    config.security_level = *levels_for(i).last().unwrap();
+    let hello = scp::danger::begin_with_challenge(config, [9, 8, 7, 6, 5, 4, 3, 2]);
+    let r = send(card, &mut steps, hello.command());
+    let auth = hello.on_init_update_response(&r).unwrap();
+    let r = send(card, &mut steps, auth.command());
+    let mut sc = auth.on_external_authenticate_response(&r).unwrap();
+    for (cmd, answer) in [
+        ("801200000200 2A", "002A9000"),
+        ("8010000000", "002A9000"),
+        ("801400000200 0A", "00209000"),
+        ("801400000200 21", "6985"),
+    ] {
+        let wire = sc.wrap(&h(cmd)).unwrap();
+        let r = send(card, &mut steps, &wire);
+        assert_eq!(
+            sc.unwrap(&r).unwrap(),
+            h(answer),
+            "{cmd}: {:?}",
+            card.last_note()
+        );
+    }
+    steps
+}
+
 #[test]
 fn scp03_sessions_with_jcts_host_side_at_every_level_i_and_aes_length() {
     let Some(built) = built() else { return };
@@ -424,9 +466,13 @@ impl Sim {
             .env("JCARDSIM_JAR", jar)
             .env("JCARDSIM_RUNNER_BUILD", runner)
             .arg("--classes")
-            .arg(&built.classes)
+            .arg(&built.classes[0])
+            .arg("--classes")
+            .arg(&built.classes[1])
             .arg("--install")
             .arg(format!("{SC_AID}:{APPLET_CLASS}:{}", hx(params)))
+            .arg("--install")
+            .arg(format!("{WALLET_AID}:com.jct.wallet.WalletApplet:"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -502,7 +548,8 @@ fn jct_emu_and_jcardsim_answer_the_same_transcripts_byte_for_byte() {
             let p = params(i, &keys);
             let rng = Scripted::default();
             let mut card = emu_card(built, &rng, &p);
-            let steps = sessions(&mut card, &rng, i, &keys);
+            let mut steps = sessions(&mut card, &rng, i, &keys);
+            steps.extend(wallet_session(&mut card, &rng, i, &keys));
             let mut sim = Sim::start(built, &jar, &runner, &p);
             for step in &steps {
                 match step {
