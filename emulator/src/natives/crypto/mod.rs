@@ -202,10 +202,14 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::RandomSetSeed
         | Call::RandomGetAlgorithm => random::call(vm, c, &w),
         Call::DigestGetInstance => digest::get_instance(vm, w[0]),
-        // No resumable digests (setInitialDigest) yet: the algorithm is
-        // not available as an InitializedMessageDigest.
-        Call::DigestGetInitialized | Call::SignatureGetInstanceParts => {
-            Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM))
+        // No resumable digests (setInitialDigest) yet: no algorithm is
+        // available as an InitializedMessageDigest.
+        Call::DigestGetInitialized => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
+        Call::SignatureGetInstanceParts => {
+            match signature::by_parts(w[0] as u8, w[1] as u8, w[2] as u8) {
+                Some(a) => signature::get_instance(vm, i32::from(a)),
+                None => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
+            }
         }
         Call::DigestGetAlgorithm
         | Call::DigestGetLength

@@ -79,6 +79,36 @@ fn mac_length(k: Kind) -> usize {
     }
 }
 
+/// The Signature.ALG_* of the 3.0.5 getInstance(messageDigestAlgorithm,
+/// cipherAlgorithm, paddingAlgorithm, externalAccess) for the MACs here:
+/// SIG_CIPHER_DES_MAC4 (1) and _MAC8 (2) with PAD_NOPAD, _ISO9797_M1,
+/// _M2, _PKCS5 and the ALG3 paddings; SIG_CIPHER_AES_MAC128 (6) with
+/// PAD_NOPAD; SIG_CIPHER_AES_CMAC128 (10) and SIG_CIPHER_HMAC (7) with
+/// PAD_NULL, HMAC naming its hash.
+pub fn by_parts(digest: u8, cipher: u8, padding: u8) -> Option<u8> {
+    Some(match (digest, cipher, padding) {
+        (0, 1, 1) => 1,
+        (0, 2, 1) => 2,
+        (0, 1, 2) => 3,
+        (0, 2, 2) => 4,
+        (0, 1, 3) => 5,
+        (0, 2, 3) => 6,
+        (0, 1, 6) => 7,
+        (0, 2, 6) => 8,
+        (0, 1, 4) => 47,
+        (0, 2, 4) => 48,
+        (0, 1, 5) => 19,
+        (0, 2, 5) => 20,
+        (0, 6, 1) => 18,
+        (0, 10, 0) => 49,
+        (1, 7, 0) => 24,
+        (4, 7, 0) => 25,
+        (5, 7, 0) => 26,
+        (6, 7, 0) => 27,
+        _ => return None,
+    })
+}
+
 /// Signature.getInstance(algorithm, externalAccess).
 pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     let a = alg as u8;
@@ -267,4 +297,34 @@ fn engine(
             })
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parts_name_the_algorithms_of_the_same_mac() {
+        for (parts, alg) in [
+            ((0, 2, 5), 20u8),
+            ((4, 7, 0), 25),
+            ((0, 10, 0), 49),
+            ((0, 6, 1), 18),
+        ] {
+            let a = by_parts(parts.0, parts.1, parts.2).unwrap();
+            assert_eq!(a, alg);
+            assert!(kind(a).is_some());
+        }
+        // Every mapped algorithm is one this module implements.
+        for d in 0..8 {
+            for c in 0..12 {
+                for p in 0..8 {
+                    if let Some(a) = by_parts(d, c, p) {
+                        assert!(kind(a).is_some(), "{d} {c} {p}");
+                    }
+                }
+            }
+        }
+        assert_eq!(by_parts(4, 5, 0), None);
+    }
 }
