@@ -10,12 +10,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cap_tools::Cap;
+use cardtest::InProcess;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-#[path = "../tests/support/in_process.rs"]
-mod in_process;
-
 use emulator::{Card, CardProfile};
-use in_process::InProcess;
 use loader::client::{ChannelOptions, GpClient};
 use loader::plan::{InstallOptions, LoadOptions};
 use loader::transport::CardChannel;

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use loader::client::{ChannelOptions, GpClient, PlainEvent};
-use loader::transport::{CardChannel, Transport};
+use loader::client::{ChannelOptions, GpClient, PlainEvent, PlainObserver};
+use loader::transport::{CardChannel, Observer, Transport};
 use scp::keys::{Diversification, KeyContext, SoftwareKeys};
 use scp::SecurityLevel;
 use zeroize::Zeroizing;
@@ -265,24 +265,43 @@ fn open_pcsc(_reader: Option<&str>) -> Result<Box<dyn Transport>> {
 pub fn channel(transport: Box<dyn Transport>, trace: bool) -> CardChannel {
     let mut ch = CardChannel::new(transport);
     if trace {
-        let start = Instant::now();
-        ch.set_observer(Box::new(move |x| {
-            note!(
-                "[{:>8.3}s] wire >> {} ({} bytes)",
-                start.elapsed().as_secs_f64(),
-                hex::encode_upper(x.command),
-                x.command.len()
-            );
-            note!(
-                "[{:>8.3}s] wire << {} ({} bytes, {} ms)",
-                start.elapsed().as_secs_f64(),
-                hex::encode_upper(x.response),
-                x.response.len(),
-                x.duration.as_millis()
-            );
-        }));
+        ch.set_observer(wire_tracer());
     }
     ch
+}
+
+/// The `--trace` printer of raw exchanges: each command and response on
+/// the wire, with its length and time.
+pub fn wire_tracer() -> Observer {
+    let start = Instant::now();
+    Box::new(move |x| {
+        note!(
+            "[{:>8.3}s] wire >> {} ({} bytes)",
+            start.elapsed().as_secs_f64(),
+            hex::encode_upper(x.command),
+            x.command.len()
+        );
+        note!(
+            "[{:>8.3}s] wire << {} ({} bytes, {} ms)",
+            start.elapsed().as_secs_f64(),
+            hex::encode_upper(x.response),
+            x.response.len(),
+            x.duration.as_millis()
+        );
+    })
+}
+
+/// The `--trace` printer of commands before and responses after secure
+/// messaging.
+pub fn plain_tracer() -> PlainObserver {
+    Box::new(|e| match e {
+        PlainEvent::Command(c) => {
+            note!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len())
+        }
+        PlainEvent::Response(r) => {
+            note!("plain << {} ({} bytes)", hex::encode_upper(r), r.len())
+        }
+    })
 }
 
 /// What a card command wants of the session.
@@ -306,14 +325,7 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
     } = open_transport(t)?;
     let mut client = GpClient::new(channel(transport, t.trace));
     if t.trace {
-        client.set_plain_observer(Box::new(|e| match e {
-            PlainEvent::Command(c) => {
-                note!("plain >> {} ({} bytes)", hex::encode_upper(c), c.len())
-            }
-            PlainEvent::Response(r) => {
-                note!("plain << {} ({} bytes)", hex::encode_upper(r), r.len())
-            }
-        }));
+        client.set_plain_observer(plain_tracer());
     }
     if target == Target::Nothing {
         return Ok(Session {

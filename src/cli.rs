@@ -40,6 +40,9 @@ pub enum Command {
     ApiJar(crate::cmd_api::ApiJarArgs),
     /// Write the Java Card API as Java sources (signatures and constants).
     ApiSrc(crate::cmd_api::ApiSrcArgs),
+    /// Run APDU scripts as regression tests: on a fresh in-process card, or a card (--emu, -r).
+    #[command(long_about = crate::cmd_test::LONG_HELP)]
+    Test(crate::cmd_test::TestArgs),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools).
     Emu(crate::cmd_emu::EmuArgs),
 }

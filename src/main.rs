@@ -18,6 +18,7 @@ mod cmd_cap;
 mod cmd_card;
 mod cmd_emu;
 mod cmd_exp;
+mod cmd_test;
 mod fsutil;
 mod out;
 mod secret;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         cli::Command::Exp(cmd) => cmd_exp::run(cmd),
         cli::Command::Card(cmd) => cmd_card::run(cmd),
         cli::Command::Emu(args) => cmd_emu::run(args),
+        cli::Command::Test(args) => cmd_test::run(args),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),
@@ -42,6 +44,10 @@ fn main() -> ExitCode {
         // The reader of our output went away (`| head`): it has what it
         // wanted, so this is a quiet success, not an error.
         Err(e) if e.is::<out::StdoutClosed>() => ExitCode::SUCCESS,
+        // `jct test` has reported its failures already; only the status is left.
+        Err(e) if e.is::<cmd_test::Exit>() => {
+            ExitCode::from(e.downcast_ref::<cmd_test::Exit>().map_or(1, |x| x.0))
+        }
         Err(e) => {
             note!("error: {e:#}");
             ExitCode::FAILURE

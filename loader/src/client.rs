@@ -205,6 +205,13 @@ impl GpClient {
         self.secure.as_ref().map(SecureChannel::info)
     }
 
+    /// Forgets the secure channel on the host side, sending nothing. After
+    /// a reset or a power cycle the card has closed its side already, and
+    /// wrapping the next commands would only earn 6982.
+    pub fn forget_secure_channel(&mut self) {
+        self.secure = None;
+    }
+
     /// Largest command data field the card takes (9F65, or 255).
     pub fn max_command_data(&self) -> usize {
         self.max_command_data
