@@ -345,12 +345,21 @@ impl Heap {
     /// Frees an object nothing refers to any more (the JCRE's own
     /// temporaries, such as install()'s parameter array).
     pub fn free(&mut self, id: ObjId) {
-        if let Some(o) = self.objects.remove(&id) {
+        if let Some(mut o) = self.objects.remove(&id) {
             if o.transient_kind() == NOT_TRANSIENT {
                 self.used_persistent -= o.size();
                 self.dirty = true;
             } else {
                 self.used_transient -= o.size();
+            }
+            // Byte arrays may hold key material (the stores of crypto
+            // objects): wiped before the memory goes back.
+            if let Obj::Array {
+                data: ArrayData::Byte(b),
+                ..
+            } = &mut o
+            {
+                zeroize::Zeroize::zeroize(b.as_mut_slice());
             }
         }
     }
