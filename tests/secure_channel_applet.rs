@@ -457,24 +457,17 @@ fn the_caps_load_and_install_on_jcts_emulator() {
     // secure-channel package, so that one goes first.
     let emu = support::Emu::start(false, "3.0.5");
     let [sc, wallet] = &built.caps;
-    // jct's emulator now runs install(): the secure-channel applet's builds
-    // its AES keys through javacard.security, which the emulator does not
-    // implement yet (a later issue), so the install is refused with 6A80
-    // and the package it loaded is deleted again. Both packages load and
-    // link.
     emu.jct(&["install", sc.to_str().unwrap(), "--mode", "enc"])
         .args(["--params", &Params::new(0x70).hex()])
         .assert()
-        .failure()
-        .stderr(predicates::str::contains("6A80"));
-    emu.jct(&["load", sc.to_str().unwrap(), "--mode", "enc"])
+        .success()
+        .stderr(predicates::str::contains(format!("installed {SC_AID}")));
+    emu.jct(&["install", wallet.to_str().unwrap(), "--mode", "enc"])
         .assert()
-        .success();
-    emu.jct(&["load", wallet.to_str().unwrap(), "--mode", "enc"])
-        .assert()
-        .success();
+        .success()
+        .stderr(predicates::str::contains(format!("installed {WALLET_AID}")));
     let list = emu.list();
-    for aid in ["F000000001A3", "F000000001A4"] {
+    for aid in ["F000000001A3", SC_AID, "F000000001A4", WALLET_AID] {
         assert!(list.contains(aid), "{aid} missing from:\n{list}");
     }
 }

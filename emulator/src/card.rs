@@ -148,7 +148,8 @@ impl Card {
                 rng,
                 power: None,
                 note: None,
-            }),
+            }
+            .sharing_rng()),
             None => {
                 let card = Card::create(profile, keys, rng, Some(store))?;
                 card.save()?;
@@ -189,7 +190,19 @@ impl Card {
             rng,
             power: None,
             note: None,
-        })
+        }
+        .sharing_rng())
+    }
+
+    /// One source of randomness for the card manager (challenges) and the
+    /// applets (RandomData, key generation), as on a card with one RNG, so
+    /// that a test that fixes it fixes both.
+    fn sharing_rng(mut self) -> Card {
+        let rng = std::mem::replace(&mut self.rng, Box::new(OsRng));
+        let shared = crate::natives::crypto::random::SharedRng::new(rng);
+        self.jcvm.set_rng(shared.clone());
+        self.rng = Box::new(shared);
+        self
     }
 
     fn save(&self) -> Result<(), StoreError> {

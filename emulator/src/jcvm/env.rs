@@ -39,6 +39,10 @@ pub struct Env {
     /// JCSystem.getVersion: major.minor as a BCD-like short (0x0305).
     pub version: i16,
     pub deletion_requested: bool,
+    /// The card's source of randomness (RandomData, key generation).
+    pub rng: Option<crate::natives::crypto::random::SharedRng>,
+    /// Digests and MACs in progress (RAM: lost at power up).
+    pub crypto: crate::natives::crypto::live::Live,
 }
 
 impl Env {
@@ -54,6 +58,8 @@ impl Env {
             active: None,
             version,
             deletion_requested: false,
+            rng: None,
+            crypto: Default::default(),
         }
     }
 }

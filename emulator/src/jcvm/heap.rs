@@ -58,6 +58,9 @@ pub enum NativeData {
         tries: u8,
         validated: bool,
     },
+    /// javacard.security and javacardx.crypto objects: keys, ciphers,
+    /// random generators (see natives::crypto::State).
+    Crypto(crate::natives::crypto::State),
 }
 
 /// Array element storage.
@@ -359,13 +362,22 @@ impl Heap {
     /// Frees an object nothing refers to any more (the JCRE's own
     /// temporaries, such as install()'s parameter array).
     pub fn free(&mut self, id: ObjId) {
-        if let Some(o) = self.objects.remove(&id) {
+        if let Some(mut o) = self.objects.remove(&id) {
             self.changed.insert(id);
             if o.transient_kind() == NOT_TRANSIENT {
                 self.used_persistent -= o.size();
                 self.dirty = true;
             } else {
                 self.used_transient -= o.size();
+            }
+            // Byte arrays may hold key material (the stores of crypto
+            // objects): wiped before the memory goes back.
+            if let Obj::Array {
+                data: ArrayData::Byte(b),
+                ..
+            } = &mut o
+            {
+                zeroize::Zeroize::zeroize(b.as_mut_slice());
             }
         }
     }
@@ -572,7 +584,15 @@ impl Heap {
                 continue;
             }
             match self.objects.get(&id) {
-                Some(Obj::Instance { class, fields, .. }) => {
+                Some(Obj::Instance {
+                    class,
+                    fields,
+                    native,
+                }) => {
+                    // The byte arrays a key or cipher keeps its state in.
+                    if let NativeData::Crypto(c) = native {
+                        todo.extend(c.refs());
+                    }
                     let Some(slots) = refs(*class) else {
                         return 0;
                     };

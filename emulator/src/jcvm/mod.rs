@@ -73,6 +73,8 @@ pub struct Jcvm {
     /// bytecodes, as a power cut would stop it (see
     /// [`crate::danger::cut_power_after`]).
     cut_after: Option<u64>,
+    /// The card's randomness, handed to the natives.
+    rng: Option<crate::natives::crypto::random::SharedRng>,
 }
 
 /// An applet instance with its object, context and life-cycle methods.
@@ -116,6 +118,14 @@ fn applet_token(api: ApiVersion, name: &str) -> Option<u8> {
 }
 
 impl Jcvm {
+    /// The card's source of randomness, for RandomData and key generation.
+    pub fn set_rng(&mut self, rng: crate::natives::crypto::random::SharedRng) {
+        if let Some(env) = &mut self.env {
+            env.rng = Some(rng.clone());
+        }
+        self.rng = Some(rng);
+    }
+
     /// Forgets the linked program (after a failed change of the state it
     /// was linked into, or a DELETE): the next call links again.
     pub fn invalidate(&mut self) {
@@ -138,6 +148,7 @@ impl Jcvm {
         }
         if let Some(env) = &mut self.env {
             env.active = None;
+            env.crypto.clear();
         }
     }
 
@@ -169,6 +180,7 @@ impl Jcvm {
         };
         let env = self.env.get_or_insert_with(|| Env::new(l, version));
         env.limits = l;
+        env.rng.clone_from(&self.rng);
         env.registry = state
             .heap
             .applets

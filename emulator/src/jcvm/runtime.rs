@@ -191,6 +191,7 @@ impl Runtime {
             })
             .map(|m| m.token)
             .ok_or("the API has no Applet.getShareableInterfaceObject")?;
+        natives::crypto::classes::install(&mut rt, heap)?;
         Ok(rt)
     }
 
@@ -205,7 +206,7 @@ impl Runtime {
             .map(|i| i as u32)
     }
 
-    fn put_class(&mut self, idx: u32, class: RtClass) {
+    pub(crate) fn put_class(&mut self, idx: u32, class: RtClass) {
         let i = idx as usize;
         if self.classes.len() <= i {
             self.classes.resize(i + 1, None);
@@ -213,7 +214,11 @@ impl Runtime {
         self.classes[i] = Some(class);
     }
 
-    fn api_class_by_name(&mut self, heap: &mut Heap, name: &str) -> Result<u32, LinkError> {
+    pub(crate) fn api_class_by_name(
+        &mut self,
+        heap: &mut Heap,
+        name: &str,
+    ) -> Result<u32, LinkError> {
         let table = api::table(self.api);
         for p in &table.packages {
             if let Some(c) = p.classes.iter().find(|c| c.name == name) {

@@ -41,6 +41,7 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             _ => Ok(Ret::Word(0)),
         },
         Native::ThrowIt(sys) => Err(vm.throw(sys, a[0] as i16)),
+        Native::Crypto(c) => crate::natives::crypto::call(vm, c, &a[..words]),
         Native::Apdu(c) => {
             let args = a;
             apdu::call(vm, c, &args[..words])
@@ -438,7 +439,7 @@ fn register(vm: &mut Vm<'_>, this: i32, aid: Option<Vec<u8>>) -> Result<Ret, Exc
 }
 
 /// The bytes of a byte array range, with the exceptions Util specifies.
-fn bytes<'a>(vm: &'a mut Vm<'_>, r: i32, off: i32, len: i32) -> Result<&'a [u8], Exc> {
+pub(crate) fn bytes<'a>(vm: &'a mut Vm<'_>, r: i32, off: i32, len: i32) -> Result<&'a [u8], Exc> {
     check_bytes(vm, r, off, len)?;
     match vm.heap.get(r as ObjId) {
         Some(Obj::Array {
@@ -449,7 +450,7 @@ fn bytes<'a>(vm: &'a mut Vm<'_>, r: i32, off: i32, len: i32) -> Result<&'a [u8],
     }
 }
 
-fn check_bytes(vm: &mut Vm<'_>, r: i32, off: i32, len: i32) -> Result<(), Exc> {
+pub(crate) fn check_bytes(vm: &mut Vm<'_>, r: i32, off: i32, len: i32) -> Result<(), Exc> {
     if r == 0 {
         return Err(vm.throw(Sys::NullPointer, 0));
     }
@@ -469,7 +470,13 @@ fn check_bytes(vm: &mut Vm<'_>, r: i32, off: i32, len: i32) -> Result<(), Exc> {
 
 /// Writes checked bytes: atomic writes to a persistent array go through
 /// the transaction (when one is open); non-atomic ones never do.
-fn write_bytes(vm: &mut Vm<'_>, r: i32, off: usize, src: &[u8], atomic: bool) -> Result<(), Exc> {
+pub(crate) fn write_bytes(
+    vm: &mut Vm<'_>,
+    r: i32,
+    off: usize,
+    src: &[u8],
+    atomic: bool,
+) -> Result<(), Exc> {
     let id = r as ObjId;
     let logged = atomic
         && vm.heap.in_transaction()

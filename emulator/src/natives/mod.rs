@@ -4,10 +4,10 @@
 //! interpreter calls without looking anything up.
 //!
 //! One module per API area: [`framework`] (java.lang, Applet, the
-//! exceptions, Util, JCSystem, AID, OwnerPIN) and [`apdu`] (the APDU class
-//! and its state machine). javacard.security and javacardx.crypto are a
-//! later issue: a new module adds its variants to [`Native`] and its names
-//! to [`lookup`], nothing else changes.
+//! exceptions, Util, JCSystem, AID, OwnerPIN), [`apdu`] (the APDU class
+//! and its state machine) and [`crypto`] (javacard.security and
+//! javacardx.crypto). A new module adds its variants to [`Native`] and its
+//! names to [`lookup`], nothing else changes.
 
 // Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
 // every index or count here is bounded by the card's limits (u16 CAP
@@ -16,6 +16,7 @@
 #![allow(clippy::cast_possible_truncation)]
 
 pub mod apdu;
+pub mod crypto;
 pub mod framework;
 
 /// Which framework exception a `throwIt` or the VM raises.
@@ -166,6 +167,8 @@ pub enum Native {
     PinResetAndUnblock,
     PinSetValidated,
     PinUpdate,
+    // javacard.security, javacardx.crypto
+    Crypto(crypto::Call),
 }
 
 /// The native for an API method: `class` as in the API tables
@@ -192,6 +195,9 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Native> {
     }
     if simple == "APDU" {
         return apdu::lookup(name, descriptor).map(N::Apdu);
+    }
+    if let Some(c) = crypto::lookup(class, name, descriptor) {
+        return Some(N::Crypto(c));
     }
     let n = match (simple, name, descriptor) {
         ("Applet", "register", "()V") => N::Register,

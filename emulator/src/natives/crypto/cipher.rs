@@ -1,0 +1,343 @@
+//! javacardx.crypto.Cipher for the symmetric block ciphers: DES and
+//! triple DES, AES-128/192/256, ECB and CBC, with no padding, ISO 9797-1
+//! methods 1 and 2 or PKCS#5.
+//!
+//! What init set (mode, key, initial vector) is kept in a persistent
+//! array, because the API says a reset returns an initialised Cipher to
+//! the state init left it in; the chaining value and a partial block in a
+//! CLEAR_ON_RESET one, as a card keeps them in RAM (cleared by a reset,
+//! the next call starts over from the initial vector). The key bytes are
+//! read from the key object at each call, never copied into the cipher.
+
+use zeroize::Zeroizing;
+
+use super::block::Engine;
+use super::classes::{class_of, Impl};
+use super::keys::{self, Family};
+use super::padding::{pad, unpad, Pad};
+use super::{
+    alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
+    store_mut, write_bytes, Call, State,
+};
+use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_RESET, NOT_TRANSIENT};
+use crate::jcvm::interp::{Exc, Ret, Vm};
+
+/// Cipher.ALG_AES_CTR (-16).
+const ALG_AES_CTR: u8 = 0xF0;
+
+/// Cipher.MODE_DECRYPT and MODE_ENCRYPT.
+const MODE_DECRYPT: i32 = 1;
+const MODE_ENCRYPT: i32 = 2;
+
+/// Layout of the setup (persistent).
+const INIT: usize = 0;
+const MODE: usize = 1;
+const KEY: usize = 2;
+const IV0: usize = 6;
+const SETUP_LEN: usize = 22;
+/// Layout of the working state (CLEAR_ON_RESET): VALID is 0 after a reset.
+const VALID: usize = 0;
+const CV: usize = 1;
+const PEND_N: usize = 17;
+const PEND: usize = 18;
+const WORK_LEN: usize = 34;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chaining {
+    Ecb,
+    Cbc,
+    Ctr,
+}
+
+/// What a Cipher.ALG_* constant means here.
+#[derive(Debug, Clone, Copy)]
+struct Alg {
+    family: Family,
+    chaining: Chaining,
+    pad: Pad,
+}
+
+fn alg(a: u8) -> Option<Alg> {
+    use Chaining::{Cbc, Ecb};
+    use Family::{Aes, Des};
+    let (family, chaining, pad) = match a {
+        1 => (Des, Cbc, Pad::None),
+        2 => (Des, Cbc, Pad::M1),
+        3 => (Des, Cbc, Pad::M2),
+        4 => (Des, Cbc, Pad::Pkcs5),
+        5 => (Des, Ecb, Pad::None),
+        6 => (Des, Ecb, Pad::M1),
+        7 => (Des, Ecb, Pad::M2),
+        8 => (Des, Ecb, Pad::Pkcs5),
+        13 => (Aes, Cbc, Pad::None),
+        14 => (Aes, Ecb, Pad::None),
+        22 => (Aes, Cbc, Pad::M1),
+        23 => (Aes, Cbc, Pad::M2),
+        24 => (Aes, Cbc, Pad::Pkcs5),
+        25 => (Aes, Ecb, Pad::M1),
+        26 => (Aes, Ecb, Pad::M2),
+        27 => (Aes, Ecb, Pad::Pkcs5),
+        ALG_AES_CTR => (Aes, Chaining::Ctr, Pad::None),
+        _ => return None,
+    };
+    Some(Alg {
+        family,
+        chaining,
+        pad,
+    })
+}
+
+/// Cipher.CIPHER_* and PAD_* of an algorithm (3.0.5 getters).
+fn parts(a: Alg) -> (u8, u8) {
+    let c = match (a.family, a.chaining) {
+        (Family::Aes, Chaining::Cbc) => 1,
+        (Family::Aes, Chaining::Ecb) => 2,
+        // CIPHER_AES_CTR (named from 3.2.0 on).
+        (_, Chaining::Ctr) => 8,
+        (Family::Des | Family::Hmac, Chaining::Cbc) => 3,
+        (Family::Des | Family::Hmac, Chaining::Ecb) => 4,
+    };
+    let p = match a.pad {
+        Pad::None => 1,
+        Pad::M1 => 2,
+        Pad::M2 => 3,
+        Pad::Pkcs5 => 6,
+    };
+    (c, p)
+}
+
+/// Cipher.getInstance(algorithm, externalAccess). Objects are reachable
+/// from any context here, so both values of externalAccess are honoured.
+pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
+    let code = a as u8;
+    let named = api_constant(vm, "javacardx/crypto/Cipher", "ALG_", i64::from(a as i8));
+    if !named || alg(code).is_none() {
+        return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
+    }
+    let class = class_of(vm, Impl::Cipher)?;
+    let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
+    let work = match alloc_store(vm, WORK_LEN, CLEAR_ON_RESET) {
+        Ok(w) => w,
+        Err(e) => {
+            vm.heap.free(setup);
+            return Err(e);
+        }
+    };
+    let obj = Obj::Instance {
+        class,
+        fields: Vec::new(),
+        native: NativeData::Crypto(State::Cipher {
+            alg: code,
+            setup,
+            work,
+        }),
+    };
+    match vm.alloc(obj) {
+        Ok(id) => Ok(Ret::Word(id as i32)),
+        Err(e) => {
+            vm.heap.free(setup);
+            vm.heap.free(work);
+            Err(e)
+        }
+    }
+}
+
+/// Cipher.getInstance(cipherAlgorithm, paddingAlgorithm, externalAccess).
+pub fn get_instance_padding(vm: &mut Vm<'_>, c: i32, p: i32) -> Result<Ret, Exc> {
+    let found = (1u8..=27)
+        .chain([ALG_AES_CTR])
+        .find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)));
+    match found {
+        Some(a) => get_instance(vm, i32::from(a)),
+        None => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
+    }
+}
+
+pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
+    let (code, st) = match state_of(vm, a[0])? {
+        State::Cipher { alg, setup, work } => (*alg, (*setup, *work)),
+        _ => return Err(Exc::Fatal("a Cipher method on another object".into())),
+    };
+    let Some(al) = alg(code) else {
+        return Err(Exc::Fatal("a Cipher of an unknown algorithm".into()));
+    };
+    match c {
+        Call::CipherGetAlgorithm => Ok(Ret::Word(i32::from(code as i8))),
+        Call::CipherGetCipherAlgorithm => Ok(Ret::Word(i32::from(parts(al).0))),
+        Call::CipherGetPaddingAlgorithm => Ok(Ret::Word(i32::from(parts(al).1))),
+        Call::CipherInit => init(vm, al, st, a[1], a[2], None),
+        Call::CipherInitIv => init(vm, al, st, a[1], a[2], Some((a[3], a[4], a[5]))),
+        Call::CipherUpdate => process(vm, al, st, a, false),
+        Call::CipherDoFinal => process(vm, al, st, a, true),
+        _ => Err(Exc::Fatal("not a Cipher method".into())),
+    }
+}
+
+fn block_size(f: Family) -> usize {
+    match f {
+        Family::Aes => 16,
+        Family::Des | Family::Hmac => 8,
+    }
+}
+
+fn init(
+    vm: &mut Vm<'_>,
+    al: Alg,
+    st: (ObjId, ObjId),
+    key: i32,
+    mode: i32,
+    iv: Option<(i32, i32, i32)>,
+) -> Result<Ret, Exc> {
+    let (fam, _) = keys::secret(vm, key)?;
+    let (kt, _, _) = key_state(vm, key)?;
+    if fam != al.family || keys::family(kt).is_none() {
+        return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
+    }
+    if mode != MODE_DECRYPT && mode != MODE_ENCRYPT {
+        return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
+    }
+    let bs = block_size(al.family);
+    let mut initial = [0u8; 16];
+    if let Some((buf, off, len)) = iv {
+        let given = bytes(vm, buf, off, len)?.to_vec();
+        if al.chaining == Chaining::Ecb || given.len() != bs {
+            return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
+        }
+        initial[..bs].copy_from_slice(&given);
+    }
+    let s = store_mut(vm, st.0, SETUP_LEN)?;
+    s[INIT] = 1;
+    s[MODE] = mode as u8;
+    s[KEY..KEY + 4].copy_from_slice(&(key as u32).to_be_bytes());
+    s[IV0..IV0 + 16].copy_from_slice(&initial);
+    let w = store_mut(vm, st.1, WORK_LEN)?;
+    w[VALID] = 1;
+    if al.chaining == Chaining::Ctr {
+        // CTR keeps its key stream offset there.
+        w[CV..CV + 16].fill(0);
+    } else {
+        w[CV..CV + 16].copy_from_slice(&initial);
+    }
+    w[PEND_N] = 0;
+    Ok(Ret::Void)
+}
+
+/// update (`last` false) or doFinal: `a` is this, inBuff, inOffset,
+/// inLength, outBuff, outOffset.
+fn process(
+    vm: &mut Vm<'_>,
+    al: Alg,
+    st: (ObjId, ObjId),
+    a: &[i32],
+    last: bool,
+) -> Result<Ret, Exc> {
+    if al.chaining == Chaining::Ctr {
+        return process_ctr(vm, st, a, last);
+    }
+    let s = store(vm, st.0, SETUP_LEN)?;
+    if s[INIT] != 1 {
+        return Err(crypto_exc(vm, reason::INVALID_INIT));
+    }
+    let encrypt = i32::from(s[MODE]) == MODE_ENCRYPT;
+    let key = u32::from_be_bytes([s[KEY], s[KEY + 1], s[KEY + 2], s[KEY + 3]]);
+    let bs = block_size(al.family);
+    let iv0 = s[IV0..IV0 + bs].to_vec();
+    let w = store(vm, st.1, WORK_LEN)?;
+    let (mut data, mut cv) = if w[VALID] == 1 {
+        let pending = usize::from(w[PEND_N]).min(16);
+        (
+            Zeroizing::new(w[PEND..PEND + pending].to_vec()),
+            w[CV..CV + bs].to_vec(),
+        )
+    } else {
+        // A reset since init: start over from the initial vector.
+        (Zeroizing::new(Vec::new()), iv0.clone())
+    };
+    if !keys::is_initialized(vm, key) {
+        return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
+    }
+    data.extend_from_slice(bytes(vm, a[1], a[2], a[3])?);
+    // What goes through the engine now, what waits for more input.
+    let take = if last {
+        if encrypt {
+            pad(&mut data, bs, al.pad);
+        }
+        if data.len() % bs != 0 {
+            return Err(crypto_exc(vm, reason::ILLEGAL_USE));
+        }
+        data.len()
+    } else {
+        let whole = data.len() / bs * bs;
+        // A padded decryption keeps its last block for doFinal, where the
+        // padding comes off.
+        let hold = !encrypt && matches!(al.pad, Pad::M2 | Pad::Pkcs5) && whole == data.len();
+        if hold {
+            whole.saturating_sub(bs)
+        } else {
+            whole
+        }
+    };
+    let (fam, k) = keys::secret(vm, key as i32)?;
+    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+    let mut out = Zeroizing::new(data[..take].to_vec());
+    match al.chaining {
+        Chaining::Ecb => engine.ecb(encrypt, &mut out),
+        Chaining::Cbc => engine.cbc(encrypt, &mut cv, &mut out),
+        Chaining::Ctr => return Err(Exc::Fatal("CTR in the block path".into())),
+    }
+    let rest = data[take..].to_vec();
+    if last && !encrypt {
+        let Some(n) = unpad(&out, bs, al.pad) else {
+            return Err(crypto_exc(vm, reason::ILLEGAL_USE));
+        };
+        out.truncate(n);
+    }
+    check_bytes(vm, a[4], a[5], out.len() as i32)?;
+    write_bytes(vm, a[4], a[5] as usize, &out, false)?;
+    let w = store_mut(vm, st.1, WORK_LEN)?;
+    w[VALID] = 1;
+    if last {
+        // doFinal leaves the cipher as init left it.
+        w[CV..CV + bs].copy_from_slice(&iv0);
+        w[PEND_N] = 0;
+    } else {
+        w[CV..CV + bs].copy_from_slice(&cv);
+        w[PEND_N] = rest.len() as u8;
+        w[PEND..PEND + rest.len()].copy_from_slice(&rest);
+    }
+    Ok(Ret::Word(i32::from(out.len() as i16)))
+}
+
+/// CTR: a stream, every byte out as it comes in; the work array keeps
+/// the offset into the key stream (CV's first 8 bytes).
+fn process_ctr(vm: &mut Vm<'_>, st: (ObjId, ObjId), a: &[i32], last: bool) -> Result<Ret, Exc> {
+    let s = store(vm, st.0, SETUP_LEN)?;
+    if s[INIT] != 1 {
+        return Err(crypto_exc(vm, reason::INVALID_INIT));
+    }
+    let key = u32::from_be_bytes([s[KEY], s[KEY + 1], s[KEY + 2], s[KEY + 3]]);
+    let counter = s[IV0..IV0 + 16].to_vec();
+    let w = store(vm, st.1, WORK_LEN)?;
+    let mut at = [0u8; 8];
+    if w[VALID] == 1 {
+        at.copy_from_slice(&w[CV..CV + 8]);
+    }
+    let offset = u64::from_be_bytes(at);
+    if !keys::is_initialized(vm, key) {
+        return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
+    }
+    let mut data = Zeroizing::new(bytes(vm, a[1], a[2], a[3])?.to_vec());
+    let (fam, k) = keys::secret(vm, key as i32)?;
+    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+    if !engine.ctr(&counter, offset, &mut data) {
+        // The counter would wrap: more data than one counter block allows.
+        return Err(crypto_exc(vm, reason::ILLEGAL_USE));
+    }
+    check_bytes(vm, a[4], a[5], data.len() as i32)?;
+    write_bytes(vm, a[4], a[5] as usize, &data, false)?;
+    let next = if last { 0 } else { offset + data.len() as u64 };
+    let w = store_mut(vm, st.1, WORK_LEN)?;
+    w[VALID] = 1;
+    w[CV..CV + 8].copy_from_slice(&next.to_be_bytes());
+    Ok(Ret::Word(i32::from(data.len() as i16)))
+}
