@@ -6,7 +6,8 @@
 //! and -256: the applet's KeyBuilder, AESKey, Cipher (AES ECB and CBC,
 //! in place) and RandomData are the emulator's crypto natives.
 //!
-//! And issue 11's check: the same sessions (the wallet's too), with the card's randomness
+//! And issue 11's check: the same sessions (the wallet's, failed authentications
+//! counted, PUT KEY, the front mode's ENVELOPE/WRAP too), with the card's randomness
 //! and the host challenges fixed, give byte for byte the same responses
 //! in jCardSim (tools/jcardsim-runner, its `random HEX` line fixing the
 //! applet's RandomData) as in jct emu.
@@ -333,6 +334,131 @@ fn wallet_session(card: &mut Card, rng: &Scripted, i: u8, keys: &[Vec<u8>; 3]) -
     steps
 }
 
+/// Failed authentications, counted, then a good session that replaces the
+/// key set with PUT KEY (version 31, key data under the DEK, KCVs back)
+/// and a session under the new keys.
+fn keys_and_failures(card: &mut Card, rng: &Scripted, i: u8, keys: &[Vec<u8>; 3]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let send = |card: &mut Card, steps: &mut Vec<Step>, cmd: &[u8]| -> Vec<u8> {
+        let r = card.transmit(cmd);
+        steps.push(Step::Apdu(cmd.to_vec(), r.clone()));
+        r
+    };
+    let statics = |k: &[Vec<u8>; 3], kvn: u8| {
+        StaticKeys::from_bytes(KeyType::Aes, &k[0], &k[1], &k[2], kvn).unwrap()
+    };
+    let level = *levels_for(i).last().unwrap();
+    let handshake = |card: &mut Card,
+                     steps: &mut Vec<Step>,
+                     keys: StaticKeys,
+                     n: u8,
+                     spoil: bool|
+     -> Option<SecureChannel> {
+        let r = send(card, steps, &h(&format!("00A4040007{SC_AID}")));
+        assert_eq!(r, h("9000"));
+        let challenge: Vec<u8> = (0..8u8).map(|b| b ^ n ^ 0x5A).collect();
+        rng.push(&challenge);
+        steps.push(Step::Random(challenge));
+        let mut config = HostConfig::new(keys);
+        config.security_level = level;
+        let hello = scp::danger::begin_with_challenge(config, [n, 2, 3, 4, 5, 6, 7, 8]);
+        let r = send(card, steps, hello.command());
+        assert_eq!(sw(&r), 0x9000, "INITIALIZE UPDATE {:?}", card.last_note());
+        let auth = hello.on_init_update_response(&r).unwrap();
+        let mut command = auth.command().to_vec();
+        if spoil {
+            // A wrong host cryptogram: counted as a failed authentication.
+            command[5] ^= 0x01;
+            let r = send(card, steps, &command);
+            assert_eq!(r, h("6300"), "a wrong host cryptogram");
+            return None;
+        }
+        let r = send(card, steps, &command);
+        Some(auth.on_external_authenticate_response(&r).unwrap())
+    };
+    for n in 0..2 {
+        assert!(handshake(card, &mut steps, statics(keys, 0x30), n, true).is_none());
+    }
+    let mut sc = handshake(card, &mut steps, statics(keys, 0x30), 2, false).unwrap();
+    let new = keys_of(32).map(|k| k.iter().map(|b| b ^ 0xA5).collect::<Vec<u8>>());
+    let (data, kcvs) = loader::client::put_key_data(&statics(&new, 0x31), &sc).unwrap();
+    let command = gp::commands::put_key(0x30, 1, &data).unwrap().to_bytes();
+    let r = send(card, &mut steps, &sc.wrap(&command).unwrap());
+    let mut answer = kcvs;
+    answer.extend_from_slice(&[0x90, 0x00]);
+    assert_eq!(
+        sc.unwrap(&r).unwrap(),
+        answer,
+        "PUT KEY: the new KVN and KCVs"
+    );
+    let mut sc = handshake(card, &mut steps, statics(&new, 0x31), 3, false).unwrap();
+    let r = send(card, &mut steps, &sc.wrap(&h("80CA00E000")).unwrap());
+    assert_eq!(sw(&sc.unwrap(&r).unwrap()), 0x9000);
+    steps
+}
+
+/// The front mode (install parameter 86 01 01) the harness uses: the
+/// handshake and a command the applet answers itself through ENVELOPE, and
+/// a command it verifies and hands back (01 || level || plain APDU), whose
+/// response goes through WRAP.
+fn front_mode(card: &mut Card, rng: &Scripted, i: u8, keys: &[Vec<u8>; 3]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut send = |card: &mut Card, cmd: &[u8]| -> Vec<u8> {
+        let r = card.transmit(cmd);
+        steps.push(Step::Apdu(cmd.to_vec(), r.clone()));
+        r
+    };
+    let extended = |ins: u8, data: &[u8]| {
+        let mut c = vec![0x80, ins, 0x00, 0x00, 0x00];
+        c.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        c.extend_from_slice(data);
+        c.extend_from_slice(&[0x00, 0x00]);
+        c
+    };
+    // ENVELOPE: `00 || answer` (the applet answered) or `01 || level ||
+    // plain` (to be executed), then the envelope's own 9000.
+    let mut envelope = |card: &mut Card, wire: &[u8]| -> Vec<u8> {
+        let r = send(card, &extended(0xE0, wire));
+        assert_eq!(
+            r[r.len() - 2..],
+            [0x90, 0x00],
+            "ENVELOPE {:?}",
+            card.last_note()
+        );
+        r[..r.len() - 2].to_vec()
+    };
+    let r = card.transmit(&h(&format!("00A4040007{SC_AID}")));
+    assert_eq!(r, h("9000"));
+    let challenge = h("F0F1F2F3F4F5F6F7");
+    rng.push(&challenge);
+    let statics = StaticKeys::from_bytes(KeyType::Aes, &keys[0], &keys[1], &keys[2], 0x30).unwrap();
+    let mut config = HostConfig::new(statics);
+    config.security_level = *levels_for(i).last().unwrap();
+    let hello = scp::danger::begin_with_challenge(config, [7, 7, 7, 7, 1, 2, 3, 4]);
+    let r = envelope(card, hello.command());
+    assert_eq!(r[0], 0x00);
+    let auth = hello.on_init_update_response(&r[1..]).unwrap();
+    let r = envelope(card, auth.command());
+    let mut sc = auth.on_external_authenticate_response(&r[1..]).unwrap();
+    let r = envelope(card, &sc.wrap(&h("80CA00E000")).unwrap());
+    assert_eq!(r[0], 0x00);
+    assert_eq!(sw(&sc.unwrap(&r[1..]).unwrap()), 0x9000);
+    let plain = h("80E400800A4F08A00100015141434C00");
+    let r = envelope(card, &sc.wrap(&plain).unwrap());
+    assert_eq!(r[0], 0x01, "forwarded");
+    assert_eq!(
+        &r[2..],
+        &plain[..plain.len() - 1],
+        "the plain command, without Le"
+    );
+    let r = send(card, &extended(0xE2, &h("009000")));
+    assert_eq!(r[r.len() - 2..], [0x90, 0x00], "WRAP");
+    assert_eq!(sc.unwrap(&r[..r.len() - 2]).unwrap(), h("009000"));
+    steps.insert(0, Step::Random(challenge));
+    steps.insert(0, Step::Apdu(h(&format!("00A4040007{SC_AID}")), h("9000")));
+    steps
+}
+
 #[test]
 fn scp03_sessions_with_jcts_host_side_at_every_level_i_and_aes_length() {
     let Some(built) = built() else { return };
@@ -550,23 +676,35 @@ fn jct_emu_and_jcardsim_answer_the_same_transcripts_byte_for_byte() {
             let mut card = emu_card(built, &rng, &p);
             let mut steps = sessions(&mut card, &rng, i, &keys);
             steps.extend(wallet_session(&mut card, &rng, i, &keys));
+            steps.extend(keys_and_failures(&mut card, &rng, i, &keys));
             let mut sim = Sim::start(built, &jar, &runner, &p);
-            for step in &steps {
-                match step {
-                    Step::Random(bytes) => {
-                        assert_eq!(sim.line(&format!("random {}", hx(bytes))), "9000");
-                    }
-                    Step::Apdu(cmd, emu) => {
-                        let theirs = sim.line(&hx(cmd));
-                        assert_eq!(
-                            hx(emu),
-                            theirs,
-                            "i={i:02X} AES-{}: {} answered differently",
-                            len * 8,
-                            hx(cmd)
-                        );
-                    }
-                }
+            replay(&mut sim, &steps, &format!("i={i:02X} AES-{}", len * 8));
+            // The harness's front mode, on a card installed for it.
+            let mut p = p;
+            p.extend_from_slice(&[0x86, 1, 1]);
+            let rng = Scripted::default();
+            let mut card = emu_card(built, &rng, &p);
+            let steps = front_mode(&mut card, &rng, i, &keys);
+            let mut sim = Sim::start(built, &jar, &runner, &p);
+            replay(
+                &mut sim,
+                &steps,
+                &format!("front mode i={i:02X} AES-{}", len * 8),
+            );
+        }
+    }
+}
+
+/// Plays `steps` to jCardSim: every answer must be jct emu's.
+fn replay(sim: &mut Sim, steps: &[Step], what: &str) {
+    for step in steps {
+        match step {
+            Step::Random(bytes) => {
+                assert_eq!(sim.line(&format!("random {}", hx(bytes))), "9000");
+            }
+            Step::Apdu(cmd, emu) => {
+                let theirs = sim.line(&hx(cmd));
+                assert_eq!(hx(emu), theirs, "{what}: {} answered differently", hx(cmd));
             }
         }
     }
