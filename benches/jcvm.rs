@@ -7,7 +7,6 @@
 //! The same commands in jCardSim, in its own process: scripts/bench-vs-jcardsim.sh.
 
 #[path = "../emulator/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 #[path = "../tests/support/java.rs"]
 #[allow(dead_code)]
