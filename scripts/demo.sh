@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the emulator: build jct, start an emulated GlobalPlatform
-# card, and load, install, list, select and delete the sample applet through
+# card, and load, install, list, select (its code runs in the JCVM and answers
+# "Hello") and delete the sample applet through
 # an SCP03 secure channel (C-MAC + C-ENC). Needs only a Rust toolchain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ cargo build --release --no-default-features --quiet
 jct=target/release/jct
 state=$(mktemp -d)
 port=${JCT_DEMO_PORT:-35990}
-$jct emu --listen "127.0.0.1:$port" --state "$state/card.json" &
+$jct emu --listen "127.0.0.1:$port" --state "$state/card" &
 emu=$!
 trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null; rm -rf "$state"' EXIT
 export JCT_EMU="127.0.0.1:$port" JCT_KEY=404142434445464748494A4B4C4D4E4F
