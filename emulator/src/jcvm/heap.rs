@@ -188,7 +188,7 @@ pub enum TxError {
 }
 
 /// Everything applets keep in persistent memory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Eq, Serialize, Deserialize, Default)]
 pub struct Heap {
     /// Class names used by objects (interned: objects store the index).
     pub classes: Vec<ClassKey>,
@@ -222,6 +222,54 @@ pub struct Heap {
     /// the APDU changed rather than the whole heap.
     #[serde(skip)]
     changed: BTreeSet<ObjId>,
+}
+
+/// Two heaps are the same card memory when what persists is the same: the
+/// tables, and every object — transient arrays by their kind, owner and
+/// size, since their contents are lost at power-up anyway. The accounting,
+/// the open transaction and the pending changes are working state, not
+/// memory.
+impl PartialEq for Heap {
+    fn eq(&self, other: &Heap) -> bool {
+        self.classes == other.classes
+            && self.contexts == other.contexts
+            && self.next_id == other.next_id
+            && self.statics == other.statics
+            && self.applets == other.applets
+            && self.system == other.system
+            && self.objects.len() == other.objects.len()
+            && self
+                .objects
+                .iter()
+                .zip(&other.objects)
+                .all(|((ia, a), (ib, b))| ia == ib && same_memory(a, b))
+    }
+}
+
+fn same_memory(a: &Obj, b: &Obj) -> bool {
+    match (a, b) {
+        (
+            Obj::Array {
+                data: da,
+                transient: ta,
+                owner: oa,
+                global: ga,
+            },
+            Obj::Array {
+                data: db,
+                transient: tb,
+                owner: ob,
+                global: gb,
+            },
+        ) if *ta != NOT_TRANSIENT => {
+            ta == tb
+                && oa == ob
+                && ga == gb
+                && da.len() == db.len()
+                && std::mem::discriminant(da) == std::mem::discriminant(db)
+        }
+        _ => a == b,
+    }
 }
 
 impl Heap {
