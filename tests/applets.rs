@@ -5,68 +5,21 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use support::Emu;
+use support::{java, Emu};
 
-fn java_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(java_files(&p));
-        } else if p.extension().is_some_and(|x| x == "java") {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// Writes the API jar with `jct api-jar`.
-fn api_jar(dir: &Path) -> std::path::PathBuf {
-    let api = dir.join("api.jar");
-    Command::cargo_bin("jct")
-        .unwrap()
-        .args(["api-jar", "-o"])
-        .arg(&api)
-        .assert()
-        .success();
-    api
-}
-
-/// Compiles `sources` with javac against the API jar into `out`.
 /// The class files of a converter-reference package, compiled by javac
 /// against jct's API jar into `work/classes`.
 fn reference_classes(work: &Path, package: &str) -> std::path::PathBuf {
-    let api = api_jar(work);
+    let api = java::api_jar(work, None);
     let classes = work.join("classes");
     let sources = support::shared()
         .join("converter-reference/src/com/example")
         .join(package);
-    javac(&api, &classes, &java_files(&sources));
+    java::javac(&api, None, &classes, &java::java_files(&sources));
     classes
-}
-
-fn javac(api: &Path, out: &Path, sources: &[std::path::PathBuf]) {
-    let status = StdCommand::new("javac")
-        .args([
-            "-g",
-            "-source",
-            "8",
-            "-target",
-            "8",
-            "-nowarn",
-            "-bootclasspath",
-        ])
-        .arg(api)
-        .arg("-d")
-        .arg(out)
-        .args(sources)
-        .status()
-        .expect("javac (a JDK) is needed to build the applets");
-    assert!(status.success(), "javac failed for {sources:?}");
 }
 
 #[test]
@@ -75,33 +28,10 @@ fn applets_build_from_source_and_install() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let api = api_jar(work.path());
+    let api = java::api_jar(work.path(), None);
     let emu = Emu::start(false, "3.0.5");
     for (name, applet) in [("hello", "F000000001A101"), ("counter", "F000000001A201")] {
-        // A copy of the project, so the build writes nothing into the repository.
-        let project = work.path().join(name);
-        std::fs::create_dir_all(project.join("build/classes")).unwrap();
-        std::fs::copy(
-            Path::new("applets").join(name).join("jct.toml"),
-            project.join("jct.toml"),
-        )
-        .unwrap();
-        let sources = java_files(&Path::new("applets").join(name).join("src"));
-        javac(&api, &project.join("build/classes"), &sources);
-        Command::cargo_bin("jct")
-            .unwrap()
-            .arg("build")
-            .arg(&project)
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("wrote"));
-        let cap = project.join(format!("build/{name}.cap"));
-        Command::cargo_bin("jct")
-            .unwrap()
-            .args(["cap", "verify"])
-            .arg(&cap)
-            .assert()
-            .success();
+        let cap = java::build_applet(work.path(), &api, name, None).cap;
         emu.jct(&["install", cap.to_str().unwrap(), "--mode", "enc"])
             .assert()
             .success()
@@ -245,29 +175,6 @@ fn a_failed_build_leaves_neither_output() {
     assert_ne!(std::fs::read(&old).unwrap(), b"the previous build");
 }
 
-/// Builds `applets/<name>` into a copy under `work` (javac, then `jct
-/// build`) with its test.apdu beside it; returns the copy's directory.
-fn built_copy(work: &Path, api: &Path, name: &str) -> std::path::PathBuf {
-    let project = work.join(name);
-    std::fs::create_dir_all(project.join("build/classes")).unwrap();
-    for file in ["jct.toml", "test.apdu"] {
-        std::fs::copy(
-            Path::new("applets").join(name).join(file),
-            project.join(file),
-        )
-        .unwrap();
-    }
-    let sources = java_files(&Path::new("applets").join(name).join("src"));
-    javac(api, &project.join("build/classes"), &sources);
-    Command::cargo_bin("jct")
-        .unwrap()
-        .arg("build")
-        .arg(&project)
-        .assert()
-        .success();
-    project
-}
-
 /// The applets' own regression scripts (applets/*/test.apdu, written from
 /// applets/README.md) pass under `jct test` on a fresh in-process card:
 /// the applets run in the emulator's JCVM.
@@ -277,9 +184,9 @@ fn applet_scripts_pass_in_process() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
-    let api = api_jar(work.path());
+    let api = java::api_jar(work.path(), None);
     for name in ["hello", "counter"] {
-        let project = built_copy(work.path(), &api, name);
+        let project = java::build_applet(work.path(), &api, name, None).dir;
         let out = Command::cargo_bin("jct")
             .unwrap()
             .arg("test")
@@ -293,37 +200,5 @@ fn applet_scripts_pass_in_process() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(stdout.contains("all passed"), "{stdout}");
-    }
-}
-
-/// The part of the applet scripts that runs before the JCVM: the install
-/// through the card manager and SELECT of the instance pass, and the first
-/// command to the applet either passes (the JCVM has landed) or gets the
-/// card manager's 6D00 — nothing else. Holds before and after issue 10;
-/// `applet_scripts_pass_in_process` is the whole check once it lands.
-#[test]
-fn applet_scripts_install_and_select_today() {
-    if !support::require::javac() {
-        return;
-    }
-    let work = tempfile::tempdir().unwrap();
-    let api = api_jar(work.path());
-    let project = built_copy(work.path(), &api, "hello");
-    let out = Command::cargo_bin("jct")
-        .unwrap()
-        .args(["test", "--json"])
-        .arg(project.join("test.apdu"))
-        .output()
-        .unwrap();
-    let steps: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(steps[0]["status"], "pass", "{steps:?}");
-    assert_eq!(steps[0]["messages"][0], "installed F000000001A101");
-    assert_eq!(steps[1]["status"], "pass", "{steps:?}");
-    if steps[2]["status"] == "fail" {
-        assert_eq!(steps[2]["sw"], "6D00", "{steps:?}");
     }
 }

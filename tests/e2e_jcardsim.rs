@@ -21,6 +21,7 @@ use std::thread::JoinHandle;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
+use support::java::{self, java_files};
 use support::{require, shared, TEST_KEY};
 
 fn root() -> PathBuf {
@@ -68,85 +69,31 @@ struct Built {
     reference: PathBuf,
 }
 
-fn java_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(java_files(&p));
-        } else if p.extension().is_some_and(|x| x == "java") {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn javac(api: &Path, out: &Path, sources: &[PathBuf]) {
-    let status = StdCommand::new("javac")
-        .args(["-g", "-source", "8", "-target", "8", "-nowarn"])
-        .arg("-bootclasspath")
-        .arg(api)
-        .arg("-d")
-        .arg(out)
-        .args(sources)
-        .status()
-        .expect("javac runs");
-    assert!(status.success(), "javac failed for {sources:?}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
-
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let api = dir.path().join("api.jar");
-        Command::cargo_bin("jct")
-            .unwrap()
-            .args(["api-jar", "-o"])
-            .arg(&api)
-            .assert()
-            .success();
+        let api = java::api_jar(dir.path(), None);
         let secure_channel = dir.path().join("secure-channel");
-        javac(
+        java::javac(
             &api,
+            None,
             &secure_channel,
             &java_files(&root().join("applets/secure-channel/src")),
         );
         // applets/hello as a project of its own: classes under build/, the
         // CAP from `jct build`, its jct.toml beside them.
-        let hello = dir.path().join("hello");
-        copy_dir(&root().join("applets/hello"), &hello);
-        let _ = std::fs::remove_dir_all(hello.join("build"));
-        let hello_classes = hello.join("build/classes");
-        javac(&api, &hello_classes, &java_files(&hello.join("src")));
-        Command::cargo_bin("jct")
-            .unwrap()
-            .arg("build")
-            .current_dir(&hello)
-            .assert()
-            .success();
+        let hello = java::build_applet(dir.path(), &api, "hello", None);
         let reference = dir.path().join("reference");
         let sources: Vec<PathBuf> = ["hello", "lib", "oop", "crypto"]
             .iter()
             .flat_map(|p| java_files(&shared().join("converter-reference/src/com/example").join(p)))
             .collect();
-        javac(&api, &reference, &sources);
+        java::javac(&api, None, &reference, &sources);
         Built {
             secure_channel,
-            hello_cap: hello.join("build/hello.cap"),
-            hello_classes,
+            hello_cap: hello.cap,
+            hello_classes: hello.classes,
             reference,
             _dir: dir,
         }
@@ -686,50 +633,10 @@ fn wallet() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     static WALLET: OnceLock<(tempfile::TempDir, PathBuf, PathBuf)> = OnceLock::new();
     WALLET.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let api = dir.path().join("api.jar");
-        Command::cargo_bin("jct")
-            .unwrap()
-            .args(["api-jar", "-o"])
-            .arg(&api)
-            .assert()
-            .success();
-        for project in ["secure-channel", "wallet"] {
-            let p = dir.path().join(project);
-            copy_dir(&root().join("applets").join(project), &p);
-            let _ = std::fs::remove_dir_all(p.join("build"));
-        }
-        let sc = dir.path().join("secure-channel");
-        javac(
-            &api,
-            &sc.join("build/classes"),
-            &java_files(&sc.join("src")),
-        );
-        Command::cargo_bin("jct")
-            .unwrap()
-            .arg("build")
-            .current_dir(&sc)
-            .assert()
-            .success();
-        let w = dir.path().join("wallet");
-        let status = StdCommand::new("javac")
-            .args(["-g", "-source", "8", "-target", "8", "-nowarn"])
-            .arg("-bootclasspath")
-            .arg(&api)
-            .arg("-cp")
-            .arg(sc.join("build/classes"))
-            .arg("-d")
-            .arg(w.join("build/classes"))
-            .args(java_files(&w.join("src")))
-            .status()
-            .unwrap();
-        assert!(status.success(), "javac failed for the wallet");
-        Command::cargo_bin("jct")
-            .unwrap()
-            .arg("build")
-            .current_dir(&w)
-            .assert()
-            .success();
-        (dir, w.join("build/classes"), w.join("build/wallet.cap"))
+        let api = java::api_jar(dir.path(), None);
+        let sc = java::build_applet(dir.path(), &api, "secure-channel", None);
+        let w = java::build_applet(dir.path(), &api, "wallet", Some(&sc.classes));
+        (dir, w.classes, w.cap)
     })
 }
 

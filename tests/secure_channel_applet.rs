@@ -13,15 +13,14 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command as StdCommand, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use assert_cmd::Command;
 use scp::keys::{KeyType, StaticKeys};
 use scp::{HostConfig, ScpError, SecureChannel, SecurityLevel};
+use support::java;
+use support::jcardsim::Runner as Card;
 
 const APPLET_CLASS: &str = "com.jct.securechannel.SecureChannelApplet";
 const WALLET_CLASS: &str = "com.jct.wallet.WalletApplet";
@@ -47,136 +46,30 @@ struct Built {
     /// The converted CAPs: secure-channel, wallet.
     caps: [PathBuf; 2],
     classes: PathBuf,
-    runner_build: PathBuf,
-    jar: PathBuf,
     logs: PathBuf,
-}
-
-fn java_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(java_files(&p));
-        } else if p.extension().is_some_and(|x| x == "java") {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn javac(api: &Path, classpath: Option<&Path>, out: &Path, sources: &[PathBuf]) {
-    let mut cmd = StdCommand::new("javac");
-    cmd.args([
-        "-g",
-        "-source",
-        "8",
-        "-target",
-        "8",
-        "-nowarn",
-        "-bootclasspath",
-    ])
-    .arg(api);
-    if let Some(cp) = classpath {
-        cmd.arg("-cp").arg(cp);
-    }
-    let status = cmd
-        .arg("-d")
-        .arg(out)
-        .args(sources)
-        .status()
-        .expect("javac runs");
-    assert!(status.success(), "javac failed for {sources:?}");
-}
-
-/// Builds one applet project (a copy of applets/NAME in `work`) and checks
-/// its CAP with `jct cap verify`; returns the classes and the CAP.
-fn build_project(
-    work: &Path,
-    api: &Path,
-    name: &str,
-    classpath: Option<&Path>,
-) -> (PathBuf, PathBuf) {
-    let project = work.join(name);
-    let classes = project.join("build/classes");
-    std::fs::create_dir_all(&classes).unwrap();
-    std::fs::copy(
-        Path::new("applets").join(name).join("jct.toml"),
-        project.join("jct.toml"),
-    )
-    .unwrap();
-    let sources = java_files(&Path::new("applets").join(name).join("src"));
-    javac(api, classpath, &classes, &sources);
-    Command::cargo_bin("jct")
-        .unwrap()
-        .arg("build")
-        .arg(&project)
-        .assert()
-        .success();
-    let last = name.replace('-', "");
-    let cap = project.join(format!("build/{last}.cap"));
-    Command::cargo_bin("jct")
-        .unwrap()
-        .args(["cap", "verify"])
-        .arg(&cap)
-        .assert()
-        .success();
-    (classes, cap)
 }
 
 fn built() -> Option<&'static Built> {
     static BUILT: OnceLock<Option<Built>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            if !support::require::javac() || !support::require::java() {
-                return None;
-            }
-            let jar = std::env::var_os("JCARDSIM_JAR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| support::shared().join("jcardsim/jcardsim.jar"));
-            let present = if jar.is_file() {
-                Ok(())
-            } else {
-                Err(format!("no file at {} (set JCARDSIM_JAR)", jar.display()))
-            };
-            if !support::require::require("the jCardSim jar", present) {
+            if !support::jcardsim::available() {
                 return None;
             }
             let dir = tempfile::tempdir().unwrap();
-            let api = dir.path().join("api.jar");
-            Command::cargo_bin("jct")
-                .unwrap()
-                .args(["api-jar", "--api", "3.0.4", "-o"])
-                .arg(&api)
-                .assert()
-                .success();
-            let (sc, sc_cap) = build_project(dir.path(), &api, "secure-channel", None);
-            let (wallet, wallet_cap) = build_project(dir.path(), &api, "wallet", Some(&sc));
+            let api = java::api_jar(dir.path(), Some("3.0.4"));
+            let sc = java::build_applet(dir.path(), &api, "secure-channel", None);
+            let wallet = java::build_applet(dir.path(), &api, "wallet", Some(&sc.classes));
             // jCardSim loads both packages from one class path.
             let classes = dir.path().join("all-classes");
-            std::fs::create_dir_all(&classes).unwrap();
-            for tree in [&sc, &wallet] {
-                copy_tree(tree, &classes);
+            for tree in [&sc.classes, &wallet.classes] {
+                java::copy_tree(tree, &classes);
             }
-            // The runner's script builds it when needed; compiled here once,
-            // so that tests starting runners in parallel never race to build it.
-            let runner_build = dir.path().join("runner");
-            let status = StdCommand::new("javac")
-                .args(["-nowarn", "-source", "8", "-target", "8", "-cp"])
-                .arg(&jar)
-                .arg("-d")
-                .arg(runner_build.join("classes"))
-                .arg("tools/jcardsim-runner/src/com/jct/runner/JcardsimRunner.java")
-                .status()
-                .expect("javac runs");
-            assert!(status.success(), "the jCardSim runner does not compile");
             let logs = dir.path().join("logs");
             std::fs::create_dir_all(&logs).unwrap();
             Some(Built {
-                caps: [sc_cap, wallet_cap],
+                caps: [sc.cap, wallet.cap],
                 classes,
-                runner_build,
-                jar,
                 logs,
                 _dir: dir,
             })
@@ -184,90 +77,18 @@ fn built() -> Option<&'static Built> {
         .as_ref()
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let target = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&p, &target);
-        } else {
-            std::fs::copy(&p, &target).unwrap();
-        }
-    }
-}
-
-/// One jCardSim process behind the runner's line protocol.
-struct Card {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    log: PathBuf,
-}
-
-impl Card {
-    /// Starts jCardSim with `installs` (AID, class, install parameters in hex).
-    fn start(built: &Built, installs: &[(&str, &str, String)]) -> Card {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let log = built
-            .logs
-            .join(format!("runner-{}.log", N.fetch_add(1, Ordering::SeqCst)));
-        let mut cmd = StdCommand::new("tools/jcardsim-runner/bin/jcardsim-runner");
-        cmd.env("JCARDSIM_JAR", &built.jar)
-            .env("JCARDSIM_RUNNER_BUILD", &built.runner_build)
-            .arg("--classes")
-            .arg(&built.classes);
-        for (aid, class, params) in installs {
-            cmd.arg("--install").arg(format!("{aid}:{class}:{params}"));
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("the runner starts");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Card {
-            child,
-            stdin,
-            stdout,
-            log,
-        }
-    }
-
-    fn line(&mut self, line: &str) -> String {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer).unwrap();
-        assert!(
-            !answer.is_empty(),
-            "the runner ended; its log:\n{}",
-            std::fs::read_to_string(&self.log).unwrap_or_default()
-        );
-        answer.trim().to_string()
-    }
-
-    fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
-        h(&self.line(&hx(apdu)))
-    }
-
-    fn select(&mut self, aid: &str) -> Vec<u8> {
-        h(&self.line(&format!("select {aid}")))
-    }
-
-    fn reset(&mut self) {
-        self.line("reset");
-    }
-}
-
-impl Drop for Card {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
+/// jCardSim with `installs` (AID, class, install parameters in hex), its
+/// log in the build's log directory.
+fn start_card(built: &Built, installs: &[(&str, &str, String)]) -> Card {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let log = built
+        .logs
+        .join(format!("runner-{}.log", N.fetch_add(1, Ordering::SeqCst)));
+    let installs: Vec<(&str, &str, &str)> = installs
+        .iter()
+        .map(|(aid, class, params)| (*aid, *class, params.as_str()))
+        .collect();
+    Card::start(&[built.classes.as_path()], &installs, &log)
 }
 
 fn sw(response: &[u8]) -> u16 {
@@ -486,7 +307,7 @@ fn scp03_at_every_level_with_each_i_and_key_length_directly_and_in_front_mode() 
                 let [enc, mac, dek] = keys_of(len);
                 let mut params = Params::new(i).keys(&enc, &mac, &dek);
                 params.front = route == Route::Front;
-                let mut card = Card::start(built, &[(aid, APPLET_CLASS, params.hex())]);
+                let mut card = start_card(built, &[(aid, APPLET_CLASS, params.hex())]);
                 assert_eq!(card.select(aid), h("9000"));
                 let mut counters = Vec::new();
                 for level in levels_for(i) {
@@ -554,7 +375,7 @@ fn scp03_at_every_level_with_each_i_and_key_length_directly_and_in_front_mode() 
 fn levels_the_i_does_not_offer_are_refused_by_the_card() {
     let Some(built) = built() else { return };
     let params = Params::new(0x10);
-    let mut card = Card::start(built, &[(SC_AID, APPLET_CLASS, params.hex())]);
+    let mut card = start_card(built, &[(SC_AID, APPLET_CLASS, params.hex())]);
     card.select(SC_AID);
     // The host side would refuse to ask, so the test asks with the
     // cryptogram and C-MAC of an offered level, changing only P1: the card
@@ -580,7 +401,7 @@ fn known_answer_vectors_of_scp03_level_03() {
         &h("0A02A6D687406DCFA09DC70B3EDB7E38"),
     );
     params.front = true;
-    let mut card = Card::start(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
+    let mut card = start_card(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
     card.select(ISD_AID);
     let init = h("8050300008B2BDE1A2DC66BD5600");
     for n in 0..0x15u32 {
@@ -610,7 +431,7 @@ fn known_answer_vectors_of_scp03_level_03() {
     // The same vector directly: the applet checks it and, not executing
     // DELETE itself, answers 6D00.
     params.front = false;
-    let mut card = Card::start(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
+    let mut card = start_card(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
     card.select(ISD_AID);
     for _ in 0..0x15 {
         card.transmit(&init);
@@ -632,7 +453,7 @@ fn known_answer_vectors_of_scp03_level_33() {
     // keys 40..4F and a card challenge the runner's random hook fixes.
     let mut params = Params::new(0x60);
     params.front = true;
-    let mut card = Card::start(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
+    let mut card = start_card(built, &[(ISD_AID, APPLET_CLASS, params.hex())]);
     card.select(ISD_AID);
     assert_eq!(card.line("random 08090A0B0C0D0E0F"), "9000");
     let r = exchange(&mut card, Route::Front, &h("8050300008000102030405060700"));
@@ -674,7 +495,7 @@ fn a_flipped_mac_answers_6982_and_closes_the_session() {
         };
         let mut params = Params::new(0x70);
         params.front = route == Route::Front;
-        let mut card = Card::start(built, &[(aid, APPLET_CLASS, params.hex())]);
+        let mut card = start_card(built, &[(aid, APPLET_CLASS, params.hex())]);
         card.select(aid);
         for level in [SecurityLevel::C_MAC, SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC] {
             let mut sc = open(&mut card, route, host(&params, level, aid)).unwrap();
@@ -729,7 +550,7 @@ fn malformed_and_misplaced_commands_get_the_status_words_of_jcts_card_side() {
         };
         let mut params = Params::new(0x70);
         params.front = route == Route::Front;
-        let mut card = Card::start(built, &[(aid, APPLET_CLASS, params.hex())]);
+        let mut card = start_card(built, &[(aid, APPLET_CLASS, params.hex())]);
         card.select(aid);
         let mut ask = |c: &str| exchange(&mut card, route, &h(c));
         // INITIALIZE UPDATE: unknown key version, P2, length, CLA.
@@ -797,7 +618,7 @@ fn failed_authentications_are_counted_and_block_the_key_set() {
     let Some(built) = built() else { return };
     let mut params = Params::new(0x10);
     params.limit = Some(3);
-    let mut card = Card::start(built, &[(SC_AID, APPLET_CLASS, params.hex())]);
+    let mut card = start_card(built, &[(SC_AID, APPLET_CLASS, params.hex())]);
     card.select(SC_AID);
     let config = || host(&params, SecurityLevel::C_MAC, SC_AID);
     // A wrong host cryptogram: what a host without the keys would send.
@@ -828,7 +649,7 @@ fn failed_authentications_are_counted_and_block_the_key_set() {
     // A wrong C-MAC on EXTERNAL AUTHENTICATE counts as well.
     let mut params = Params::new(0x00);
     params.limit = Some(1);
-    let mut card = Card::start(built, &[(SC_AID, APPLET_CLASS, params.hex())]);
+    let mut card = start_card(built, &[(SC_AID, APPLET_CLASS, params.hex())]);
     card.select(SC_AID);
     let hello = scp::begin(host(&params, SecurityLevel::C_MAC, SC_AID)).unwrap();
     let r = card.transmit(hello.command());
@@ -852,7 +673,7 @@ fn put_key_replaces_the_key_set() {
         };
         let mut params = Params::new(0x70);
         params.front = route == Route::Front;
-        let mut card = Card::start(built, &[(aid, APPLET_CLASS, params.hex())]);
+        let mut card = start_card(built, &[(aid, APPLET_CLASS, params.hex())]);
         card.select(aid);
         // Not without a C-MAC session.
         let mut sc = open(&mut card, route, host(&params, SecurityLevel::NONE, aid)).unwrap();
@@ -971,7 +792,7 @@ fn the_wallet_leaves_its_secure_messaging_to_the_service() {
     let params = Params::new(0x70);
     // A PIN of 31 32 33 34 ("1234").
     let wallet_params = "020431323334".to_string();
-    let mut card = Card::start(
+    let mut card = start_card(
         built,
         &[
             (SC_AID, APPLET_CLASS, params.hex()),

@@ -21,15 +21,15 @@ mod support;
 mod common;
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command as StdCommand, Stdio};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use assert_cmd::Command;
 use emulator::{Card, CardProfile};
 use scp::keys::{KeyType, StaticKeys};
 use scp::{ChallengeSource, HostConfig, ScpError, SecureChannel, SecurityLevel};
+use support::java;
+use support::jcardsim::Runner;
 
 const SC_PKG: &str = "F000000001A3";
 const SC_AID: &str = "F000000001A301";
@@ -86,51 +86,6 @@ struct Built {
     work: PathBuf,
 }
 
-fn java_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(java_files(&p));
-        } else if p.extension().is_some_and(|x| x == "java") {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// javac of applets/NAME against the API jar, then `jct build` of a copy
-/// of its project; returns its classes and CAP.
-fn build_project(work: &Path, api: &Path, name: &str, cp: Option<&Path>) -> (PathBuf, PathBuf) {
-    let project = work.join(name);
-    let classes = project.join("build/classes");
-    std::fs::create_dir_all(&classes).unwrap();
-    std::fs::copy(
-        Path::new("applets").join(name).join("jct.toml"),
-        project.join("jct.toml"),
-    )
-    .unwrap();
-    let mut cmd = StdCommand::new("javac");
-    cmd.args(["-g", "-source", "8", "-target", "8", "-nowarn"])
-        .arg("-bootclasspath")
-        .arg(api);
-    if let Some(cp) = cp {
-        cmd.arg("-cp").arg(cp);
-    }
-    let sources = java_files(&Path::new("applets").join(name).join("src"));
-    let status = cmd.arg("-d").arg(&classes).args(&sources).status().unwrap();
-    assert!(status.success(), "javac {name}");
-    Command::cargo_bin("jct")
-        .unwrap()
-        .arg("build")
-        .arg(&project)
-        .assert()
-        .success();
-    let cap = project.join(format!("build/{}.cap", name.replace('-', "")));
-    assert!(cap.is_file(), "no CAP at {}", cap.display());
-    (classes, cap)
-}
-
 fn built() -> Option<&'static Built> {
     static BUILT: OnceLock<Option<Built>> = OnceLock::new();
     BUILT
@@ -139,18 +94,12 @@ fn built() -> Option<&'static Built> {
                 return None;
             }
             let dir = tempfile::tempdir().unwrap();
-            let api = dir.path().join("api.jar");
-            Command::cargo_bin("jct")
-                .unwrap()
-                .args(["api-jar", "--api", "3.0.4", "-o"])
-                .arg(&api)
-                .assert()
-                .success();
-            let (sc, sc_cap) = build_project(dir.path(), &api, "secure-channel", None);
-            let (wallet, wallet_cap) = build_project(dir.path(), &api, "wallet", Some(&sc));
+            let api = java::api_jar(dir.path(), Some("3.0.4"));
+            let sc = java::build_applet(dir.path(), &api, "secure-channel", None);
+            let wallet = java::build_applet(dir.path(), &api, "wallet", Some(&sc.classes));
             Some(Built {
-                caps: [sc_cap, wallet_cap],
-                classes: [sc, wallet],
+                caps: [sc.cap, wallet.cap],
+                classes: [sc.classes, wallet.classes],
                 work: dir.path().to_path_buf(),
                 _dir: dir,
             })
@@ -158,7 +107,6 @@ fn built() -> Option<&'static Built> {
         .as_ref()
 }
 
-/// Install parameters of the secure-channel applet (applets/README.md).
 fn params(i: u8, keys: &[Vec<u8>; 3]) -> Vec<u8> {
     let mut p = vec![0x80, 1, 0x30];
     for (tag, k) in [0x81u8, 0x82, 0x83].into_iter().zip(keys) {
@@ -579,95 +527,30 @@ fn a_wallet_whose_service_is_not_on_the_card_refuses_selection() {
     assert_eq!(r, h("6999"), "{:?}", card.last_note());
 }
 
-/// The jCardSim runner: one process, hex lines in and out.
-struct Sim {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Sim {
-    fn start(built: &Built, jar: &Path, runner: &Path, params: &[u8]) -> Sim {
-        let mut child = StdCommand::new("tools/jcardsim-runner/bin/jcardsim-runner")
-            .env("JCARDSIM_JAR", jar)
-            .env("JCARDSIM_RUNNER_BUILD", runner)
-            .arg("--classes")
-            .arg(&built.classes[0])
-            .arg("--classes")
-            .arg(&built.classes[1])
-            .arg("--install")
-            .arg(format!("{SC_AID}:{APPLET_CLASS}:{}", hx(params)))
-            .arg("--install")
-            .arg(format!("{WALLET_AID}:com.jct.wallet.WalletApplet:"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the runner starts");
-        let stdin = child.stdin.take();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Sim {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    fn line(&mut self, line: &str) -> String {
-        let stdin = self.stdin.as_mut().unwrap();
-        writeln!(stdin, "{line}").unwrap();
-        stdin.flush().unwrap();
-        let mut answer = String::new();
-        self.stdout.read_line(&mut answer).unwrap();
-        assert!(!answer.is_empty(), "the runner ended");
-        answer.trim().to_string()
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
-fn jcardsim() -> Option<(PathBuf, PathBuf)> {
-    let built = built()?;
-    if !support::require::java() {
-        return None;
-    }
-    let jar = std::env::var_os("JCARDSIM_JAR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| support::shared().join("jcardsim/jcardsim.jar"));
-    let present = if jar.is_file() {
-        Ok(())
-    } else {
-        Err(format!("no file at {} (set JCARDSIM_JAR)", jar.display()))
-    };
-    if !support::require::require("the jCardSim jar", present) {
-        return None;
-    }
-    let runner = built.work.join("runner");
-    if !runner.join("classes").is_dir() {
-        let status = StdCommand::new("javac")
-            .args(["-nowarn", "-source", "8", "-target", "8", "-cp"])
-            .arg(&jar)
-            .arg("-d")
-            .arg(runner.join("classes"))
-            .arg("tools/jcardsim-runner/src/com/jct/runner/JcardsimRunner.java")
-            .status()
-            .expect("javac runs");
-        assert!(status.success(), "the jCardSim runner does not compile");
-    }
-    Some((jar, runner))
+/// jCardSim with the secure-channel applet (install parameters `params`)
+/// and the wallet, from the classes javac made.
+fn start_sim(built: &Built, params: &[u8]) -> Runner {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let log = built
+        .work
+        .join(format!("runner-{}.log", N.fetch_add(1, Ordering::SeqCst)));
+    let params = hx(params);
+    Runner::start(
+        &[built.classes[0].as_path(), built.classes[1].as_path()],
+        &[
+            (SC_AID, APPLET_CLASS, params.as_str()),
+            (WALLET_AID, "com.jct.wallet.WalletApplet", ""),
+        ],
+        &log,
+    )
 }
 
 #[test]
 fn jct_emu_and_jcardsim_answer_the_same_transcripts_byte_for_byte() {
     let Some(built) = built() else { return };
-    let Some((jar, runner)) = jcardsim() else {
+    if !support::jcardsim::available() {
         return;
-    };
+    }
     for i in [0x00u8, 0x10, 0x70] {
         for len in [16usize, 24, 32] {
             let keys = keys_of(len);
@@ -677,7 +560,7 @@ fn jct_emu_and_jcardsim_answer_the_same_transcripts_byte_for_byte() {
             let mut steps = sessions(&mut card, &rng, i, &keys);
             steps.extend(wallet_session(&mut card, &rng, i, &keys));
             steps.extend(keys_and_failures(&mut card, &rng, i, &keys));
-            let mut sim = Sim::start(built, &jar, &runner, &p);
+            let mut sim = start_sim(built, &p);
             replay(&mut sim, &steps, &format!("i={i:02X} AES-{}", len * 8));
             // The harness's front mode, on a card installed for it.
             let mut p = p;
@@ -685,7 +568,7 @@ fn jct_emu_and_jcardsim_answer_the_same_transcripts_byte_for_byte() {
             let rng = Scripted::default();
             let mut card = emu_card(built, &rng, &p);
             let steps = front_mode(&mut card, &rng, i, &keys);
-            let mut sim = Sim::start(built, &jar, &runner, &p);
+            let mut sim = start_sim(built, &p);
             replay(
                 &mut sim,
                 &steps,
@@ -696,7 +579,7 @@ fn jct_emu_and_jcardsim_answer_the_same_transcripts_byte_for_byte() {
 }
 
 /// Plays `steps` to jCardSim: every answer must be jct emu's.
-fn replay(sim: &mut Sim, steps: &[Step], what: &str) {
+fn replay(sim: &mut Runner, steps: &[Step], what: &str) {
     for step in steps {
         match step {
             Step::Random(bytes) => {

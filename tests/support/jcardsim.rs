@@ -101,8 +101,19 @@ impl Runner {
         answer.trim().to_string()
     }
 
+    /// One command APDU to the simulated card, its response.
     pub fn transmit(&mut self, apdu: &[u8]) -> Vec<u8> {
         hex::decode(self.line(&hex::encode_upper(apdu))).expect("the runner answers hex")
+    }
+
+    /// Selects an applet by AID (hex) the way jCardSim's own API does.
+    pub fn select(&mut self, aid: &str) -> Vec<u8> {
+        hex::decode(self.line(&format!("select {aid}"))).expect("the runner answers hex")
+    }
+
+    /// Resets the simulated card (CLEAR_ON_RESET memory is cleared).
+    pub fn reset(&mut self) {
+        self.line("reset");
     }
 }
 
