@@ -48,6 +48,13 @@ pub struct BuildArgs {
     /// Allow the 32-bit int type (the card must support it).
     #[arg(long = "int")]
     pub int_support: bool,
+    /// Translate `>>>` of a short that may be negative to sushr, as
+    /// Oracle's converter does, with a note at each site. Java shifts the
+    /// 32-bit sign extension, so for negative values the card's result
+    /// differs from Java's; without this flag such a shift is refused with
+    /// the rewrites that keep Java's meaning.
+    #[arg(long)]
+    pub oracle_ushr: bool,
     /// Write the Debug component (CAP format 2.2).
     #[arg(long)]
     pub debug: bool,
@@ -144,6 +151,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
         opts.target = t;
     }
     opts.int_support |= args.int_support;
+    opts.oracle_ushr |= args.oracle_ushr;
     opts.debug |= args.debug;
     opts.export_path.extend(args.export_path.iter().cloned());
     let files = convert::load_classes(&classes, &opts.package)?;

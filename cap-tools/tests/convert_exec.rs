@@ -103,6 +103,34 @@ public class I {
 }
 "#;
 
+/// Byte and short expressions whose int result provably fits 16 bits:
+/// they convert without int support (as Oracle's converter accepts them)
+/// and must compute Java's results (issue 13's snippets among them).
+const NARROW: &str = r#"package n;
+public class N {
+    static final byte[] T = {1, 2, 3, 5, 8, -13, 21, 34};
+    public static short h0(short a, short b) { byte o = (byte) (a & 3); byte i = (byte) (b & 3); return T[o + i]; }
+    public static short h1(short a, short b) { byte[] x = new byte[T[(short) (a & 3)] + 2]; return (short) x.length; }
+    public static short h2(short a, short b) { byte p = (byte) a; byte n = (byte) b; return n == 0 ? 0 : (byte) ((p + 1) % n); }
+    public static short h3(short a, short b) { byte p = (byte) a; byte n = (byte) b; return n == 0 ? 0 : (byte) ((p + 1) / n); }
+    public static short h4(short a, short b) { byte x = (byte) a; byte y = (byte) b; return x + y > 3 ? (short) 1 : (short) 0; }
+    public static short h5(short a, short b) { byte x = (byte) a; byte y = (byte) b; return (short) ((x * y) / 3); }
+    public static short h6(short a, short b) { short v = (short) (a & 0x7FFF); return (short) (v >>> (b & 15)); }
+    public static short h7(short a, short b) { byte x = (byte) a; short s = 0; for (byte i = 0; i < (byte) (b & 7); i++) s += x + i; return s; }
+    public static short h8(short a, short b) { byte x = (byte) a; return (short) ((x - (byte) b) % 7 + (x >> 2)); }
+    public static short h9(short a, short b) { return (short) (T[(short) (a & 7)] + T[(short) (b & 7)] < 0 ? -1 : 1); }
+    public static short h10(short a, short b) { byte x = (byte) a; return x + 1 == 0 ? (short) 7 : (short) (-x / 2); }
+}
+"#;
+
+/// `>>>` of a short that may be negative by an amount only known at run
+/// time: refused without int support, computed in 32 bits with it.
+const USHR: &str = r#"package u;
+public class U {
+    public static short u0(short a, short b) { return (short) (a >>> (b & 15)); }
+}
+"#;
+
 const INPUTS: [i16; 12] = [
     -32768, -1000, -129, -128, -1, 0, 1, 7, 127, 1000, 30000, 32767,
 ];
@@ -126,7 +154,8 @@ fn jvm(dir: &Path, sources: &[(&str, &str)]) -> HashMap<(String, i16, i16), i16>
     let mut files = Vec::new();
     let mut calls = String::new();
     for (pkg, src) in sources {
-        let class = if *pkg == "s" { "S" } else { "I" };
+        // Each source's class is its package name in capitals.
+        let class = pkg.to_uppercase();
         let f = dir.join(pkg).join(format!("{class}.java"));
         std::fs::create_dir_all(f.parent().unwrap()).unwrap();
         std::fs::write(&f, src).unwrap();
@@ -839,11 +868,18 @@ fn converted_code_computes_what_the_jvm_computes() {
     let dir: PathBuf =
         std::env::temp_dir().join(format!("jct-convert-exec-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let results = jvm(&dir, &[("s", SHORTS), ("i", INTS)]);
+    let results = jvm(
+        &dir,
+        &[("s", SHORTS), ("i", INTS), ("n", NARROW), ("u", USHR)],
+    );
     let classes = dir.join("classes");
     check(&classes, "s", SHORTS, false, &results);
     check(&classes, "s", SHORTS, true, &results);
     check(&classes, "i", INTS, true, &results);
+    check(&classes, "n", NARROW, false, &results);
+    check(&classes, "n", NARROW, true, &results);
+    check(&classes, "u", USHR, true, &results);
+    ushr_is_refused_or_translated_as_oracle_does(&classes);
     oracle_mix_differs(&results);
     let e = convert::convert(
         &convert::load_classes(&classes, "i").unwrap(),
@@ -851,4 +887,26 @@ fn converted_code_computes_what_the_jvm_computes() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("needs int support (--int)"), "{e}");
+}
+
+/// Without int support a `>>>` of a possibly negative short is refused,
+/// naming its line and the rewrites; `--oracle-ushr` translates it to
+/// sushr with a note at the site.
+fn ushr_is_refused_or_translated_as_oracle_does(classes: &Path) {
+    let files = convert::load_classes(classes, "u").unwrap();
+    let mut o = Options::new("u", Aid::from_hex("F0000000AB").unwrap(), (1, 0));
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(e.starts_with("u.U.u0(SS)S:3:"), "the line is named: {e}");
+    assert!(
+        e.contains("(v & 0xFFFF) >>> n") && e.contains("--oracle-ushr"),
+        "{e}"
+    );
+    o.oracle_ushr = true;
+    let out = convert::convert(&files, &o).unwrap();
+    assert_eq!(
+        out.notes.iter().filter(|n| n.contains("sushr")).count(),
+        1,
+        "{:?}",
+        out.notes
+    );
 }

@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
     let mut opts = Options::new(&package, aid, (1, 0));
     opts.int_support = flags & 2 != 0;
     opts.debug = flags & 4 != 0;
+    opts.oracle_ushr = flags & 0x40 != 0;
     opts.target = ApiVersion::ALL[usize::from(flags >> 3 & 3) % ApiVersion::ALL.len()];
     if flags & 0x20 != 0 {
         let applet = Aid::from_hex("F0000000010F01").expect("applet AID");

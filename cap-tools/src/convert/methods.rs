@@ -54,14 +54,16 @@ impl Unit<'_> {
     }
 }
 
-/// Types and translates every method of every class.
+/// Types and translates every method of every class; also the notes the
+/// typing made (sites translated as `--oracle-ushr` asks).
 pub fn translate_all<'a>(
     pkg: &'a Package<'a>,
     linker: &'a Linker,
     tokens: &'a [ClassTokens],
-    int_support: bool,
-) -> Result<Vec<Unit<'a>>> {
+    opts: &super::Options,
+) -> Result<(Vec<Unit<'a>>, Vec<String>)> {
     let mut units = Vec::new();
+    let mut notes = Vec::new();
     for (ci, class) in pkg.classes.iter().enumerate() {
         if class.is_interface() {
             continue;
@@ -73,7 +75,8 @@ pub fn translate_all<'a>(
                 tokens,
                 class: ci,
                 method: m,
-                int_support,
+                int_support: opts.int_support,
+                oracle_ushr: opts.oracle_ushr,
             };
             check_limits(&env)?;
             let (entry, params) = entry_state(&env)?;
@@ -88,7 +91,8 @@ pub fn translate_all<'a>(
                     if insns.is_empty() {
                         return Err(Error::at(env.place(None), "has empty code"));
                     }
-                    let a = analyse(&env, &insns, entry)?;
+                    let mut a = analyse(&env, &insns, entry)?;
+                    notes.append(&mut a.notes);
                     Some(Body {
                         t: translate(&env, &insns, a, &params)?,
                         asm: None,
@@ -104,7 +108,7 @@ pub fn translate_all<'a>(
             });
         }
     }
-    Ok(units)
+    Ok((units, notes))
 }
 
 /// The longest code of one method: a JVM limit (JVMS 4.7.3), and the CAP
@@ -154,12 +158,17 @@ fn check_limits(env: &Env<'_>) -> Result<()> {
 fn entry_state(env: &Env<'_>) -> Result<(State, Vec<Kind>)> {
     let m = env.method;
     let mut params = Vec::new();
+    // What each parameter slot's declared type says of its value (a byte
+    // parameter is in -128..=127).
+    let mut declared = Vec::new();
     if m.access_flags & acc::STATIC == 0 {
         params.push(Kind::Ref);
+        declared.push(None);
     }
     let args = crate::classfile::descriptor_args(&m.descriptor)
         .map_err(|e| Error::at(env.place(None), e.to_string()))?;
     for a in &args {
+        declared.push(super::step::declared_range(a));
         params.push(match a.as_bytes().first() {
             Some(b'Z') => Kind::SMALL,
             Some(b'B' | b'S') => Kind::EXACT,
@@ -183,7 +192,11 @@ fn entry_state(env: &Env<'_>) -> Result<(State, Vec<Kind>)> {
     let mut locals = vec![None; slots];
     for (k, kind) in params.iter().enumerate() {
         if let Some(l) = locals.get_mut(k) {
-            *l = Some(Val::new(*kind, PARAM));
+            *l = Some(Val::ranged(
+                *kind,
+                PARAM,
+                declared.get(k).copied().flatten(),
+            ));
         }
     }
     Ok((

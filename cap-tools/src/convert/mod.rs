@@ -36,6 +36,7 @@ mod load;
 mod methods;
 mod model;
 pub mod project;
+mod range;
 mod statics;
 mod step;
 mod tokens;
@@ -73,6 +74,10 @@ pub struct Options {
     pub target: ApiVersion,
     /// Allow the 32-bit int type.
     pub int_support: bool,
+    /// Translate `>>>` of a short that may be negative to `sushr`, as
+    /// Oracle's converter does (which differs from Java for negative
+    /// values), with a note at each site, instead of refusing it.
+    pub oracle_ushr: bool,
     /// Write the Debug component (CAP format 2.2 instead of 2.1).
     pub debug: bool,
     /// Export files of imported packages: files or directories.
@@ -90,6 +95,7 @@ impl Options {
             applets: Vec::new(),
             target: ApiVersion::V3_0_5,
             int_support: false,
+            oracle_ushr: false,
             debug: false,
             export_path: Vec::new(),
         }
@@ -127,7 +133,8 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     let declared_int = check_int_declarations(&pkg, opts.int_support)?;
     let tokens = tokens::assign(&pkg, &linker)?;
     let image = statics::build(&pkg)?;
-    let mut units = methods::translate_all(&pkg, &linker, &tokens, opts.int_support)?;
+    let (mut units, code_notes) = methods::translate_all(&pkg, &linker, &tokens, opts)?;
+    notes.extend(code_notes);
     let pool = Pool::new(methods::cp_uses(&units).collect::<Vec<_>>(), &|k| {
         cp::canonical(&pkg, &linker, &tokens, k)
     })?;

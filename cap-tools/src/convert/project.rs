@@ -179,6 +179,7 @@ impl Project {
             applets: self.applets.clone(),
             target: self.target,
             int_support: self.int_support,
+            oracle_ushr: false,
             debug: self.debug,
             export_path: self.export_path.clone(),
         }

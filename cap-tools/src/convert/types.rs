@@ -37,6 +37,7 @@ use crate::classfile::insn::{op, Insn};
 
 use super::error::{Error, Result};
 use super::jc::JcOp;
+use super::range::Range;
 use super::step::{step, Env, Step};
 
 /// The most stack words (and argument plus local words) of a Java Card
@@ -86,6 +87,9 @@ pub struct Val {
     /// long.
     pub src: Rc<[u32]>,
     pub konst: Option<i32>,
+    /// The interval its JVM int lies in, when more is known than its kind
+    /// says (see `range`); the kind's flags always agree with it.
+    pub range: Option<Range>,
 }
 
 impl Val {
@@ -94,6 +98,19 @@ impl Val {
             kind,
             src: Rc::from([src]),
             konst: None,
+            range: Range::of_kind(kind),
+        }
+    }
+
+    /// A number produced by instruction `src` whose JVM int lies in
+    /// `range` (when known): its kind gains what the range proves.
+    pub fn ranged(kind: Kind, src: u32, range: Option<Range>) -> Val {
+        let range = Range::meet(range, Range::of_kind(kind));
+        Val {
+            kind: range.map_or(kind, |r| r.refine(kind)),
+            src: Rc::from([src]),
+            konst: range.and_then(|r| (r.lo == r.hi).then_some(r.lo)),
+            range,
         }
     }
 }
@@ -133,6 +150,8 @@ pub struct Analysis {
     pub wide_slots: Vec<bool>,
     /// Any int instruction, value or local at all.
     pub uses_int: bool,
+    /// Remarks for the user, one per instruction that made one.
+    pub notes: Vec<String>,
 }
 
 /// Merges `b` into `a`; `None` when they cannot share a slot.
@@ -155,10 +174,15 @@ fn merge_val(a: &Val, b: &Val, demands: &mut Demands) -> Option<Val> {
         _ => return None,
     };
     let src = union(&a.src, &b.src);
+    let range = match (kind, a.range, b.range) {
+        (Kind::Short { .. }, Some(ra), Some(rb)) => Some(ra.widen(rb)),
+        _ => None,
+    };
     Some(Val {
-        kind,
+        kind: range.map_or(kind, |r| r.refine(kind)),
         src,
         konst: if a.konst == b.konst { a.konst } else { None },
+        range,
     })
 }
 
@@ -433,6 +457,7 @@ impl Flow<'_, '_> {
                                     kind: Kind::Ref,
                                     src: Rc::from([]),
                                     konst: None,
+                                    range: None,
                                 }]),
                                 locals: before.locals.clone(),
                             };
@@ -457,6 +482,7 @@ impl Flow<'_, '_> {
         let slots = usize::from(self.env.code().max_locals);
         let mut wide_slots = vec![false; slots];
         let mut uses_int = !forced.is_empty();
+        let mut notes = Vec::new();
         for (b, st) in states.iter().enumerate() {
             let Some(at_entry) = st else {
                 continue;
@@ -477,6 +503,7 @@ impl Flow<'_, '_> {
                     }
                 }
                 plans[i] = Some((std::mem::take(&mut s.plan), s.succ.clone()));
+                notes.extend(s.note.take());
                 Ok(())
             })?;
         }
@@ -485,6 +512,7 @@ impl Flow<'_, '_> {
             max_stack,
             wide_slots,
             uses_int,
+            notes,
         })
     }
 }

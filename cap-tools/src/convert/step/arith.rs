@@ -5,6 +5,7 @@ use crate::classfile::insn::op;
 
 use super::super::error::Result;
 use super::super::jc::JcOp;
+use super::super::range;
 use super::super::types::{Kind, Val};
 use super::Exec;
 
@@ -44,6 +45,11 @@ impl Exec<'_, '_, '_> {
             }
             _ => None,
         };
+        // What Java's 32-bit result can be: a sum of bytes stays a short.
+        let range = match (a.range, b.range) {
+            (Some(ra), Some(rb)) => range::binary(o, ra, rb),
+            _ => None,
+        };
         match short {
             Some((name, kind)) => {
                 if let Some(name) = name {
@@ -54,11 +60,27 @@ impl Exec<'_, '_, '_> {
                     // drop the shift amount.
                     self.emit(JcOp::Simple("pop"));
                 }
-                self.stack.push(Val {
-                    kind,
-                    src: std::rc::Rc::from([self.idx]),
-                    konst: None,
-                });
+                self.stack.push(Val::ranged(kind, self.idx, range));
+            }
+            None if o == op::IUSHR && self.is_negative_short_ushr(&a) => {
+                if self.env.oracle_ushr {
+                    // Oracle's translation: the 16 bits shifted with zeros.
+                    self.emit(JcOp::Simple("sushr"));
+                    self.push(Kind::LOW16);
+                    self.note = Some(format!(
+                        "{}: `>>>` of a short translated to sushr as Oracle's converter does \
+                         (--oracle-ushr); for a negative value the result differs from Java's",
+                        self.env.place(Some(self.insn.pc))
+                    ));
+                } else {
+                    return Err(self.err(
+                        "`>>>` of a short that may be negative: Java shifts its 32-bit sign \
+                         extension, which 16-bit sushr cannot do; write `(short) ((v & 0xFFFF) \
+                         >>> n)` for a shift of the 16 bits, `>>` if v is never negative, build \
+                         with --int, or with --oracle-ushr to get sushr as Oracle's converter \
+                         emits it",
+                    ));
+                }
             }
             None => {
                 self.int_mode(&[a, b], "arithmetic")?;
@@ -67,6 +89,13 @@ impl Exec<'_, '_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `>>>` of a short that may be negative, whose Java result 16 bits
+    /// cannot give: refused (or translated as Oracle does) unless int
+    /// support computes it in 32 bits.
+    fn is_negative_short_ushr(&self, a: &Val) -> bool {
+        !self.forced && !self.env.int_support && matches!(a.kind, Kind::Short { s: true, u: false })
     }
 }
 

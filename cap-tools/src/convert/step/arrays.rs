@@ -25,12 +25,14 @@ impl Exec<'_, '_, '_> {
                 self.push(Kind::Int);
             }
             _ => {
-                self.emit(JcOp::Simple(if o == op::BALOAD {
-                    "baload"
+                // A byte (or boolean) array element reads as a byte.
+                let (name, desc) = if o == op::BALOAD {
+                    ("baload", "B")
                 } else {
-                    "saload"
-                }));
-                self.push_read("S")?;
+                    ("saload", "S")
+                };
+                self.emit(JcOp::Simple(name));
+                self.push_read(desc)?;
             }
         }
         Ok(())

@@ -2,10 +2,11 @@
 //! `sstore`/`sinc`, an int one `iload`/`istore`/`iinc`; a forced load of a
 //! short widens it with `s2i`.
 
-use crate::classfile::insn::Operands;
+use crate::classfile::insn::{op, Operands};
 
 use super::super::error::Result;
 use super::super::jc::JcOp;
+use super::super::range::{self, Range};
 use super::super::types::{Kind, Val};
 use super::Exec;
 
@@ -38,11 +39,10 @@ impl Exec<'_, '_, '_> {
                     base: "sload",
                     slot,
                 });
-                self.stack.push(Val {
-                    kind: Kind::Short { s, u },
-                    src: std::rc::Rc::from([self.idx]),
-                    konst: None,
-                });
+                let mut loaded = Val::ranged(Kind::Short { s, u }, self.idx, v.range);
+                // A local's value is not a compile-time constant of the load.
+                loaded.konst = None;
+                self.stack.push(loaded);
             }
             Kind::Ref => {
                 return Err(self.err(format!("iload of local {slot}, which holds a reference")))
@@ -68,7 +68,10 @@ impl Exec<'_, '_, '_> {
             "sstore"
         };
         self.emit(JcOp::Local { base, slot });
-        self.set_local(slot, Some(Val::new(kind, self.idx)))
+        let range = if kind == Kind::Int { None } else { v.range };
+        let mut stored = Val::ranged(kind, self.idx, range);
+        stored.konst = None;
+        self.set_local(slot, Some(stored))
     }
 
     pub(super) fn iinc(&mut self) -> Result<()> {
@@ -87,7 +90,14 @@ impl Exec<'_, '_, '_> {
             Kind::Ref => return Err(self.err("iinc of a reference")),
         };
         self.emit(JcOp::Inc { int, slot, delta });
-        let kind = if int { Kind::Int } else { Kind::LOW16 };
-        self.set_local(slot, Some(Val::new(kind, self.idx)))
+        if int {
+            return self.set_local(slot, Some(Val::new(Kind::Int, self.idx)));
+        }
+        let range = v
+            .range
+            .and_then(|r| range::binary(op::IADD, r, Range::of(i32::from(delta))));
+        let mut inc = Val::ranged(Kind::LOW16, self.idx, range);
+        inc.konst = None;
+        self.set_local(slot, Some(inc))
     }
 }

@@ -31,6 +31,7 @@ use super::error::{Error, Place, Result};
 use super::jc::JcOp;
 use super::link::Linker;
 use super::model::Package;
+use super::range::Range;
 use super::tokens::ClassTokens;
 use super::types::{Demands, Kind, State, Val};
 
@@ -43,6 +44,8 @@ pub struct Env<'a> {
     pub class: usize,
     pub method: &'a Method,
     pub int_support: bool,
+    /// `>>>` of a possibly negative short as Oracle's `sushr` (see Options).
+    pub oracle_ushr: bool,
 }
 
 impl<'a> Env<'a> {
@@ -100,6 +103,8 @@ pub struct Step {
     pub plan: Vec<JcOp>,
     /// Highest stack depth in words while the plan runs.
     pub peak: u32,
+    /// A remark for the user about this instruction's translation.
+    pub note: Option<String>,
 }
 
 /// Interprets instruction `i`.
@@ -123,6 +128,7 @@ pub fn step(
         plan: Vec::new(),
         demands,
         extra: 0,
+        note: None,
     };
     let target = |pc: i32| -> Result<usize> {
         u32::try_from(pc)
@@ -159,6 +165,7 @@ pub fn step(
         succ,
         plan: x.plan,
         peak,
+        note: x.note,
     })
 }
 
@@ -175,6 +182,7 @@ struct Exec<'e, 'a, 'd> {
     demands: &'d mut Demands,
     /// Words pushed above both the before and after depths (int compares).
     extra: u32,
+    note: Option<String>,
 }
 
 impl Exec<'_, '_, '_> {
@@ -280,7 +288,8 @@ impl Exec<'_, '_, '_> {
             self.emit(JcOp::Simple("s2i"));
             self.push(Kind::Int);
         } else {
-            self.push(kind);
+            let range = declared_range(desc);
+            self.stack.push(Val::ranged(kind, self.idx, range));
         }
         Ok(())
     }
@@ -293,14 +302,8 @@ impl Exec<'_, '_, '_> {
             return;
         }
         self.emit(JcOp::PushShort(c as i16));
-        self.stack.push(Val {
-            kind: Kind::Short {
-                s: i16::try_from(c).is_ok(),
-                u: (0..=0xFFFF).contains(&c),
-            },
-            src: Rc::from([self.idx]),
-            konst: Some(c),
-        });
+        self.stack
+            .push(Val::ranged(Kind::LOW16, self.idx, Some(Range::of(c))));
     }
 
     fn member(&self, index: u16) -> Result<&MemberRef> {
@@ -441,7 +444,8 @@ impl Exec<'_, '_, '_> {
                     self.push(Kind::Int);
                 } else {
                     self.emit(JcOp::Simple("sneg"));
-                    self.push(Kind::LOW16);
+                    let range = a.range.and_then(Range::neg);
+                    self.stack.push(Val::ranged(Kind::LOW16, self.idx, range));
                 }
             }
             op::I2B => {
@@ -451,7 +455,9 @@ impl Exec<'_, '_, '_> {
                     Kind::Short { .. } => self.emit(JcOp::Simple("s2b")),
                     Kind::Ref => return Err(self.err("i2b of a reference")),
                 }
-                self.push(Kind::EXACT);
+                let range = a.range.map_or(Range::BYTE, Range::to_byte);
+                self.stack
+                    .push(Val::ranged(Kind::EXACT, self.idx, Some(range)));
             }
             op::I2S => {
                 let a = self.pop()?;
@@ -466,11 +472,10 @@ impl Exec<'_, '_, '_> {
                 };
                 // The cast keeps the value's producers: forcing them is
                 // never needed through a cast, but the value stays traceable.
-                self.stack.push(Val {
-                    kind,
-                    src: Rc::from([self.idx]),
-                    konst: a.konst.map(|c| i32::from(c as i16)),
-                });
+                let range = a.range.map_or(Range::SHORT, Range::to_short);
+                let mut v = Val::ranged(kind, self.idx, Some(range));
+                v.konst = a.konst.map(|c| i32::from(c as i16));
+                self.stack.push(v);
             }
             op::I2C => return Err(self.err("char is not supported by Java Card")),
             op::IFEQ..=op::IF_ACMPNE | op::IFNULL | op::IFNONNULL | op::GOTO | op::GOTO_W => {
@@ -566,5 +571,15 @@ impl Exec<'_, '_, '_> {
             self.need_int(v, what)?;
         }
         Ok(())
+    }
+}
+
+/// The range a value of declared type `desc` lies in (`None` beyond what
+/// its kind says).
+pub(super) fn declared_range(desc: &str) -> Option<Range> {
+    match desc.as_bytes().first() {
+        Some(b'Z') => Some(Range::BOOLEAN),
+        Some(b'B') => Some(Range::BYTE),
+        _ => None,
     }
 }
