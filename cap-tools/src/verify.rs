@@ -24,6 +24,7 @@ mod presence;
 mod ref_location;
 mod static_fields;
 mod targets;
+mod tokens;
 
 use std::fmt;
 
@@ -81,6 +82,17 @@ pub mod rule {
     pub const STATIC_FIELD_SIZES: &str = "static-field-sizes";
     /// ACC_APPLET or ACC_EXPORT disagrees with the presence of the component.
     pub const HEADER_FLAGS: &str = "header-flags";
+    /// A token appears twice in one namespace of the Descriptor component
+    /// (classes, a class's static methods, static fields, instance fields,
+    /// virtual methods, an interface's methods).
+    pub const DUPLICATE_TOKEN: &str = "duplicate-token";
+    /// A Descriptor token is missing (0xFF on an externally visible item),
+    /// present where none may be (private, package-visible static), or
+    /// outside the consecutive numbering from 0 its namespace requires.
+    pub const TOKEN_RANGE: &str = "token-range";
+    /// An Export component entry is not the item the Descriptor gives its
+    /// index as token.
+    pub const EXPORT_TOKEN: &str = "export-token";
 }
 
 /// One problem found in a CAP file.
@@ -144,6 +156,7 @@ pub fn verify(cap: &Cap) -> Vec<Finding> {
     ref_location::check(&parts, &mut out);
     offsets::check(&parts, &mut out);
     static_fields::check(&parts, &mut out);
+    tokens::check(&parts, &mut out);
     out.sort_by_key(|f| component_rank(&f.component));
     out
 }

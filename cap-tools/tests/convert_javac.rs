@@ -503,3 +503,82 @@ public class Feat {
         );
     }
 }
+
+/// Token rules by visibility (JCVM 4.3.7): a package-visible class's public
+/// and protected static methods are externally visible and numbered from 0
+/// (Oracle's converter does; 0xFF on two of them is a duplicate its
+/// verifier refuses), its package-visible and private static methods and
+/// its package-visible constructor get none; virtual methods keep
+/// public tokens for public ones and private tokens (high bit) for
+/// package-visible ones; `jct cap verify` accepts the result.
+#[test]
+fn tokens_follow_the_jcvm_rules_for_every_visibility() {
+    use cap_tools::cap::components::descriptor::{ACC_STATIC, METHOD_ACC_INIT};
+    if !have_javac() {
+        return;
+    }
+    let src = r#"package t;
+public class Tok {
+    public static short pub1() { return Helper.a(); }
+    public static short pub2() { return (short) (Helper.b() + Helper.c() + Helper.d()); }
+    static short pkg() { return 1; }
+    private static short priv() { return 2; }
+    public short v1() { return (short) (priv() + pkg()); }
+    short v2() { return new Helper().e(); }
+}
+class Helper {
+    public static short a() { return 1; }
+    protected static short b() { return 2; }
+    static short c() { return 3; }
+    private static short z() { return 4; }
+    public static short d() { return z(); }
+    short e() { return 5; }
+    public short f() { return 6; }
+}
+"#;
+    let out = build_source("Tok", src, false, "8").unwrap();
+    assert!(
+        cap_tools::verify::verify(&out.cap).is_empty(),
+        "{:?}",
+        cap_tools::verify::verify(&out.cap)
+    );
+    let Some(Component::Descriptor(d)) = out.cap.component(Tag::Descriptor) else {
+        panic!("no Descriptor")
+    };
+    // Per class (descriptor order), the tokens of its static methods and
+    // constructors, and of its virtual methods.
+    let mut statics = Vec::new();
+    let mut virtuals = Vec::new();
+    for c in &d.classes {
+        let mut s: Vec<u8> = c
+            .methods
+            .iter()
+            .filter(|m| m.access_flags & (ACC_STATIC | METHOD_ACC_INIT) != 0)
+            .map(|m| m.token)
+            .collect();
+        s.sort();
+        let mut v: Vec<u8> = c
+            .methods
+            .iter()
+            .filter(|m| m.access_flags & (ACC_STATIC | METHOD_ACC_INIT) == 0)
+            .map(|m| m.token)
+            .collect();
+        v.sort();
+        statics.push((c.token, s));
+        virtuals.push(v);
+    }
+    // Tok (public, class token 0): pub1, pub2 and its public constructor
+    // numbered 0..=2; pkg and priv none. Helper (package-visible, no class
+    // token): a, b, d numbered 0..=2; c, z and its constructor none.
+    assert!(
+        statics.contains(&(0, vec![0, 1, 2, 0xFF, 0xFF])),
+        "{statics:?}"
+    );
+    assert!(
+        statics.contains(&(0xFF, vec![0, 1, 2, 0xFF, 0xFF, 0xFF])),
+        "{statics:?}"
+    );
+    // Object's public virtual tokens are 0 (equals); v1 and f follow it,
+    // v2 and e are package-visible: private token 0x80.
+    assert!(virtuals.contains(&vec![1, 0x80]), "{virtuals:?}");
+}

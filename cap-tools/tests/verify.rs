@@ -791,3 +791,122 @@ fn hostile_models_do_not_panic() {
     cap.format = Format::V2_3_EXTENDED;
     assert!(!verify(&cap).is_empty());
 }
+
+// ---- tokens ----
+
+/// The library's Descriptor: the class with the most static method tokens.
+fn static_token_class(
+    cap: &mut Cap,
+) -> &mut cap_tools::cap::components::descriptor::ClassDescriptor {
+    use cap_tools::cap::components::descriptor::{ACC_STATIC, METHOD_ACC_INIT};
+    let d = part!(cap, Descriptor);
+    d.classes
+        .iter_mut()
+        .max_by_key(|c| {
+            c.methods
+                .iter()
+                .filter(|m| m.access_flags & (ACC_STATIC | METHOD_ACC_INIT) != 0 && m.token != 0xFF)
+                .count()
+        })
+        .unwrap()
+}
+
+#[test]
+fn duplicate_and_missing_tokens_are_findings() {
+    use cap_tools::cap::components::descriptor::{ACC_STATIC, METHOD_ACC_INIT};
+    let is_static = |m: &cap_tools::cap::components::descriptor::MethodDescriptor| {
+        m.access_flags & (ACC_STATIC | METHOD_ACC_INIT) != 0 && m.token != 0xFF
+    };
+    // Two static methods with one token (what 0xFF on two public static
+    // methods of a package-visible class amounts to).
+    let mut cap = library();
+    let c = static_token_class(&mut cap);
+    let tokens: Vec<usize> = (0..c.methods.len())
+        .filter(|&k| is_static(&c.methods[k]))
+        .collect();
+    assert!(
+        tokens.len() >= 2,
+        "the library has a class with two static methods"
+    );
+    let first = c.methods[tokens[0]].token;
+    let max = tokens.iter().map(|&k| c.methods[k].token).max().unwrap();
+    let k = tokens
+        .iter()
+        .copied()
+        .find(|&k| c.methods[k].token == max)
+        .unwrap();
+    c.methods[k].token = if first == max { 0 } else { first };
+    // The Export component, which lists the method at its old token, and
+    // the gap the move left are findings too.
+    let found = verify(&cap);
+    assert!(
+        found.iter().any(|f| f.rule == rule::DUPLICATE_TOKEN
+            && f.message.contains("twice among the static method tokens")),
+        "{found:#?}"
+    );
+    assert!(found
+        .iter()
+        .all(|f| [rule::DUPLICATE_TOKEN, rule::TOKEN_RANGE, rule::EXPORT_TOKEN].contains(&f.rule)));
+
+    // A public static method without a token.
+    let mut cap = library();
+    let c = static_token_class(&mut cap);
+    let k = (0..c.methods.len())
+        .filter(|&k| is_static(&c.methods[k]))
+        .max_by_key(|&k| c.methods[k].token)
+        .unwrap();
+    c.methods[k].token = 0xFF;
+    // The Export component still lists the method at its old token.
+    let found = verify(&cap);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.rule == rule::TOKEN_RANGE && f.message.contains("has no token")),
+        "{found:#?}"
+    );
+    assert!(found
+        .iter()
+        .all(|f| f.rule == rule::TOKEN_RANGE || f.rule == rule::EXPORT_TOKEN));
+
+    // A token past the consecutive numbering.
+    let mut cap = library();
+    let c = static_token_class(&mut cap);
+    let k = (0..c.methods.len())
+        .find(|&k| is_static(&c.methods[k]))
+        .unwrap();
+    let n = c.methods.iter().filter(|m| is_static(m)).count();
+    let was = c.methods[k].token;
+    c.methods[k].token = 200;
+    let found = verify(&cap);
+    assert!(
+        found
+            .iter()
+            .any(|f| f.rule == rule::TOKEN_RANGE && f.message.contains("out of range")),
+        "{found:#?}"
+    );
+    assert!(n <= 200 && was < 200);
+}
+
+#[test]
+fn export_entries_must_sit_at_their_tokens() {
+    let mut cap = library();
+    let e = part!(&mut cap, Export);
+    assert!(e.classes.len() >= 2, "the library exports two classes");
+    e.classes.swap(0, 1);
+    let found = only(&cap, rule::EXPORT_TOKEN);
+    assert!(
+        found[0].message.contains("the index must be its token"),
+        "{found:#?}"
+    );
+
+    let mut cap = library();
+    let e = part!(&mut cap, Export);
+    let class = e
+        .classes
+        .iter_mut()
+        .find(|c| c.static_method_offsets.len() >= 2)
+        .expect("a class exporting two static methods");
+    class.static_method_offsets.swap(0, 1);
+    let found = only(&cap, rule::EXPORT_TOKEN);
+    assert_eq!(found.len(), 2, "{found:#?}");
+}

@@ -5,8 +5,8 @@
 //!   (an applet package's Export component lists exactly those, indexed by
 //!   token), then other interfaces, then classes, in Class component order.
 //! - Static fields and static methods (constructors included): externally
-//!   visible ones (public or protected, in a public class), in declaration
-//!   order. Compile-time constants get none.
+//!   visible ones (public or protected, whatever the class's visibility), in
+//!   declaration order. Compile-time constants get none.
 //! - Instance fields: every field; public and protected ones first
 //!   (primitives, then references), then package and private ones
 //!   (references, then primitives); an int takes two tokens. References end
@@ -235,8 +235,11 @@ fn is_shareable(
 /// Field tokens, static method tokens and the instance layout.
 fn members(pkg: &Package<'_>, i: usize, t: &mut ClassTokens) -> Result<()> {
     let class = &pkg.classes[i];
-    let visible_class = class.is_public();
-    let visible = |flags: u16| visible_class && flags & (acc::PUBLIC | acc::PROTECTED) != 0;
+    // Externally visible (JCVM 4.3.1): public or protected members, in any
+    // class — a package-visible class's public static methods are numbered
+    // too (its Descriptor component shows them; 0xFF is only for private
+    // and package-visible members, JCVM 6.13).
+    let visible = |flags: u16| flags & (acc::PUBLIC | acc::PROTECTED) != 0;
     t.fields = vec![FieldToken::Constant; class.file.fields.len()];
     let mut static_token = 0u8;
     let mut instance: [Vec<usize>; 4] = Default::default();
