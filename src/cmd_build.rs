@@ -160,6 +160,16 @@ pub fn run(args: BuildArgs) -> Result<()> {
         note!("note: {note}");
     }
     let jar = out.cap.to_jar()?;
+    if out.export.is_none() {
+        if let Some(path) = &args.export {
+            note!(
+                "note: no export file written to {}: {} is an applet package without \
+                 Shareable interfaces, so it exports nothing other packages could import",
+                path.display(),
+                opts.package
+            );
+        }
+    }
     let export = match &out.export {
         Some(exp) => {
             let path = args

@@ -265,6 +265,17 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 keep_on_failure,
                 &mut load_progress(),
             )?;
+            if created.is_empty() && loader::plan::is_library(&cap) {
+                let (aid, version) = cap
+                    .header()
+                    .map(|h| (h.load_file_aid().to_hex(), h.package_version()))
+                    .context("the CAP has no Header component")?;
+                let version = version.map_or(String::new(), |(a, b)| format!(" {a}.{b}"));
+                note!(
+                    "loaded library {aid}{version}: it has no applets to install; \
+                     packages that import it can now be loaded"
+                );
+            }
             for aid in created {
                 note!("installed {} (SELECTABLE)", hex::encode_upper(aid));
             }

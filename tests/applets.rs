@@ -101,6 +101,34 @@ fn build_from_flags_without_a_project_file() {
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["package_aid"], "F00000000101");
     assert_eq!(info["applets"][0]["aid"], "F0000000010101");
+    // --exp for an applet package that exports nothing says so and writes
+    // no file.
+    let exp = work.path().join("hello.exp");
+    Command::cargo_bin("jct")
+        .unwrap()
+        .arg("build")
+        .arg(&classes)
+        .args([
+            "--package",
+            "com.example.hello",
+            "--package-aid",
+            "F00000000101",
+        ])
+        .args([
+            "--version",
+            "1.0",
+            "--applet",
+            "F0000000010101=HelloApplet",
+            "-o",
+        ])
+        .arg(&cap)
+        .arg("--exp")
+        .arg(&exp)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no export file written"))
+        .stderr(predicate::str::contains("without Shareable interfaces"));
+    assert!(!exp.exists());
     // A malformed applet option is a clear error.
     Command::cargo_bin("jct")
         .unwrap()

@@ -521,7 +521,7 @@ impl GpClient {
     }
 
     /// The whole install sequence: load (unless `load` is `None`), then
-    /// install. When the install fails after a successful load, the loaded
+    /// install (a library is only loaded: it returns no instances). When the install fails after a successful load, the loaded
     /// package is deleted again (unless `keep_on_failure`), so a rerun does
     /// not meet 6985; the error says what became of it.
     pub fn install(
@@ -536,6 +536,11 @@ impl GpClient {
             return self.install_applets(cap, options);
         };
         self.load(cap, load_options, progress)?;
+        if plan::is_library(cap) && options.applet.is_none() {
+            // A library is loaded for packages that import it; there is
+            // nothing to install.
+            return Ok(Vec::new());
+        }
         let cause = match self.install_applets(cap, options) {
             Ok(created) => return Ok(created),
             Err(e) => e,

@@ -217,6 +217,16 @@ pub struct Instance {
     pub instance: Vec<u8>,
 }
 
+/// Whether the CAP is a library: a package without applets (no Applet
+/// component), which is loaded for other packages to import and has no
+/// instance to install.
+pub fn is_library(cap: &Cap) -> bool {
+    match cap.component(Tag::Applet) {
+        Some(Component::Applet(a)) => a.applets.is_empty(),
+        _ => true,
+    }
+}
+
 /// The instances an install of `cap` with `options` creates.
 pub fn instances(cap: &Cap, options: &InstallOptions) -> Result<Vec<Instance>, PlanError> {
     let applets: Vec<Vec<u8>> = match cap.component(Tag::Applet) {
