@@ -308,3 +308,111 @@ fn generated_sources_compile_and_match_the_jar() {
         );
     }
 }
+
+/// Ordinary applet code that needs java.lang beyond Object and the
+/// exceptions compiles with the jar as the whole boot class path: the box
+/// classes javac types a conditional of two keys through, their constants,
+/// and the annotations applet code carries. And the jar's classes run: a
+/// JVM with verification on loads each one and constructs an API
+/// exception subclass, whose constructor chain calls its superclasses'
+/// (Oracle-style bodies, not `athrow`).
+#[test]
+fn java_lang_covers_ordinary_applet_code_and_the_jar_runs() {
+    if !have_jdk() || !require::java() {
+        return;
+    }
+    let dir = work_dir("java-lang");
+    let jar = write_jar(&dir, ApiVersion::V3_0_5);
+    let src = dir.join("src/probe/Probe.java");
+    std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+    std::fs::write(
+        &src,
+        r#"package probe;
+import javacard.framework.*;
+import javacard.security.*;
+@SuppressWarnings("unused")
+public class Probe extends Applet {
+    private Key k1, k2;
+    static final short MAX = Short.MAX_VALUE;
+    static final byte MIN = Byte.MIN_VALUE;
+    static final int BITS = Integer.SIZE + Character.SIZE + Byte.BYTES;
+    @Deprecated
+    Key pick(boolean b) { return b ? k1 : k2; }
+    @Override
+    public void process(APDU apdu) throws ISOException {
+        if (selectingApplet()) return;
+        ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
+    }
+    @SafeVarargs
+    static <T> void many(T... t) {}
+}
+"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    javac(&mode_args(MODES[0], &jar), &out, &[src]);
+    let constants = javap(&["-constants"], &out, &["probe.Probe".into()]);
+    assert!(constants.contains("MAX = 32767"), "{constants}");
+    assert!(constants.contains("MIN = -128"), "{constants}");
+    assert!(constants.contains("BITS = 49"), "{constants}");
+
+    // A JVM with the jar on its class path: every API class loads and
+    // verifies, and `new ISOException(..)` runs its constructors.
+    let runner = dir.join("run/Run.java");
+    std::fs::create_dir_all(runner.parent().unwrap()).unwrap();
+    let names: Vec<String> = jar::class_files(ApiVersion::V3_0_5)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p.trim_end_matches(".class").replace('/', "."))
+        .filter(|n| n.starts_with("javacard"))
+        .collect();
+    std::fs::write(
+        &runner,
+        format!(
+            "public class Run {{ public static void main(String[] a) throws Exception {{\n\
+             String[] names = {{ {} }};\n\
+             for (String n : names) Class.forName(n, false, Run.class.getClassLoader());\n\
+             Object e = new javacard.framework.ISOException((short) 0x6A80);\n\
+             System.out.println(\"loaded \" + names.length + \" \" + e.getClass().getName());\n\
+             }} }}\n",
+            names
+                .iter()
+                .map(|n| format!("\"{n}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .unwrap();
+    let run_out = dir.join("run-out");
+    javac(
+        &[
+            "--release".into(),
+            "8".into(),
+            "-cp".into(),
+            jar.to_string_lossy().into_owned(),
+        ],
+        &run_out,
+        &[runner],
+    );
+    let cp = std::env::join_paths([run_out.as_path(), jar.as_path()]).unwrap();
+    let o = Command::new("java")
+        .arg("-Xverify:all")
+        .arg("-cp")
+        .arg(cp)
+        .arg("Run")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "loaded {} javacard.framework.ISOException",
+            names.len()
+        )),
+        "{stdout}"
+    );
+}

@@ -63,7 +63,22 @@ pub struct Method {
 pub struct Code {
     pub max_stack: u16,
     pub max_locals: u16,
-    pub bytecode: Vec<u8>,
+    pub bytecode: Vec<Op>,
+}
+
+/// A piece of a method's bytecode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Instructions without constant pool operands, as bytes.
+    Bytes(Vec<u8>),
+    /// An invoke instruction (`opcode`) of a method, whose `Methodref` the
+    /// writer adds to the constant pool.
+    Invoke {
+        opcode: u8,
+        class: String,
+        name: String,
+        descriptor: String,
+    },
 }
 
 /// One `InnerClasses` entry: a member class of `outer`.
@@ -151,13 +166,28 @@ fn write_method(cp: &mut ConstantPool, out: &mut Vec<u8>, m: &Method, at: &str) 
     let attributes = usize::from(m.code.is_some()) + usize::from(!m.exceptions.is_empty());
     put_u2(out, count(attributes, at)?);
     if let Some(code) = &m.code {
+        let mut bytecode = Vec::new();
+        for op in &code.bytecode {
+            match op {
+                Op::Bytes(b) => bytecode.extend_from_slice(b),
+                Op::Invoke {
+                    opcode,
+                    class,
+                    name,
+                    descriptor,
+                } => {
+                    bytecode.push(*opcode);
+                    put_u2(&mut bytecode, cp.method_ref(class, name, descriptor)?);
+                }
+            }
+        }
         let mut attr = Vec::new();
         put_u2(&mut attr, code.max_stack);
         put_u2(&mut attr, code.max_locals);
-        let len = u32::try_from(code.bytecode.len())
+        let len = u32::try_from(bytecode.len())
             .map_err(|_| Error::encode(at.to_string(), "bytecode longer than 4 GiB"))?;
         attr.extend_from_slice(&len.to_be_bytes());
-        attr.extend_from_slice(&code.bytecode);
+        attr.extend_from_slice(&bytecode);
         put_u2(&mut attr, 0); // exception_table_length
         put_u2(&mut attr, 0); // attributes_count
         attribute(out, cp.utf8("Code")?, &attr)?;
@@ -199,6 +229,8 @@ enum Item {
     Class(String),
     Integer(i32),
     Long(i64),
+    NameAndType(String, String),
+    Methodref(String, String, String),
 }
 
 /// The constant pool being built; `next` is the index the next item gets,
@@ -245,6 +277,34 @@ impl ConstantPool {
         self.add(key, |b| {
             b.push(7);
             put_u2(b, name_index);
+        })
+    }
+
+    fn name_and_type(&mut self, name: &str, descriptor: &str) -> Result<u16> {
+        let key = Item::NameAndType(name.to_string(), descriptor.to_string());
+        if let Some(&i) = self.index.get(&key) {
+            return Ok(i);
+        }
+        let n = self.utf8(name)?;
+        let d = self.utf8(descriptor)?;
+        self.add(key, |b| {
+            b.push(12);
+            put_u2(b, n);
+            put_u2(b, d);
+        })
+    }
+
+    fn method_ref(&mut self, class: &str, name: &str, descriptor: &str) -> Result<u16> {
+        let key = Item::Methodref(class.to_string(), name.to_string(), descriptor.to_string());
+        if let Some(&i) = self.index.get(&key) {
+            return Ok(i);
+        }
+        let c = self.class(class)?;
+        let nt = self.name_and_type(name, descriptor)?;
+        self.add(key, |b| {
+            b.push(10);
+            put_u2(b, c);
+            put_u2(b, nt);
         })
     }
 

@@ -39,6 +39,8 @@ const THROWABLE: &str = "java/lang/Throwable";
 const RUNTIME_EXCEPTION: &str = "java/lang/RuntimeException";
 const ERROR: &str = "java/lang/Error";
 const ANNOTATION: &str = "java/lang/annotation/Annotation";
+const NUMBER: &str = "java/lang/Number";
+const BOOLEAN: &str = "java/lang/Boolean";
 
 /// Export file class flags that are JVM flags too (the others, `ACC_SHAREABLE`
 /// 0x0800 and `ACC_REMOTE` 0x1000, are Java Card linking facts).
@@ -140,12 +142,20 @@ impl<'a> ApiDecls<'a> {
             .flat_map(|p| &p.classes)
             .map(|c| (c.name.as_str(), c))
             .collect();
-        let support: Vec<&(ApiClass, u16)> = compile_support()
-            .iter()
-            .filter(|(c, _)| !all.contains_key(c.name.as_str()))
-            .filter(|(c, _)| c.supers.iter().all(|s| all.contains_key(s.as_str())))
-            .collect();
-        all.extend(support.iter().map(|(c, _)| (c.name.as_str(), c)));
+        // In list order, each one's supertypes among the table or the ones
+        // added before it.
+        let mut support: Vec<&(ApiClass, u16)> = Vec::new();
+        for entry in compile_support() {
+            let c = &entry.0;
+            let known = |n: &String| all.contains_key(n.as_str());
+            if !all.contains_key(c.name.as_str())
+                && c.supers.iter().all(known)
+                && c.interfaces.iter().all(known)
+            {
+                all.insert(c.name.as_str(), c);
+                support.push(entry);
+            }
+        }
         let mut classes = Vec::new();
         for class in table.packages.iter().flat_map(|p| &p.classes) {
             classes.push(declare(class, &all)?);
@@ -293,15 +303,35 @@ fn declare<'a>(class: &'a ApiClass, all: &HashMap<&str, &'a ApiClass>) -> Result
 /// - `java.lang.Error` whenever it checks a `throws` clause or a `catch` of a
 ///   checked exception ("unchecked" means a RuntimeException or an Error), and
 ///   stops with "cannot access Error" without it;
-/// - `java.lang.Override` for `@Override`, common in applet code, and
-///   `java.lang.Deprecated` for its lint checks; both are annotation types, so
-///   `java.lang.annotation.Annotation` too. Without `@Retention` they have
-///   class retention, which the converter ignores.
+/// - the annotation types applet code uses: `@Override`, `@Deprecated`,
+///   `@SuppressWarnings` (whose element is a `String[]`, hence
+///   `java.lang.String`), `@FunctionalInterface`, `@SafeVarargs`, with
+///   `java.lang.annotation.Annotation`. Without `@Retention` they have class
+///   retention, which the converter ignores;
+/// - the box classes (`Byte`, `Short`, `Integer`, `Long`, `Float`, `Double`,
+///   `Character`, `Boolean`, `Void`, with `Number`): javac types a
+///   conditional expression such as `b ? key1 : key2` through them, and code
+///   names their constants (`Short.MAX_VALUE`), which javac inlines.
 ///
-/// Each is added only when the table lacks it.
+/// Each is added only when the table lacks it; in order, so that a class
+/// comes after its superclass.
 fn compile_support() -> &'static [(ApiClass, u16)] {
     static SUPPORT: OnceLock<Vec<(ApiClass, u16)>> = OnceLock::new();
     SUPPORT.get_or_init(|| {
+        const CONSTANT: u16 = acc::PUBLIC | acc::STATIC | acc::FINAL;
+        let field = |name: &str, descriptor: &str, value: Option<i64>| ApiField {
+            name: name.into(),
+            descriptor: descriptor.into(),
+            token: 0,
+            flags: CONSTANT,
+            value,
+        };
+        let method = |name: &str, descriptor: &str, flags: u16| ApiMethod {
+            name: name.into(),
+            descriptor: descriptor.into(),
+            token: 0,
+            flags,
+        };
         let class = |name: &str, supers: &[&str], interfaces: &[&str], ctor: bool| ApiClass {
             name: name.into(),
             token: 0,
@@ -310,17 +340,41 @@ fn compile_support() -> &'static [(ApiClass, u16)] {
             interfaces: interfaces.iter().map(|s| s.to_string()).collect(),
             fields: Vec::new(),
             methods: ctor
-                .then(|| ApiMethod {
-                    name: "<init>".into(),
-                    descriptor: "()V".into(),
-                    token: 0,
-                    flags: acc::PUBLIC,
-                })
+                .then(|| method("<init>", "()V", acc::PUBLIC))
                 .into_iter()
                 .collect(),
         };
+        // A box class: final, its MIN_VALUE and MAX_VALUE of type `t`, and
+        // SIZE and BYTES (ints).
+        let boxed = |name: &str, supers: &[&str], t: &str, range: (i64, i64), bits: i64| {
+            let mut c = class(name, supers, &[], false);
+            c.fields = vec![
+                field("MIN_VALUE", t, Some(range.0)),
+                field("MAX_VALUE", t, Some(range.1)),
+                field("SIZE", "I", Some(bits)),
+                field("BYTES", "I", Some(bits / 8)),
+            ];
+            c
+        };
         let interface = acc::PUBLIC | acc::INTERFACE | acc::ABSTRACT;
         let annotation = interface | acc::ANNOTATION;
+        let public_final = acc::PUBLIC | acc::FINAL;
+        let mut boolean = class(BOOLEAN, &[OBJECT], &[], false);
+        boolean.fields = vec![
+            field("TRUE", "Ljava/lang/Boolean;", None),
+            field("FALSE", "Ljava/lang/Boolean;", None),
+        ];
+        let mut suppress = class(
+            "java/lang/SuppressWarnings",
+            &[OBJECT],
+            &[ANNOTATION],
+            false,
+        );
+        suppress.methods = vec![method(
+            "value",
+            "()[Ljava/lang/String;",
+            acc::PUBLIC | acc::ABSTRACT,
+        )];
         vec![
             (class(ERROR, &[OBJECT, THROWABLE], &[], true), acc::PUBLIC),
             (class(ANNOTATION, &[OBJECT], &[], false), interface),
@@ -332,6 +386,77 @@ fn compile_support() -> &'static [(ApiClass, u16)] {
                 class("java/lang/Deprecated", &[OBJECT], &[ANNOTATION], false),
                 annotation,
             ),
+            (
+                class(
+                    "java/lang/FunctionalInterface",
+                    &[OBJECT],
+                    &[ANNOTATION],
+                    false,
+                ),
+                annotation,
+            ),
+            (
+                class("java/lang/SafeVarargs", &[OBJECT], &[ANNOTATION], false),
+                annotation,
+            ),
+            (
+                class("java/lang/String", &[OBJECT], &[], false),
+                public_final,
+            ),
+            (suppress, annotation),
+            (
+                class(NUMBER, &[OBJECT], &[], true),
+                acc::PUBLIC | acc::ABSTRACT,
+            ),
+            (
+                boxed("java/lang/Byte", &[OBJECT, NUMBER], "B", (-128, 127), 8),
+                public_final,
+            ),
+            (
+                boxed(
+                    "java/lang/Short",
+                    &[OBJECT, NUMBER],
+                    "S",
+                    (-32768, 32767),
+                    16,
+                ),
+                public_final,
+            ),
+            (
+                boxed(
+                    "java/lang/Integer",
+                    &[OBJECT, NUMBER],
+                    "I",
+                    (i32::MIN.into(), i32::MAX.into()),
+                    32,
+                ),
+                public_final,
+            ),
+            (
+                boxed(
+                    "java/lang/Long",
+                    &[OBJECT, NUMBER],
+                    "J",
+                    (i64::MIN, i64::MAX),
+                    64,
+                ),
+                public_final,
+            ),
+            // No constants: Java Card has no floating point.
+            (
+                class("java/lang/Float", &[OBJECT, NUMBER], &[], false),
+                public_final,
+            ),
+            (
+                class("java/lang/Double", &[OBJECT, NUMBER], &[], false),
+                public_final,
+            ),
+            (class("java/lang/Void", &[OBJECT], &[], false), public_final),
+            (
+                boxed("java/lang/Character", &[OBJECT], "C", (0, 0xFFFF), 16),
+                public_final,
+            ),
+            (boolean, public_final),
         ]
     })
 }

@@ -2,30 +2,32 @@
 //! straight from the export table with [`classwriter`](super::classwriter),
 //! so building it needs no JDK and no Oracle kit.
 //!
-//! Each class keeps the table's access flags. Concrete methods and
-//! constructors get the two-instruction body `aconst_null; athrow` rather
-//! than `ACC_NATIVE`: the flags stay those of the API, constructors (which the
-//! JVM forbids to be native) need no special case, and the classes pass a
-//! verifier. Static final fields carry `ConstantValue` attributes, so javac
-//! inlines `ISO7816.SW_*` and the other constants exactly as it does with the
-//! real API. Classes without a listed constructor get none, which makes them
-//! uninstantiable, as their private constructors do in the real API. The
-//! jar also holds the few types javac needs that Java Card lacks (see
-//! `decl::compile_support`), so that it can stand in for the JDK's classes:
-//! `javac -source 8 -target 8 -bootclasspath api.jar`.
+//! Each class keeps the table's access flags. Method bodies are Oracle-style,
+//! so that tools which run code against the jar (jCardSim merges its own
+//! implementations into these classes) can: a constructor calls its
+//! superclass's (with zero and null arguments where that one takes some) and
+//! returns, any other concrete method returns the zero value of its type;
+//! none is `ACC_NATIVE`, so the flags stay those of the API and the classes
+//! pass a verifier. Static final fields carry `ConstantValue` attributes, so
+//! javac inlines `ISO7816.SW_*` and the other constants exactly as it does
+//! with the real API. A class without a listed constructor gets a
+//! package-private one, which leaves it uninstantiable outside its package as
+//! its private constructor does in the real API, while its subclasses in the
+//! package can call it. The jar also holds the java.lang types javac needs
+//! that Java Card lacks (see `decl::compile_support`), so that it can stand
+//! in for the JDK's classes: `javac -source 8 -target 8 -bootclasspath
+//! api.jar`.
 
 use std::io::{Cursor, Write};
 
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::classwriter::{ClassFile, Code, ConstantValue, Field, InnerClass, Method};
+use super::classwriter::{ClassFile, Code, ConstantValue, Field, InnerClass, Method, Op};
 use super::decl::{acc, ApiDecls, ClassDecl, Constant, MethodDecl};
+use super::descriptor::{JavaType, MethodType};
 use super::{table, ApiVersion};
 use crate::error::{Error, Result};
-
-/// `aconst_null; athrow`.
-const STUB_BODY: [u8; 2] = [0x01, 0xBF];
 
 /// The class files of an API version: jar entry paths
 /// (`javacard/framework/Applet.class`) and bytes, in table order.
@@ -85,8 +87,28 @@ fn class_file(decls: &ApiDecls<'_>, d: &ClassDecl<'_>) -> Result<ClassFile> {
         })
         .collect();
     let mut methods = Vec::new();
-    for m in d.constructors.iter().chain(&d.methods) {
-        methods.push(method(m)?);
+    for m in &d.constructors {
+        methods.push(method(m, Some(constructor_body(decls, d)?))?);
+    }
+    if d.constructors.is_empty() && !d.is_interface() && d.super_class.is_some() {
+        // Callable by subclasses of its package only (see the module docs);
+        // where even that is impossible the class stays without one.
+        if let Ok(body) = constructor_body(decls, d) {
+            let ty = MethodType {
+                params: Vec::new(),
+                ret: None,
+            };
+            methods.push(Method {
+                access: 0,
+                name: "<init>".into(),
+                descriptor: "()V".into(),
+                code: Some(code(&ty, true, body)?),
+                exceptions: Vec::new(),
+            });
+        }
+    }
+    for m in &d.methods {
+        methods.push(method(m, None)?);
     }
     // Both the enclosing class and the member name the pair, as javac does:
     // that is how a reader of `Signature.class` learns of `Signature.OneShot`.
@@ -112,23 +134,14 @@ fn class_file(decls: &ApiDecls<'_>, d: &ClassDecl<'_>) -> Result<ClassFile> {
     })
 }
 
-fn method(m: &MethodDecl<'_>) -> Result<Method> {
+/// A method of the jar: `body` for a constructor, the zero value of its
+/// return type otherwise.
+fn method(m: &MethodDecl<'_>, body: Option<Vec<Op>>) -> Result<Method> {
     let code = if m.access & acc::ABSTRACT != 0 {
         None
     } else {
-        let this = u16::from(m.access & acc::STATIC == 0);
-        let params: u32 = m.ty.params.iter().map(|t| u32::from(t.slots())).sum();
-        let max_locals = u16::try_from(params + u32::from(this)).map_err(|_| {
-            Error::encode(
-                format!("API method {}", m.method.name),
-                "too many parameters",
-            )
-        })?;
-        Some(Code {
-            max_stack: 1,
-            max_locals,
-            bytecode: STUB_BODY.to_vec(),
-        })
+        let body = body.unwrap_or_else(|| return_default(&m.ty));
+        Some(code(&m.ty, m.access & acc::STATIC == 0, body)?)
     };
     let bridge = if m.bridge {
         acc::BRIDGE | acc::SYNTHETIC
@@ -142,6 +155,109 @@ fn method(m: &MethodDecl<'_>) -> Result<Method> {
         code,
         exceptions: m.throws.iter().map(|t| t.to_string()).collect(),
     })
+}
+
+/// The Code attribute of `body` in a method of type `ty`: locals for the
+/// parameters (and `this`), stack for the deepest push of `body`.
+fn code(ty: &MethodType, this: bool, body: Vec<Op>) -> Result<Code> {
+    let params: u32 = ty.params.iter().map(|t| u32::from(t.slots())).sum();
+    let max_locals = u16::try_from(params + u32::from(this))
+        .map_err(|_| Error::encode("API method", "too many parameters"))?;
+    Ok(Code {
+        max_stack: stack_of(&body),
+        max_locals,
+        bytecode: body,
+    })
+}
+
+/// The operand stack the bodies written here need: every push precedes one
+/// consuming instruction, so the pushes add up.
+fn stack_of(body: &[Op]) -> u16 {
+    body.iter()
+        .map(|op| match op {
+            Op::Bytes(b) => b
+                .iter()
+                .map(|&x| match x {
+                    0x01..=0x08 | 0x0b | 0x2a => 1,
+                    0x09 | 0x0e => 2,
+                    _ => 0,
+                })
+                .sum(),
+            Op::Invoke { .. } => 0,
+        })
+        .sum()
+}
+
+/// `aload_0`, the zero or null arguments of the superclass constructor,
+/// `invokespecial`, `return`; just `return` for java.lang.Object.
+fn constructor_body(decls: &ApiDecls<'_>, d: &ClassDecl<'_>) -> Result<Vec<Op>> {
+    let (Some(params), Some(sup)) = (decls.super_constructor(d)?, d.super_class) else {
+        return Ok(vec![Op::Bytes(vec![0xB1])]);
+    };
+    let mut push = vec![0x2A];
+    let mut descriptor = String::from("(");
+    for p in &params {
+        push.push(zero_of(p));
+        descriptor.push_str(&type_descriptor(p));
+    }
+    descriptor.push_str(")V");
+    Ok(vec![
+        Op::Bytes(push),
+        Op::Invoke {
+            opcode: 0xB7,
+            class: sup.to_string(),
+            name: "<init>".into(),
+            descriptor,
+        },
+        Op::Bytes(vec![0xB1]),
+    ])
+}
+
+/// The instruction pushing a type's zero value (`null` for references).
+fn zero_of(t: &JavaType) -> u8 {
+    match t {
+        JavaType::Boolean | JavaType::Byte | JavaType::Char | JavaType::Short | JavaType::Int => {
+            0x03
+        }
+        JavaType::Long => 0x09,
+        JavaType::Float => 0x0B,
+        JavaType::Double => 0x0E,
+        JavaType::Class(_) | JavaType::Array(_) => 0x01,
+    }
+}
+
+/// Returns the zero value of the method's return type.
+fn return_default(ty: &MethodType) -> Vec<Op> {
+    let bytes = match &ty.ret {
+        None => vec![0xB1],
+        Some(t) => {
+            let ret = match t {
+                JavaType::Long => 0xAD,
+                JavaType::Float => 0xAE,
+                JavaType::Double => 0xAF,
+                JavaType::Class(_) | JavaType::Array(_) => 0xB0,
+                _ => 0xAC,
+            };
+            vec![zero_of(t), ret]
+        }
+    };
+    vec![Op::Bytes(bytes)]
+}
+
+/// The field descriptor of a type (`S`, `[B`, `Ljavacard/framework/APDU;`).
+fn type_descriptor(t: &JavaType) -> String {
+    match t {
+        JavaType::Boolean => "Z".into(),
+        JavaType::Byte => "B".into(),
+        JavaType::Char => "C".into(),
+        JavaType::Short => "S".into(),
+        JavaType::Int => "I".into(),
+        JavaType::Long => "J".into(),
+        JavaType::Float => "F".into(),
+        JavaType::Double => "D".into(),
+        JavaType::Class(c) => format!("L{c};"),
+        JavaType::Array(e) => format!("[{}", type_descriptor(e)),
+    }
 }
 
 fn inner_class(member: &ClassDecl<'_>) -> InnerClass {
