@@ -42,6 +42,7 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
         },
         Native::ThrowIt(sys) => Err(vm.throw(sys, a[0] as i16)),
         Native::Crypto(c) => crate::natives::crypto::call(vm, c, &a[..words]),
+        Native::Gp(c) => crate::natives::globalplatform::call(vm, c, &a[..words]),
         Native::Apdu(c) => {
             let args = a;
             apdu::call(vm, c, &args[..words])
