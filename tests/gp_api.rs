@@ -64,7 +64,11 @@ fn card_with_applet(cap: &Path, scp02: bool) -> Card {
     } else {
         aes_keys(1)
     };
-    let mut card = Card::new(profile, keys).unwrap();
+    install_applet(Card::new(profile, keys).unwrap(), cap)
+}
+
+/// Powers `card` and installs the two instances of the applet.
+fn install_applet(mut card: Card, cap: &Path) -> Card {
     card.power_on();
     let mut isd = open(&mut card, SecurityLevel::C_MAC);
     assert_eq!(
@@ -177,18 +181,40 @@ fn the_converter_links_and_the_card_offers_org_globalplatform() {
         .expect("A00000015100 listed");
     assert_eq!(entry.version.as_deref(), Some(&[1u8, 6][..]));
 
-    // A card of an API without it refuses the CAP: 6A88 names the import.
-    let mut old = Card::new(
-        CardProfile {
-            api: "3.0.4".into(),
-            ..CardProfile::default()
-        },
-        aes_keys(1),
-    )
-    .unwrap();
-    old.power_on();
-    let mut isd = open(&mut old, SecurityLevel::C_MAC);
-    assert_eq!(common::load_cap(&mut old, &mut isd, &cap), 0x6A88);
+    // The user's own export file still takes precedence: linked against
+    // GlobalPlatform's 1.7, the CAP imports 1.7, which this card (1.6)
+    // does not have: 6A88, the note naming the package.
+    let gp17 = support::shared().join("exp-corpus/globalplatform/org.globalplatform-1.7.exp");
+    let other = work.path().join("gp17");
+    std::fs::create_dir_all(&other).unwrap();
+    let sources = java_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/jcvm/gpapi"));
+    let classes = compile(&other, "gptest", &sources, None);
+    let exportpath = gp17.to_string_lossy().to_string();
+    let cap17 = build(
+        &other,
+        &classes,
+        "com.jct.gptest",
+        PKG,
+        Some(&format!("{PLAIN}=GpTestApplet")),
+        &["--exportpath", &exportpath],
+    );
+    let parsed = Cap::from_path(&cap17).unwrap();
+    let Some(Component::Import(imports)) = parsed.component(Tag::Import) else {
+        panic!("no Import component");
+    };
+    assert!(imports
+        .packages
+        .iter()
+        .any(|p| p.aid.as_bytes() == GP_AID && p.version() == (1, 7)));
+    let mut fresh = Card::new(CardProfile::default(), aes_keys(1)).unwrap();
+    fresh.power_on();
+    let mut isd = open(&mut fresh, SecurityLevel::C_MAC);
+    assert_eq!(common::load_cap(&mut fresh, &mut isd, &cap17), 0x6A88);
+    let note = fresh.last_note().unwrap_or_default().to_string();
+    assert!(
+        note.contains("org.globalplatform") && note.contains("1.6"),
+        "{note}"
+    );
 }
 
 #[test]
@@ -281,6 +307,27 @@ fn cvm_is_a_global_pin() {
     assert_eq!(ok(&mut card, "803C000000"), [1, 1, 0, 0, 1, 5]);
     assert_eq!(card.state().cvm.tries, 5);
     assert!(card.state().cvm.blocked);
+}
+
+#[test]
+fn the_global_pin_survives_a_restart_of_the_emulator() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cap = applet_cap(work.path());
+    let state = work.path().join("card");
+    let open_card = || Card::open(&state, CardProfile::default(), aes_keys(1)).unwrap();
+    let mut card = install_applet(open_card(), &cap);
+    select(&mut card, TRUSTED);
+    assert_eq!(ok(&mut card, "803003000412345678"), [1, 1, 0, 0, 0, 3]);
+    assert_eq!(ok(&mut card, "803203000400000000"), [0xFF, 1, 1, 0, 0, 2]);
+    drop(card);
+    let mut card = open_card();
+    card.power_on();
+    select(&mut card, PLAIN);
+    assert_eq!(ok(&mut card, "8034000000"), [0, 1, 0, 0, 0, 2]);
+    assert_eq!(ok(&mut card, "803203000412345678"), [0, 1, 1, 1, 0, 3]);
 }
 
 /// The echo command through the applet's secure channel at `level`.

@@ -96,6 +96,10 @@ fn process_security(vm: &mut Vm<'_>) -> Result<usize, Exc> {
     if cla & 0x80 == 0 {
         return Err(iso(vm, sw::CLA_NOT_SUPPORTED));
     }
+    // Both commands are short APDUs (8 and 16 data bytes).
+    if data.len() > 255 {
+        return Err(iso(vm, sw::WRONG_LENGTH));
+    }
     let command = raw(cla, ins, p1, p2, &data);
     let response = match ins {
         INS_INITIALIZE_UPDATE => initialize_update(vm, &command, p1)?,
