@@ -235,6 +235,8 @@ fn gpsystem_life_cycles_and_privileges() {
     assert_eq!(ok(&mut card, "80220F0000"), [0x01, 0x0F]);
     assert_eq!(ok(&mut card, "8022050000"), [0x00, 0x0F]);
     assert_eq!(ok(&mut card, "80221F0000"), [0x01, 0x1F]);
+    // Its registry entry: no privileges, the state just set.
+    assert_eq!(ok(&mut card, "804A000000"), [0x1F, 0, 0, 0, 0, 5, 1, 1]);
     // The registry has it: GET STATUS shows the new life cycle.
     let mut isd = open(&mut card, SecurityLevel::C_MAC);
     let r = send(
@@ -256,6 +258,11 @@ fn gpsystem_life_cycles_and_privileges() {
     assert_eq!(card.state().life_cycle, 0x7F);
     // Locking a locked card: refused.
     assert_eq!(ok(&mut card, "8024000000"), [0x00]);
+    // The registry entry: its own, with its privileges; none of others.
+    assert_eq!(ok(&mut card, "804A000000"), [0x07, 1, 0x1A, 0, 0, 5, 1, 1]);
+    assert_eq!(ok(&mut card, "804C000007F000000001D301"), [1]);
+    assert_eq!(ok(&mut card, "804E0F0000"), [1, 0x0F]);
+    assert_eq!(ok(&mut card, "804E030000"), [0, 0x0F]);
     // A null CVM for identifiers the card has no CVM for.
     assert_eq!(ok(&mut card, "8048000000"), [0x01]);
     // Terminate: the card state is written.

@@ -19,16 +19,18 @@ pub const GP_AID: [u8; 6] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00];
 pub enum Impl {
     Cvm,
     SecureChannel,
+    RegistryEntry,
 }
 
 impl Impl {
-    const ALL: [Impl; 2] = [Impl::Cvm, Impl::SecureChannel];
+    const ALL: [Impl; 3] = [Impl::Cvm, Impl::SecureChannel, Impl::RegistryEntry];
 
     /// Its stable id (part of its class key).
     fn id(self) -> u16 {
         match self {
             Impl::Cvm => 0x100,
             Impl::SecureChannel => 0x101,
+            Impl::RegistryEntry => 0x102,
         }
     }
 
@@ -36,6 +38,7 @@ impl Impl {
         match self {
             Impl::Cvm => "org/globalplatform/CVM",
             Impl::SecureChannel => "org/globalplatform/SecureChannel",
+            Impl::RegistryEntry => "org/globalplatform/GPRegistryEntry",
         }
     }
 
@@ -44,6 +47,8 @@ impl Impl {
         match self {
             Impl::Cvm => "gp.cvm.global",
             Impl::SecureChannel => "gp.securechannel",
+            // One per application: see registry::get_registry_entry.
+            Impl::RegistryEntry => "gp.registry",
         }
     }
 }

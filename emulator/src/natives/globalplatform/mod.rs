@@ -1,7 +1,8 @@
 //! The GlobalPlatform Card API (`org.globalplatform`, AID A00000015100) of
 //! the emulated card: [`system`] (GPSystem: card and application life
 //! cycle, lockCard/terminateCard by privilege, the CVM and SecureChannel
-//! entry points), [`cvm`] (the card's global PIN behind the CVM
+//! entry points), [`registry`] (an application's own GPRegistryEntry),
+//! [`cvm`] (the card's global PIN behind the CVM
 //! interface) and [`secure_channel`] (the applet's security domain's
 //! SCP02/SCP03 session behind the SecureChannel interface).
 //!
@@ -20,6 +21,7 @@
 
 pub mod classes;
 pub mod cvm;
+pub mod registry;
 pub mod secure_channel;
 pub mod system;
 
@@ -35,6 +37,7 @@ pub enum Call {
     System(system::Call),
     Cvm(cvm::Call),
     Channel(secure_channel::Call),
+    Registry(registry::Call),
 }
 
 /// The native of a GlobalPlatform API method, by class, name and
@@ -43,6 +46,9 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
     match class {
         "org/globalplatform/GPSystem" => system::lookup(name, descriptor).map(Call::System),
         "org/globalplatform/CVM" => cvm::lookup(name, descriptor).map(Call::Cvm),
+        "org/globalplatform/GPRegistryEntry" => {
+            registry::lookup(name, descriptor).map(Call::Registry)
+        }
         "org/globalplatform/SecureChannel" => {
             secure_channel::lookup(name, descriptor).map(Call::Channel)
         }
@@ -56,6 +62,7 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         Call::System(s) => system::call(vm, s, a),
         Call::Cvm(s) => cvm::call(vm, s, a),
         Call::Channel(s) => secure_channel::call(vm, s, a),
+        Call::Registry(s) => registry::call(vm, s, a),
     }
 }
 

@@ -30,6 +30,7 @@ pub enum Call {
     TerminateCard,
     SetAtrHistBytes,
     SetCardContentState,
+    GetRegistryEntry,
 }
 
 pub fn lookup(name: &str, descriptor: &str) -> Option<Call> {
@@ -42,6 +43,9 @@ pub fn lookup(name: &str, descriptor: &str) -> Option<Call> {
         ("terminateCard", "()Z") => Call::TerminateCard,
         ("setATRHistBytes", "([BSB)Z") => Call::SetAtrHistBytes,
         ("setCardContentState", "(B)Z") => Call::SetCardContentState,
+        ("getRegistryEntry", "(Ljavacard/framework/AID;)Lorg/globalplatform/GPRegistryEntry;") => {
+            Call::GetRegistryEntry
+        }
         _ => return None,
     })
 }
@@ -67,6 +71,7 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         // rarely granted): GlobalPlatform lets the OPEN refuse with false.
         Call::SetAtrHistBytes => w(false),
         Call::SetCardContentState => w(set_content_state(vm, arg(0) as u8)),
+        Call::GetRegistryEntry => super::registry::get_registry_entry(vm, arg(0)),
     }
 }
 
@@ -96,7 +101,7 @@ fn terminate_card(vm: &mut Vm<'_>) -> bool {
 /// An application moves itself to an application-specific state (low
 /// three bits 111, lock bit clear: 07, 0F, 1F...) or locks itself
 /// (APPLICATION_LOCKED sets the lock bit and keeps the state under it).
-fn set_content_state(vm: &mut Vm<'_>, new: u8) -> bool {
+pub(crate) fn set_content_state(vm: &mut Vm<'_>, new: u8) -> bool {
     let gp = &mut vm.env.gp;
     let current = gp.applet_life_cycle;
     if current & APPLICATION_LOCKED != 0 || current & 0x07 != 0x07 {

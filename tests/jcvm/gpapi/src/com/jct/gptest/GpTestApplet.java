@@ -1,11 +1,14 @@
 package com.jct.gptest;
 
+import javacard.framework.AID;
 import javacard.framework.APDU;
 import javacard.framework.Applet;
 import javacard.framework.ISO7816;
 import javacard.framework.ISOException;
+import javacard.framework.JCSystem;
 import javacard.framework.Util;
 import org.globalplatform.CVM;
+import org.globalplatform.GPRegistryEntry;
 import org.globalplatform.GPSystem;
 import org.globalplatform.SecureChannel;
 
@@ -27,8 +30,19 @@ import org.globalplatform.SecureChannel;
  *   40 getSecurityLevel, 46 resetSecurity
  *   42 decryptData / 44 encryptData of the unwrapped data, answered wrapped
  *   48 getCVM of an unknown CVM identifier: 01 when null
+ *   4A own GPRegistryEntry: state, CVM Management?, privileges (3), getPrivileges'
+ *      end offset, getAID equals the applet's, associated with the ISD?
+ *   4C getRegistryEntry of the applet whose AID is the data: 01 when null
+ *   4E own GPRegistryEntry.setState(P1): result, new state
  */
 public class GpTestApplet extends Applet {
+
+    private static final byte[] ISD = {
+        (byte) 0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00
+    };
+
+    /** The ISD's AID, made at install: no allocation while processing. */
+    private final AID isd = new AID(ISD, (short) 0, (byte) ISD.length);
 
     public static void install(byte[] bArray, short bOffset, byte bLength) {
         new GpTestApplet().register(bArray, (short) (bOffset + 1), bArray[bOffset]);
@@ -118,6 +132,29 @@ public class GpTestApplet extends Applet {
             case 0x48:
                 answer(apdu, bool(GPSystem.getCVM((byte) 0x01) == null));
                 return;
+            case 0x4A: {
+                GPRegistryEntry entry = GPSystem.getRegistryEntry(null);
+                buf[0] = entry.getState();
+                buf[1] = bool(entry.isPrivileged(GPRegistryEntry.PRIVILEGE_CVM_MANAGEMENT));
+                buf[5] = (byte) entry.getPrivileges(buf, (short) 2);
+                buf[6] = bool(entry.getAID().equals(JCSystem.getAID()));
+                buf[7] = bool(entry.isAssociated(isd));
+                apdu.setOutgoingAndSend((short) 0, (short) 8);
+                return;
+            }
+            case 0x4C: {
+                short len = apdu.setIncomingAndReceive();
+                AID other = JCSystem.lookupAID(buf, ISO7816.OFFSET_CDATA, (byte) len);
+                answer(apdu, bool(GPSystem.getRegistryEntry(other) == null));
+                return;
+            }
+            case 0x4E: {
+                GPRegistryEntry entry = GPSystem.getRegistryEntry(JCSystem.getAID());
+                buf[0] = bool(entry.setState(buf[ISO7816.OFFSET_P1]));
+                buf[1] = entry.getState();
+                apdu.setOutgoingAndSend((short) 0, (short) 2);
+                return;
+            }
             default:
                 ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
