@@ -120,12 +120,17 @@ pub fn enter(env: &mut Env, state: &CardState, installing: Option<&[u8]>) {
             gp.privileges = privileges.unwrap_or_default().to_vec();
         }
     }
-    gp.key_sets.clone_from(&state.key_sets);
+    // Compared first: an APDU that changes no key set copies none.
+    if gp.key_sets != state.key_sets {
+        gp.key_sets.clone_from(&state.key_sets);
+    }
     gp.scp_i = (state.profile.scp02_i, state.profile.scp03_i);
     gp.kdd = crate::recognition::kdd(state);
     gp.isd_aid = state.isd_aid().to_vec();
     gp.max_auth_failures = state.profile.max_auth_failures;
-    gp.cvm.clone_from(&state.cvm);
+    if gp.cvm != state.cvm {
+        gp.cvm.clone_from(&state.cvm);
+    }
     gp.changed = false;
 }
 
