@@ -358,3 +358,23 @@ fn single_byte_corruption_gives_an_error_or_a_consistent_file() {
         "{accepted} accepted, {rejected} rejected"
     );
 }
+
+/// The org.globalplatform table jct embeds (`scripts/gp-api-table.sh`)
+/// holds exactly the facts of GlobalPlatform's export file of that version.
+#[test]
+fn embedded_globalplatform_tables_agree_with_the_export_files() {
+    use cap_tools::api::{self, ApiVersion};
+    for v in ApiVersion::ALL {
+        let (major, minor) = v.globalplatform();
+        let path = common::shared().join(format!(
+            "exp-corpus/globalplatform/org.globalplatform-{major}.{minor}.exp"
+        ));
+        let ours = facts_shape(&decode(&path));
+        let embedded = api::table(v).package_by_name("org.globalplatform").unwrap();
+        let embedded = serde_json::to_value(embedded).unwrap();
+        for key in ["format", "package", "aid", "version", "flags"] {
+            assert_eq!(ours[key], embedded[key], "{v}: {key}");
+        }
+        assert_eq!(ours["classes"], embedded["classes"], "{v}: classes");
+    }
+}

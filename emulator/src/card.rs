@@ -375,7 +375,11 @@ impl Card {
         match &vol.selected {
             Some(Selected::Isd) => {}
             Some(Selected::Instance(aid)) => {
+                // The channel's secure channel session goes with the
+                // command: the applet's SecureChannel works on it.
+                std::mem::swap(self.jcvm.session_slot(), &mut vol.session);
                 let answer = self.jcvm.process(&mut self.state, aid, &cmd, false);
+                std::mem::swap(self.jcvm.session_slot(), &mut vol.session);
                 return plain(self.applet_answer(vol, answer));
             }
             None => return plain(Err(fail(sw::NOT_FOUND, "no application is selected"))),

@@ -106,6 +106,9 @@ pub struct CardState {
     /// The applets' persistent objects, static fields and registrations.
     #[serde(default)]
     pub heap: Heap,
+    /// The global PIN (org.globalplatform CVM).
+    #[serde(default)]
+    pub cvm: crate::natives::globalplatform::cvm::GlobalCvm,
 }
 
 impl CardState {
@@ -119,6 +122,7 @@ impl CardState {
             packages: Vec::new(),
             instances: Vec::new(),
             heap: Heap::default(),
+            cvm: Default::default(),
         }
     }
 

@@ -319,6 +319,7 @@ fn entries(
         packages: Vec::new(),
         instances: Vec::new(),
         heap: Heap::default(),
+        cvm: card.cvm.clone(),
     };
     out.insert("card".to_string(), to_json("card", &rest)?);
     out.insert(

@@ -353,6 +353,13 @@ impl CardChannel {
     pub fn decrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
         self.channel.unprotect_key_data(data)
     }
+
+    /// Encrypts data under the session's data encryption key, as the host
+    /// does for PUT KEY (SCP02: session DEK; SCP03: static DEK): what an
+    /// applet's `SecureChannel.encryptData` asks of its security domain.
+    pub fn encrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
+        self.channel.protect_key_data(data)
+    }
 }
 
 impl core::fmt::Debug for CardChannel {

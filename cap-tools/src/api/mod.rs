@@ -1,5 +1,9 @@
 //! The Java Card API export tables (tokens, AIDs, versions, descriptors and
-//! constants of the public API packages) for API 2.2.2, 3.0.4, 3.0.5 and 3.2.0.
+//! constants of the public API packages) for API 2.2.2, 3.0.4, 3.0.5 and 3.2.0,
+//! each with the GlobalPlatform Card API package `org.globalplatform` a card
+//! of that version carries (see [`ApiVersion::globalplatform`]): real applets
+//! import it, so the converter links against it and the emulated card offers
+//! it like any other API package.
 //!
 //! They are embedded in the binary so that jct never needs an Oracle kit: the
 //! converter links against them, the emulator resolves imports with them and
@@ -61,6 +65,26 @@ impl ApiVersion {
             ApiVersion::V3_0_4 => include_str!("../../api/exports-3.0.4.json"),
             ApiVersion::V3_0_5 => include_str!("../../api/exports-3.0.5.json"),
             ApiVersion::V3_2_0 => include_str!("../../api/exports-3.2.0.json"),
+        }
+    }
+}
+
+impl ApiVersion {
+    /// The version of `org.globalplatform` (AID A00000015100) in this API's
+    /// table: 1.6, the package of GlobalPlatform Card Specification 2.3
+    /// cards, for the 2.x and 3.0 platforms; 1.7 (GP 2.3.1, the version the
+    /// Java Card 3.2 kit supports) for 3.2.0.
+    pub fn globalplatform(&self) -> (u8, u8) {
+        match self {
+            ApiVersion::V3_2_0 => (1, 7),
+            _ => (1, 6),
+        }
+    }
+
+    fn globalplatform_json(&self) -> &'static str {
+        match self.globalplatform() {
+            (1, 7) => include_str!("../../api/globalplatform-1.7.json"),
+            _ => include_str!("../../api/globalplatform-1.6.json"),
         }
     }
 }
@@ -216,7 +240,12 @@ pub fn table(version: ApiVersion) -> &'static ApiTable {
     TABLES[idx].get_or_init(|| {
         // The embedded tables are part of the build and checked by tests; a
         // parse failure is a build defect, not an input error.
-        serde_json::from_str(version.json()).expect("embedded API table is valid JSON")
+        let mut t: ApiTable =
+            serde_json::from_str(version.json()).expect("embedded API table is valid JSON");
+        let gp: ApiPackage = serde_json::from_str(version.globalplatform_json())
+            .expect("embedded GlobalPlatform table is valid JSON");
+        t.packages.push(gp);
+        t
     })
 }
 
@@ -255,6 +284,32 @@ mod tests {
             assert_eq!(t.api_version, v.as_str());
             assert!(t.package_by_name("javacard.framework").is_some(), "{v}");
         }
+    }
+
+    #[test]
+    fn every_table_carries_its_globalplatform_version() {
+        for v in ApiVersion::ALL {
+            let gp = table(v).package_by_name("org.globalplatform").unwrap();
+            assert_eq!(gp.aid, "A00000015100");
+            assert_eq!(gp.version_pair(), Some(v.globalplatform()), "{v}");
+            let system = gp
+                .classes
+                .iter()
+                .find(|c| c.name == "org/globalplatform/GPSystem")
+                .unwrap();
+            let get_cvm = system.methods.iter().find(|m| m.name == "getCVM").unwrap();
+            assert_eq!(
+                (get_cvm.token, get_cvm.descriptor.as_str()),
+                (3, "(B)Lorg/globalplatform/CVM;")
+            );
+        }
+        let aid = Aid::from_hex("A00000015100").unwrap();
+        let k = identify(&aid, 1, 6).unwrap();
+        assert_eq!(k.name, "org.globalplatform");
+        assert_eq!(
+            k.api_versions,
+            vec![ApiVersion::V2_2_2, ApiVersion::V3_0_4, ApiVersion::V3_0_5]
+        );
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct Env {
     pub rng: Option<crate::natives::crypto::random::SharedRng>,
     /// Digests and MACs in progress (RAM: lost at power up).
     pub crypto: crate::natives::crypto::live::Live,
+    /// What the GlobalPlatform API sees of the card during the call.
+    pub gp: crate::natives::globalplatform::GpEnv,
 }
 
 impl Env {
@@ -60,6 +62,7 @@ impl Env {
             deletion_requested: false,
             rng: None,
             crypto: Default::default(),
+            gp: Default::default(),
         }
     }
 }

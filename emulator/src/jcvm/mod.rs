@@ -75,6 +75,9 @@ pub struct Jcvm {
     cut_after: Option<u64>,
     /// The card's randomness, handed to the natives.
     rng: Option<crate::natives::crypto::random::SharedRng>,
+    /// The secure channel session the card lends for applet calls (see
+    /// [`Jcvm::session_slot`]).
+    session: crate::session::Session,
 }
 
 /// An applet instance with its object, context and life-cycle methods.
@@ -149,7 +152,16 @@ impl Jcvm {
         if let Some(env) = &mut self.env {
             env.active = None;
             env.crypto.clear();
+            env.gp.power_on();
         }
+        self.session = crate::session::Session::None;
+    }
+
+    /// Where the card puts the logical channel's secure channel session
+    /// before an applet call and takes it back after: an applet's
+    /// SecureChannel (processSecurity, unwrap, wrap...) works on it.
+    pub fn session_slot(&mut self) -> &mut crate::session::Session {
+        &mut self.session
     }
 
     /// Arms the fault injection of [`crate::danger::cut_power_after`].
@@ -314,6 +326,8 @@ impl Jcvm {
             aid: instance.to_vec(),
             registered: None,
         });
+        crate::natives::globalplatform::enter(env, state, Some(privileges));
+        std::mem::swap(&mut env.gp.session, &mut self.session);
         let exit = self.machine.call(
             rt,
             &mut state.heap,
@@ -321,6 +335,8 @@ impl Jcvm {
             Target::Code(method),
             &[barray as i32, 0, len],
         );
+        std::mem::swap(&mut env.gp.session, &mut self.session);
+        crate::natives::globalplatform::leave(env, state);
         state.heap.free(barray);
         if state.heap.in_transaction() {
             let _ = state.heap.abort();
@@ -552,9 +568,13 @@ impl Jcvm {
         if let Some(cut) = self.cut_after.take() {
             env.limits.budget = cut;
         }
+        crate::natives::globalplatform::enter(env, state, None);
+        std::mem::swap(&mut env.gp.session, &mut self.session);
         let exit = self
             .machine
             .call(rt, &mut state.heap, env, target, &args[..n]);
+        std::mem::swap(&mut env.gp.session, &mut self.session);
+        crate::natives::globalplatform::leave(env, state);
         env.limits.budget = budget;
         if state.heap.in_transaction() {
             // The JCRE aborts a transaction still open when the applet returns.

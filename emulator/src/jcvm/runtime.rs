@@ -192,6 +192,7 @@ impl Runtime {
             .map(|m| m.token)
             .ok_or("the API has no Applet.getShareableInterfaceObject")?;
         natives::crypto::classes::install(&mut rt, heap)?;
+        natives::globalplatform::classes::install(&mut rt, heap)?;
         Ok(rt)
     }
 

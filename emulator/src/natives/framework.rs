@@ -42,6 +42,7 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
         },
         Native::ThrowIt(sys) => Err(vm.throw(sys, a[0] as i16)),
         Native::Crypto(c) => crate::natives::crypto::call(vm, c, &a[..words]),
+        Native::Gp(c) => crate::natives::globalplatform::call(vm, c, &a[..words]),
         Native::Apdu(c) => {
             let args = a;
             apdu::call(vm, c, &args[..words])
@@ -555,7 +556,7 @@ fn aid_arg(vm: &mut Vm<'_>, arr: i32, off: i32, len: i32) -> Result<Vec<u8>, Exc
     Ok(bytes(vm, arr, off, len)?.to_vec())
 }
 
-fn aid_bytes(vm: &mut Vm<'_>, r: i32) -> Result<Vec<u8>, Exc> {
+pub(crate) fn aid_bytes(vm: &mut Vm<'_>, r: i32) -> Result<Vec<u8>, Exc> {
     match native(vm, r)? {
         NativeData::Aid(b) => Ok(b.clone()),
         _ => Err(vm.throw(Sys::ClassCast, 0)),
@@ -563,7 +564,7 @@ fn aid_bytes(vm: &mut Vm<'_>, r: i32) -> Result<Vec<u8>, Exc> {
 }
 
 /// The JCRE-owned AID object of an applet (one per AID, kept).
-fn aid_object(vm: &mut Vm<'_>, aid: &[u8]) -> Result<ObjId, Exc> {
+pub(crate) fn aid_object(vm: &mut Vm<'_>, aid: &[u8]) -> Result<ObjId, Exc> {
     if aid.is_empty() {
         return Ok(0);
     }

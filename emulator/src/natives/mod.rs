@@ -5,8 +5,9 @@
 //!
 //! One module per API area: [`framework`] (java.lang, Applet, the
 //! exceptions, Util, JCSystem, AID, OwnerPIN), [`apdu`] (the APDU class
-//! and its state machine) and [`crypto`] (javacard.security and
-//! javacardx.crypto). A new module adds its variants to [`Native`] and its
+//! and its state machine), [`crypto`] (javacard.security and
+//! javacardx.crypto) and [`globalplatform`] (org.globalplatform: GPSystem,
+//! CVM, SecureChannel). A new module adds its variants to [`Native`] and its
 //! names to [`lookup`], nothing else changes.
 
 // Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
@@ -18,6 +19,7 @@
 pub mod apdu;
 pub mod crypto;
 pub mod framework;
+pub mod globalplatform;
 
 /// Which framework exception a `throwIt` or the VM raises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,6 +171,8 @@ pub enum Native {
     PinUpdate,
     // javacard.security, javacardx.crypto
     Crypto(crypto::Call),
+    // org.globalplatform
+    Gp(globalplatform::Call),
 }
 
 /// The native for an API method: `class` as in the API tables
@@ -195,6 +199,9 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Native> {
     }
     if simple == "APDU" {
         return apdu::lookup(name, descriptor).map(N::Apdu);
+    }
+    if let Some(c) = globalplatform::lookup(class, name, descriptor) {
+        return Some(N::Gp(c));
     }
     if let Some(c) = crypto::lookup(class, name, descriptor) {
         return Some(N::Crypto(c));

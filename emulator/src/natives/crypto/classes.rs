@@ -116,7 +116,7 @@ pub fn install(rt: &mut Runtime, heap: &mut Heap) -> Result<(), LinkError> {
 /// A class implementing interface `ty` (and, as the Class component of a
 /// package would list them, all its superinterfaces): its public methods
 /// take the interface's tokens.
-fn implementing(
+pub(crate) fn implementing(
     rt: &mut Runtime,
     heap: &mut Heap,
     ty: &'static ApiClass,
