@@ -15,9 +15,11 @@ use gp::apdu::CommandApdu;
 use scp::{ChallengeSource, OsRng};
 
 use crate::commands;
+use crate::commands::get_response as response;
 use crate::jcvm::{Answer, Jcvm};
 use crate::keyset::KeySet;
 use crate::load::LoadSequence;
+use crate::natives::apdu::PROTOCOL_T0;
 use crate::profile::{self, CardProfile};
 use crate::session::Session;
 use crate::state::CardState;
@@ -36,7 +38,7 @@ pub enum CardError {
     Rng(String),
 }
 
-/// What is selected on the basic logical channel.
+/// What is selected on a logical channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selected {
     /// The Issuer Security Domain (also after power on: it is the
@@ -56,16 +58,89 @@ pub struct Paging {
     pub next: usize,
 }
 
+/// One open logical channel (ISO/IEC 7816-4 5.4.1, JCRE 3.0.5 chapter 4).
+#[derive(Debug, Default)]
+pub struct Channel {
+    /// The application selected on it; none after a failed selection or
+    /// when a SELECT opened the channel without selecting anything.
+    pub selected: Option<Selected>,
+    /// The ISD's secure channel session: GlobalPlatform binds a session to
+    /// the logical channel it was opened on, so each channel has its own.
+    pub session: Session,
+}
+
+/// Response data the terminal has still to fetch: with GET RESPONSE after
+/// 61xx, or by sending the command again with the right Le after 6Cxx
+/// (T=0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub channel: u8,
+    pub data: Vec<u8>,
+    /// The status word that ends the response.
+    pub sw: u16,
+    /// After 6Cxx: the header the terminal sends again.
+    pub reissue: Option<[u8; 4]>,
+}
+
 /// State that lives from power on to power off or reset.
 #[derive(Debug, Default)]
 pub struct Volatile {
-    pub selected: Option<Selected>,
-    pub session: Session,
+    /// The logical channels the profile offers, by number: `None` when
+    /// closed. The basic channel (0) is always open.
+    pub channels: Vec<Option<Channel>>,
     pub load: Option<LoadSequence>,
     pub paging: Option<Paging>,
+    /// The rest of a response (61xx, 6Cxx); any other command drops it.
+    pub pending: Option<Pending>,
     /// Set when an applet exhausted its instruction budget: the card stops
     /// answering until it is reset, like a card whose watchdog fired.
     pub mute: bool,
+}
+
+impl Volatile {
+    /// The state after power on: `channels` logical channels, the basic
+    /// one open with the ISD selected (the default selected application).
+    pub fn new(channels: u8) -> Volatile {
+        let mut list: Vec<Option<Channel>> = (0..channels.max(1)).map(|_| None).collect();
+        list[0] = Some(Channel {
+            selected: Some(Selected::Isd),
+            session: Session::None,
+        });
+        Volatile {
+            channels: list,
+            ..Volatile::default()
+        }
+    }
+
+    /// An open channel.
+    pub fn channel(&self, n: u8) -> Option<&Channel> {
+        self.channels.get(usize::from(n)).and_then(Option::as_ref)
+    }
+
+    /// An open channel, for changes.
+    pub fn channel_mut(&mut self, n: u8) -> Option<&mut Channel> {
+        self.channels
+            .get_mut(usize::from(n))
+            .and_then(Option::as_mut)
+    }
+
+    /// What is selected on a channel (`None` also for a closed channel).
+    pub fn selected(&self, n: u8) -> Option<&Selected> {
+        self.channel(n).and_then(|c| c.selected.as_ref())
+    }
+
+    /// The applet instances selected on the open channels, as (channel,
+    /// AID).
+    pub fn active(&self) -> Vec<(u8, Vec<u8>)> {
+        self.channels
+            .iter()
+            .enumerate()
+            .filter_map(|(n, c)| match c.as_ref()?.selected.as_ref()? {
+                Selected::Instance(aid) => Some((n as u8, aid.clone())),
+                Selected::Isd => None,
+            })
+            .collect()
+    }
 }
 
 /// The applets' memory, from [`Card::heap_usage`].
@@ -254,10 +329,7 @@ impl Card {
     /// Powers the card up (a cold reset) and returns the ATR.
     pub fn power_on(&mut self) -> Vec<u8> {
         self.jcvm.power_on(&mut self.state.heap);
-        self.power = Some(Volatile {
-            selected: Some(Selected::Isd),
-            ..Volatile::default()
-        });
+        self.power = Some(Volatile::new(self.state.profile.logical_channels));
         self.atr()
     }
 
@@ -351,10 +423,13 @@ impl Card {
 
     fn process(&mut self, vol: &mut Volatile, raw: &[u8]) -> (Vec<u8>, Option<String>) {
         // A LOAD sequence survives only into the next LOAD; GET STATUS
-        // paging only into the next GET STATUS. Whatever else arrives ends
-        // them, and so does any failure on the way.
+        // paging only into the next GET STATUS; the rest of a response
+        // only into the GET RESPONSE (or the reissued command) that
+        // fetches it. Whatever else arrives ends them, and so does any
+        // failure on the way.
         let load = vol.load.take();
         let paging = vol.paging.take();
+        let pending = vol.pending.take();
         let cmd = match CommandApdu::parse(raw) {
             Ok(c) => c,
             Err(e) => return plain(Err(fail(sw::WRONG_LENGTH, e.to_string()))),
@@ -363,35 +438,106 @@ impl Card {
         if cla == 0xFF {
             return plain(Err(fail(sw::CLA_NOT_SUPPORTED, "CLA FF is invalid")));
         }
-        if logical_channel(cla) != 0 {
+        let ch = logical_channel(cla);
+        if ch >= self.state.profile.logical_channels {
             return plain(Err(fail(
                 sw::CHANNEL_NOT_SUPPORTED,
-                format!("logical channel {} is not supported", logical_channel(cla)),
+                format!(
+                    "logical channel {ch}: the card has {} (0 to {})",
+                    self.state.profile.logical_channels,
+                    self.state.profile.logical_channels - 1
+                ),
             )));
         }
-        if cmd.ins() == commands::INS_SELECT && !is_secured(cla) {
-            return plain(commands::select::select(self, vol, &cmd));
+        if self.state.profile.protocol == PROTOCOL_T0 && cmd.is_extended() {
+            return plain(Err(fail(
+                sw::WRONG_LENGTH,
+                "extended length needs T=1; the card runs T=0",
+            )));
         }
-        match &vol.selected {
+        if let Some(p) = pending {
+            if let Some(answer) = response::continue_pending(&self.state.profile, p, &cmd) {
+                vol.pending = answer.pending;
+                return (answer.bytes, answer.note);
+            }
+        }
+        let (bytes, note) = self.dispatch(vol, ch, raw, &cmd, load, paging);
+        let shaped = response::shape(&self.state.profile, ch, &cmd, bytes);
+        vol.pending = shaped.pending;
+        (shaped.bytes, note.or(shaped.note))
+    }
+
+    /// One command on logical channel `ch`: MANAGE CHANNEL and SELECT for
+    /// the JCRE, the rest for what is selected on the channel.
+    fn dispatch(
+        &mut self,
+        vol: &mut Volatile,
+        ch: u8,
+        raw: &[u8],
+        cmd: &CommandApdu,
+        load: Option<LoadSequence>,
+        paging: Option<Paging>,
+    ) -> (Vec<u8>, Option<String>) {
+        let cla = cmd.cla();
+        // MANAGE CHANNEL is the JCRE's, never an applet's (JCRE 3.0.5
+        // 4.5.1 note); proprietary classes with INS 70 go to the applet.
+        if cmd.ins() == commands::INS_MANAGE_CHANNEL && cla & 0x80 == 0 {
+            return plain(commands::manage_channel::manage_channel(self, vol, cmd));
+        }
+        if vol.channel(ch).is_none() {
+            // SELECT by AID opens a closed channel (JCRE 3.0.5 4.5.2);
+            // nothing else reaches a closed one.
+            if cmd.ins() == commands::INS_SELECT && !is_secured(cla) && cla & 0x80 == 0 {
+                if let Some(slot) = vol.channels.get_mut(usize::from(ch)) {
+                    *slot = Some(Channel::default());
+                }
+            } else {
+                return plain(Err(fail(
+                    sw::CHANNEL_NOT_SUPPORTED,
+                    format!("logical channel {ch} is not open"),
+                )));
+            }
+        }
+        if cmd.ins() == commands::INS_SELECT && !is_secured(cla) {
+            return plain(commands::select::select(self, vol, ch, cmd));
+        }
+        match vol.selected(ch) {
             Some(Selected::Isd) => {}
             Some(Selected::Instance(aid)) => {
-                let answer = self.jcvm.process(&mut self.state, aid, &cmd, false);
-                return plain(self.applet_answer(vol, answer));
+                let aid = aid.clone();
+                return plain(self.run_applet(vol, ch, &aid, cmd, false));
             }
-            None => return plain(Err(fail(sw::NOT_FOUND, "no application is selected"))),
+            None => {
+                return plain(Err(fail(
+                    sw::NOT_FOUND,
+                    format!("no application is selected on logical channel {ch}"),
+                )))
+            }
         }
+        let Some(channel_state) = vol.channel_mut(ch) else {
+            return plain(Err(fail(sw::CHANNEL_NOT_SUPPORTED, "the channel closed")));
+        };
         match cmd.ins() {
             commands::INS_INITIALIZE_UPDATE => {
-                return plain(commands::auth::initialize_update(self, vol, raw, &cmd))
+                return plain(commands::auth::initialize_update(
+                    self,
+                    &mut channel_state.session,
+                    raw,
+                    cmd,
+                ))
             }
             commands::INS_EXTERNAL_AUTHENTICATE => {
-                return plain(commands::auth::external_authenticate(self, vol, raw))
+                return plain(commands::auth::external_authenticate(
+                    self,
+                    &mut channel_state.session,
+                    raw,
+                ))
             }
             _ => {}
         }
         // Secure messaging: an open channel checks and strips it; without
         // one, a secured command cannot be checked at all.
-        let (cmd, mut channel) = match std::mem::take(&mut vol.session) {
+        let (cmd, mut channel) = match std::mem::take(&mut channel_state.session) {
             Session::Open { mut channel, kvn } => match channel.verify_and_unwrap(raw) {
                 Ok(plain_cmd) => (plain_cmd, Some((channel, kvn))),
                 Err(e) => {
@@ -404,10 +550,12 @@ impl Card {
             _ if is_secured(cla) => {
                 return plain(Err(fail(
                     sw::SECURITY,
-                    "secure messaging without an authenticated session",
+                    format!(
+                        "secure messaging without an authenticated session on logical channel {ch}"
+                    ),
                 )))
             }
-            _ => (cmd, None),
+            _ => (cmd.clone(), None),
         };
         let mut ctx = commands::Ctx {
             vol,
@@ -424,7 +572,9 @@ impl Card {
         match channel.take() {
             Some((mut c, kvn)) => match c.wrap_response(&data, status) {
                 Ok(bytes) => {
-                    vol.session = Session::Open { channel: c, kvn };
+                    if let Some(open) = vol.channel_mut(ch) {
+                        open.session = Session::Open { channel: c, kvn };
+                    }
                     (bytes, note)
                 }
                 Err(e) => (
@@ -434,6 +584,44 @@ impl Card {
             },
             None => (sw::encode(&data, status), note),
         }
+    }
+
+    /// process() of the applet selected on channel `ch`. Extended APDUs
+    /// reach only applets that implement javacardx.apdu.ExtendedLength;
+    /// the others get 6700, SW_WRONG_LENGTH (JCRE 3.0.5 9.4.4), and so
+    /// does an extended Lc above 32767.
+    pub(crate) fn run_applet(
+        &mut self,
+        vol: &mut Volatile,
+        ch: u8,
+        aid: &[u8],
+        cmd: &CommandApdu,
+        selecting: bool,
+    ) -> Outcome {
+        if cmd.data().len() > 32767 {
+            return Err(fail(
+                sw::WRONG_LENGTH,
+                format!(
+                    "an Lc of {}: applets take at most 32767 bytes",
+                    cmd.data().len()
+                ),
+            ));
+        }
+        if cmd.is_extended() {
+            let info = self.jcvm.applet_info(&mut self.state, aid);
+            if !info.as_ref().is_ok_and(|i| i.extended_length) {
+                return Err(fail(
+                    sw::WRONG_LENGTH,
+                    format!(
+                        "an extended APDU for {}, which does not implement javacardx.apdu.ExtendedLength",
+                        hex::encode_upper(aid)
+                    ),
+                ));
+            }
+        }
+        self.jcvm.set_active(vol.active());
+        let answer = self.jcvm.process(&mut self.state, aid, cmd, selecting, ch);
+        self.applet_answer(vol, answer)
     }
 }
 
