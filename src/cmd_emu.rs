@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use crate::card_args::{parse_hex, parse_hex_u8, parse_scp, parse_u8};
 use crate::secret::SecretHex;
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use emulator::server::{self, Event};
 use emulator::{Card, CardProfile};
 use gp::vpcd_frame::Control;
@@ -79,13 +79,31 @@ pub struct EmuArgs {
     /// Default 01 (C-MAC). 00 lets an unprotected session change the card.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub min_level: Option<u8>,
-    /// Log every APDU, its answer and why a command failed.
+    /// Log every APDU, its answer and why a command failed, and each
+    /// package's memory whenever an APDU changed it (installs, applets
+    /// allocating).
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[command(subcommand)]
+    pub action: Option<EmuAction>,
+}
+
+/// What `jct emu` does besides running a card.
+#[derive(Subcommand, Debug, Clone)]
+pub enum EmuAction {
+    /// Show a card's memory from its state directory: totals against the
+    /// profile's limits, then each package (persistent, CLEAR_ON_RESET and
+    /// CLEAR_ON_DESELECT bytes, objects, static fields) and its applets.
+    ///
+    /// Example: jct emu stats --state card/ --json
+    Stats(crate::cmd_emu_stats::StatsArgs),
 }
 
 /// Runs the emulator until Ctrl-C.
 pub fn run(args: EmuArgs) -> Result<()> {
+    if let Some(EmuAction::Stats(stats)) = &args.action {
+        return crate::cmd_emu_stats::run(stats);
+    }
     let (profile, keys) = card_settings(&args)?;
     let fresh = match &args.state {
         Some(path) => !path.exists(),
@@ -263,6 +281,20 @@ fn log(event: &Event, verbose: bool) {
                 Control::Other(code) => format!("control {code:02X}"),
             }
         ),
+        Event::Memory(packages) if verbose => {
+            for p in packages.iter() {
+                let u = &p.usage;
+                note!(
+                    "  memory of {}: persistent {} bytes, transient {} (CLEAR_ON_RESET) + {} (CLEAR_ON_DESELECT), {} objects, static fields {} bytes",
+                    hex::encode_upper(&p.aid),
+                    u.persistent,
+                    u.clear_on_reset,
+                    u.clear_on_deselect,
+                    u.objects,
+                    u.statics
+                );
+            }
+        }
         Event::Apdu {
             command,
             response,

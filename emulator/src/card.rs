@@ -92,6 +92,9 @@ pub struct Volatile {
     pub paging: Option<Paging>,
     /// The rest of a response (61xx, 6Cxx); any other command drops it.
     pub pending: Option<Pending>,
+    /// The transmission protocol of this session: the profile's, unless
+    /// the reader chose another ([`Card::select_protocol`]).
+    pub protocol: u8,
     /// Set when an applet exhausted its instruction budget: the card stops
     /// answering until it is reset, like a card whose watchdog fired.
     pub mute: bool,
@@ -100,7 +103,7 @@ pub struct Volatile {
 impl Volatile {
     /// The state after power on: `channels` logical channels, the basic
     /// one open with the ISD selected (the default selected application).
-    pub fn new(channels: u8) -> Volatile {
+    pub fn new(channels: u8, protocol: u8) -> Volatile {
         let mut list: Vec<Option<Channel>> = (0..channels.max(1)).map(|_| None).collect();
         list[0] = Some(Channel {
             selected: Some(Selected::Isd),
@@ -108,6 +111,7 @@ impl Volatile {
         });
         Volatile {
             channels: list,
+            protocol,
             ..Volatile::default()
         }
     }
@@ -151,6 +155,39 @@ pub struct HeapUsage {
     pub transient: usize,
     pub transient_limit: usize,
     pub objects: usize,
+}
+
+/// One package's share of the applets' memory (stats, `jct emu -v`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PackageMemory {
+    /// The package (load file) AID.
+    #[serde(serialize_with = "crate::hexser::serialize")]
+    pub aid: Vec<u8>,
+    /// Its applet instances.
+    #[serde(serialize_with = "crate::hexser::list::serialize")]
+    pub applets: Vec<Vec<u8>>,
+    #[serde(flatten)]
+    pub usage: crate::jcvm::heap::ContextUsage,
+}
+
+/// The memory of each package on a card (in load order), by owner: see
+/// [`crate::jcvm::heap::Heap::usage_by_context`] for what counts.
+pub fn package_memory(state: &CardState) -> Vec<PackageMemory> {
+    let mut by_context = state.heap.usage_by_context();
+    state
+        .packages
+        .iter()
+        .map(|p| PackageMemory {
+            aid: p.aid.clone(),
+            applets: state
+                .instances
+                .iter()
+                .filter(|i| i.load_file == p.aid)
+                .map(|i| i.aid.clone())
+                .collect(),
+            usage: by_context.remove(&p.aid).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// An emulated GlobalPlatform card.
@@ -311,6 +348,11 @@ impl Card {
         }
     }
 
+    /// Each package's memory (see [`package_memory`]).
+    pub fn package_memory(&self) -> Vec<PackageMemory> {
+        package_memory(&self.state)
+    }
+
     /// The state file, if the card has one.
     pub fn state_file(&self) -> Option<&Path> {
         self.store.as_ref().map(StateFile::path)
@@ -329,8 +371,27 @@ impl Card {
     /// Powers the card up (a cold reset) and returns the ATR.
     pub fn power_on(&mut self) -> Vec<u8> {
         self.jcvm.power_on(&mut self.state.heap);
-        self.power = Some(Volatile::new(self.state.profile.logical_channels));
+        let protocol = self.state.profile.protocol;
+        self.jcvm.set_protocol(protocol);
+        self.power = Some(Volatile::new(self.state.profile.logical_channels, protocol));
         self.atr()
+    }
+
+    /// The reader's protocol choice after the ATR (a PPS exchange, ISO/IEC
+    /// 7816-3 9): 0 for T=0, 1 for T=1, both of which the ATR offers. It
+    /// lasts until power off or reset, which return to the profile's
+    /// protocol. `false` (nothing changes) for another value or an
+    /// unpowered card.
+    pub fn select_protocol(&mut self, protocol: u8) -> bool {
+        match &mut self.power {
+            Some(vol) if protocol <= 1 => {
+                vol.protocol = protocol;
+                vol.pending = None;
+                self.jcvm.set_protocol(protocol);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Warm reset: volatile state is lost, as at power on.
@@ -449,20 +510,20 @@ impl Card {
                 ),
             )));
         }
-        if self.state.profile.protocol == PROTOCOL_T0 && cmd.is_extended() {
+        if vol.protocol == PROTOCOL_T0 && cmd.is_extended() {
             return plain(Err(fail(
                 sw::WRONG_LENGTH,
                 "extended length needs T=1; the card runs T=0",
             )));
         }
         if let Some(p) = pending {
-            if let Some(answer) = response::continue_pending(&self.state.profile, p, &cmd) {
+            if let Some(answer) = response::continue_pending(vol.protocol, p, &cmd) {
                 vol.pending = answer.pending;
                 return (answer.bytes, answer.note);
             }
         }
         let (bytes, note) = self.dispatch(vol, ch, raw, &cmd, load, paging);
-        let shaped = response::shape(&self.state.profile, ch, &cmd, bytes);
+        let shaped = response::shape(vol.protocol, ch, &cmd, bytes);
         vol.pending = shaped.pending;
         (shaped.bytes, note.or(shaped.note))
     }

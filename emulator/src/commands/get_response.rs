@@ -14,7 +14,6 @@ use gp::apdu::CommandApdu;
 
 use crate::card::{logical_channel, Pending};
 use crate::natives::apdu::PROTOCOL_T0;
-use crate::profile::CardProfile;
 use crate::sw;
 
 /// GET RESPONSE.
@@ -40,7 +39,7 @@ fn exact(n: usize) -> u16 {
 
 /// Cuts the response `bytes` (data and status word) of `cmd`, sent on
 /// logical channel `channel`, to what the protocol and Le allow.
-pub fn shape(profile: &CardProfile, channel: u8, cmd: &CommandApdu, bytes: Vec<u8>) -> Shaped {
+pub fn shape(protocol: u8, channel: u8, cmd: &CommandApdu, bytes: Vec<u8>) -> Shaped {
     let as_is = |bytes: Vec<u8>| Shaped {
         bytes,
         pending: None,
@@ -52,7 +51,7 @@ pub fn shape(profile: &CardProfile, channel: u8, cmd: &CommandApdu, bytes: Vec<u
     let (data, trailer) = bytes.split_at(bytes.len() - 2);
     let status = u16::from_be_bytes([trailer[0], trailer[1]]);
     let ne = cmd.ne();
-    if profile.protocol == PROTOCOL_T0 {
+    if protocol == PROTOCOL_T0 {
         let case2 = cmd.data().is_empty() && ne.is_some();
         if !case2 {
             return wait(channel, data.to_vec(), status, None, more(data.len()));
@@ -119,7 +118,7 @@ fn wait(
 /// The answer to `cmd` when it fetches (part of) the pending response:
 /// GET RESPONSE on its channel, or the reissue a 6Cxx asked for. `None`:
 /// `cmd` is another command, and the pending response is dropped.
-pub fn continue_pending(profile: &CardProfile, p: Pending, cmd: &CommandApdu) -> Option<Shaped> {
+pub fn continue_pending(protocol: u8, p: Pending, cmd: &CommandApdu) -> Option<Shaped> {
     if logical_channel(cmd.cla()) != p.channel {
         return None;
     }
@@ -144,7 +143,7 @@ pub fn continue_pending(profile: &CardProfile, p: Pending, cmd: &CommandApdu) ->
         });
     }
     let ne = cmd.ne().unwrap_or(256);
-    if profile.protocol == PROTOCOL_T0 && ne > p.data.len() {
+    if protocol == PROTOCOL_T0 && ne > p.data.len() {
         let n = p.data.len();
         return Some(Shaped {
             bytes: sw::encode(&[], exact(n)),
@@ -175,20 +174,13 @@ pub fn continue_pending(profile: &CardProfile, p: Pending, cmd: &CommandApdu) ->
 mod tests {
     use super::*;
 
-    fn profile(protocol: u8) -> CardProfile {
-        CardProfile {
-            protocol,
-            ..CardProfile::default()
-        }
-    }
-
     fn cmd(bytes: &[u8]) -> CommandApdu {
         CommandApdu::parse(bytes).unwrap()
     }
 
     #[test]
     fn t1_longer_than_le_chains_with_61xx() {
-        let p = profile(1);
+        let p = 1;
         let data: Vec<u8> = (0..10).collect();
         let s = shape(
             &p,
@@ -199,18 +191,18 @@ mod tests {
         assert_eq!(s.bytes, [0, 1, 2, 3, 0x61, 6]);
         let pending = s.pending.unwrap();
         // Another channel's command drops it.
-        assert!(continue_pending(&p, pending.clone(), &cmd(&[0x00, 0xC0, 0, 0, 0])).is_none());
-        let next = continue_pending(&p, pending, &cmd(&[0x01, 0xC0, 0, 0, 2])).unwrap();
+        assert!(continue_pending(p, pending.clone(), &cmd(&[0x00, 0xC0, 0, 0, 0])).is_none());
+        let next = continue_pending(p, pending, &cmd(&[0x01, 0xC0, 0, 0, 2])).unwrap();
         assert_eq!(next.bytes, [4, 5, 0x61, 4]);
         let last =
-            continue_pending(&p, next.pending.unwrap(), &cmd(&[0x01, 0xC0, 0, 0, 0])).unwrap();
+            continue_pending(p, next.pending.unwrap(), &cmd(&[0x01, 0xC0, 0, 0, 0])).unwrap();
         assert_eq!(last.bytes, [6, 7, 8, 9, 0x90, 0]);
         assert!(last.pending.is_none());
     }
 
     #[test]
     fn t0_case4_waits_and_case2_asks_for_the_right_le() {
-        let p = profile(0);
+        let p = 0;
         let s = shape(
             &p,
             0,
@@ -219,10 +211,10 @@ mod tests {
         );
         assert_eq!(s.bytes, [0x61, 3]);
         // Le too long for what is left: 6Cxx, then the right Le.
-        let again = continue_pending(&p, s.pending.unwrap(), &cmd(&[0x00, 0xC0, 0, 0, 5])).unwrap();
+        let again = continue_pending(p, s.pending.unwrap(), &cmd(&[0x00, 0xC0, 0, 0, 5])).unwrap();
         assert_eq!(again.bytes, [0x6C, 3]);
         let done =
-            continue_pending(&p, again.pending.unwrap(), &cmd(&[0x00, 0xC0, 0, 0, 3])).unwrap();
+            continue_pending(p, again.pending.unwrap(), &cmd(&[0x00, 0xC0, 0, 0, 3])).unwrap();
         assert_eq!(done.bytes, [1, 2, 3, 0x90, 0]);
         // Case 2 with Le 00: 6C03, and the reissued command gets the data.
         let s = shape(
@@ -232,7 +224,7 @@ mod tests {
             sw::encode(&[7, 8, 9], 0x9000),
         );
         assert_eq!(s.bytes, [0x6C, 3]);
-        let done = continue_pending(&p, s.pending.unwrap(), &cmd(&[0x80, 0x20, 0, 0, 3])).unwrap();
+        let done = continue_pending(p, s.pending.unwrap(), &cmd(&[0x80, 0x20, 0, 0, 3])).unwrap();
         assert_eq!(done.bytes, [7, 8, 9, 0x90, 0]);
     }
 }

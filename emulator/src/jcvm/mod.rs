@@ -78,6 +78,8 @@ pub struct Jcvm {
     /// The applets active on the logical channels, (channel, AID), as the
     /// card manager last said ([`Jcvm::set_active`]).
     active: Vec<(u8, Vec<u8>)>,
+    /// The transmission protocol of the session (APDU.getProtocol).
+    protocol: u8,
 }
 
 /// What the card manager needs to know of an applet to select it on a
@@ -204,6 +206,11 @@ impl Jcvm {
             env.active.clone_from(&active);
         }
         self.active = active;
+    }
+
+    /// The transmission protocol the card runs now: 0 (T=0) or 1 (T=1).
+    pub fn set_protocol(&mut self, protocol: u8) {
+        self.protocol = protocol;
     }
 
     /// An applet's context and the interfaces that decide how it is
@@ -700,7 +707,7 @@ impl Jcvm {
         let mut n = 1;
         if let Some((cmd, selecting)) = how.apdu {
             env.selecting = selecting;
-            env.apdu.start(cmd, state.profile.protocol, extended);
+            env.apdu.start(cmd, self.protocol, extended);
             // The JCRE zeroes the buffer for each command (APDU class
             // description), then writes the header as received.
             let header = env.apdu.buffer_header();
