@@ -183,7 +183,7 @@ mod tests {
         let p = 1;
         let data: Vec<u8> = (0..10).collect();
         let s = shape(
-            &p,
+            p,
             1,
             &cmd(&[0x01, 0x10, 0, 0, 4]),
             sw::encode(&data, 0x9000),
@@ -204,7 +204,7 @@ mod tests {
     fn t0_case4_waits_and_case2_asks_for_the_right_le() {
         let p = 0;
         let s = shape(
-            &p,
+            p,
             0,
             &cmd(&[0x80, 0x10, 0, 0, 1, 0xAA, 0]),
             sw::encode(&[1, 2, 3], 0x9000),
@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(done.bytes, [1, 2, 3, 0x90, 0]);
         // Case 2 with Le 00: 6C03, and the reissued command gets the data.
         let s = shape(
-            &p,
+            p,
             0,
             &cmd(&[0x80, 0x20, 0, 0, 0]),
             sw::encode(&[7, 8, 9], 0x9000),
