@@ -140,7 +140,7 @@ impl Volatile {
             .iter()
             .enumerate()
             .filter_map(|(n, c)| match c.as_ref()?.selected.as_ref()? {
-                Selected::Instance(aid) => Some((n as u8, aid.clone())),
+                Selected::Instance(aid) => Some((u8::try_from(n).ok()?, aid.clone())),
                 Selected::Isd => None,
             })
             .collect()

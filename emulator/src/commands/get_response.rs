@@ -29,12 +29,13 @@ pub struct Shaped {
 
 /// 61xx: xx more bytes are available (00: 256 or more).
 fn more(n: usize) -> u16 {
-    0x6100 | (n.min(256) & 0xFF) as u16
+    0x6100 | u16::from(u8::try_from(n).unwrap_or(0))
 }
 
-/// 6Cxx: the right Le is xx (00: 256).
+/// 6Cxx: the right Le is xx (00: 256; a response is at most 256 bytes
+/// when T=0 asks for the right Le).
 fn exact(n: usize) -> u16 {
-    0x6C00 | (n & 0xFF) as u16
+    0x6C00 | u16::from(u8::try_from(n).unwrap_or(0))
 }
 
 /// Cuts the response `bytes` (data and status word) of `cmd`, sent on
