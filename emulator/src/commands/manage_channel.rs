@@ -121,3 +121,54 @@ fn close(card: &mut Card, vol: &mut Volatile, n: u8, count: u8) -> Outcome {
     card.save_heap()?;
     Ok(Reply::data(Vec::new()))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::{test_keys, CardProfile};
+    use crate::Card;
+
+    fn card(channels: u8) -> Card {
+        let profile = CardProfile {
+            logical_channels: channels,
+            ..CardProfile::default()
+        };
+        let mut card = Card::new(profile, test_keys(true, 1).unwrap()).unwrap();
+        card.power_on();
+        card
+    }
+
+    /// The response in hex, for a command in hex.
+    fn ask(card: &mut Card, cmd: &str) -> String {
+        hex::encode_upper(card.transmit(&hex::decode(cmd).unwrap()))
+    }
+
+    #[test]
+    fn channels_open_lowest_first_close_and_vanish_at_reset() {
+        let mut c = card(4);
+        assert_eq!(ask(&mut c, "0070000001"), "019000");
+        assert_eq!(ask(&mut c, "0070000001"), "029000");
+        assert_eq!(ask(&mut c, "0070000001"), "039000");
+        assert_eq!(ask(&mut c, "0070000001"), "6A81");
+        assert_eq!(ask(&mut c, "00708002"), "9000");
+        assert_eq!(ask(&mut c, "0270000001"), "6881");
+        assert_eq!(ask(&mut c, "0070000001"), "029000");
+        // The ISD is selected on an opened channel; GET DATA works there.
+        assert!(ask(&mut c, "02CA006600").ends_with("9000"));
+        // A SELECT opens a closed channel.
+        assert_eq!(ask(&mut c, "00708003"), "9000");
+        assert!(ask(&mut c, "03A4040008A000000151000000").ends_with("9000"));
+        assert!(ask(&mut c, "03CA006600").ends_with("9000"));
+        c.reset();
+        assert_eq!(ask(&mut c, "02CA006600"), "6881");
+        assert_eq!(ask(&mut c, "0070000001"), "019000");
+    }
+
+    #[test]
+    fn a_card_with_the_basic_channel_only() {
+        let mut c = card(1);
+        assert_eq!(ask(&mut c, "0070000001"), "6881");
+        assert_eq!(ask(&mut c, "00708001"), "6881");
+        assert_eq!(ask(&mut c, "01A4040008A000000151000000"), "6881");
+        assert!(ask(&mut c, "00CA006600").ends_with("9000"));
+    }
+}
