@@ -79,6 +79,15 @@ pub struct EmuArgs {
     /// Default 01 (C-MAC). 00 lets an unprotected session change the card.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub min_level: Option<u8>,
+    /// Logical channels the card offers: 1 (basic only) to 20; default 4
+    /// (channels 0 to 3).
+    #[arg(long, value_name = "N")]
+    pub channels: Option<u8>,
+    /// Transmission protocol: t1 (default) or t0 (responses of case 4
+    /// commands come with 61xx and GET RESPONSE, a wrong Le gets 6Cxx, no
+    /// extended length).
+    #[arg(long, value_name = "t0|t1", value_parser = parse_protocol)]
+    pub protocol: Option<u8>,
     /// Log every APDU, its answer and why a command failed, and each
     /// package's memory whenever an APDU changed it (installs, applets
     /// allocating).
@@ -167,6 +176,17 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.isd.is_some()
         || a.max_auth_failures.is_some()
         || a.min_level.is_some()
+        || a.channels.is_some()
+        || a.protocol.is_some()
+}
+
+/// `t0` or `t1` (also `T=0`, `0`...) as the protocol number.
+fn parse_protocol(text: &str) -> Result<u8, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "t0" | "t=0" | "0" => Ok(0),
+        "t1" | "t=1" | "1" => Ok(1),
+        _ => Err(format!("'{text}': use t0 or t1")),
+    }
 }
 
 /// Whether some key of a fresh card would be the well-known test key.
@@ -204,6 +224,12 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(level) = a.min_level {
         profile.min_level = level;
+    }
+    if let Some(n) = a.channels {
+        profile.logical_channels = n;
+    }
+    if let Some(p) = a.protocol {
+        profile.protocol = p;
     }
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a
@@ -248,13 +274,15 @@ fn describe(card: &Card) {
         })
         .collect();
     note!(
-        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, content management from level {:02X}, {} package(s), {} instance(s){}",
+        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, content management from level {:02X}, T={}, {} logical channel(s), {} package(s), {} instance(s){}",
         hex::encode_upper(&state.serial),
         hex::encode_upper(&p.isd_aid),
         p.api,
         state.card_life_cycle(),
         sets.join(", "),
         p.min_level,
+        p.protocol,
+        p.logical_channels,
         state.packages.len(),
         state.instances.len(),
         card.state_file()
