@@ -360,6 +360,12 @@ fn the_secure_channel_session_belongs_to_its_channel() {
     // Selecting on channel 1 neither.
     assert_eq!(sw_of(&mut card, "01A4040007F000000001D401"), 0x9000);
     assert_eq!(send(&mut card, &mut sc, &get_status).sw, 0x9000);
+    // Multi is active on channel 1: nothing of its package can be deleted.
+    let mut delete = vec![0x4F, 0x07];
+    delete.extend_from_slice(&hex(PLAIN));
+    let delete = CommandApdu::new(0x80, 0xE4, 0, 0, delete, None).unwrap();
+    assert_eq!(send(&mut card, &mut sc, &delete).sw, 0x6985);
+    assert_eq!(send(&mut card, &mut sc, &get_status).sw, 0x9000);
     // Selecting on channel 0 ends it.
     assert_eq!(sw_of(&mut card, "00A4040007F000000001D401"), 0x9000);
     assert_eq!(sw_of(&mut card, "00A4040008A000000151000000"), 0x9000);
