@@ -422,6 +422,8 @@ impl Jcvm {
         env.context = context;
         env.applet = instance.to_vec();
         env.selecting = false;
+        // No channel is assigned during install() (JCSystem.getAssignedChannel).
+        env.channel = 0;
         env.installing = Some(Installing {
             aid: instance.to_vec(),
             registered: None,

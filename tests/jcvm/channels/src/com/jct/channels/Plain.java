@@ -10,7 +10,10 @@ import javacard.framework.JCSystem;
 /**
  * An applet that is not multiselectable (F000000001D402), in the same
  * package as Multi: the JCRE refuses to select it while its package is
- * active on another logical channel (see tests/channels.rs).
+ * active on another logical channel (see tests/channels.rs). The API asks
+ * that a package's applets be all multiselectable or none; this package
+ * mixes them on purpose, to test that the JCRE checks both the applet
+ * being selected and those of its package active elsewhere.
  */
 public class Plain extends Applet {
     private final byte[] cod;
