@@ -335,6 +335,33 @@ fn t0_uses_61xx_get_response_and_6cxx() {
     );
 }
 
+/// The loader against a T=0 card over TCP: it follows 61xx and 6Cxx, and a
+/// paged GET STATUS goes on across the GET RESPONSEs.
+#[test]
+fn the_loader_works_with_a_t0_card() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let cap = channels_cap(work.path());
+    let emu = support::Emu::start_profile(
+        false,
+        CardProfile {
+            protocol: 0,
+            ..CardProfile::default()
+        },
+    );
+    let listed = emu.list();
+    assert!(listed.contains("A0000000620205"), "{listed}");
+    emu.jct(&["install"])
+        .arg(&cap)
+        .args(["--applet", MULTI])
+        .assert()
+        .success();
+    let listed = emu.list();
+    assert!(listed.contains(MULTI), "{listed}");
+}
+
 #[test]
 fn the_secure_channel_session_belongs_to_its_channel() {
     if !support::require::javac() {

@@ -484,10 +484,10 @@ impl Card {
 
     fn process(&mut self, vol: &mut Volatile, raw: &[u8]) -> (Vec<u8>, Option<String>) {
         // A LOAD sequence survives only into the next LOAD; GET STATUS
-        // paging only into the next GET STATUS; the rest of a response
-        // only into the GET RESPONSE (or the reissued command) that
-        // fetches it. Whatever else arrives ends them, and so does any
-        // failure on the way.
+        // paging only into the next GET STATUS (GET RESPONSE between them
+        // does not count); the rest of a response only into the GET
+        // RESPONSE (or the reissued command) that fetches it. Whatever
+        // else arrives ends them, and so does any failure on the way.
         let load = vol.load.take();
         let paging = vol.paging.take();
         let pending = vol.pending.take();
@@ -518,7 +518,11 @@ impl Card {
         }
         if let Some(p) = pending {
             if let Some(answer) = response::continue_pending(vol.protocol, p, &cmd) {
+                // Fetching a response is part of the command that made
+                // it: a paged GET STATUS or a LOAD sequence goes on after.
                 vol.pending = answer.pending;
+                vol.load = load;
+                vol.paging = paging;
                 return (answer.bytes, answer.note);
             }
         }
