@@ -335,6 +335,41 @@ fn t0_uses_61xx_get_response_and_6cxx() {
     );
 }
 
+/// An instance with the CardReset privilege is the basic channel's default
+/// applet: selected at power on (select(), no process()), while channels
+/// opened from channel 0 get the ISD.
+#[test]
+fn the_card_reset_privilege_makes_the_default_applet() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mut card = channels_card(work.path());
+    let mut sc = common::open(&mut card, SecurityLevel::C_MAC);
+    let data = gp::install::InstallForInstall {
+        load_file_aid: hex("F000000001D4"),
+        module_aid: hex(PLAIN),
+        application_aid: hex("F000000001D40201"),
+        privileges: gp::Privileges::default().with_default_selected(),
+        parameters: gp::install::InstallForInstall::applet_parameters(&[]).unwrap(),
+        token: vec![],
+    }
+    .to_data()
+    .unwrap();
+    let install = CommandApdu::new(0x80, 0xE6, 0x0C, 0x00, data, None).unwrap();
+    assert_eq!(send(&mut card, &mut sc, &install).sw, 0x9000);
+    card.power_on();
+    run(
+        &mut card,
+        &[
+            ("0010000000", "000000 9000"),
+            ("0070000001", "01 9000"),
+            ("0110000000", "6D00"),
+        ],
+    );
+    assert_eq!(sw_of(&mut card, "00A4040008A000000151000000"), 0x9000);
+}
+
 /// The loader against a T=0 card over TCP: it follows 61xx and 6Cxx, and a
 /// paged GET STATUS goes on across the GET RESPONSEs.
 #[test]

@@ -373,8 +373,42 @@ impl Card {
         self.jcvm.power_on(&mut self.state.heap);
         let protocol = self.state.profile.protocol;
         self.jcvm.set_protocol(protocol);
-        self.power = Some(Volatile::new(self.state.profile.logical_channels, protocol));
+        let mut vol = Volatile::new(self.state.profile.logical_channels, protocol);
+        self.select_default(&mut vol);
+        self.power = if vol.mute { None } else { Some(vol) };
         self.atr()
+    }
+
+    /// The default applet of the basic channel (JCRE 3.0.5 4.1): the
+    /// selectable instance with the CardReset privilege (GlobalPlatform:
+    /// the one that got it last when several have it), selected with
+    /// select() and no process(). Without one, or when its select()
+    /// refuses, the ISD stays selected, as GlobalPlatform's default
+    /// selected application.
+    fn select_default(&mut self, vol: &mut Volatile) {
+        let state = &self.state;
+        if matches!(
+            state.card_life_cycle(),
+            gp::CardLifeCycle::CardLocked | gp::CardLifeCycle::Terminated
+        ) {
+            return;
+        }
+        let Some(aid) = state
+            .instances
+            .iter()
+            .rev()
+            .find(|i| i.is_selectable() && i.privileges().has("CardReset"))
+            .map(|i| i.aid.clone())
+        else {
+            return;
+        };
+        let selected = commands::select::select_on(self, vol, 0, Selected::Instance(aid), None);
+        if selected.is_err() && !vol.mute {
+            if let Some(c) = vol.channel_mut(0) {
+                c.selected = Some(Selected::Isd);
+            }
+        }
+        self.note = selected.err().map(|f| format!("default applet: {}", f.why));
     }
 
     /// The reader's protocol choice after the ATR (a PPS exchange, ISO/IEC
