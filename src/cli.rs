@@ -43,7 +43,9 @@ pub enum Command {
     /// Run APDU scripts as regression tests: on a fresh in-process card, or a card (--emu, -r).
     #[command(long_about = crate::cmd_test::LONG_HELP)]
     Test(crate::cmd_test::TestArgs),
-    /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools).
+    /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
+    /// `jct emu stats --state DIR` shows a card's memory.
+    #[command(args_conflicts_with_subcommands = true)]
     Emu(crate::cmd_emu::EmuArgs),
 }
 

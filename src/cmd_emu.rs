@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use crate::card_args::{parse_hex, parse_hex_u8, parse_scp, parse_u8};
 use crate::secret::SecretHex;
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use emulator::server::{self, Event};
 use emulator::{Card, CardProfile};
 use gp::vpcd_frame::Control;
@@ -79,13 +79,40 @@ pub struct EmuArgs {
     /// Default 01 (C-MAC). 00 lets an unprotected session change the card.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub min_level: Option<u8>,
-    /// Log every APDU, its answer and why a command failed.
+    /// Logical channels the card offers: 1 (basic only) to 20; default 4
+    /// (channels 0 to 3).
+    #[arg(long, value_name = "N")]
+    pub channels: Option<u8>,
+    /// Transmission protocol: t1 (default) or t0 (responses of case 4
+    /// commands come with 61xx and GET RESPONSE, a wrong Le gets 6Cxx, no
+    /// extended length).
+    #[arg(long, value_name = "t0|t1", value_parser = parse_protocol)]
+    pub protocol: Option<u8>,
+    /// Log every APDU, its answer and why a command failed, and each
+    /// package's memory whenever an APDU changed it (installs, applets
+    /// allocating).
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    #[command(subcommand)]
+    pub action: Option<EmuAction>,
+}
+
+/// What `jct emu` does besides running a card.
+#[derive(Subcommand, Debug, Clone)]
+pub enum EmuAction {
+    /// Show a card's memory from its state directory: totals against the
+    /// profile's limits, then each package (persistent, CLEAR_ON_RESET and
+    /// CLEAR_ON_DESELECT bytes, objects, static fields) and its applets.
+    ///
+    /// Example: jct emu stats --state card/ --json
+    Stats(crate::cmd_emu_stats::StatsArgs),
 }
 
 /// Runs the emulator until Ctrl-C.
 pub fn run(args: EmuArgs) -> Result<()> {
+    if let Some(EmuAction::Stats(stats)) = &args.action {
+        return crate::cmd_emu_stats::run(stats);
+    }
     let (profile, keys) = card_settings(&args)?;
     let fresh = match &args.state {
         Some(path) => !path.exists(),
@@ -149,6 +176,17 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.isd.is_some()
         || a.max_auth_failures.is_some()
         || a.min_level.is_some()
+        || a.channels.is_some()
+        || a.protocol.is_some()
+}
+
+/// `t0` or `t1` (also `T=0`, `0`...) as the protocol number.
+fn parse_protocol(text: &str) -> Result<u8, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "t0" | "t=0" | "0" => Ok(0),
+        "t1" | "t=1" | "1" => Ok(1),
+        _ => Err(format!("'{text}': use t0 or t1")),
+    }
 }
 
 /// Whether some key of a fresh card would be the well-known test key.
@@ -186,6 +224,12 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(level) = a.min_level {
         profile.min_level = level;
+    }
+    if let Some(n) = a.channels {
+        profile.logical_channels = n;
+    }
+    if let Some(p) = a.protocol {
+        profile.protocol = p;
     }
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a
@@ -230,13 +274,15 @@ fn describe(card: &Card) {
         })
         .collect();
     note!(
-        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, content management from level {:02X}, {} package(s), {} instance(s){}",
+        "jct emu: card {} ISD {}, Java Card {}, life cycle {}, key set {}, content management from level {:02X}, T={}, {} logical channel(s), {} package(s), {} instance(s){}",
         hex::encode_upper(&state.serial),
         hex::encode_upper(&p.isd_aid),
         p.api,
         state.card_life_cycle(),
         sets.join(", "),
         p.min_level,
+        p.protocol,
+        p.logical_channels,
         state.packages.len(),
         state.instances.len(),
         card.state_file()
@@ -263,6 +309,20 @@ fn log(event: &Event, verbose: bool) {
                 Control::Other(code) => format!("control {code:02X}"),
             }
         ),
+        Event::Memory(packages) if verbose => {
+            for p in packages.iter() {
+                let u = &p.usage;
+                note!(
+                    "  memory of {}: persistent {} bytes, transient {} (CLEAR_ON_RESET) + {} (CLEAR_ON_DESELECT), {} objects, static fields {} bytes",
+                    hex::encode_upper(&p.aid),
+                    u.persistent,
+                    u.clear_on_reset,
+                    u.clear_on_deselect,
+                    u.objects,
+                    u.statics
+                );
+            }
+        }
         Event::Apdu {
             command,
             response,

@@ -17,6 +17,7 @@ mod cmd_build;
 mod cmd_cap;
 mod cmd_card;
 mod cmd_emu;
+mod cmd_emu_stats;
 mod cmd_exp;
 mod cmd_test;
 mod fsutil;

@@ -201,7 +201,13 @@ fn random_counter_commands(seed: u64, n: usize) -> Vec<Vec<u8>> {
             6 => vec![0x80, 0x12, 0x00, 0x00, 0x01, hi],
             _ => vec![
                 [0x80, 0x00, 0x84][(r >> 40) as usize % 3],
-                (r >> 48) as u8,
+                // Not 70: jct emu has logical channels, so 00 70 is MANAGE
+                // CHANNEL for its JCRE (JCRE 3.0.5 4.5.1); jCardSim has
+                // none and hands it to the applet.
+                match (r >> 48) as u8 {
+                    0x70 => 0x71,
+                    ins => ins,
+                },
                 0x00,
                 0x00,
                 0x00,

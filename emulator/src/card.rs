@@ -15,9 +15,11 @@ use gp::apdu::CommandApdu;
 use scp::{ChallengeSource, OsRng};
 
 use crate::commands;
+use crate::commands::get_response as response;
 use crate::jcvm::{Answer, Jcvm};
 use crate::keyset::KeySet;
 use crate::load::LoadSequence;
+use crate::natives::apdu::PROTOCOL_T0;
 use crate::profile::{self, CardProfile};
 use crate::session::Session;
 use crate::state::CardState;
@@ -36,7 +38,7 @@ pub enum CardError {
     Rng(String),
 }
 
-/// What is selected on the basic logical channel.
+/// What is selected on a logical channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selected {
     /// The Issuer Security Domain (also after power on: it is the
@@ -56,16 +58,93 @@ pub struct Paging {
     pub next: usize,
 }
 
+/// One open logical channel (ISO/IEC 7816-4 5.4.1, JCRE 3.0.5 chapter 4).
+#[derive(Debug, Default)]
+pub struct Channel {
+    /// The application selected on it; none after a failed selection or
+    /// when a SELECT opened the channel without selecting anything.
+    pub selected: Option<Selected>,
+    /// The ISD's secure channel session: GlobalPlatform binds a session to
+    /// the logical channel it was opened on, so each channel has its own.
+    pub session: Session,
+}
+
+/// Response data the terminal has still to fetch: with GET RESPONSE after
+/// 61xx, or by sending the command again with the right Le after 6Cxx
+/// (T=0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    pub channel: u8,
+    pub data: Vec<u8>,
+    /// The status word that ends the response.
+    pub sw: u16,
+    /// After 6Cxx: the header the terminal sends again.
+    pub reissue: Option<[u8; 4]>,
+}
+
 /// State that lives from power on to power off or reset.
 #[derive(Debug, Default)]
 pub struct Volatile {
-    pub selected: Option<Selected>,
-    pub session: Session,
+    /// The logical channels the profile offers, by number: `None` when
+    /// closed. The basic channel (0) is always open.
+    pub channels: Vec<Option<Channel>>,
     pub load: Option<LoadSequence>,
     pub paging: Option<Paging>,
+    /// The rest of a response (61xx, 6Cxx); any other command drops it.
+    pub pending: Option<Pending>,
+    /// The transmission protocol of this session: the profile's, unless
+    /// the reader chose another ([`Card::select_protocol`]).
+    pub protocol: u8,
     /// Set when an applet exhausted its instruction budget: the card stops
     /// answering until it is reset, like a card whose watchdog fired.
     pub mute: bool,
+}
+
+impl Volatile {
+    /// The state after power on: `channels` logical channels, the basic
+    /// one open with the ISD selected (the default selected application).
+    pub fn new(channels: u8, protocol: u8) -> Volatile {
+        let mut list: Vec<Option<Channel>> = (0..channels.max(1)).map(|_| None).collect();
+        list[0] = Some(Channel {
+            selected: Some(Selected::Isd),
+            session: Session::None,
+        });
+        Volatile {
+            channels: list,
+            protocol,
+            ..Volatile::default()
+        }
+    }
+
+    /// An open channel.
+    pub fn channel(&self, n: u8) -> Option<&Channel> {
+        self.channels.get(usize::from(n)).and_then(Option::as_ref)
+    }
+
+    /// An open channel, for changes.
+    pub fn channel_mut(&mut self, n: u8) -> Option<&mut Channel> {
+        self.channels
+            .get_mut(usize::from(n))
+            .and_then(Option::as_mut)
+    }
+
+    /// What is selected on a channel (`None` also for a closed channel).
+    pub fn selected(&self, n: u8) -> Option<&Selected> {
+        self.channel(n).and_then(|c| c.selected.as_ref())
+    }
+
+    /// The applet instances selected on the open channels, as (channel,
+    /// AID).
+    pub fn active(&self) -> Vec<(u8, Vec<u8>)> {
+        self.channels
+            .iter()
+            .enumerate()
+            .filter_map(|(n, c)| match c.as_ref()?.selected.as_ref()? {
+                Selected::Instance(aid) => Some((u8::try_from(n).ok()?, aid.clone())),
+                Selected::Isd => None,
+            })
+            .collect()
+    }
 }
 
 /// The applets' memory, from [`Card::heap_usage`].
@@ -76,6 +155,39 @@ pub struct HeapUsage {
     pub transient: usize,
     pub transient_limit: usize,
     pub objects: usize,
+}
+
+/// One package's share of the applets' memory (stats, `jct emu -v`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PackageMemory {
+    /// The package (load file) AID.
+    #[serde(serialize_with = "crate::hexser::serialize")]
+    pub aid: Vec<u8>,
+    /// Its applet instances.
+    #[serde(serialize_with = "crate::hexser::list::serialize")]
+    pub applets: Vec<Vec<u8>>,
+    #[serde(flatten)]
+    pub usage: crate::jcvm::heap::ContextUsage,
+}
+
+/// The memory of each package on a card (in load order), by owner: see
+/// [`crate::jcvm::heap::Heap::usage_by_context`] for what counts.
+pub fn package_memory(state: &CardState) -> Vec<PackageMemory> {
+    let mut by_context = state.heap.usage_by_context();
+    state
+        .packages
+        .iter()
+        .map(|p| PackageMemory {
+            aid: p.aid.clone(),
+            applets: state
+                .instances
+                .iter()
+                .filter(|i| i.load_file == p.aid)
+                .map(|i| i.aid.clone())
+                .collect(),
+            usage: by_context.remove(&p.aid).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// An emulated GlobalPlatform card.
@@ -236,6 +348,11 @@ impl Card {
         }
     }
 
+    /// Each package's memory (see [`package_memory`]).
+    pub fn package_memory(&self) -> Vec<PackageMemory> {
+        package_memory(&self.state)
+    }
+
     /// The state file, if the card has one.
     pub fn state_file(&self) -> Option<&Path> {
         self.store.as_ref().map(StateFile::path)
@@ -254,11 +371,61 @@ impl Card {
     /// Powers the card up (a cold reset) and returns the ATR.
     pub fn power_on(&mut self) -> Vec<u8> {
         self.jcvm.power_on(&mut self.state.heap);
-        self.power = Some(Volatile {
-            selected: Some(Selected::Isd),
-            ..Volatile::default()
-        });
+        let protocol = self.state.profile.protocol;
+        self.jcvm.set_protocol(protocol);
+        let mut vol = Volatile::new(self.state.profile.logical_channels, protocol);
+        self.select_default(&mut vol);
+        self.power = if vol.mute { None } else { Some(vol) };
         self.atr()
+    }
+
+    /// The default applet of the basic channel (JCRE 3.0.5 4.1): the
+    /// selectable instance with the CardReset privilege (GlobalPlatform:
+    /// the one that got it last when several have it), selected with
+    /// select() and no process(). Without one, or when its select()
+    /// refuses, the ISD stays selected, as GlobalPlatform's default
+    /// selected application.
+    fn select_default(&mut self, vol: &mut Volatile) {
+        let state = &self.state;
+        if matches!(
+            state.card_life_cycle(),
+            gp::CardLifeCycle::CardLocked | gp::CardLifeCycle::Terminated
+        ) {
+            return;
+        }
+        let Some(aid) = state
+            .instances
+            .iter()
+            .rev()
+            .find(|i| i.is_selectable() && i.privileges().has("CardReset"))
+            .map(|i| i.aid.clone())
+        else {
+            return;
+        };
+        let selected = commands::select::select_on(self, vol, 0, Selected::Instance(aid), None);
+        if selected.is_err() && !vol.mute {
+            if let Some(c) = vol.channel_mut(0) {
+                c.selected = Some(Selected::Isd);
+            }
+        }
+        self.note = selected.err().map(|f| format!("default applet: {}", f.why));
+    }
+
+    /// The reader's protocol choice after the ATR (a PPS exchange, ISO/IEC
+    /// 7816-3 9): 0 for T=0, 1 for T=1, both of which the ATR offers. It
+    /// lasts until power off or reset, which return to the profile's
+    /// protocol. `false` (nothing changes) for another value or an
+    /// unpowered card.
+    pub fn select_protocol(&mut self, protocol: u8) -> bool {
+        match &mut self.power {
+            Some(vol) if protocol <= 1 => {
+                vol.protocol = protocol;
+                vol.pending = None;
+                self.jcvm.set_protocol(protocol);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Warm reset: volatile state is lost, as at power on.
@@ -351,10 +518,13 @@ impl Card {
 
     fn process(&mut self, vol: &mut Volatile, raw: &[u8]) -> (Vec<u8>, Option<String>) {
         // A LOAD sequence survives only into the next LOAD; GET STATUS
-        // paging only into the next GET STATUS. Whatever else arrives ends
-        // them, and so does any failure on the way.
+        // paging only into the next GET STATUS (GET RESPONSE between them
+        // does not count); the rest of a response only into the GET
+        // RESPONSE (or the reissued command) that fetches it. Whatever
+        // else arrives ends them, and so does any failure on the way.
         let load = vol.load.take();
         let paging = vol.paging.take();
+        let pending = vol.pending.take();
         let cmd = match CommandApdu::parse(raw) {
             Ok(c) => c,
             Err(e) => return plain(Err(fail(sw::WRONG_LENGTH, e.to_string()))),
@@ -363,39 +533,110 @@ impl Card {
         if cla == 0xFF {
             return plain(Err(fail(sw::CLA_NOT_SUPPORTED, "CLA FF is invalid")));
         }
-        if logical_channel(cla) != 0 {
+        let ch = logical_channel(cla);
+        if ch >= self.state.profile.logical_channels {
             return plain(Err(fail(
                 sw::CHANNEL_NOT_SUPPORTED,
-                format!("logical channel {} is not supported", logical_channel(cla)),
+                format!(
+                    "logical channel {ch}: the card has {} (0 to {})",
+                    self.state.profile.logical_channels,
+                    self.state.profile.logical_channels - 1
+                ),
             )));
         }
-        if cmd.ins() == commands::INS_SELECT && !is_secured(cla) {
-            return plain(commands::select::select(self, vol, &cmd));
+        if vol.protocol == PROTOCOL_T0 && cmd.is_extended() {
+            return plain(Err(fail(
+                sw::WRONG_LENGTH,
+                "extended length needs T=1; the card runs T=0",
+            )));
         }
-        match &vol.selected {
+        if let Some(p) = pending {
+            if let Some(answer) = response::continue_pending(vol.protocol, p, &cmd) {
+                // Fetching a response is part of the command that made
+                // it: a paged GET STATUS or a LOAD sequence goes on after.
+                vol.pending = answer.pending;
+                vol.load = load;
+                vol.paging = paging;
+                return (answer.bytes, answer.note);
+            }
+        }
+        let (bytes, note) = self.dispatch(vol, ch, raw, &cmd, load, paging);
+        let shaped = response::shape(vol.protocol, ch, &cmd, bytes);
+        vol.pending = shaped.pending;
+        (shaped.bytes, note.or(shaped.note))
+    }
+
+    /// One command on logical channel `ch`: MANAGE CHANNEL and SELECT for
+    /// the JCRE, the rest for what is selected on the channel.
+    fn dispatch(
+        &mut self,
+        vol: &mut Volatile,
+        ch: u8,
+        raw: &[u8],
+        cmd: &CommandApdu,
+        load: Option<LoadSequence>,
+        paging: Option<Paging>,
+    ) -> (Vec<u8>, Option<String>) {
+        let cla = cmd.cla();
+        // MANAGE CHANNEL is the JCRE's, never an applet's (JCRE 3.0.5
+        // 4.5.1 note); proprietary classes with INS 70 go to the applet.
+        if cmd.ins() == commands::INS_MANAGE_CHANNEL && cla & 0x80 == 0 {
+            return plain(commands::manage_channel::manage_channel(self, vol, cmd));
+        }
+        if vol.channel(ch).is_none() {
+            // SELECT by AID opens a closed channel (JCRE 3.0.5 4.5.2);
+            // nothing else reaches a closed one.
+            if cmd.ins() == commands::INS_SELECT && !is_secured(cla) && cla & 0x80 == 0 {
+                if let Some(slot) = vol.channels.get_mut(usize::from(ch)) {
+                    *slot = Some(Channel::default());
+                }
+            } else {
+                return plain(Err(fail(
+                    sw::CHANNEL_NOT_SUPPORTED,
+                    format!("logical channel {ch} is not open"),
+                )));
+            }
+        }
+        if cmd.ins() == commands::INS_SELECT && !is_secured(cla) {
+            return plain(commands::select::select(self, vol, ch, cmd));
+        }
+        match vol.selected(ch) {
             Some(Selected::Isd) => {}
             Some(Selected::Instance(aid)) => {
-                // The channel's secure channel session goes with the
-                // command: the applet's SecureChannel works on it.
-                std::mem::swap(self.jcvm.session_slot(), &mut vol.session);
-                let answer = self.jcvm.process(&mut self.state, aid, &cmd, false);
-                std::mem::swap(self.jcvm.session_slot(), &mut vol.session);
-                return plain(self.applet_answer(vol, answer));
+                let aid = aid.clone();
+                return plain(self.run_applet(vol, ch, &aid, cmd, false));
             }
-            None => return plain(Err(fail(sw::NOT_FOUND, "no application is selected"))),
+            None => {
+                return plain(Err(fail(
+                    sw::NOT_FOUND,
+                    format!("no application is selected on logical channel {ch}"),
+                )))
+            }
         }
+        let Some(channel_state) = vol.channel_mut(ch) else {
+            return plain(Err(fail(sw::CHANNEL_NOT_SUPPORTED, "the channel closed")));
+        };
         match cmd.ins() {
             commands::INS_INITIALIZE_UPDATE => {
-                return plain(commands::auth::initialize_update(self, vol, raw, &cmd))
+                return plain(commands::auth::initialize_update(
+                    self,
+                    &mut channel_state.session,
+                    raw,
+                    cmd,
+                ))
             }
             commands::INS_EXTERNAL_AUTHENTICATE => {
-                return plain(commands::auth::external_authenticate(self, vol, raw))
+                return plain(commands::auth::external_authenticate(
+                    self,
+                    &mut channel_state.session,
+                    raw,
+                ))
             }
             _ => {}
         }
         // Secure messaging: an open channel checks and strips it; without
         // one, a secured command cannot be checked at all.
-        let (cmd, mut channel) = match std::mem::take(&mut vol.session) {
+        let (cmd, mut channel) = match std::mem::take(&mut channel_state.session) {
             Session::Open { mut channel, kvn } => match channel.verify_and_unwrap(raw) {
                 Ok(plain_cmd) => (plain_cmd, Some((channel, kvn))),
                 Err(e) => {
@@ -408,10 +649,12 @@ impl Card {
             _ if is_secured(cla) => {
                 return plain(Err(fail(
                     sw::SECURITY,
-                    "secure messaging without an authenticated session",
+                    format!(
+                        "secure messaging without an authenticated session on logical channel {ch}"
+                    ),
                 )))
             }
-            _ => (cmd, None),
+            _ => (cmd.clone(), None),
         };
         let mut ctx = commands::Ctx {
             vol,
@@ -428,7 +671,9 @@ impl Card {
         match channel.take() {
             Some((mut c, kvn)) => match c.wrap_response(&data, status) {
                 Ok(bytes) => {
-                    vol.session = Session::Open { channel: c, kvn };
+                    if let Some(open) = vol.channel_mut(ch) {
+                        open.session = Session::Open { channel: c, kvn };
+                    }
                     (bytes, note)
                 }
                 Err(e) => (
@@ -438,6 +683,55 @@ impl Card {
             },
             None => (sw::encode(&data, status), note),
         }
+    }
+
+    /// process() of the applet selected on channel `ch`. Extended APDUs
+    /// reach only applets that implement javacardx.apdu.ExtendedLength;
+    /// the others get 6700, SW_WRONG_LENGTH (JCRE 3.0.5 9.4.4), and so
+    /// does an extended Lc above 32767.
+    pub(crate) fn run_applet(
+        &mut self,
+        vol: &mut Volatile,
+        ch: u8,
+        aid: &[u8],
+        cmd: &CommandApdu,
+        selecting: bool,
+    ) -> Outcome {
+        if cmd.data().len() > 32767 {
+            return Err(fail(
+                sw::WRONG_LENGTH,
+                format!(
+                    "an Lc of {}: applets take at most 32767 bytes",
+                    cmd.data().len()
+                ),
+            ));
+        }
+        if cmd.is_extended() {
+            let info = self.jcvm.applet_info(&mut self.state, aid);
+            if !info.as_ref().is_ok_and(|i| i.extended_length) {
+                return Err(fail(
+                    sw::WRONG_LENGTH,
+                    format!(
+                        "an extended APDU for {}, which does not implement javacardx.apdu.ExtendedLength",
+                        hex::encode_upper(aid)
+                    ),
+                ));
+            }
+        }
+        self.jcvm.set_active(vol.active());
+        // The channel's secure channel session goes with the command: the
+        // applet's org.globalplatform SecureChannel works on it.
+        let mut session = vol
+            .channel_mut(ch)
+            .map(|c| std::mem::take(&mut c.session))
+            .unwrap_or_default();
+        std::mem::swap(self.jcvm.session_slot(), &mut session);
+        let answer = self.jcvm.process(&mut self.state, aid, cmd, selecting, ch);
+        std::mem::swap(self.jcvm.session_slot(), &mut session);
+        if let Some(c) = vol.channel_mut(ch) {
+            c.session = session;
+        }
+        self.applet_answer(vol, answer)
     }
 }
 

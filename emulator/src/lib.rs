@@ -19,7 +19,7 @@
 //! atomically after every change ([`store`]); [`server`] puts the card on
 //! TCP (vpcd framing) or behind pcscd's vpcd driver.
 //!
-//! Module map: [`card`] power and dispatch, [`commands`] one module per
+//! Module map: [`card`] power, logical channels and dispatch, [`commands`] one module per
 //! command, [`session`] the secure channel state, [`load`] a LOAD in
 //! progress, [`linker`] the checks on a complete load file, [`jcvm`] the
 //! virtual machine and its persistent heap, [`natives`] the API, [`state`] and

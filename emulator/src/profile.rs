@@ -73,6 +73,23 @@ pub struct CardProfile {
     /// Words of the Java stack (locals and operands of all frames).
     #[serde(default = "default_max_stack_words")]
     pub max_stack_words: usize,
+    /// Logical channels the card offers (ISO/IEC 7816-4 5.4.1): 1 (the
+    /// basic channel only: MANAGE CHANNEL answers 6881) to 20. Default 4
+    /// (channels 0 to 3, the first interindustry CLA coding).
+    #[serde(default = "default_logical_channels")]
+    pub logical_channels: u8,
+    /// Transmission protocol the card runs: 1 (T=1, default) or 0 (T=0:
+    /// case 4 responses come as 61xx and GET RESPONSE, a wrong Le as 6Cxx,
+    /// no extended length). APDU.getProtocol reports it.
+    #[serde(default = "default_protocol")]
+    pub protocol: u8,
+}
+
+fn default_logical_channels() -> u8 {
+    4
+}
+fn default_protocol() -> u8 {
+    1
 }
 
 fn default_heap_memory() -> usize {
@@ -114,6 +131,8 @@ impl Default for CardProfile {
             instruction_budget: default_instruction_budget(),
             max_frames: default_max_frames(),
             max_stack_words: default_max_stack_words(),
+            logical_channels: default_logical_channels(),
+            protocol: default_protocol(),
         }
     }
 }
@@ -159,6 +178,18 @@ impl CardProfile {
             return Err(format!(
                 "max_stack_words {}: use 16 to 1048576",
                 self.max_stack_words
+            ));
+        }
+        if !(1..=20).contains(&self.logical_channels) {
+            return Err(format!(
+                "logical_channels {}: use 1 to 20",
+                self.logical_channels
+            ));
+        }
+        if self.protocol > 1 {
+            return Err(format!(
+                "protocol {}: use 0 (T=0) or 1 (T=1)",
+                self.protocol
             ));
         }
         if self.instruction_budget == 0 {

@@ -48,6 +48,9 @@ pub enum Event<'a> {
         response: &'a [u8],
         note: Option<&'a str>,
     },
+    /// The applets' memory changed during the last APDU: each package's
+    /// share now.
+    Memory(&'a [crate::card::PackageMemory]),
 }
 
 /// Applies one frame to the card; returns the reply the framing expects
@@ -74,12 +77,16 @@ pub fn handle_frame(card: &mut Card, frame: &Frame, observer: &mut dyn FnMut(&Ev
             }
         }
         Frame::Apdu(apdu) => {
+            let before = card.heap_usage();
             let response = card.transmit(apdu);
             observer(&Event::Apdu {
                 command: apdu,
                 response: &response,
                 note: card.last_note(),
             });
+            if card.heap_usage() != before {
+                observer(&Event::Memory(&card.package_memory()));
+            }
             response
         }
     }

@@ -42,17 +42,22 @@ impl Emu {
     }
 
     pub fn start_with(scp02: bool, scp02_i: u8, api: &str) -> Emu {
+        let profile = CardProfile {
+            api: api.to_string(),
+            scp02_i,
+            ..CardProfile::default()
+        };
+        Emu::start_profile(scp02, profile)
+    }
+
+    /// A card of the given profile (SCP02 or SCP03 test keys).
+    pub fn start_profile(scp02: bool, profile: CardProfile) -> Emu {
         let dir = tempfile::tempdir().unwrap();
         let key = hex::decode(TEST_KEY).unwrap();
         let keys = if scp02 {
             StaticKeys::single(Key::des3(&key).unwrap(), 1)
         } else {
             StaticKeys::single(Key::aes(&key).unwrap(), 1)
-        };
-        let profile = CardProfile {
-            api: api.to_string(),
-            scp02_i,
-            ..CardProfile::default()
         };
         let mut card = Card::open(dir.path().join("card.json"), profile, keys).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

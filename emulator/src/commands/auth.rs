@@ -11,7 +11,7 @@ use gp::apdu::CommandApdu;
 use scp::keys::KeyType;
 use scp::{self, CardConfig, ScpError};
 
-use crate::card::{class, Card, Volatile};
+use crate::card::{class, is_secured, Card};
 use crate::commands::CLA_GP;
 use crate::recognition;
 use crate::session::Session;
@@ -21,13 +21,14 @@ use crate::sw::{self, fail, Outcome, Reply};
 /// host challenge.
 pub fn initialize_update(
     card: &mut Card,
-    vol: &mut Volatile,
+    session: &mut Session,
     raw: &[u8],
     cmd: &CommandApdu,
 ) -> Outcome {
-    // Whatever happens next, a session that was open is over.
-    vol.session = Session::None;
-    if cmd.cla() != CLA_GP {
+    // Whatever happens next, a session that was open on this logical
+    // channel is over.
+    *session = Session::None;
+    if class(cmd.cla()) != CLA_GP || is_secured(cmd.cla()) {
         return Err(if class(cmd.cla()) == CLA_GP {
             fail(
                 sw::SECURITY,
@@ -79,7 +80,7 @@ pub fn initialize_update(
         }
         card.commit(next)?;
     }
-    vol.session = Session::Authenticating {
+    *session = Session::Authenticating {
         pending: Box::new(pending),
         kvn,
     };
@@ -92,8 +93,8 @@ pub fn initialize_update(
 
 /// EXTERNAL AUTHENTICATE: P1 the security level, data the host cryptogram
 /// and C-MAC.
-pub fn external_authenticate(card: &mut Card, vol: &mut Volatile, raw: &[u8]) -> Outcome {
-    let Session::Authenticating { pending, kvn } = std::mem::take(&mut vol.session) else {
+pub fn external_authenticate(card: &mut Card, session: &mut Session, raw: &[u8]) -> Outcome {
+    let Session::Authenticating { pending, kvn } = std::mem::take(session) else {
         return Err(fail(
             sw::CONDITIONS,
             "EXTERNAL AUTHENTICATE without a preceding INITIALIZE UPDATE",
@@ -112,7 +113,7 @@ pub fn external_authenticate(card: &mut Card, vol: &mut Volatile, raw: &[u8]) ->
                 set.sequence_counter = set.sequence_counter.saturating_add(1);
             }
             card.commit(next)?;
-            vol.session = Session::Open { channel, kvn };
+            *session = Session::Open { channel, kvn };
             Ok(Reply::ok())
         }
         Err(e) => {

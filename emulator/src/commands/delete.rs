@@ -35,6 +35,27 @@ pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome 
             .and_then(|t| t.bytes())
     };
     if let Some(aid) = value(0x4F) {
+        // Nothing is deleted while an applet of the same context (package)
+        // is active on a logical channel (JCRE 3.0.5 11.3.4.1, 11.3.4.3).
+        let package = card
+            .state
+            .instance(aid)
+            .map_or(aid.to_vec(), |i| i.load_file.clone());
+        for (channel, active) in ctx.vol.active() {
+            if card
+                .state
+                .instance(&active)
+                .is_some_and(|i| i.load_file == package)
+            {
+                return Err(fail(
+                    sw::CONDITIONS,
+                    format!(
+                        "{} of the same package is selected on logical channel {channel}",
+                        hex::encode_upper(&active)
+                    ),
+                ));
+            }
+        }
         return delete_aid(card, aid, related);
     }
     if let Some(kvn) = value(0xD2) {

@@ -6,8 +6,10 @@
 pub mod auth;
 pub mod delete;
 pub mod get_data;
+pub mod get_response;
 pub mod get_status;
 pub mod install;
+pub mod manage_channel;
 pub mod put_key;
 pub mod select;
 pub mod set_status;
@@ -21,6 +23,7 @@ use crate::load::LoadSequence;
 use crate::sw::{self, fail, Fail, Outcome};
 
 pub const INS_SELECT: u8 = 0xA4;
+pub const INS_MANAGE_CHANNEL: u8 = 0x70;
 pub const INS_INITIALIZE_UPDATE: u8 = 0x50;
 pub const INS_EXTERNAL_AUTHENTICATE: u8 = 0x82;
 pub const INS_GET_DATA: u8 = 0xCA;

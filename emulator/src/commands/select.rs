@@ -1,15 +1,21 @@
-//! SELECT by AID (ISO/IEC 7816-4, GP 2.3.1 11.9): full or partial AID,
-//! first or next occurrence. Selecting anything ends the ISD's secure
-//! channel session, as deselection does on a card.
+//! SELECT by AID (ISO/IEC 7816-4, GP 2.3.1 11.9, JCRE 3.0.5 4.5.2) on a
+//! logical channel: full or partial AID, first or next occurrence, with
+//! the multiselection rules of Java Card. Selecting anything ends the
+//! secure channel session of that channel, as deselection does on a card.
 
 use gp::apdu::CommandApdu;
 use gp::CardLifeCycle;
 
 use crate::card::{class, Card, Selected, Volatile};
 use crate::commands::CLA_ISO;
+use crate::jcvm::Answer;
 use crate::recognition;
 use crate::session::Session;
-use crate::sw::{self, fail, Outcome, Reply};
+use crate::sw::{self, fail, Fail, Outcome, Reply};
+
+/// The applet refused selection, or could not be asked (ISO 7816
+/// SW_APPLET_SELECT_FAILED).
+const SW_APPLET_SELECT_FAILED: u16 = 0x6999;
 
 /// P1: select by DF name (AID).
 const P1_BY_NAME: u8 = 0x04;
@@ -18,21 +24,25 @@ const P2_NEXT: u8 = 0x02;
 /// P2 bits 3-4: return the FCI (00) or no data (0C).
 const P2_NO_DATA: u8 = 0x0C;
 
-pub fn select(card: &mut Card, vol: &mut Volatile, cmd: &CommandApdu) -> Outcome {
+/// SELECT on logical channel `ch` (open: a SELECT opens a closed one
+/// before it gets here).
+pub fn select(card: &mut Card, vol: &mut Volatile, ch: u8, cmd: &CommandApdu) -> Outcome {
     // A SELECT the JCRE does not take (not by AID, or naming no
     // application) goes to the selected applet's process(), as Java Card
     // requires: applets select their own files this way.
-    if let Some(Selected::Instance(aid)) = &vol.selected {
+    if let Some(Selected::Instance(aid)) = vol.selected(ch) {
         if cmd.p1() != P1_BY_NAME || !names_an_application(card, cmd) {
             let aid = aid.clone();
-            let answer = card.jcvm.process(&mut card.state, &aid, cmd, false);
-            return card.applet_answer(vol, answer);
+            return card.run_applet(vol, ch, &aid, cmd, false);
         }
     }
     if class(cmd.cla()) != CLA_ISO {
         return Err(fail(
             sw::CLA_NOT_SUPPORTED,
-            format!("SELECT takes CLA 00, got {:02X}", cmd.cla()),
+            format!(
+                "SELECT takes CLA 00 (and the channel), got {:02X}",
+                cmd.cla()
+            ),
         ));
     }
     if cmd.p1() != P1_BY_NAME {
@@ -74,9 +84,10 @@ pub fn select(card: &mut Card, vol: &mut Volatile, cmd: &CommandApdu) -> Outcome
                 .map(|i| (i.aid.as_slice(), Selected::Instance(i.aid.clone()))),
         );
     }
+    // Next occurrence: the next match after what this channel has
+    // selected (ISO/IEC 7816-4 7.1.1, GP 2.3.1 11.9.2.2).
     let start = if occurrence == P2_NEXT {
-        vol.selected
-            .as_ref()
+        vol.selected(ch)
             .and_then(|s| candidates.iter().position(|(_, c)| c == s))
             .map_or(0, |p| p + 1)
     } else {
@@ -91,41 +102,154 @@ pub fn select(card: &mut Card, vol: &mut Volatile, cmd: &CommandApdu) -> Outcome
             fail(
                 sw::NOT_FOUND,
                 format!(
-                    "no selectable application matches {}",
-                    hex::encode_upper(wanted)
+                    "no selectable application matches {}{}",
+                    hex::encode_upper(wanted),
+                    if occurrence == P2_NEXT {
+                        " after the one selected"
+                    } else {
+                        ""
+                    }
                 ),
             )
         })?;
-    // The applet selected before is deselected first (JCRE 4.2), then
-    // the new one: select() may refuse (6999, nothing is selected), and
-    // an applet that accepts gets the SELECT command in process().
-    vol.session = Session::None;
-    if let Some(Selected::Instance(old)) = vol.selected.take() {
-        if let Some(crate::jcvm::Answer::Mute(why)) = card.jcvm.deselect(&mut card.state, &old) {
-            return card.applet_answer(vol, crate::jcvm::Answer::Mute(why));
-        }
+    select_on(card, vol, ch, found, Some((cmd, response == 0)))
+}
+
+/// Selects `found` on the open channel `ch` (SELECT, or MANAGE CHANNEL
+/// OPEN with no command: `cmd` is the SELECT and whether it wants the
+/// FCI). JCRE 3.0.5 4.5: an applet whose context (package) is active on
+/// another channel is selected only when it, and the applets of its
+/// package active elsewhere, implement MultiSelectable (else 6985, and
+/// what was selected on the channel stays selected); the JCRE then calls
+/// MultiSelectable.select(appInstAlreadyActive) instead of select().
+/// What was selected on the channel is deselected first, and its secure
+/// channel session ends.
+pub fn select_on(
+    card: &mut Card,
+    vol: &mut Volatile,
+    ch: u8,
+    found: Selected,
+    cmd: Option<(&CommandApdu, bool)>,
+) -> Outcome {
+    let mut multi = None;
+    if let Selected::Instance(aid) = &found {
+        multi = multiselection(card, vol, ch, aid)?;
     }
+    if let Some(c) = vol.channel_mut(ch) {
+        c.session = Session::None;
+    }
+    deselect_on(card, vol, ch)?;
     match found {
         Selected::Isd => {
             card.save_heap()?;
-            let data = if response == 0 {
-                recognition::isd_fci(&card.state)
-            } else {
-                Vec::new()
+            let data = match cmd {
+                Some((_, true)) => recognition::isd_fci(&card.state),
+                _ => Vec::new(),
             };
-            vol.selected = Some(Selected::Isd);
+            if let Some(c) = vol.channel_mut(ch) {
+                c.selected = Some(Selected::Isd);
+            }
             Ok(Reply::data(data))
         }
         Selected::Instance(aid) => {
-            let answer = card.jcvm.select(&mut card.state, &aid);
-            if !matches!(answer, crate::jcvm::Answer::Response { sw: sw::OK, .. }) {
+            card.jcvm.set_active(vol.active());
+            let answer = card.jcvm.select(&mut card.state, &aid, ch, multi);
+            if !matches!(answer, Answer::Response { sw: sw::OK, .. }) {
                 return card.applet_answer(vol, answer);
             }
-            vol.selected = Some(Selected::Instance(aid.clone()));
-            let answer = card.jcvm.process(&mut card.state, &aid, cmd, true);
-            card.applet_answer(vol, answer)
+            if let Some(c) = vol.channel_mut(ch) {
+                c.selected = Some(Selected::Instance(aid.clone()));
+            }
+            match cmd {
+                Some((cmd, _)) => card.run_applet(vol, ch, &aid, cmd, true),
+                None => {
+                    // MANAGE CHANNEL OPEN: no SELECT to process (JCRE
+                    // 3.0.5 4.1.3).
+                    card.save_heap()?;
+                    Ok(Reply::data(Vec::new()))
+                }
+            }
         }
     }
+}
+
+/// How `aid` may be selected on channel `ch`: `None` for select(),
+/// `Some(already_active)` for MultiSelectable.select; 6985 when the
+/// package's applets active on other channels forbid it.
+fn multiselection(
+    card: &mut Card,
+    vol: &Volatile,
+    ch: u8,
+    aid: &[u8],
+) -> Result<Option<bool>, Fail> {
+    let package = package_of(card, aid);
+    let elsewhere: Vec<(u8, Vec<u8>)> = vol
+        .active()
+        .into_iter()
+        .filter(|(c, a)| *c != ch && package.is_some() && package_of(card, a) == package)
+        .collect();
+    if elsewhere.is_empty() {
+        return Ok(None);
+    }
+    let mut check = |who: &[u8]| -> Result<(), Fail> {
+        let info = card
+            .jcvm
+            .applet_info(&mut card.state, who)
+            .map_err(|e| fail(SW_APPLET_SELECT_FAILED, e))?;
+        if info.multiselectable {
+            Ok(())
+        } else {
+            Err(fail(
+                sw::CONDITIONS,
+                format!(
+                    "{} is not MultiSelectable, and its package is active on logical channel {}",
+                    hex::encode_upper(who),
+                    elsewhere[0].0
+                ),
+            ))
+        }
+    };
+    check(aid)?;
+    for (_, other) in &elsewhere {
+        check(other)?;
+    }
+    Ok(Some(elsewhere.iter().any(|(_, a)| a == aid)))
+}
+
+/// The package (load file) of an instance.
+fn package_of(card: &Card, aid: &[u8]) -> Option<Vec<u8>> {
+    card.state.instance(aid).map(|i| i.load_file.clone())
+}
+
+/// Deselects the applet on channel `ch`, if any (JCRE 3.0.5 4.6): with
+/// MultiSelectable.deselect(appInstStillActive) when its package stays
+/// active on another channel, else deselect() and the package's
+/// CLEAR_ON_DESELECT transients are cleared. The channel then has nothing
+/// selected.
+pub fn deselect_on(card: &mut Card, vol: &mut Volatile, ch: u8) -> Result<(), Fail> {
+    let Some(Selected::Instance(old)) = vol.channel_mut(ch).and_then(|c| c.selected.take()) else {
+        return Ok(());
+    };
+    let package = package_of(card, &old);
+    let elsewhere: Vec<Vec<u8>> = vol
+        .active()
+        .into_iter()
+        .map(|(_, a)| a)
+        .filter(|a| package.is_some() && package_of(card, a) == package)
+        .collect();
+    let multiselectable = card
+        .jcvm
+        .applet_info(&mut card.state, &old)
+        .is_ok_and(|i| i.multiselectable);
+    let multi = (multiselectable && !elsewhere.is_empty()).then(|| elsewhere.contains(&old));
+    card.jcvm.set_active(vol.active());
+    if let Some(Answer::Mute(why)) =
+        card.jcvm
+            .deselect(&mut card.state, &old, ch, multi, elsewhere.is_empty())
+    {
+        return card.applet_answer(vol, Answer::Mute(why)).map(|_| ());
+    }
+    Ok(())
 }
 
 /// Whether a SELECT by AID names the ISD or a selectable instance (by

@@ -34,8 +34,12 @@ pub struct Env {
     pub installing: Option<Installing>,
     /// Registered applets (AIDs), for lookupAID and isAppletActive.
     pub registry: Vec<Vec<u8>>,
-    /// The applet selected (active), if any.
-    pub active: Option<Vec<u8>>,
+    /// The applets active on the open logical channels, as (channel,
+    /// instance AID): JCSystem.isAppletActive.
+    pub active: Vec<(u8, Vec<u8>)>,
+    /// The logical channel the running applet was called on
+    /// (JCSystem.getAssignedChannel); 0 during install().
+    pub channel: u8,
     /// JCSystem.getVersion: major.minor as a BCD-like short (0x0305).
     pub version: i16,
     pub deletion_requested: bool,
@@ -57,7 +61,8 @@ impl Env {
             selecting: false,
             installing: None,
             registry: Vec::new(),
-            active: None,
+            active: Vec::new(),
+            channel: 0,
             version,
             deletion_requested: false,
             rng: None,

@@ -700,6 +700,57 @@ pub fn write_elem(data: &mut ArrayData, idx: usize, value: i32) {
     }
 }
 
+/// One context's share of the heap, from [`Heap::usage_by_context`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ContextUsage {
+    /// Bytes of persistent objects (overhead included).
+    pub persistent: usize,
+    /// Bytes of CLEAR_ON_RESET and of CLEAR_ON_DESELECT arrays.
+    pub clear_on_reset: usize,
+    pub clear_on_deselect: usize,
+    /// Objects, persistent and transient.
+    pub objects: usize,
+    /// Bytes of the package's static field image.
+    pub statics: usize,
+}
+
+impl Heap {
+    /// Memory use by owner, for stats and logs: arrays count for the
+    /// context that owns them, instances of a package's classes for that
+    /// package's context. Instances of API classes (keys, PINs, AIDs)
+    /// carry no owner in the heap and are left out; they are the
+    /// difference between the sum and [`Heap::used`]. A walk over every
+    /// object: for stats, not for every bytecode.
+    pub fn usage_by_context(&self) -> BTreeMap<Vec<u8>, ContextUsage> {
+        let mut out: BTreeMap<Vec<u8>, ContextUsage> = BTreeMap::new();
+        for o in self.objects.values() {
+            let owner = match o {
+                Obj::Array { owner, global, .. } if !*global => {
+                    self.contexts.get(*owner as usize).cloned()
+                }
+                Obj::Instance { class, .. } => self
+                    .classes
+                    .get(*class as usize)
+                    .filter(|k| !k.api)
+                    .map(|k| k.package.clone()),
+                Obj::Array { .. } => None,
+            };
+            let Some(owner) = owner else { continue };
+            let u = out.entry(owner).or_default();
+            u.objects += 1;
+            match o.transient_kind() {
+                NOT_TRANSIENT => u.persistent += o.size(),
+                CLEAR_ON_RESET => u.clear_on_reset += o.size(),
+                _ => u.clear_on_deselect += o.size(),
+            }
+        }
+        for s in &self.statics {
+            out.entry(s.package.clone()).or_default().statics += s.bytes.len();
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,23 @@ pub struct Jcvm {
     /// The secure channel session the card lends for applet calls (see
     /// [`Jcvm::session_slot`]).
     session: crate::session::Session,
+    /// The applets active on the logical channels, (channel, AID), as the
+    /// card manager last said ([`Jcvm::set_active`]).
+    active: Vec<(u8, Vec<u8>)>,
+    /// The transmission protocol of the session (APDU.getProtocol).
+    protocol: u8,
+}
+
+/// What the card manager needs to know of an applet to select it on a
+/// logical channel (JCRE 3.0.5 4.2, 4.5) and to give it extended APDUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppletInfo {
+    /// Its context (package), an index into the heap's contexts.
+    pub context: u32,
+    /// It implements javacard.framework.MultiSelectable.
+    pub multiselectable: bool,
+    /// It implements javacardx.apdu.ExtendedLength.
+    pub extended_length: bool,
 }
 
 /// An applet instance with its object, context and life-cycle methods.
@@ -88,12 +105,74 @@ struct AppletCache {
     context: u32,
     /// select, deselect, process.
     methods: [Target; 3],
+    /// MultiSelectable.select(boolean) and deselect(boolean), when the
+    /// class implements it.
+    multi: Option<[Target; 2]>,
+    extended: bool,
 }
 
 /// Index of an Applet method in [`AppletCache::methods`].
 const SELECT: usize = 0;
 const DESELECT: usize = 1;
 const PROCESS: usize = 2;
+/// MultiSelectable.select and deselect (in [`AppletCache::multi`]).
+const MULTI_SELECT: usize = 3;
+const MULTI_DESELECT: usize = 4;
+
+/// How a life-cycle method is called: on which logical channel, with
+/// which command (process) or flag (MultiSelectable's methods).
+struct Call<'a> {
+    channel: u8,
+    apdu: Option<(&'a gp::apdu::CommandApdu, bool)>,
+    flag: Option<bool>,
+}
+
+/// The targets of MultiSelectable.select(Z)Z and deselect(Z)V in an
+/// applet class, when the class (or a superclass) implements it.
+fn multiselectable_targets(
+    rt: &mut Runtime,
+    heap: &mut Heap,
+    class: u32,
+) -> Result<Option<[Target; 2]>, String> {
+    let iface = rt.api_class_by_name(heap, "javacard/framework/MultiSelectable")?;
+    if !rt.assignable(class, iface) {
+        return Ok(None);
+    }
+    let table = api::table(rt.api);
+    let token = |name: &str| {
+        table
+            .packages
+            .iter()
+            .flat_map(|p| p.classes.iter())
+            .find(|c| c.name == "javacard/framework/MultiSelectable")
+            .and_then(|c| c.methods.iter().find(|m| m.name == name))
+            .map(|m| m.token)
+    };
+    let mut out = [Target::None; 2];
+    for (i, name) in ["select", "deselect"].iter().enumerate() {
+        let t = token(name).ok_or("the API has no MultiSelectable method")?;
+        // The interface token maps to a virtual method token in the
+        // class that declares the interface; the Class component lists
+        // superinterfaces too, each with its own map.
+        let mut cur = Some(class);
+        let mut found = None;
+        while let Some(ci) = cur {
+            let k = rt.class(ci).ok_or("unlinked class")?;
+            if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == iface) {
+                if let Some(&vt) = map.get(usize::from(t)) {
+                    found = rt
+                        .class(class)
+                        .and_then(|k| k.public.get(usize::from(vt & 0x7F)))
+                        .copied();
+                    break;
+                }
+            }
+            cur = k.super_class;
+        }
+        out[i] = found.ok_or("the applet's MultiSelectable methods are not linked")?;
+    }
+    Ok(Some(out))
+}
 
 /// The limits of a profile.
 pub fn limits(p: &CardProfile) -> Limits {
@@ -122,6 +201,38 @@ fn applet_token(api: ApiVersion, name: &str) -> Option<u8> {
 
 impl Jcvm {
     /// The card's source of randomness, for RandomData and key generation.
+    /// The applets active on the open logical channels, (channel, AID):
+    /// the card manager tells the VM after every change of selection, for
+    /// JCSystem.isAppletActive.
+    pub fn set_active(&mut self, active: Vec<(u8, Vec<u8>)>) {
+        if let Some(env) = &mut self.env {
+            env.active.clone_from(&active);
+        }
+        self.active = active;
+    }
+
+    /// The transmission protocol the card runs now: 0 (T=0) or 1 (T=1).
+    pub fn set_protocol(&mut self, protocol: u8) {
+        self.protocol = protocol;
+    }
+
+    /// An applet's context and the interfaces that decide how it is
+    /// selected and what APDUs it takes.
+    pub fn applet_info(&mut self, state: &mut CardState, aid: &[u8]) -> Result<AppletInfo, String> {
+        self.ready(state)?;
+        let c = match self.cache.take() {
+            Some(c) if c.aid == aid => c,
+            _ => self.resolve(state, aid)?,
+        };
+        let info = AppletInfo {
+            context: c.context,
+            multiselectable: c.multi.is_some(),
+            extended_length: c.extended,
+        };
+        self.cache = Some(c);
+        Ok(info)
+    }
+
     pub fn set_rng(&mut self, rng: crate::natives::crypto::random::SharedRng) {
         if let Some(env) = &mut self.env {
             env.rng = Some(rng.clone());
@@ -149,8 +260,9 @@ impl Jcvm {
                 *validated = false;
             }
         }
+        self.active.clear();
         if let Some(env) = &mut self.env {
-            env.active = None;
+            env.active.clear();
             env.crypto.clear();
             env.gp.power_on();
         }
@@ -322,6 +434,8 @@ impl Jcvm {
         env.context = context;
         env.applet = instance.to_vec();
         env.selecting = false;
+        // No channel is assigned during install() (JCSystem.getAssignedChannel).
+        env.channel = 0;
         env.installing = Some(Installing {
             aid: instance.to_vec(),
             registered: None,
@@ -358,19 +472,36 @@ impl Jcvm {
         Ok(aid)
     }
 
-    /// select() of an applet: `Ok(true)` when it accepts.
-    pub fn select(&mut self, state: &mut CardState, aid: &[u8]) -> Answer {
-        match self.call(state, aid, SELECT, None) {
-            Ok(Exit::Return(Some(v))) if v != 0 => {
-                if let Some(env) = &mut self.env {
-                    env.active = Some(aid.to_vec());
-                }
-                Answer::Response {
-                    data: Vec::new(),
-                    sw: SW_NO_ERROR,
-                    note: None,
-                }
-            }
+    /// select() of an applet on a logical channel: 9000 when it accepts.
+    /// `multi` calls MultiSelectable.select(appInstAlreadyActive) instead
+    /// of Applet.select(), as the JCRE does when the applet's context is
+    /// already active on another channel (JCRE 3.0.5 4.2).
+    pub fn select(
+        &mut self,
+        state: &mut CardState,
+        aid: &[u8],
+        channel: u8,
+        multi: Option<bool>,
+    ) -> Answer {
+        let (method, flag) = match multi {
+            Some(f) => (MULTI_SELECT, Some(f)),
+            None => (SELECT, None),
+        };
+        match self.call(
+            state,
+            aid,
+            method,
+            Call {
+                channel,
+                apdu: None,
+                flag,
+            },
+        ) {
+            Ok(Exit::Return(Some(v))) if v != 0 => Answer::Response {
+                data: Vec::new(),
+                sw: SW_NO_ERROR,
+                note: None,
+            },
             Ok(Exit::Mute(why)) => Answer::Mute(why),
             Ok(other) => {
                 let why = self.describe_exit(state, &other);
@@ -380,14 +511,35 @@ impl Jcvm {
         }
     }
 
-    /// deselect() of the active applet, then its CLEAR_ON_DESELECT transients.
-    pub fn deselect(&mut self, state: &mut CardState, aid: &[u8]) -> Option<Answer> {
-        let r = self.call(state, aid, DESELECT, None);
-        if let Some(env) = &mut self.env {
-            env.active = None;
-        }
+    /// deselect() of an applet active on `channel`; `multi` calls
+    /// MultiSelectable.deselect(appInstStillActive) instead, as the JCRE
+    /// does when its context stays active on another channel. `clear`
+    /// then clears the context's CLEAR_ON_DESELECT transients (when no
+    /// applet of the context stays selected on any channel).
+    pub fn deselect(
+        &mut self,
+        state: &mut CardState,
+        aid: &[u8],
+        channel: u8,
+        multi: Option<bool>,
+        clear: bool,
+    ) -> Option<Answer> {
+        let (method, flag) = match multi {
+            Some(f) => (MULTI_DESELECT, Some(f)),
+            None => (DESELECT, None),
+        };
+        let r = self.call(
+            state,
+            aid,
+            method,
+            Call {
+                channel,
+                apdu: None,
+                flag,
+            },
+        );
         let ctx = self.context_of(state, aid);
-        if let Some(c) = ctx {
+        if let (Some(c), true) = (ctx, clear) {
             state.heap.clear_transients(CLEAR_ON_DESELECT, Some(c));
         }
         match r {
@@ -406,15 +558,21 @@ impl Jcvm {
             .map(|i| i as u32)
     }
 
-    /// process(apdu) of the selected applet.
+    /// process(apdu) of the applet selected on `channel`.
     pub fn process(
         &mut self,
         state: &mut CardState,
         aid: &[u8],
         cmd: &gp::apdu::CommandApdu,
         selecting: bool,
+        channel: u8,
     ) -> Answer {
-        match self.call(state, aid, PROCESS, Some((cmd, selecting))) {
+        let call = Call {
+            channel,
+            apdu: Some((cmd, selecting)),
+            flag: None,
+        };
+        match self.call(state, aid, PROCESS, call) {
             Ok(Exit::Return(_)) => {
                 let data = self
                     .env
@@ -498,11 +656,21 @@ impl Jcvm {
                 .copied()
                 .ok_or("the applet class has no such method")?;
         }
+        let context = rt.packages[p as usize].context;
+        let rt = self.rt.as_mut().ok_or("no runtime")?;
+        let multi = multiselectable_targets(rt, &mut state.heap, class)?;
+        // An API without javacardx.apdu (2.2.1 and before) has no
+        // extended length for applets.
+        let extended = rt
+            .api_class_by_name(&mut state.heap, "javacardx/apdu/ExtendedLength")
+            .is_ok_and(|i| rt.assignable(class, i));
         Ok(AppletCache {
             aid: aid.to_vec(),
             obj,
-            context: rt.packages[p as usize].context,
+            context,
             methods,
+            multi,
+            extended,
         })
     }
 
@@ -526,7 +694,7 @@ impl Jcvm {
         state: &mut CardState,
         aid: &[u8],
         method: usize,
-        apdu: Option<(&gp::apdu::CommandApdu, bool)>,
+        how: Call<'_>,
     ) -> Result<Exit, String> {
         self.ready(state)?;
         let cached = match self.cache.take() {
@@ -535,34 +703,48 @@ impl Jcvm {
         };
         let rt = self.rt.as_ref().ok_or("no runtime")?;
         let obj = cached.obj;
-        let target = cached.methods[method];
+        let target = match method {
+            MULTI_SELECT | MULTI_DESELECT => cached
+                .multi
+                .map(|m| m[method - MULTI_SELECT])
+                .ok_or("the applet is not MultiSelectable")?,
+            _ => cached.methods[method],
+        };
         let context = cached.context;
+        let extended = cached.extended;
         self.cache = Some(cached);
         let env = self.env.as_mut().ok_or("no environment")?;
         env.context = context;
+        env.channel = how.channel;
+        env.active.clone_from(&self.active);
         if env.applet != aid {
             env.applet = aid.to_vec();
         }
         env.installing = None;
         let mut args = [obj as i32, 0];
         let mut n = 1;
-        if let Some((cmd, selecting)) = apdu {
+        if let Some((cmd, selecting)) = how.apdu {
             env.selecting = selecting;
-            env.apdu.start(cmd.header(), cmd.data(), cmd.ne());
-            let header = cmd.header();
-            let p3 = env.apdu.p3;
+            env.apdu.start(cmd, self.protocol, extended);
+            // The JCRE zeroes the buffer for each command (APDU class
+            // description), then writes the header as received.
+            let header = env.apdu.buffer_header();
             if let Some(Obj::Array {
                 data: ArrayData::Byte(b),
                 ..
             }) = state.heap.objects.get_mut(&env.apdu.buffer)
             {
-                b[..4].copy_from_slice(&header);
-                b[4] = p3;
+                b.fill(0);
+                b[..header.len()].copy_from_slice(&header);
             }
             args[1] = env.apdu.object as i32;
             n = 2;
         } else {
             env.selecting = false;
+            if let Some(f) = how.flag {
+                args[1] = i32::from(f);
+                n = 2;
+            }
         }
         let budget = env.limits.budget;
         if let Some(cut) = self.cut_after.take() {

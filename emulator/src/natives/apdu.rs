@@ -14,8 +14,15 @@ use crate::jcvm::heap::{ArrayData, Obj, ObjId};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 use crate::natives::Sys;
 
-/// Size of the APDU buffer: header, 255 data bytes and Le.
+/// Size of the APDU buffer: header, 255 data bytes and Le. Extended
+/// commands (for applets that implement javacardx.apdu.ExtendedLength)
+/// arrive through the same buffer, their data in chunks
+/// (setIncomingAndReceive, then receiveBytes), as on most cards.
 pub const BUFFER_SIZE: usize = 261;
+
+/// The T=1 information field sizes the card works with (IFSC and IFSD):
+/// the largest ISO/IEC 7816-3 allows.
+const IFS: i32 = 254;
 
 pub const STATE_INITIAL: i8 = 0;
 pub const STATE_PARTIAL_INCOMING: i8 = 1;
@@ -25,10 +32,18 @@ pub const STATE_OUTGOING_LENGTH_KNOWN: i8 = 4;
 pub const STATE_PARTIAL_OUTGOING: i8 = 5;
 pub const STATE_FULL_OUTGOING: i8 = 6;
 
-/// APDUException reasons.
+/// APDUException reasons (values from the API export tables).
 pub const ILLEGAL_USE: i16 = 1;
 pub const BUFFER_BOUNDS: i16 = 2;
 pub const BAD_LENGTH: i16 = 3;
+pub const IO_ERROR: i16 = 4;
+pub const NO_T0_GETRESPONSE: i16 = 0xAA;
+pub const T1_IFD_ABORT: i16 = 0xAB;
+pub const NO_T0_REISSUE: i16 = 0xAC;
+
+/// APDU.PROTOCOL_T0 and PROTOCOL_T1 (media: the default, contacts).
+pub const PROTOCOL_T0: u8 = 0;
+pub const PROTOCOL_T1: u8 = 1;
 
 /// The APDU methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,15 +112,25 @@ pub struct ApduState {
     pub header: [u8; 4],
     /// The command data (Lc bytes).
     pub data: Vec<u8>,
-    /// Ne: the response length the terminal expects (256 when Le = 00).
+    /// Ne: the response length the terminal expects (256 when Le = 00 or
+    /// absent, 65536 for an extended Le of 0000).
     pub ne: usize,
-    /// P3 as received (Lc, Le or 0).
-    pub p3: u8,
+    /// Le was present in the command.
+    pub le_present: bool,
+    /// The command came with extended length fields.
+    pub extended: bool,
+    /// The applet implements javacardx.apdu.ExtendedLength: it may send
+    /// more than 256 bytes.
+    pub extended_applet: bool,
+    /// The card's protocol: [`PROTOCOL_T0`] or [`PROTOCOL_T1`].
+    pub protocol: u8,
     pub state: i8,
     /// Data bytes moved into the buffer so far.
     pub received: usize,
     pub out: Vec<u8>,
     pub out_len: usize,
+    /// setOutgoingNoChaining was used (waitExtension is then refused).
+    pub no_chaining: bool,
     /// The APDU object and its buffer.
     pub object: ObjId,
     pub buffer: ObjId,
@@ -113,21 +138,53 @@ pub struct ApduState {
 
 impl ApduState {
     /// Starts a command: state INITIAL, nothing to send.
-    pub fn start(&mut self, header: [u8; 4], data: &[u8], ne: Option<usize>) {
-        self.header = header;
+    pub fn start(&mut self, cmd: &gp::apdu::CommandApdu, protocol: u8, extended_applet: bool) {
+        self.header = cmd.header();
         self.data.clear();
-        self.data.extend_from_slice(data);
+        self.data.extend_from_slice(cmd.data());
+        self.le_present = cmd.ne().is_some();
         // No Le (cases 1 and 3): as much as a short response can hold.
-        self.ne = ne.unwrap_or(256);
-        self.p3 = if data.is_empty() {
-            (ne.unwrap_or(0) & 0xFF) as u8
-        } else {
-            (data.len() & 0xFF) as u8
-        };
+        self.ne = cmd.ne().unwrap_or(256);
+        self.extended = cmd.is_extended();
+        self.extended_applet = extended_applet;
+        self.protocol = protocol;
         self.state = STATE_INITIAL;
         self.received = 0;
         self.out.clear();
         self.out_len = 0;
+        self.no_chaining = false;
+    }
+
+    /// The header as the applet finds it in the buffer: CLA INS P1 P2 and
+    /// P3 (Lc, else Le, else 0), or for an extended command 00 and the two
+    /// bytes of Lc (else Le).
+    pub fn buffer_header(&self) -> Vec<u8> {
+        let mut h = self.header.to_vec();
+        let len = if self.data.is_empty() {
+            if self.le_present {
+                self.ne
+            } else {
+                0
+            }
+        } else {
+            self.data.len()
+        };
+        if self.extended {
+            h.push(0);
+            h.extend_from_slice(&((len & 0xFFFF) as u16).to_be_bytes());
+        } else {
+            h.push((len & 0xFF) as u8);
+        }
+        h
+    }
+
+    /// Where the command data starts in the buffer (getOffsetCdata).
+    pub fn offset_cdata(&self) -> usize {
+        if self.extended {
+            7
+        } else {
+            5
+        }
     }
 }
 
@@ -204,11 +261,14 @@ fn send(vm: &mut Vm<'_>, from: Option<ObjId>, off: i32, len: i32) -> Result<(), 
     Ok(())
 }
 
-fn set_outgoing(vm: &mut Vm<'_>) -> Result<i32, Exc> {
-    if vm.env.apdu.state >= STATE_OUTGOING {
+/// setOutgoing and setOutgoingNoChaining: the direction turns, Ne is
+/// returned (at most 32767, a short).
+fn set_outgoing(vm: &mut Vm<'_>, no_chaining: bool) -> Result<i32, Exc> {
+    if vm.env.apdu.state >= STATE_OUTGOING || vm.env.apdu.state < 0 {
         return Err(apdu_err(vm, ILLEGAL_USE));
     }
     vm.env.apdu.state = STATE_OUTGOING;
+    vm.env.apdu.no_chaining = no_chaining;
     let ne = vm.env.apdu.ne;
     Ok(ne.min(32767) as i32)
 }
@@ -217,7 +277,14 @@ fn set_outgoing_length(vm: &mut Vm<'_>, len: i32) -> Result<(), Exc> {
     if vm.env.apdu.state != STATE_OUTGOING {
         return Err(apdu_err(vm, ILLEGAL_USE));
     }
-    if !(0..=256).contains(&len) {
+    // More than 256 bytes only for an applet that implements
+    // ExtendedLength (APDUException.BAD_LENGTH).
+    let max = if vm.env.apdu.extended_applet {
+        32767
+    } else {
+        256
+    };
+    if !(0..=max).contains(&len) {
         return Err(apdu_err(vm, BAD_LENGTH));
     }
     vm.env.apdu.out_len = len as usize;
@@ -233,15 +300,36 @@ pub fn call(vm: &mut Vm<'_>, c: ApduCall, args: &[i32]) -> Result<Ret, Exc> {
     Ok(match c {
         A::GetBuffer | A::GetCurrentApduBuffer => Ret::Word(vm.env.apdu.buffer as i32),
         A::GetCurrentApdu => Ret::Word(vm.env.apdu.object as i32),
-        A::GetInBlockSize | A::GetOutBlockSize => Ret::Word(BUFFER_SIZE as i32 - 5),
-        A::GetProtocol => Ret::Word(1),
-        A::GetNad | A::GetClaChannel => Ret::Word(0),
-        A::WaitExtension => Ret::Void,
+        // T=0 receives byte by byte and sends 256 data bytes and the two
+        // status bytes; T=1 in blocks of the information field size.
+        A::GetInBlockSize => Ret::Word(if vm.env.apdu.protocol == PROTOCOL_T0 {
+            1
+        } else {
+            IFS
+        }),
+        A::GetOutBlockSize => Ret::Word(if vm.env.apdu.protocol == PROTOCOL_T0 {
+            258
+        } else {
+            IFS
+        }),
+        A::GetProtocol => Ret::Word(i32::from(vm.env.apdu.protocol)),
+        // No node addressing on the emulated link.
+        A::GetNad => Ret::Word(0),
+        A::GetClaChannel => Ret::Word(i32::from(crate::card::logical_channel(
+            vm.env.apdu.header[0],
+        ))),
+        A::WaitExtension => {
+            if vm.env.apdu.no_chaining {
+                return Err(apdu_err(vm, ILLEGAL_USE));
+            }
+            Ret::Void
+        }
         A::SetIncomingAndReceive => {
             if vm.env.apdu.state != STATE_INITIAL {
                 return Err(apdu_err(vm, ILLEGAL_USE));
             }
-            Ret::Word(receive(vm, 5)?)
+            let off = vm.env.apdu.offset_cdata();
+            Ret::Word(receive(vm, off)?)
         }
         A::ReceiveBytes => {
             let off = arg(1);
@@ -256,8 +344,9 @@ pub fn call(vm: &mut Vm<'_>, c: ApduCall, args: &[i32]) -> Result<Ret, Exc> {
             Ret::Word(receive(vm, off as usize)?)
         }
         A::GetIncomingLength => Ret::Word(vm.env.apdu.data.len() as i32),
-        A::GetOffsetCdata => Ret::Word(5),
-        A::SetOutgoing | A::SetOutgoingNoChaining => Ret::Word(set_outgoing(vm)?),
+        A::GetOffsetCdata => Ret::Word(vm.env.apdu.offset_cdata() as i32),
+        A::SetOutgoing => Ret::Word(set_outgoing(vm, false)?),
+        A::SetOutgoingNoChaining => Ret::Word(set_outgoing(vm, true)?),
         A::SetOutgoingLength => {
             set_outgoing_length(vm, arg(1))?;
             Ret::Void
@@ -275,7 +364,7 @@ pub fn call(vm: &mut Vm<'_>, c: ApduCall, args: &[i32]) -> Result<Ret, Exc> {
             Ret::Void
         }
         A::SetOutgoingAndSend => {
-            set_outgoing(vm)?;
+            set_outgoing(vm, false)?;
             set_outgoing_length(vm, arg(2))?;
             send(vm, None, arg(1), arg(2))?;
             Ret::Void

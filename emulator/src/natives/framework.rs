@@ -187,10 +187,10 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             vm.env.deletion_requested = true;
             Ok(Ret::Void)
         }
-        Native::AssignedChannel => Ok(Ret::Word(0)),
+        Native::AssignedChannel => Ok(Ret::Word(i32::from(vm.env.channel))),
         Native::IsAppletActive => {
             let want = aid_bytes(vm, a[0])?;
-            w(vm.env.active.as_deref() == Some(&want[..]))
+            w(vm.env.active.iter().any(|(_, aid)| *aid == want))
         }
         Native::AidInit => {
             let aid = bytes(vm, a[1], a[2], a[3])?.to_vec();
