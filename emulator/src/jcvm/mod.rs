@@ -28,7 +28,7 @@ use crate::natives::Sys;
 use crate::profile::CardProfile;
 use crate::state::CardState;
 use env::{Env, Installing};
-use heap::{ArrayData, Heap, NativeData, Obj, ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET};
+use heap::{ArrayData, Heap, NativeData, Obj, ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET, JCRE_TEMP};
 use interp::{Exit, Limits, Machine};
 use runtime::{Runtime, Target};
 
@@ -187,17 +187,17 @@ impl Jcvm {
             .keys()
             .filter_map(|k| hex::decode(k).ok())
             .collect();
-        // The JCRE's own objects: the APDU and its buffer.
+        // The JCRE's own objects: the APDU (a temporary entry point
+        // object) and its buffer (a global array).
         if !state.heap.system.contains_key("apdu") {
             let rt = self.rt.as_ref().ok_or("no runtime")?;
-            let ctx = state.heap.context_index(&state.profile.isd_aid.clone());
             let buffer = state
                 .heap
                 .alloc(
                     Obj::Array {
                         data: ArrayData::Byte(vec![0; BUFFER_SIZE]),
                         transient: CLEAR_ON_RESET,
-                        owner: ctx,
+                        owner: JCRE_TEMP,
                         global: true,
                     },
                     (usize::MAX, usize::MAX),
@@ -210,6 +210,7 @@ impl Jcvm {
                         class: rt.sys.apdu,
                         fields: Vec::new(),
                         native: NativeData::None,
+                        owner: JCRE_TEMP,
                     },
                     (usize::MAX, usize::MAX),
                 )
@@ -300,7 +301,7 @@ impl Jcvm {
                 Obj::Array {
                     data: ArrayData::Byte(params),
                     transient: CLEAR_ON_RESET,
-                    owner: context,
+                    owner: JCRE_TEMP,
                     global: true,
                 },
                 (usize::MAX, usize::MAX),
