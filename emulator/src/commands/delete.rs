@@ -47,16 +47,16 @@ pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome 
 }
 
 fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
-    let state = &card.state;
     let shown = hex::encode_upper(aid);
-    if aid == state.isd_aid() {
+    if aid == card.state.isd_aid() {
         return Err(fail(
             sw::CONDITIONS,
             "the Issuer Security Domain cannot be deleted",
         ));
     }
-    let mut next = state.clone();
-    if let Some(pos) = state.instances.iter().position(|i| i.aid == aid) {
+    if let Some(pos) = card.state.instances.iter().position(|i| i.aid == aid) {
+        uninstall(card, &[aid.to_vec()])?;
+        let mut next = card.state.clone();
         next.instances.remove(pos);
         next.heap.forget_applet(aid);
         next.heap.dirty = false;
@@ -64,6 +64,7 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         card.commit(next)?;
         return Ok(Reply::no_receipt());
     }
+    let state = &card.state;
     if let Some(package) = state.package(aid) {
         let dependents = state.dependents(package);
         if let Some(user) = dependents.first() {
@@ -90,6 +91,14 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
                 ),
             ));
         }
+        let aids: Vec<Vec<u8>> = state
+            .instances
+            .iter()
+            .filter(|i| i.load_file == aid)
+            .map(|i| i.aid.clone())
+            .collect();
+        uninstall(card, &aids)?;
+        let mut next = card.state.clone();
         for i in next.instances.iter().filter(|i| i.load_file == aid) {
             let key = hex::encode_upper(&i.aid);
             next.heap.applets.remove(&key);
@@ -117,6 +126,21 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         sw::REF_NOT_FOUND,
         format!("nothing with AID {shown} is on the card"),
     ))
+}
+
+/// AppletEvent.uninstall() of each instance about to go (the JCVM calls
+/// it when the applet implements AppletEvent); a card that goes mute in
+/// it answers nothing.
+fn uninstall(card: &mut Card, aids: &[Vec<u8>]) -> Result<(), crate::sw::Fail> {
+    for aid in aids {
+        if let Some(crate::jcvm::Answer::Mute(why)) = card.jcvm.uninstall(&mut card.state, aid) {
+            return Err(fail(
+                sw::UNKNOWN,
+                format!("uninstall() of {}: {why}", hex::encode_upper(aid)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn delete_key_set(card: &mut Card, kvn: &[u8], key_id: Option<&[u8]>) -> Outcome {

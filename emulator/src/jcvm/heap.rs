@@ -858,6 +858,39 @@ mod tests {
     }
 
     #[test]
+    fn owners_name_a_context_or_the_jcre_and_temporaries_are_marked() {
+        let (mut h, inst, arr) = heap_with_instance();
+        let instance = |owner| Obj::Instance {
+            class: 0,
+            fields: Vec::new(),
+            native: NativeData::None,
+            owner,
+        };
+        let apdu = h.alloc(instance(JCRE_TEMP), ROOMY).unwrap();
+        let aid = h.alloc(instance(JCRE), ROOMY).unwrap();
+        let buffer = h
+            .alloc(
+                Obj::Array {
+                    data: ArrayData::Byte(vec![0; 4]),
+                    transient: CLEAR_ON_RESET,
+                    owner: JCRE_TEMP,
+                    global: true,
+                },
+                ROOMY,
+            )
+            .unwrap();
+        h.validate().unwrap();
+        let temporary = |id| h.get(id).unwrap().is_temporary();
+        assert!(temporary(apdu) && temporary(buffer));
+        assert!(!temporary(aid) && !temporary(inst) && !temporary(arr));
+        assert!(is_jcre(h.get(aid).unwrap().owner()));
+        assert_eq!(h.get(inst).unwrap().owner(), 0);
+        // An owner that is neither a context nor the JCRE is refused.
+        h.alloc(instance(7), ROOMY).unwrap();
+        assert!(h.validate().unwrap_err().contains("context 7 unknown"));
+    }
+
+    #[test]
     fn a_saved_heap_loads_equal_with_transients_cleared() {
         let (mut h, inst, arr) = heap_with_instance();
         let t = h.alloc(bytes(2, CLEAR_ON_RESET), ROOMY).unwrap();
