@@ -18,7 +18,8 @@
 //! ISOException thrown in the server is caught by the client, and the
 //! server's own exception object is caught but not readable; two applets
 //! of the server's package share their objects; DELETE runs
-//! AppletEvent.uninstall() in the deleted applet's context.
+//! AppletEvent.uninstall() in the deleted applet's context, and one that
+//! never returns fails the DELETE with its writes undone.
 
 mod support;
 
@@ -27,8 +28,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::scripts::{card_with, run};
-use common::{delete, hex, install_for_install_with, open, send};
+use common::scripts::{install_all, run};
+use common::{aes_keys, delete, hex, install_for_install_with, open, send};
+use emulator::{Card, CardProfile};
 use scp::SecurityLevel;
 use support::java::{build, compile, java_files};
 
@@ -96,7 +98,7 @@ fn select(aid: &str) -> String {
 }
 
 /// DELETE of an applet instance through a secure channel to the ISD.
-fn delete_instance(card: &mut emulator::Card, aid: &str) {
+fn delete_instance(card: &mut Card, aid: &str) {
     let mut sc = open(card, SecurityLevel::C_MAC);
     let r = send(card, &mut sc, &delete(&hex(aid), false));
     assert_eq!(r.sw, 0x9000, "DELETE {aid}: {:?}", card.last_note());
@@ -109,13 +111,22 @@ fn the_firewall_separates_packages_and_lets_shareable_interfaces_through() {
     }
     let work = tempfile::tempdir().unwrap();
     let [lib, server, client] = caps(work.path());
-    let mut card = card_with(
+    // A small instruction budget, for the uninstall() that never ends.
+    let profile = CardProfile {
+        api: "3.0.5".into(),
+        instruction_budget: 200_000,
+        ..CardProfile::default()
+    };
+    let mut card = Card::new(profile, aes_keys(1)).unwrap();
+    card.power_on();
+    install_all(
+        &mut card,
         &[
             (&lib, None),
             (&server, Some(SERVER)),
             (&client, Some(CLIENT)),
         ],
-        "3.0.5",
+        &[],
     );
     {
         let mut sc = open(&mut card, SecurityLevel::C_MAC);
@@ -208,6 +219,31 @@ fn the_firewall_separates_packages_and_lets_shareable_interfaces_through() {
         &[
             (&select(SERVER), "9000"),
             ("8002000000", &format!("0000 0001 {client_aid} 9000")),
+        ],
+    );
+    // An uninstall() that spends the instruction budget fails the DELETE
+    // (6F00) and its writes are undone; once it returns, the DELETE goes.
+    run(
+        &mut card,
+        &[(&select(PEER), "9000"), ("8031010000", "9000")],
+    );
+    {
+        let mut sc = open(&mut card, SecurityLevel::C_MAC);
+        let r = send(&mut card, &mut sc, &delete(&hex(PEER), false));
+        assert_eq!(r.sw, 0x6F00, "DELETE of a spinning uninstall()");
+        assert!(
+            card.last_note().unwrap_or("").contains("budget"),
+            "{:?}",
+            card.last_note()
+        );
+    }
+    run(
+        &mut card,
+        &[
+            (&select(SERVER), "9000"),
+            ("8002000000", &format!("0000 0001 {client_aid} 9000")),
+            (&select(PEER), "9000"),
+            ("8031000000", "9000"),
         ],
     );
     delete_instance(&mut card, PEER);

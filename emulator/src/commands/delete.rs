@@ -129,11 +129,15 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
 }
 
 /// AppletEvent.uninstall() of each instance about to go (the JCVM calls
-/// it when the applet implements AppletEvent); a card that goes mute in
-/// it answers nothing.
+/// it when the applet implements AppletEvent; what it throws is ignored).
+/// One that spends the instruction budget fails the DELETE with 6F00 and
+/// leaves the card as it was: its writes are undone.
 fn uninstall(card: &mut Card, aids: &[Vec<u8>]) -> Result<(), crate::sw::Fail> {
+    let before = card.state.heap.clone();
     for aid in aids {
         if let Some(crate::jcvm::Answer::Mute(why)) = card.jcvm.uninstall(&mut card.state, aid) {
+            card.state.heap = before;
+            card.jcvm.invalidate();
             return Err(fail(
                 sw::UNKNOWN,
                 format!("uninstall() of {}: {why}", hex::encode_upper(aid)),

@@ -11,7 +11,8 @@ import javacard.framework.Util;
  * A second applet of the server's package: the two share a context, so it
  * uses the server applet's objects freely (INS 30: the shared Secret's
  * value, then the shared array's first byte, after writing both). Its
- * uninstall() counts in a static of the package.
+ * uninstall() counts in a static of the package, and loops for ever once
+ * INS 31 with P1 = 1 has set the package's spin flag (P1 = 0 clears it).
  */
 public class PeerApplet extends Applet implements AppletEvent {
     private PeerApplet() {
@@ -26,6 +27,10 @@ public class PeerApplet extends Applet implements AppletEvent {
             return;
         }
         byte[] buf = apdu.getBuffer();
+        if (buf[ISO7816.OFFSET_INS] == 0x31) {
+            ServerApplet.spin = buf[ISO7816.OFFSET_P1] != 0;
+            return;
+        }
         if (buf[ISO7816.OFFSET_INS] != 0x30) {
             ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }
@@ -40,5 +45,8 @@ public class PeerApplet extends Applet implements AppletEvent {
 
     public void uninstall() {
         ServerApplet.peerUninstalls++;
+        while (ServerApplet.spin) {
+            ServerApplet.peerUninstalls++;
+        }
     }
 }

@@ -29,6 +29,8 @@ public class ServerApplet extends Applet implements Service {
     static byte[] sharedArray;
     /** Incremented by PeerApplet.uninstall(). */
     static short peerUninstalls;
+    /** Makes PeerApplet.uninstall() loop for ever. */
+    static boolean spin;
 
     private final byte[] request = new byte[40];
     private final byte[] notifier = new byte[17];
