@@ -266,4 +266,37 @@ fn the_firewall_separates_packages_and_lets_shareable_interfaces_through() {
             && !left.contains(&PEER.to_string()),
         "instances left: {left:?}"
     );
+
+    // DELETE of the server's package with its instances: uninstall() runs
+    // before the dependency check (JCRE 11.3.4), so the peer counts even
+    // though the client's package, which imports the server's, makes the
+    // DELETE fail; once the client's package is gone it succeeds.
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    let peer = hex(PEER);
+    let r = send(
+        &mut card,
+        &mut sc,
+        &install_for_install_with(&hex(SERVER_PKG), &peer, &peer, &[]),
+    );
+    assert_eq!(
+        r.sw,
+        0x9000,
+        "install the peer again: {:?}",
+        card.last_note()
+    );
+    let r = send(&mut card, &mut sc, &delete(&hex(SERVER_PKG), true));
+    assert_eq!(r.sw, 0x6985, "{:?}", card.last_note());
+    run(
+        &mut card,
+        &[
+            (&select(SERVER), "9000"),
+            ("8002000000", &format!("0002 0001 {client_aid} 9000")),
+        ],
+    );
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    for package in ["F000000001D2", SERVER_PKG] {
+        let r = send(&mut card, &mut sc, &delete(&hex(package), true));
+        assert_eq!(r.sw, 0x9000, "DELETE {package}: {:?}", card.last_note());
+    }
+    assert!(card.state().instances.is_empty());
 }

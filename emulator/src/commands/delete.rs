@@ -66,16 +66,11 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
     }
     let state = &card.state;
     if let Some(package) = state.package(aid) {
-        let dependents = state.dependents(package);
-        if let Some(user) = dependents.first() {
-            return Err(fail(
-                sw::CONDITIONS,
-                format!(
-                    "package {shown} is imported by {}; delete that first",
-                    hex::encode_upper(&user.aid)
-                ),
-            ));
-        }
+        let dependents: Vec<String> = state
+            .dependents(package)
+            .iter()
+            .map(|p| hex::encode_upper(&p.aid))
+            .collect();
         let instances: Vec<String> = state
             .instances
             .iter()
@@ -91,6 +86,8 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
                 ),
             ));
         }
+        // The instances hear of their deletion before the dependency
+        // check (JCRE 11.3.4); what they did stays if the check fails.
         let aids: Vec<Vec<u8>> = state
             .instances
             .iter()
@@ -98,6 +95,13 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
             .map(|i| i.aid.clone())
             .collect();
         uninstall(card, &aids)?;
+        if let Some(user) = dependents.first() {
+            card.save_heap()?;
+            return Err(fail(
+                sw::CONDITIONS,
+                format!("package {shown} is imported by {user}; delete that first"),
+            ));
+        }
         let mut next = card.state.clone();
         for i in next.instances.iter().filter(|i| i.load_file == aid) {
             let key = hex::encode_upper(&i.aid);
@@ -129,7 +133,8 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
 }
 
 /// AppletEvent.uninstall() of each instance about to go (the JCVM calls
-/// it when the applet implements AppletEvent; what it throws is ignored).
+/// it when the applet implements AppletEvent, in its context and as the
+/// selected applet; what it throws is ignored).
 /// One that spends the instruction budget fails the DELETE with 6F00 and
 /// leaves the card as it was: its writes are undone.
 fn uninstall(card: &mut Card, aids: &[Vec<u8>]) -> Result<(), crate::sw::Fail> {

@@ -533,10 +533,10 @@ impl Jcvm {
     }
 
     /// DELETE of an applet instance: when its class implements
-    /// javacard.framework.AppletEvent, its uninstall() runs in its
-    /// context first (JCRE 11.3.4.1). What uninstall throws is ignored, as
-    /// the deletion goes ahead; a card that goes mute meanwhile is
-    /// reported.
+    /// javacard.framework.AppletEvent, its uninstall() runs first, in its
+    /// context and as the selected applet (JCRE 11.3.4). What uninstall
+    /// throws is ignored, as the deletion goes ahead; a card that goes
+    /// mute meanwhile is reported.
     pub fn uninstall(&mut self, state: &mut CardState, aid: &[u8]) -> Option<Answer> {
         self.ready(state).ok()?;
         let cached = match self.cache.take() {
@@ -554,9 +554,12 @@ impl Jcvm {
         env.applet = aid.to_vec();
         env.installing = None;
         env.selecting = false;
+        // uninstall() runs as the selected applet (AppletEvent).
+        let active = env.active.replace(aid.to_vec());
         let exit = self
             .machine
             .call(rt, &mut state.heap, env, target, &[cached.obj as i32]);
+        env.active = active;
         if state.heap.in_transaction() {
             let _ = state.heap.abort();
         }
