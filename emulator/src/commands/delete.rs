@@ -68,16 +68,16 @@ pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome 
 }
 
 fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
-    let state = &card.state;
     let shown = hex::encode_upper(aid);
-    if aid == state.isd_aid() {
+    if aid == card.state.isd_aid() {
         return Err(fail(
             sw::CONDITIONS,
             "the Issuer Security Domain cannot be deleted",
         ));
     }
-    let mut next = state.clone();
-    if let Some(pos) = state.instances.iter().position(|i| i.aid == aid) {
+    if let Some(pos) = card.state.instances.iter().position(|i| i.aid == aid) {
+        uninstall(card, &[aid.to_vec()])?;
+        let mut next = card.state.clone();
         next.instances.remove(pos);
         next.heap.forget_applet(aid);
         next.heap.dirty = false;
@@ -85,17 +85,13 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         card.commit(next)?;
         return Ok(Reply::no_receipt());
     }
+    let state = &card.state;
     if let Some(package) = state.package(aid) {
-        let dependents = state.dependents(package);
-        if let Some(user) = dependents.first() {
-            return Err(fail(
-                sw::CONDITIONS,
-                format!(
-                    "package {shown} is imported by {}; delete that first",
-                    hex::encode_upper(&user.aid)
-                ),
-            ));
-        }
+        let dependents: Vec<String> = state
+            .dependents(package)
+            .iter()
+            .map(|p| hex::encode_upper(&p.aid))
+            .collect();
         let instances: Vec<String> = state
             .instances
             .iter()
@@ -111,6 +107,23 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
                 ),
             ));
         }
+        // The instances hear of their deletion before the dependency
+        // check (JCRE 11.3.4); what they did stays if the check fails.
+        let aids: Vec<Vec<u8>> = state
+            .instances
+            .iter()
+            .filter(|i| i.load_file == aid)
+            .map(|i| i.aid.clone())
+            .collect();
+        uninstall(card, &aids)?;
+        if let Some(user) = dependents.first() {
+            card.save_heap()?;
+            return Err(fail(
+                sw::CONDITIONS,
+                format!("package {shown} is imported by {user}; delete that first"),
+            ));
+        }
+        let mut next = card.state.clone();
         for i in next.instances.iter().filter(|i| i.load_file == aid) {
             let key = hex::encode_upper(&i.aid);
             next.heap.applets.remove(&key);
@@ -138,6 +151,26 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         sw::REF_NOT_FOUND,
         format!("nothing with AID {shown} is on the card"),
     ))
+}
+
+/// AppletEvent.uninstall() of each instance about to go (the JCVM calls
+/// it when the applet implements AppletEvent, in its context and as the
+/// selected applet; what it throws is ignored).
+/// One that spends the instruction budget fails the DELETE with 6F00 and
+/// leaves the card as it was: its writes are undone.
+fn uninstall(card: &mut Card, aids: &[Vec<u8>]) -> Result<(), crate::sw::Fail> {
+    let before = card.state.heap.clone();
+    for aid in aids {
+        if let Some(crate::jcvm::Answer::Mute(why)) = card.jcvm.uninstall(&mut card.state, aid) {
+            card.state.heap = before;
+            card.jcvm.invalidate();
+            return Err(fail(
+                sw::UNKNOWN,
+                format!("uninstall() of {}: {why}", hex::encode_upper(aid)),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn delete_key_set(card: &mut Card, kvn: &[u8], key_id: Option<&[u8]>) -> Outcome {

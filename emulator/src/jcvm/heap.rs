@@ -27,6 +27,22 @@ pub const CLEAR_ON_DESELECT: u8 = 2;
 /// the memory accounting that JCSystem.getAvailableMemory reports.
 pub const OBJECT_OVERHEAD: usize = 8;
 
+/// The owner of the JCRE's permanent entry point objects (the AID
+/// objects): any context may invoke their methods and keep references to
+/// them (JCRE 6.2.1).
+pub const JCRE: u32 = u32::MAX;
+/// The owner of the JCRE's temporary entry point objects (the APDU object,
+/// the exception singletons) and of its global arrays (the APDU buffer,
+/// install()'s parameters): any context may use them, none may store a
+/// reference to them in a field, a static or an array (JCRE 6.2.1, 6.2.2).
+pub const JCRE_TEMP: u32 = u32::MAX - 1;
+
+/// Whether an owner is the JCRE (permanent or temporary).
+#[inline]
+pub fn is_jcre(owner: u32) -> bool {
+    owner >= JCRE_TEMP
+}
+
 /// A class as the heap names it, stable across restarts: the package AID
 /// and the class's offset in its Class component (a package class) or its
 /// token (an API class).
@@ -115,15 +131,20 @@ impl ArrayData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Obj {
     /// A class instance: its class (index into [`Heap::classes`]), its
-    /// field words (references stored as ids), native state.
+    /// field words (references stored as ids), native state, and its
+    /// owner: the context that was active when it was created (an index
+    /// into [`Heap::contexts`], or [`JCRE`] / [`JCRE_TEMP`]), which the
+    /// firewall compares with the running context on every access.
     Instance {
         class: u32,
         fields: Vec<i32>,
         #[serde(default)]
         native: NativeData,
+        owner: u32,
     },
     /// An array; `transient` is 0, CLEAR_ON_RESET or CLEAR_ON_DESELECT;
-    /// `owner` the context (package AID index into [`Heap::contexts`]).
+    /// `owner` the context (package AID index into [`Heap::contexts`], or
+    /// [`JCRE_TEMP`] for the JCRE's global arrays).
     Array {
         data: ArrayData,
         transient: u8,
@@ -135,6 +156,24 @@ pub enum Obj {
 }
 
 impl Obj {
+    /// The owning context.
+    #[inline]
+    pub fn owner(&self) -> u32 {
+        match self {
+            Obj::Instance { owner, .. } | Obj::Array { owner, .. } => *owner,
+        }
+    }
+
+    /// A temporary JCRE entry point object or a global array: usable from
+    /// any context, never to be stored (JCRE 6.2.8.1-3).
+    #[inline]
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            Obj::Instance { owner, .. } => *owner == JCRE_TEMP,
+            Obj::Array { global, .. } => *global,
+        }
+    }
+
     fn size(&self) -> usize {
         OBJECT_OVERHEAD
             + match self {
@@ -300,12 +339,13 @@ impl Heap {
             if *id == 0 || *id >= self.next_id {
                 return Err(format!("object id {id} out of range"));
             }
+            let owner = o.owner();
+            if !is_jcre(owner) && owner as usize >= self.contexts.len() {
+                return Err(format!("object {id}: context {owner} unknown"));
+            }
             match o {
                 Obj::Instance { class, .. } if *class as usize >= self.classes.len() => {
                     return Err(format!("object {id}: class {class} unknown"))
-                }
-                Obj::Array { owner, .. } if *owner as usize >= self.contexts.len() => {
-                    return Err(format!("object {id}: context {owner} unknown"))
                 }
                 Obj::Array {
                     data: ArrayData::Ref { class, .. },
@@ -636,6 +676,7 @@ impl Heap {
                     class,
                     fields,
                     native,
+                    ..
                 }) => {
                     // The byte arrays a key or cipher keeps its state in.
                     if let NativeData::Crypto(c) = native {
@@ -724,15 +765,14 @@ impl Heap {
     pub fn usage_by_context(&self) -> BTreeMap<Vec<u8>, ContextUsage> {
         let mut out: BTreeMap<Vec<u8>, ContextUsage> = BTreeMap::new();
         for o in self.objects.values() {
+            // The owning context (the JCRE's objects and the global arrays
+            // belong to no package): API objects an applet made (keys,
+            // PINs) count for its package too.
             let owner = match o {
                 Obj::Array { owner, global, .. } if !*global => {
                     self.contexts.get(*owner as usize).cloned()
                 }
-                Obj::Instance { class, .. } => self
-                    .classes
-                    .get(*class as usize)
-                    .filter(|k| !k.api)
-                    .map(|k| k.package.clone()),
+                Obj::Instance { owner, .. } => self.contexts.get(*owner as usize).cloned(),
                 Obj::Array { .. } => None,
             };
             let Some(owner) = owner else { continue };
@@ -787,6 +827,7 @@ mod tests {
                     class: 0,
                     fields: vec![0; 2],
                     native: NativeData::None,
+                    owner: 0,
                 },
                 ROOMY,
             )
@@ -864,6 +905,39 @@ mod tests {
         assert_eq!(h.used(), (68, 48));
         h.free(a);
         assert_eq!(h.used(), (0, 48));
+    }
+
+    #[test]
+    fn owners_name_a_context_or_the_jcre_and_temporaries_are_marked() {
+        let (mut h, inst, arr) = heap_with_instance();
+        let instance = |owner| Obj::Instance {
+            class: 0,
+            fields: Vec::new(),
+            native: NativeData::None,
+            owner,
+        };
+        let apdu = h.alloc(instance(JCRE_TEMP), ROOMY).unwrap();
+        let aid = h.alloc(instance(JCRE), ROOMY).unwrap();
+        let buffer = h
+            .alloc(
+                Obj::Array {
+                    data: ArrayData::Byte(vec![0; 4]),
+                    transient: CLEAR_ON_RESET,
+                    owner: JCRE_TEMP,
+                    global: true,
+                },
+                ROOMY,
+            )
+            .unwrap();
+        h.validate().unwrap();
+        let temporary = |id| h.get(id).unwrap().is_temporary();
+        assert!(temporary(apdu) && temporary(buffer));
+        assert!(!temporary(aid) && !temporary(inst) && !temporary(arr));
+        assert!(is_jcre(h.get(aid).unwrap().owner()));
+        assert_eq!(h.get(inst).unwrap().owner(), 0);
+        // An owner that is neither a context nor the JCRE is refused.
+        h.alloc(instance(7), ROOMY).unwrap();
+        assert!(h.validate().unwrap_err().contains("context 7 unknown"));
     }
 
     #[test]

@@ -15,7 +15,9 @@
 // narrowing casts are the semantics, not lost input.
 #![allow(clippy::cast_possible_truncation)]
 
-use super::heap::{read_elem, ArrayData, Heap, Obj, ObjId, TxError, NOT_TRANSIENT};
+use super::heap::{
+    is_jcre, read_elem, ArrayData, Heap, Obj, ObjId, TxError, JCRE_TEMP, NOT_TRANSIENT,
+};
 use super::runtime::{Cp, Runtime, Target};
 use crate::natives::{self, Sys};
 
@@ -60,6 +62,18 @@ struct Frame {
     base: u32,
     /// First operand stack word.
     sp0: u32,
+    /// The call switched context (a Shareable interface method of another
+    /// context): returning from it, or unwinding past it, switches back.
+    switched: bool,
+}
+
+/// A context the firewall left for a call into another one, restored when
+/// that call ends: the context and the applet whose AID
+/// JCSystem.getAID answers in it.
+#[derive(Debug, Clone, Default)]
+pub struct Saved {
+    pub context: u32,
+    pub applet: Vec<u8>,
 }
 
 /// Per-card execution context the natives see.
@@ -71,6 +85,7 @@ pub use super::env::Env;
 pub struct Machine {
     stack: Vec<i32>,
     frames: Vec<Frame>,
+    saved: Vec<Saved>,
 }
 
 /// One call in progress: what natives get.
@@ -80,6 +95,8 @@ pub struct Vm<'a> {
     pub env: &'a mut Env,
     pub stack: &'a mut Vec<i32>,
     frames: &'a mut Vec<Frame>,
+    /// The contexts left for the calls in progress, innermost last.
+    saved: &'a mut Vec<Saved>,
     budget: u64,
 }
 
@@ -92,6 +109,10 @@ pub enum Ret {
     /// and return what it returns (an API method that calls applet code,
     /// such as getAppletShareableInterfaceObject).
     Call(Target, [i32; 3], u8),
+    /// The same, the method running in another context (the context and
+    /// the applet it runs as): JCSystem.getAppletShareableInterfaceObject
+    /// calls the server's getShareableInterfaceObject in the server's.
+    CallIn(Target, [i32; 3], u8, u32, Vec<u8>),
 }
 
 impl Machine {
@@ -121,6 +142,7 @@ impl Machine {
     ) -> Exit {
         self.stack.clear();
         self.frames.clear();
+        self.saved.clear();
         if self.stack.capacity() < env.limits.max_words {
             self.stack.reserve(env.limits.max_words);
         }
@@ -131,19 +153,27 @@ impl Machine {
             env,
             stack: &mut self.stack,
             frames: &mut self.frames,
+            saved: &mut self.saved,
             budget,
         };
         vm.stack.extend_from_slice(args);
         let nargs = args.len() as u8;
         let first = vm.invoke(target, nargs);
-        match first {
+        let exit = match first {
             Ok(Some(v)) => Exit::Return(v),
             Ok(None) => vm.run(),
             Err(e) => match vm.unwind_from(e) {
                 Ok(()) => vm.run(),
                 Err(exit) => exit,
             },
+        };
+        // A call that ended inside another context (a budget spent, a
+        // fatal error) leaves the caller's context as it found it.
+        if let Some(first) = self.saved.drain(..).next() {
+            env.context = first.context;
+            env.applet = first.applet;
         }
+        exit
     }
 }
 
@@ -191,8 +221,12 @@ impl Vm<'_> {
                 return Ok(());
             }
             let base = f.base as usize;
+            let switched = f.switched;
             self.frames.pop();
             self.stack.truncate(base);
+            if switched {
+                self.leave();
+            }
         }
         Err(Exit::Uncaught(obj))
     }
@@ -217,6 +251,7 @@ impl Vm<'_> {
                     class,
                     fields: Vec::new(),
                     native: super::heap::NativeData::Reason(0),
+                    owner: JCRE_TEMP,
                 };
                 match self.heap.alloc(obj, (usize::MAX, usize::MAX)) {
                     Ok(id) => {
@@ -231,6 +266,64 @@ impl Vm<'_> {
             *native = super::heap::NativeData::Reason(reason);
         }
         Exc::Throw(id)
+    }
+
+    /// Switches to `context` for the call whose frame was just pushed
+    /// (JCRE 6.2.7): the running context and applet are saved, and
+    /// restored when that frame returns or is unwound.
+    fn enter(&mut self, context: u32, applet: Vec<u8>) {
+        if let Some(f) = self.frames.last_mut() {
+            f.switched = true;
+            let applet = std::mem::replace(&mut self.env.applet, applet);
+            self.saved.push(Saved {
+                context: self.env.context,
+                applet,
+            });
+            self.env.context = context;
+        }
+    }
+
+    /// Back to the context a switched call left.
+    fn leave(&mut self) {
+        if let Some(s) = self.saved.pop() {
+            self.env.context = s.context;
+            self.env.applet = s.applet;
+        }
+    }
+
+    /// The applet of the context the running one was called from
+    /// (JCSystem.getPreviousContextAID); `None` when that is the JCRE.
+    pub fn previous_applet(&self) -> Option<&[u8]> {
+        self.saved.last().map(|s| s.applet.as_slice())
+    }
+
+    /// The applet a call into `context` through `obj` runs as: the applet
+    /// itself when `obj` is one, else an applet of that package (objects
+    /// record their package's context, not their applet instance).
+    pub fn applet_of(&self, context: u32, obj: ObjId) -> Vec<u8> {
+        let of_context = |id: &ObjId| self.heap.get(*id).is_some_and(|o| o.owner() == context);
+        let found = self
+            .heap
+            .applets
+            .iter()
+            .find(|(_, id)| **id == obj)
+            .or_else(|| self.heap.applets.iter().find(|(_, id)| of_context(id)));
+        found
+            .and_then(|(aid, _)| hex::decode(aid).ok())
+            .unwrap_or_default()
+    }
+
+    /// Whether class `c` is an interface that is or extends Shareable.
+    fn shareable(&self, c: u32) -> bool {
+        self.rt.class(c).is_some_and(|k| k.interface)
+            && self.rt.extends_interface(c, self.rt.sys.shareable)
+    }
+
+    /// The store half of the firewall (JCRE 6.2.8.1-3): a reference to a
+    /// temporary JCRE entry point object or a global array cannot be
+    /// kept in a field, a static or an array element.
+    fn storable(&self, v: i32) -> bool {
+        v == 0 || !self.heap.get(v as ObjId).is_some_and(Obj::is_temporary)
     }
 
     fn tx(&mut self, e: TxError) -> Exc {
@@ -272,6 +365,7 @@ impl Vm<'_> {
                     pc: 0,
                     base: base as u32,
                     sp0: sp0 as u32,
+                    switched: false,
                 });
                 Ok(None)
             }
@@ -299,6 +393,16 @@ impl Vm<'_> {
                         self.stack.extend_from_slice(&args[..usize::from(n)]);
                         return self.invoke(target, n);
                     }
+                    Ret::CallIn(target, args, n, context, applet) => {
+                        let n = n.min(3);
+                        self.stack.extend_from_slice(&args[..usize::from(n)]);
+                        let depth = self.frames.len();
+                        let r = self.invoke(target, n)?;
+                        if self.frames.len() > depth {
+                            self.enter(context, applet);
+                        }
+                        return Ok(r);
+                    }
                 };
                 Ok(top.then_some(v))
             }
@@ -325,12 +429,28 @@ impl Vm<'_> {
         }
     }
 
-    /// An array and a checked index: (len, element) via closure.
-    fn array_index(&mut self, r: i32, idx: i32) -> Result<usize, Exc> {
-        let len = match self.obj(r)? {
-            Obj::Array { data, .. } => data.len(),
-            Obj::Instance { .. } => return Err(self.throw(Sys::Security, 0)),
+    /// An array the running context may access (its own or a global
+    /// one, JCRE 6.2.8.2) and its length.
+    fn array_len(&mut self, r: i32) -> Result<usize, Exc> {
+        let ctx = self.env.context;
+        let (len, ok) = match self.obj(r)? {
+            Obj::Array {
+                data,
+                owner,
+                global,
+                ..
+            } => (data.len(), *owner == ctx || *global),
+            Obj::Instance { .. } => (0, false),
         };
+        if !ok {
+            return Err(self.throw(Sys::Security, 0));
+        }
+        Ok(len)
+    }
+
+    /// An accessible array and a checked index.
+    fn array_index(&mut self, r: i32, idx: i32) -> Result<usize, Exc> {
+        let len = self.array_len(r)?;
         if idx < 0 || idx as usize >= len {
             return Err(self.throw(Sys::ArrayIndex, 0));
         }
@@ -348,6 +468,9 @@ impl Vm<'_> {
         let mut pc = f.pc as usize;
         let mut base = f.base as usize;
         let mut sp0 = f.sp0 as usize;
+        // The running context, for the firewall's owner compares; it
+        // changes only at calls and returns (reload!).
+        let mut ctx = self.env.context;
 
         macro_rules! save_pc {
             () => {
@@ -422,6 +545,7 @@ impl Vm<'_> {
                 pc = f.pc as usize;
                 base = f.base as usize;
                 sp0 = f.sp0 as usize;
+                ctx = self.env.context;
             }};
         }
         macro_rules! jump {
@@ -441,8 +565,11 @@ impl Vm<'_> {
                 }
                 let lo = if words > 0 { self.stack[len - 1] } else { 0 };
                 let hi = if words > 1 { self.stack[len - 2] } else { 0 };
-                self.frames.pop();
+                let popped = self.frames.pop();
                 self.stack.truncate(base);
+                if popped.is_some_and(|f| f.switched) {
+                    self.leave();
+                }
                 if words == 2 {
                     self.stack.push(hi);
                 }
@@ -560,6 +687,9 @@ impl Vm<'_> {
                     let ok = match (op.code, data) {
                         (0x37, ArrayData::Ref { class, .. }) => {
                             let elem = *class;
+                            if !self.storable(v) {
+                                throw!(Sys::Security);
+                            }
                             v == 0 || self.instance_of(v as ObjId, elem)
                         }
                         (0x38, ArrayData::Byte(_) | ArrayData::Boolean(_))
@@ -873,6 +1003,9 @@ impl Vm<'_> {
                 },
                 0x7F..=0x82 => {
                     let v = if op.code == 0x82 { pop_int!() } else { pop!() };
+                    if op.code == 0x7F && !self.storable(v) {
+                        throw!(Sys::Security);
+                    }
                     let r = match cp[op.a as usize] {
                         Cp::StaticRef { image, slot } if op.code == 0x7F => self
                             .heap
@@ -912,9 +1045,14 @@ impl Vm<'_> {
                     };
                     let s = usize::from(slot);
                     let o = check!(self.obj(r));
-                    let Obj::Instance { fields, .. } = o else {
+                    let Obj::Instance { fields, owner, .. } = o else {
                         throw!(Sys::Security)
                     };
+                    // The firewall (JCRE 6.2.8.3): only the owning context
+                    // reads an object's fields.
+                    if *owner != ctx {
+                        throw!(Sys::Security)
+                    }
                     let Some(&w) = fields.get(s) else {
                         fatal!("field beyond the object")
                     };
@@ -951,9 +1089,12 @@ impl Vm<'_> {
                     };
                     let s = usize::from(slot);
                     let len = match check!(self.obj(r)) {
-                        Obj::Instance { fields, .. } => fields.len(),
-                        Obj::Array { .. } => throw!(Sys::Security),
+                        Obj::Instance { fields, owner, .. } if *owner == ctx => fields.len(),
+                        _ => throw!(Sys::Security),
                     };
+                    if kind == 0 && !self.storable(v) {
+                        throw!(Sys::Security);
+                    }
                     if s + usize::from(kind == 3) >= len {
                         fatal!("field beyond the object");
                     }
@@ -975,6 +1116,7 @@ impl Vm<'_> {
                 }
                 0x8B..=0x8E => {
                     save_pc!();
+                    let mut switch = None;
                     let (target, nargs) = match (op.code, cp[op.a as usize]) {
                         (0x8B, Cp::Virtual { token, nargs }) => {
                             let len = self.stack.len();
@@ -993,7 +1135,9 @@ impl Vm<'_> {
                                 fatal!("stack underflow at invokeinterface");
                             }
                             let r = self.stack[len - usize::from(nargs)];
-                            (check!(self.interface_target(r, iface, token)), nargs)
+                            let (t, to) = check!(self.interface_target(r, iface, token));
+                            switch = to.map(|c| (c, r as ObjId));
+                            (t, nargs)
                         }
                         _ => fatal!("invoke through a constant of the wrong kind"),
                     };
@@ -1003,8 +1147,15 @@ impl Vm<'_> {
                             throw!(Sys::NullPointer);
                         }
                     }
+                    let depth = self.frames.len();
                     if self.invoke(target, nargs)?.is_some() {
                         return Err(Exc::Fatal("native returned at the top".into()));
+                    }
+                    if let Some((context, obj)) = switch {
+                        if self.frames.len() > depth {
+                            let applet = self.applet_of(context, obj);
+                            self.enter(context, applet);
+                        }
                     }
                     reload!();
                 }
@@ -1022,6 +1173,7 @@ impl Vm<'_> {
                         class: c,
                         fields: vec![0; usize::from(k.words)],
                         native: super::heap::NativeData::None,
+                        owner: ctx,
                     };
                     let r = self.alloc(obj);
                     let id = check!(r);
@@ -1062,16 +1214,19 @@ impl Vm<'_> {
                 }
                 0x92 => {
                     let r = pop!();
-                    let len = match check!(self.obj(r)) {
-                        Obj::Array { data, .. } => data.len(),
-                        Obj::Instance { .. } => throw!(Sys::Security),
-                    };
+                    let len = check!(self.array_len(r));
                     push!(len as i32);
                 }
                 0x93 => {
                     let r = pop!();
                     if r == 0 {
                         throw!(Sys::NullPointer);
+                    }
+                    // JCRE 6.2.8.7: an exception of the running context or
+                    // a JCRE entry point (the framework's exceptions).
+                    let owner = check!(self.obj(r)).owner();
+                    if owner != ctx && !is_jcre(owner) {
+                        throw!(Sys::Security);
                     }
                     save_pc!();
                     return Err(Exc::Throw(r as ObjId));
@@ -1082,6 +1237,9 @@ impl Vm<'_> {
                     } else {
                         pop!()
                     };
+                    if r != 0 && !self.may_cast(r as ObjId, op.a as u8, cp, op.b) {
+                        throw!(Sys::Security);
+                    }
                     let ok = r != 0 && self.type_check(r as ObjId, op.a as u8, cp, op.b);
                     if op.code == 0x94 {
                         if self.stack.len() <= sp0 {
@@ -1108,13 +1266,27 @@ impl Vm<'_> {
         }
     }
 
+    /// invokevirtual (JCRE 6.2.8.4, 6.2.8.11): an object of the running
+    /// context, a JCRE entry point object or a global array (whose
+    /// methods are the JCRE's, run natively).
     fn virtual_target(&mut self, r: i32, token: u8) -> Result<Target, Exc> {
         if r == 0 {
             return Err(self.throw(Sys::NullPointer, 0));
         }
-        let Some(c) = self.class_of(r as ObjId) else {
-            return Err(Exc::Fatal(format!("reference {r} to no object")));
+        let ctx = self.env.context;
+        let c = match self.heap.get(r as ObjId) {
+            Some(Obj::Instance { class, owner, .. }) if *owner == ctx || is_jcre(*owner) => *class,
+            Some(Obj::Array { owner, global, .. }) if *owner == ctx || *global => {
+                self.rt.sys.object
+            }
+            Some(_) => return Err(self.throw(Sys::Security, 0)),
+            None => return Err(Exc::Fatal(format!("reference {r} to no object"))),
         };
+        self.dispatch(c, token)
+    }
+
+    /// The method of class `c` with a virtual method token.
+    fn dispatch(&self, c: u32, token: u8) -> Result<Target, Exc> {
         let k = self
             .rt
             .class(c)
@@ -1133,12 +1305,33 @@ impl Vm<'_> {
         }
     }
 
-    fn interface_target(&mut self, r: i32, iface: u32, token: u8) -> Result<Target, Exc> {
+    /// invokeinterface (JCRE 6.2.8.5, 6.2.8.6): an object of the running
+    /// context or a JCRE entry point object, or — through an interface
+    /// that extends Shareable — a Shareable interface object of another
+    /// context, whose method then runs in its owner's context (the
+    /// context returned with the target).
+    fn interface_target(
+        &mut self,
+        r: i32,
+        iface: u32,
+        token: u8,
+    ) -> Result<(Target, Option<u32>), Exc> {
         if r == 0 {
             return Err(self.throw(Sys::NullPointer, 0));
         }
-        let Some(c) = self.class_of(r as ObjId) else {
-            return Err(Exc::Fatal(format!("reference {r} to no object")));
+        let ctx = self.env.context;
+        let (c, switch) = match self.heap.get(r as ObjId) {
+            Some(Obj::Instance { class, owner, .. }) if *owner == ctx || is_jcre(*owner) => {
+                (*class, None)
+            }
+            Some(Obj::Instance { class, owner, .. }) if self.shareable(iface) => {
+                (*class, Some(*owner))
+            }
+            Some(Obj::Array { owner, global, .. }) if *owner == ctx || *global => {
+                (self.rt.sys.object, None)
+            }
+            Some(_) => return Err(self.throw(Sys::Security, 0)),
+            None => return Err(Exc::Fatal(format!("reference {r} to no object"))),
         };
         let mut cur = Some(c);
         while let Some(ci) = cur {
@@ -1150,12 +1343,29 @@ impl Vm<'_> {
             // superinterfaces included, each with its own token map.
             if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == iface) {
                 if let Some(&vt) = map.get(usize::from(token)) {
-                    return self.virtual_target(r, vt);
+                    return Ok((self.dispatch(c, vt)?, switch));
                 }
             }
             cur = k.super_class;
         }
         Err(self.throw(Sys::Security, 0))
+    }
+
+    /// The firewall of checkcast and instanceof (JCRE 6.2.8.2, 6.2.8.8-10):
+    /// an object of the running context, a JCRE entry point object, a
+    /// global array, or another context's object cast to (or tested
+    /// against) an interface that extends Shareable.
+    fn may_cast(&self, obj: ObjId, atype: u8, cp: &[Cp], cp_index: i32) -> bool {
+        let ctx = self.env.context;
+        match self.heap.get(obj) {
+            Some(Obj::Instance { owner, .. }) if *owner == ctx || is_jcre(*owner) => true,
+            Some(Obj::Instance { .. }) => {
+                atype == 0
+                    && matches!(cp.get(cp_index as usize), Some(Cp::Class(c)) if self.shareable(*c))
+            }
+            Some(Obj::Array { owner, global, .. }) => *owner == ctx || *global,
+            None => true,
+        }
     }
 
     /// instanceof against a class index.

@@ -4,9 +4,50 @@
 //! the JCRE state of a call ([`env`]).
 //!
 //! [`Jcvm`] is what the card manager calls: link a load file, run an
-//! applet's install(), select(), deselect() and process(). The linked
-//! program is volatile (rebuilt from the load files after a restart); the
-//! heap lives in the card state and is saved at commit points by the card.
+//! applet's install(), select(), deselect(), process() and, at DELETE,
+//! AppletEvent.uninstall(). The linked program is volatile (rebuilt from
+//! the load files after a restart); the heap lives in the card state and
+//! is saved at commit points by the card.
+//!
+//! # The firewall (JCRE 3.0.5 chapter 6)
+//!
+//! Every package has a context (an index into [`heap::Heap::contexts`]):
+//! the applets of one package share it. Every object records its owner,
+//! the context that was running when it was created, or the JCRE
+//! ([`heap::JCRE`] for permanent entry point objects such as AIDs,
+//! [`heap::JCRE_TEMP`] for the temporary ones — the APDU object, the
+//! framework's exception objects — and for the global arrays: the APDU
+//! buffer and install()'s parameters). The interpreter compares the owner
+//! with the running context (one integer compare on the access path) and
+//! throws SecurityException when the access is not allowed:
+//!
+//! - getfield/putfield (all forms, `_this` included): own objects only;
+//! - array loads and stores, arraylength: own arrays and global arrays;
+//! - invokevirtual: own objects, JCRE entry point objects, global arrays;
+//! - invokeinterface: the same, and another context's object through an
+//!   interface that extends Shareable — its method then runs in the
+//!   owner's context, and returning (or an exception unwinding past it)
+//!   switches back;
+//! - checkcast/instanceof: own objects, JCRE entry points, global arrays,
+//!   and another context's object against an interface extending
+//!   Shareable;
+//! - athrow: own objects and the JCRE's exceptions;
+//! - putfield, putstatic and aastore of a reference to a temporary JCRE
+//!   entry point object or a global array.
+//!
+//! Static fields and static methods are open to every context and never
+//! switch it. The natives are the JCRE: they see everything.
+//! JCSystem.getAppletShareableInterfaceObject runs the server's
+//! getShareableInterfaceObject(clientAID, parameter) in the server's
+//! context; JCSystem.getPreviousContextAID answers the applet of the
+//! context the running one was called from (null at the top, where the
+//! JCRE called). Objects record their package's context rather than
+//! their applet instance, so a Shareable call into a package with several
+//! applets runs (for JCSystem.getAID) as the applet whose object was
+//! called, else as the first applet of that package by AID. Not modelled: the multiselection rule of 6.2.8.6 (no
+//! logical channels yet), the CLEAR_ON_DESELECT access rule for
+//! transient arrays of a context that is not selected, and checks of the
+//! arrays passed to API methods (Util.arrayCopy and the like).
 
 // Java Card arithmetic is defined as truncation to 8, 16 or 32 bits, and
 // every index or count here is bounded by the card's limits (u16 CAP
@@ -28,7 +69,7 @@ use crate::natives::Sys;
 use crate::profile::CardProfile;
 use crate::state::CardState;
 use env::{Env, Installing};
-use heap::{ArrayData, Heap, NativeData, Obj, ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET};
+use heap::{ArrayData, Heap, NativeData, Obj, ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET, JCRE_TEMP};
 use interp::{Exit, Limits, Machine};
 use runtime::{Runtime, Target};
 
@@ -311,17 +352,17 @@ impl Jcvm {
             .keys()
             .filter_map(|k| hex::decode(k).ok())
             .collect();
-        // The JCRE's own objects: the APDU and its buffer.
+        // The JCRE's own objects: the APDU (a temporary entry point
+        // object) and its buffer (a global array).
         if !state.heap.system.contains_key("apdu") {
             let rt = self.rt.as_ref().ok_or("no runtime")?;
-            let ctx = state.heap.context_index(&state.profile.isd_aid.clone());
             let buffer = state
                 .heap
                 .alloc(
                     Obj::Array {
                         data: ArrayData::Byte(vec![0; BUFFER_SIZE]),
                         transient: CLEAR_ON_RESET,
-                        owner: ctx,
+                        owner: JCRE_TEMP,
                         global: true,
                     },
                     (usize::MAX, usize::MAX),
@@ -334,6 +375,7 @@ impl Jcvm {
                         class: rt.sys.apdu,
                         fields: Vec::new(),
                         native: NativeData::None,
+                        owner: JCRE_TEMP,
                     },
                     (usize::MAX, usize::MAX),
                 )
@@ -424,7 +466,7 @@ impl Jcvm {
                 Obj::Array {
                     data: ArrayData::Byte(params),
                     transient: CLEAR_ON_RESET,
-                    owner: context,
+                    owner: JCRE_TEMP,
                     global: true,
                 },
                 (usize::MAX, usize::MAX),
@@ -674,6 +716,45 @@ impl Jcvm {
         })
     }
 
+    /// DELETE of an applet instance: when its class implements
+    /// javacard.framework.AppletEvent, its uninstall() runs first, in its
+    /// context and as the selected applet (JCRE 11.3.4). What uninstall
+    /// throws is ignored, as the deletion goes ahead; a card that goes
+    /// mute meanwhile is reported.
+    pub fn uninstall(&mut self, state: &mut CardState, aid: &[u8]) -> Option<Answer> {
+        self.ready(state).ok()?;
+        let cached = match self.cache.take() {
+            Some(c) if c.aid == aid => c,
+            _ => self.resolve(state, aid).ok()?,
+        };
+        let rt = self.rt.as_ref()?;
+        let class = match state.heap.get(cached.obj) {
+            Some(Obj::Instance { class, .. }) => *class,
+            _ => return None,
+        };
+        let target = applet_event_target(rt, class)?;
+        let env = self.env.as_mut()?;
+        env.context = cached.context;
+        env.applet = aid.to_vec();
+        env.installing = None;
+        env.selecting = false;
+        // uninstall() runs as the selected applet (AppletEvent).
+        let active = std::mem::replace(&mut env.active, vec![(0, aid.to_vec())]);
+        let exit = self
+            .machine
+            .call(rt, &mut state.heap, env, target, &[cached.obj as i32]);
+        env.active = active;
+        if state.heap.in_transaction() {
+            let _ = state.heap.abort();
+        }
+        env.deletion_requested = false;
+        self.cache = None;
+        match exit {
+            Exit::Mute(why) => Some(Answer::Mute(why)),
+            _ => None,
+        }
+    }
+
     /// Object deletion: every package linked first, so that the reference
     /// fields of every object's class are known; an object of a class
     /// that still cannot be resolved stops the collection (nothing is
@@ -767,6 +848,40 @@ impl Jcvm {
         }
         Ok(exit)
     }
+}
+
+/// AppletEvent.uninstall() of an applet class, when the class (or a
+/// superclass) implements AppletEvent.
+fn applet_event_target(rt: &Runtime, class: u32) -> Option<Target> {
+    let token = api::table(rt.api)
+        .packages
+        .iter()
+        .flat_map(|p| p.classes.iter())
+        .find(|c| c.name == "javacard/framework/AppletEvent")?
+        .methods
+        .iter()
+        .find(|m| m.name == "uninstall")?
+        .token;
+    let mut cur = Some(class);
+    let mut depth = 0;
+    while let Some(c) = cur {
+        let k = rt.class(c)?;
+        if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == rt.sys.applet_event) {
+            let vt = *map.get(usize::from(token))?;
+            let table = if vt & 0x80 != 0 {
+                &k.package
+            } else {
+                &k.public
+            };
+            return table.get(usize::from(vt & 0x7F)).copied();
+        }
+        depth += 1;
+        if depth > 64 {
+            return None;
+        }
+        cur = k.super_class;
+    }
+    None
 }
 
 /// A readable account of how a call ended.

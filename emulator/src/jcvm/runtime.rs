@@ -147,6 +147,10 @@ pub struct SysClasses {
     pub iso_exception: u32,
     /// Token of Applet.getShareableInterfaceObject.
     pub shareable_token: u8,
+    /// javacard.framework.Shareable, which the firewall lets through.
+    pub shareable: u32,
+    /// javacard.framework.AppletEvent, whose uninstall() DELETE calls.
+    pub applet_event: u32,
 }
 
 /// Everything linked.
@@ -183,6 +187,8 @@ impl Runtime {
         rt.sys.apdu = rt.api_class_by_name(heap, "javacard/framework/APDU")?;
         rt.sys.aid = rt.api_class_by_name(heap, "javacard/framework/AID")?;
         rt.sys.iso_exception = rt.sys.exceptions[Sys::Iso.index()];
+        rt.sys.shareable = rt.api_class_by_name(heap, "javacard/framework/Shareable")?;
+        rt.sys.applet_event = rt.api_class_by_name(heap, "javacard/framework/AppletEvent")?;
         rt.sys.shareable_token = api_class_named(api, "javacard/framework/Applet")
             .and_then(|c| {
                 c.methods

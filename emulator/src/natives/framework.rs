@@ -10,7 +10,8 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use crate::jcvm::heap::{
-    ArrayData, NativeData, Obj, ObjId, TxError, CLEAR_ON_DESELECT, CLEAR_ON_RESET, NOT_TRANSIENT,
+    ArrayData, NativeData, Obj, ObjId, TxError, CLEAR_ON_DESELECT, CLEAR_ON_RESET, JCRE,
+    NOT_TRANSIENT,
 };
 use crate::jcvm::interp::{Exc, Ret, Vm};
 use crate::natives::{apdu, system_reason as sr, Native, Sys};
@@ -56,7 +57,11 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
         Native::ReSelectingApplet => w(false),
         Native::AppletSelect => w(true),
         Native::AppletInstall => Err(vm.throw(Sys::Iso, SW_FUNC_NOT_SUPPORTED)),
-        Native::GetShareable | Native::PreviousContextAid => Ok(Ret::Word(0)),
+        Native::GetShareable => Ok(Ret::Word(0)),
+        Native::PreviousContextAid => match vm.previous_applet().map(<[u8]>::to_vec) {
+            Some(aid) => Ok(Ret::Word(aid_object(vm, &aid)? as i32)),
+            None => Ok(Ret::Word(0)),
+        },
         Native::AppletShareable => shareable(vm, a[0], a[1]),
         Native::ArrayCopy { atomic } => {
             let (src, so, dst, d0, len) = (a[0], a[1], a[2], a[3], a[4]);
@@ -348,8 +353,10 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
 }
 
 /// JCSystem.getAppletShareableInterfaceObject: the server applet's
-/// getShareableInterfaceObject(clientAID, parameter), or null when no
-/// applet has the AID. (The firewall's context switch is not modelled yet.)
+/// getShareableInterfaceObject(clientAID, parameter), run in the server's
+/// context (where getPreviousContextAID names the client), or null when
+/// no applet has the AID. What the server returns is the answer: null
+/// when it refuses.
 fn shareable(vm: &mut Vm<'_>, server: i32, parameter: i32) -> Result<Ret, Exc> {
     let server = aid_bytes(vm, server)?;
     let Some(&obj) = vm.heap.applets.get(&hex::encode_upper(&server)) else {
@@ -358,8 +365,8 @@ fn shareable(vm: &mut Vm<'_>, server: i32, parameter: i32) -> Result<Ret, Exc> {
     let me = vm.env.applet.clone();
     let client = aid_object(vm, &me)?;
     let token = vm.rt.sys.shareable_token;
-    let class = match vm.heap.get(obj) {
-        Some(Obj::Instance { class, .. }) => *class,
+    let (class, context) = match vm.heap.get(obj) {
+        Some(Obj::Instance { class, owner, .. }) => (*class, *owner),
         _ => return Ok(Ret::Word(0)),
     };
     let target = vm
@@ -368,7 +375,13 @@ fn shareable(vm: &mut Vm<'_>, server: i32, parameter: i32) -> Result<Ret, Exc> {
         .and_then(|k| k.public.get(usize::from(token)))
         .copied()
         .ok_or_else(|| Exc::Fatal("the server applet has no getShareableInterfaceObject".into()))?;
-    Ok(Ret::Call(target, [obj as i32, client as i32, parameter], 3))
+    Ok(Ret::CallIn(
+        target,
+        [obj as i32, client as i32, parameter],
+        3,
+        context,
+        server,
+    ))
 }
 
 fn tx(vm: &mut Vm<'_>, r: Result<(), TxError>) -> Result<Ret, Exc> {
@@ -576,6 +589,7 @@ pub(crate) fn aid_object(vm: &mut Vm<'_>, aid: &[u8]) -> Result<ObjId, Exc> {
         class: vm.rt.sys.aid,
         fields: Vec::new(),
         native: NativeData::Aid(aid.to_vec()),
+        owner: JCRE,
     };
     let id = vm.alloc(obj)?;
     vm.heap.system.insert(key, id);

@@ -213,6 +213,7 @@ fn a_heap_write_commits_one_object() {
                 class,
                 fields: vec![0, 0],
                 native: NativeData::None,
+                owner,
             },
             limits,
         )

@@ -26,6 +26,7 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     let obj = Obj::Instance {
         class,
         fields: Vec::new(),
+        owner: vm.env.context,
         native: NativeData::Crypto(State::Digest { alg: a }),
     };
     Ok(Ret::Word(vm.alloc(obj)? as i32))

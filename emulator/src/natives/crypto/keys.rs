@@ -100,6 +100,7 @@ pub fn build(vm: &mut Vm<'_>, key_type: i32, bits: i32) -> Result<Ret, Exc> {
     let obj = Obj::Instance {
         class,
         fields: Vec::new(),
+        owner: vm.env.context,
         native: NativeData::Crypto(State::Key { ty: t, bits, store }),
     };
     match vm.alloc(obj) {

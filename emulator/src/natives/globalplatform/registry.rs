@@ -50,10 +50,13 @@ pub fn get_registry_entry(vm: &mut Vm<'_>, aid: i32) -> Result<Ret, Exc> {
         return Ok(Ret::Word(*id as i32));
     }
     let class = classes::class_of(vm, classes::Impl::RegistryEntry)?;
+    // A JCRE entry point object (GPRegistryEntry), usable by its applet
+    // across the firewall.
     let id = vm.alloc(Obj::Instance {
         class,
         fields: Vec::new(),
         native: NativeData::Aid(own),
+        owner: crate::jcvm::heap::JCRE,
     })?;
     vm.heap.system.insert(key, id);
     Ok(Ret::Word(id as i32))

@@ -132,6 +132,7 @@ fn entry_point(vm: &mut Vm<'_>, which: classes::Impl) -> Result<i32, Exc> {
         class,
         fields: Vec::new(),
         native: NativeData::None,
+        owner: crate::jcvm::heap::JCRE,
     })?;
     vm.heap.system.insert(key.to_string(), id);
     Ok(id as i32)
