@@ -808,8 +808,12 @@ impl Jcvm {
             env.selecting = selecting;
             env.apdu.start(cmd, self.protocol, extended);
             // The JCRE zeroes the buffer for each command (APDU class
-            // description), then writes the header as received.
+            // description), then writes the header as received. A SELECT
+            // the JCRE has read whole to find the applet: its data (the
+            // AID) is in the buffer too, as on cards, and applets read it
+            // there without setIncomingAndReceive (which still works).
             let header = env.apdu.buffer_header();
+            let data = if selecting { cmd.data() } else { &[] };
             if let Some(Obj::Array {
                 data: ArrayData::Byte(b),
                 ..
@@ -817,6 +821,8 @@ impl Jcvm {
             {
                 b.fill(0);
                 b[..header.len()].copy_from_slice(&header);
+                let room = b.len().saturating_sub(header.len()).min(data.len());
+                b[header.len()..header.len() + room].copy_from_slice(&data[..room]);
             }
             args[1] = env.apdu.object as i32;
             n = 2;
