@@ -162,6 +162,9 @@ fn the_firewall_separates_packages_and_lets_shareable_interfaces_through() {
             ("8012000000", DENIED),
             ("8012010000", DENIED),
             ("8012020000", DENIED),
+            // API methods check the arrays they are given for the caller.
+            ("8012030000", DENIED),
+            ("8012040000", DENIED),
             // The server's plain object (a library class), leaked by the
             // Service or read from a static (statics are open, the object
             // is not): getfield, putfield, invokevirtual, checkcast, instanceof.

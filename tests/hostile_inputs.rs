@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cap_tools::api::classwriter::{ClassFile, Code, Method};
+use cap_tools::api::classwriter::{ClassFile, Code, Method, Op};
 
 /// The address space jct may use: 512 MiB.
 const ADDRESS_SPACE: &str = "--as=536870912";
@@ -112,7 +112,7 @@ fn class_with_methods(methods: Vec<(u16, u16, Vec<u8>)>) -> Vec<u8> {
                 code: Some(Code {
                     max_stack,
                     max_locals,
-                    bytecode,
+                    bytecode: vec![Op::Bytes(bytecode)],
                 }),
                 exceptions: Vec::new(),
             })

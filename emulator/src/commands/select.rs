@@ -138,7 +138,33 @@ pub fn select_on(
     if let Some(c) = vol.channel_mut(ch) {
         c.session = Session::None;
     }
-    deselect_on(card, vol, ch)?;
+    // Re-selection of the channel's applet: select() again, no deselect().
+    let reselect = matches!(
+        (&found, vol.selected(ch)),
+        (Selected::Instance(new), Some(Selected::Instance(old))) if new == old
+    );
+    if reselect {
+        if let Some(c) = vol.channel_mut(ch) {
+            c.selected = None;
+        }
+    } else {
+        deselect_on(card, vol, ch)?;
+    }
+    card.jcvm.set_reselecting(reselect);
+    let outcome = select_found(card, vol, ch, found, cmd, multi);
+    card.jcvm.set_reselecting(false);
+    outcome
+}
+
+/// Selects `found` on channel `ch`, what was selected there deselected.
+fn select_found(
+    card: &mut Card,
+    vol: &mut Volatile,
+    ch: u8,
+    found: Selected,
+    cmd: Option<(&CommandApdu, bool)>,
+    multi: Option<bool>,
+) -> Outcome {
     match found {
         Selected::Isd => {
             card.save_heap()?;

@@ -31,6 +31,10 @@ pub struct Env {
     pub applet: Vec<u8>,
     /// The applet's process() runs for its SELECT command.
     pub selecting: bool,
+    /// The SELECT names the applet already selected on its channel: its
+    /// select() and process() run without a deselect()
+    /// (Applet.reSelectingApplet).
+    pub reselecting: bool,
     pub installing: Option<Installing>,
     /// Registered applets (AIDs), for lookupAID and isAppletActive.
     pub registry: Vec<Vec<u8>>,
@@ -59,6 +63,7 @@ impl Env {
             context: 0,
             applet: Vec::new(),
             selecting: false,
+            reselecting: false,
             installing: None,
             registry: Vec::new(),
             active: Vec::new(),

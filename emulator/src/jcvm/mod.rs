@@ -124,6 +124,9 @@ pub struct Jcvm {
     active: Vec<(u8, Vec<u8>)>,
     /// The transmission protocol of the session (APDU.getProtocol).
     protocol: u8,
+    /// The SELECT being handled re-selects its channel's applet
+    /// ([`Jcvm::set_reselecting`]).
+    reselecting: bool,
 }
 
 /// What the card manager needs to know of an applet to select it on a
@@ -245,6 +248,13 @@ impl Jcvm {
     /// The applets active on the open logical channels, (channel, AID):
     /// the card manager tells the VM after every change of selection, for
     /// JCSystem.isAppletActive.
+    /// Whether the SELECT being handled re-selects the applet already
+    /// selected on its channel (JCRE 3.0.5 4.2: no deselect(), and
+    /// Applet.reSelectingApplet is true in its select() and process()).
+    pub fn set_reselecting(&mut self, on: bool) {
+        self.reselecting = on;
+    }
+
     pub fn set_active(&mut self, active: Vec<(u8, Vec<u8>)>) {
         if let Some(env) = &mut self.env {
             env.active.clone_from(&active);
@@ -798,6 +808,7 @@ impl Jcvm {
         env.context = context;
         env.channel = how.channel;
         env.active.clone_from(&self.active);
+        env.reselecting = self.reselecting;
         if env.applet != aid {
             env.applet = aid.to_vec();
         }

@@ -54,7 +54,7 @@ pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
             register(vm, a[0], Some(aid))
         }
         Native::SelectingApplet => w(vm.env.selecting),
-        Native::ReSelectingApplet => w(false),
+        Native::ReSelectingApplet => w(vm.env.reselecting),
         Native::AppletSelect => w(true),
         Native::AppletInstall => Err(vm.throw(Sys::Iso, SW_FUNC_NOT_SUPPORTED)),
         Native::GetShareable => Ok(Ret::Word(0)),
@@ -468,11 +468,17 @@ pub(crate) fn check_bytes(vm: &mut Vm<'_>, r: i32, off: i32, len: i32) -> Result
     if r == 0 {
         return Err(vm.throw(Sys::NullPointer, 0));
     }
+    // The firewall (JCRE 6.2.8; the API's "SecurityException if ... not
+    // accessible in the caller's context"): an API method reaches an array
+    // only where its caller could, its own context's or a global one.
+    let ctx = vm.env.context;
     let n = match vm.heap.get(r as ObjId) {
         Some(Obj::Array {
             data: ArrayData::Byte(b) | ArrayData::Boolean(b),
+            owner,
+            global,
             ..
-        }) => b.len(),
+        }) if *owner == ctx || *global => b.len(),
         Some(_) => return Err(vm.throw(Sys::Security, 0)),
         None => return Err(Exc::Fatal(format!("reference {r} to no object"))),
     };

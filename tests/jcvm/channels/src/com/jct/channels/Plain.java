@@ -13,7 +13,8 @@ import javacard.framework.JCSystem;
  * active on another logical channel (see tests/channels.rs). The API asks
  * that a package's applets be all multiselectable or none; this package
  * mixes them on purpose, to test that the JCRE checks both the applet
- * being selected and those of its package active elsewhere.
+ * being selected and those of its package active elsewhere. A re-SELECT
+ * sets bit 0x40 of its CLEAR_ON_DESELECT byte (INS 10 shows it).
  */
 public class Plain extends Applet {
     private final byte[] cod;
@@ -28,6 +29,12 @@ public class Plain extends Applet {
 
     public void process(APDU apdu) {
         if (selectingApplet()) {
+            // A SELECT of this applet while it is selected on the channel:
+            // no deselect() came (its CLEAR_ON_DESELECT byte survives), and
+            // it is told so.
+            if (reSelectingApplet()) {
+                cod[0] |= 0x40;
+            }
             return;
         }
         byte[] buf = apdu.getBuffer();

@@ -20,7 +20,8 @@ import javacard.framework.Util;
  * <p>INS 10 (P1 = parameter): 01 when the server shares its Service, 00
  * when it answers null. INS 11: add(P1, P2), then 01 if getAID() is this
  * applet again after the call. INS 12: the leaked array (P1 0 read, 1
- * write, 2 length). INS 13: the server's Cell, leaked by the Service (P2
+ * write, 2 length, 3 Util.arrayCopyNonAtomic from it, 4 Util.arrayFillNonAtomic
+ * of it). INS 13: the server's Cell, leaked by the Service (P2
  * 0) or read from the library's static (P2 1): P1 0 getfield, 1 putfield,
  * 2 invokevirtual, 3 checkcast, 4 instanceof. INS 14: the APDU buffer kept
  * (P1 0 field, 1 static, 2 array element). INS 15: the APDU object kept (P1
@@ -100,6 +101,11 @@ public class ClientApplet extends Applet implements AppletEvent {
                     buf[0] = a[0];
                 } else if (p1 == 1) {
                     a[0] = 0x55;
+                } else if (p1 == 3) {
+                    // An API method reaches only what its caller could.
+                    Util.arrayCopyNonAtomic(a, (short) 0, buf, (short) 0, (short) 1);
+                } else if (p1 == 4) {
+                    Util.arrayFillNonAtomic(a, (short) 0, (short) 1, (byte) 0x55);
                 } else {
                     buf[0] = (byte) a.length;
                 }
