@@ -726,3 +726,56 @@ fn deterministic_operations_answer_as_in_jcardsim() {
         "jCardSim lacks {lacking:?}"
     );
 }
+
+/// A card of a smaller profile with the test applet, selected.
+fn card_of(algorithms: emulator::profile::Algorithms) -> Option<Card> {
+    let cap = cap()?;
+    let profile = CardProfile {
+        api: "3.0.5".into(),
+        algorithms,
+        ..CardProfile::default()
+    };
+    let mut card = Card::new(profile, common::aes_keys(1)).unwrap();
+    card.power_on();
+    install_all(&mut card, &[(cap, Some(AID))], &[]);
+    assert_eq!(card.transmit(&h(&format!("00A4040007{AID}"))), h("9000"));
+    Some(card)
+}
+
+/// Issue 12 item 5: a profile without AES-CBC (and without 192-bit AES
+/// keys, and SHA-512) emulates a smaller card: getInstance and buildKey
+/// of what it lacks throw NO_SUCH_ALGORITHM, the rest works.
+#[test]
+fn a_smaller_profile_lacks_the_algorithms_it_leaves_out() {
+    use emulator::profile::{AlgClass, Algorithms};
+    let small = Algorithms::modern()
+        .without(AlgClass::Cipher, "ALG_AES_BLOCK_128_CBC_NOPAD")
+        .without(AlgClass::KeyBuilder, "TYPE_AES/192")
+        .without(AlgClass::MessageDigest, "ALG_SHA_512");
+    let Some(mut small_card) = card_of(small) else {
+        return;
+    };
+    let c = &mut small_card;
+    set_key(c, TYPE_AES, SP800_38A_KEY);
+    assert_eq!(
+        status(c, 0x20, 13, ENC, &body(&h(SP800_38A_IV), 0, &[0; 16])),
+        0x9C03
+    );
+    // Its neighbours are still there.
+    let got = ok(c, 0x20, 14, ENC, &body(&[], 0, &h(&SP800_38A_PLAIN[..32])));
+    assert_eq!(hx(&got), hx(&h("3ad77bb40d7a3660a89ecaf32466ef97")));
+    assert_eq!(status(c, 0x10, TYPE_AES, 0, &[0; 24]), 0x9C03);
+    ok(c, 0x10, TYPE_AES, 0, &[0; 32]);
+    assert_eq!(status(c, 0x30, 6, 0, &[0]), 0x9C03);
+    assert_eq!(ok(c, 0x30, 4, 0, &[0]).len(), 32);
+    // The default profile has them all.
+    let Some(mut full) = card() else { return };
+    set_key(&mut full, TYPE_AES, SP800_38A_KEY);
+    ok(
+        &mut full,
+        0x20,
+        13,
+        ENC,
+        &body(&h(SP800_38A_IV), 0, &[0; 16]),
+    );
+}

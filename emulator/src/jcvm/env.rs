@@ -43,6 +43,8 @@ pub struct Env {
     pub rng: Option<crate::natives::crypto::random::SharedRng>,
     /// Digests and MACs in progress (RAM: lost at power up).
     pub crypto: crate::natives::crypto::live::Live,
+    /// The algorithms the card's profile lists, resolved.
+    pub algorithms: crate::natives::crypto::support::Resolved,
 }
 
 impl Env {
@@ -60,6 +62,7 @@ impl Env {
             deletion_requested: false,
             rng: None,
             crypto: Default::default(),
+            algorithms: Default::default(),
         }
     }
 }

@@ -178,8 +178,13 @@ impl Jcvm {
             ApiVersion::V3_0_5 => 0x0305,
             ApiVersion::V3_2_0 => 0x0302,
         };
+        let algorithms = state
+            .profile
+            .algorithms
+            .resolve(state.profile.api_version()?)?;
         let env = self.env.get_or_insert_with(|| Env::new(l, version));
         env.limits = l;
+        env.algorithms = algorithms;
         env.rng.clone_from(&self.rng);
         env.registry = state
             .heap

@@ -15,6 +15,7 @@ use super::block::Engine;
 use super::classes::{class_of, Impl};
 use super::keys::{self, Family};
 use super::padding::{pad, unpad, Pad};
+use super::support::{self, AlgClass};
 use super::{
     alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
     store_mut, write_bytes, Call, State,
@@ -114,6 +115,7 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
     if !named || alg(code).is_none() {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
+    support::check(vm, AlgClass::Cipher, a as i8, None)?;
     let class = class_of(vm, Impl::Cipher)?;
     let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
     let work = match alloc_store(vm, WORK_LEN, CLEAR_ON_RESET) {

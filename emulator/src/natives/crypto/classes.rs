@@ -26,10 +26,11 @@ pub enum Impl {
     HmacKey,
     MessageDigest,
     Signature,
+    InitializedMessageDigest,
 }
 
 impl Impl {
-    const ALL: [Impl; 7] = [
+    const ALL: [Impl; 8] = [
         Impl::AesKey,
         Impl::DesKey,
         Impl::Cipher,
@@ -37,6 +38,7 @@ impl Impl {
         Impl::HmacKey,
         Impl::MessageDigest,
         Impl::Signature,
+        Impl::InitializedMessageDigest,
     ];
 
     /// Its stable id (part of its class key: never renumber).
@@ -49,6 +51,7 @@ impl Impl {
             Impl::HmacKey => 0x104,
             Impl::MessageDigest => 0x105,
             Impl::Signature => 0x106,
+            Impl::InitializedMessageDigest => 0x120,
         }
     }
 
@@ -62,6 +65,7 @@ impl Impl {
             Impl::HmacKey => "javacard/security/HMACKey",
             Impl::MessageDigest => "javacard/security/MessageDigest",
             Impl::Signature => "javacard/security/Signature",
+            Impl::InitializedMessageDigest => "javacard/security/InitializedMessageDigest",
         }
     }
 }

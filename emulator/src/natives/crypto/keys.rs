@@ -6,6 +6,7 @@
 use zeroize::{Zeroize, Zeroizing};
 
 use super::classes::{class_of, Impl};
+use super::support::{self, AlgClass};
 use super::{
     alloc_store, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store, store_mut,
     write_bytes, Call, State,
@@ -88,6 +89,7 @@ pub fn build(vm: &mut Vm<'_>, key_type: i32, bits: i32) -> Result<Ret, Exc> {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
     let bits = bits as u16;
+    support::check(vm, AlgClass::KeyBuilder, t as i8, Some(bits))?;
     let class = class_of(
         vm,
         match fam {

@@ -24,7 +24,9 @@ pub mod keys;
 pub mod live;
 pub mod padding;
 pub mod random;
+pub mod resumable;
 pub mod signature;
+pub mod support;
 
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +107,7 @@ pub enum Call {
     DigestReset,
     DigestUpdate,
     DigestDoFinal,
+    DigestSetInitial,
     SignatureGetInstance,
     SignatureGetInstanceParts,
     SignatureGetAlgorithm,
@@ -136,7 +139,14 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
             _ => return None,
         });
     }
+    // InitializedMessageDigest's inherited methods are MessageDigest's.
+    let simple = match (simple, name) {
+        ("InitializedMessageDigest", "setInitialDigest") => simple,
+        ("InitializedMessageDigest", _) => "MessageDigest",
+        _ => simple,
+    };
     Some(match (simple, name, descriptor) {
+        ("InitializedMessageDigest", "setInitialDigest", "([BSS[BSS)V") => C::DigestSetInitial,
         ("KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;") => C::BuildKey,
         ("KeyBuilder", "buildKey", "(BBSZ)Ljavacard/security/Key;") => C::BuildKeyMemoryType,
         ("Cipher", "getInstance", "(BZ)Ljavacardx/crypto/Cipher;") => C::CipherGetInstance,
@@ -202,9 +212,7 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::RandomSetSeed
         | Call::RandomGetAlgorithm => random::call(vm, c, &w),
         Call::DigestGetInstance => digest::get_instance(vm, w[0]),
-        // No resumable digests (setInitialDigest) yet: no algorithm is
-        // available as an InitializedMessageDigest.
-        Call::DigestGetInitialized => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
+        Call::DigestGetInitialized => digest::get_initialized(vm, w[0]),
         Call::SignatureGetInstanceParts => {
             match signature::by_parts(w[0] as u8, w[1] as u8, w[2] as u8) {
                 Some(a) => signature::get_instance(vm, i32::from(a)),
@@ -215,7 +223,8 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::DigestGetLength
         | Call::DigestReset
         | Call::DigestUpdate
-        | Call::DigestDoFinal => digest::call(vm, c, &w),
+        | Call::DigestDoFinal
+        | Call::DigestSetInitial => digest::call(vm, c, &w),
         Call::SignatureGetInstance => signature::get_instance(vm, w[0]),
         Call::SignatureGetAlgorithm
         | Call::SignatureGetLength
