@@ -111,6 +111,9 @@ fn parts(a: Alg) -> (u8, u8) {
 /// from any context here, so both values of externalAccess are honoured.
 pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
     let code = a as u8;
+    if super::aead::is_aead(code) {
+        return super::aead::get_instance(vm, code);
+    }
     let named = api_constant(vm, "javacardx/crypto/Cipher", "ALG_", i64::from(a as i8));
     if !named || alg(code).is_none() {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
@@ -146,6 +149,9 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
 
 /// Cipher.getInstance(cipherAlgorithm, paddingAlgorithm, externalAccess).
 pub fn get_instance_padding(vm: &mut Vm<'_>, c: i32, p: i32) -> Result<Ret, Exc> {
+    if let Some(a) = super::aead::by_parts(c as u8, p as u8) {
+        return super::aead::get_instance(vm, a);
+    }
     let found = (1u8..=27)
         .chain([ALG_AES_CTR])
         .find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)));

@@ -27,10 +27,12 @@ pub enum Impl {
     MessageDigest,
     Signature,
     InitializedMessageDigest,
+    Checksum,
+    AeadCipher,
 }
 
 impl Impl {
-    const ALL: [Impl; 8] = [
+    const ALL: [Impl; 10] = [
         Impl::AesKey,
         Impl::DesKey,
         Impl::Cipher,
@@ -39,6 +41,8 @@ impl Impl {
         Impl::MessageDigest,
         Impl::Signature,
         Impl::InitializedMessageDigest,
+        Impl::Checksum,
+        Impl::AeadCipher,
     ];
 
     /// Its stable id (part of its class key: never renumber).
@@ -52,6 +56,8 @@ impl Impl {
             Impl::MessageDigest => 0x105,
             Impl::Signature => 0x106,
             Impl::InitializedMessageDigest => 0x120,
+            Impl::Checksum => 0x121,
+            Impl::AeadCipher => 0x122,
         }
     }
 
@@ -66,6 +72,8 @@ impl Impl {
             Impl::MessageDigest => "javacard/security/MessageDigest",
             Impl::Signature => "javacard/security/Signature",
             Impl::InitializedMessageDigest => "javacard/security/InitializedMessageDigest",
+            Impl::Checksum => "javacard/security/Checksum",
+            Impl::AeadCipher => "javacardx/crypto/AEADCipher",
         }
     }
 }

@@ -21,6 +21,8 @@ use crate::jcvm::heap::ObjId;
 pub struct Live {
     pub digests: HashMap<ObjId, Box<dyn DynDigest + Send>>,
     pub macs: HashMap<ObjId, MacEngine>,
+    pub checksums: HashMap<ObjId, super::checksum::Running>,
+    pub aeads: HashMap<ObjId, super::aead::Work>,
 }
 
 impl Live {
@@ -28,6 +30,8 @@ impl Live {
     pub fn clear(&mut self) {
         self.digests.clear();
         self.macs.clear();
+        self.checksums.clear();
+        self.aeads.clear();
     }
 }
 
@@ -37,6 +41,8 @@ impl std::fmt::Debug for Live {
         f.debug_struct("Live")
             .field("digests", &self.digests.len())
             .field("macs", &self.macs.len())
+            .field("checksums", &self.checksums.len())
+            .field("aeads", &self.aeads.len())
             .finish()
     }
 }
