@@ -299,6 +299,10 @@ impl Jcvm {
         if params.len() > 255 {
             return Err("install parameters longer than 255 bytes".into());
         }
+        // A card hands install() its APDU buffer: the bytes after the
+        // parameters are there to read (JCAlgTest reads the byte after
+        // an empty application parameter field).
+        params.resize(BUFFER_SIZE, 0);
         let barray = state
             .heap
             .alloc(

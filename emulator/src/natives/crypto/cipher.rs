@@ -58,6 +58,11 @@ struct Alg {
     pad: Pad,
 }
 
+/// Whether this module implements Cipher algorithm `a` (ALG_* as a byte).
+pub fn implemented(a: u8) -> bool {
+    alg(a).is_some()
+}
+
 fn alg(a: u8) -> Option<Alg> {
     use Chaining::{Cbc, Ecb};
     use Family::{Aes, Des};

@@ -59,6 +59,11 @@ pub fn family(t: u8) -> Option<(Family, u8)> {
     })
 }
 
+/// Whether buildKey makes keys of KeyBuilder type `t` and `bits` bits.
+pub fn implemented(t: u8, bits: u16) -> bool {
+    family(t).is_some_and(|(f, _)| size_ok(f, bits))
+}
+
 fn size_ok(f: Family, bits: u16) -> bool {
     match f {
         Family::Des => [64, 128, 192].contains(&bits),

@@ -44,6 +44,11 @@ enum Kind {
     Hmac(u8),
 }
 
+/// Whether this module implements Signature algorithm `alg`.
+pub fn implemented(alg: u8) -> bool {
+    kind(alg).is_some()
+}
+
 fn kind(alg: u8) -> Option<Kind> {
     use Family::{Aes, Des};
     Some(match alg {

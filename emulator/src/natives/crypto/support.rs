@@ -353,6 +353,25 @@ impl Resolved {
     }
 }
 
+/// Whether the emulator's natives implement the algorithm at all,
+/// whatever a profile says (a card has what both allow). The asymmetric
+/// natives (RSA, EC: Cipher, Signature, KeyBuilder, KeyPair, KeyAgreement)
+/// answer for their algorithms here as they are added.
+pub fn implemented(c: AlgClass, alg: i8, bits: Option<u16>) -> bool {
+    let a = alg as u8;
+    match c {
+        AlgClass::Cipher => super::cipher::implemented(a),
+        AlgClass::AeadCipher => super::aead::is_aead(a),
+        AlgClass::Signature => super::signature::implemented(a),
+        AlgClass::MessageDigest => super::live::digest(a).is_some(),
+        // Every RandomData algorithm draws the card's one generator.
+        AlgClass::RandomData => (1..=6).contains(&alg),
+        AlgClass::KeyBuilder => bits.is_some_and(|b| super::keys::implemented(a, b)),
+        AlgClass::Checksum => alg == 1 || alg == 2,
+        AlgClass::KeyAgreement | AlgClass::KeyPair => false,
+    }
+}
+
 /// Whether the running card's profile has the algorithm.
 pub fn supports(vm: &Vm<'_>, c: AlgClass, alg: i8, bits: Option<u16>) -> bool {
     vm.env.algorithms.supports(c, alg, bits)
