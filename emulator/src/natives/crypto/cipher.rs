@@ -290,9 +290,8 @@ fn process(
             whole
         }
     };
-    let (fam, k) = keys::secret(vm, key as i32)?;
-    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
     let mut out = Zeroizing::new(data[..take].to_vec());
+    let engine = engine(vm, key)?;
     match al.chaining {
         Chaining::Ecb => engine.ecb(encrypt, &mut out),
         Chaining::Cbc => engine.cbc(encrypt, &mut cv, &mut out),
@@ -321,6 +320,26 @@ fn process(
     Ok(Ret::Word(i32::from(out.len() as i16)))
 }
 
+/// The keyed engine of key object `key`: the cached key schedule while
+/// the key's bytes are those it was made from, else a new one.
+fn engine<'v>(vm: &'v mut Vm<'_>, key: u32) -> Result<&'v Engine, Exc> {
+    let (fam, k) = keys::secret(vm, key as i32)?;
+    let cached = matches!(
+        vm.env.crypto.engines.get(&key),
+        Some((f, bytes, _)) if *f == fam && **bytes == *k
+    );
+    if !cached {
+        let e = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+        vm.env.crypto.engines.insert(key, (fam, k, e));
+    }
+    vm.env
+        .crypto
+        .engines
+        .get(&key)
+        .map(|(_, _, e)| e)
+        .ok_or_else(|| Exc::Fatal("the key schedule is gone".into()))
+}
+
 /// CTR: a stream, every byte out as it comes in; the work array keeps
 /// the offset into the key stream (CV's first 8 bytes).
 fn process_ctr(vm: &mut Vm<'_>, st: (ObjId, ObjId), a: &[i32], last: bool) -> Result<Ret, Exc> {
@@ -340,8 +359,7 @@ fn process_ctr(vm: &mut Vm<'_>, st: (ObjId, ObjId), a: &[i32], last: bool) -> Re
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
     let mut data = Zeroizing::new(bytes(vm, a[1], a[2], a[3])?.to_vec());
-    let (fam, k) = keys::secret(vm, key as i32)?;
-    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+    let engine = engine(vm, key)?;
     if !engine.ctr(&counter, offset, &mut data) {
         // The counter would wrap: more data than one counter block allows.
         return Err(crypto_exc(vm, reason::ILLEGAL_USE));

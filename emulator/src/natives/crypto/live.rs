@@ -15,6 +15,7 @@ use sha2::{Sha224, Sha256, Sha384, Sha512};
 use super::block::Engine;
 use super::padding::{pad, Pad};
 use crate::jcvm::heap::ObjId;
+use zeroize::Zeroizing;
 
 /// Entries by object.
 #[derive(Default)]
@@ -23,6 +24,10 @@ pub struct Live {
     pub macs: HashMap<ObjId, MacEngine>,
     pub checksums: HashMap<ObjId, super::checksum::Running>,
     pub aeads: HashMap<ObjId, super::aead::Work>,
+    /// Expanded key schedules by key object, with the key bytes they were
+    /// made from (a Cipher reuses one while its key is unchanged: a 3DES
+    /// schedule costs about a microsecond, as much as the APDU around it).
+    pub engines: HashMap<ObjId, (super::keys::Family, Zeroizing<Vec<u8>>, Engine)>,
 }
 
 impl Live {
@@ -32,6 +37,7 @@ impl Live {
         self.macs.clear();
         self.checksums.clear();
         self.aeads.clear();
+        self.engines.clear();
     }
 }
 
@@ -43,6 +49,7 @@ impl std::fmt::Debug for Live {
             .field("macs", &self.macs.len())
             .field("checksums", &self.checksums.len())
             .field("aeads", &self.aeads.len())
+            .field("engines", &self.engines.len())
             .finish()
     }
 }
