@@ -85,7 +85,7 @@ fn engines(c: &mut Criterion) {
         (
             "3DES",
             Family::Des,
-            vec![0x01u8, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF].repeat(3),
+            [0x01u8, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF].repeat(3),
         ),
     ] {
         g.bench_function(format!("{name} key schedule"), |b| {
