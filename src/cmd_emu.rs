@@ -79,6 +79,15 @@ pub struct EmuArgs {
     /// Default 01 (C-MAC). 00 lets an unprotected session change the card.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub min_level: Option<u8>,
+    /// The algorithms of the card, a JSON object of API constant names per
+    /// class, e.g. {"cipher": ["ALG_AES_BLOCK_128_CBC_NOPAD"], "key_builder":
+    /// ["TYPE_AES/128"]} (classes: cipher, aead_cipher, signature,
+    /// message_digest, random_data, key_builder, key_agreement, checksum,
+    /// key_pair; a class left out keeps the default: everything the
+    /// emulator implements). getInstance of another algorithm throws
+    /// CryptoException.NO_SUCH_ALGORITHM.
+    #[arg(long, value_name = "FILE")]
+    pub algorithms: Option<std::path::PathBuf>,
     /// Log every APDU, its answer and why a command failed.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -149,6 +158,7 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.isd.is_some()
         || a.max_auth_failures.is_some()
         || a.min_level.is_some()
+        || a.algorithms.is_some()
 }
 
 /// Whether some key of a fresh card would be the well-known test key.
@@ -186,6 +196,16 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(level) = a.min_level {
         profile.min_level = level;
+    }
+    if let Some(path) = &a.algorithms {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --algorithms {}", path.display()))?;
+        profile.algorithms = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--algorithms {}: not a JSON object of name lists",
+                path.display()
+            )
+        })?;
     }
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a

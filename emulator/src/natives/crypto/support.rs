@@ -82,7 +82,7 @@ impl AlgClass {
 /// for every length the emulator builds (HMAC keys: any whole number of
 /// bytes). Missing lists in a profile file are the modern default's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Algorithms {
     pub cipher: Vec<String>,
     pub aead_cipher: Vec<String>,
