@@ -88,6 +88,15 @@ pub struct EmuArgs {
     /// extended length).
     #[arg(long, value_name = "t0|t1", value_parser = parse_protocol)]
     pub protocol: Option<u8>,
+    /// The algorithms of the card, a JSON object of API constant names per
+    /// class, e.g. {"cipher": ["ALG_AES_BLOCK_128_CBC_NOPAD"], "key_builder":
+    /// ["TYPE_AES/128"]} (classes: cipher, aead_cipher, signature,
+    /// message_digest, random_data, key_builder, key_agreement, checksum,
+    /// key_pair; a class left out keeps the default: everything the
+    /// emulator implements). getInstance of another algorithm throws
+    /// CryptoException.NO_SUCH_ALGORITHM.
+    #[arg(long, value_name = "FILE")]
+    pub algorithms: Option<std::path::PathBuf>,
     /// Log every APDU, its answer and why a command failed, and each
     /// package's memory whenever an APDU changed it (installs, applets
     /// allocating).
@@ -178,6 +187,7 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.min_level.is_some()
         || a.channels.is_some()
         || a.protocol.is_some()
+        || a.algorithms.is_some()
 }
 
 /// `t0` or `t1` (also `T=0`, `0`...) as the protocol number.
@@ -230,6 +240,16 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(p) = a.protocol {
         profile.protocol = p;
+    }
+    if let Some(path) = &a.algorithms {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --algorithms {}", path.display()))?;
+        profile.algorithms = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--algorithms {}: not a JSON object of name lists",
+                path.display()
+            )
+        })?;
     }
     profile.validate().map_err(anyhow::Error::msg)?;
     let default = a

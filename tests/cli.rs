@@ -311,3 +311,29 @@ fn emu_refuses_a_minimum_level_that_is_no_level() {
         .failure()
         .stderr(predicate::str::contains("minimum security level 02"));
 }
+
+/// `jct emu --algorithms FILE`: a name that is no API constant, or a class
+/// that does not exist, is refused before the card is made.
+#[test]
+fn emu_refuses_an_algorithm_list_with_unknown_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"cipher": ["ALG_AES_CBC_PKCS7"]}"#).unwrap();
+    Command::cargo_bin("jct")
+        .unwrap()
+        .args(["emu", "--listen", "127.0.0.1:0", "--algorithms"])
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "ALG_AES_CBC_PKCS7 is not a Cipher.ALG_* constant",
+        ));
+    std::fs::write(&bad, r#"{"ciphers": []}"#).unwrap();
+    Command::cargo_bin("jct")
+        .unwrap()
+        .args(["emu", "--listen", "127.0.0.1:0", "--algorithms"])
+        .arg(&bad)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("ciphers"));
+}

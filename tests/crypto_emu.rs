@@ -619,6 +619,29 @@ fn m1_on_whole_blocks(alg: u8, mac: bool, len: usize) -> bool {
     m1 && len > 0 && len.is_multiple_of(8)
 }
 
+/// jCardSim's AEADCipher.doFinal appends the tag to the output on
+/// encryption (BouncyCastle's convention), which the API leaves to
+/// retrieveTag: the test applet then answers output || tag || tag. Its
+/// retrieveTag for CCM gives other bytes than the tag its doFinal wrote.
+/// Both are mapped back to the API's output || tag here, so the
+/// ciphertext and tag are still compared byte for byte.
+fn aead_as_api(cmd: &[u8], ours: &str, theirs: String) -> String {
+    if cmd[1] != 0x70 || cmd[3] != ENC || !ours.ends_with("9000") {
+        return theirs;
+    }
+    // Tag length: after the nonce and AAD in the body.
+    let body = &cmd[5..];
+    let n = usize::from(body[0]);
+    let a = usize::from(body[1 + n]);
+    let t = usize::from(body[2 + n + a]) * 2;
+    let out = ours.len() - 4;
+    if theirs.len() == ours.len() + t {
+        format!("{}9000", &theirs[..out])
+    } else {
+        theirs
+    }
+}
+
 /// Issue 12 item 8: the deterministic operations (ciphers with fixed
 /// keys, digests, MACs, and their refusals) answer byte for byte as in
 /// jCardSim, running the same applet.
@@ -698,11 +721,61 @@ fn deterministic_operations_answer_as_in_jcardsim() {
             &body(&[], 0, b"what do ya want for nothing?"),
         ));
     }
+    // Checksums (issue 12 item 8 for CRC16/CRC32), with and without init.
+    for alg in [1u8, 2] {
+        for init in [&[][..], &[0x12, 0x34, 0x56, 0x78][..]] {
+            let init = if alg == 1 && !init.is_empty() {
+                &init[..2]
+            } else {
+                init
+            };
+            for len in [0usize, 1, 9, 64] {
+                let mut b = vec![init.len() as u8];
+                b.extend_from_slice(init);
+                // jCardSim's CRC32 bit-reverses its register between
+                // update calls (its answer depends on the chunking): CRC32
+                // in one doFinal only.
+                b.push(if alg == 1 { 5 } else { 0 });
+                b.extend_from_slice(&p[..len]);
+                cmds.push(apdu(0x80, alg, 0, &b));
+            }
+        }
+    }
+    // InitializedMessageDigest from the standard initial values.
+    for (alg, iv) in [
+        (1u8, "67452301efcdab8998badcfe10325476c3d2e1f0"),
+        (
+            4,
+            "6a09e667bb67ae853c6ef372a54ff53a510e527f9b05688c1f83d9ab5be0cd19",
+        ),
+    ] {
+        let iv = h(iv);
+        let mut b = vec![iv.len() as u8];
+        b.extend_from_slice(&iv);
+        b.extend_from_slice(&[1, 0, 0]);
+        b.extend_from_slice(&p[..40]);
+        cmds.push(apdu(0x31, alg, 0, &b));
+    }
+    // AEAD.
+    cmds.push(apdu(0x10, TYPE_AES, 0, &h(SP800_38A_KEY)));
+    cmds.push(apdu(
+        0x70,
+        ALG_AES_GCM,
+        ENC,
+        &aead_body(&[7; 12], &p[..5], 16, &[], 0, &p[..33]),
+    ));
+    cmds.push(apdu(
+        0x70,
+        ALG_AES_CCM,
+        ENC,
+        &aead_body(&[7; 12], &p[..5], 8, &[], 0, &p[..33]),
+    ));
     let mut differ = Vec::new();
     let mut lacking = std::collections::BTreeSet::new();
     for c in &cmds {
         let ours = hx(&card.transmit(c));
         let theirs = sim.transmit(c);
+        let theirs = aead_as_api(c, &ours, theirs);
         if theirs == "9C03" && ours.ends_with("9000") {
             // An algorithm jCardSim does not have (NO_SUCH_ALGORITHM).
             lacking.insert((c[1], c[2]));
@@ -724,5 +797,344 @@ fn deterministic_operations_answer_as_in_jcardsim() {
     assert!(
         lacking.iter().all(|a| known.contains(a)),
         "jCardSim lacks {lacking:?}"
+    );
+}
+
+/// A card of a smaller profile with the test applet, selected.
+fn card_of(algorithms: emulator::profile::Algorithms) -> Option<Card> {
+    let cap = cap()?;
+    let profile = CardProfile {
+        api: "3.0.5".into(),
+        algorithms,
+        ..CardProfile::default()
+    };
+    let mut card = Card::new(profile, common::aes_keys(1)).unwrap();
+    card.power_on();
+    install_all(&mut card, &[(cap, Some(AID))], &[]);
+    assert_eq!(card.transmit(&h(&format!("00A4040007{AID}"))), h("9000"));
+    Some(card)
+}
+
+/// Issue 12 item 5: a profile without AES-CBC (and without 192-bit AES
+/// keys, and SHA-512) emulates a smaller card: getInstance and buildKey
+/// of what it lacks throw NO_SUCH_ALGORITHM, the rest works.
+#[test]
+fn a_smaller_profile_lacks_the_algorithms_it_leaves_out() {
+    use emulator::profile::{AlgClass, Algorithms};
+    let small = Algorithms::modern()
+        .without(AlgClass::Cipher, "ALG_AES_BLOCK_128_CBC_NOPAD")
+        .without(AlgClass::KeyBuilder, "TYPE_AES/192")
+        .without(AlgClass::MessageDigest, "ALG_SHA_512");
+    let Some(mut small_card) = card_of(small) else {
+        return;
+    };
+    let c = &mut small_card;
+    set_key(c, TYPE_AES, SP800_38A_KEY);
+    assert_eq!(
+        status(c, 0x20, 13, ENC, &body(&h(SP800_38A_IV), 0, &[0; 16])),
+        0x9C03
+    );
+    // Its neighbours are still there.
+    let got = ok(c, 0x20, 14, ENC, &body(&[], 0, &h(&SP800_38A_PLAIN[..32])));
+    assert_eq!(hx(&got), hx(&h("3ad77bb40d7a3660a89ecaf32466ef97")));
+    assert_eq!(status(c, 0x10, TYPE_AES, 0, &[0; 24]), 0x9C03);
+    ok(c, 0x10, TYPE_AES, 0, &[0; 32]);
+    assert_eq!(status(c, 0x30, 6, 0, &[0]), 0x9C03);
+    assert_eq!(ok(c, 0x30, 4, 0, &[0]).len(), 32);
+    // The default profile has them all.
+    let Some(mut full) = card() else { return };
+    set_key(&mut full, TYPE_AES, SP800_38A_KEY);
+    ok(
+        &mut full,
+        0x20,
+        13,
+        ENC,
+        &body(&h(SP800_38A_IV), 0, &[0; 16]),
+    );
+}
+
+const ALG_AES_GCM: u8 = 0xF3;
+const ALG_AES_CCM: u8 = 0xF4;
+
+/// An AEAD command body: nonce, AAD, tag length, the tag (decrypt), chunk, data.
+fn aead_body(nonce: &[u8], aad: &[u8], tag_len: u8, tag: &[u8], chunk: u8, data: &[u8]) -> Vec<u8> {
+    let mut b = vec![nonce.len() as u8];
+    b.extend_from_slice(nonce);
+    b.push(aad.len() as u8);
+    b.extend_from_slice(aad);
+    b.push(tag_len);
+    b.extend_from_slice(tag);
+    b.push(chunk);
+    b.extend_from_slice(data);
+    b
+}
+
+/// Seals `plain` in one doFinal and in chunks, checks ciphertext and tag,
+/// opens it again (tag verified), and refuses a changed tag.
+fn aead_both_ways(
+    card: &mut Card,
+    alg: u8,
+    nonce: &str,
+    aad: &str,
+    plain: &str,
+    want: &str,
+    tag: &str,
+) {
+    let (nonce, aad, plain, want, tag) = (h(nonce), h(aad), h(plain), h(want), h(tag));
+    let t = tag.len() as u8;
+    for chunk in [0u8, 1, 7, 16] {
+        let got = ok(
+            card,
+            0x70,
+            alg,
+            ENC,
+            &aead_body(&nonce, &aad, t, &[], chunk, &plain),
+        );
+        assert_eq!(
+            hx(&got),
+            hx(&[&want[..], &tag[..]].concat()),
+            "alg {alg:02X} seal, chunks {chunk}"
+        );
+        let back = ok(
+            card,
+            0x70,
+            alg,
+            DEC,
+            &aead_body(&nonce, &aad, t, &tag, chunk, &want),
+        );
+        assert_eq!(
+            hx(&back),
+            hx(&[&plain[..], &[1]].concat()),
+            "alg {alg:02X} open, chunks {chunk}"
+        );
+    }
+    let mut bad = tag.clone();
+    bad[0] ^= 0x80;
+    let back = ok(
+        card,
+        0x70,
+        alg,
+        DEC,
+        &aead_body(&nonce, &aad, t, &bad, 0, &want),
+    );
+    assert_eq!(
+        back.last(),
+        Some(&0),
+        "alg {alg:02X}: a changed tag verifies"
+    );
+}
+
+/// AES-GCM: the test cases of McGrew and Viega's GCM specification (the
+/// vectors of NIST's GCM validation, SP 800-38D); AES-CCM: NIST SP
+/// 800-38C Appendix C examples 1 to 3.
+#[test]
+fn aead_gcm_and_ccm_of_the_published_vectors() {
+    let Some(mut card) = card() else { return };
+    let c = &mut card;
+    // Test cases 2, 3 and 4 (AES-128).
+    set_key(c, TYPE_AES, "00000000000000000000000000000000");
+    aead_both_ways(
+        c,
+        ALG_AES_GCM,
+        "000000000000000000000000",
+        "",
+        "00000000000000000000000000000000",
+        "0388dace60b6a392f328c2b971b2fe78",
+        "ab6e47d42cec13bdf53a67b21257bddf",
+    );
+    set_key(c, TYPE_AES, "feffe9928665731c6d6a8f9467308308");
+    let p3 = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255";
+    aead_both_ways(c, ALG_AES_GCM, "cafebabefacedbaddecaf888", "", p3,
+        "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
+        "4d5c2af327cd64a62cf35abd2ba6fab4");
+    let p4 = &p3[..120];
+    let a4 = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+    aead_both_ways(c, ALG_AES_GCM, "cafebabefacedbaddecaf888", a4, p4,
+        "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+        "5bc94fbc3221a5db94fae95ae7121a47");
+    // A truncated tag is the full tag's first bytes.
+    aead_both_ways(c, ALG_AES_GCM, "cafebabefacedbaddecaf888", a4, p4,
+        "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+        "5bc94fbc3221a5db94fae95a");
+    // Test case 16 (AES-256).
+    set_key(
+        c,
+        TYPE_AES,
+        "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+    );
+    aead_both_ways(c, ALG_AES_GCM, "cafebabefacedbaddecaf888", a4, p4,
+        "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+        "76fc6ece0f4e1768cddf8853bb2d551b");
+    // SP 800-38C C.1, C.2, C.3.
+    set_key(c, TYPE_AES, "404142434445464748494a4b4c4d4e4f");
+    aead_both_ways(
+        c,
+        ALG_AES_CCM,
+        "10111213141516",
+        "0001020304050607",
+        "20212223",
+        "7162015b",
+        "4dac255d",
+    );
+    aead_both_ways(
+        c,
+        ALG_AES_CCM,
+        "1011121314151617",
+        "000102030405060708090a0b0c0d0e0f",
+        "202122232425262728292a2b2c2d2e2f",
+        "d2a1f0e051ea5f62081a7792073d593d",
+        "1fc64fbfaccd",
+    );
+    aead_both_ways(
+        c,
+        ALG_AES_CCM,
+        "101112131415161718191a1b",
+        "000102030405060708090a0b0c0d0e0f10111213",
+        "202122232425262728292a2b2c2d2e2f3031323334353637",
+        "e3b201a9f5b71a7a9b1ceaeccd97e70b6176aad9a4428aa5",
+        "484392fbc1b09951",
+    );
+    // A GCM nonce other than 12 bytes, a CCM tag of odd length, a DES
+    // key: ILLEGAL_VALUE.
+    assert_eq!(
+        status(
+            c,
+            0x70,
+            ALG_AES_GCM,
+            ENC,
+            &aead_body(&[0; 8], &[], 16, &[], 0, b"x")
+        ),
+        0x9C01
+    );
+    assert_eq!(
+        status(
+            c,
+            0x70,
+            ALG_AES_CCM,
+            ENC,
+            &aead_body(&[0; 12], &[], 5, &[], 0, b"x")
+        ),
+        0x9C01
+    );
+    set_key(c, TYPE_DES, "0123456789ABCDEF");
+    assert_eq!(
+        status(
+            c,
+            0x70,
+            ALG_AES_GCM,
+            ENC,
+            &aead_body(&[0; 12], &[], 16, &[], 0, b"x")
+        ),
+        0x9C01
+    );
+}
+
+/// Checksum: check values of "123456789" (the API's generators from its
+/// default initial value 0: CRC16 is the catalogue's CRC-16/GSM, CRC32
+/// is CRC-32/ISO-HDLC from 0; from FFFF and FFFFFFFF CRC-16/GENIBUS and
+/// CRC-32/ISO-HDLC), in chunks.
+#[test]
+fn checksums_of_the_check_string() {
+    let Some(mut card) = card() else { return };
+    let c = &mut card;
+    let crc = |c: &mut Card, alg: u8, init: &[u8], chunk: u8, data: &[u8]| {
+        let mut b = vec![init.len() as u8];
+        b.extend_from_slice(init);
+        b.push(chunk);
+        b.extend_from_slice(data);
+        hx(&ok(c, 0x80, alg, 0, &b))
+    };
+    for chunk in [0u8, 1, 4] {
+        assert_eq!(crc(c, 1, &[], chunk, b"123456789"), "CE3C");
+        assert_eq!(crc(c, 2, &[], chunk, b"123456789"), "D202D277");
+        assert_eq!(crc(c, 2, &[0xFF; 4], chunk, b"123456789"), "CBF43926");
+    }
+    // Explicit initial values: the default, then CRC-16/GENIBUS's FFFF.
+    assert_eq!(crc(c, 1, &[0, 0], 0, b"123456789"), "CE3C");
+    assert_eq!(crc(c, 1, &[0xFF, 0xFF], 0, b"123456789"), "D64E");
+    // An initial value of the wrong length: ILLEGAL_VALUE; no CRC 3.
+    assert_eq!(status(c, 0x80, 1, 0, &[4, 0, 0, 0, 0, 0]), 0x9C01);
+    assert_eq!(status(c, 0x80, 3, 0, &[0, 0]), 0x9C03);
+}
+
+/// InitializedMessageDigest: resumed from the state after whole blocks
+/// (computed here with the sha2/sha1 crates' compression functions), the
+/// digest equals the crates' digest of the whole message; FIPS 180
+/// "abc" from the standard initial value.
+#[test]
+fn initialized_message_digests_resume_from_an_intermediate_hash() {
+    use sha2::Digest;
+    let Some(mut card) = card() else { return };
+    let c = &mut card;
+    let msg: Vec<u8> = (0..200u32).map(|i| (i * 13 + 1) as u8).collect();
+    let body = |state: &[u8], done: &[u8], chunk: u8, rest: &[u8]| {
+        let mut b = vec![state.len() as u8];
+        b.extend_from_slice(state);
+        b.push(done.len() as u8);
+        b.extend_from_slice(done);
+        b.push(chunk);
+        b.extend_from_slice(rest);
+        b
+    };
+    // SHA-256 and SHA-224 after one 64-byte block.
+    let mut s256 = [
+        0x6a09e667u32,
+        0xbb67ae85,
+        0x3c6ef372,
+        0xa54ff53a,
+        0x510e527f,
+        0x9b05688c,
+        0x1f83d9ab,
+        0x5be0cd19,
+    ];
+    sha2::compress256(
+        &mut s256,
+        &[sha2::digest::generic_array::GenericArray::clone_from_slice(
+            &msg[..64],
+        )],
+    );
+    let st: Vec<u8> = s256.iter().flat_map(|w| w.to_be_bytes()).collect();
+    for chunk in [0u8, 9] {
+        let got = ok(c, 0x31, 4, 0, &body(&st, &[0, 64], chunk, &msg[64..]));
+        assert_eq!(hx(&got), hx(&sha2::Sha256::digest(&msg)));
+    }
+    // SHA-512 after one 128-byte block (the count as 16 bytes).
+    let mut s512 = [
+        0x6a09e667f3bcc908u64,
+        0xbb67ae8584caa73b,
+        0x3c6ef372fe94f82b,
+        0xa54ff53a5f1d36f1,
+        0x510e527fade682d1,
+        0x9b05688c2b3e6c1f,
+        0x1f83d9abfb41bd6b,
+        0x5be0cd19137e2179,
+    ];
+    sha2::compress512(
+        &mut s512,
+        &[sha2::digest::generic_array::GenericArray::clone_from_slice(
+            &msg[..128],
+        )],
+    );
+    let st: Vec<u8> = s512.iter().flat_map(|w| w.to_be_bytes()).collect();
+    let mut done = [0u8; 16];
+    done[15] = 128;
+    let got = ok(c, 0x31, 6, 0, &body(&st, &done, 0, &msg[128..]));
+    assert_eq!(hx(&got), hx(&sha2::Sha512::digest(&msg)));
+    // From the standard initial values (nothing hashed before): FIPS 180 "abc".
+    let iv1 = h("67452301efcdab8998badcfe10325476c3d2e1f0");
+    assert_eq!(
+        hx(&ok(c, 0x31, 1, 0, &body(&iv1, &[0], 0, b"abc"))),
+        "A9993E364706816ABA3E25717850C26C9CD0D89D"
+    );
+    // A count that is no whole number of blocks, a state of the wrong
+    // length: ILLEGAL_VALUE; MD5 is no InitializedMessageDigest here.
+    assert_eq!(status(c, 0x31, 1, 0, &body(&iv1, &[3], 0, b"abc")), 0x9C01);
+    assert_eq!(
+        status(c, 0x31, 1, 0, &body(&iv1[..16], &[0], 0, b"abc")),
+        0x9C01
+    );
+    assert_eq!(
+        status(c, 0x31, 2, 0, &body(&[0; 16], &[0], 0, b"abc")),
+        0x9C03
     );
 }

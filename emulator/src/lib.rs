@@ -24,7 +24,9 @@
 //! progress, [`linker`] the checks on a complete load file, [`jcvm`] the
 //! virtual machine and its persistent heap, [`natives`] the API, [`state`] and
 //! [`keyset`] the persistent model, [`recognition`] the card's data
-//! objects, [`profile`] the settings a card is made with.
+//! objects, [`profile`] the settings a card is made with (among them the
+//! algorithms the card has: [`profile::Algorithms`], checked by every
+//! getInstance and buildKey through `natives::crypto::support`).
 
 // Input from cards, hosts and files is never truncated silently.
 #![cfg_attr(not(test), warn(clippy::cast_possible_truncation))]

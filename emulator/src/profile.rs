@@ -8,6 +8,7 @@ use scp::keys::{Key, KeyError, StaticKeys};
 use serde::{Deserialize, Serialize};
 
 use crate::hexser;
+pub use crate::natives::crypto::support::{AlgClass, Algorithms};
 
 /// The AID GlobalPlatform assigns to the Issuer Security Domain.
 pub const DEFAULT_ISD_AID: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x00, 0x00, 0x00];
@@ -83,6 +84,12 @@ pub struct CardProfile {
     /// no extended length). APDU.getProtocol reports it.
     #[serde(default = "default_protocol")]
     pub protocol: u8,
+    /// The algorithms the card has, by API constant name (Cipher,
+    /// Signature, KeyBuilder types and lengths...); getInstance of
+    /// another throws NO_SUCH_ALGORITHM. Default: a modern card's set,
+    /// everything the emulator implements ([`Algorithms::modern`]).
+    #[serde(default)]
+    pub algorithms: Algorithms,
 }
 
 fn default_logical_channels() -> u8 {
@@ -133,6 +140,7 @@ impl Default for CardProfile {
             max_stack_words: default_max_stack_words(),
             logical_channels: default_logical_channels(),
             protocol: default_protocol(),
+            algorithms: Algorithms::modern(),
         }
     }
 }
@@ -169,7 +177,8 @@ impl CardProfile {
                 self.isd_aid.len()
             ));
         }
-        self.api_version()?;
+        let api = self.api_version()?;
+        self.algorithms.resolve(api)?;
         self.min_security_level()?;
         if self.max_frames == 0 || self.max_frames > 4096 {
             return Err(format!("max_frames {}: use 1 to 4096", self.max_frames));

@@ -53,6 +53,8 @@ pub struct Env {
     pub crypto: crate::natives::crypto::live::Live,
     /// What the GlobalPlatform API sees of the card during the call.
     pub gp: crate::natives::globalplatform::GpEnv,
+    /// The algorithms the card's profile lists, resolved.
+    pub algorithms: crate::natives::crypto::support::Resolved,
 }
 
 impl Env {
@@ -73,6 +75,7 @@ impl Env {
             rng: None,
             crypto: Default::default(),
             gp: Default::default(),
+            algorithms: Default::default(),
         }
     }
 }

@@ -353,8 +353,13 @@ impl Jcvm {
             ApiVersion::V3_0_5 => 0x0305,
             ApiVersion::V3_2_0 => 0x0302,
         };
+        let algorithms = state
+            .profile
+            .algorithms
+            .resolve(state.profile.api_version()?)?;
         let env = self.env.get_or_insert_with(|| Env::new(l, version));
         env.limits = l;
+        env.algorithms = algorithms;
         env.rng.clone_from(&self.rng);
         env.registry = state
             .heap
@@ -470,6 +475,10 @@ impl Jcvm {
         if params.len() > 255 {
             return Err("install parameters longer than 255 bytes".into());
         }
+        // A card hands install() its APDU buffer: the bytes after the
+        // parameters are there to read (JCAlgTest reads the byte after
+        // an empty application parameter field).
+        params.resize(BUFFER_SIZE, 0);
         let barray = state
             .heap
             .alloc(

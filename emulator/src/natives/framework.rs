@@ -23,7 +23,9 @@ const SW_FUNC_NOT_SUPPORTED: i16 = 0x6A81;
 
 /// Runs a native; its arguments are the stack words from `base`.
 pub fn call(vm: &mut Vm<'_>, n: Native, base: usize) -> Result<Ret, Exc> {
-    let mut a = [0i32; 8];
+    // Nine words: AEADCipher.init(key, mode, nonce, off, len, adataLen,
+    // messageLen, tagSize) on `this` is the longest API call.
+    let mut a = [0i32; 9];
     let words = vm.stack.len() - base;
     if words > a.len() {
         return Err(Exc::Fatal("a native call with too many arguments".into()));

@@ -15,6 +15,7 @@ use super::block::Engine;
 use super::classes::{class_of, Impl};
 use super::keys::{self, Family};
 use super::padding::{pad, unpad, Pad};
+use super::support::{self, AlgClass};
 use super::{
     alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
     store_mut, write_bytes, Call, State,
@@ -55,6 +56,11 @@ struct Alg {
     family: Family,
     chaining: Chaining,
     pad: Pad,
+}
+
+/// Whether this module implements Cipher algorithm `a` (ALG_* as a byte).
+pub fn implemented(a: u8) -> bool {
+    alg(a).is_some()
 }
 
 fn alg(a: u8) -> Option<Alg> {
@@ -110,10 +116,14 @@ fn parts(a: Alg) -> (u8, u8) {
 /// from any context here, so both values of externalAccess are honoured.
 pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
     let code = a as u8;
+    if super::aead::is_aead(code) {
+        return super::aead::get_instance(vm, code);
+    }
     let named = api_constant(vm, "javacardx/crypto/Cipher", "ALG_", i64::from(a as i8));
     if !named || alg(code).is_none() {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
+    support::check(vm, AlgClass::Cipher, a as i8, None)?;
     let class = class_of(vm, Impl::Cipher)?;
     let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
     let work = match alloc_store(vm, WORK_LEN, CLEAR_ON_RESET) {
@@ -145,6 +155,9 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
 
 /// Cipher.getInstance(cipherAlgorithm, paddingAlgorithm, externalAccess).
 pub fn get_instance_padding(vm: &mut Vm<'_>, c: i32, p: i32) -> Result<Ret, Exc> {
+    if let Some(a) = super::aead::by_parts(c as u8, p as u8) {
+        return super::aead::get_instance(vm, a);
+    }
     let found = (1u8..=27)
         .chain([ALG_AES_CTR])
         .find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)));
@@ -278,9 +291,8 @@ fn process(
             whole
         }
     };
-    let (fam, k) = keys::secret(vm, key as i32)?;
-    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
     let mut out = Zeroizing::new(data[..take].to_vec());
+    let engine = engine(vm, key)?;
     match al.chaining {
         Chaining::Ecb => engine.ecb(encrypt, &mut out),
         Chaining::Cbc => engine.cbc(encrypt, &mut cv, &mut out),
@@ -309,6 +321,26 @@ fn process(
     Ok(Ret::Word(i32::from(out.len() as i16)))
 }
 
+/// The keyed engine of key object `key`: the cached key schedule while
+/// the key's bytes are those it was made from, else a new one.
+fn engine<'v>(vm: &'v mut Vm<'_>, key: u32) -> Result<&'v Engine, Exc> {
+    let (fam, k) = keys::secret(vm, key as i32)?;
+    let cached = matches!(
+        vm.env.crypto.engines.get(&key),
+        Some((f, bytes, _)) if *f == fam && **bytes == *k
+    );
+    if !cached {
+        let e = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+        vm.env.crypto.engines.insert(key, (fam, k, e));
+    }
+    vm.env
+        .crypto
+        .engines
+        .get(&key)
+        .map(|(_, _, e)| e)
+        .ok_or_else(|| Exc::Fatal("the key schedule is gone".into()))
+}
+
 /// CTR: a stream, every byte out as it comes in; the work array keeps
 /// the offset into the key stream (CV's first 8 bytes).
 fn process_ctr(vm: &mut Vm<'_>, st: (ObjId, ObjId), a: &[i32], last: bool) -> Result<Ret, Exc> {
@@ -328,8 +360,7 @@ fn process_ctr(vm: &mut Vm<'_>, st: (ObjId, ObjId), a: &[i32], last: bool) -> Re
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
     let mut data = Zeroizing::new(bytes(vm, a[1], a[2], a[3])?.to_vec());
-    let (fam, k) = keys::secret(vm, key as i32)?;
-    let engine = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
+    let engine = engine(vm, key)?;
     if !engine.ctr(&counter, offset, &mut data) {
         // The counter would wrap: more data than one counter block allows.
         return Err(crypto_exc(vm, reason::ILLEGAL_USE));

@@ -26,10 +26,13 @@ pub enum Impl {
     HmacKey,
     MessageDigest,
     Signature,
+    InitializedMessageDigest,
+    Checksum,
+    AeadCipher,
 }
 
 impl Impl {
-    const ALL: [Impl; 7] = [
+    const ALL: [Impl; 10] = [
         Impl::AesKey,
         Impl::DesKey,
         Impl::Cipher,
@@ -37,6 +40,9 @@ impl Impl {
         Impl::HmacKey,
         Impl::MessageDigest,
         Impl::Signature,
+        Impl::InitializedMessageDigest,
+        Impl::Checksum,
+        Impl::AeadCipher,
     ];
 
     /// Its stable id (part of its class key: never renumber).
@@ -49,6 +55,9 @@ impl Impl {
             Impl::HmacKey => 0x104,
             Impl::MessageDigest => 0x105,
             Impl::Signature => 0x106,
+            Impl::InitializedMessageDigest => 0x120,
+            Impl::Checksum => 0x121,
+            Impl::AeadCipher => 0x122,
         }
     }
 
@@ -62,6 +71,9 @@ impl Impl {
             Impl::HmacKey => "javacard/security/HMACKey",
             Impl::MessageDigest => "javacard/security/MessageDigest",
             Impl::Signature => "javacard/security/Signature",
+            Impl::InitializedMessageDigest => "javacard/security/InitializedMessageDigest",
+            Impl::Checksum => "javacard/security/Checksum",
+            Impl::AeadCipher => "javacardx/crypto/AEADCipher",
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use super::classes::{class_of, Impl};
 use super::live;
+use super::resumable;
+use super::support::{self, AlgClass};
 use super::{
     api_constant, bytes, check_bytes, crypto_exc, reason, state_of, write_bytes, Call, State,
 };
@@ -12,6 +14,19 @@ use crate::jcvm::interp::{Exc, Ret, Vm};
 
 /// MessageDigest.getInstance(algorithm, externalAccess).
 pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
+    make(vm, alg, Impl::MessageDigest)
+}
+
+/// MessageDigest.getInitializedMessageDigestInstance(algorithm,
+/// externalAccess): the same digests, resumable ([`resumable`]).
+pub fn get_initialized(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
+    if resumable::Resumed::new(alg as u8).is_none() {
+        return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
+    }
+    make(vm, alg, Impl::InitializedMessageDigest)
+}
+
+fn make(vm: &mut Vm<'_>, alg: i32, imp: Impl) -> Result<Ret, Exc> {
     let a = alg as u8;
     let named = api_constant(
         vm,
@@ -22,7 +37,8 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     if !named || live::digest(a).is_none() {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
-    let class = class_of(vm, Impl::MessageDigest)?;
+    support::check(vm, AlgClass::MessageDigest, a as i8, None)?;
+    let class = class_of(vm, imp)?;
     let obj = Obj::Instance {
         class,
         fields: Vec::new(),
@@ -49,6 +65,18 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         Call::DigestReset => {
             vm.env.crypto.digests.remove(&id);
             Ok(Ret::Void)
+        }
+        Call::DigestSetInitial => {
+            // setInitialDigest(initialDigestBuf, off, len, digestedMsgLenBuf, off, len).
+            let state = bytes(vm, a[1], a[2], a[3])?.to_vec();
+            let done = bytes(vm, a[4], a[5], a[6])?.to_vec();
+            match resumable::Resumed::resume(alg, &state, &done) {
+                Some(r) => {
+                    vm.env.crypto.digests.insert(id, Box::new(r));
+                    Ok(Ret::Void)
+                }
+                None => Err(crypto_exc(vm, reason::ILLEGAL_VALUE)),
+            }
         }
         Call::DigestUpdate | Call::DigestDoFinal => {
             let data = bytes(vm, a[1], a[2], a[3])?.to_vec();

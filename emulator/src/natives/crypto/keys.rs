@@ -6,6 +6,7 @@
 use zeroize::{Zeroize, Zeroizing};
 
 use super::classes::{class_of, Impl};
+use super::support::{self, AlgClass};
 use super::{
     alloc_store, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store, store_mut,
     write_bytes, Call, State,
@@ -58,6 +59,11 @@ pub fn family(t: u8) -> Option<(Family, u8)> {
     })
 }
 
+/// Whether buildKey makes keys of KeyBuilder type `t` and `bits` bits.
+pub fn implemented(t: u8, bits: u16) -> bool {
+    family(t).is_some_and(|(f, _)| size_ok(f, bits))
+}
+
 fn size_ok(f: Family, bits: u16) -> bool {
     match f {
         Family::Des => [64, 128, 192].contains(&bits),
@@ -88,6 +94,7 @@ pub fn build(vm: &mut Vm<'_>, key_type: i32, bits: i32) -> Result<Ret, Exc> {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
     let bits = bits as u16;
+    support::check(vm, AlgClass::KeyBuilder, t as i8, Some(bits))?;
     let class = class_of(
         vm,
         match fam {

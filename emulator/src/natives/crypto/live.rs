@@ -15,12 +15,19 @@ use sha2::{Sha224, Sha256, Sha384, Sha512};
 use super::block::Engine;
 use super::padding::{pad, Pad};
 use crate::jcvm::heap::ObjId;
+use zeroize::Zeroizing;
 
 /// Entries by object.
 #[derive(Default)]
 pub struct Live {
     pub digests: HashMap<ObjId, Box<dyn DynDigest + Send>>,
     pub macs: HashMap<ObjId, MacEngine>,
+    pub checksums: HashMap<ObjId, super::checksum::Running>,
+    pub aeads: HashMap<ObjId, super::aead::Work>,
+    /// Expanded key schedules by key object, with the key bytes they were
+    /// made from (a Cipher reuses one while its key is unchanged: a 3DES
+    /// schedule costs about a microsecond, as much as the APDU around it).
+    pub engines: HashMap<ObjId, (super::keys::Family, Zeroizing<Vec<u8>>, Engine)>,
 }
 
 impl Live {
@@ -28,6 +35,9 @@ impl Live {
     pub fn clear(&mut self) {
         self.digests.clear();
         self.macs.clear();
+        self.checksums.clear();
+        self.aeads.clear();
+        self.engines.clear();
     }
 }
 
@@ -37,6 +47,9 @@ impl std::fmt::Debug for Live {
         f.debug_struct("Live")
             .field("digests", &self.digests.len())
             .field("macs", &self.macs.len())
+            .field("checksums", &self.checksums.len())
+            .field("aeads", &self.aeads.len())
+            .field("engines", &self.engines.len())
             .finish()
     }
 }

@@ -16,7 +16,9 @@
 // casts are the semantics, not lost input.
 #![allow(clippy::cast_possible_truncation)]
 
+pub mod aead;
 pub mod block;
+pub mod checksum;
 pub mod cipher;
 pub mod classes;
 pub mod digest;
@@ -24,7 +26,9 @@ pub mod keys;
 pub mod live;
 pub mod padding;
 pub mod random;
+pub mod resumable;
 pub mod signature;
+pub mod support;
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +62,10 @@ pub enum State {
     Digest { alg: u8 },
     /// A Signature: its algorithm; `setup` what init set (persistent).
     Signature { alg: u8, setup: ObjId },
+    /// A Checksum of Checksum.ALG_* (its progress is volatile).
+    Checksum { alg: u8 },
+    /// An AEADCipher: its algorithm; `setup` what init set (persistent).
+    Aead { alg: u8, setup: ObjId },
 }
 
 impl State {
@@ -66,8 +74,8 @@ impl State {
         match self {
             State::Key { store, .. } => vec![*store],
             State::Cipher { setup, work, .. } => vec![*setup, *work],
-            State::Signature { setup, .. } => vec![*setup],
-            State::Random { .. } | State::Digest { .. } => Vec::new(),
+            State::Signature { setup, .. } | State::Aead { setup, .. } => vec![*setup],
+            State::Random { .. } | State::Digest { .. } | State::Checksum { .. } => Vec::new(),
         }
     }
 }
@@ -105,6 +113,7 @@ pub enum Call {
     DigestReset,
     DigestUpdate,
     DigestDoFinal,
+    DigestSetInitial,
     SignatureGetInstance,
     SignatureGetInstanceParts,
     SignatureGetAlgorithm,
@@ -114,6 +123,22 @@ pub enum Call {
     SignatureUpdate,
     SignatureSign,
     SignatureVerify,
+    ChecksumGetInstance,
+    ChecksumInit,
+    ChecksumGetAlgorithm,
+    ChecksumUpdate,
+    ChecksumDoFinal,
+    AeadGetAlgorithm,
+    AeadGetCipherAlgorithm,
+    AeadGetPaddingAlgorithm,
+    AeadInit,
+    AeadInitNonce,
+    AeadInitFull,
+    AeadUpdateAad,
+    AeadUpdate,
+    AeadDoFinal,
+    AeadRetrieveTag,
+    AeadVerifyTag,
 }
 
 /// The secret-key interfaces whose objects [`keys`] implements.
@@ -136,7 +161,14 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
             _ => return None,
         });
     }
+    // InitializedMessageDigest's inherited methods are MessageDigest's.
+    let simple = match (simple, name) {
+        ("InitializedMessageDigest", "setInitialDigest") => simple,
+        ("InitializedMessageDigest", _) => "MessageDigest",
+        _ => simple,
+    };
     Some(match (simple, name, descriptor) {
+        ("InitializedMessageDigest", "setInitialDigest", "([BSS[BSS)V") => C::DigestSetInitial,
         ("KeyBuilder", "buildKey", "(BSZ)Ljavacard/security/Key;") => C::BuildKey,
         ("KeyBuilder", "buildKey", "(BBSZ)Ljavacard/security/Key;") => C::BuildKeyMemoryType,
         ("Cipher", "getInstance", "(BZ)Ljavacardx/crypto/Cipher;") => C::CipherGetInstance,
@@ -175,6 +207,22 @@ pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
         ("Signature", "update", "([BSS)V") => C::SignatureUpdate,
         ("Signature", "sign", "([BSS[BS)S") => C::SignatureSign,
         ("Signature", "verify", "([BSS[BSS)Z") => C::SignatureVerify,
+        ("AEADCipher", "getAlgorithm", "()B") => C::AeadGetAlgorithm,
+        ("AEADCipher", "getCipherAlgorithm", "()B") => C::AeadGetCipherAlgorithm,
+        ("AEADCipher", "getPaddingAlgorithm", "()B") => C::AeadGetPaddingAlgorithm,
+        ("AEADCipher", "init", "(Ljavacard/security/Key;B)V") => C::AeadInit,
+        ("AEADCipher", "init", "(Ljavacard/security/Key;B[BSS)V") => C::AeadInitNonce,
+        ("AEADCipher", "init", "(Ljavacard/security/Key;B[BSSSSS)V") => C::AeadInitFull,
+        ("AEADCipher", "updateAAD", "([BSS)V") => C::AeadUpdateAad,
+        ("AEADCipher", "update", "([BSS[BS)S") => C::AeadUpdate,
+        ("AEADCipher", "doFinal", "([BSS[BS)S") => C::AeadDoFinal,
+        ("AEADCipher", "retrieveTag", "([BSS)S") => C::AeadRetrieveTag,
+        ("AEADCipher", "verifyTag", "([BSSS)Z") => C::AeadVerifyTag,
+        ("Checksum", "getInstance", "(BZ)Ljavacard/security/Checksum;") => C::ChecksumGetInstance,
+        ("Checksum", "init", "([BSS)V") => C::ChecksumInit,
+        ("Checksum", "getAlgorithm", "()B") => C::ChecksumGetAlgorithm,
+        ("Checksum", "update", "([BSS)V") => C::ChecksumUpdate,
+        ("Checksum", "doFinal", "([BSS[BS)S") => C::ChecksumDoFinal,
         _ => return None,
     })
 }
@@ -202,9 +250,7 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::RandomSetSeed
         | Call::RandomGetAlgorithm => random::call(vm, c, &w),
         Call::DigestGetInstance => digest::get_instance(vm, w[0]),
-        // No resumable digests (setInitialDigest) yet: no algorithm is
-        // available as an InitializedMessageDigest.
-        Call::DigestGetInitialized => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
+        Call::DigestGetInitialized => digest::get_initialized(vm, w[0]),
         Call::SignatureGetInstanceParts => {
             match signature::by_parts(w[0] as u8, w[1] as u8, w[2] as u8) {
                 Some(a) => signature::get_instance(vm, i32::from(a)),
@@ -215,7 +261,8 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::DigestGetLength
         | Call::DigestReset
         | Call::DigestUpdate
-        | Call::DigestDoFinal => digest::call(vm, c, &w),
+        | Call::DigestDoFinal
+        | Call::DigestSetInitial => digest::call(vm, c, &w),
         Call::SignatureGetInstance => signature::get_instance(vm, w[0]),
         Call::SignatureGetAlgorithm
         | Call::SignatureGetLength
@@ -224,6 +271,22 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::SignatureUpdate
         | Call::SignatureSign
         | Call::SignatureVerify => signature::call(vm, c, &w),
+        Call::ChecksumGetInstance => checksum::get_instance(vm, w[0]),
+        Call::ChecksumInit
+        | Call::ChecksumGetAlgorithm
+        | Call::ChecksumUpdate
+        | Call::ChecksumDoFinal => checksum::call(vm, c, &w),
+        Call::AeadGetAlgorithm
+        | Call::AeadGetCipherAlgorithm
+        | Call::AeadGetPaddingAlgorithm
+        | Call::AeadInit
+        | Call::AeadInitNonce
+        | Call::AeadInitFull
+        | Call::AeadUpdateAad
+        | Call::AeadUpdate
+        | Call::AeadDoFinal
+        | Call::AeadRetrieveTag
+        | Call::AeadVerifyTag => aead::call(vm, c, a),
         _ => cipher::call(vm, c, &w),
     }
 }

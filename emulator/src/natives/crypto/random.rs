@@ -61,6 +61,7 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     if !known {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
+    super::support::check(vm, super::support::AlgClass::RandomData, alg, None)?;
     let class = super::classes::class_of(vm, super::classes::Impl::RandomData)?;
     let obj = Obj::Instance {
         class,

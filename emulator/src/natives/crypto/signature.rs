@@ -14,6 +14,7 @@ use super::classes::{class_of, Impl};
 use super::keys::{self, Family};
 use super::live::{CbcMac, MacEngine};
 use super::padding::Pad;
+use super::support::{self, AlgClass};
 use super::{
     alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
     store_mut, write_bytes, Call, State,
@@ -41,6 +42,11 @@ enum Kind {
     Cmac,
     /// HMAC with MessageDigest.ALG_* of the hash.
     Hmac(u8),
+}
+
+/// Whether this module implements Signature algorithm `alg`.
+pub fn implemented(alg: u8) -> bool {
+    kind(alg).is_some()
 }
 
 fn kind(alg: u8) -> Option<Kind> {
@@ -121,6 +127,7 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     if !named || kind(a).is_none() {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
+    support::check(vm, AlgClass::Signature, a as i8, None)?;
     let class = class_of(vm, Impl::Signature)?;
     let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
     let obj = Obj::Instance {

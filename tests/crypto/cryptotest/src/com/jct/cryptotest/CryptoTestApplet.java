@@ -7,14 +7,17 @@ import javacard.framework.ISOException;
 import javacard.framework.JCSystem;
 import javacard.framework.Util;
 import javacard.security.AESKey;
+import javacard.security.Checksum;
 import javacard.security.CryptoException;
 import javacard.security.DESKey;
 import javacard.security.HMACKey;
+import javacard.security.InitializedMessageDigest;
 import javacard.security.Key;
 import javacard.security.KeyBuilder;
 import javacard.security.MessageDigest;
 import javacard.security.RandomData;
 import javacard.security.Signature;
+import javacardx.crypto.AEADCipher;
 import javacardx.crypto.Cipher;
 
 /**
@@ -28,6 +31,14 @@ import javacardx.crypto.Cipher;
  *                                        mode bit 80), update in chunks (0: none), doFinal
  * 80 21 alg  mode iv-len iv data         the same, doFinal in place in the APDU buffer
  * 80 30 alg  00 chunk data               MessageDigest
+ * 80 31 alg  00 slen state dlen done chunk data   InitializedMessageDigest:
+ *                                        setInitialDigest(state, done), then as 80 30
+ * 80 70 alg  mode nlen nonce alen aad tlen [tag] chunk data   AEADCipher: init
+ *                                        (nonce, AAD and message lengths, tag size),
+ *                                        updateAAD, update in chunks, doFinal; encrypt
+ *                                        answers output || retrieveTag, decrypt
+ *                                        output || verifyTag(tag): 01 or 00
+ * 80 80 alg  00 ilen init chunk data     Checksum: init when ilen &gt; 0, update in chunks, doFinal
  * 80 40 alg  mode iv-len iv chunk data   Signature.sign
  * 80 41 alg  mode iv-len iv mac-len mac data   Signature.verify: 01 or 00
  * 80 50 alg  len                         RandomData, len bytes
@@ -39,6 +50,8 @@ public final class CryptoTestApplet extends Applet {
     private Key key;
     private final Object[] ciphers = new Object[64];
     private final Object[] digests = new Object[16];
+    private final Object[] initialized = new Object[16];
+    private final Object[] checksums = new Object[4];
     private final Object[] signatures = new Object[64];
     private final byte[] out;
 
@@ -78,6 +91,15 @@ public final class CryptoTestApplet extends Applet {
                     return;
                 case 0x30:
                     n = digest(p1, buf, off, len);
+                    break;
+                case 0x31:
+                    n = initializedDigest(p1, buf, off, len);
+                    break;
+                case 0x70:
+                    n = aead(p1, p2, buf, off, len);
+                    break;
+                case (byte) 0x80:
+                    n = checksum(p1, buf, off, len);
                     break;
                 case 0x40:
                     n = sign(p1, p2, buf, off, len);
@@ -245,5 +267,90 @@ public final class CryptoTestApplet extends Applet {
         boolean ok = s.verify(buf, off, (short) (end - off), buf, mac, macLen);
         out[0] = (byte) (ok ? 1 : 0);
         return 1;
+    }
+
+    private short initializedDigest(byte alg, byte[] buf, short off, short len) {
+        InitializedMessageDigest d = (InitializedMessageDigest) initialized[alg & 0x0F];
+        if (d == null) {
+            d = MessageDigest.getInitializedMessageDigestInstance(alg, false);
+            initialized[alg & 0x0F] = d;
+        }
+        short end = (short) (off + len);
+        short sLen = (short) (buf[off] & 0xFF);
+        short state = (short) (off + 1);
+        off = (short) (state + sLen);
+        short dLen = (short) (buf[off] & 0xFF);
+        d.setInitialDigest(buf, state, sLen, buf, (short) (off + 1), dLen);
+        off = (short) (off + 1 + dLen);
+        short chunk = (short) (buf[off] & 0xFF);
+        off++;
+        if (chunk > 0) {
+            while ((short) (end - off) > chunk) {
+                d.update(buf, off, chunk);
+                off += chunk;
+            }
+        }
+        return d.doFinal(buf, off, (short) (end - off), out, (short) 0);
+    }
+
+    private short aead(byte alg, byte mode, byte[] buf, short off, short len) {
+        AEADCipher c = (AEADCipher) cipherOf(alg);
+        short end = (short) (off + len);
+        short nLen = (short) (buf[off] & 0xFF);
+        short nonce = (short) (off + 1);
+        off = (short) (nonce + nLen);
+        short aLen = (short) (buf[off] & 0xFF);
+        short aad = (short) (off + 1);
+        off = (short) (aad + aLen);
+        short tLen = (short) (buf[off] & 0xFF);
+        off++;
+        short tag = off;
+        if (mode == Cipher.MODE_DECRYPT) {
+            off += tLen;
+        }
+        short chunk = (short) (buf[off] & 0xFF);
+        off++;
+        c.init(key, mode, buf, nonce, nLen, aLen, (short) (end - off), tLen);
+        if (aLen > 0) {
+            c.updateAAD(buf, aad, aLen);
+        }
+        short n = 0;
+        if (chunk > 0) {
+            while ((short) (end - off) > chunk) {
+                n += c.update(buf, off, chunk, out, n);
+                off += chunk;
+            }
+        }
+        n += c.doFinal(buf, off, (short) (end - off), out, n);
+        if (mode == Cipher.MODE_ENCRYPT) {
+            n += c.retrieveTag(out, n, tLen);
+        } else {
+            out[n] = (byte) (c.verifyTag(buf, tag, tLen, tLen) ? 1 : 0);
+            n++;
+        }
+        return n;
+    }
+
+    private short checksum(byte alg, byte[] buf, short off, short len) {
+        Checksum c = (Checksum) checksums[alg & 0x03];
+        if (c == null) {
+            c = Checksum.getInstance(alg, false);
+            checksums[alg & 0x03] = c;
+        }
+        short end = (short) (off + len);
+        short iLen = (short) (buf[off] & 0xFF);
+        if (iLen > 0) {
+            c.init(buf, (short) (off + 1), iLen);
+        }
+        off = (short) (off + 1 + iLen);
+        short chunk = (short) (buf[off] & 0xFF);
+        off++;
+        if (chunk > 0) {
+            while ((short) (end - off) > chunk) {
+                c.update(buf, off, chunk);
+                off += chunk;
+            }
+        }
+        return c.doFinal(buf, off, (short) (end - off), out, (short) 0);
     }
 }
