@@ -26,10 +26,16 @@ pub enum Impl {
     HmacKey,
     MessageDigest,
     Signature,
+    RsaPublicKey,
+    RsaPrivateKey,
+    RsaCrtKey,
+    EcPublicKey,
+    EcPrivateKey,
+    KeyAgreement,
 }
 
 impl Impl {
-    const ALL: [Impl; 7] = [
+    const ALL: [Impl; 13] = [
         Impl::AesKey,
         Impl::DesKey,
         Impl::Cipher,
@@ -37,6 +43,12 @@ impl Impl {
         Impl::HmacKey,
         Impl::MessageDigest,
         Impl::Signature,
+        Impl::RsaPublicKey,
+        Impl::RsaPrivateKey,
+        Impl::RsaCrtKey,
+        Impl::EcPublicKey,
+        Impl::EcPrivateKey,
+        Impl::KeyAgreement,
     ];
 
     /// Its stable id (part of its class key: never renumber).
@@ -49,6 +61,12 @@ impl Impl {
             Impl::HmacKey => 0x104,
             Impl::MessageDigest => 0x105,
             Impl::Signature => 0x106,
+            Impl::RsaPublicKey => 0x110,
+            Impl::RsaPrivateKey => 0x111,
+            Impl::RsaCrtKey => 0x112,
+            Impl::EcPublicKey => 0x113,
+            Impl::EcPrivateKey => 0x114,
+            Impl::KeyAgreement => 0x115,
         }
     }
 
@@ -62,6 +80,12 @@ impl Impl {
             Impl::HmacKey => "javacard/security/HMACKey",
             Impl::MessageDigest => "javacard/security/MessageDigest",
             Impl::Signature => "javacard/security/Signature",
+            Impl::RsaPublicKey => "javacard/security/RSAPublicKey",
+            Impl::RsaPrivateKey => "javacard/security/RSAPrivateKey",
+            Impl::RsaCrtKey => "javacard/security/RSAPrivateCrtKey",
+            Impl::EcPublicKey => "javacard/security/ECPublicKey",
+            Impl::EcPrivateKey => "javacard/security/ECPrivateKey",
+            Impl::KeyAgreement => "javacard/security/KeyAgreement",
         }
     }
 }

@@ -16,14 +16,24 @@
 // casts are the semantics, not lost input.
 #![allow(clippy::cast_possible_truncation)]
 
+pub mod agreement;
+pub mod asym;
+pub mod asym_cipher;
+pub mod asym_sig;
 pub mod block;
 pub mod cipher;
 pub mod classes;
 pub mod digest;
+pub mod ec;
+pub mod ec_curves;
+pub mod keypair;
 pub mod keys;
 pub mod live;
 pub mod padding;
+pub mod pubkey;
 pub mod random;
+pub mod rng;
+pub mod rsa;
 pub mod signature;
 
 use serde::{Deserialize, Serialize};
@@ -58,6 +68,10 @@ pub enum State {
     Digest { alg: u8 },
     /// A Signature: its algorithm; `setup` what init set (persistent).
     Signature { alg: u8, setup: ObjId },
+    /// A KeyPair (an instance of the API class): its two keys.
+    KeyPair { public: ObjId, private: ObjId },
+    /// A KeyAgreement: its algorithm; `setup` what init set (persistent).
+    Agreement { alg: u8, setup: ObjId },
 }
 
 impl State {
@@ -67,6 +81,8 @@ impl State {
             State::Key { store, .. } => vec![*store],
             State::Cipher { setup, work, .. } => vec![*setup, *work],
             State::Signature { setup, .. } => vec![*setup],
+            State::KeyPair { public, private } => vec![*public, *private],
+            State::Agreement { setup, .. } => vec![*setup],
             State::Random { .. } | State::Digest { .. } => Vec::new(),
         }
     }
@@ -114,6 +130,8 @@ pub enum Call {
     SignatureUpdate,
     SignatureSign,
     SignatureVerify,
+    /// The asymmetric keys, KeyPair, KeyAgreement ([`asym`]).
+    Asym(asym::Call),
 }
 
 /// The secret-key interfaces whose objects [`keys`] implements.
@@ -123,6 +141,9 @@ const SECRET_KEYS: [&str; 3] = ["AESKey", "DESKey", "HMACKey"];
 pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
     use Call as C;
     let simple = class.rsplit('/').next().unwrap_or(class);
+    if let Some(c) = asym::lookup(simple, name, descriptor) {
+        return Some(C::Asym(c));
+    }
     let key = simple == "Key" || simple == "SecretKey" || SECRET_KEYS.contains(&simple);
     if key {
         return Some(match (name, descriptor) {
@@ -205,8 +226,10 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         // No resumable digests (setInitialDigest) yet: no algorithm is
         // available as an InitializedMessageDigest.
         Call::DigestGetInitialized => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
+        Call::Asym(x) => asym::call(vm, x, &w),
         Call::SignatureGetInstanceParts => {
-            match signature::by_parts(w[0] as u8, w[1] as u8, w[2] as u8) {
+            let (d, c, p) = (w[0] as u8, w[1] as u8, w[2] as u8);
+            match signature::by_parts(d, c, p).or_else(|| asym_sig::by_parts(d, c, p)) {
                 Some(a) => signature::get_instance(vm, i32::from(a)),
                 None => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
             }
