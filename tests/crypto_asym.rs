@@ -68,37 +68,61 @@ fn card() -> Option<Card> {
     Some(card)
 }
 
+/// A card to talk to: jct emu in process, or jCardSim behind the runner.
+trait Tx {
+    fn tx(&mut self, apdu: &[u8]) -> Vec<u8>;
+    fn note(&self) -> Option<String>;
+}
+
+impl Tx for Card {
+    fn tx(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.transmit(apdu)
+    }
+    fn note(&self) -> Option<String> {
+        self.last_note().map(str::to_string)
+    }
+}
+
+impl Tx for support::jcardsim::Runner {
+    fn tx(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.transmit(apdu)
+    }
+    fn note(&self) -> Option<String> {
+        Some("jCardSim".into())
+    }
+}
+
 /// `80 ins p1 p2` with `data` (staged first when longer than one short
 /// APDU takes); data and SW out.
-fn cmd(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<u8> {
+fn cmd(card: &mut impl Tx, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<u8> {
     let mut c = vec![0x80, ins, p1, p2];
     if data.len() > 255 {
         for (i, chunk) in data.chunks(200).enumerate() {
             let mut s = vec![0x80, 0x0F, u8::from(i == 0), 0, chunk.len() as u8];
             s.extend_from_slice(chunk);
-            assert_eq!(card.transmit(&s), h("9000"));
+            assert_eq!(card.tx(&s), h("9000"));
         }
     } else if !data.is_empty() {
         c.push(data.len() as u8);
         c.extend_from_slice(data);
     }
     c.push(0);
-    card.transmit(&c)
+    card.tx(&c)
 }
 
-fn ok(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<u8> {
+fn ok(card: &mut impl Tx, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<u8> {
     let r = cmd(card, ins, p1, p2, data);
     assert_eq!(
         &r[r.len() - 2..],
         &[0x90, 0],
         "80 {ins:02X} {p1:02X} {p2:02X}: {} ({:?})",
         hx(&r),
-        card.last_note()
+        card.note()
     );
     r[..r.len() - 2].to_vec()
 }
 
-fn status(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> u16 {
+fn status(card: &mut impl Tx, ins: u8, p1: u8, p2: u8, data: &[u8]) -> u16 {
     let r = cmd(card, ins, p1, p2, data);
     u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]])
 }
@@ -187,7 +211,7 @@ fn host_rsa(bits: usize, seed: u64) -> RsaPrivateKey {
 
 /// The host key on the card: public in slot 0, CRT private in 1,
 /// modulus-and-exponent private in 2.
-fn put_rsa(card: &mut Card, k: &RsaPrivateKey) {
+fn put_rsa(card: &mut impl Tx, k: &RsaPrivateKey) {
     let bits = k.size() as u16 * 8;
     let n = k.size();
     ok(card, 0x10, RSA_PUBLIC, 0, &bits16(bits));
@@ -390,6 +414,16 @@ const P384: Domain = Domain {
     r: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973",
 };
 
+const P521: Domain = Domain {
+    bits: 521,
+    p: "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+    a: "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC",
+    b: "0051953EB9618E1C9A1F929A21A0B68540EEA2DA725B99B315F3B8B489918EF109E156193951EC7E937B1652C0BD3BB1BF073573DF883D2C34F1EF451FD46B503F00",
+    g: "0400C6858E06B70404E9CD9E3ECB662395B4429C648139053FB521F828AF606B4D3DBAA14B5E77EFE75928FE1DC127A2FFA8DE3348B3C1856A429BF97E7E31C2E5BD66\
+        011839296A789A3BC0045C8A5FB42C7D1BD998F54449579B446817AFBD17273E662C97EE72995EF42640C550B9013FAD0761353C7086A272C24088BE94769FD16650",
+    r: "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409",
+};
+
 const K256: Domain = Domain {
     bits: 256,
     p: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F",
@@ -411,7 +445,7 @@ const BP256R1: Domain = Domain {
 };
 
 /// An EC key of `ty` in `slot` with the domain parameters set.
-fn ec_key(card: &mut Card, ty: u8, slot: u8, d: &Domain) {
+fn ec_key(card: &mut impl Tx, ty: u8, slot: u8, d: &Domain) {
     ok(card, 0x10, ty, slot, &bits16(d.bits));
     for (comp, v) in [(10u8, d.p), (11, d.a), (12, d.b), (13, d.g), (14, d.r)] {
         ok(card, 0x11, slot, comp, &h(v));
@@ -505,7 +539,7 @@ fn ecdsa_p256_card_signatures_verify_on_the_host_and_host_ones_on_the_card() {
 }
 
 #[test]
-fn ecdsa_on_p384_secp256k1_and_brainpool_verifies_across_host_and_card() {
+fn ecdsa_on_p384_p521_secp256k1_and_brainpool_verifies_across_host_and_card() {
     use p256::ecdsa::signature::Verifier;
     let Some(mut card) = card() else { return };
     let c = &mut card;
@@ -560,6 +594,28 @@ fn ecdsa_on_p384_secp256k1_and_brainpool_verifies_across_host_and_card() {
             ),
             [1]
         );
+    }
+    // P-521 with SHA-512 and SHA-1 (a hash shorter than the order).
+    {
+        use p521::ecdsa::signature::hazmat::PrehashVerifier;
+        use p521::ecdsa::{Signature, SigningKey, VerifyingKey};
+        let mut s = vec![0u8; 2];
+        s.extend_from_slice(&sha2::Sha512::digest(b"p521 key"));
+        let sk = SigningKey::from_slice(&s).unwrap();
+        let vk = VerifyingKey::from(&sk);
+        ec_key(c, EC_PUBLIC, 0, &P521);
+        ok(c, 0x11, 0, 16, vk.to_sec1_point(false).as_bytes());
+        ec_key(c, EC_PRIVATE, 1, &P521);
+        ok(c, 0x11, 1, 16, &s);
+        let der = ok(c, 0x20, 38, 1, msg);
+        assert_der(&der);
+        let sig = Signature::from_der(&der).unwrap();
+        vk.verify_prehash(&sha2::Sha512::digest(msg), &sig).unwrap();
+        let der = ok(c, 0x20, SIG_ECDSA_SHA1, 1, msg);
+        let sig = Signature::from_der(&der).unwrap();
+        vk.verify_prehash(&Sha1::digest(msg), &sig).unwrap();
+        assert_eq!(ok(c, 0x21, SIG_ECDSA_SHA1, 0, &verify_body(&der, msg)), [1]);
+        assert_eq!(ok(c, 0x25, 38, 1, &[1]), [0, 141]);
     }
     // brainpoolP256r1: the public point from the host's crate, card
     // signatures verify on the card against it.
@@ -669,6 +725,10 @@ fn key_pairs_generate_keys_the_host_verifies() {
         &sig,
     )
     .unwrap();
+    // An even public exponent: no key has one.
+    ok(c, 0x40, 1, 0, &bits16(512));
+    ok(c, 0x11, 0, 1, &[1, 0]);
+    assert_eq!(status(c, 0x41, 0, 0, &[]), ILLEGAL_VALUE);
     // RSA with a modulus-and-exponent private key, and KeyPair of given keys.
     ok(c, 0x40, 1, 0, &bits16(512));
     ok(c, 0x41, 0, 0, &[]);
@@ -736,4 +796,137 @@ fn keys_answer_the_api_reasons_and_transient_keys_clear() {
     assert_eq!(c.transmit(&h(&format!("00A4040007{AID}"))), h("9000"));
     assert_eq!(ok(c, 0x13, 2, 0, &[]), [1, 0, EC_PRIVATE_DESELECT, 0]);
     assert_eq!(status(c, 0x12, 2, 16, &[]), UNINITIALIZED_KEY);
+}
+
+/// A card whose random source is seeded: its key generation and ECDSA
+/// nonces are the same on every run.
+fn seeded_card(seed: u64) -> Option<Card> {
+    let (_, cap, _) = built()?;
+    let profile = emulator::CardProfile {
+        api: "3.0.5".into(),
+        ..emulator::CardProfile::default()
+    };
+    let rng = cardtest::SeededRandom::new(seed);
+    let mut card = Card::with_rng(profile, common::aes_keys(1), Box::new(rng)).unwrap();
+    card.power_on();
+    common::scripts::install_all(&mut card, &[(cap, Some(AID))], &[]);
+    assert_eq!(card.transmit(&h(&format!("00A4040007{AID}"))), h("9000"));
+    Some(card)
+}
+
+#[test]
+fn key_generation_and_nonces_draw_from_the_cards_injected_random_source() {
+    let run = |seed: u64| -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+        let mut card = seeded_card(seed)?;
+        let c = &mut card;
+        ok(c, 0x40, 5, 0, &bits16(256));
+        for (comp, v) in [
+            (10u8, P256.p),
+            (11, P256.a),
+            (12, P256.b),
+            (13, P256.g),
+            (14, P256.r),
+        ] {
+            ok(c, 0x11, 0, comp, &h(v));
+        }
+        ok(c, 0x41, 0, 0, &[]);
+        let w = ok(c, 0x12, 0, 16, &[]);
+        let sig = ok(c, 0x20, SIG_ECDSA_SHA256, 1, b"seeded");
+        ok(c, 0x40, 2, 0, &bits16(512));
+        ok(c, 0x41, 0, 0, &[]);
+        Some((w, sig, ok(c, 0x12, 0, 0, &[])))
+    };
+    let Some(a) = run(7) else { return };
+    let b = run(7).unwrap();
+    let other = run(8).unwrap();
+    assert_eq!(a, b, "the same seed, the same keys and signature");
+    assert_ne!(a.0, other.0);
+    assert_ne!(a.1, other.1);
+    assert_ne!(a.2, other.2);
+}
+
+#[test]
+fn signatures_verify_alike_in_jcardsim_and_jct_emu_and_across_them() {
+    use p256::ecdsa::signature::Signer;
+    if !support::jcardsim::available() {
+        return;
+    }
+    let Some(mut emu) = card() else { return };
+    let (dir, _, classes) = built().unwrap();
+    let mut sim = support::jcardsim::Runner::start(
+        &[classes.as_path()],
+        &[(AID, "com.jct.asymtest.AsymTestApplet", "")],
+        &dir.path().join("jcardsim-asym.log"),
+    );
+    assert_eq!(sim.tx(&h(&format!("00A4040007{AID}"))), h("9000"));
+    let rsa_key = host_rsa(1024, 11);
+    let ec_sk = p256::ecdsa::SigningKey::from_slice(&Sha256::digest(b"differential")).unwrap();
+    for_both(&mut emu, &rsa_key, &ec_sk);
+    for_both(&mut sim, &rsa_key, &ec_sk);
+    let msg = b"the same answers";
+    let rsa_sig = rsa_key
+        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(msg))
+        .unwrap();
+    let ec_sig: p256::ecdsa::Signature = ec_sk.sign(msg);
+    let ec_der = ec_sig.to_der().as_bytes().to_vec();
+    let mut bad_rsa = rsa_sig.clone();
+    bad_rsa[100] ^= 0x40;
+    let mut bad_ec = ec_der.clone();
+    let last = bad_ec.len() - 1;
+    bad_ec[last] ^= 1;
+    // Host signatures, good and bad, answer the same on both.
+    let cases: [(u8, u8, Vec<u8>, &[u8]); 6] = [
+        (SIG_RSA_SHA256, 0, rsa_sig.clone(), msg),
+        (SIG_RSA_SHA256, 0, bad_rsa, msg),
+        (SIG_RSA_SHA256, 0, rsa_sig.clone(), b"changed"),
+        (SIG_ECDSA_SHA256, 3, ec_der.clone(), msg),
+        (SIG_ECDSA_SHA256, 3, bad_ec, msg),
+        (SIG_ECDSA_SHA256, 3, ec_der.clone(), b"changed"),
+    ];
+    for (alg, slot, sig, m) in &cases {
+        let body = verify_body(sig, m);
+        let a = cmd(&mut emu, 0x21, *alg, *slot, &body);
+        let b = cmd(&mut sim, 0x21, *alg, *slot, &body);
+        assert_eq!(hx(&a), hx(&b), "alg {alg}: jct emu vs jCardSim");
+    }
+    // RSA PKCS#1 signatures are deterministic: the same bytes from both.
+    assert_eq!(
+        hx(&ok(&mut emu, 0x20, SIG_RSA_SHA256, 1, msg)),
+        hx(&ok(&mut sim, 0x20, SIG_RSA_SHA256, 1, msg))
+    );
+    // ECDSA signatures of one verify on the other.
+    let from_sim = ok(&mut sim, 0x20, SIG_ECDSA_SHA256, 2, msg);
+    let from_emu = ok(&mut emu, 0x20, SIG_ECDSA_SHA256, 2, msg);
+    assert_eq!(
+        ok(
+            &mut emu,
+            0x21,
+            SIG_ECDSA_SHA256,
+            3,
+            &verify_body(&from_sim, msg)
+        ),
+        [1]
+    );
+    assert_eq!(
+        ok(
+            &mut sim,
+            0x21,
+            SIG_ECDSA_SHA256,
+            3,
+            &verify_body(&from_emu, msg)
+        ),
+        [1]
+    );
+}
+
+/// The differential's keys on one card: the RSA public key in slot 0 and
+/// its CRT private key in slot 1, an EC P-256 private key in slot 2 (in
+/// place of put_rsa's modulus-and-exponent key), its public key in slot 3.
+fn for_both(t: &mut impl Tx, rsa_key: &RsaPrivateKey, ec_sk: &p256::ecdsa::SigningKey) {
+    let ec_w = p256::ecdsa::VerifyingKey::from(ec_sk).to_sec1_point(false);
+    put_rsa(t, rsa_key);
+    ec_key(t, EC_PUBLIC, 3, &P256);
+    ok(t, 0x11, 3, 16, ec_w.as_bytes());
+    ec_key(t, EC_PRIVATE, 2, &P256);
+    ok(t, 0x11, 2, 16, &ec_sk.to_bytes());
 }

@@ -131,11 +131,16 @@ fn generate_rsa(vm: &mut Vm<'_>, p: Key, s: Key) -> Result<Ret, Exc> {
         Some(e) => BigUint::from_bytes_be(&e),
         None => BigUint::from(65537u32),
     };
+    // An exponent no key can have: even (the crate's search for primes
+    // would never end), 1, or as long as a prime.
+    let two = BigUint::from(2u8);
+    if &e % &two == BigUint::default() || e <= two || e.bits() >= usize::from(p.1) / 2 {
+        return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
+    }
     let mut rng = CardRng::of(vm);
     let key = RsaPrivateKey::new_with_exp(&mut rng, usize::from(p.1), &e);
     rng.check()?;
     let Ok(mut key) = key else {
-        // An exponent no key of this size can have (even, or 1).
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     };
     let _ = key.precompute();

@@ -126,10 +126,16 @@ fn required(k: Kind) -> u8 {
     }
 }
 
-fn slot(k: Kind, bits: u16, c: u8) -> (usize, usize) {
+/// Offset and room of component `c` (`c` is one the kind has: the
+/// natives of each interface name only its own components).
+fn slot(k: Kind, bits: u16, c: u8) -> Result<(usize, usize), Exc> {
     let caps = caps(k, bits);
-    let at = 2 + caps[..usize::from(c)].iter().map(|n| n + 2).sum::<usize>();
-    (at, caps[usize::from(c)])
+    let c = usize::from(c);
+    if c >= caps.len() {
+        return Err(Exc::Fatal(format!("no component {c} in a {k:?} key")));
+    }
+    let at = 2 + caps[..c].iter().map(|n| n + 2).sum::<usize>();
+    Ok((at, caps[c]))
 }
 
 fn store_len(k: Kind, bits: u16) -> usize {
@@ -240,7 +246,7 @@ pub fn component(
     if s[1] & (1 << c) == 0 {
         return Ok(None);
     }
-    let (at, cap) = slot(k, bits, c);
+    let (at, cap) = slot(k, bits, c)?;
     let n = usize::from(u16::from_be_bytes([s[at], s[at + 1]])).min(cap);
     Ok(Some(s[at + 2..at + 2 + n].to_vec()))
 }
@@ -252,7 +258,7 @@ pub fn initialized(vm: &Vm<'_>, st: ObjId) -> Result<bool, Exc> {
 
 /// Sets a component (its bytes already checked), updating the flag.
 pub fn put(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId, c: u8, v: &[u8]) -> Result<(), Exc> {
-    let (at, cap) = slot(k, bits, c);
+    let (at, cap) = slot(k, bits, c)?;
     let s = store_mut(vm, st, store_len(k, bits))?;
     let n = v.len().min(cap);
     s[at..at + 2 + cap].zeroize();
@@ -274,7 +280,7 @@ pub fn wipe(vm: &mut Vm<'_>, st: ObjId) -> Result<(), Exc> {
 /// the key's length (a sign byte), points must be uncompressed
 /// (04 || x || y) of the field's length.
 fn accept(k: Kind, bits: u16, c: u8, v: &[u8]) -> Option<Vec<u8>> {
-    let (_, cap) = slot(k, bits, c);
+    let (_, cap) = slot(k, bits, c).ok()?;
     let point = !k.is_rsa() && (c == G || (c == KEY && k == Kind::EcPublic));
     if point {
         return (v.len() == cap && v[0] == 4).then(|| v.to_vec());
