@@ -1,5 +1,10 @@
 //! javacard.security and javacardx.crypto in Rust, on RustCrypto: the key
 //! objects KeyBuilder builds, Cipher, RandomData, CryptoException.
+//! The asymmetric part: RSA and EC F(p) keys ([`pubkey`]), their
+//! arithmetic ([`rsa`], [`ec`] on the curves of [`ec_curves`]), Signature
+//! and Cipher algorithms ([`asym_sig`], [`asym_cipher`]), KeyPair
+//! ([`keypair`]) and KeyAgreement ([`agreement`]), their natives listed in
+//! [`asym`], randomness from the card's source ([`rng`]).
 //!
 //! API objects are instances of emulator classes ([`classes`]) that
 //! implement the API's interfaces or extend its abstract classes, like a
