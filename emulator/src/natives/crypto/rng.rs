@@ -1,7 +1,7 @@
 //! The card's RNG as the random sources the asymmetric crates take: the
 //! `rand_core` 0.6 traits of `rsa` and the 0.10 ones of the curve crates.
 //!
-//! Both draw from the card's [`SharedRng`](super::random::SharedRng) (a
+//! Both draw from the card's [`super::random::SharedRng`] (a
 //! fixed source in tests, so key generation and signatures are
 //! reproducible there), the OS generator where a VM runs without a card.
 //! The crates' traits are infallible; a source that fails is recorded and
