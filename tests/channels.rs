@@ -490,10 +490,10 @@ fn stats_show_each_package_memory() {
         .failure();
 }
 
-/// A SELECT of the applet already selected on the channel re-selects it
-/// (JCRE 3.0.5 4.2): no deselect() (its CLEAR_ON_DESELECT byte stays) and
-/// Applet.reSelectingApplet() is true in its SELECT; a SELECT after another
-/// applet is a plain selection again.
+/// A SELECT of the applet already selected on the channel re-selects it:
+/// deselected first like any other (JCRE 3.0.5 4.6, 5.1: its
+/// CLEAR_ON_DESELECT byte is cleared), then Applet.reSelectingApplet() is
+/// true in its SELECT; a SELECT after another applet is a plain selection.
 #[test]
 fn a_second_select_of_the_same_applet_re_selects_it() {
     if !support::require::javac() {
@@ -507,9 +507,10 @@ fn a_second_select_of_the_same_applet_re_selects_it() {
             ("00A4040007F000000001D402", "9000"),
             ("0011070000", "9000"),
             ("0010000000", "000007 9000"),
-            // Again: kept, and bit 0x40 from reSelectingApplet().
+            // Again: cleared by the deselection, then bit 0x40 from
+            // reSelectingApplet().
             ("00A4040007F000000001D402", "9000"),
-            ("0010000000", "000047 9000"),
+            ("0010000000", "000040 9000"),
             // Another applet in between: deselected, cleared, not a re-select.
             ("00A4040007F000000001D403", "9000"),
             ("00A4040007F000000001D402", "9000"),

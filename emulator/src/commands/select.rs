@@ -138,18 +138,14 @@ pub fn select_on(
     if let Some(c) = vol.channel_mut(ch) {
         c.session = Session::None;
     }
-    // Re-selection of the channel's applet: select() again, no deselect().
+    // Re-selection of the channel's applet: deselected (and its
+    // CLEAR_ON_DESELECT memory cleared) like any other (JCRE 3.0.5 4.6,
+    // 5.1), then selected with Applet.reSelectingApplet true.
     let reselect = matches!(
         (&found, vol.selected(ch)),
         (Selected::Instance(new), Some(Selected::Instance(old))) if new == old
     );
-    if reselect {
-        if let Some(c) = vol.channel_mut(ch) {
-            c.selected = None;
-        }
-    } else {
-        deselect_on(card, vol, ch)?;
-    }
+    deselect_on(card, vol, ch)?;
     card.jcvm.set_reselecting(reselect);
     let outcome = select_found(card, vol, ch, found, cmd, multi);
     card.jcvm.set_reselecting(false);

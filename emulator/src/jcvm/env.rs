@@ -31,8 +31,7 @@ pub struct Env {
     pub applet: Vec<u8>,
     /// The applet's process() runs for its SELECT command.
     pub selecting: bool,
-    /// The SELECT names the applet already selected on its channel: its
-    /// select() and process() run without a deselect()
+    /// The SELECT names the applet already selected on its channel
     /// (Applet.reSelectingApplet).
     pub reselecting: bool,
     pub installing: Option<Installing>,

@@ -249,8 +249,8 @@ impl Jcvm {
     /// the card manager tells the VM after every change of selection, for
     /// JCSystem.isAppletActive.
     /// Whether the SELECT being handled re-selects the applet already
-    /// selected on its channel (JCRE 3.0.5 4.2: no deselect(), and
-    /// Applet.reSelectingApplet is true in its select() and process()).
+    /// selected on its channel (Applet.reSelectingApplet is then true in
+    /// its select() and process()).
     pub fn set_reselecting(&mut self, on: bool) {
         self.reselecting = on;
     }

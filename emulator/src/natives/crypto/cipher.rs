@@ -120,7 +120,7 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
         return super::aead::get_instance(vm, code);
     }
     let named = api_constant(vm, "javacardx/crypto/Cipher", "ALG_", i64::from(a as i8));
-    if !named || alg(code).is_none() {
+    if !named || (alg(code).is_none() && !super::asym_cipher::handles(code)) {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
     support::check(vm, AlgClass::Cipher, a as i8, None)?;
@@ -160,7 +160,8 @@ pub fn get_instance_padding(vm: &mut Vm<'_>, c: i32, p: i32) -> Result<Ret, Exc>
     }
     let found = (1u8..=27)
         .chain([ALG_AES_CTR])
-        .find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)));
+        .find(|a| alg(*a).is_some_and(|x| parts(x) == (c as u8, p as u8)))
+        .or_else(|| super::asym_cipher::by_parts(c as u8, p as u8));
     match found {
         Some(a) => get_instance(vm, i32::from(a)),
         None => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
@@ -172,6 +173,9 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         State::Cipher { alg, setup, work } => (*alg, (*setup, *work)),
         _ => return Err(Exc::Fatal("a Cipher method on another object".into())),
     };
+    if super::asym_cipher::handles(code) {
+        return super::asym_cipher::call(vm, c, a, code, st.0);
+    }
     let Some(al) = alg(code) else {
         return Err(Exc::Fatal("a Cipher of an unknown algorithm".into()));
     };

@@ -29,10 +29,16 @@ pub enum Impl {
     InitializedMessageDigest,
     Checksum,
     AeadCipher,
+    RsaPublicKey,
+    RsaPrivateKey,
+    RsaCrtKey,
+    EcPublicKey,
+    EcPrivateKey,
+    KeyAgreement,
 }
 
 impl Impl {
-    const ALL: [Impl; 10] = [
+    const ALL: [Impl; 16] = [
         Impl::AesKey,
         Impl::DesKey,
         Impl::Cipher,
@@ -43,6 +49,12 @@ impl Impl {
         Impl::InitializedMessageDigest,
         Impl::Checksum,
         Impl::AeadCipher,
+        Impl::RsaPublicKey,
+        Impl::RsaPrivateKey,
+        Impl::RsaCrtKey,
+        Impl::EcPublicKey,
+        Impl::EcPrivateKey,
+        Impl::KeyAgreement,
     ];
 
     /// Its stable id (part of its class key: never renumber).
@@ -58,6 +70,12 @@ impl Impl {
             Impl::InitializedMessageDigest => 0x120,
             Impl::Checksum => 0x121,
             Impl::AeadCipher => 0x122,
+            Impl::RsaPublicKey => 0x110,
+            Impl::RsaPrivateKey => 0x111,
+            Impl::RsaCrtKey => 0x112,
+            Impl::EcPublicKey => 0x113,
+            Impl::EcPrivateKey => 0x114,
+            Impl::KeyAgreement => 0x115,
         }
     }
 
@@ -74,6 +92,12 @@ impl Impl {
             Impl::InitializedMessageDigest => "javacard/security/InitializedMessageDigest",
             Impl::Checksum => "javacard/security/Checksum",
             Impl::AeadCipher => "javacardx/crypto/AEADCipher",
+            Impl::RsaPublicKey => "javacard/security/RSAPublicKey",
+            Impl::RsaPrivateKey => "javacard/security/RSAPrivateKey",
+            Impl::RsaCrtKey => "javacard/security/RSAPrivateCrtKey",
+            Impl::EcPublicKey => "javacard/security/ECPublicKey",
+            Impl::EcPrivateKey => "javacard/security/ECPrivateKey",
+            Impl::KeyAgreement => "javacard/security/KeyAgreement",
         }
     }
 }

@@ -85,6 +85,9 @@ fn store_len(f: Family, bits: u16) -> usize {
 /// KeyBuilder.buildKey(keyType, keyLength, keyEncryption). keyEncryption
 /// only asks for KeyEncryption support, which no key here needs.
 pub fn build(vm: &mut Vm<'_>, key_type: i32, bits: i32) -> Result<Ret, Exc> {
+    if let Some(r) = super::pubkey::build(vm, key_type, bits) {
+        return r;
+    }
     let t = key_type as u8;
     let Some((fam, memory)) = family(t).filter(|_| (1..=127).contains(&key_type)) else {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
@@ -133,6 +136,9 @@ pub fn build_memory_type(vm: &mut Vm<'_>, alg: i32, memory: i32, bits: i32) -> R
         (ALG_TYPE_HMAC, 0) => ty::HMAC,
         (ALG_TYPE_HMAC, 1) => ty::HMAC_TRANSIENT_RESET,
         (ALG_TYPE_HMAC, 2) => ty::HMAC_TRANSIENT_DESELECT,
+        (a, m) if super::pubkey::type_for(a, m).is_some() => {
+            super::pubkey::type_for(a, m).unwrap_or_default()
+        }
         _ => return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
     };
     build(vm, i32::from(t), bits)

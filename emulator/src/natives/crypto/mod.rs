@@ -1,5 +1,10 @@
 //! javacard.security and javacardx.crypto in Rust, on RustCrypto: the key
 //! objects KeyBuilder builds, Cipher, RandomData, CryptoException.
+//! The asymmetric part: RSA and EC F(p) keys ([`pubkey`]), their
+//! arithmetic ([`rsa`], [`ec`] on the curves of [`ec_curves`]), Signature
+//! and Cipher algorithms ([`asym_sig`], [`asym_cipher`]), KeyPair
+//! ([`keypair`]) and KeyAgreement ([`agreement`]), their natives listed in
+//! [`asym`], randomness from the card's source ([`rng`]).
 //!
 //! API objects are instances of emulator classes ([`classes`]) that
 //! implement the API's interfaces or extend its abstract classes, like a
@@ -17,16 +22,26 @@
 #![allow(clippy::cast_possible_truncation)]
 
 pub mod aead;
+pub mod agreement;
+pub mod asym;
+pub mod asym_cipher;
+pub mod asym_sig;
 pub mod block;
 pub mod checksum;
 pub mod cipher;
 pub mod classes;
 pub mod digest;
+pub mod ec;
+pub mod ec_curves;
+pub mod keypair;
 pub mod keys;
 pub mod live;
 pub mod padding;
+pub mod pubkey;
 pub mod random;
 pub mod resumable;
+pub mod rng;
+pub mod rsa;
 pub mod signature;
 pub mod support;
 
@@ -66,6 +81,10 @@ pub enum State {
     Checksum { alg: u8 },
     /// An AEADCipher: its algorithm; `setup` what init set (persistent).
     Aead { alg: u8, setup: ObjId },
+    /// A KeyPair (an instance of the API class): its two keys.
+    KeyPair { public: ObjId, private: ObjId },
+    /// A KeyAgreement: its algorithm; `setup` what init set (persistent).
+    Agreement { alg: u8, setup: ObjId },
 }
 
 impl State {
@@ -75,6 +94,8 @@ impl State {
             State::Key { store, .. } => vec![*store],
             State::Cipher { setup, work, .. } => vec![*setup, *work],
             State::Signature { setup, .. } | State::Aead { setup, .. } => vec![*setup],
+            State::KeyPair { public, private } => vec![*public, *private],
+            State::Agreement { setup, .. } => vec![*setup],
             State::Random { .. } | State::Digest { .. } | State::Checksum { .. } => Vec::new(),
         }
     }
@@ -139,6 +160,8 @@ pub enum Call {
     AeadDoFinal,
     AeadRetrieveTag,
     AeadVerifyTag,
+    /// The asymmetric keys, KeyPair, KeyAgreement ([`asym`]).
+    Asym(asym::Call),
 }
 
 /// The secret-key interfaces whose objects [`keys`] implements.
@@ -148,6 +171,9 @@ const SECRET_KEYS: [&str; 3] = ["AESKey", "DESKey", "HMACKey"];
 pub fn lookup(class: &str, name: &str, descriptor: &str) -> Option<Call> {
     use Call as C;
     let simple = class.rsplit('/').next().unwrap_or(class);
+    if let Some(c) = asym::lookup(simple, name, descriptor) {
+        return Some(C::Asym(c));
+    }
     let key = simple == "Key" || simple == "SecretKey" || SECRET_KEYS.contains(&simple);
     if key {
         return Some(match (name, descriptor) {
@@ -251,8 +277,10 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         | Call::RandomGetAlgorithm => random::call(vm, c, &w),
         Call::DigestGetInstance => digest::get_instance(vm, w[0]),
         Call::DigestGetInitialized => digest::get_initialized(vm, w[0]),
+        Call::Asym(x) => asym::call(vm, x, &w),
         Call::SignatureGetInstanceParts => {
-            match signature::by_parts(w[0] as u8, w[1] as u8, w[2] as u8) {
+            let (d, c, p) = (w[0] as u8, w[1] as u8, w[2] as u8);
+            match signature::by_parts(d, c, p).or_else(|| asym_sig::by_parts(d, c, p)) {
                 Some(a) => signature::get_instance(vm, i32::from(a)),
                 None => Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM)),
             }

@@ -124,7 +124,7 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
         "ALG_",
         i64::from(alg as i8),
     );
-    if !named || kind(a).is_none() {
+    if !named || (kind(a).is_none() && !super::asym_sig::handles(a)) {
         return Err(crypto_exc(vm, reason::NO_SUCH_ALGORITHM));
     }
     support::check(vm, AlgClass::Signature, a as i8, None)?;
@@ -150,6 +150,9 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
         State::Signature { alg, setup } => (*alg, *setup),
         _ => return Err(Exc::Fatal("a Signature method on another object".into())),
     };
+    if super::asym_sig::handles(alg) {
+        return super::asym_sig::call(vm, c, a, alg, setup);
+    }
     let Some(k) = kind(alg) else {
         return Err(Exc::Fatal("a Signature of an unknown algorithm".into()));
     };

@@ -360,15 +360,18 @@ impl Resolved {
 pub fn implemented(c: AlgClass, alg: i8, bits: Option<u16>) -> bool {
     let a = alg as u8;
     match c {
-        AlgClass::Cipher => super::cipher::implemented(a),
+        AlgClass::Cipher => super::cipher::implemented(a) || super::asym_cipher::handles(a),
         AlgClass::AeadCipher => super::aead::is_aead(a),
-        AlgClass::Signature => super::signature::implemented(a),
+        AlgClass::Signature => super::signature::implemented(a) || super::asym_sig::handles(a),
         AlgClass::MessageDigest => super::live::digest(a).is_some(),
         // Every RandomData algorithm draws the card's one generator.
         AlgClass::RandomData => (1..=6).contains(&alg),
-        AlgClass::KeyBuilder => bits.is_some_and(|b| super::keys::implemented(a, b)),
+        AlgClass::KeyBuilder => {
+            bits.is_some_and(|b| super::keys::implemented(a, b) || super::pubkey::implemented(a, b))
+        }
         AlgClass::Checksum => alg == 1 || alg == 2,
-        AlgClass::KeyAgreement | AlgClass::KeyPair => false,
+        AlgClass::KeyAgreement => super::agreement::implemented(a),
+        AlgClass::KeyPair => bits.is_some_and(|b| super::keypair::implemented(alg, b)),
     }
 }
 

@@ -30,8 +30,8 @@ public class Plain extends Applet {
     public void process(APDU apdu) {
         if (selectingApplet()) {
             // A SELECT of this applet while it is selected on the channel:
-            // no deselect() came (its CLEAR_ON_DESELECT byte survives), and
-            // it is told so.
+            // it was deselected (its CLEAR_ON_DESELECT byte cleared) and is
+            // told it is re-selected.
             if (reSelectingApplet()) {
                 cod[0] |= 0x40;
             }
