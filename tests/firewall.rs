@@ -189,6 +189,11 @@ fn the_firewall_separates_packages_and_lets_shareable_interfaces_through() {
             // in its own context (its field counts).
             ("8016000000", "6A88 01 9000"),
             ("8016000000", "6A88 02 9000"),
+            // The server's CLEAR_ON_DESELECT memory while the client is the
+            // selected applet (JCRE 6.1.5): access denied, making one
+            // SystemException.ILLEGAL_TRANSIENT.
+            ("8019000000", "005E 9000"),
+            ("8019010000", "5103 9000"),
             // The server's own exception object: caught, its reason denied.
             ("8016010000", "6F5F"),
             // At the top level the previous context is the JCRE (null); the

@@ -27,6 +27,9 @@ pub struct Env {
     pub apdu: ApduState,
     /// Context (package) of the running applet, an index into the heap's contexts.
     pub context: u32,
+    /// Context of the currently selected applet (the one the JCRE called):
+    /// CLEAR_ON_DESELECT arrays are made and used only in it (JCRE 6.1.5).
+    pub selected_context: u32,
     /// AID of the applet whose context runs.
     pub applet: Vec<u8>,
     /// The applet's process() runs for its SELECT command.
@@ -62,6 +65,7 @@ impl Env {
             limits,
             apdu: ApduState::default(),
             context: 0,
+            selected_context: 0,
             applet: Vec::new(),
             selecting: false,
             reselecting: false,

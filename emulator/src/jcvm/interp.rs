@@ -16,7 +16,8 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use super::heap::{
-    is_jcre, read_elem, ArrayData, Heap, Obj, ObjId, TxError, JCRE_TEMP, NOT_TRANSIENT,
+    is_jcre, read_elem, ArrayData, Heap, Obj, ObjId, TxError, CLEAR_ON_DESELECT, JCRE_TEMP,
+    NOT_TRANSIENT,
 };
 use super::runtime::{Cp, Runtime, Target};
 use crate::natives::{self, Sys};
@@ -147,6 +148,10 @@ impl Machine {
             self.stack.reserve(env.limits.max_words);
         }
         let budget = env.limits.budget;
+        // The applet the JCRE calls is the currently selected one for the
+        // whole call (its install(), select(), process(), deselect() or
+        // uninstall()), whatever Shareable calls switch to.
+        env.selected_context = env.context;
         let mut vm = Vm {
             rt,
             heap,
@@ -430,16 +435,21 @@ impl Vm<'_> {
     }
 
     /// An array the running context may access (its own or a global
-    /// one, JCRE 6.2.8.2) and its length.
+    /// one, JCRE 6.2.8.2; a CLEAR_ON_DESELECT one only while its context
+    /// is the selected applet's, 6.1.5) and its length.
     fn array_len(&mut self, r: i32) -> Result<usize, Exc> {
         let ctx = self.env.context;
+        let selected = self.env.selected_context;
         let (len, ok) = match self.obj(r)? {
             Obj::Array {
                 data,
                 owner,
                 global,
-                ..
-            } => (data.len(), *owner == ctx || *global),
+                transient,
+            } => (
+                data.len(),
+                (*owner == ctx || *global) && (*transient != CLEAR_ON_DESELECT || ctx == selected),
+            ),
             Obj::Instance { .. } => (0, false),
         };
         if !ok {

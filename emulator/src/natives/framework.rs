@@ -411,6 +411,11 @@ fn make_transient(vm: &mut Vm<'_>, atype: u8, len: i32, event: i32) -> Result<Re
     if event != CLEAR_ON_RESET && event != CLEAR_ON_DESELECT {
         return Err(vm.throw(Sys::System, sr::ILLEGAL_VALUE));
     }
+    // Only the selected applet's context makes CLEAR_ON_DESELECT memory
+    // (JCRE 6.1.5).
+    if event == CLEAR_ON_DESELECT && vm.env.context != vm.env.selected_context {
+        return Err(vm.throw(Sys::System, sr::ILLEGAL_TRANSIENT));
+    }
     if len < 0 {
         return Err(vm.throw(Sys::NegativeArraySize, 0));
     }
@@ -479,8 +484,12 @@ pub(crate) fn check_bytes(vm: &mut Vm<'_>, r: i32, off: i32, len: i32) -> Result
             data: ArrayData::Byte(b) | ArrayData::Boolean(b),
             owner,
             global,
-            ..
-        }) if *owner == ctx || *global => b.len(),
+            transient,
+        }) if (*owner == ctx || *global)
+            && (*transient != CLEAR_ON_DESELECT || ctx == vm.env.selected_context) =>
+        {
+            b.len()
+        }
         Some(_) => return Err(vm.throw(Sys::Security, 0)),
         None => return Err(Exc::Fatal(format!("reference {r} to no object"))),
     };

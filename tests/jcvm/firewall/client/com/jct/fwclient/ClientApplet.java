@@ -30,7 +30,8 @@ import javacard.framework.Util;
  * server's own UserException: caught, its reason denied:
  * {@link #SW_CAUGHT_DENIED}). INS 17: identify() through the Service.
  * INS 18: getPreviousContextAID() is null, isAppletActive(self),
- * isAppletActive(server).
+ * isAppletActive(server). INS 19: the server's CLEAR_ON_DESELECT memory
+ * used while this applet is selected (P1 0 read, 1 make).
  */
 public class ClientApplet extends Applet implements AppletEvent {
     static final short SW_SECURITY = (short) 0x6F5E;
@@ -182,6 +183,10 @@ public class ClientApplet extends Applet implements AppletEvent {
                 len = 3;
                 break;
             }
+            case 0x19:
+                Util.setShort(buf, (short) 0, service().transientAccess(p1));
+                len = 2;
+                break;
             default:
                 ISOException.throwIt(ISO7816.SW_INS_NOT_SUPPORTED);
         }

@@ -8,6 +8,7 @@ import javacard.framework.ISO7816;
 import javacard.framework.ISOException;
 import javacard.framework.JCSystem;
 import javacard.framework.Shareable;
+import javacard.framework.SystemException;
 import javacard.framework.UserException;
 import javacard.framework.Util;
 
@@ -38,6 +39,9 @@ public class ServerApplet extends Applet implements Service {
     private final byte[] secretArray = {1, 2, 3, 4};
     private final Cell cell = new Cell((short) 0x1234);
     private final UserException own = new UserException();
+    /** CLEAR_ON_DESELECT: usable only while this applet is the selected one. */
+    private final byte[] selectedOnly =
+            JCSystem.makeTransientByteArray((short) 1, JCSystem.CLEAR_ON_DESELECT);
 
     private ServerApplet() {
         shared = new Secret((short) 0x5678);
@@ -124,6 +128,22 @@ public class ServerApplet extends Applet implements Service {
     public void failOwn(short reason) throws UserException {
         own.setReason(reason);
         throw own;
+    }
+
+    public short transientAccess(byte what) {
+        try {
+            if (what == 0) {
+                selectedOnly[0] = 1;
+                return selectedOnly[0];
+            }
+            // Test code: the allocation the JCRE must refuse.
+            JCSystem.makeTransientByteArray((short) 1, JCSystem.CLEAR_ON_DESELECT);
+            return 1;
+        } catch (SecurityException e) {
+            return 0x5E;
+        } catch (SystemException e) {
+            return (short) (0x5100 | e.getReason());
+        }
     }
 
     public void uninstalled() {

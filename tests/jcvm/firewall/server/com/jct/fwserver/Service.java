@@ -32,6 +32,14 @@ public interface Service extends Shareable {
     /** Throws a UserException the server owns. */
     void failOwn(short reason) throws UserException;
 
+    /**
+     * Uses the server's CLEAR_ON_DESELECT memory while a client is the
+     * selected applet (JCRE 6.1.5): what 0 reads its array, what 1 makes
+     * one. Answers 1 when allowed, 0x5E for a SecurityException,
+     * 0x5100 | reason for a SystemException.
+     */
+    short transientAccess(byte what);
+
     /** Called by clients from their AppletEvent.uninstall(). */
     void uninstalled();
 }
