@@ -66,8 +66,8 @@ row() { # name, what the input is, command
 for n in 400 800 1600 3000; do
   method "$n"
   javac -g -nowarn -source 8 -target 8 -bootclasspath "$work/api.jar" -d "$work/c-big$n" "$work/src/big$n/Big.java"
-  bytes=$(javap -c -cp "$work/c-big$n" "big$n.Big" | awk '/^ *[0-9]+:/ {n=$1} END {sub(":", "", n); print n}')
-  row "method of $n statements" "$bytes bytes of JVM code" \
+  bytes=$(stat -c %s "$work/c-big$n/big$n/Big.class")
+  row "method of $n statements" "$bytes-byte class file" \
     "$jct build $work/c-big$n --package big$n --package-aid F0000000AB01 --version 1.0 -o $work/big$n.cap"
 done
 for n in 50 100 200; do
