@@ -104,10 +104,10 @@ impl GpEnv {
     }
 }
 
-/// Copies the card manager's state into `env.gp` for a call of the applet
+/// Gives `env.gp` the card manager's state for a call of the applet
 /// `env.applet`; `installing` gives the privileges of an applet whose
 /// install() runs (it is not in the registry yet).
-pub fn enter(env: &mut Env, state: &CardState, installing: Option<&[u8]>) {
+pub fn enter(env: &mut Env, state: &mut CardState, installing: Option<&[u8]>) {
     let gp = &mut env.gp;
     gp.card_life_cycle = state.life_cycle;
     match (state.instance(&env.applet), installing) {
@@ -120,17 +120,17 @@ pub fn enter(env: &mut Env, state: &CardState, installing: Option<&[u8]>) {
             gp.privileges = privileges.unwrap_or_default().to_vec();
         }
     }
-    // Compared first: an APDU that changes no key set copies none.
-    if gp.key_sets != state.key_sets {
-        gp.key_sets.clone_from(&state.key_sets);
-    }
+    // Lent for the call, not copied (a copy or even a comparison of the
+    // keys on every APDU costs more than the rest of an echo): [`leave`]
+    // gives them back, with what the natives changed.
+    std::mem::swap(&mut gp.key_sets, &mut state.key_sets);
+    std::mem::swap(&mut gp.cvm, &mut state.cvm);
     gp.scp_i = (state.profile.scp02_i, state.profile.scp03_i);
     gp.kdd = crate::recognition::kdd(state);
-    gp.isd_aid = state.isd_aid().to_vec();
-    gp.max_auth_failures = state.profile.max_auth_failures;
-    if gp.cvm != state.cvm {
-        gp.cvm.clone_from(&state.cvm);
+    if gp.isd_aid != state.isd_aid() {
+        gp.isd_aid = state.isd_aid().to_vec();
     }
+    gp.max_auth_failures = state.profile.max_auth_failures;
     gp.changed = false;
 }
 
@@ -139,6 +139,10 @@ pub fn enter(env: &mut Env, state: &CardState, installing: Option<&[u8]>) {
 /// that the card saves the state at the commit point after the call.
 pub fn leave(env: &mut Env, state: &mut CardState) {
     let gp = &mut env.gp;
+    // The key sets and the PIN [`enter`] lent, counters and tries as the
+    // natives left them.
+    std::mem::swap(&mut gp.key_sets, &mut state.key_sets);
+    std::mem::swap(&mut gp.cvm, &mut state.cvm);
     if !std::mem::take(&mut gp.changed) {
         return;
     }
@@ -147,13 +151,6 @@ pub fn leave(env: &mut Env, state: &mut CardState) {
     if let Some(i) = state.instances.iter_mut().find(|i| i.aid == applet) {
         i.life_cycle = gp.applet_life_cycle;
     }
-    for set in &gp.key_sets {
-        if let Some(s) = state.key_set_mut(set.version()) {
-            s.sequence_counter = set.sequence_counter;
-            s.failures = set.failures;
-        }
-    }
-    state.cvm.clone_from(&gp.cvm);
     state.heap.dirty = true;
 }
 
