@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::objects::ObjectTable;
 use crate::hexser;
 
 /// A reference as the interpreter holds it: 0 is null.
@@ -174,7 +175,7 @@ impl Obj {
         }
     }
 
-    fn size(&self) -> usize {
+    pub(crate) fn size(&self) -> usize {
         OBJECT_OVERHEAD
             + match self {
                 Obj::Instance { fields, .. } => 2 * fields.len(),
@@ -234,7 +235,7 @@ pub struct Heap {
     /// Contexts (package AIDs) owning objects.
     #[serde(with = "hexser::list")]
     pub contexts: Vec<Vec<u8>>,
-    pub objects: BTreeMap<ObjId, Obj>,
+    pub objects: ObjectTable,
     pub next_id: ObjId,
     pub statics: Vec<StaticImage>,
     /// Registered applet instances: instance AID (hex) -> applet object.
@@ -409,7 +410,7 @@ impl Heap {
         Heap {
             classes: self.classes.clone(),
             contexts: self.contexts.clone(),
-            objects: BTreeMap::new(),
+            objects: ObjectTable::new(),
             next_id: self.next_id,
             statics: self.statics.clone(),
             applets: self.applets.clone(),

@@ -458,6 +458,52 @@ impl Vm<'_> {
         Ok(len)
     }
 
+    /// aaload, baload, saload, iaload (`code`) of element `idx` of array
+    /// `r`, in one object lookup (the commonest heap access of applet
+    /// code): the access rules of [`Vm::array_len`], the bounds, and an
+    /// element type that matches the instruction, else the exception to
+    /// throw (the verifier rules out a mismatch in verified code; it is a
+    /// SecurityException here, not a crash); `None` for a reference to no
+    /// object at all, which only a broken heap has.
+    fn array_load(&self, code: u8, r: i32, idx: i32) -> Result<i32, Option<Sys>> {
+        if r == 0 {
+            return Err(Some(Sys::NullPointer));
+        }
+        let Some(Obj::Array {
+            data,
+            owner,
+            global,
+            transient,
+        }) = self.heap.objects.get(&(r as ObjId))
+        else {
+            return Err(self
+                .heap
+                .objects
+                .contains_key(&(r as ObjId))
+                .then_some(Sys::Security));
+        };
+        let ctx = self.env.context;
+        if !((*owner == ctx || *global)
+            && (*transient != CLEAR_ON_DESELECT || ctx == self.env.selected_context))
+        {
+            return Err(Some(Sys::Security));
+        }
+        if idx < 0 || idx as usize >= data.len() {
+            return Err(Some(Sys::ArrayIndex));
+        }
+        let typed = matches!(
+            (code, data),
+            (0x24, ArrayData::Ref { .. })
+                | (0x25, ArrayData::Byte(_) | ArrayData::Boolean(_))
+                | (0x26, ArrayData::Short(_))
+                | (0x27, ArrayData::Int(_))
+        );
+        if !typed {
+            return Err(Some(Sys::Security));
+        }
+        Ok(read_elem(data, idx as usize))
+    }
+
     /// An accessible array and a checked index.
     fn array_index(&mut self, r: i32, idx: i32) -> Result<usize, Exc> {
         let len = self.array_len(r)?;
@@ -639,21 +685,11 @@ impl Vm<'_> {
                 0x24..=0x27 => {
                     let idx = pop!();
                     let r = pop!();
-                    let i = check!(self.array_index(r, idx));
-                    let Some(Obj::Array { data, .. }) = self.heap.objects.get(&(r as ObjId)) else {
-                        fatal!("array vanished");
+                    let v = match self.array_load(op.code, r, idx) {
+                        Ok(v) => v,
+                        Err(Some(sys)) => throw!(sys),
+                        Err(None) => fatal!("reference {r} to no object"),
                     };
-                    let ok = matches!(
-                        (op.code, data),
-                        (0x24, ArrayData::Ref { .. })
-                            | (0x25, ArrayData::Byte(_) | ArrayData::Boolean(_))
-                            | (0x26, ArrayData::Short(_))
-                            | (0x27, ArrayData::Int(_))
-                    );
-                    if !ok {
-                        throw!(Sys::Security);
-                    }
-                    let v = read_elem(data, i);
                     if op.code == 0x27 {
                         push_int!(v);
                     } else {

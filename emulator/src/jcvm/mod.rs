@@ -59,6 +59,7 @@ pub mod code;
 pub mod env;
 pub mod heap;
 pub mod interp;
+pub mod objects;
 pub mod runtime;
 
 use cap_tools::api::{self, ApiVersion};

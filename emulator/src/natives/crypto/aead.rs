@@ -28,10 +28,10 @@ use super::classes::{class_of, Impl};
 use super::keys::{self, Family};
 use super::support::{self, AlgClass};
 use super::{
-    alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
-    store_mut, write_bytes, Call, State,
+    alloc_object, alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason,
+    state_of, store, store_mut, write_bytes, Call, State,
 };
-use crate::jcvm::heap::{NativeData, Obj, ObjId, NOT_TRANSIENT};
+use crate::jcvm::heap::{ObjId, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 
 /// AEADCipher.ALG_AES_GCM (-13) and ALG_AES_CCM (-12).
@@ -114,19 +114,7 @@ pub fn get_instance(vm: &mut Vm<'_>, code: u8) -> Result<Ret, Exc> {
     support::check(vm, AlgClass::AeadCipher, code as i8, None)?;
     let class = class_of(vm, Impl::AeadCipher)?;
     let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
-    let obj = Obj::Instance {
-        class,
-        fields: Vec::new(),
-        native: NativeData::Crypto(State::Aead { alg: code, setup }),
-        owner: vm.env.context,
-    };
-    match vm.alloc(obj) {
-        Ok(id) => Ok(Ret::Word(id as i32)),
-        Err(e) => {
-            vm.heap.free(setup);
-            Err(e)
-        }
-    }
+    alloc_object(vm, class, State::Aead { alg: code, setup }, &[setup])
 }
 
 pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {

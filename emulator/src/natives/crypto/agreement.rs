@@ -12,10 +12,10 @@ use super::classes::{class_of, Impl};
 use super::ec;
 use super::pubkey::{self, Kind};
 use super::{
-    alloc_store, api_constant, bytes, check_bytes, crypto_exc, reason, state_of, store, store_mut,
-    write_bytes, State,
+    alloc_object, alloc_store, api_constant, bytes, check_bytes, crypto_exc, reason, state_of,
+    store, store_mut, write_bytes, State,
 };
-use crate::jcvm::heap::{NativeData, Obj, ObjId, NOT_TRANSIENT};
+use crate::jcvm::heap::{ObjId, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 
 const DH: u8 = 1;
@@ -43,19 +43,7 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     super::support::check(vm, super::support::AlgClass::KeyAgreement, a as i8, None)?;
     let class = class_of(vm, Impl::KeyAgreement)?;
     let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
-    let obj = Obj::Instance {
-        class,
-        fields: Vec::new(),
-        native: NativeData::Crypto(State::Agreement { alg: a, setup }),
-        owner: vm.env.context,
-    };
-    match vm.alloc(obj) {
-        Ok(id) => Ok(Ret::Word(id as i32)),
-        Err(e) => {
-            vm.heap.free(setup);
-            Err(e)
-        }
-    }
+    alloc_object(vm, class, State::Agreement { alg: a, setup }, &[setup])
 }
 
 pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {

@@ -9,7 +9,7 @@
 //! the next call starts over from the initial vector). The key bytes are
 //! read from the key object at each call, never copied into the cipher.
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use super::block::Engine;
 use super::classes::{class_of, Impl};
@@ -17,10 +17,10 @@ use super::keys::{self, Family};
 use super::padding::{pad, unpad, Pad};
 use super::support::{self, AlgClass};
 use super::{
-    alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
-    store_mut, write_bytes, Call, State,
+    alloc_object, alloc_store, api_constant, bytes, check_bytes, crypto_exc, reason, state_of,
+    store, store_mut, write_bytes, Call, State,
 };
-use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_RESET, NOT_TRANSIENT};
+use crate::jcvm::heap::{ObjId, CLEAR_ON_RESET, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 
 /// Cipher.ALG_AES_CTR (-16).
@@ -133,24 +133,12 @@ pub fn get_instance(vm: &mut Vm<'_>, a: i32) -> Result<Ret, Exc> {
             return Err(e);
         }
     };
-    let obj = Obj::Instance {
-        class,
-        fields: Vec::new(),
-        owner: vm.env.context,
-        native: NativeData::Crypto(State::Cipher {
-            alg: code,
-            setup,
-            work,
-        }),
+    let state = State::Cipher {
+        alg: code,
+        setup,
+        work,
     };
-    match vm.alloc(obj) {
-        Ok(id) => Ok(Ret::Word(id as i32)),
-        Err(e) => {
-            vm.heap.free(setup);
-            vm.heap.free(work);
-            Err(e)
-        }
-    }
+    alloc_object(vm, class, state, &[setup, work])
 }
 
 /// Cipher.getInstance(cipherAlgorithm, paddingAlgorithm, externalAccess).
@@ -206,9 +194,12 @@ fn init(
     mode: i32,
     iv: Option<(i32, i32, i32)>,
 ) -> Result<Ret, Exc> {
-    let (fam, _) = keys::secret(vm, key)?;
-    let (kt, _, _) = key_state(vm, key)?;
-    if fam != al.family || keys::family(kt).is_none() {
+    let fam = match keys::secret_ref(vm, key) {
+        Some((fam, _)) => fam,
+        // Not a usable key: the exception that says why.
+        None => keys::secret(vm, key)?.0,
+    };
+    if fam != al.family {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     }
     if mode != MODE_DECRYPT && mode != MODE_ENCRYPT {
@@ -217,11 +208,13 @@ fn init(
     let bs = block_size(al.family);
     let mut initial = [0u8; 16];
     if let Some((buf, off, len)) = iv {
-        let given = bytes(vm, buf, off, len)?.to_vec();
-        if al.chaining == Chaining::Ecb || given.len() != bs {
+        let given = bytes(vm, buf, off, len)?;
+        let fits = al.chaining != Chaining::Ecb && given.len() == bs;
+        if fits {
+            initial[..bs].copy_from_slice(given);
+        } else {
             return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
         }
-        initial[..bs].copy_from_slice(&given);
     }
     let s = store_mut(vm, st.0, SETUP_LEN)?;
     s[INIT] = 1;
@@ -241,7 +234,9 @@ fn init(
 }
 
 /// update (`last` false) or doFinal: `a` is this, inBuff, inOffset,
-/// inLength, outBuff, outOffset.
+/// inLength, outBuff, outOffset. The data goes through the Env's scratch
+/// buffer, zeroized after every call and kept for the next one, so a
+/// steady stream of APDUs allocates nothing here.
 fn process(
     vm: &mut Vm<'_>,
     al: Alg,
@@ -252,25 +247,39 @@ fn process(
     if al.chaining == Chaining::Ctr {
         return process_ctr(vm, st, a, last);
     }
+    let mut data = std::mem::take(&mut vm.env.crypto.scratch);
+    let r = process_blocks(vm, al, st, a, last, &mut data);
+    data.zeroize();
+    vm.env.crypto.scratch = data;
+    r
+}
+
+fn process_blocks(
+    vm: &mut Vm<'_>,
+    al: Alg,
+    st: (ObjId, ObjId),
+    a: &[i32],
+    last: bool,
+    data: &mut Vec<u8>,
+) -> Result<Ret, Exc> {
+    let bs = block_size(al.family);
     let s = store(vm, st.0, SETUP_LEN)?;
     if s[INIT] != 1 {
         return Err(crypto_exc(vm, reason::INVALID_INIT));
     }
     let encrypt = i32::from(s[MODE]) == MODE_ENCRYPT;
     let key = u32::from_be_bytes([s[KEY], s[KEY + 1], s[KEY + 2], s[KEY + 3]]);
-    let bs = block_size(al.family);
-    let iv0 = s[IV0..IV0 + bs].to_vec();
+    let mut iv0 = [0u8; 16];
+    iv0[..bs].copy_from_slice(&s[IV0..IV0 + bs]);
     let w = store(vm, st.1, WORK_LEN)?;
-    let (mut data, mut cv) = if w[VALID] == 1 {
+    let mut cv = iv0;
+    data.clear();
+    if w[VALID] == 1 {
         let pending = usize::from(w[PEND_N]).min(16);
-        (
-            Zeroizing::new(w[PEND..PEND + pending].to_vec()),
-            w[CV..CV + bs].to_vec(),
-        )
-    } else {
-        // A reset since init: start over from the initial vector.
-        (Zeroizing::new(Vec::new()), iv0.clone())
-    };
+        data.extend_from_slice(&w[PEND..PEND + pending]);
+        cv[..bs].copy_from_slice(&w[CV..CV + bs]);
+    }
+    // Else a reset since init: start over from the initial vector.
     if !keys::is_initialized(vm, key) {
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
@@ -278,9 +287,9 @@ fn process(
     // What goes through the engine now, what waits for more input.
     let take = if last {
         if encrypt {
-            pad(&mut data, bs, al.pad);
+            pad(data, bs, al.pad);
         }
-        if data.len() % bs != 0 {
+        if !data.len().is_multiple_of(bs) {
             return Err(crypto_exc(vm, reason::ILLEGAL_USE));
         }
         data.len()
@@ -295,45 +304,52 @@ fn process(
             whole
         }
     };
-    let mut out = Zeroizing::new(data[..take].to_vec());
+    let mut rest = [0u8; 16];
+    let rest_n = data.len() - take;
+    rest[..rest_n].copy_from_slice(&data[take..]);
     let engine = engine(vm, key)?;
+    let out = &mut data[..take];
     match al.chaining {
-        Chaining::Ecb => engine.ecb(encrypt, &mut out),
-        Chaining::Cbc => engine.cbc(encrypt, &mut cv, &mut out),
+        Chaining::Ecb => engine.ecb(encrypt, out),
+        Chaining::Cbc => engine.cbc(encrypt, &mut cv[..bs], out),
         Chaining::Ctr => return Err(Exc::Fatal("CTR in the block path".into())),
     }
-    let rest = data[take..].to_vec();
+    let mut n = take;
     if last && !encrypt {
-        let Some(n) = unpad(&out, bs, al.pad) else {
-            return Err(crypto_exc(vm, reason::ILLEGAL_USE));
-        };
-        out.truncate(n);
+        match unpad(&data[..take], bs, al.pad) {
+            Some(k) => n = k,
+            None => return Err(crypto_exc(vm, reason::ILLEGAL_USE)),
+        }
     }
-    check_bytes(vm, a[4], a[5], out.len() as i32)?;
-    write_bytes(vm, a[4], a[5] as usize, &out, false)?;
+    check_bytes(vm, a[4], a[5], n as i32)?;
+    write_bytes(vm, a[4], a[5] as usize, &data[..n], false)?;
     let w = store_mut(vm, st.1, WORK_LEN)?;
     w[VALID] = 1;
     if last {
         // doFinal leaves the cipher as init left it.
-        w[CV..CV + bs].copy_from_slice(&iv0);
+        w[CV..CV + bs].copy_from_slice(&iv0[..bs]);
         w[PEND_N] = 0;
     } else {
-        w[CV..CV + bs].copy_from_slice(&cv);
-        w[PEND_N] = rest.len() as u8;
-        w[PEND..PEND + rest.len()].copy_from_slice(&rest);
+        w[CV..CV + bs].copy_from_slice(&cv[..bs]);
+        w[PEND_N] = rest_n as u8;
+        w[PEND..PEND + rest_n].copy_from_slice(&rest[..rest_n]);
     }
-    Ok(Ret::Word(i32::from(out.len() as i16)))
+    rest.zeroize();
+    Ok(Ret::Word(i32::from(n as i16)))
 }
 
 /// The keyed engine of key object `key`: the cached key schedule while
-/// the key's bytes are those it was made from, else a new one.
+/// the key's bytes are those it was made from (compared in place, nothing
+/// copied), else a new one.
 fn engine<'v>(vm: &'v mut Vm<'_>, key: u32) -> Result<&'v Engine, Exc> {
-    let (fam, k) = keys::secret(vm, key as i32)?;
-    let cached = matches!(
-        vm.env.crypto.engines.get(&key),
-        Some((f, bytes, _)) if *f == fam && **bytes == *k
-    );
+    let cached = keys::secret_ref(vm, key as i32).is_some_and(|(fam, k)| {
+        matches!(
+            vm.env.crypto.engines.get(&key),
+            Some((f, bytes, _)) if *f == fam && **bytes == *k
+        )
+    });
     if !cached {
+        let (fam, k) = keys::secret(vm, key as i32)?;
         let e = Engine::new(fam, &k).ok_or_else(|| Exc::Fatal("a key of a bad length".into()))?;
         vm.env.crypto.engines.insert(key, (fam, k, e));
     }

@@ -8,8 +8,8 @@ use zeroize::{Zeroize, Zeroizing};
 use super::classes::{class_of, Impl};
 use super::support::{self, AlgClass};
 use super::{
-    alloc_store, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store, store_mut,
-    write_bytes, Call, State,
+    alloc_object, alloc_store, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
+    store_mut, write_bytes, Call, State,
 };
 use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
@@ -107,19 +107,7 @@ pub fn build(vm: &mut Vm<'_>, key_type: i32, bits: i32) -> Result<Ret, Exc> {
         },
     )?;
     let store = alloc_store(vm, store_len(fam, bits), memory)?;
-    let obj = Obj::Instance {
-        class,
-        fields: Vec::new(),
-        owner: vm.env.context,
-        native: NativeData::Crypto(State::Key { ty: t, bits, store }),
-    };
-    match vm.alloc(obj) {
-        Ok(id) => Ok(Ret::Word(id as i32)),
-        Err(e) => {
-            vm.heap.free(store);
-            Err(e)
-        }
-    }
+    alloc_object(vm, class, State::Key { ty: t, bits, store }, &[store])
 }
 
 /// KeyBuilder.buildKey(algorithmicKeyType, keyMemoryType, keyLength,
@@ -197,6 +185,45 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
 /// a reference that is no key of this emulator, UNINITIALIZED_KEY for a
 /// key without bytes.
 pub fn secret(vm: &mut Vm<'_>, key: i32) -> Result<(Family, Zeroizing<Vec<u8>>), Exc> {
+    if let Some((fam, k)) = secret_ref(vm, key) {
+        return Ok((fam, Zeroizing::new(k.to_vec())));
+    }
+    secret_or_exception(vm, key)
+}
+
+/// A usable secret key's family and bytes, borrowed from the heap; `None`
+/// for anything else (then [`secret`] says which exception). The hot path
+/// of every Cipher and Signature call: no copy, no allocation.
+pub fn secret_ref<'a>(vm: &'a Vm<'_>, key: i32) -> Option<(Family, &'a [u8])> {
+    let Some(Obj::Instance {
+        native:
+            NativeData::Crypto(State::Key {
+                ty,
+                bits,
+                store: st,
+            }),
+        ..
+    }) = vm.heap.get(key as ObjId)
+    else {
+        return None;
+    };
+    let (fam, _) = family(*ty)?;
+    let s = store(vm, *st, store_len(fam, *bits)).ok()?;
+    if s[0] != 1 {
+        return None;
+    }
+    let (at, n) = match fam {
+        Family::Hmac => (
+            3,
+            usize::from(u16::from_be_bytes([s[1], s[2]])).min(HMAC_MAX),
+        ),
+        _ => (1, usize::from(*bits / 8)),
+    };
+    s.get(at..at + n).map(|k| (fam, k))
+}
+
+/// The slow path of [`secret`]: the exception for a key that is not usable.
+fn secret_or_exception(vm: &mut Vm<'_>, key: i32) -> Result<(Family, Zeroizing<Vec<u8>>), Exc> {
     let (t, bits, st) = key_state(vm, key)?;
     let Some((fam, _)) = family(t) else {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));

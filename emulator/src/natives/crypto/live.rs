@@ -28,6 +28,9 @@ pub struct Live {
     /// made from (a Cipher reuses one while its key is unchanged: a 3DES
     /// schedule costs about a microsecond, as much as the APDU around it).
     pub engines: HashMap<ObjId, (super::keys::Family, Zeroizing<Vec<u8>>, Engine)>,
+    /// Working buffer of the block ciphers' update/doFinal, zeroized after
+    /// each call and kept, so steady traffic does not allocate.
+    pub scratch: Zeroizing<Vec<u8>>,
 }
 
 impl Live {
@@ -38,6 +41,7 @@ impl Live {
         self.checksums.clear();
         self.aeads.clear();
         self.engines.clear();
+        self.scratch = Zeroizing::new(Vec::new());
     }
 }
 

@@ -386,6 +386,33 @@ pub fn alloc_store(vm: &mut Vm<'_>, len: usize, transient: u8) -> Result<ObjId, 
     }
 }
 
+/// Allocates an API object of implementation class `class` whose native
+/// state keeps the store arrays `stores` (already allocated): its
+/// reference, or, when the object itself does not fit, the stores freed
+/// again and the allocation's exception.
+pub fn alloc_object(
+    vm: &mut Vm<'_>,
+    class: u32,
+    state: State,
+    stores: &[ObjId],
+) -> Result<Ret, Exc> {
+    let obj = Obj::Instance {
+        class,
+        fields: Vec::new(),
+        owner: vm.env.context,
+        native: NativeData::Crypto(state),
+    };
+    match vm.alloc(obj) {
+        Ok(id) => Ok(Ret::Word(id as i32)),
+        Err(e) => {
+            for s in stores {
+                vm.heap.free(*s);
+            }
+            Err(e)
+        }
+    }
+}
+
 /// The bytes of a store array, to read or change in place (never through
 /// the transaction: key and cipher state are not transactional).
 pub fn store_mut<'a>(vm: &'a mut Vm<'_>, store: ObjId, min: usize) -> Result<&'a mut [u8], Exc> {

@@ -13,10 +13,10 @@ use zeroize::Zeroize;
 
 use super::classes::{class_of, Impl};
 use super::{
-    alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
-    store_mut, write_bytes, State,
+    alloc_object, alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason,
+    state_of, store, store_mut, write_bytes, State,
 };
-use crate::jcvm::heap::{NativeData, Obj, ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET, NOT_TRANSIENT};
+use crate::jcvm::heap::{ObjId, CLEAR_ON_DESELECT, CLEAR_ON_RESET, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 
 /// KeyBuilder.TYPE_* of the keys this module builds.
@@ -197,19 +197,7 @@ fn build_kind(vm: &mut Vm<'_>, t: u8, k: Kind, memory: u8, bits: i32) -> Result<
         },
     )?;
     let store = alloc_store(vm, store_len(k, bits), memory)?;
-    let obj = Obj::Instance {
-        class,
-        fields: Vec::new(),
-        native: NativeData::Crypto(State::Key { ty: t, bits, store }),
-        owner: vm.env.context,
-    };
-    match vm.alloc(obj) {
-        Ok(id) => Ok(Ret::Word(id as i32)),
-        Err(e) => {
-            vm.heap.free(store);
-            Err(e)
-        }
-    }
+    alloc_object(vm, class, State::Key { ty: t, bits, store }, &[store])
 }
 
 /// The KeyBuilder.TYPE_* of 3.0.5's (algorithm, memory type) for the

@@ -16,10 +16,10 @@ use super::live::{CbcMac, MacEngine};
 use super::padding::Pad;
 use super::support::{self, AlgClass};
 use super::{
-    alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason, state_of, store,
-    store_mut, write_bytes, Call, State,
+    alloc_object, alloc_store, api_constant, bytes, check_bytes, crypto_exc, key_state, reason,
+    state_of, store, store_mut, write_bytes, Call, State,
 };
-use crate::jcvm::heap::{NativeData, Obj, ObjId, NOT_TRANSIENT};
+use crate::jcvm::heap::{ObjId, NOT_TRANSIENT};
 use crate::jcvm::interp::{Exc, Ret, Vm};
 use aes::cipher::KeyInit;
 
@@ -130,19 +130,7 @@ pub fn get_instance(vm: &mut Vm<'_>, alg: i32) -> Result<Ret, Exc> {
     support::check(vm, AlgClass::Signature, a as i8, None)?;
     let class = class_of(vm, Impl::Signature)?;
     let setup = alloc_store(vm, SETUP_LEN, NOT_TRANSIENT)?;
-    let obj = Obj::Instance {
-        class,
-        fields: Vec::new(),
-        owner: vm.env.context,
-        native: NativeData::Crypto(State::Signature { alg: a, setup }),
-    };
-    match vm.alloc(obj) {
-        Ok(id) => Ok(Ret::Word(id as i32)),
-        Err(e) => {
-            vm.heap.free(setup);
-            Err(e)
-        }
-    }
+    alloc_object(vm, class, State::Signature { alg: a, setup }, &[setup])
 }
 
 pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32]) -> Result<Ret, Exc> {
