@@ -118,7 +118,7 @@ pub fn ensure_pcscd() -> Result<Daemon, String> {
         child: Some(child),
         _config: Some(config),
     };
-    let ready = wait_for(Duration::from_secs(10), || {
+    let ready = wait_for(Duration::from_secs(30), || {
         let exited = daemon
             .child
             .as_mut()
@@ -133,6 +133,6 @@ pub fn ensure_pcscd() -> Result<Daemon, String> {
     match ready {
         Some(Ok(())) => Ok(daemon),
         Some(Err(reason)) => Err(reason),
-        None => Err("pcscd started but no vpcd reader appeared within 10 s".into()),
+        None => Err("pcscd started but no vpcd reader appeared within 30 s".into()),
     }
 }
