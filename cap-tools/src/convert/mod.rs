@@ -17,6 +17,12 @@
 //! 7. `components`, `descriptor`, `export`, `debug`, `jar`: the remaining
 //!    components, the export file and the CAP JAR.
 //!
+//! The CAP format is the one Oracle's converter writes for the target
+//! ([`default_format`]: 2.3 compact for 3.2.0, 2.1 or with the Debug
+//! component 2.2 before) unless [`Options::cap_format`] names one; the
+//! export file is format 2.3 with a 2.3 CAP, 2.1 otherwise. The extended
+//! format is not written.
+//!
 //! Whatever cannot be translated exactly is refused with the class, method
 //! and source line; the CAP written is verified (`crate::verify`) before it
 //! is returned.
