@@ -595,3 +595,31 @@ fn the_cap_format_follows_the_target_and_the_option() {
     let e = convert::convert(&classes, &o).unwrap_err().to_string();
     assert!(e.contains("extended CAP format"), "{e}");
 }
+
+/// The CAP 2.2 inheritable counts the 2.3 token mapping relies on come
+/// with the 3.2.0 API table (export format 2.3), where Java Card 3.1 added
+/// virtual methods to some classes: a subclass converted to CAP 2.3 maps
+/// only the older tokens. Older tables have none.
+#[test]
+fn the_3_2_0_api_carries_the_cap_2_2_inheritable_counts() {
+    let count = |v: ApiVersion, class: &str| {
+        cap_tools::api::table(v)
+            .packages
+            .iter()
+            .flat_map(|p| &p.classes)
+            .find(|c| c.name == class)
+            .unwrap_or_else(|| panic!("{class} in {v}"))
+            .cap22_inheritable_public_method_token_count
+    };
+    // Applet: its 8 virtual methods, all from before 3.1.
+    assert_eq!(
+        count(ApiVersion::V3_2_0, "javacard/framework/Applet"),
+        Some(8)
+    );
+    // MessageDigest has 7 virtual tokens in 3.2.0, 6 of them from before 3.1.
+    assert_eq!(
+        count(ApiVersion::V3_2_0, "javacard/security/MessageDigest"),
+        Some(6)
+    );
+    assert_eq!(count(ApiVersion::V3_0_5, "javacard/framework/Applet"), None);
+}
