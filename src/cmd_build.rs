@@ -55,9 +55,16 @@ pub struct BuildArgs {
     /// the rewrites that keep Java's meaning.
     #[arg(long)]
     pub oracle_ushr: bool,
-    /// Write the Debug component (CAP format 2.2).
+    /// Write the Debug component (needs CAP format 2.2 or later: without
+    /// --cap-format a target before 3.1 then gets 2.2).
     #[arg(long)]
     pub debug: bool,
+    /// The CAP format to write: 2.1, 2.2 or 2.3 (compact). Default: what
+    /// Oracle's converter writes for the target, 2.3 for 3.2.0, 2.1 for
+    /// older targets (2.2 with --debug). The export file is format 2.3 with
+    /// a 2.3 CAP, 2.1 otherwise.
+    #[arg(long, value_name = "FORMAT", value_parser = parse_cap_format)]
+    pub cap_format: Option<cap_tools::cap::Format>,
     /// Export files (or directories of them) of imported libraries, in
     /// addition to [build] exportpath.
     #[arg(long = "exportpath", value_name = "PATH")]
@@ -66,6 +73,10 @@ pub struct BuildArgs {
 
 fn parse_target(s: &str) -> Result<ApiVersion, String> {
     ApiVersion::parse(s).ok_or_else(|| format!("'{s}' is none of 2.2.2, 3.0.4, 3.0.5 and 3.2.0"))
+}
+
+fn parse_cap_format(s: &str) -> Result<cap_tools::cap::Format, String> {
+    cap_tools::cap::Format::parse(s).ok_or_else(|| format!("'{s}' is none of 2.1, 2.2 and 2.3"))
 }
 
 /// What to convert, from a jct.toml or from the command line.
@@ -153,6 +164,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
     opts.int_support |= args.int_support;
     opts.oracle_ushr |= args.oracle_ushr;
     opts.debug |= args.debug;
+    if let Some(f) = args.cap_format {
+        opts.cap_format = Some(f);
+    }
     opts.export_path.extend(args.export_path.iter().cloned());
     let files = convert::load_classes(&classes, &opts.package)?;
     let out = convert::convert(&files, &opts)?;

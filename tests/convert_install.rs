@@ -230,3 +230,98 @@ fn a_converted_library_and_its_client_install() {
         select(&mut card, "F0000000010301");
     }
 }
+
+/// CAP 2.3 (the default for 3.2.0) and CAP 2.2 load, link and run (a 3.0.5
+/// card refuses CAP 2.3, as a card of that version would): the
+/// emulated card reads the 2.3 Directory (13 sizes, Static Resources u4)
+/// and the Class component's token mapping, and the applets answer as they
+/// do from CAP 2.1 — oop through virtual calls across its class hierarchy
+/// and into the library.
+#[test]
+fn cap_2_3_and_2_2_install_and_run() {
+    use cap_tools::cap::Format;
+    let dir = tempfile::tempdir().unwrap();
+    for (api, format) in [
+        (ApiVersion::V3_2_0, None),
+        (ApiVersion::V3_0_5, Some(Format::V2_2)),
+        (ApiVersion::V3_2_0, Some(Format::V2_2)),
+    ] {
+        let with = |out: convert::Output, name: &str| {
+            assert_eq!(out.cap.format, format.unwrap_or(Format::V2_3), "{name}");
+            out
+        };
+        let build_in = |name: &str, pkg: &str, applet, exp: Option<&Path>| {
+            let package = format!("com.example.{name}");
+            let classes =
+                convert::load_classes(&reference(&format!("oracle-3.2.0/{name}.cap")), &package)
+                    .unwrap();
+            let mut o = Options::new(&package, aid(pkg), (1, 0));
+            o.target = api;
+            o.cap_format = format;
+            if let Some((a, c)) = applet {
+                o.applets.push((aid(a), String::from(c)));
+            }
+            o.export_path.extend(exp.map(Path::to_path_buf));
+            with(
+                convert::convert(&classes, &o).unwrap_or_else(|e| panic!("{name}: {e}")),
+                name,
+            )
+        };
+        let lib = build_in("lib", "F0000000014C", None::<(&str, &str)>, None);
+        let exp = dir.path().join("lib.exp");
+        let lib_exp = lib.export.as_ref().unwrap();
+        assert_eq!(
+            lib_exp.format(),
+            if format == Some(Format::V2_2) {
+                "2.1"
+            } else {
+                "2.3"
+            }
+        );
+        std::fs::write(&exp, lib_exp.encode().unwrap()).unwrap();
+        let oop = build_in(
+            "oop",
+            "F00000000103",
+            Some(("F0000000010301", "OopApplet")),
+            Some(&exp),
+        );
+        let crypto = build_in(
+            "crypto",
+            "F00000000104",
+            Some(("F0000000010401", "CryptoApplet")),
+            None,
+        );
+        let (mut card, mut sc) = card(api);
+        load(&mut card, &mut sc, &lib.cap, "lib");
+        load(&mut card, &mut sc, &oop.cap, "oop");
+        load(&mut card, &mut sc, &crypto.cap, "crypto");
+        install(&mut card, &mut sc, "F00000000103", "F0000000010301");
+        install(&mut card, &mut sc, "F00000000104", "F0000000010401");
+        select(&mut card, "F0000000010301");
+        // INS 01: the library Counter, started at 5, incremented.
+        let r = card.transmit(&hex::decode("8001000002").unwrap());
+        assert_eq!(
+            hex::encode(&r),
+            "00069000",
+            "{format:?}: {:?}",
+            card.last_note()
+        );
+        // INS 02, P1 1: Rect(2, 7): area 14 * 16 + kind 2, by virtual calls
+        // through Square and Base into the Shape interface of lib.
+        let r = card.transmit(&hex::decode("8002010002").unwrap());
+        assert_eq!(
+            hex::encode(&r),
+            "00e29000",
+            "{format:?}: {:?}",
+            card.last_note()
+        );
+        select(&mut card, "F0000000010401");
+        let r = card.transmit(&hex::decode("8028000003616263").unwrap());
+        assert_eq!(
+            hex::encode(r),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad9000",
+            "{format:?}: {:?}",
+            card.last_note()
+        );
+    }
+}

@@ -437,3 +437,95 @@ fn record_appends_one_session_after_another() {
         .count();
     assert_eq!(selects, 2, "{text}");
 }
+
+/// `jct build` writes CAP 2.3 for the 3.2.0 target (and export format 2.3
+/// for the library); `jct cap verify` and `jct cap dump` read what it
+/// wrote, and `jct install` puts the library and its client into jct emu,
+/// whose applet answers. `--cap-format 2.2` writes 2.2 and a 2.1 export.
+#[test]
+fn caps_2_3_built_by_jct_install_into_the_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).display().to_string();
+    let jct = || Command::cargo_bin("jct").unwrap();
+    let classes = |n: &str| cap(&format!("converter-reference/oracle-3.2.0/{n}.cap"));
+    for (format, exp_format) in [(None, "2.3"), (Some("2.2"), "2.1")] {
+        let mut lib = jct();
+        lib.args([
+            "build",
+            &classes("lib"),
+            "--package",
+            "com.example.lib",
+            "--package-aid",
+            "F0000000014C",
+            "--version",
+            "1.0",
+            "--target",
+            "3.2.0",
+            "-o",
+            &path("lib.cap"),
+        ]);
+        let mut oop = jct();
+        oop.args([
+            "build",
+            &classes("oop"),
+            "--package",
+            "com.example.oop",
+            "--package-aid",
+            "F00000000103",
+            "--version",
+            "1.0",
+            "--applet",
+            "F0000000010301=OopApplet",
+            "--target",
+            "3.2.0",
+            "--exportpath",
+            &path("lib.exp"),
+            "-o",
+            &path("oop.cap"),
+        ]);
+        if let Some(f) = format {
+            lib.args(["--cap-format", f]);
+            oop.args(["--cap-format", f]);
+        }
+        let want = format!("CAP {}", format.unwrap_or("2.3"));
+        lib.assert()
+            .success()
+            .stdout(predicate::str::contains(want.clone()));
+        oop.assert()
+            .success()
+            .stdout(predicate::str::contains(want));
+        let dump = jct()
+            .args(["exp", "dump", &path("lib.exp")])
+            .output()
+            .unwrap();
+        assert!(dump.status.success());
+        let text = String::from_utf8_lossy(&dump.stdout).into_owned();
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().eq(["format", exp_format])),
+            "{text}"
+        );
+        for name in ["lib", "oop"] {
+            jct()
+                .args(["cap", "verify", &path(&format!("{name}.cap"))])
+                .assert()
+                .success();
+            jct()
+                .args(["cap", "dump", &path(&format!("{name}.cap"))])
+                .assert()
+                .success()
+                .stdout(predicate::str::contains(format!(
+                    "CAP file, format {}",
+                    format.unwrap_or("2.3")
+                )));
+        }
+        let emu = Emu::start(false, "3.2.0");
+        emu.jct(&["install", &path("lib.cap")]).assert().success();
+        emu.jct(&["install", &path("oop.cap")]).assert().success();
+        // INS 02, P1 1: Rect(2, 7).area() * 16 + kind(), virtual calls into lib's Shape.
+        emu.jct(&["apdu", "--select", "F0000000010301", "8002010002"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("\n00E29000\n"));
+    }
+}

@@ -582,3 +582,35 @@ class Helper {
     // v2 and e are package-visible: private token 0x80.
     assert!(virtuals.contains(&vec![1, 0x80]), "{virtuals:?}");
 }
+
+/// A package whose code outgrows the 64 KiB of a compact Method component
+/// is refused with its size and what would hold it (the extended format,
+/// which jct does not write yet), not with an encoding error.
+#[test]
+fn code_over_64_kib_is_refused_with_the_size() {
+    if !have_javac() {
+        return;
+    }
+    let mut src =
+        String::from("package t;\npublic class Big {\n    static byte[] b = new byte[8];\n");
+    for m in 0..10 {
+        src.push_str(&format!("    static void m{m}() {{\n"));
+        for i in 0..900 {
+            src.push_str(&format!(
+                "        b[{}] = (byte) (b[{}] + {});\n",
+                i % 8,
+                (i + 1) % 8,
+                i % 100
+            ));
+        }
+        src.push_str("    }\n");
+    }
+    src.push_str("}\n");
+    let e = build_source("Big", &src, false, "8").unwrap_err();
+    assert!(
+        e.contains("t.Big.m")
+            && e.contains("exceeds 65535 bytes (a compact CAP file's limit)")
+            && e.contains("extended CAP format"),
+        "{e}"
+    );
+}

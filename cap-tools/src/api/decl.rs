@@ -343,6 +343,7 @@ fn compile_support() -> &'static [(ApiClass, u16)] {
                 .then(|| method("<init>", "()V", acc::PUBLIC))
                 .into_iter()
                 .collect(),
+            cap22_inheritable_public_method_token_count: None,
         };
         // A box class: final, its MIN_VALUE and MAX_VALUE of type `t`, and
         // SIZE and BYTES (ints).

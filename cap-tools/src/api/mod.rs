@@ -128,6 +128,11 @@ pub struct ApiClass {
     pub interfaces: Vec<String>,
     pub fields: Vec<ApiField>,
     pub methods: Vec<ApiMethod>,
+    /// Export format 2.3 (API 3.1 and later): how many public virtual
+    /// method tokens a subclass in a CAP 2.2 (or older) file inherits;
+    /// methods added since have higher tokens. `None` for older APIs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap22_inheritable_public_method_token_count: Option<u8>,
 }
 
 /// A public or protected field.

@@ -62,6 +62,18 @@ impl Format {
         extended: true,
     };
 
+    /// Parses `2.1`, `2.2`, `2.3` or `2.3-extended`, as `jct build
+    /// --cap-format` takes them.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.trim() {
+            "2.1" => Some(Format::V2_1),
+            "2.2" => Some(Format::V2_2),
+            "2.3" => Some(Format::V2_3),
+            "2.3-extended" => Some(Format::V2_3_EXTENDED),
+            _ => None,
+        }
+    }
+
     /// True when this format is `major.minor` or later.
     pub fn at_least(&self, major: u8, minor: u8) -> bool {
         (self.major, self.minor) >= (major, minor)

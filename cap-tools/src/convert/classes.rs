@@ -54,6 +54,21 @@ fn table(i: usize, t: &ClassTokens, public: bool) -> (u8, Vec<Impl>) {
     (base, entries)
 }
 
+/// CAP 2.3's `public_virtual_method_token_mapping` of a class: for each
+/// public virtual method token below `public_method_table_base +
+/// public_method_table_count` (which is the class's token count), the token
+/// the method has under the CAP 2.2 numbering a 2.2-era subclass or caller
+/// knows. A freshly converted package has no older numbering, so a token
+/// inherited from the superclass keeps its number and one the class
+/// introduces (or one its imported superclass gained after CAP 2.2) has
+/// none, 0xFF: what Oracle's 3.2.0 converter writes for the
+/// converter-reference packages.
+fn token_mapping(t: &ClassTokens) -> Vec<u8> {
+    (0..t.public_count)
+        .map(|tok| if tok < t.cap22_inherited { tok } else { 0xFF })
+        .collect()
+}
+
 /// The offset of every class_info/interface_info.
 pub fn offsets(
     pkg: &Package<'_>,
@@ -77,7 +92,13 @@ pub fn offsets(
             let public = table(i, t, true).1.len();
             let package = table(i, t, false).1.len();
             let interfaces: usize = t.interfaces.iter().map(|x| 3 + x.index.len()).sum();
-            10 + 2 * (public + package) + interfaces
+            // CAP 2.3: the token mapping (one byte per public token) and its count.
+            let mapping = if format.at_least(2, 3) {
+                token_mapping(t).len() + 1
+            } else {
+                0
+            };
+            10 + 2 * (public + package) + interfaces + mapping
         };
     }
     Ok(out)
@@ -89,7 +110,9 @@ pub fn component(
     tokens: &[ClassTokens],
     r: &mut Resolver<'_, '_>,
     o: &Offsets<'_>,
+    format: Format,
 ) -> Result<ClassComponent> {
+    let cap23 = format.at_least(2, 3);
     let mut entries = Vec::new();
     for (i, class) in pkg.classes.iter().enumerate() {
         let t = &tokens[i];
@@ -158,8 +181,9 @@ pub fn component(
                 .collect::<Result<Vec<_>>>()?,
             interfaces,
             remote_interfaces: None,
-            public_virtual_method_token_mapping: None,
-            cap22_inheritable_public_method_token_count: None,
+            // The class's own tokens are all inheritable by a 2.2-era subclass.
+            public_virtual_method_token_mapping: cap23.then(|| token_mapping(t)),
+            cap22_inheritable_public_method_token_count: cap23.then_some(t.public_count),
         }));
     }
     Ok(ClassComponent {

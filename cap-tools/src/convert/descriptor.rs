@@ -201,6 +201,14 @@ pub fn component(
                 field_type,
             });
         }
+        // Oracle's order: static fields by their offset in the static field
+        // image (references first, as the image lays them out), then
+        // instance fields by token (references last, as tokens give them).
+        fields.sort_by_key(|f: &FieldDescriptor| match f.field_ref {
+            FieldRef::Static(StaticFieldRef::Internal { offset }) => (0, offset),
+            FieldRef::Static(StaticFieldRef::External { token, .. }) => (0, u16::from(token)),
+            FieldRef::Instance { token, .. } => (1, u16::from(token)),
+        });
         let mut methods = Vec::new();
         for (k, m) in class.file.methods.iter().enumerate() {
             if m.name == "<clinit>" {

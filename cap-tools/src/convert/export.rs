@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use crate::cap::components::export::ClassExport;
-use crate::cap::ExportComponent;
+use crate::cap::{ExportComponent, Format};
 use crate::exp::class::{Attribute, ClassInfo, FieldInfo, MethodInfo, CONSTANT_VALUE};
 use crate::exp::constant_pool::{Constant, ConstantPool, PackageConstant, Utf8};
 use crate::exp::{flags, ExportFile};
@@ -170,7 +170,11 @@ pub fn file(
     classes: &[usize],
     opts: &Options,
     library: bool,
+    format: Format,
 ) -> Result<ExportFile> {
+    // Export format 2.3 goes with CAP 2.3 (Java Card 3.1+ converters read
+    // it); older converters read only 2.1, so it goes with CAP 2.1 and 2.2.
+    let v23 = format.at_least(2, 3);
     let mut p = Pool::default();
     let mut infos = Vec::new();
     for &i in classes {
@@ -291,7 +295,13 @@ pub fn file(
             interfaces,
             fields,
             methods,
-            cap22_inheritable_public_method_token_count: None,
+            // A 2.2-era subclass inherits every public virtual token of a
+            // freshly converted class; an interface has none to inherit.
+            cap22_inheritable_public_method_token_count: v23.then_some(if c.is_interface() {
+                0
+            } else {
+                t.public_count
+            }),
         });
     }
     let name_index = p.utf8(&pkg.name)?;
@@ -302,17 +312,58 @@ pub fn file(
         major_version: opts.version.0,
         aid: opts.package_aid.clone(),
     }))?;
+    let referenced_packages = if v23 {
+        Some(referenced(pkg, linker, &mut p)?)
+    } else {
+        None
+    };
     let file = ExportFile {
-        minor_version: 1,
+        minor_version: if v23 { 3 } else { 1 },
         major_version: 2,
         constant_pool: ConstantPool(p.entries),
         this_package,
-        referenced_packages: None,
+        referenced_packages,
         classes: infos,
     };
     // Checks the file is one jct (and so a client's conversion) can read.
     file.encode()?;
     Ok(file)
+}
+
+/// Export format 2.3's `referenced_packages`: a CONSTANT_Package for each
+/// imported package the export file's classes name (superclasses and
+/// superinterfaces), in the order their classes entered the pool — for the
+/// reference packages Oracle's order too (java.lang, then
+/// javacard.framework).
+fn referenced(pkg: &Package<'_>, linker: &Linker, p: &mut Pool) -> Result<Vec<u16>> {
+    let mut named: Vec<(u16, String)> = p
+        .classes
+        .iter()
+        .map(|(name, &i)| (i, name.clone()))
+        .collect();
+    named.sort();
+    let mut packages: Vec<usize> = Vec::new();
+    for (_, name) in named {
+        if let Some(ClassKey::External(e)) = pkg.resolve(linker, &name) {
+            if !packages.contains(&e.package) {
+                packages.push(e.package);
+            }
+        }
+    }
+    packages
+        .into_iter()
+        .map(|k| {
+            let x = &linker.packages[k];
+            let name_index = p.utf8(&x.name)?;
+            p.push(Constant::Package(PackageConstant {
+                flags: 0,
+                name_index,
+                minor_version: x.version.1,
+                major_version: x.version.0,
+                aid: x.aid.clone(),
+            }))
+        })
+        .collect()
 }
 
 /// The flags an imported superclass gives an inherited method.

@@ -52,6 +52,9 @@ pub struct ExtClass {
     pub interfaces: Vec<String>,
     pub fields: Vec<ExtField>,
     pub methods: Vec<ExtMethod>,
+    /// From export format 2.3: how many public virtual method tokens a
+    /// subclass inherits under the CAP 2.2 numbering (`None`: all of them).
+    pub cap22_inheritable: Option<u8>,
 }
 
 /// A public or protected field.
@@ -185,6 +188,7 @@ impl Linker {
                         flags: c.flags,
                         supers: c.supers.clone(),
                         interfaces: c.interfaces.clone(),
+                        cap22_inheritable: c.cap22_inheritable_public_method_token_count,
                         fields: c
                             .fields
                             .iter()
@@ -241,6 +245,7 @@ impl Linker {
                     flags: c.flags,
                     supers: c.supers.clone(),
                     interfaces: c.interfaces.clone(),
+                    cap22_inheritable: c.cap22_inheritable_public_method_token_count,
                     fields: c
                         .fields
                         .iter()

@@ -305,7 +305,9 @@ pub fn layout(pkg: &Package<'_>, units: &[Unit<'_>]) -> Result<MethodLayout> {
         Error::at(
             u.place(pkg),
             format!(
-                "the Method component exceeds {MAX_CODE} bytes (a compact CAP file's limit) with this method"
+                "the Method component exceeds {MAX_CODE} bytes (a compact CAP file's limit) with this method; \
+                 the extended CAP format that could hold it is not written by jct yet: split the package \
+                 (e.g. move code into a library)"
             ),
         )
     };

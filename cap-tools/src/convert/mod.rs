@@ -17,6 +17,12 @@
 //! 7. `components`, `descriptor`, `export`, `debug`, `jar`: the remaining
 //!    components, the export file and the CAP JAR.
 //!
+//! The CAP format is the one Oracle's converter writes for the target
+//! ([`default_format`]: 2.3 compact for 3.2.0, 2.1 or with the Debug
+//! component 2.2 before) unless [`Options::cap_format`] names one; the
+//! export file is format 2.3 with a 2.3 CAP, 2.1 otherwise. The extended
+//! format is not written.
+//!
 //! Whatever cannot be translated exactly is refused with the class, method
 //! and source line; the CAP written is verified (`crate::verify`) before it
 //! is returned.
@@ -78,8 +84,12 @@ pub struct Options {
     /// Oracle's converter does (which differs from Java for negative
     /// values), with a note at each site, instead of refusing it.
     pub oracle_ushr: bool,
-    /// Write the Debug component (CAP format 2.2 instead of 2.1).
+    /// Write the Debug component (CAP format 2.2 instead of 2.1 where the
+    /// format is chosen by the target).
     pub debug: bool,
+    /// The CAP format to write; `None`: what Oracle's converter writes for
+    /// the target (see [`default_format`]).
+    pub cap_format: Option<Format>,
     /// Export files of imported packages: files or directories.
     pub export_path: Vec<PathBuf>,
 }
@@ -97,9 +107,48 @@ impl Options {
             int_support: false,
             oracle_ushr: false,
             debug: false,
+            cap_format: None,
             export_path: Vec::new(),
         }
     }
+}
+
+/// The CAP format Oracle's converter writes for a target: 2.3 (compact)
+/// for Java Card 3.1 and later, whose converters write nothing older; for
+/// earlier targets 2.1, or 2.2 when the Debug component (new in 2.2) is
+/// asked for.
+pub fn default_format(target: ApiVersion, debug: bool) -> Format {
+    if target >= ApiVersion::V3_2_0 {
+        Format::V2_3
+    } else if debug {
+        Format::V2_2
+    } else {
+        Format::V2_1
+    }
+}
+
+/// The format to write for these options, checked against them.
+fn chosen_format(opts: &Options) -> Result<Format> {
+    let format = opts
+        .cap_format
+        .unwrap_or_else(|| default_format(opts.target, opts.debug));
+    if format.major != 2 || !(1..=3).contains(&format.minor) {
+        return Err(Error::general(format!(
+            "CAP format {format}: jct writes 2.1, 2.2 and 2.3"
+        )));
+    }
+    if format.extended {
+        return Err(Error::general(
+            "the extended CAP format (2.3 with ACC_EXTENDED) is not written by jct yet; \
+             use the compact 2.3 format (a Method component up to 64 KiB)",
+        ));
+    }
+    if opts.debug && !format.at_least(2, 2) {
+        return Err(Error::general(
+            "--debug needs CAP format 2.2 or later: CAP 2.1 has no Debug component",
+        ));
+    }
+    Ok(format)
 }
 
 /// The result of a conversion.
@@ -117,6 +166,7 @@ pub struct Output {
 /// Converts the class files of one package.
 pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     check_options(opts)?;
+    chosen_format(opts)?;
     for c in classes {
         crate::classfile::check_supported_version(c)
             .map_err(|e| Error::at(Place::class(&c.this_class), e.to_string()))?;
@@ -140,11 +190,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     })?;
     methods::assemble_all(&pkg, &mut units, &pool)?;
     let method_layout = methods::layout(&pkg, &units)?;
-    let format = if opts.debug {
-        Format::V2_2
-    } else {
-        Format::V2_1
-    };
+    let format = chosen_format(opts)?;
     let class_offsets = classes::offsets(&pkg, &linker, &tokens, format)?;
     let offsets = Offsets {
         classes: &class_offsets,
@@ -168,7 +214,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
             .map(|k| r.entry(k, &offsets))
             .collect::<Result<Vec<_>>>()?,
     };
-    let class = classes::component(&pkg, &tokens, &mut r, &offsets)?;
+    let class = classes::component(&pkg, &tokens, &mut r, &offsets, format)?;
     let method = methods::component(&units, &method_layout, &|k| pool.index(k))?;
     let library = opts.applets.is_empty();
     let exported = export::exported(&pkg, &tokens, library);
@@ -183,7 +229,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
         None
     } else {
         Some(export::file(
-            &pkg, &linker, &tokens, &exported, opts, library,
+            &pkg, &linker, &tokens, &exported, opts, library, format,
         )?)
     };
     let descriptor = descriptor::component(
@@ -280,10 +326,11 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
             findings.len()
         )));
     }
-    if opts.target >= ApiVersion::V3_2_0 {
+    if opts.target >= ApiVersion::V3_2_0 && !format.at_least(2, 3) {
         notes.push(format!(
-            "target {}: wrote CAP format {} (compact), which Java Card 3.1+ cards accept",
-            opts.target, format
+            "target {}: wrote CAP format {format}, which Java Card 3.1+ cards accept \
+             (Oracle's converter writes 2.3 for this target)",
+            opts.target
         ));
     }
     Ok(Output {

@@ -13,7 +13,9 @@
 //! [build]                         # every key optional
 //! target = "3.0.5"                # Java Card API: 2.2.2, 3.0.4, 3.0.5 (default), 3.2.0
 //! int = false                     # allow the 32-bit int type
-//! debug = false                   # write the Debug component (CAP 2.2)
+//! debug = false                   # write the Debug component (CAP 2.2 or later)
+//! cap-format = "2.3"              # 2.1, 2.2 or 2.3; default: 2.3 for target 3.2.0,
+//!                                 # else 2.1 (2.2 with debug), as Oracle's converter
 //! sources = "src"                 # Java sources (for compiling; default "src")
 //! classes = "build/classes"       # javac output: a directory or a JAR
 //! exportpath = ["../lib/build"]   # export files (.exp) of imported libraries
@@ -29,6 +31,7 @@ use serde::Deserialize;
 
 use crate::aid::Aid;
 use crate::api::ApiVersion;
+use crate::cap::Format;
 
 use super::error::{Error, Result};
 use super::Options;
@@ -65,6 +68,8 @@ struct BuildSection {
     target: Option<String>,
     int: Option<bool>,
     debug: Option<bool>,
+    #[serde(rename = "cap-format")]
+    cap_format: Option<String>,
     sources: Option<String>,
     classes: Option<String>,
     exportpath: Option<Vec<String>>,
@@ -85,6 +90,8 @@ pub struct Project {
     pub target: ApiVersion,
     pub int_support: bool,
     pub debug: bool,
+    /// `None`: the target's default (see [`super::default_format`]).
+    pub cap_format: Option<Format>,
     /// The Java source root (`jct build` does not compile; it names it
     /// when the classes are missing).
     pub sources: PathBuf,
@@ -144,6 +151,13 @@ impl Project {
             })?,
             None => ApiVersion::V3_0_5,
         };
+        let cap_format = match &b.cap_format {
+            Some(f) => Some(
+                Format::parse(f)
+                    .ok_or_else(|| here(format!("cap-format `{f}` is none of 2.1, 2.2 and 2.3")))?,
+            ),
+            None => None,
+        };
         let last = package.rsplit('.').next().unwrap_or(&package).to_string();
         let sources = base.join(b.sources.unwrap_or_else(|| "src".into()));
         let classes = base.join(b.classes.unwrap_or_else(|| "build/classes".into()));
@@ -163,6 +177,7 @@ impl Project {
             target,
             int_support: b.int.unwrap_or(false),
             debug: b.debug.unwrap_or(false),
+            cap_format,
             sources,
             classes,
             export_path,
@@ -181,6 +196,7 @@ impl Project {
             int_support: self.int_support,
             oracle_ushr: false,
             debug: self.debug,
+            cap_format: self.cap_format,
             export_path: self.export_path.clone(),
         }
     }

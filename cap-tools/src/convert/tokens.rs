@@ -110,6 +110,12 @@ pub struct ClassTokens {
     pub vtable: Vec<VEntry>,
     /// Number of public virtual method tokens (highest + 1).
     pub public_count: u8,
+    /// How many of the superclass's public virtual method tokens a subclass
+    /// inherits under the CAP 2.2 numbering: all of an internal superclass's,
+    /// an imported one's `CAP22_inheritable_public_method_token_count`
+    /// (export format 2.3) or, before 2.3, all of them. CAP 2.3's token
+    /// mapping keeps these tokens and marks the others 0xFF.
+    pub cap22_inherited: u8,
     /// Number of private virtual method tokens (highest + 1, high bit clear).
     pub package_count: u8,
     /// All interfaces implemented (superinterfaces first); classes only.
@@ -348,12 +354,16 @@ fn virtuals(
             t.vtable = s.vtable.clone();
             t.public_count = s.public_count;
             t.package_count = s.package_count;
+            t.cap22_inherited = s.public_count;
         }
         ClassKey::External(e) => {
             if e.is_interface() {
                 return Err(Error::at(place.clone(), "extends an interface"));
             }
             inherit_external(e, t)?;
+            t.cap22_inherited = e
+                .cap22_inheritable
+                .map_or(t.public_count, |n| n.min(t.public_count));
         }
     }
     for (k, m) in class.file.methods.iter().enumerate() {
