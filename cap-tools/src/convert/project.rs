@@ -12,6 +12,7 @@
 //!
 //! [build]                         # every key optional
 //! target = "3.0.5"                # Java Card API: 2.2.2, 3.0.4, 3.0.5 (default), 3.2.0
+//! gp-api = "1.2"                  # org.globalplatform to link: 1.0 to 1.7 (default: the target's)
 //! int = false                     # allow the 32-bit int type
 //! debug = false                   # write the Debug component (CAP 2.2)
 //! sources = "src"                 # Java sources (for compiling; default "src")
@@ -63,6 +64,8 @@ struct AppletSection {
 #[serde(deny_unknown_fields)]
 struct BuildSection {
     target: Option<String>,
+    #[serde(rename = "gp-api")]
+    gp_api: Option<String>,
     int: Option<bool>,
     debug: Option<bool>,
     sources: Option<String>,
@@ -83,6 +86,8 @@ pub struct Project {
     /// (applet AID, class name as written).
     pub applets: Vec<(Aid, String)>,
     pub target: ApiVersion,
+    /// org.globalplatform's version to link against, when not the target's.
+    pub gp_api: Option<(u8, u8)>,
     pub int_support: bool,
     pub debug: bool,
     /// The Java source root (`jct build` does not compile; it names it
@@ -144,6 +149,15 @@ impl Project {
             })?,
             None => ApiVersion::V3_0_5,
         };
+        let gp_api = match &b.gp_api {
+            Some(v) => Some(crate::api::gp::parse_version(v).ok_or_else(|| {
+                here(format!(
+                    "gp-api `{v}` is none of the org.globalplatform versions {}",
+                    crate::api::gp::versions_text()
+                ))
+            })?),
+            None => None,
+        };
         let last = package.rsplit('.').next().unwrap_or(&package).to_string();
         let sources = base.join(b.sources.unwrap_or_else(|| "src".into()));
         let classes = base.join(b.classes.unwrap_or_else(|| "build/classes".into()));
@@ -161,6 +175,7 @@ impl Project {
             version,
             applets,
             target,
+            gp_api,
             int_support: b.int.unwrap_or(false),
             debug: b.debug.unwrap_or(false),
             sources,
@@ -182,6 +197,7 @@ impl Project {
             oracle_ushr: false,
             debug: self.debug,
             export_path: self.export_path.clone(),
+            gp_api: self.gp_api,
         }
     }
 }
@@ -210,6 +226,20 @@ aid = "F0000000010101"
 target = "3.2.0"
 exportpath = ["exp"]
 "#;
+
+    #[test]
+    fn gp_api_key() {
+        let base = "[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\n";
+        let p =
+            Project::parse(&format!("{base}gp-api = \"1.2\"\n"), Path::new("jct.toml")).unwrap();
+        assert_eq!(p.options().gp_api, Some((1, 2)));
+        let p = Project::parse(base, Path::new("jct.toml")).unwrap();
+        assert_eq!(p.options().gp_api, None);
+        let e = Project::parse(&format!("{base}gp-api = \"1.9\"\n"), Path::new("jct.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gp-api `1.9`") && e.contains("1.0, 1.1"), "{e}");
+    }
 
     #[test]
     fn loads_a_project_and_resolves_paths() {
