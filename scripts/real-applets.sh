@@ -148,6 +148,8 @@ applet gids vletoux/GidsApplet f2f9233e18124c1095043002d0ba0b2d5bcce3c2 \
 applet u2f LedgerHQ/ledger-u2f-javacard 384be710f7d4a5e2f33bdca0804933173392c2c1 \
   src/main/java com.ledger.u2f A000000617004F97A2E95001 \
   A000000617004F97A2E94901=com.ledger.u2f.U2FApplet
+applet satochip Toporin/SatochipApplet 8cbaa1d6531df7e20c7a3d47d95766db51d9a136 \
+  src org.satochip.applet 5361746F43686970 5361746F4368697000=org.satochip.applet.CardEdge
 
 echo
 echo "$table"
