@@ -81,10 +81,12 @@ applet() {
   url=${url//NAME/${repo#*/}}
   local converts=no installs=no answered=- simulated=-
   rm -rf "$dir" && mkdir -p "$dir"
-  local sources=() d
-  if git clone -q "$url" "$dir/src" 2>"$dir/clone.log" &&
-    git -C "$dir/src" checkout -q "$commit" 2>>"$dir/clone.log"; then
-    IFS=: read -ra dirs <<<"$src"
+  local sources=() d dirs
+  IFS=: read -ra dirs <<<"$src"
+  # Only the source directories are checked out (at the commit): a mirror
+  # may lack a repository's large binaries, which the build never reads.
+  if git clone -q --no-checkout "$url" "$dir/src" 2>"$dir/clone.log" &&
+    git -C "$dir/src" checkout -q "$commit" -- "${dirs[@]}" 2>>"$dir/clone.log"; then
     for d in "${dirs[@]}"; do
       while IFS= read -r f; do sources+=("$f"); done < <(find "$dir/src/$d" -name '*.java')
     done
