@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# Writes cap-tools/api/globalplatform-<version>.json, the table of the
-# GlobalPlatform Card API package org.globalplatform that jct embeds (the
-# converter links against it, `jct api-jar` compiles against it, the
-# emulated card carries it), from GlobalPlatform's export files in
-# ../shared/exp-corpus/globalplatform. Only facts are taken: tokens, AID,
-# version, flags, descriptors and constant values; the export files
-# themselves are never copied. cap-tools' test `gp_table_matches_export`
-# checks the result against the export file.
+# Writes the tables of the GlobalPlatform Card API packages that jct embeds
+# (the converter links against them, `jct api-jar` compiles against them,
+# the emulated card carries org.globalplatform at the version of its Java
+# Card version and org.globalplatform.securechannel), from GlobalPlatform's
+# export files in ../shared/exp-corpus/globalplatform:
+# cap-tools/api/globalplatform-<version>.json for org.globalplatform, and
+# cap-tools/api/<package without "org.">-<version>.json for the others.
+# Only facts are taken: tokens, AID, version, flags, descriptors and
+# constant values; the export files themselves are never copied. cap-tools'
+# tests check the result against the export files.
 #
-#   scripts/gp-api-table.sh 1.6 1.7
+#   scripts/gp-api-table.sh            (every export file there)
+#   scripts/gp-api-table.sh org.globalplatform-1.6 org.globalplatform.securechannel-1.1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${JCT_SHARED:-../shared}
+dir="$shared/exp-corpus/globalplatform"
 cargo build -q --bin jct
-for v in "$@"; do
-  exp="$shared/exp-corpus/globalplatform/org.globalplatform-$v.exp"
-  target/debug/jct exp dump --json "$exp" | jq '{
-    note: "Token assignments, AID, version, flags, descriptors and constant values of the GlobalPlatform Card API package org.globalplatform, transcribed as facts from the export file GlobalPlatform publishes for this version.",
+if [ $# -eq 0 ]; then
+  set -- $(cd "$dir" && ls *.exp | sed 's/\.exp$//')
+fi
+for stem in "$@"; do
+  exp="$dir/$stem.exp"
+  package=${stem%-*}
+  version=${stem##*-}
+  name=${package#org.}
+  out="cap-tools/api/$name-$version.json"
+  target/debug/jct exp dump --json "$exp" | jq --arg package "$package" '{
+    note: ("Token assignments, AID, version, flags, descriptors and constant values of the GlobalPlatform Card API package " + $package + ", transcribed as facts from the export file GlobalPlatform publishes for this version."),
     format: .format,
     package: .package.name,
     aid: .package.aid,
@@ -27,6 +38,6 @@ for v in "$@"; do
       fields: [.fields[] | {name, descriptor, token, flags} + (if .value == null then {} else {value} end)],
       methods: [.methods[] | {name, descriptor, token, flags}]
     }]
-  }' > "cap-tools/api/globalplatform-$v.json"
-  echo "cap-tools/api/globalplatform-$v.json"
+  }' > "$out"
+  echo "$out"
 done

@@ -45,6 +45,13 @@ pub struct BuildArgs {
     /// The Java Card API to link against: 2.2.2, 3.0.4, 3.0.5 or 3.2.0.
     #[arg(long, value_parser = parse_target)]
     pub target: Option<ApiVersion>,
+    /// The version of org.globalplatform to link against, 1.0 to 1.7
+    /// (default: the one the target's cards offer — 1.0 for 2.2.2, 1.5 for
+    /// 3.0.4, 1.6 for 3.0.5, 1.7 for 3.2.0). A card links an import whose
+    /// minor version is at most its own, so the oldest version with what
+    /// the applet uses loads on the most cards.
+    #[arg(long = "gp-api", value_name = "VERSION", value_parser = parse_gp_api)]
+    pub gp_api: Option<(u8, u8)>,
     /// Allow the 32-bit int type (the card must support it).
     #[arg(long = "int")]
     pub int_support: bool,
@@ -77,6 +84,15 @@ fn parse_target(s: &str) -> Result<ApiVersion, String> {
 
 fn parse_cap_format(s: &str) -> Result<cap_tools::cap::Format, String> {
     cap_tools::cap::Format::parse(s).ok_or_else(|| format!("'{s}' is none of 2.1, 2.2 and 2.3"))
+}
+
+fn parse_gp_api(s: &str) -> Result<(u8, u8), String> {
+    cap_tools::api::gp::parse_version(s).ok_or_else(|| {
+        format!(
+            "'{s}' is none of the org.globalplatform versions {}",
+            cap_tools::api::gp::versions_text()
+        )
+    })
 }
 
 /// What to convert, from a jct.toml or from the command line.
@@ -160,6 +176,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
     };
     if let Some(t) = args.target {
         opts.target = t;
+    }
+    if let Some(v) = args.gp_api {
+        opts.gp_api = Some(v);
     }
     opts.int_support |= args.int_support;
     opts.oracle_ushr |= args.oracle_ushr;

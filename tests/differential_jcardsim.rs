@@ -278,3 +278,52 @@ fn own_applets_answer_alike_also_to_random_sequences() {
         );
     }
 }
+
+/// Idioms of real applets (tests/jcvm/idioms): command data read at
+/// OFFSET_CDATA without setIncomingAndReceive (ykneo-openpgp's VERIFY),
+/// and data sent before an ISOException, which goes out with its status
+/// word (PivApplet's SELECT and GET DATA end with ISOException 9000 or
+/// 61xx after sendBytes). jct emu answers as jCardSim does.
+#[test]
+fn data_before_an_iso_exception_and_unreceived_data_answer_alike() {
+    if !support::jcardsim::available() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let classes = compile(
+        w,
+        "idioms",
+        &java_files(Path::new("tests/jcvm/idioms")),
+        None,
+    );
+    let answers = compare(
+        w,
+        &Case {
+            name: "idioms",
+            packages: vec![(
+                classes,
+                "com.jct.idioms",
+                "F000000001D5",
+                Some("F000000001D501=IdiomApplet"),
+                vec![],
+            )],
+            instance: ("F000000001D501", "com.jct.idioms.IdiomApplet", ""),
+            commands: [
+                "00A4040007F000000001D501",
+                "8010000003112233",
+                "8020000000",
+                "8022000000",
+                "80300000",
+            ]
+            .iter()
+            .map(|c| common::hex(c))
+            .collect(),
+        },
+    );
+    // 11 ^ 22 ^ 33 = 00, Lc 3; the data with 6310; the data with 6102.
+    let want = ["9000", "00039000", "0102036310", "AABB6102", "6D00"];
+    for (got, want) in answers.iter().zip(want) {
+        assert_eq!(hex::encode_upper(got), want);
+    }
+}

@@ -217,6 +217,145 @@ fn the_converter_links_and_the_card_offers_org_globalplatform() {
     );
 }
 
+/// The imports of a CAP: (AID, version).
+fn imports_of(cap: &Path) -> Vec<(Vec<u8>, (u8, u8))> {
+    match Cap::from_path(cap).unwrap().component(Tag::Import) {
+        Some(Component::Import(i)) => i
+            .packages
+            .iter()
+            .map(|p| (p.aid.as_bytes().to_vec(), p.version()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The load files GET STATUS lists (P1 20), every page.
+fn load_files(card: &mut Card) -> Vec<gp::registry::Entry> {
+    let mut isd = open(card, SecurityLevel::C_MAC);
+    let scope = gp::registry::Scope::from_p1(0x20).unwrap();
+    let mut entries = Vec::new();
+    let mut p2 = 0x02;
+    loop {
+        let r = send(
+            card,
+            &mut isd,
+            &common::gp(0xF2, 0x20, p2, vec![0x4F, 0x00]),
+        );
+        assert!(r.sw == 0x9000 || r.sw == 0x6310, "{:04X}", r.sw);
+        entries.extend(gp::registry::parse_e3(scope, &r.data).unwrap());
+        if r.sw == 0x9000 {
+            return entries;
+        }
+        p2 = 0x03;
+    }
+}
+
+/// Every version of org.globalplatform is jct's to convert against: an
+/// applet converted for Java Card 2.2.2 imports 1.0 (what GP 2.1.1 cards
+/// offer) and org.globalplatform.securechannel 1.1, and links and runs on
+/// the cards of every API version (1.0, 1.5, 1.6, 1.7: an import's minor
+/// version at most the card's); `--gp-api 1.2` makes the GP test applet
+/// import 1.2, and it answers on a 1.6 card as the 1.6 build does.
+#[test]
+fn older_globalplatform_imports_link_on_newer_cards() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = java_files(&root.join("tests/jcvm/gpold"));
+    let classes = compile(work.path(), "gpold", &sources, None);
+    let old = build(
+        work.path(),
+        &classes,
+        "com.jct.gpold",
+        "F000000001D4",
+        Some("F000000001D401=GpOldApplet"),
+        &["--target", "2.2.2"],
+    );
+    let imports = imports_of(&old);
+    assert!(
+        imports.contains(&(GP_AID.to_vec(), (1, 0))),
+        "{imports:02X?}"
+    );
+    assert!(
+        imports.contains(&(vec![0xA0, 0, 0, 1, 0x51, 0x03], (1, 1))),
+        "{imports:02X?}"
+    );
+    for (api, gp) in [("2.2.2", 0), ("3.0.4", 5), ("3.0.5", 6), ("3.2.0", 7)] {
+        let profile = CardProfile {
+            api: api.into(),
+            ..CardProfile::default()
+        };
+        let mut card = Card::new(profile, aes_keys(1)).unwrap();
+        card.power_on();
+        let files = load_files(&mut card);
+        let version = |aid: &[u8]| {
+            files
+                .iter()
+                .find(|e| e.aid == aid)
+                .and_then(|e| e.version.clone())
+        };
+        assert_eq!(version(&GP_AID), Some(vec![1, gp]), "{api}");
+        assert_eq!(
+            version(&[0xA0, 0, 0, 1, 0x51, 0x03]),
+            Some(vec![1, 1]),
+            "{api}"
+        );
+        let mut isd = open(&mut card, SecurityLevel::C_MAC);
+        assert_eq!(
+            common::load_cap(&mut card, &mut isd, &old),
+            0x9000,
+            "{api}: {:?}",
+            card.last_note()
+        );
+        let data = InstallForInstall {
+            load_file_aid: hex("F000000001D4"),
+            module_aid: hex("F000000001D401"),
+            application_aid: hex("F000000001D401"),
+            privileges: Privileges([0, 0, 0]),
+            parameters: InstallForInstall::applet_parameters(&[]).unwrap(),
+            token: vec![],
+        }
+        .to_data()
+        .unwrap();
+        let install = common::gp(0xE6, p1::FOR_INSTALL_AND_MAKE_SELECTABLE, 0, data);
+        let r = send(&mut card, &mut isd, &install);
+        assert_eq!(r.sw, 0x9000, "{api}: {:?}", card.last_note());
+        select(&mut card, "F000000001D401");
+        // OP_READY; no secure channel (level 0), and the ISD's session
+        // object is a SecureChannel, not a SecureChannelProtocol.
+        assert_eq!(ok(&mut card, "8020000000"), [0x01], "{api}");
+        assert_eq!(ok(&mut card, "8022000000"), [0x00, 0x00], "{api}");
+    }
+
+    // The GP test applet against 1.2 and against 3.0.5's 1.6: the same
+    // answers on a 1.6 card.
+    let mut answers = Vec::new();
+    for (dir, extra, want) in [("gp12", &["--gp-api", "1.2"][..], 2), ("gp16", &[][..], 6)] {
+        let other = work.path().join(dir);
+        std::fs::create_dir_all(&other).unwrap();
+        let sources = java_files(&root.join("tests/jcvm/gpapi"));
+        let classes = compile(&other, "gptest", &sources, None);
+        let cap = build(
+            &other,
+            &classes,
+            "com.jct.gptest",
+            PKG,
+            Some(&format!("{PLAIN}=GpTestApplet")),
+            extra,
+        );
+        assert!(imports_of(&cap).contains(&(GP_AID.to_vec(), (1, want))));
+        let mut card = card_with_applet(&cap, false);
+        select(&mut card, TRUSTED);
+        answers.push(
+            ["8020000000", "804A000000", "8034000000", "80221F0000"].map(|c| ok(&mut card, c)),
+        );
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0][0], [0x01, 0x07]);
+}
+
 #[test]
 fn gpsystem_life_cycles_and_privileges() {
     if !support::require::javac() {

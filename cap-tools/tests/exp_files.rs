@@ -359,22 +359,41 @@ fn single_byte_corruption_gives_an_error_or_a_consistent_file() {
     );
 }
 
-/// The org.globalplatform table jct embeds (`scripts/gp-api-table.sh`)
-/// holds exactly the facts of GlobalPlatform's export file of that version.
+/// The GlobalPlatform tables jct embeds (`scripts/gp-api-table.sh`): every
+/// version of org.globalplatform, securechannel and its provider hold
+/// exactly the facts of GlobalPlatform's export file of that version, and
+/// each Java Card version's table carries its card's org.globalplatform.
 #[test]
 fn embedded_globalplatform_tables_agree_with_the_export_files() {
-    use cap_tools::api::{self, ApiVersion};
-    for v in ApiVersion::ALL {
-        let (major, minor) = v.globalplatform();
-        let path = common::shared().join(format!(
-            "exp-corpus/globalplatform/org.globalplatform-{major}.{minor}.exp"
-        ));
-        let ours = facts_shape(&decode(&path));
-        let embedded = api::table(v).package_by_name("org.globalplatform").unwrap();
+    use cap_tools::api::{self, gp, ApiVersion};
+    let dir = common::shared().join("exp-corpus/globalplatform");
+    let mut packages: Vec<(String, &api::ApiPackage)> = gp::VERSIONS
+        .iter()
+        .map(|&(major, minor)| {
+            (
+                format!("org.globalplatform-{major}.{minor}.exp"),
+                gp::package((major, minor)).unwrap(),
+            )
+        })
+        .collect();
+    packages.push((
+        "org.globalplatform.securechannel-1.1.exp".into(),
+        gp::securechannel(),
+    ));
+    packages.push((
+        "org.globalplatform.securechannel.provider-1.1.exp".into(),
+        gp::provider(),
+    ));
+    for (file, embedded) in packages {
+        let ours = facts_shape(&decode(&dir.join(&file)));
         let embedded = serde_json::to_value(embedded).unwrap();
         for key in ["format", "package", "aid", "version", "flags"] {
-            assert_eq!(ours[key], embedded[key], "{v}: {key}");
+            assert_eq!(ours[key], embedded[key], "{file}: {key}");
         }
-        assert_eq!(ours["classes"], embedded["classes"], "{v}: classes");
+        assert_eq!(ours["classes"], embedded["classes"], "{file}: classes");
+    }
+    for v in ApiVersion::ALL {
+        let carried = api::table(v).package_by_name("org.globalplatform").unwrap();
+        assert_eq!(carried.version_pair(), Some(v.globalplatform()), "{v}");
     }
 }

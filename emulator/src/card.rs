@@ -486,9 +486,11 @@ impl Card {
                 saved?;
                 if sw == sw::OK {
                     Ok(Reply { data, sw })
-                } else if let Some(why) = note {
+                } else if let (Some(why), true) = (note, data.is_empty()) {
                     Err(fail(sw, why))
                 } else {
+                    // Data the applet sent before its ISOException goes
+                    // out with the exception's status word.
                     Ok(Reply { data, sw })
                 }
             }

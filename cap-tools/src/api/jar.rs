@@ -26,13 +26,13 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use super::classwriter::{ClassFile, Code, ConstantValue, Field, InnerClass, Method, Op};
 use super::decl::{acc, ApiDecls, ClassDecl, Constant, MethodDecl};
 use super::descriptor::{JavaType, MethodType};
-use super::{table, ApiVersion};
+use super::{compile_table, ApiVersion};
 use crate::error::{Error, Result};
 
 /// The class files of an API version: jar entry paths
 /// (`javacard/framework/Applet.class`) and bytes, in table order.
 pub fn class_files(version: ApiVersion) -> Result<Vec<(String, Vec<u8>)>> {
-    let decls = ApiDecls::new(table(version))?;
+    let decls = ApiDecls::new(compile_table(version))?;
     decls
         .classes()
         .iter()

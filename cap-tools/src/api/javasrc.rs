@@ -15,14 +15,14 @@ use std::path::PathBuf;
 
 use super::decl::{acc, ApiDecls, ClassDecl, Constant, FieldDecl, MethodDecl};
 use super::descriptor::{source_class_name, JavaType};
-use super::{table, ApiVersion};
+use super::{compile_table, ApiVersion};
 use crate::error::{Error, Result};
 
 /// The `.java` files of an API version: paths relative to a source root
 /// (`javacard/framework/Applet.java`) and their text. Member classes are
 /// written inside their enclosing class's file.
 pub fn generate(version: ApiVersion) -> Result<Vec<(PathBuf, String)>> {
-    let decls = ApiDecls::new(table(version))?;
+    let decls = ApiDecls::new(compile_table(version))?;
     let mut files = Vec::new();
     for decl in decls.classes().iter().filter(|d| d.outer.is_none()) {
         let mut src = if decl.compile_only {

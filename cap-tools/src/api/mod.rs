@@ -1,9 +1,12 @@
 //! The Java Card API export tables (tokens, AIDs, versions, descriptors and
 //! constants of the public API packages) for API 2.2.2, 3.0.4, 3.0.5 and 3.2.0,
-//! each with the GlobalPlatform Card API package `org.globalplatform` a card
-//! of that version carries (see [`ApiVersion::globalplatform`]): real applets
-//! import it, so the converter links against it and the emulated card offers
-//! it like any other API package.
+//! each with the GlobalPlatform Card API package `org.globalplatform` at the
+//! version a card of that version typically carries (see
+//! [`ApiVersion::globalplatform`]) and `org.globalplatform.securechannel`:
+//! real applets import them, so the converter links against them and the
+//! emulated card offers them like any other API package. Every other version
+//! of org.globalplatform (1.0 to 1.7) is in [`gp`], for converting against
+//! the version a particular card has ([`link_packages`]).
 //!
 //! They are embedded in the binary so that jct never needs an Oracle kit: the
 //! converter links against them, the emulator resolves imports with them and
@@ -17,6 +20,7 @@
 pub mod classwriter;
 pub mod decl;
 pub mod descriptor;
+pub mod gp;
 pub mod jar;
 pub mod javasrc;
 
@@ -70,21 +74,19 @@ impl ApiVersion {
 }
 
 impl ApiVersion {
-    /// The version of `org.globalplatform` (AID A00000015100) in this API's
-    /// table: 1.6, the package of GlobalPlatform Card Specification 2.3
-    /// cards, for the 2.x and 3.0 platforms; 1.7 (GP 2.3.1, the version the
-    /// Java Card 3.2 kit supports) for 3.2.0.
+    /// The version of `org.globalplatform` (AID A00000015100) a card of
+    /// this Java Card version typically offers, by the GlobalPlatform Card
+    /// Specification such cards implement: 1.0 (GP 2.1.1) for 2.2.2, 1.5
+    /// (GP 2.2.1) for 3.0.4, 1.6 (GP 2.3) for 3.0.5, 1.7 (GP 2.3.1, the
+    /// version the Java Card 3.2 kit supports) for 3.2.0. The emulated card
+    /// offers it, and the converter links against it unless told another
+    /// version (`jct build --gp-api`).
     pub fn globalplatform(&self) -> (u8, u8) {
         match self {
+            ApiVersion::V2_2_2 => (1, 0),
+            ApiVersion::V3_0_4 => (1, 5),
+            ApiVersion::V3_0_5 => (1, 6),
             ApiVersion::V3_2_0 => (1, 7),
-            _ => (1, 6),
-        }
-    }
-
-    fn globalplatform_json(&self) -> &'static str {
-        match self.globalplatform() {
-            (1, 7) => include_str!("../../api/globalplatform-1.7.json"),
-            _ => include_str!("../../api/globalplatform-1.6.json"),
         }
     }
 }
@@ -247,11 +249,62 @@ pub fn table(version: ApiVersion) -> &'static ApiTable {
         // parse failure is a build defect, not an input error.
         let mut t: ApiTable =
             serde_json::from_str(version.json()).expect("embedded API table is valid JSON");
-        let gp: ApiPackage = serde_json::from_str(version.globalplatform_json())
-            .expect("embedded GlobalPlatform table is valid JSON");
-        t.packages.push(gp);
+        let gp = gp::package(version.globalplatform())
+            .expect("every API version's GlobalPlatform version is embedded");
+        t.packages.push(gp.clone());
+        t.packages.push(gp::securechannel().clone());
         t
     })
+}
+
+/// The table to compile against (`jct api-jar`, `jct api-src`): the card's
+/// table plus the packages jct can convert against that the emulated card
+/// does not offer (org.globalplatform.securechannel.provider, whose
+/// SecureChannelProvider would need the card's own protocol instances).
+pub fn compile_table(version: ApiVersion) -> &'static ApiTable {
+    static TABLES: [OnceLock<ApiTable>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
+    let idx = ApiVersion::ALL
+        .iter()
+        .position(|v| *v == version)
+        .unwrap_or(0);
+    TABLES[idx].get_or_init(|| {
+        let mut t = table(version).clone();
+        t.packages.push(gp::provider().clone());
+        t
+    })
+}
+
+/// The packages the converter links against for a target: those of
+/// [`compile_table`], with org.globalplatform at `gp_version` when given
+/// (a version jct carries, see [`gp::VERSIONS`]) instead of the target's.
+pub fn link_packages(
+    version: ApiVersion,
+    gp_version: Option<(u8, u8)>,
+) -> Result<Vec<&'static ApiPackage>, String> {
+    let chosen = match gp_version {
+        Some(v) => Some(gp::package(v).ok_or_else(|| {
+            format!(
+                "org.globalplatform {}.{} is not one jct carries ({})",
+                v.0,
+                v.1,
+                gp::versions_text()
+            )
+        })?),
+        None => None,
+    };
+    Ok(compile_table(version)
+        .packages
+        .iter()
+        .map(|p| match chosen {
+            Some(gp) if p.aid == gp::GP_AID => gp,
+            _ => p,
+        })
+        .collect())
 }
 
 /// What jct knows about an imported package: its name and the API versions
@@ -311,10 +364,9 @@ mod tests {
         let aid = Aid::from_hex("A00000015100").unwrap();
         let k = identify(&aid, 1, 6).unwrap();
         assert_eq!(k.name, "org.globalplatform");
-        assert_eq!(
-            k.api_versions,
-            vec![ApiVersion::V2_2_2, ApiVersion::V3_0_4, ApiVersion::V3_0_5]
-        );
+        assert_eq!(k.api_versions, vec![ApiVersion::V3_0_5]);
+        let sc = Aid::from_hex("A00000015103").unwrap();
+        assert_eq!(identify(&sc, 1, 1).unwrap().api_versions, ApiVersion::ALL);
     }
 
     #[test]

@@ -126,9 +126,14 @@ pub struct Linker {
 }
 
 impl Linker {
-    /// The API table of `target` plus the export files found on `export_path`
-    /// (files, or directories searched recursively for `*.exp`).
-    pub fn new(target: ApiVersion, export_path: &[PathBuf]) -> Result<Linker> {
+    /// The API table of `target` (with org.globalplatform at `gp_api` when
+    /// given, else at the target's version) plus the export files found on
+    /// `export_path` (files, or directories searched recursively for `*.exp`).
+    pub fn new(
+        target: ApiVersion,
+        gp_api: Option<(u8, u8)>,
+        export_path: &[PathBuf],
+    ) -> Result<Linker> {
         let mut linker = Linker::default();
         let mut files = Vec::new();
         for p in export_path {
@@ -157,13 +162,13 @@ impl Linker {
                     .push(format!("skipped {}: {e}", path.display())),
             }
         }
-        linker.add_api(target);
+        linker.add_api(target, gp_api)?;
         Ok(linker)
     }
 
     /// Adds the packages of an API table that no export file provided.
-    fn add_api(&mut self, target: ApiVersion) {
-        for p in &api::table(target).packages {
+    fn add_api(&mut self, target: ApiVersion, gp_api: Option<(u8, u8)>) -> Result<()> {
+        for p in api::link_packages(target, gp_api).map_err(Error::general)? {
             let name = p.package.replace('.', "/");
             if self.package_index(&name).is_some() {
                 continue;
@@ -172,11 +177,19 @@ impl Linker {
                 continue;
             };
             let index = self.packages.len();
+            let source = if name.starts_with("org/globalplatform") {
+                format!(
+                    "jct's GlobalPlatform API table, {} {}",
+                    p.package, p.version
+                )
+            } else {
+                format!("Java Card {target} API")
+            };
             self.packages.push(ExtPackage {
                 name,
                 aid,
                 version,
-                source: format!("Java Card {target} API"),
+                source,
             });
             for c in &p.classes {
                 self.classes.insert(
@@ -214,6 +227,7 @@ impl Linker {
                 );
             }
         }
+        Ok(())
     }
 
     /// Adds the package an export file describes.
@@ -282,6 +296,33 @@ impl Linker {
         self.classes.get(name)
     }
 
+    /// Why a class of org.globalplatform is missing, when the version linked
+    /// lacks it but a later one jct carries has it: which version to ask for.
+    pub fn missing_class_hint(&self, name: &str) -> Option<String> {
+        let (package, _) = name.rsplit_once('/')?;
+        if package != "org/globalplatform" {
+            return None;
+        }
+        let linked = &self.packages[self.package_index(package)?];
+        let first = api::gp::VERSIONS.iter().copied().find(|v| {
+            api::gp::package(*v).is_some_and(|p| p.classes.iter().any(|c| c.name == name))
+        })?;
+        (first > linked.version).then(|| {
+            format!(
+                "org.globalplatform {}.{} (from {}) has no {}; it is in {}.{} and later: \
+                 build with --gp-api {}.{} (jct.toml: gp-api) for cards that offer it",
+                linked.version.0,
+                linked.version.1,
+                linked.source,
+                name.replace('/', "."),
+                first.0,
+                first.1,
+                first.0,
+                first.1
+            )
+        })
+    }
+
     /// Is `name` the class or one of its superclasses/superinterfaces?
     pub fn is_subtype(&self, class: &ExtClass, name: &str) -> bool {
         class.name == name
@@ -331,7 +372,7 @@ mod tests {
 
     #[test]
     fn api_classes_resolve_with_tokens() {
-        let l = Linker::new(ApiVersion::V3_0_5, &[]).unwrap();
+        let l = Linker::new(ApiVersion::V3_0_5, None, &[]).unwrap();
         let applet = l.class("javacard/framework/Applet").unwrap();
         assert_eq!(applet.token, 3);
         assert_eq!(l.packages[applet.package].version, (1, 6));
@@ -353,7 +394,8 @@ mod tests {
 
     #[test]
     fn missing_export_path_is_an_error() {
-        let e = Linker::new(ApiVersion::V3_0_5, &[PathBuf::from("/no/such/dir")]).unwrap_err();
+        let e =
+            Linker::new(ApiVersion::V3_0_5, None, &[PathBuf::from("/no/such/dir")]).unwrap_err();
         assert!(e.to_string().contains("does not exist"));
     }
 }

@@ -92,6 +92,11 @@ pub struct Options {
     pub cap_format: Option<Format>,
     /// Export files of imported packages: files or directories.
     pub export_path: Vec<PathBuf>,
+    /// The version of org.globalplatform to link against instead of the
+    /// one the target's cards offer ([`ApiVersion::globalplatform`]): an
+    /// older one makes a CAP that also loads on cards of older
+    /// GlobalPlatform versions (a newer card links an older import).
+    pub gp_api: Option<(u8, u8)>,
 }
 
 impl Options {
@@ -109,6 +114,7 @@ impl Options {
             debug: false,
             cap_format: None,
             export_path: Vec::new(),
+            gp_api: None,
         }
     }
 }
@@ -171,7 +177,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
         crate::classfile::check_supported_version(c)
             .map_err(|e| Error::at(Place::class(&c.this_class), e.to_string()))?;
     }
-    let linker = Linker::new(opts.target, &opts.export_path)?;
+    let linker = Linker::new(opts.target, opts.gp_api, &opts.export_path)?;
     let mut notes = linker.notes.clone();
     let pkg = Package::new(&opts.package, classes)?;
     if linker.packages.iter().any(|p| p.name == pkg.name) {

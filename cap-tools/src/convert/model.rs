@@ -170,13 +170,13 @@ impl<'a> Package<'a> {
         place: &Place,
     ) -> Result<ClassKey<'l>> {
         self.resolve(linker, name).ok_or_else(|| {
-            Error::at(
-                place.clone(),
+            let message = linker.missing_class_hint(name).unwrap_or_else(|| {
                 format!(
                     "class {} is neither in this package nor in an imported one (is its export file on the export path?)",
                     name.replace('/', ".")
-                ),
-            )
+                )
+            });
+            Error::at(place.clone(), message)
         })
     }
 }

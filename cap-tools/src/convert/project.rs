@@ -12,6 +12,7 @@
 //!
 //! [build]                         # every key optional
 //! target = "3.0.5"                # Java Card API: 2.2.2, 3.0.4, 3.0.5 (default), 3.2.0
+//! gp-api = "1.2"                  # org.globalplatform to link: 1.0 to 1.7 (default: the target's)
 //! int = false                     # allow the 32-bit int type
 //! debug = false                   # write the Debug component (CAP 2.2 or later)
 //! cap-format = "2.3"              # 2.1, 2.2 or 2.3; default: 2.3 for target 3.2.0,
@@ -66,6 +67,8 @@ struct AppletSection {
 #[serde(deny_unknown_fields)]
 struct BuildSection {
     target: Option<String>,
+    #[serde(rename = "gp-api")]
+    gp_api: Option<String>,
     int: Option<bool>,
     debug: Option<bool>,
     #[serde(rename = "cap-format")]
@@ -88,6 +91,8 @@ pub struct Project {
     /// (applet AID, class name as written).
     pub applets: Vec<(Aid, String)>,
     pub target: ApiVersion,
+    /// org.globalplatform's version to link against, when not the target's.
+    pub gp_api: Option<(u8, u8)>,
     pub int_support: bool,
     pub debug: bool,
     /// `None`: the target's default (see [`super::default_format`]).
@@ -158,6 +163,15 @@ impl Project {
             ),
             None => None,
         };
+        let gp_api = match &b.gp_api {
+            Some(v) => Some(crate::api::gp::parse_version(v).ok_or_else(|| {
+                here(format!(
+                    "gp-api `{v}` is none of the org.globalplatform versions {}",
+                    crate::api::gp::versions_text()
+                ))
+            })?),
+            None => None,
+        };
         let last = package.rsplit('.').next().unwrap_or(&package).to_string();
         let sources = base.join(b.sources.unwrap_or_else(|| "src".into()));
         let classes = base.join(b.classes.unwrap_or_else(|| "build/classes".into()));
@@ -175,6 +189,7 @@ impl Project {
             version,
             applets,
             target,
+            gp_api,
             int_support: b.int.unwrap_or(false),
             debug: b.debug.unwrap_or(false),
             cap_format,
@@ -198,6 +213,7 @@ impl Project {
             debug: self.debug,
             cap_format: self.cap_format,
             export_path: self.export_path.clone(),
+            gp_api: self.gp_api,
         }
     }
 }
@@ -226,6 +242,20 @@ aid = "F0000000010101"
 target = "3.2.0"
 exportpath = ["exp"]
 "#;
+
+    #[test]
+    fn gp_api_key() {
+        let base = "[package]\nname = \"a\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\n";
+        let p =
+            Project::parse(&format!("{base}gp-api = \"1.2\"\n"), Path::new("jct.toml")).unwrap();
+        assert_eq!(p.options().gp_api, Some((1, 2)));
+        let p = Project::parse(base, Path::new("jct.toml")).unwrap();
+        assert_eq!(p.options().gp_api, None);
+        let e = Project::parse(&format!("{base}gp-api = \"1.9\"\n"), Path::new("jct.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gp-api `1.9`") && e.contains("1.0, 1.1"), "{e}");
+    }
 
     #[test]
     fn loads_a_project_and_resolves_paths() {

@@ -664,8 +664,17 @@ impl Jcvm {
                     _ => None,
                 };
                 match (iso, reason) {
+                    // The data the applet sent before throwing goes out
+                    // with the exception's status word, as on cards (and
+                    // in jCardSim): the idiom of sendBytes then
+                    // ISOException.throwIt(0x61xx) for more data to come,
+                    // or of data with a warning such as 6310.
                     (true, Some(r)) => Answer::Response {
-                        data: Vec::new(),
+                        data: self
+                            .env
+                            .as_ref()
+                            .map(|e| e.apdu.out.clone())
+                            .unwrap_or_default(),
                         sw: r as u16,
                         note: Some(format!("ISOException {:04X}", r as u16)),
                     },
@@ -833,8 +842,15 @@ impl Jcvm {
             // the JCRE has read whole to find the applet: its data (the
             // AID) is in the buffer too, as on cards, and applets read it
             // there without setIncomingAndReceive (which still works).
+            // Under T=1 every short command arrives whole in one block
+            // before process() runs, and cards (and jCardSim) leave its
+            // data in the buffer, where applets such as ykneo-openpgp read
+            // it without receiving it; under T=0 the data comes only when
+            // the card asks for it (a procedure byte), so it is not there.
             let header = env.apdu.buffer_header();
-            let data = if selecting { cmd.data() } else { &[] };
+            let whole = selecting
+                || (self.protocol == crate::natives::apdu::PROTOCOL_T1 && !cmd.is_extended());
+            let data = if whole { cmd.data() } else { &[] };
             if let Some(Obj::Array {
                 data: ArrayData::Byte(b),
                 ..
