@@ -327,7 +327,15 @@ fn rsa_pss_signatures_verify_on_the_host_and_host_ones_on_the_card() {
         ok(c, 0x21, SIG_PSS_SHA256, 0, &verify_body(&host, b"x")),
         [0]
     );
-    // PSS signing needs the CRT form here (see emulator::natives::crypto::rsa).
+    // The modulus-and-exponent form signs too (its public exponent is
+    // 65537: the primes are recovered, see emulator::natives::crypto::rsa).
+    let nd = ok(c, 0x20, SIG_PSS_SHA256, 2, msg);
+    pk.verify(rsa::Pss::new::<Sha256>(), &h256, &nd).unwrap();
+    // One of another public exponent cannot: ILLEGAL_VALUE.
+    let e3 = RsaPrivateKey::new_with_exp(&mut TestRng::new(11), 1024, &3u8.into()).unwrap();
+    ok(c, 0x10, RSA_PRIVATE, 2, &bits16(1024));
+    ok(c, 0x11, 2, 0, &e3.n().to_bytes_be());
+    ok(c, 0x11, 2, 1, &e3.d().to_bytes_be());
     assert_eq!(status(c, 0x20, SIG_PSS_SHA256, 2, msg), ILLEGAL_VALUE);
 }
 
@@ -356,6 +364,7 @@ fn rsa_ciphers_round_trip_with_the_host_in_both_directions() {
     // OAEP (SHA-1) both ways.
     let ct = pk.encrypt(&mut rng, Oaep::new::<Sha1>(), msg).unwrap();
     assert_eq!(ok(c, 0x30, CIPHER_OAEP, DECRYPT | 1, &ct), msg);
+    assert_eq!(ok(c, 0x30, CIPHER_OAEP, DECRYPT | 2, &ct), msg);
     let ct = ok(c, 0x30, CIPHER_OAEP, ENCRYPT, msg);
     assert_eq!(k.decrypt(Oaep::new::<Sha1>(), &ct).unwrap(), msg);
     // No padding: m^e mod n, and back with either private key.

@@ -84,20 +84,22 @@ pub fn call(vm: &mut Vm<'_>, c: Call, a: &[i32], al: u8, setup: ObjId) -> Result
 }
 
 fn init(vm: &mut Vm<'_>, pad: Pad, setup: ObjId, key: i32, mode: i32) -> Result<Ret, Exc> {
-    let (k, _, st) = pubkey::asym_key(vm, key)?;
+    let (k, bits, st) = pubkey::asym_key(vm, key)?;
     if !k.is_rsa() || (mode != MODE_DECRYPT && mode != MODE_ENCRYPT) {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     }
     if !pubkey::initialized(vm, st)? {
         return Err(crypto_exc(vm, reason::UNINITIALIZED_KEY));
     }
-    // OAEP encrypts with a public key and decrypts with a private one;
-    // decryption needs the crate's private key, which only a CRT key
-    // makes (see super::rsa).
-    let oaep_ok = matches!(
-        (mode, k),
-        (MODE_ENCRYPT, Kind::RsaPublic) | (MODE_DECRYPT, Kind::RsaCrt)
-    );
+    // OAEP encrypts with a public key and decrypts with a private one
+    // that makes the crate's private key (see super::rsa).
+    let oaep_ok = match (mode, k) {
+        (MODE_ENCRYPT, Kind::RsaPublic) => true,
+        (MODE_DECRYPT, Kind::RsaCrt | Kind::RsaPrivate) if pad == Pad::Oaep => {
+            super::asym_sig::schemes_key(vm, k, bits, st)?
+        }
+        _ => false,
+    };
     if pad == Pad::Oaep && !oaep_ok {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     }

@@ -221,9 +221,7 @@ fn init(
     if s == Scheme::Ecdsa {
         ec::curve_of(vm, k, bits, st)?;
     }
-    if s == Scheme::Pss && sign && k != Kind::RsaCrt {
-        // PSS signing needs the crate's private key, which a modulus and
-        // private exponent alone do not make.
+    if s == Scheme::Pss && sign && !schemes_key(vm, k, bits, st)? {
         return Err(crypto_exc(vm, reason::ILLEGAL_VALUE));
     }
     let sb = store_mut(vm, setup, SETUP_MIN)?;
@@ -263,6 +261,18 @@ pub fn private(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId) -> Result<Private
     match p {
         Some(p) => Ok(p),
         None => Err(crypto_exc(vm, reason::ILLEGAL_VALUE)),
+    }
+}
+
+/// Whether an RSA private key can run the schemes only the crate's own
+/// key type implements (PSS signing, OAEP decryption): a CRT key can; a
+/// modulus-and-exponent key when its primes can be recovered (public
+/// exponent 65537, see super::rsa).
+pub fn schemes_key(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId) -> Result<bool, Exc> {
+    match k {
+        Kind::RsaCrt => Ok(true),
+        Kind::RsaPrivate => Ok(private(vm, k, bits, st)?.full().is_some()),
+        _ => Ok(false),
     }
 }
 

@@ -10,7 +10,8 @@
 //! (PSS signing, OAEP decryption) need an `RsaPrivateKey`: a CRT key
 //! gives one, its public exponent being DP1's inverse modulo P-1 (the
 //! exponent of any card key, below P), checked against DQ1; a
-//! modulus-and-exponent key cannot (ILLEGAL_VALUE at init).
+//! modulus-and-exponent key gives one when its public exponent is 65537
+//! (its primes recovered), else ILLEGAL_VALUE.
 
 use num_bigint_dig::{BigInt, ModInverse};
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
@@ -103,8 +104,18 @@ impl Private {
         Some(Zeroizing::new(left_pad(&m.to_bytes_be(), self.len)?))
     }
 
-    /// The crate's private key, for the schemes only it implements.
+    /// The crate's private key, for the schemes only it implements. A
+    /// modulus-and-exponent key has no primes and no public exponent: it
+    /// gets one when its public exponent is F4 (65537, what KeyPair and
+    /// nearly every key generator use), the primes recovered from n, e and
+    /// d (NIST SP 800-56B rev. 2, appendix C.2, in the crate); another
+    /// exponent leaves it without (`None`).
     pub fn full(&self) -> Option<RsaPrivateKey> {
+        if self.primes.is_empty() {
+            let f4 = BigUint::from(65_537u32);
+            return RsaPrivateKey::from_components(self.n.clone(), f4, self.d.clone(), Vec::new())
+                .ok();
+        }
         let (p, q) = (self.primes.first()?, self.primes.get(1)?);
         let one = BigUint::from(1u8);
         let (p1, q1) = (p - &one, q - &one);
@@ -200,4 +211,30 @@ pub fn unpad(em: &[u8], bt: u8) -> Option<Vec<u8>> {
         return None;
     }
     Some(em[sep + 1..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::traits::PrivateKeyParts;
+
+    /// A modulus-and-exponent key of exponent 65537 signs PSS as the CRT
+    /// form of the same key does; one of exponent 3 cannot.
+    #[test]
+    fn modulus_and_exponent_keys_recover_their_primes_for_f4_only() {
+        let mut rng = rsa::rand_core::OsRng;
+        let key = RsaPrivateKey::new(&mut rng, 1024).unwrap();
+        let (n, d) = (key.n().to_bytes_be(), key.d().to_bytes_be());
+        let full = Private::from_exponent(&n, &d).full().expect("F4 key");
+        assert_eq!(full.n(), key.n());
+        assert_eq!(full.d(), key.d());
+        let mut primes = full.primes().to_vec();
+        primes.sort();
+        let mut want = key.primes().to_vec();
+        want.sort();
+        assert_eq!(primes, want);
+        let e3 = RsaPrivateKey::new_with_exp(&mut rng, 1024, &BigUint::from(3u8)).unwrap();
+        let other = Private::from_exponent(&e3.n().to_bytes_be(), &e3.d().to_bytes_be());
+        assert!(other.full().is_none());
+    }
 }
