@@ -356,6 +356,61 @@ fn older_globalplatform_imports_link_on_newer_cards() {
     assert_eq!(answers[0][0], [0x01, 0x07]);
 }
 
+/// A member a later org.globalplatform adds (GPSystem.getCardInfo, 1.7):
+/// converting against 1.6 refuses it naming the version that has it; the
+/// 3.2.0 target's own 1.7 converts it, and a 1.6 card refuses the import.
+#[test]
+fn a_member_of_a_later_globalplatform_names_the_version_it_needs() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let api = support::java::api_jar(work.path(), Some("3.2.0"));
+    let classes = work.path().join("gpnew-classes");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    support::java::javac(
+        &api,
+        None,
+        &classes,
+        &java_files(&root.join("tests/jcvm/gpnew")),
+    );
+    let out = assert_cmd::Command::cargo_bin("jct")
+        .unwrap()
+        .arg("build")
+        .arg(&classes)
+        .args([
+            "--package",
+            "com.jct.gpnew",
+            "--package-aid",
+            "F000000001D6",
+        ])
+        .args(["--version", "1.0", "--applet", "F000000001D601=GpNewApplet"])
+        .arg("-o")
+        .arg(work.path().join("refused.cap"))
+        .args(["--target", "3.2.0", "--gp-api", "1.6"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("GPSystem.getCardInfo") && stderr.contains("--gp-api 1.7"),
+        "{stderr}"
+    );
+    let cap = build(
+        work.path(),
+        &classes,
+        "com.jct.gpnew",
+        "F000000001D6",
+        Some("F000000001D601=GpNewApplet"),
+        &["--target", "3.2.0"],
+    );
+    assert!(imports_of(&cap).contains(&(GP_AID.to_vec(), (1, 7))));
+    let mut card = Card::new(CardProfile::default(), aes_keys(1)).unwrap();
+    card.power_on();
+    let mut isd = open(&mut card, SecurityLevel::C_MAC);
+    assert_ne!(common::load_cap(&mut card, &mut isd, &cap), 0x9000);
+}
+
 #[test]
 fn gpsystem_life_cycles_and_privileges() {
     if !support::require::javac() {

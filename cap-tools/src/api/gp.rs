@@ -104,6 +104,24 @@ pub fn provider() -> &'static ApiPackage {
     })
 }
 
+/// The first version of org.globalplatform that has a member (method or
+/// field, by name and descriptor) in `class` (internal name), for telling a
+/// user which `--gp-api` a missing member needs.
+pub fn first_version_with(class: &str, name: &str, descriptor: &str) -> Option<(u8, u8)> {
+    VERSIONS.iter().copied().find(|v| {
+        package(*v)
+            .and_then(|p| p.classes.iter().find(|c| c.name == class))
+            .is_some_and(|c| {
+                c.methods
+                    .iter()
+                    .any(|m| m.name == name && m.descriptor == descriptor)
+                    || c.fields
+                        .iter()
+                        .any(|f| f.name == name && f.descriptor == descriptor)
+            })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +138,18 @@ mod tests {
         assert_eq!(parse_version("1.2"), Some((1, 2)));
         assert_eq!(parse_version("1.8"), None);
         assert_eq!(parse_version("x"), None);
+        assert_eq!(
+            first_version_with("org/globalplatform/GPSystem", "getCardInfo", "([BSS)S"),
+            Some((1, 7))
+        );
+        assert_eq!(
+            first_version_with("org/globalplatform/GPSystem", "getCardState", "()B"),
+            Some((1, 0))
+        );
+        assert_eq!(
+            first_version_with("org/globalplatform/GPSystem", "x", "()V"),
+            None
+        );
         assert_eq!(securechannel().aid, "A00000015103");
         assert_eq!(provider().aid, "A00000015104");
     }

@@ -458,8 +458,18 @@ impl Resolver<'_, '_> {
 }
 
 fn missing(what: &str, class: &str, name: &str, desc: &str) -> Error {
+    // A member of a later org.globalplatform than the one linked: say
+    // which version has it.
+    let hint = crate::api::gp::first_version_with(class, name, desc)
+        .map(|(a, b)| {
+            format!(
+                "; org.globalplatform has it from version {a}.{b}: build with --gp-api {a}.{b} \
+                 (jct.toml: gp-api) for cards that offer it"
+            )
+        })
+        .unwrap_or_default();
     Error::general(format!(
-        "{what} {}.{name}{} not found (or not accessible) in the package or its imports",
+        "{what} {}.{name}{} not found (or not accessible) in the package or its imports{hint}",
         class.replace('/', "."),
         if what == "field" {
             format!(":{desc}")

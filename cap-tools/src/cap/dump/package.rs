@@ -129,7 +129,17 @@ pub fn imports(i: &ImportComponent, names: &Names<'_>, out: &mut Out) {
         ),
     );
     for (token, p) in i.packages.iter().enumerate() {
+        let version_pair = (p.major_version, p.minor_version);
         let known = match api::identify(&p.aid, p.major_version, p.minor_version) {
+            // An org.globalplatform version no card table carries but jct
+            // converts against (`jct build --gp-api`).
+            Some(k)
+                if k.api_versions.is_empty()
+                    && p.aid.to_hex() == api::gp::GP_AID
+                    && api::gp::package(version_pair).is_some() =>
+            {
+                format!("{} (jct's GlobalPlatform API table)", k.name)
+            }
             Some(k) if k.api_versions.is_empty() => {
                 let near = names
                     .linked
