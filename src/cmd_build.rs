@@ -2,8 +2,8 @@
 //! export file), as described by a `jct.toml` (see
 //! `cap_tools::convert::project` for the schema) with command-line
 //! overrides, or entirely from the command line (`--package`, `--package-aid`,
-//! `--version`, `--applet`). Compiling the Java sources is javac's job;
-//! `jct build` reads its output.
+//! `--version`, `--applet`). In a project with Java sources it runs javac
+//! first (see `crate::compile`: only when something changed).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,8 @@ use anyhow::{bail, Context, Result};
 use cap_tools::api::ApiVersion;
 use cap_tools::convert::{self, Project};
 
+use crate::compile::{self, Compiled};
+use crate::errors::hinted;
 use crate::fsutil::write_all_or_none;
 use crate::out;
 
@@ -62,7 +64,37 @@ pub struct BuildArgs {
     /// addition to [build] exportpath.
     #[arg(long = "exportpath", value_name = "PATH")]
     pub export_path: Vec<PathBuf>,
+    /// Show the javac command line.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
+
+impl BuildArgs {
+    /// The arguments of a plain `jct build` in the project `dir`.
+    pub fn in_project(dir: &Path, verbose: bool) -> BuildArgs {
+        BuildArgs {
+            project: dir.to_path_buf(),
+            package: None,
+            package_aid: None,
+            pkg_version: None,
+            applet: Vec::new(),
+            classes: None,
+            output: None,
+            export: None,
+            target: None,
+            int_support: false,
+            oracle_ushr: false,
+            debug: false,
+            export_path: Vec::new(),
+            verbose,
+        }
+    }
+}
+
+/// What to do when there is no jct.toml where `jct build` looks.
+const NO_PROJECT: &str = "run `jct build` in an applet project's directory (`jct new NAME` makes one), \
+     give the project's directory or jct.toml, or convert compiled classes without one: \
+     jct build CLASSES --package NAME --package-aid HEX --version 1.0 -o OUT.cap";
 
 fn parse_target(s: &str) -> Result<ApiVersion, String> {
     ApiVersion::parse(s).ok_or_else(|| format!("'{s}' is none of 2.2.2, 3.0.4, 3.0.5 and 3.2.0"))
@@ -106,26 +138,54 @@ fn plan_from_flags(args: &BuildArgs, package: &str) -> Result<Plan> {
     })
 }
 
-/// Options from a jct.toml.
-fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
-    let toml = if args.project.is_dir() {
-        args.project.join("jct.toml")
+/// The jct.toml `project` names: the file, or the one in the directory.
+pub fn project_file(project: &Path) -> Result<PathBuf> {
+    let toml = if project.is_dir() {
+        project.join("jct.toml")
     } else {
-        args.project.clone()
+        project.to_path_buf()
     };
+    if !toml.exists() {
+        return Err(hinted(format!("no project file {}", toml.display()), NO_PROJECT));
+    }
+    Ok(toml)
+}
+
+/// Options from a jct.toml; compiles the sources first unless --classes
+/// names the classes to convert.
+fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
+    let toml = project_file(&args.project)?;
     let project = Project::load(&toml)?;
-    let classes = args
-        .classes
-        .clone()
-        .unwrap_or_else(|| project.classes.clone());
+    let classes = match &args.classes {
+        Some(c) => c.clone(),
+        None => {
+            match compile::compile(&project, args.verbose)? {
+                Compiled::NoSources => {}
+                Compiled::UpToDate { sources } => out::line(format_args!(
+                    "javac: {sources} source{} unchanged since the last build, not recompiled",
+                    plural(sources)
+                ))?,
+                Compiled::Ran { sources, javac } => out::line(format_args!(
+                    "compiled {sources} source{} with {javac} into {}",
+                    plural(sources),
+                    project.classes.display()
+                ))?,
+            }
+            project.classes.clone()
+        }
+    };
     if !classes.exists() {
-        bail!(
-            "no compiled classes at {} (compile {} with javac first, e.g.\n  javac -g -source 8 -target 8 -bootclasspath api.jar -d {} $(find {} -name '*.java')\nwith api.jar from `jct api-jar`)",
-            classes.display(),
-            project.sources.display(),
-            classes.display(),
-            project.sources.display()
-        );
+        return Err(hinted(
+            format!(
+                "no compiled classes at {} and no Java sources under {}",
+                classes.display(),
+                project.sources.display()
+            ),
+            format!(
+                "put the applet's .java files under {} (jct build compiles them), or give --classes",
+                project.sources.display()
+            ),
+        ));
     }
     Ok(Plan {
         opts: project.options(),
@@ -137,15 +197,28 @@ fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
     })
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// Runs `jct build`.
 pub fn run(args: BuildArgs) -> Result<()> {
+    build(&args).map(|_| ())
+}
+
+/// Builds as `args` say; returns the CAP file written.
+pub fn build(args: &BuildArgs) -> Result<PathBuf> {
     let Plan {
         mut opts,
         classes,
         output: cap_path,
     } = match &args.package {
-        Some(package) => plan_from_flags(&args, package)?,
-        None => plan_from_project(&args)?,
+        Some(package) => plan_from_flags(args, package)?,
+        None => plan_from_project(args)?,
     };
     if let Some(t) = args.target {
         opts.target = t;
@@ -207,7 +280,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     if let Some((path, _)) = &export {
         out::line(format_args!("wrote {} (export file)", path.display()))?;
     }
-    Ok(())
+    Ok(cap_path)
 }
 
 fn imports(cap: &cap_tools::Cap) -> usize {

@@ -20,7 +20,10 @@ mod cmd_emu;
 mod cmd_emu_stats;
 mod cmd_exp;
 mod cmd_test;
+mod compile;
+mod errors;
 mod fsutil;
+mod javac;
 mod out;
 mod secret;
 
@@ -50,7 +53,7 @@ fn main() -> ExitCode {
             ExitCode::from(e.downcast_ref::<cmd_test::Exit>().map_or(1, |x| x.0))
         }
         Err(e) => {
-            note!("error: {e:#}");
+            note!("error: {}", errors::render(&e));
             ExitCode::FAILURE
         }
     }
