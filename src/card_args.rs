@@ -14,6 +14,7 @@ use scp::keys::{Diversification, KeyContext, SoftwareKeys};
 use scp::SecurityLevel;
 use zeroize::Zeroizing;
 
+use crate::errors::{hinted, HintExt};
 use crate::secret::SecretHex;
 
 /// The GlobalPlatform test key most development cards ship with.
@@ -229,13 +230,7 @@ pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
         challenge = replay.host_challenge();
         Box::new(replay)
     } else if let Some(addr) = &t.emu {
-        Box::new(
-            loader::transport::vpcd::VpcdClient::connect(addr).with_context(|| {
-                format!(
-                    "connecting to the emulator at {addr} (is `jct emu --listen {addr}` running?)"
-                )
-            })?,
-        )
+        Box::new(loader::transport::vpcd::VpcdClient::connect(addr).map_err(|e| emu_error(addr, e))?)
     } else {
         open_pcsc(t.reader.as_deref())?
     };
@@ -249,12 +244,48 @@ pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
     })
 }
 
+/// The emulator at `addr` could not be reached: the operating system's
+/// reason once, and how to start one.
+fn emu_error(addr: &str, e: loader::transport::TransportError) -> anyhow::Error {
+    use loader::transport::TransportError;
+    let hint = format!(
+        "start an emulated card with `jct emu --listen {addr}` (in another terminal), \
+         or point --emu (or JCT_EMU) at a running one"
+    );
+    match &e {
+        TransportError::Io { source, .. } => hinted(
+            format!("cannot connect to the emulator at {addr}: {source}"),
+            hint,
+        ),
+        TransportError::Timeout { timeout, .. } => hinted(
+            format!("the emulator at {addr} did not answer within {timeout:?}"),
+            hint,
+        ),
+        _ => anyhow::Error::new(e).context(format!("connecting to the emulator at {addr}")),
+    }
+}
+
 #[cfg(feature = "pcsc")]
 fn open_pcsc(reader: Option<&str>) -> Result<Box<dyn Transport>> {
-    Ok(Box::new(loader::transport::pcsc::PcscTransport::connect(
-        reader,
-    )?))
+    use loader::transport::TransportError;
+    match loader::transport::pcsc::PcscTransport::connect(reader) {
+        Ok(t) => Ok(Box::new(t)),
+        Err(e @ TransportError::Pcsc { .. }) if e.to_string().contains("PC/SC service") => {
+            Err(e).hint(NO_PCSCD)
+        }
+        Err(e @ TransportError::NoReaders) => Err(e).hint(
+            "attach a reader; for an emulated card without one use --emu HOST:PORT \
+             (`jct emu --listen HOST:PORT`), or `jct emu --vpcd` with vsmartcard's vpcd driver; \
+             `jct doctor` checks the set-up",
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
+
+/// What to do when the PC/SC service is not there.
+#[cfg(feature = "pcsc")]
+pub const NO_PCSCD: &str = "start pcscd (`sudo systemctl start pcscd`; install it with `sudo apt install pcscd`), \
+     or use an emulated card: `jct emu --listen 127.0.0.1:35963`, then --emu 127.0.0.1:35963";
 
 #[cfg(not(feature = "pcsc"))]
 fn open_pcsc(_reader: Option<&str>) -> Result<Box<dyn Transport>> {

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use cap_tools::api::ApiVersion;
 use cap_tools::convert::{self, Project};
 
@@ -140,7 +140,10 @@ fn plan_from_flags(args: &BuildArgs, package: &str) -> Result<Plan> {
 
 /// The jct.toml `project` names: the file, or the one in the directory.
 pub fn project_file(project: &Path) -> Result<PathBuf> {
-    let toml = if project.is_dir() {
+    let toml = if project == Path::new(".") {
+        // Paths in messages without a "./" in front.
+        PathBuf::from("jct.toml")
+    } else if project.is_dir() {
         project.join("jct.toml")
     } else {
         project.to_path_buf()

@@ -99,14 +99,6 @@ pub fn render(e: &anyhow::Error) -> String {
     message
 }
 
-/// The `io::Error` at the bottom of `e`'s chain, if there is one: the
-/// operating system's reason, for a message that names it once.
-pub fn io_cause(e: &anyhow::Error) -> Option<&std::io::Error> {
-    e.chain()
-        .filter_map(|c| c.downcast_ref::<std::io::Error>())
-        .last()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,7 +148,6 @@ mod tests {
             render(&e),
             "listing: connecting: No such file\nhint: or this\nhint: start it"
         );
-        assert_eq!(io_cause(&e).map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
         let e = hinted("no jct.toml", "run it in a project");
         assert_eq!(render(&e), "no jct.toml\nhint: run it in a project");
     }
