@@ -230,7 +230,9 @@ pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
         challenge = replay.host_challenge();
         Box::new(replay)
     } else if let Some(addr) = &t.emu {
-        Box::new(loader::transport::vpcd::VpcdClient::connect(addr).map_err(|e| emu_error(addr, e))?)
+        Box::new(
+            loader::transport::vpcd::VpcdClient::connect(addr).map_err(|e| emu_error(addr, e))?,
+        )
     } else {
         open_pcsc(t.reader.as_deref())?
     };
@@ -284,7 +286,8 @@ fn open_pcsc(reader: Option<&str>) -> Result<Box<dyn Transport>> {
 
 /// What to do when the PC/SC service is not there.
 #[cfg(feature = "pcsc")]
-pub const NO_PCSCD: &str = "start pcscd (`sudo systemctl start pcscd`; install it with `sudo apt install pcscd`), \
+pub const NO_PCSCD: &str =
+    "start pcscd (`sudo systemctl start pcscd`; install it with `sudo apt install pcscd`), \
      or use an emulated card: `jct emu --listen 127.0.0.1:35963`, then --emu 127.0.0.1:35963";
 
 #[cfg(not(feature = "pcsc"))]

@@ -92,7 +92,8 @@ impl BuildArgs {
 }
 
 /// What to do when there is no jct.toml where `jct build` looks.
-const NO_PROJECT: &str = "run `jct build` in an applet project's directory (`jct new NAME` makes one), \
+const NO_PROJECT: &str =
+    "run `jct build` in an applet project's directory (`jct new NAME` makes one), \
      give the project's directory or jct.toml, or convert compiled classes without one: \
      jct build CLASSES --package NAME --package-aid HEX --version 1.0 -o OUT.cap";
 
@@ -140,18 +141,28 @@ fn plan_from_flags(args: &BuildArgs, package: &str) -> Result<Plan> {
 
 /// The jct.toml `project` names: the file, or the one in the directory.
 pub fn project_file(project: &Path) -> Result<PathBuf> {
-    let toml = if project == Path::new(".") {
-        // Paths in messages without a "./" in front.
-        PathBuf::from("jct.toml")
-    } else if project.is_dir() {
-        project.join("jct.toml")
+    let toml = if project.is_dir() {
+        in_dir(project, "jct.toml")
     } else {
         project.to_path_buf()
     };
     if !toml.exists() {
-        return Err(hinted(format!("no project file {}", toml.display()), NO_PROJECT));
+        return Err(hinted(
+            format!("no project file {}", toml.display()),
+            NO_PROJECT,
+        ));
     }
     Ok(toml)
+}
+
+/// `dir/name`, without a "./" in front when `dir` is "." (so that paths in
+/// messages read as the user would type them).
+pub fn in_dir(dir: &Path, name: &str) -> PathBuf {
+    if dir == Path::new(".") {
+        PathBuf::from(name)
+    } else {
+        dir.join(name)
+    }
 }
 
 /// Options from a jct.toml; compiles the sources first unless --classes

@@ -40,7 +40,11 @@ pub fn man(args: ManArgs) -> Result<()> {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             clap_mangen::generate_to(cmd, &dir)
                 .with_context(|| format!("writing manual pages into {}", dir.display()))?;
-            note!("wrote the manual pages into {} (man -l {}/jct.1)", dir.display(), dir.display());
+            note!(
+                "wrote the manual pages into {} (man -l {}/jct.1)",
+                dir.display(),
+                dir.display()
+            );
             Ok(())
         }
         None => {

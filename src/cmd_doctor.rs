@@ -18,7 +18,10 @@ pub const EXIT_MISSING: u8 = 1;
 
 pub fn run(args: DoctorArgs) -> Result<()> {
     let checks = doctor::run_all();
-    let missing = checks.iter().filter(|c| c.status == Status::Missing).count();
+    let missing = checks
+        .iter()
+        .filter(|c| c.status == Status::Missing)
+        .count();
     if args.json {
         let v = serde_json::json!({ "checks": checks, "ok": missing == 0 });
         crate::out::line(format_args!("{v}"))?;

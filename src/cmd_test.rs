@@ -4,7 +4,7 @@
 //! renders the reports (text with ✓/✗ and diffs, or JSON lines).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use cap_tools::api::ApiVersion;
@@ -172,23 +172,24 @@ pub fn run(mut args: TestArgs) -> Result<()> {
 /// directory, in name order.
 fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
     let dir = &args.project;
-    if !dir.join("jct.toml").is_file() {
+    let toml = crate::cmd_build::in_dir(dir, "jct.toml");
+    if !toml.is_file() {
         return Err(hinted(
-            format!("no scripts given and no project file {}", dir.join("jct.toml").display()),
+            format!("no scripts given and no project file {}", toml.display()),
             "give the scripts to run (`jct test SCRIPT...`), or run in an applet project's \
              directory or pass --project DIR (`jct new NAME` makes a project)",
         ));
     }
     crate::cmd_build::build(&BuildArgs::in_project(dir, args.keys.verbose))?;
-    let tests = if dir == Path::new(".") {
-        PathBuf::from("tests")
-    } else {
-        dir.join("tests")
-    };
+    let tests = crate::cmd_build::in_dir(dir, "tests");
     let mut scripts = Vec::new();
     if tests.is_dir() {
-        for e in std::fs::read_dir(&tests).with_context(|| format!("reading {}", tests.display()))? {
-            let p = e.with_context(|| format!("reading {}", tests.display()))?.path();
+        for e in
+            std::fs::read_dir(&tests).with_context(|| format!("reading {}", tests.display()))?
+        {
+            let p = e
+                .with_context(|| format!("reading {}", tests.display()))?
+                .path();
             if p.is_file() && p.extension().is_some_and(|x| x == "apdu") {
                 scripts.push(p);
             }
@@ -197,7 +198,10 @@ fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
     scripts.sort();
     if scripts.is_empty() {
         return Err(hinted(
-            format!("the project builds, but has no test scripts ({} has no *.apdu)", tests.display()),
+            format!(
+                "the project builds, but has no test scripts ({} has no *.apdu)",
+                tests.display()
+            ),
             format!(
                 "add one, e.g. {}/first.apdu with `select AID << 9000` (syntax: `jct test --help`)",
                 tests.display()

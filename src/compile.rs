@@ -65,7 +65,10 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
         return Ok(Compiled::NoSources);
     }
     let classes = &project.classes;
-    if classes.extension().is_some_and(|x| x.eq_ignore_ascii_case("jar")) {
+    if classes
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("jar"))
+    {
         bail!(
             "{}: [build] classes is a JAR ({}), but javac writes a directory: \
              remove the key to compile into build/classes",

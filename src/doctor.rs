@@ -88,8 +88,9 @@ fn javac() -> Check {
                 ),
             )
         }
-        Err(e) => Check::new("javac", Status::Missing, crate::errors::render(&e))
-            .fix(format!("{INSTALL_JDK} (`jct build` compiles applets with it)")),
+        Err(e) => Check::new("javac", Status::Missing, crate::errors::render(&e)).fix(format!(
+            "{INSTALL_JDK} (`jct build` compiles applets with it)"
+        )),
     }
 }
 
@@ -131,10 +132,12 @@ fn pcsc() -> Vec<Check> {
                 format!("{} reader(s): {}", readers.len(), list.join(", ")),
             )]
         }
-        Err(e) => vec![Check::new("pcscd", Status::Warning, e.to_string()).fix(format!(
-            "{} (only real cards and vpcd need it)",
-            crate::card_args::NO_PCSCD
-        ))],
+        Err(e) => vec![
+            Check::new("pcscd", Status::Warning, e.to_string()).fix(format!(
+                "{} (only real cards and vpcd need it)",
+                crate::card_args::NO_PCSCD
+            )),
+        ],
     }
 }
 
@@ -154,7 +157,10 @@ fn vpcd_driver(conf_dir: &Path) -> Check {
     let fix = "install vsmartcard's vpcd driver (`sudo apt install vsmartcard-vpcd`) and restart \
                pcscd; only PC/SC tools talking to `jct emu --vpcd` need it";
     let entries = std::fs::read_dir(conf_dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect::<Vec<_>>())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     for conf in entries {
         let Ok(text) = std::fs::read_to_string(&conf) else {
@@ -289,7 +295,10 @@ fn softhsm() -> Check {
         (Some(dir), Some(_)) => Check::new(
             "softhsm2",
             Status::Missing,
-            format!("{}: directories.tokendir {dir} does not exist", conf.display()),
+            format!(
+                "{}: directories.tokendir {dir} does not exist",
+                conf.display()
+            ),
         )
         .fix(format!(
             "mkdir -p {dir}, then `softhsm2-util --init-token --free --label jct`"

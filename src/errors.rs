@@ -83,7 +83,9 @@ pub fn render(e: &anyhow::Error) -> String {
         if text.is_empty() {
             continue;
         }
-        let repeated = previous.as_deref().is_some_and(|p| p.contains(text.as_str()));
+        let repeated = previous
+            .as_deref()
+            .is_some_and(|p| p.contains(text.as_str()));
         if !repeated {
             if !message.is_empty() {
                 message.push_str(": ");

@@ -19,7 +19,8 @@ use anyhow::{bail, Context, Result};
 use crate::errors::HintExt;
 
 /// What to do when there is no usable JDK.
-pub const INSTALL_JDK: &str = "install a JDK (8 or later; e.g. `sudo apt install default-jdk-headless`) \
+pub const INSTALL_JDK: &str =
+    "install a JDK (8 or later; e.g. `sudo apt install default-jdk-headless`) \
      and put its bin/ on PATH, or set JAVA_HOME to it";
 
 /// A javac found on this machine.
@@ -91,7 +92,9 @@ impl Javac {
             )
         })?;
         if major < 8 {
-            bail!("{version_text} is too old: jct needs javac 8 or later (class files of version 52)")
+            bail!(
+                "{version_text} is too old: jct needs javac 8 or later (class files of version 52)"
+            )
         }
         Ok(Javac {
             program,

@@ -27,12 +27,60 @@ const PLATFORM_RIDS: [(&str, [u8; 5]); 2] = [
 /// Java's reserved words and literals, which cannot name a package part or
 /// a class.
 const JAVA_KEYWORDS: &[&str] = &[
-    "abstract", "assert", "boolean", "break", "byte", "case", "catch", "char", "class", "const",
-    "continue", "default", "do", "double", "else", "enum", "extends", "final", "finally", "float",
-    "for", "goto", "if", "implements", "import", "instanceof", "int", "interface", "long",
-    "native", "new", "package", "private", "protected", "public", "return", "short", "static",
-    "strictfp", "super", "switch", "synchronized", "this", "throw", "throws", "transient", "try",
-    "void", "volatile", "while", "true", "false", "null", "_",
+    "abstract",
+    "assert",
+    "boolean",
+    "break",
+    "byte",
+    "case",
+    "catch",
+    "char",
+    "class",
+    "const",
+    "continue",
+    "default",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "extends",
+    "final",
+    "finally",
+    "float",
+    "for",
+    "goto",
+    "if",
+    "implements",
+    "import",
+    "instanceof",
+    "int",
+    "interface",
+    "long",
+    "native",
+    "new",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "return",
+    "short",
+    "static",
+    "strictfp",
+    "super",
+    "switch",
+    "synchronized",
+    "this",
+    "throw",
+    "throws",
+    "transient",
+    "try",
+    "void",
+    "volatile",
+    "while",
+    "true",
+    "false",
+    "null",
+    "_",
 ];
 
 /// A project to create, checked.
@@ -309,7 +357,9 @@ mod tests {
             ("E000000000", "object identifier"),
             ("B000000000", "future use"),
         ] {
-            let e = NewProject::plan("x", None, Some(aid)).unwrap_err().to_string();
+            let e = NewProject::plan("x", None, Some(aid))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(why), "{aid}: {e}");
         }
     }

@@ -1,0 +1,267 @@
+//! A new user's first hour, with the real binary and the real javac:
+//! `jct new`, `cd`, `jct run` gives a passing test; `jct build` compiles
+//! only when something changed and says what it wrote; bad input to
+//! `jct new` is refused before anything is written.
+
+mod support;
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use support::require;
+
+fn jct(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("jct").unwrap();
+    c.current_dir(dir);
+    c
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run_ok(c: &mut Command) -> Output {
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn new_then_run_passes_in_three_commands() {
+    if !require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    // 1. jct new demo
+    let out = run_ok(jct(work.path()).args(["new", "demo"]));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("created demo: package com.example.demo (AID F06A637400"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("next: cd demo && jct run"), "{stdout}");
+    let dir = work.path().join("demo");
+    for f in [
+        "jct.toml",
+        "src/com/example/demo/DemoApplet.java",
+        "tests/demo.apdu",
+        ".gitignore",
+        "README.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    // 2. cd demo; 3. jct run: javac, convert, the test script on an emulated card.
+    let out = run_ok(&mut jct(&dir).arg("run"));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("compiled 1 source with javac "), "{stdout}");
+    assert!(stdout.contains("wrote build/demo.cap ("), "{stdout}");
+    assert!(
+        stdout.contains("ok tests/demo.apdu: 6 passed, 0 failed, 0 error(s), 0 skipped\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("ok: all passed: 6 passed, 0 failed, 0 error(s), 0 skipped (1 script)\n"),
+        "{stdout}"
+    );
+    // The CAP is a real one.
+    run_ok(jct(&dir).args(["cap", "verify", "build/demo.cap"]));
+
+    // Nothing changed: javac is not run again (and `jct test` without
+    // scripts is `jct run`).
+    let out = run_ok(&mut jct(&dir).arg("test"));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("javac: 1 source unchanged since the last build, not recompiled"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("6 passed"), "{stdout}");
+}
+
+#[test]
+fn build_recompiles_only_what_changed_and_shows_the_javac_line() {
+    if !require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    run_ok(jct(work.path()).args([
+        "new",
+        "wallet",
+        "--package",
+        "org.example.purse",
+        "--aid",
+        "F0:00:00:00:01:C1",
+    ]));
+    let dir = work.path().join("wallet");
+    let source = dir.join("src/org/example/purse/WalletApplet.java");
+
+    let out = run_ok(jct(&dir).args(["build", "--verbose"]));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        stderr.contains("-bootclasspath build/api-3.0.5.jar -d build/classes src/org/example/purse/WalletApplet.java"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("javac"), "{stderr}");
+    assert!(stdout.contains("compiled 1 source"), "{stdout}");
+    assert!(
+        stdout.contains("wrote build/purse.cap (")
+            && stdout.contains("org.example.purse F000000001C1 1.0"),
+        "{stdout}"
+    );
+    let class = dir.join("build/classes/org/example/purse/WalletApplet.class");
+    let first = std::fs::read(&class).unwrap();
+
+    // A timestamp alone is no change.
+    let src = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, &src).unwrap();
+    let out = run_ok(&mut jct(&dir).arg("build"));
+    assert!(
+        text(&out.stdout).contains("not recompiled"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // An edit is: the class changes, and the card answers the new greeting.
+    std::fs::write(
+        &source,
+        src.replace("'H', 'e', 'l', 'l', 'o'", "'H', 'e', 'y'"),
+    )
+    .unwrap();
+    let out = run_ok(&mut jct(&dir).arg("build"));
+    assert!(
+        text(&out.stdout).contains("compiled 1 source"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_ne!(std::fs::read(&class).unwrap(), first);
+    let script = dir.join("tests/wallet.apdu");
+    let t = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(&script, t.replace("48 65 6C 6C 6F 9000", "48 65 79 9000")).unwrap();
+    let out = run_ok(&mut jct(&dir).arg("run"));
+    assert!(
+        text(&out.stdout).contains("not recompiled"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout).contains("6 passed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A class of a deleted source does not survive into the CAP.
+    let extra = dir.join("src/org/example/purse/Extra.java");
+    std::fs::write(
+        &extra,
+        "package org.example.purse;\nclass Extra { short x; }\n",
+    )
+    .unwrap();
+    run_ok(&mut jct(&dir).arg("build"));
+    let extra_class = dir.join("build/classes/org/example/purse/Extra.class");
+    assert!(extra_class.is_file());
+    std::fs::remove_file(&extra).unwrap();
+    let out = run_ok(&mut jct(&dir).arg("build"));
+    assert!(
+        text(&out.stdout).contains("compiled 1 source"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!extra_class.exists());
+
+    // A deleted class file is noticed: javac runs again.
+    std::fs::remove_file(&class).unwrap();
+    let out = run_ok(&mut jct(&dir).arg("build"));
+    assert!(
+        text(&out.stdout).contains("compiled 1 source"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_compile_error_is_javacs_then_one_line_of_jct() {
+    if !require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    run_ok(jct(work.path()).args(["new", "broken"]));
+    let dir = work.path().join("broken");
+    let source = dir.join("src/com/example/broken/BrokenApplet.java");
+    let src = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        src.replace(
+            "byte[] buf = apdu.getBuffer();",
+            "byte[] buf = apdu.getBuffer() +;",
+        ),
+    )
+    .unwrap();
+    let out = jct(&dir).arg("run").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("src/com/example/broken/BrokenApplet.java:"),
+        "javac's diagnostic names file and line: {stderr}"
+    );
+    assert_eq!(stderr.matches("javac failed").count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("error: javac failed (exit status: 1): fix the errors it reported above"),
+        "{stderr}"
+    );
+    // Fixed, it builds: the failed compile left no state claiming otherwise.
+    std::fs::write(&source, &src).unwrap();
+    run_ok(&mut jct(&dir).arg("run"));
+}
+
+#[test]
+fn new_refuses_bad_names_aids_and_existing_directories() {
+    let work = tempfile::tempdir().unwrap();
+    let fails = |args: &[&str], says: &str| {
+        let out = jct(work.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+    };
+    fails(&["new", "1up"], "project name `1up`");
+    fails(
+        &["new", "x", "--package", "com.class.x"],
+        "`class` is not a Java identifier",
+    );
+    fails(
+        &["new", "x", "--aid", "F0010203"],
+        "the package AID is 4 byte(s); it needs 5 to 15",
+    );
+    fails(&["new", "x", "--aid", "F0ZZ"], "not hex");
+    fails(
+        &["new", "x", "--aid", "A0000000620001"],
+        "the Java Card API packages",
+    );
+    fails(
+        &["new", "x", "--aid", "3000000000"],
+        "reserved for ISO/IEC 7812",
+    );
+    // Nothing was written by the refused commands.
+    assert!(!work.path().join("x").exists());
+    std::fs::create_dir(work.path().join("taken")).unwrap();
+    std::fs::write(work.path().join("taken/notes.txt"), "mine").unwrap();
+    fails(&["new", "taken"], "already exists and is not empty");
+    assert_eq!(
+        std::fs::read_dir(work.path().join("taken"))
+            .unwrap()
+            .count(),
+        1
+    );
+    // A registered range is allowed, with a note.
+    let out = jct(work.path())
+        .args(["new", "reg", "--aid", "A000000555"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("international registration range"));
+}
