@@ -14,7 +14,7 @@ use scp::keys::{Diversification, KeyContext, SoftwareKeys};
 use scp::SecurityLevel;
 use zeroize::Zeroizing;
 
-use crate::errors::{hinted, HintExt};
+use crate::errors::hinted;
 use crate::secret::SecretHex;
 
 /// The GlobalPlatform test key most development cards ship with.
@@ -269,6 +269,7 @@ fn emu_error(addr: &str, e: loader::transport::TransportError) -> anyhow::Error 
 
 #[cfg(feature = "pcsc")]
 fn open_pcsc(reader: Option<&str>) -> Result<Box<dyn Transport>> {
+    use crate::errors::HintExt;
     use loader::transport::TransportError;
     match loader::transport::pcsc::PcscTransport::connect(reader) {
         Ok(t) => Ok(Box::new(t)),

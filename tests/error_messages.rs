@@ -87,7 +87,7 @@ fn an_unreachable_emulator_says_how_to_start_one() {
 #[test]
 fn outside_a_project_build_and_test_say_where_to_run() {
     let dir = tempfile::tempdir().unwrap();
-    let stderr = fails(&mut jct(dir.path()).arg("build"));
+    let stderr = fails(jct(dir.path()).arg("build"));
     assert_eq!(error_line(&stderr), "error: no project file jct.toml");
     assert!(
         stderr.contains(
@@ -96,7 +96,7 @@ fn outside_a_project_build_and_test_say_where_to_run() {
         "{stderr}"
     );
     assert!(stderr.contains("--package"), "{stderr}");
-    let stderr = fails(&mut jct(dir.path()).arg("run"));
+    let stderr = fails(jct(dir.path()).arg("run"));
     assert!(
         error_line(&stderr).contains("no scripts given and no project file jct.toml"),
         "{stderr}"
@@ -181,7 +181,7 @@ fn a_bad_file_names_the_structure_and_the_place() {
         "[package]\nname = \"com.x\"\naid = \"F0\"\nversion = \"1.0\"\n",
     )
     .unwrap();
-    let stderr = fails(&mut jct(dir.path()).arg("build"));
+    let stderr = fails(jct(dir.path()).arg("build"));
     let line = error_line(&stderr);
     assert!(
         line.starts_with("error: jct.toml: [package] `aid`: AID 'F0' has 1 bytes"),

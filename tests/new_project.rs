@@ -57,7 +57,7 @@ fn new_then_run_passes_in_three_commands() {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
     // 2. cd demo; 3. jct run: javac, convert, the test script on an emulated card.
-    let out = run_ok(&mut jct(&dir).arg("run"));
+    let out = run_ok(jct(&dir).arg("run"));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("compiled 1 source with javac "), "{stdout}");
     assert!(stdout.contains("wrote build/demo.cap ("), "{stdout}");
@@ -74,7 +74,7 @@ fn new_then_run_passes_in_three_commands() {
 
     // Nothing changed: javac is not run again (and `jct test` without
     // scripts is `jct run`).
-    let out = run_ok(&mut jct(&dir).arg("test"));
+    let out = run_ok(jct(&dir).arg("test"));
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("javac: 1 source unchanged since the last build, not recompiled"),
@@ -119,7 +119,7 @@ fn build_recompiles_only_what_changed_and_shows_the_javac_line() {
     // A timestamp alone is no change.
     let src = std::fs::read_to_string(&source).unwrap();
     std::fs::write(&source, &src).unwrap();
-    let out = run_ok(&mut jct(&dir).arg("build"));
+    let out = run_ok(jct(&dir).arg("build"));
     assert!(
         text(&out.stdout).contains("not recompiled"),
         "{}",
@@ -132,7 +132,7 @@ fn build_recompiles_only_what_changed_and_shows_the_javac_line() {
         src.replace("'H', 'e', 'l', 'l', 'o'", "'H', 'e', 'y'"),
     )
     .unwrap();
-    let out = run_ok(&mut jct(&dir).arg("build"));
+    let out = run_ok(jct(&dir).arg("build"));
     assert!(
         text(&out.stdout).contains("compiled 1 source"),
         "{}",
@@ -142,7 +142,7 @@ fn build_recompiles_only_what_changed_and_shows_the_javac_line() {
     let script = dir.join("tests/wallet.apdu");
     let t = std::fs::read_to_string(&script).unwrap();
     std::fs::write(&script, t.replace("48 65 6C 6C 6F 9000", "48 65 79 9000")).unwrap();
-    let out = run_ok(&mut jct(&dir).arg("run"));
+    let out = run_ok(jct(&dir).arg("run"));
     assert!(
         text(&out.stdout).contains("not recompiled"),
         "{}",
@@ -161,11 +161,11 @@ fn build_recompiles_only_what_changed_and_shows_the_javac_line() {
         "package org.example.purse;\nclass Extra { short x; }\n",
     )
     .unwrap();
-    run_ok(&mut jct(&dir).arg("build"));
+    run_ok(jct(&dir).arg("build"));
     let extra_class = dir.join("build/classes/org/example/purse/Extra.class");
     assert!(extra_class.is_file());
     std::fs::remove_file(&extra).unwrap();
-    let out = run_ok(&mut jct(&dir).arg("build"));
+    let out = run_ok(jct(&dir).arg("build"));
     assert!(
         text(&out.stdout).contains("compiled 1 source"),
         "{}",
@@ -175,7 +175,7 @@ fn build_recompiles_only_what_changed_and_shows_the_javac_line() {
 
     // A deleted class file is noticed: javac runs again.
     std::fs::remove_file(&class).unwrap();
-    let out = run_ok(&mut jct(&dir).arg("build"));
+    let out = run_ok(jct(&dir).arg("build"));
     assert!(
         text(&out.stdout).contains("compiled 1 source"),
         "{}",
@@ -215,7 +215,7 @@ fn a_compile_error_is_javacs_then_one_line_of_jct() {
     );
     // Fixed, it builds: the failed compile left no state claiming otherwise.
     std::fs::write(&source, &src).unwrap();
-    run_ok(&mut jct(&dir).arg("run"));
+    run_ok(jct(&dir).arg("run"));
 }
 
 #[test]
