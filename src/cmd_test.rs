@@ -33,6 +33,10 @@ Without a target each script runs on its own fresh emulated card
 (the card manager of `jct emu`, SCP03 test keys); with --emu, -r or
 --replay all scripts run on that card, in order.
 
+Without SCRIPTs, in an applet project (`jct new`; --project DIR): builds
+it as `jct build` does, then runs every tests/*.apdu, with a summary
+line per script; the same as `jct run`.
+
 Statements:
   >> APDU [<< EXPECTED]     send a command (hex; $name inserts a variable;
                             ( ... ) inserts its bytes preceded by their length)
