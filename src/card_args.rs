@@ -375,13 +375,12 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
         for w in warnings {
             note!("warning: {w}");
         }
-        let info = match recorded_challenge {
+        let opened = match recorded_challenge {
             // A replay must repeat the recorded host challenge.
-            Some(c) => {
-                loader::danger::open_secure_channel_with_challenge(&mut client, &options, c)?
-            }
-            None => client.open_secure_channel(&options)?,
+            Some(c) => loader::danger::open_secure_channel_with_challenge(&mut client, &options, c),
+            None => client.open_secure_channel(&options),
         };
+        let info = opened.map_err(|e| with_key_hint(e.into()))?;
         if k.verbose {
             let key = KeyContext {
                 protocol: info.protocol(),
@@ -398,6 +397,33 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
         }
     }
     Ok(Session { client, sd })
+}
+
+/// A card cryptogram that does not verify means other keys: say which
+/// options give them (no authentication try was spent: the host checks
+/// the card's cryptogram before it sends EXTERNAL AUTHENTICATE).
+fn with_key_hint(e: anyhow::Error) -> anyhow::Error {
+    use loader::client::GpError;
+    use scp::ScpError;
+    // GpError carries the secure channel's error transparently: it is
+    // that link of the chain, not a cause below it.
+    let wrong_keys = e.chain().any(|c| {
+        c.downcast_ref::<ScpError>() == Some(&ScpError::CardCryptogram)
+            || matches!(
+                c.downcast_ref::<GpError>(),
+                Some(GpError::Scp(ScpError::CardCryptogram))
+            )
+    });
+    if !wrong_keys {
+        return e;
+    }
+    use crate::errors::HintExt;
+    Err::<(), _>(e)
+        .hint(
+            "give the card's keys: --key HEX (or --key-enc/--key-mac/--key-dek) and --key-ver N; \
+             if the card diversifies them, --kdf emv|visa2|kdf3 (the card counted no failed try)",
+        )
+        .unwrap_err()
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.

@@ -167,6 +167,29 @@ fn a_refused_command_names_the_command_and_the_status_word() {
 }
 
 #[test]
+fn wrong_keys_say_which_options_give_the_right_ones() {
+    let emu = support::Emu::start(false, "3.0.5");
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = fails(jct(dir.path()).args([
+        "list",
+        "--emu",
+        &emu.addr,
+        "--key",
+        "00112233445566778899AABBCCDDEEFF",
+    ]));
+    assert_eq!(
+        error_line(&stderr),
+        "error: card cryptogram mismatch: wrong keys or wrong diversification"
+    );
+    assert!(
+        stderr.contains("\nhint: give the card's keys: --key HEX"),
+        "{stderr}"
+    );
+    // The right key still works: no try was spent.
+    assert!(emu.list().contains("A000000151000000"), "{}", emu.list());
+}
+
+#[test]
 fn a_bad_file_names_the_structure_and_the_place() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.cap"), b"garbage!").unwrap();
