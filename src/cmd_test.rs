@@ -34,7 +34,8 @@ Without a target each script runs on its own fresh emulated card
 --replay all scripts run on that card, in order.
 
 Without SCRIPTs, in an applet project (`jct new`; --project DIR): builds
-it as `jct build` does, then runs every tests/*.apdu, with a summary
+it as `jct build` does, then runs every tests/*.apdu and *.apdu beside
+its jct.toml, with a summary
 line per script; the same as `jct run`.
 
 Statements:
@@ -173,7 +174,8 @@ pub fn run(mut args: TestArgs) -> Result<()> {
 
 /// Builds the project `--project` names (javac only when its sources
 /// changed) and finds its test scripts: every `*.apdu` of its tests/
-/// directory, in name order.
+/// directory, then every `*.apdu` beside its jct.toml, each set in name
+/// order.
 fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
     let dir = &args.project;
     let toml = crate::cmd_build::in_dir(dir, "jct.toml");
@@ -186,25 +188,14 @@ fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
     }
     crate::cmd_build::build(&BuildArgs::in_project(dir, args.keys.verbose))?;
     let tests = crate::cmd_build::in_dir(dir, "tests");
-    let mut scripts = Vec::new();
-    if tests.is_dir() {
-        for e in
-            std::fs::read_dir(&tests).with_context(|| format!("reading {}", tests.display()))?
-        {
-            let p = e
-                .with_context(|| format!("reading {}", tests.display()))?
-                .path();
-            if p.is_file() && p.extension().is_some_and(|x| x == "apdu") {
-                scripts.push(p);
-            }
-        }
-    }
-    scripts.sort();
+    let mut scripts = apdu_files(&tests)?;
+    scripts.extend(apdu_files(dir)?);
     if scripts.is_empty() {
         return Err(hinted(
             format!(
-                "the project builds, but has no test scripts ({} has no *.apdu)",
-                tests.display()
+                "the project builds, but has no test scripts (no *.apdu in {} or beside {})",
+                tests.display(),
+                toml.display()
             ),
             format!(
                 "add one, e.g. {}/first.apdu with `select AID << 9000` (syntax: `jct test --help`)",
@@ -213,6 +204,23 @@ fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
         ));
     }
     Ok(scripts)
+}
+
+/// The `*.apdu` files directly in `dir` (none if it does not exist), sorted.
+fn apdu_files(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let p = e.with_context(|| format!("reading {}", dir.display()))?.path();
+        if p.is_file() && p.extension().is_some_and(|x| x == "apdu") {
+            // "./x.apdu" reads as "x.apdu" in reports.
+            out.push(p.strip_prefix(".").map(PathBuf::from).unwrap_or(p));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Every script parsed before anything runs: a typo in the third script
