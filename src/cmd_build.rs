@@ -67,6 +67,10 @@ pub struct BuildArgs {
     /// Show the javac command line.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Report on stderr instead of stdout (`jct run --json`: stdout is
+    /// JSON lines only).
+    #[arg(skip)]
+    pub report_on_stderr: bool,
 }
 
 impl BuildArgs {
@@ -87,6 +91,17 @@ impl BuildArgs {
             debug: false,
             export_path: Vec::new(),
             verbose,
+            report_on_stderr: false,
+        }
+    }
+
+    /// One line of the build's report, where `report_on_stderr` says.
+    fn report(&self, args: std::fmt::Arguments<'_>) -> Result<()> {
+        if self.report_on_stderr {
+            note!("{args}");
+            Ok(())
+        } else {
+            out::line(args)
         }
     }
 }
@@ -175,11 +190,11 @@ fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
         None => {
             match compile::compile(&project, args.verbose)? {
                 Compiled::NoSources => {}
-                Compiled::UpToDate { sources } => out::line(format_args!(
+                Compiled::UpToDate { sources } => args.report(format_args!(
                     "javac: {sources} source{} unchanged since the last build, not recompiled",
                     plural(sources)
                 ))?,
-                Compiled::Ran { sources, javac } => out::line(format_args!(
+                Compiled::Ran { sources, javac } => args.report(format_args!(
                     "compiled {sources} source{} with {javac} into {}",
                     plural(sources),
                     project.classes.display()
@@ -277,7 +292,7 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf> {
     // would link against tokens it does not have.
     write_all_or_none(&files)?;
     let applets = opts.applets.len();
-    out::line(format_args!(
+    args.report(format_args!(
         "wrote {} ({} bytes): {} {} {}.{}, CAP {}, {} applet{}, {} import{}",
         cap_path.display(),
         jar.len(),
@@ -292,7 +307,7 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf> {
         if imports(&out.cap) == 1 { "" } else { "s" },
     ))?;
     if let Some((path, _)) = &export {
-        out::line(format_args!("wrote {} (export file)", path.display()))?;
+        args.report(format_args!("wrote {} (export file)", path.display()))?;
     }
     Ok(cap_path)
 }

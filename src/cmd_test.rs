@@ -186,7 +186,10 @@ fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
              directory or pass --project DIR (`jct new NAME` makes a project)",
         ));
     }
-    crate::cmd_build::build(&BuildArgs::in_project(dir, args.keys.verbose))?;
+    let mut build = BuildArgs::in_project(dir, args.keys.verbose);
+    // JSON lines on stdout stay JSON.
+    build.report_on_stderr = args.json;
+    crate::cmd_build::build(&build)?;
     let tests = crate::cmd_build::in_dir(dir, "tests");
     let mut scripts = apdu_files(&tests)?;
     scripts.extend(apdu_files(dir)?);
@@ -213,7 +216,9 @@ fn apdu_files(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
         return Ok(out);
     }
     for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let p = e.with_context(|| format!("reading {}", dir.display()))?.path();
+        let p = e
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
         if p.is_file() && p.extension().is_some_and(|x| x == "apdu") {
             // "./x.apdu" reads as "x.apdu" in reports.
             out.push(p.strip_prefix(".").map(PathBuf::from).unwrap_or(p));

@@ -81,6 +81,33 @@ fn new_then_run_passes_in_three_commands() {
         "{stdout}"
     );
     assert!(stdout.contains("6 passed"), "{stdout}");
+
+    // --json: a "script" object per script after its steps, then the summary.
+    let out = run_ok(jct(&dir).args(["run", "--json"]));
+    let stdout = text(&out.stdout);
+    // Only JSON on stdout: the build's report went to stderr.
+    let objects: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        text(&out.stderr).contains("wrote build/demo.cap"),
+        "{}",
+        text(&out.stderr)
+    );
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "step").count(),
+        6,
+        "{stdout}"
+    );
+    assert_eq!(&kinds[6..], ["script", "summary"], "{stdout}");
+    assert_eq!(objects[6]["script"], "tests/demo.apdu");
+    assert_eq!(objects[6]["passed"], 6);
+    assert_eq!(objects[7]["ok"], true);
 }
 
 #[test]
