@@ -13,7 +13,9 @@
 //! changes times without changing sources): the build state file
 //! (`.jct-build-state.json` beside the class directory) keeps a SHA-256
 //! fingerprint of the javac version and command line, the API jar and every
-//! source, and the hash of every class file javac wrote. The build is up to
+//! source, and the hash of every class file javac wrote. The javac version
+//! is read once per javac file (path, size, modification time): asking it
+//! again would start a JVM on every build. The build is up to
 //! date when the fingerprint is the same and the class files are still
 //! those javac wrote.
 
@@ -33,7 +35,7 @@ use crate::javac::{java_sources, Javac};
 pub const STATE_FILE: &str = ".jct-build-state.json";
 
 /// Bumped when the fingerprint's recipe changes, so an old state is stale.
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
 
 /// What the javac step did.
 #[derive(Debug)]
@@ -52,6 +54,13 @@ struct State {
     fingerprint: String,
     /// Class file (relative to the class directory) -> SHA-256.
     classes: BTreeMap<String, String>,
+    /// The javac file's identity ([`Javac::identity`]) and the version it
+    /// answered: the same file need not be asked again (a JVM start costs
+    /// more than the rest of an up-to-date build).
+    #[serde(default)]
+    javac_identity: String,
+    #[serde(default)]
+    javac_version: String,
 }
 
 /// Compiles `project`'s sources into its class directory when they, the
@@ -83,7 +92,19 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
     std::fs::create_dir_all(&build_dir)
         .with_context(|| format!("creating {}", build_dir.display()))?;
     let api = api_jar(&build_dir, project.target)?;
-    let javac = Javac::find()?;
+    let state_path = build_dir.join(STATE_FILE);
+    let previous = load_state(&state_path);
+    let identity = Javac::identity();
+    let known = match (&previous, &identity) {
+        (Some(prev), Some((program, origin, id))) if *id == prev.javac_identity => {
+            Javac::known(program.clone(), origin, prev.javac_version.clone())
+        }
+        _ => None,
+    };
+    let javac = match known {
+        Some(j) => j,
+        None => Javac::find()?,
+    };
     let args = javac.args(&api, classes, &sources);
     let line = javac.command_line(&args);
     if verbose {
@@ -102,8 +123,6 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
     }
     let fingerprint = hex::encode(h.finalize());
 
-    let state_path = build_dir.join(STATE_FILE);
-    let previous = load_state(&state_path);
     if let Some(prev) = &previous {
         if prev.fingerprint == fingerprint && class_hashes(classes)? == prev.classes {
             return Ok(Compiled::UpToDate {
@@ -120,6 +139,8 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
         version: STATE_VERSION,
         fingerprint,
         classes: class_hashes(classes)?,
+        javac_identity: identity.map(|(_, _, id)| id).unwrap_or_default(),
+        javac_version: javac.version_text.clone(),
     };
     let text = serde_json::to_vec_pretty(&state).context("encoding the build state")?;
     write_atomic(&state_path, &text)?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::javac::{Javac, INSTALL_JDK};
+use crate::javac::{which, Javac, INSTALL_JDK};
 
 /// The emulator's address when JCT_EMU does not say.
 pub const DEFAULT_EMU: &str = "127.0.0.1:35963";
@@ -92,14 +92,6 @@ fn javac() -> Check {
             "{INSTALL_JDK} (`jct build` compiles applets with it)"
         )),
     }
-}
-
-/// The first `program` on PATH.
-fn which(program: &Path) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }
 
 /// The PC/SC service and its readers (cards in readers: `jct list -r`).

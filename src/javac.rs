@@ -57,6 +57,48 @@ impl Javac {
         }
     }
 
+    /// Which javac [`Javac::find`] would run, without running it: the
+    /// program, where it came from, and an identity of the real file
+    /// (symbolic links such as /usr/bin/javac -> /etc/alternatives/...
+    /// resolved; its size and modification time), so that a build can
+    /// reuse the version it read last time instead of starting a JVM.
+    /// None when there is no such file (then `find` says why).
+    pub fn identity() -> Option<(PathBuf, &'static str, String)> {
+        let (program, origin) = match std::env::var_os("JAVA_HOME").filter(|h| !h.is_empty()) {
+            Some(home) => (Path::new(&home).join("bin").join("javac"), "JAVA_HOME"),
+            None => (PathBuf::from("javac"), "PATH"),
+        };
+        let file = if origin == "PATH" {
+            which(&program)?
+        } else {
+            program.clone()
+        };
+        let real = std::fs::canonicalize(&file).ok()?;
+        let meta = std::fs::metadata(&real).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some((
+            program,
+            origin,
+            format!("{} {} {mtime}", real.display(), meta.len()),
+        ))
+    }
+
+    /// A javac known from an earlier [`Javac::find`] of the same identity.
+    pub fn known(program: PathBuf, origin: &'static str, version_text: String) -> Option<Javac> {
+        let major = parse_major(&version_text)?;
+        Some(Javac {
+            program,
+            origin,
+            version_text,
+            major,
+        })
+    }
+
     /// Runs `program -version` and reads the version from its answer
     /// (javac 8 writes it on stderr, later ones on stdout).
     fn probe(program: PathBuf, origin: &'static str) -> Result<Javac> {
@@ -150,6 +192,14 @@ impl Javac {
         }
         Ok(())
     }
+}
+
+/// The first `program` on PATH.
+pub fn which(program: &Path) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
 }
 
 /// The feature release in a `javac -version` line: "javac 1.8.0_392" is 8,

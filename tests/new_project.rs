@@ -292,3 +292,73 @@ fn new_refuses_bad_names_aids_and_existing_directories() {
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("international registration range"));
 }
+
+#[cfg(unix)]
+#[test]
+fn an_up_to_date_build_starts_no_jvm() {
+    use std::os::unix::fs::PermissionsExt;
+    if !require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    // A javac on PATH that logs each call, then runs the real one.
+    let real = std::process::Command::new("sh")
+        .args(["-c", "command -v javac"])
+        .output()
+        .unwrap();
+    let real = text(&real.stdout).trim().to_string();
+    let bin = work.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = work.path().join("javac.log");
+    let wrapper = bin.join("javac");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$1\" >> '{}'\nexec '{real}' \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    run_ok(jct(work.path()).args(["new", "quick"]));
+    let dir = work.path().join("quick");
+    let calls = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    run_ok(
+        jct(&dir)
+            .arg("build")
+            .env("PATH", &path)
+            .env_remove("JAVA_HOME"),
+    );
+    // `javac -version`, then the compile.
+    assert_eq!(calls(), 2, "{}", std::fs::read_to_string(&log).unwrap());
+    let out = run_ok(
+        jct(&dir)
+            .arg("build")
+            .env("PATH", &path)
+            .env_remove("JAVA_HOME"),
+    );
+    assert!(text(&out.stdout).contains("not recompiled"));
+    assert_eq!(calls(), 2, "an up-to-date build ran javac");
+    // A different javac (here: the same file, changed) is asked again.
+    let mut script = std::fs::read_to_string(&wrapper).unwrap();
+    script.push_str("# changed\n");
+    std::fs::write(&wrapper, script).unwrap();
+    run_ok(
+        jct(&dir)
+            .arg("build")
+            .env("PATH", &path)
+            .env_remove("JAVA_HOME"),
+    );
+    assert_eq!(calls(), 3, "{}", std::fs::read_to_string(&log).unwrap());
+}
