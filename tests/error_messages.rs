@@ -190,6 +190,25 @@ fn wrong_keys_say_which_options_give_the_right_ones() {
 }
 
 #[test]
+fn a_port_in_use_says_how_to_pick_another() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = fails(jct(dir.path()).args(["emu", "--listen", &addr]));
+    let line = error_line(&stderr);
+    assert!(
+        line.starts_with(&format!("error: listening on {addr}: ")),
+        "{stderr}"
+    );
+    once(&stderr, "in use");
+    assert!(
+        stderr.contains("\nhint: another program (perhaps another `jct emu`) has that port"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--listen 127.0.0.1:0"), "{stderr}");
+}
+
+#[test]
 fn a_bad_file_names_the_structure_and_the_place() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.cap"), b"garbage!").unwrap();
