@@ -35,7 +35,8 @@ pub struct BuildArgs {
     /// An applet, with --package: AID=Class (repeat for several).
     #[arg(long, value_name = "AID=CLASS", requires = "package")]
     pub applet: Vec<String>,
-    /// The compiled classes (directory or JAR) instead of [build] classes.
+    /// The compiled classes (directory or JAR) to convert instead of
+    /// [build] classes; javac is not run.
     #[arg(long)]
     pub classes: Option<PathBuf>,
     /// The CAP file to write instead of [build] output.
