@@ -105,7 +105,8 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
         Some(j) => j,
         None => Javac::find()?,
     };
-    let args = javac.args(&api, classes, &sources);
+    let classpath = library_classes(project);
+    let args = javac.args(&api, &classpath, classes, &sources);
     let line = javac.command_line(&args);
     if verbose {
         note!("{line}");
@@ -120,6 +121,14 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
     field(&mut h, &read(&api)?);
     for s in &sources {
         field(&mut h, &read(s)?);
+    }
+    // An imported library's classes changing (its constants are inlined
+    // here) is a change too.
+    for dir in &classpath {
+        for (name, hash) in class_hashes(dir)? {
+            field(&mut h, name.as_bytes());
+            field(&mut h, hash.as_bytes());
+        }
     }
     let fingerprint = hex::encode(h.finalize());
 
@@ -148,6 +157,27 @@ pub fn compile(project: &Project, verbose: bool) -> Result<Compiled> {
         sources: sources.len(),
         javac: javac.version_text,
     })
+}
+
+/// The class directories of the libraries the project imports: for each
+/// `exportpath` entry (a library's build directory, or an export file in
+/// it), the `classes` directory beside the export files, where `jct build`
+/// puts a library project's classes. javac needs them to compile the
+/// imports; the converter reads the export files.
+fn library_classes(project: &Project) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in &project.export_path {
+        let dir = if entry.is_dir() {
+            entry.clone()
+        } else {
+            entry.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        let classes = dir.join("classes");
+        if classes.is_dir() && !out.contains(&classes) {
+            out.push(classes);
+        }
+    }
+    out
 }
 
 /// `build_dir/api-VERSION.jar`, written when missing or different from

@@ -146,9 +146,16 @@ impl Javac {
         })
     }
 
-    /// The arguments for compiling `sources` against `api_jar` into
-    /// `classes` (with the local variable tables the converter reads).
-    pub fn args(&self, api_jar: &Path, classes: &Path, sources: &[PathBuf]) -> Vec<OsString> {
+    /// The arguments for compiling `sources` against `api_jar` (and the
+    /// classes of imported packages on `classpath`) into `classes`, with
+    /// the local variable tables the converter reads.
+    pub fn args(
+        &self,
+        api_jar: &Path,
+        classpath: &[PathBuf],
+        classes: &Path,
+        sources: &[PathBuf],
+    ) -> Vec<OsString> {
         let level = if self.major == 8 { "1.8" } else { "8" };
         let mut args: Vec<OsString> = ["-g", "-source", level, "-target", level]
             .iter()
@@ -162,9 +169,13 @@ impl Javac {
             "UTF-8".into(),
             "-bootclasspath".into(),
             api_jar.into(),
-            "-d".into(),
-            classes.into(),
         ]);
+        if let Ok(cp) = std::env::join_paths(classpath) {
+            if !classpath.is_empty() {
+                args.extend([OsString::from("-cp"), cp]);
+            }
+        }
+        args.extend(["-d".into(), classes.into()]);
         args.extend(sources.iter().map(OsString::from));
         args
     }
@@ -282,7 +293,12 @@ mod tests {
         };
         let args = |major| {
             j(major)
-                .args(Path::new("api.jar"), Path::new("out"), &["A.java".into()])
+                .args(
+                    Path::new("api.jar"),
+                    &[],
+                    Path::new("out"),
+                    &["A.java".into()],
+                )
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
@@ -296,5 +312,18 @@ mod tests {
             args(17),
             "-g -source 8 -target 8 -Xlint:-options -encoding UTF-8 -bootclasspath api.jar -d out A.java"
         );
+        let with_lib = j(17).args(
+            Path::new("api.jar"),
+            &["../lib/build/classes".into()],
+            Path::new("out"),
+            &["A.java".into()],
+        );
+        let text: Vec<String> = with_lib
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(text
+            .join(" ")
+            .contains("-bootclasspath api.jar -cp ../lib/build/classes -d out"));
     }
 }

@@ -362,3 +362,35 @@ fn an_up_to_date_build_starts_no_jvm() {
     );
     assert_eq!(calls(), 3, "{}", std::fs::read_to_string(&log).unwrap());
 }
+
+/// A project importing a library project (applets/wallet uses
+/// applets/secure-channel's Shareable interface): javac gets the library's
+/// classes from beside its export file, the converter the export file.
+#[test]
+fn a_project_importing_a_library_project_builds() {
+    if !require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    for name in ["secure-channel", "wallet"] {
+        support::java::copy_tree(&Path::new("applets").join(name), &work.path().join(name));
+        let _ = std::fs::remove_dir_all(work.path().join(name).join("build"));
+    }
+    let out = run_ok(jct(&work.path().join("secure-channel")).arg("build"));
+    assert!(
+        text(&out.stdout).contains("wrote build/securechannel.exp (export file)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run_ok(jct(&work.path().join("wallet")).args(["build", "-v"]));
+    assert!(
+        text(&out.stderr).contains("-cp ../secure-channel/build/classes -d build/classes"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("wrote build/wallet.cap"),
+        "{}",
+        text(&out.stdout)
+    );
+}
