@@ -14,6 +14,7 @@ use scp::keys::{Diversification, KeyContext, SoftwareKeys};
 use scp::SecurityLevel;
 use zeroize::Zeroizing;
 
+use crate::errors::hinted;
 use crate::secret::SecretHex;
 
 /// The GlobalPlatform test key most development cards ship with.
@@ -230,11 +231,7 @@ pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
         Box::new(replay)
     } else if let Some(addr) = &t.emu {
         Box::new(
-            loader::transport::vpcd::VpcdClient::connect(addr).with_context(|| {
-                format!(
-                    "connecting to the emulator at {addr} (is `jct emu --listen {addr}` running?)"
-                )
-            })?,
+            loader::transport::vpcd::VpcdClient::connect(addr).map_err(|e| emu_error(addr, e))?,
         )
     } else {
         open_pcsc(t.reader.as_deref())?
@@ -249,12 +246,50 @@ pub fn open_transport(t: &TransportArgs) -> Result<Opened> {
     })
 }
 
+/// The emulator at `addr` could not be reached: the operating system's
+/// reason once, and how to start one.
+fn emu_error(addr: &str, e: loader::transport::TransportError) -> anyhow::Error {
+    use loader::transport::TransportError;
+    let hint = format!(
+        "start an emulated card with `jct emu --listen {addr}` (in another terminal), \
+         or point --emu (or JCT_EMU) at a running one"
+    );
+    match &e {
+        TransportError::Io { source, .. } => hinted(
+            format!("cannot connect to the emulator at {addr}: {source}"),
+            hint,
+        ),
+        TransportError::Timeout { timeout, .. } => hinted(
+            format!("the emulator at {addr} did not answer within {timeout:?}"),
+            hint,
+        ),
+        _ => anyhow::Error::new(e).context(format!("connecting to the emulator at {addr}")),
+    }
+}
+
 #[cfg(feature = "pcsc")]
 fn open_pcsc(reader: Option<&str>) -> Result<Box<dyn Transport>> {
-    Ok(Box::new(loader::transport::pcsc::PcscTransport::connect(
-        reader,
-    )?))
+    use crate::errors::HintExt;
+    use loader::transport::TransportError;
+    match loader::transport::pcsc::PcscTransport::connect(reader) {
+        Ok(t) => Ok(Box::new(t)),
+        Err(e @ TransportError::Pcsc { .. }) if e.to_string().contains("PC/SC service") => {
+            Err(e).hint(NO_PCSCD)
+        }
+        Err(e @ TransportError::NoReaders) => Err(e).hint(
+            "attach a reader; for an emulated card without one use --emu HOST:PORT \
+             (`jct emu --listen HOST:PORT`), or `jct emu --vpcd` with vsmartcard's vpcd driver; \
+             `jct doctor` checks the set-up",
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
+
+/// What to do when the PC/SC service is not there.
+#[cfg(feature = "pcsc")]
+pub const NO_PCSCD: &str =
+    "start pcscd (`sudo systemctl start pcscd`; install it with `sudo apt install pcscd`), \
+     or use an emulated card: `jct emu --listen 127.0.0.1:35963`, then --emu 127.0.0.1:35963";
 
 #[cfg(not(feature = "pcsc"))]
 fn open_pcsc(_reader: Option<&str>) -> Result<Box<dyn Transport>> {
@@ -340,13 +375,12 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
         for w in warnings {
             note!("warning: {w}");
         }
-        let info = match recorded_challenge {
+        let opened = match recorded_challenge {
             // A replay must repeat the recorded host challenge.
-            Some(c) => {
-                loader::danger::open_secure_channel_with_challenge(&mut client, &options, c)?
-            }
-            None => client.open_secure_channel(&options)?,
+            Some(c) => loader::danger::open_secure_channel_with_challenge(&mut client, &options, c),
+            None => client.open_secure_channel(&options),
         };
+        let info = opened.map_err(|e| with_key_hint(e.into()))?;
         if k.verbose {
             let key = KeyContext {
                 protocol: info.protocol(),
@@ -363,6 +397,33 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
         }
     }
     Ok(Session { client, sd })
+}
+
+/// A card cryptogram that does not verify means other keys: say which
+/// options give them (no authentication try was spent: the host checks
+/// the card's cryptogram before it sends EXTERNAL AUTHENTICATE).
+fn with_key_hint(e: anyhow::Error) -> anyhow::Error {
+    use loader::client::GpError;
+    use scp::ScpError;
+    // GpError carries the secure channel's error transparently: it is
+    // that link of the chain, not a cause below it.
+    let wrong_keys = e.chain().any(|c| {
+        c.downcast_ref::<ScpError>() == Some(&ScpError::CardCryptogram)
+            || matches!(
+                c.downcast_ref::<GpError>(),
+                Some(GpError::Scp(ScpError::CardCryptogram))
+            )
+    });
+    if !wrong_keys {
+        return e;
+    }
+    use crate::errors::HintExt;
+    Err::<(), _>(e)
+        .hint(
+            "give the card's keys: --key HEX (or --key-enc/--key-mac/--key-dek) and --key-ver N; \
+             if the card diversifies them, --kdf emv|visa2|kdf3 (the card counted no failed try)",
+        )
+        .unwrap_err()
 }
 
 /// A progress bar on stderr when it is a terminal; nothing otherwise.

@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// GlobalPlatform loader (SCP02/SCP03 over PC/SC, TCP or recorded traces) and
 /// an emulated card with a real card manager.
 ///
-/// Quick start: `jct cap info applet.cap`, `jct emu --listen 127.0.0.1:35963`,
-/// then `jct install applet.cap --emu 127.0.0.1:35963`.
+/// Quick start: `jct new demo && cd demo && jct run` (a new applet project,
+/// built and tested on an emulated card); `jct doctor` checks the machine.
 #[derive(Parser, Debug)]
 #[command(name = "jct", version, propagate_version = true)]
 pub struct Cli {
@@ -19,6 +19,27 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Create an applet project: jct.toml, the applet's source, a test script, .gitignore, README.
+    ///
+    /// Example: jct new wallet --package com.example.wallet --aid F000000001A5
+    New(crate::cmd_new::NewArgs),
+    /// Build the project, then run its tests/*.apdu on a fresh emulated card
+    /// each (or on a card: --emu, -r); a summary line per script.
+    ///
+    /// The same as `jct test` without scripts. Example: jct run --project demo
+    #[command(disable_version_flag = true)]
+    Run(crate::cmd_test::TestArgs),
+    /// Check the machine: javac, pcscd and readers, the vpcd driver, the
+    /// emulator's port, SoftHSM2 when configured; says how to get what is missing.
+    Doctor(crate::cmd_doctor::DoctorArgs),
+    /// Write shell completions to standard output.
+    ///
+    /// Example: jct completions bash > ~/.local/share/bash-completion/completions/jct
+    Completions(crate::cmd_docs::CompletionsArgs),
+    /// Write the manual page (jct.1) to standard output, or all pages into a directory.
+    ///
+    /// Example: jct man -o man/ && man -l man/jct.1
+    Man(crate::cmd_docs::ManArgs),
     /// Inspect, check and re-write CAP files (JAR or raw load file).
     #[command(subcommand)]
     Cap(CapCommand),
@@ -27,9 +48,12 @@ pub enum Command {
     Exp(ExpCommand),
     #[command(flatten)]
     Card(crate::cmd_card::CardCommand),
-    /// Convert compiled Java classes into a CAP file (and an export file).
+    /// Compile the project's Java sources (javac, when they changed) and convert them into a CAP
+    /// file (and an export file).
     ///
-    /// Run it in an applet directory with a jct.toml, or give the settings as options:
+    /// Run it in an applet project (`jct new`) with a jct.toml: javac runs on [build] sources
+    /// (default src/) against jct's Java Card API jar, only when a source, the API or the JDK
+    /// changed. Or convert compiled classes with the settings as options:
     /// jct build build/classes --package com.example.hello --package-aid F00000000101
     /// --version 1.0 --applet F0000000010101=HelloApplet -o hello.cap
     #[command(disable_version_flag = true)]

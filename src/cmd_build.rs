@@ -2,15 +2,17 @@
 //! export file), as described by a `jct.toml` (see
 //! `cap_tools::convert::project` for the schema) with command-line
 //! overrides, or entirely from the command line (`--package`, `--package-aid`,
-//! `--version`, `--applet`). Compiling the Java sources is javac's job;
-//! `jct build` reads its output.
+//! `--version`, `--applet`). In a project with Java sources it runs javac
+//! first (see `crate::compile`: only when something changed).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use cap_tools::api::ApiVersion;
 use cap_tools::convert::{self, Project};
 
+use crate::compile::{self, Compiled};
+use crate::errors::hinted;
 use crate::fsutil::write_all_or_none;
 use crate::out;
 
@@ -33,7 +35,8 @@ pub struct BuildArgs {
     /// An applet, with --package: AID=Class (repeat for several).
     #[arg(long, value_name = "AID=CLASS", requires = "package")]
     pub applet: Vec<String>,
-    /// The compiled classes (directory or JAR) instead of [build] classes.
+    /// The compiled classes (directory or JAR) to convert instead of
+    /// [build] classes; javac is not run.
     #[arg(long)]
     pub classes: Option<PathBuf>,
     /// The CAP file to write instead of [build] output.
@@ -76,7 +79,53 @@ pub struct BuildArgs {
     /// addition to [build] exportpath.
     #[arg(long = "exportpath", value_name = "PATH")]
     pub export_path: Vec<PathBuf>,
+    /// Show the javac command line.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Report on stderr instead of stdout (`jct run --json`: stdout is
+    /// JSON lines only).
+    #[arg(skip)]
+    pub report_on_stderr: bool,
 }
+
+impl BuildArgs {
+    /// The arguments of a plain `jct build` in the project `dir`.
+    pub fn in_project(dir: &Path, verbose: bool) -> BuildArgs {
+        BuildArgs {
+            project: dir.to_path_buf(),
+            package: None,
+            package_aid: None,
+            pkg_version: None,
+            applet: Vec::new(),
+            classes: None,
+            output: None,
+            export: None,
+            target: None,
+            int_support: false,
+            oracle_ushr: false,
+            debug: false,
+            export_path: Vec::new(),
+            verbose,
+            report_on_stderr: false,
+        }
+    }
+
+    /// One line of the build's report, where `report_on_stderr` says.
+    fn report(&self, args: std::fmt::Arguments<'_>) -> Result<()> {
+        if self.report_on_stderr {
+            note!("{args}");
+            Ok(())
+        } else {
+            out::line(args)
+        }
+    }
+}
+
+/// What to do when there is no jct.toml where `jct build` looks.
+const NO_PROJECT: &str =
+    "run `jct build` in an applet project's directory (`jct new NAME` makes one), \
+     give the project's directory or jct.toml, or convert compiled classes without one: \
+     jct build CLASSES --package NAME --package-aid HEX --version 1.0 -o OUT.cap";
 
 fn parse_target(s: &str) -> Result<ApiVersion, String> {
     ApiVersion::parse(s).ok_or_else(|| format!("'{s}' is none of 2.2.2, 3.0.4, 3.0.5 and 3.2.0"))
@@ -133,26 +182,67 @@ fn plan_from_flags(args: &BuildArgs, package: &str) -> Result<Plan> {
     })
 }
 
-/// Options from a jct.toml.
-fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
-    let toml = if args.project.is_dir() {
-        args.project.join("jct.toml")
+/// The jct.toml `project` names: the file, or the one in the directory.
+pub fn project_file(project: &Path) -> Result<PathBuf> {
+    let toml = if project.is_dir() {
+        in_dir(project, "jct.toml")
     } else {
-        args.project.clone()
+        project.to_path_buf()
     };
+    if !toml.exists() {
+        return Err(hinted(
+            format!("no project file {}", toml.display()),
+            NO_PROJECT,
+        ));
+    }
+    Ok(toml)
+}
+
+/// `dir/name`, without a "./" in front when `dir` is "." (so that paths in
+/// messages read as the user would type them).
+pub fn in_dir(dir: &Path, name: &str) -> PathBuf {
+    if dir == Path::new(".") {
+        PathBuf::from(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+/// Options from a jct.toml; compiles the sources first unless --classes
+/// names the classes to convert.
+fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
+    let toml = project_file(&args.project)?;
     let project = Project::load(&toml)?;
-    let classes = args
-        .classes
-        .clone()
-        .unwrap_or_else(|| project.classes.clone());
+    let classes = match &args.classes {
+        Some(c) => c.clone(),
+        None => {
+            match compile::compile(&project, args.verbose)? {
+                Compiled::NoSources => {}
+                Compiled::UpToDate { sources } => args.report(format_args!(
+                    "javac: {sources} source{} unchanged since the last build, not recompiled",
+                    plural(sources)
+                ))?,
+                Compiled::Ran { sources, javac } => args.report(format_args!(
+                    "compiled {sources} source{} with {javac} into {}",
+                    plural(sources),
+                    project.classes.display()
+                ))?,
+            }
+            project.classes.clone()
+        }
+    };
     if !classes.exists() {
-        bail!(
-            "no compiled classes at {} (compile {} with javac first, e.g.\n  javac -g -source 8 -target 8 -bootclasspath api.jar -d {} $(find {} -name '*.java')\nwith api.jar from `jct api-jar`)",
-            classes.display(),
-            project.sources.display(),
-            classes.display(),
-            project.sources.display()
-        );
+        return Err(hinted(
+            format!(
+                "no compiled classes at {} and no Java sources under {}",
+                classes.display(),
+                project.sources.display()
+            ),
+            format!(
+                "put the applet's .java files under {} (jct build compiles them), or give --classes",
+                project.sources.display()
+            ),
+        ));
     }
     Ok(Plan {
         opts: project.options(),
@@ -164,15 +254,28 @@ fn plan_from_project(args: &BuildArgs) -> Result<Plan> {
     })
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// Runs `jct build`.
 pub fn run(args: BuildArgs) -> Result<()> {
+    build(&args).map(|_| ())
+}
+
+/// Builds as `args` say; returns the CAP file written.
+pub fn build(args: &BuildArgs) -> Result<PathBuf> {
     let Plan {
         mut opts,
         classes,
         output: cap_path,
     } = match &args.package {
-        Some(package) => plan_from_flags(&args, package)?,
-        None => plan_from_project(&args)?,
+        Some(package) => plan_from_flags(args, package)?,
+        None => plan_from_project(args)?,
     };
     if let Some(t) = args.target {
         opts.target = t;
@@ -223,7 +326,7 @@ pub fn run(args: BuildArgs) -> Result<()> {
     // would link against tokens it does not have.
     write_all_or_none(&files)?;
     let applets = opts.applets.len();
-    out::line(format_args!(
+    args.report(format_args!(
         "wrote {} ({} bytes): {} {} {}.{}, CAP {}, {} applet{}, {} import{}",
         cap_path.display(),
         jar.len(),
@@ -238,9 +341,9 @@ pub fn run(args: BuildArgs) -> Result<()> {
         if imports(&out.cap) == 1 { "" } else { "s" },
     ))?;
     if let Some((path, _)) = &export {
-        out::line(format_args!("wrote {} (export file)", path.display()))?;
+        args.report(format_args!("wrote {} (export file)", path.display()))?;
     }
-    Ok(())
+    Ok(cap_path)
 }
 
 fn imports(cap: &cap_tools::Cap) -> usize {

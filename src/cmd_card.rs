@@ -446,7 +446,10 @@ fn load_progress() -> impl FnMut(LoadProgress) {
 
 #[cfg(feature = "pcsc")]
 fn readers() -> Result<()> {
-    let readers = loader::transport::pcsc::list_readers()?;
+    use crate::errors::HintExt;
+    let readers = loader::transport::pcsc::list_readers()
+        .map_err(anyhow::Error::new)
+        .hint(crate::card_args::NO_PCSCD)?;
     if readers.is_empty() {
         crate::out::text("no readers\n")?;
     }

@@ -157,7 +157,17 @@ pub fn run(args: EmuArgs) -> Result<()> {
         })?;
     } else {
         let addr = args.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
-        let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
+        let listener = match TcpListener::bind(addr) {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                return Err(crate::errors::hinted(
+                    format!("listening on {addr}: {e}"),
+                    "another program (perhaps another `jct emu`) has that port: stop it, or \
+                     listen on another one, e.g. --listen 127.0.0.1:0 picks a free port and prints it",
+                ));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("listening on {addr}"))),
+        };
         note!(
             "jct emu: listening on {} (jct --emu {} ...; Ctrl-C to stop)",
             server::local_addr(&listener),

@@ -16,6 +16,8 @@ use loader::client::GpClient;
 use loader::plan::InstallOptions;
 
 use crate::card_args::{self, parse_aid, KeyArgs, TransportArgs};
+use crate::cmd_build::BuildArgs;
+use crate::errors::hinted;
 
 /// `jct test --help`: the manual of the script language, with an example.
 pub const LONG_HELP: &str = "\
@@ -30,6 +32,11 @@ failed or met an error, 2 when a script does not parse (nothing runs).
 Without a target each script runs on its own fresh emulated card
 (the card manager of `jct emu`, SCP03 test keys); with --emu, -r or
 --replay all scripts run on that card, in order.
+
+Without SCRIPTs, in an applet project (`jct new`; --project DIR): builds
+it as `jct build` does, then runs every tests/*.apdu and *.apdu beside
+its jct.toml, with a summary
+line per script; the same as `jct run`.
 
 Statements:
   >> APDU [<< EXPECTED]     send a command (hex; $name inserts a variable;
@@ -64,9 +71,13 @@ Example (hello.apdu):
 
 #[derive(Args, Debug)]
 pub struct TestArgs {
-    /// APDU scripts, run in order (see the syntax above).
-    #[arg(required = true, value_name = "SCRIPT")]
+    /// APDU scripts, run in order (see the syntax above). None: build the
+    /// project (--project) and run its tests/*.apdu, as `jct run` does.
+    #[arg(value_name = "SCRIPT")]
     pub scripts: Vec<PathBuf>,
+    /// Without SCRIPTs: the applet project to build and test.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
     /// A CAP file to install (every applet, default options) before the
     /// scripts run; repeat for more. In process: before each script, on
     /// its fresh card; on a card: once, before the first script.
@@ -113,7 +124,12 @@ impl std::fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-pub fn run(args: TestArgs) -> Result<()> {
+pub fn run(mut args: TestArgs) -> Result<()> {
+    // No scripts: the project's, after building it.
+    let per_script = args.scripts.is_empty();
+    if per_script {
+        args.scripts = build_project(&args)?;
+    }
     let scripts = parse_all(&args)?;
     let printer = Printer {
         json: args.json,
@@ -130,13 +146,19 @@ pub fn run(args: TestArgs) -> Result<()> {
         for s in &scripts {
             let mut card = emulated(&args)?;
             let installed = install_caps(&args, &mut card, &printer, &mut total)?;
-            run_script(s, &mut card, installed, &printer, &mut total)?;
+            let summary = run_script(s, &mut card, installed, &printer, &mut total)?;
+            if per_script {
+                printer.script(s, &summary)?;
+            }
         }
     } else {
         let mut card = on_card(&args)?;
         let mut installed = install_caps(&args, &mut card, &printer, &mut total)?;
         for s in &scripts {
-            run_script(s, &mut card, installed, &printer, &mut total)?;
+            let summary = run_script(s, &mut card, installed, &printer, &mut total)?;
+            if per_script {
+                printer.script(s, &summary)?;
+            }
             // A card left unusable by one script's error is still tried with
             // the next: each script reports for itself.
             installed = true;
@@ -148,6 +170,62 @@ pub fn run(args: TestArgs) -> Result<()> {
     } else {
         Err(Exit(EXIT_FAILED).into())
     }
+}
+
+/// Builds the project `--project` names (javac only when its sources
+/// changed) and finds its test scripts: every `*.apdu` of its tests/
+/// directory, then every `*.apdu` beside its jct.toml, each set in name
+/// order.
+fn build_project(args: &TestArgs) -> Result<Vec<PathBuf>> {
+    let dir = &args.project;
+    let toml = crate::cmd_build::in_dir(dir, "jct.toml");
+    if !toml.is_file() {
+        return Err(hinted(
+            format!("no scripts given and no project file {}", toml.display()),
+            "give the scripts to run (`jct test SCRIPT...`), or run in an applet project's \
+             directory or pass --project DIR (`jct new NAME` makes a project)",
+        ));
+    }
+    let mut build = BuildArgs::in_project(dir, args.keys.verbose);
+    // JSON lines on stdout stay JSON.
+    build.report_on_stderr = args.json;
+    crate::cmd_build::build(&build)?;
+    let tests = crate::cmd_build::in_dir(dir, "tests");
+    let mut scripts = apdu_files(&tests)?;
+    scripts.extend(apdu_files(dir)?);
+    if scripts.is_empty() {
+        return Err(hinted(
+            format!(
+                "the project builds, but has no test scripts (no *.apdu in {} or beside {})",
+                tests.display(),
+                toml.display()
+            ),
+            format!(
+                "add one, e.g. {}/first.apdu with `select AID << 9000` (syntax: `jct test --help`)",
+                tests.display()
+            ),
+        ));
+    }
+    Ok(scripts)
+}
+
+/// The `*.apdu` files directly in `dir` (none if it does not exist), sorted.
+fn apdu_files(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let p = e
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
+        if p.is_file() && p.extension().is_some_and(|x| x == "apdu") {
+            // "./x.apdu" reads as "x.apdu" in reports.
+            out.push(p.strip_prefix(".").map(PathBuf::from).unwrap_or(p));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Every script parsed before anything runs: a typo in the third script
@@ -276,7 +354,7 @@ fn run_script(
     ready: bool,
     printer: &Printer,
     total: &mut Summary,
-) -> Result<()> {
+) -> Result<Summary> {
     if !ready {
         let skipped = s.steps.len();
         total.skipped += skipped;
@@ -284,7 +362,10 @@ fn run_script(
             "{}: {skipped} step(s) skipped: a --cap install failed",
             s.name
         );
-        return Ok(());
+        return Ok(Summary {
+            skipped,
+            ..Summary::default()
+        });
     }
     // Output errors (a closed pipe) end the run at once.
     let mut output: Result<()> = Ok(());
@@ -295,7 +376,7 @@ fn run_script(
     });
     output?;
     total.merge(&outcome.summary);
-    Ok(())
+    Ok(outcome.summary)
 }
 
 /// Text or JSON lines on stdout.
@@ -314,6 +395,27 @@ impl Printer {
             crate::out::line(format_args!("{v}"))
         } else {
             crate::out::text(&cardtest::report::render(r, self.unicode))
+        }
+    }
+
+    /// One script's line (project mode): its name and counts.
+    fn script(&self, s: &Script, summary: &Summary) -> Result<()> {
+        if self.json {
+            let mut v = serde_json::to_value(summary)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("type".into(), "script".into());
+                o.insert("script".into(), s.name.clone().into());
+                o.insert("ok".into(), summary.ok().into());
+            }
+            crate::out::line(format_args!("{v}"))
+        } else {
+            let verdict = match (summary.ok(), self.unicode) {
+                (true, true) => "✓",
+                (true, false) => "ok",
+                (false, true) => "✗",
+                (false, false) => "FAILED",
+            };
+            crate::out::line(format_args!("{verdict} {}: {summary}", s.name))
         }
     }
 

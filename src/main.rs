@@ -16,12 +16,20 @@ mod cmd_api;
 mod cmd_build;
 mod cmd_cap;
 mod cmd_card;
+mod cmd_docs;
+mod cmd_doctor;
 mod cmd_emu;
 mod cmd_emu_stats;
 mod cmd_exp;
+mod cmd_new;
 mod cmd_test;
+mod compile;
+mod doctor;
+mod errors;
 mod fsutil;
+mod javac;
 mod out;
+mod scaffold;
 mod secret;
 
 use std::process::ExitCode;
@@ -31,6 +39,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
+        cli::Command::New(args) => cmd_new::run(args),
+        cli::Command::Run(args) => cmd_test::run(args),
+        cli::Command::Doctor(args) => cmd_doctor::run(args),
+        cli::Command::Completions(args) => cmd_docs::completions(args),
+        cli::Command::Man(args) => cmd_docs::man(args),
         cli::Command::Cap(cmd) => cmd_cap::run(cmd),
         cli::Command::Exp(cmd) => cmd_exp::run(cmd),
         cli::Command::Card(cmd) => cmd_card::run(cmd),
@@ -45,12 +58,12 @@ fn main() -> ExitCode {
         // The reader of our output went away (`| head`): it has what it
         // wanted, so this is a quiet success, not an error.
         Err(e) if e.is::<out::StdoutClosed>() => ExitCode::SUCCESS,
-        // `jct test` has reported its failures already; only the status is left.
+        // `jct test` and `jct doctor` have reported already; only the status is left.
         Err(e) if e.is::<cmd_test::Exit>() => {
             ExitCode::from(e.downcast_ref::<cmd_test::Exit>().map_or(1, |x| x.0))
         }
         Err(e) => {
-            note!("error: {e:#}");
+            note!("error: {}", errors::render(&e));
             ExitCode::FAILURE
         }
     }

@@ -293,6 +293,14 @@ fn long_help_documents_the_syntax_with_an_example() {
             ">> 80 01 00 00 00 << 48 65 6C 6C 6F 9000",
         ))
         .stdout(predicate::str::contains("--cap <FILE>"));
-    // No script is a usage error from clap.
-    jct().arg("test").assert().code(2);
+    // No script outside a project: nothing to build or run, and how to go on.
+    let dir = tempfile::tempdir().unwrap();
+    jct()
+        .current_dir(dir.path())
+        .arg("test")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: no scripts given and no project file jct.toml\nhint: give the scripts to run",
+        ));
 }
