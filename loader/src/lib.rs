@@ -14,6 +14,7 @@
 pub mod card_info;
 pub mod client;
 pub mod plan;
+pub mod script;
 pub mod transport;
 
 /// Ways to open a session that give up the protection of a fresh random host
