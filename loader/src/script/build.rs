@@ -26,9 +26,7 @@ use scp::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::packet::{
-    Body, CardIdentity, Command, Header, Hex, Mode, Rollback, Session, SwPattern,
-};
+use super::packet::{Body, CardIdentity, Command, Header, Hex, Mode, Rollback, Session, SwPattern};
 use super::ScriptError;
 use crate::plan::{self, InstallOptions, LoadOptions, Plan, Step};
 
@@ -326,11 +324,7 @@ impl Builder {
         let mut rollback = Vec::new();
         for op in &self.operations {
             let p: Plan = match op {
-                Operation::Install {
-                    cap,
-                    load,
-                    install,
-                } => {
+                Operation::Install { cap, load, install } => {
                     let loaded = plan::load(cap, load, sd, block)?;
                     // The first LOAD: from there on the card may hold part
                     // of the package.
@@ -544,9 +538,10 @@ impl Builder {
         response: &[u8],
         now: u64,
     ) -> Result<Body, ScriptError> {
-        let rollback = script.rollback.as_ref().ok_or_else(|| {
-            ScriptError::Build("the script has no rollback".into())
-        })?;
+        let rollback = script
+            .rollback
+            .as_ref()
+            .ok_or_else(|| ScriptError::Build("the script has no rollback".into()))?;
         if rollback.wrapped {
             return Err(ScriptError::Build(
                 "an offline script carries its rollback already".into(),

@@ -95,7 +95,11 @@ pub fn verify_log(
     }
     let (mut card, _) = card_auth
         .external_authenticate(&body.session.external_authenticate.0)
-        .map_err(|e| bad(format!("these keys do not give the script's EXTERNAL AUTHENTICATE: {e}")))?;
+        .map_err(|e| {
+            bad(format!(
+                "these keys do not give the script's EXTERNAL AUTHENTICATE: {e}"
+            ))
+        })?;
     let hello = scp::danger::begin_with_challenge(config, host_challenge);
     let auth = hello
         .on_init_update_response(expected)
@@ -114,9 +118,11 @@ pub fn verify_log(
                 "the log skips from command {index} to {logged_index}"
             )));
         }
-        let plain = card
-            .verify_and_unwrap(&command.apdu.0)
-            .map_err(|e| bad(format!("command {index} does not verify under these keys: {e}")))?;
+        let plain = card.verify_and_unwrap(&command.apdu.0).map_err(|e| {
+            bad(format!(
+                "command {index} does not verify under these keys: {e}"
+            ))
+        })?;
         let rewrapped = channel.wrap_apdu(&plain).map_err(|e| bad(e.to_string()))?;
         if rewrapped != command.apdu.0 {
             return Err(bad(format!(
@@ -155,4 +161,3 @@ pub fn verify_log(
     }
     Ok(out)
 }
-

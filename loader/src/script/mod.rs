@@ -15,6 +15,7 @@
 //! a [`crate::transport::CardChannel`].
 
 pub mod build;
+pub mod identify;
 pub mod log;
 pub mod packet;
 pub mod play;

@@ -86,7 +86,9 @@ impl SwPattern {
     pub fn parse(s: &str) -> Result<SwPattern, String> {
         let bytes = s.as_bytes();
         if bytes.len() != 4 {
-            return Err(format!("status word pattern {s:?} must be 4 hex digits or X"));
+            return Err(format!(
+                "status word pattern {s:?} must be 4 hex digits or X"
+            ));
         }
         let (mut value, mut mask) = (0u16, 0u16);
         for &c in bytes {

@@ -244,9 +244,10 @@ pub fn check_identity(channel: &mut CardChannel, body: &Body) -> Result<(), Stri
 /// in its tag (as GlobalPlatform cards do), else the bytes themselves.
 pub fn data_object_value(tag: u16, data: &[u8]) -> Vec<u8> {
     match gp::tlv::Tlv::parse(data) {
-        Ok(t) if t.tag().to_bytes() == tag_bytes(tag) => {
-            t.bytes().map(<[u8]>::to_vec).unwrap_or_else(|| data.to_vec())
-        }
+        Ok(t) if t.tag().to_bytes() == tag_bytes(tag) => t
+            .bytes()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_else(|| data.to_vec()),
         _ => data.to_vec(),
     }
 }
@@ -292,7 +293,11 @@ pub fn explain_mismatch(expected: &[u8], actual: &[u8]) -> String {
     let info = |h: &scp::InitUpdateResponse| match &h.challenge {
         scp::CardChallenge::Scp02 {
             sequence_counter, ..
-        } => (2u8, None, Some(u32::from(u16::from_be_bytes(*sequence_counter)))),
+        } => (
+            2u8,
+            None,
+            Some(u32::from(u16::from_be_bytes(*sequence_counter))),
+        ),
         scp::CardChallenge::Scp03 {
             i,
             sequence_counter,
@@ -520,8 +525,8 @@ fn run_rollback(
                 out.error = Some(e.to_string());
                 return out;
             }
-            let iu = scp::initialize_update_command(body.header.key_version, &host_challenge)
-                .to_bytes();
+            let iu =
+                scp::initialize_update_command(body.header.key_version, &host_challenge).to_bytes();
             let r = match transmit(channel, &iu) {
                 Ok(r) => r,
                 Err(e) => {

@@ -93,7 +93,9 @@ impl ScriptSigner {
                 return Ok(ScriptSigner { key });
             }
         }
-        Err(ScriptError::Key("could not draw a valid P-256 scalar".into()))
+        Err(ScriptError::Key(
+            "could not draw a valid P-256 scalar".into(),
+        ))
     }
 
     /// From a private key file.
