@@ -19,9 +19,11 @@ mod cmd_card;
 mod cmd_emu;
 mod cmd_emu_stats;
 mod cmd_exp;
+mod cmd_script;
 mod cmd_test;
 mod fsutil;
 mod out;
+mod script_tls;
 mod secret;
 
 use std::process::ExitCode;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Card(cmd) => cmd_card::run(cmd),
         cli::Command::Emu(args) => cmd_emu::run(args),
         cli::Command::Test(args) => cmd_test::run(args),
+        cli::Command::Script(cmd) => cmd_script::run(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),

@@ -298,16 +298,11 @@ impl Builder {
         })
     }
 
-    fn check_key_version(&self, card: &CardRecord) -> Result<(), ScriptError> {
-        let kvn = self.keys.key_version();
-        if kvn != card.key_version {
-            return Err(ScriptError::Build(format!(
-                "the keys are key version {kvn:02X} but the card's key set is {:02X} \
-                 (give the card's key version with the keys)",
-                card.key_version
-            )));
-        }
-        Ok(())
+    /// This builder with the keys set to the card's key version.
+    fn for_card(&self, card: &CardRecord) -> Result<Builder, ScriptError> {
+        let mut b = self.clone();
+        b.keys = with_card_version(&self.keys, card.key_version)?;
+        Ok(b)
     }
 
     fn plan(&self, card: &CardRecord, channel: &SecureChannel) -> Result<Planned, ScriptError> {
@@ -423,14 +418,14 @@ impl Builder {
         now: u64,
         rng: &mut dyn ChallengeSource,
     ) -> Result<Body, ScriptError> {
-        self.check_key_version(card)?;
+        let this = self.for_card(card)?;
         let counter = card.sequence_counter.ok_or_else(|| {
             ScriptError::Build(
                 "an offline script needs the card's sequence counter (GET DATA C1)".into(),
             )
         })?;
-        let (session, mut channel) = self.offline_session(card, counter, rng)?;
-        let planned = self.plan(card, &channel)?;
+        let (session, mut channel) = this.offline_session(card, counter, rng)?;
+        let planned = this.plan(card, &channel)?;
         let commands = Self::wrap_steps(&mut channel, &planned.steps)?;
         let rollback = match planned.rollback_from {
             Some(from) => {
@@ -440,7 +435,7 @@ impl Builder {
                 let next = counter.checked_add(1).ok_or_else(|| {
                     ScriptError::Build("the sequence counter is exhausted".into())
                 })?;
-                let (session, mut channel) = self.offline_session(card, next, rng)?;
+                let (session, mut channel) = this.offline_session(card, next, rng)?;
                 let commands = Self::wrap_steps(&mut channel, &planned.rollback)?;
                 Some(Rollback {
                     from,
@@ -452,7 +447,7 @@ impl Builder {
             None => None,
         };
         Ok(Body {
-            header: self.header(Mode::Offline, card, Some(counter), now),
+            header: this.header(Mode::Offline, card, Some(counter), now),
             session,
             commands,
             rollback,
@@ -483,11 +478,11 @@ impl Builder {
         response: &[u8],
         now: u64,
     ) -> Result<Body, ScriptError> {
-        self.check_key_version(card)?;
+        let this = self.for_card(card)?;
         let (host_challenge, hello) = parse_exchange(card, initialize_update, response)?;
         let mut card = card.clone();
         card.identity.kdd = Hex(hello.kdd.to_vec());
-        let (session, mut channel) = open_host(self, &card, host_challenge, response, false)?;
+        let (session, mut channel) = open_host(&this, &card, host_challenge, response, false)?;
         if session.initialize_update.0 != initialize_update {
             return Err(ScriptError::Build(format!(
                 "the client's INITIALIZE UPDATE {} is not the one for key version {:02X}",
@@ -495,7 +490,7 @@ impl Builder {
                 card.key_version
             )));
         }
-        let planned = self.plan(&card, &channel)?;
+        let planned = this.plan(&card, &channel)?;
         let commands = Self::wrap_steps(&mut channel, &planned.steps)?;
         let rollback = planned.rollback_from.map(|from| Rollback {
             from,
@@ -522,7 +517,7 @@ impl Builder {
                 } => sequence_counter.map(|[a, b, c]| u32::from_be_bytes([0, a, b, c])),
             });
         Ok(Body {
-            header: self.header(Mode::Online, &card, counter, now),
+            header: this.header(Mode::Online, &card, counter, now),
             session,
             commands,
             rollback,
@@ -557,14 +552,14 @@ impl Builder {
             sequence_counter: None,
             max_command_data: None,
         };
-        self.check_key_version(&card)?;
+        let this = self.for_card(&card)?;
         let (host_challenge, hello) = parse_exchange(&card, initialize_update, response)?;
         if hello.kdd[..] != h.card.kdd.0[..] {
             return Err(ScriptError::Build(
                 "the rollback session is with another card than the script's".into(),
             ));
         }
-        let (session, mut channel) = open_host(self, &card, host_challenge, response, false)?;
+        let (session, mut channel) = open_host(&this, &card, host_challenge, response, false)?;
         let mut steps = Vec::new();
         for c in &rollback.commands {
             let command = CommandApdu::parse(&c.apdu.0)
@@ -576,7 +571,7 @@ impl Builder {
         let commands = Self::wrap_steps(&mut channel, &steps)?;
         let mut header = h.clone();
         header.created = now;
-        header.expires = now.saturating_add(self.validity);
+        header.expires = now.saturating_add(this.validity);
         header.description = format!("rollback of: {}", h.description);
         Ok(Body {
             header,
@@ -620,4 +615,104 @@ fn parse_exchange(
         )));
     }
     Ok((host_challenge, hello))
+}
+
+/// A key provider whose key version is the card's: the keys given with
+/// version 0 ("the card's default") take the version the card's record
+/// states, so the predicted INITIALIZE UPDATE names the right key set.
+struct Versioned {
+    inner: Arc<dyn KeyProvider>,
+    version: u8,
+}
+
+/// `keys` with the card's key version: refused when `keys` name another.
+pub fn with_card_version(
+    keys: &Arc<dyn KeyProvider>,
+    version: u8,
+) -> Result<Arc<dyn KeyProvider>, ScriptError> {
+    match keys.key_version() {
+        v if v == version => Ok(Arc::clone(keys)),
+        0 => Ok(Arc::new(Versioned {
+            inner: Arc::clone(keys),
+            version,
+        })),
+        v => Err(ScriptError::Build(format!(
+            "the keys are key version {v:02X} but the card's key set is {version:02X}"
+        ))),
+    }
+}
+
+impl KeyProvider for Versioned {
+    fn key_version(&self) -> u8 {
+        self.version
+    }
+
+    fn scp02_session_keys(
+        &self,
+        key: &scp::keys::KeyContext,
+        i: u8,
+        sequence_counter: [u8; 2],
+    ) -> Result<scp::scp02::SessionKeys, scp::ScpError> {
+        self.inner.scp02_session_keys(key, i, sequence_counter)
+    }
+
+    fn scp03_session_keys(
+        &self,
+        key: &scp::keys::KeyContext,
+        host_challenge: &[u8; 8],
+        card_challenge: &[u8; 8],
+    ) -> Result<scp::scp03::SessionKeys, scp::ScpError> {
+        self.inner
+            .scp03_session_keys(key, host_challenge, card_challenge)
+    }
+
+    fn scp02_session(
+        &self,
+        key: &scp::keys::KeyContext,
+        i: u8,
+        sequence_counter: [u8; 2],
+        host_challenge: &[u8; 8],
+        card_challenge: &[u8; 6],
+    ) -> Result<scp::keys::Cryptograms<scp::scp02::SessionKeys>, scp::ScpError> {
+        self.inner
+            .scp02_session(key, i, sequence_counter, host_challenge, card_challenge)
+    }
+
+    fn scp03_session(
+        &self,
+        key: &scp::keys::KeyContext,
+        host_challenge: &[u8; 8],
+        card_challenge: &[u8; 8],
+    ) -> Result<scp::keys::Cryptograms<scp::scp03::SessionKeys>, scp::ScpError> {
+        self.inner.scp03_session(key, host_challenge, card_challenge)
+    }
+
+    fn scp03_card_challenge(
+        &self,
+        key: &scp::keys::KeyContext,
+        sequence_counter: &[u8; 3],
+        aid: &[u8],
+    ) -> Result<[u8; 8], scp::ScpError> {
+        self.inner.scp03_card_challenge(key, sequence_counter, aid)
+    }
+
+    fn encrypt_key_data(
+        &self,
+        key: &scp::keys::KeyContext,
+        data: &[u8],
+    ) -> Result<Vec<u8>, scp::ScpError> {
+        self.inner.encrypt_key_data(key, data)
+    }
+
+    fn decrypt_key_data(
+        &self,
+        key: &scp::keys::KeyContext,
+        data: &[u8],
+    ) -> Result<Vec<u8>, scp::ScpError> {
+        self.inner.decrypt_key_data(key, data)
+    }
+
+    fn describe(&self, key: &scp::keys::KeyContext) -> Result<String, scp::ScpError> {
+        self.inner.describe(key)
+    }
 }

@@ -27,6 +27,15 @@ fn get(channel: &mut CardChannel, tag: u16) -> Result<Option<Vec<u8>>, String> {
 /// Reads the record of the card whose security domain `sd` is selected
 /// here (or the first of [`crate::client::ISD_AIDS`]).
 pub fn identify(channel: &mut CardChannel, sd: Option<&[u8]>) -> Result<CardRecord, String> {
+    identify_with_hello(channel, sd).map(|(record, _)| record)
+}
+
+/// As [`identify`], also returning the INITIALIZE UPDATE sent and the
+/// card's answer: the online client's first half of a session.
+pub fn identify_with_hello(
+    channel: &mut CardChannel,
+    sd: Option<&[u8]>,
+) -> Result<(CardRecord, Hello), String> {
     let candidates: Vec<&[u8]> = match sd {
         Some(a) => vec![a],
         None => crate::client::ISD_AIDS.to_vec(),
@@ -70,7 +79,7 @@ pub fn identify(channel: &mut CardChannel, sd: Option<&[u8]>) -> Result<CardReco
         [a, b, c] => Some(u32::from_be_bytes([0, *a, *b, *c])),
         _ => None,
     });
-    Ok(CardRecord {
+    let record = CardRecord {
         identity: CardIdentity {
             cin: cin.map(Hex),
             iin: iin.map(Hex),
@@ -83,5 +92,19 @@ pub fn identify(channel: &mut CardChannel, sd: Option<&[u8]>) -> Result<CardReco
         i,
         sequence_counter,
         max_command_data,
-    })
+    };
+    Ok((
+        record,
+        Hello {
+            command: iu,
+            response: r,
+        },
+    ))
+}
+
+/// An INITIALIZE UPDATE and the card's answer (data and SW).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    pub command: Vec<u8>,
+    pub response: Vec<u8>,
 }

@@ -38,6 +38,7 @@ pub fn verify_log(
 ) -> Result<Vec<CheckedResponse>, ScriptError> {
     let bad = |m: String| ScriptError::Build(m);
     let h = &body.header;
+    let keys = super::build::with_card_version(&keys, h.key_version)?;
     let level = scp::SecurityLevel::from_byte(h.security_level)
         .ok_or_else(|| bad(format!("no security level {:02X}", h.security_level)))?;
     let mut config = HostConfig::new(keys);

@@ -17,6 +17,7 @@
 pub mod build;
 pub mod identify;
 pub mod log;
+pub mod online;
 pub mod packet;
 pub mod play;
 pub mod sign;
