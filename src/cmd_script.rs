@@ -17,7 +17,7 @@ use gp::CommandApdu;
 use loader::plan::{InstallOptions, LoadOptions};
 use loader::script::build::{Builder, CardRecord, Operation};
 use loader::script::packet::SwPattern;
-use loader::script::play::{self, LoggedResponse};
+use loader::script::play;
 use loader::script::{log, online, ScriptSigner, ScriptVerifier};
 
 use crate::card_args::{channel, open_transport, parse_aid, parse_hex, KeyArgs, TransportArgs};
@@ -88,7 +88,7 @@ pub enum ScriptCommand {
         /// Security domain AID for --server (default: the ISD).
         #[arg(long, value_name = "AID")]
         sd: Option<String>,
-        /// Write the card's answers to FILE, for `jct script verify-log`.
+        /// Write the script and the card's answers to FILE, for `jct script verify-log`.
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
         /// Print the report as JSON.
@@ -99,11 +99,10 @@ pub enum ScriptCommand {
     },
     /// Check the R-MACs of a play's answers (the key holder, with the keys
     /// the script was built with).
+    ///
+    /// Example: jct script verify-log play.log --key MASTER --kdf kdf3
     VerifyLog {
-        /// The script that was played.
-        file: PathBuf,
-        /// The log `jct script play --log` wrote.
-        #[arg(long, value_name = "FILE")]
+        /// The log `jct script play --log` wrote (the script and the answers).
         log: PathBuf,
         /// Print JSON.
         #[arg(long)]
@@ -219,14 +218,15 @@ pub fn run(cmd: ScriptCommand) -> Result<()> {
             transport,
         } => {
             let verifier = ScriptVerifier::from_file_bytes(&read(&public)?)?;
-            let report = match (file, server) {
+            let (packet, report) = match (file, server) {
                 (Some(file), _) => {
                     // Signature and expiry before the card is even touched.
                     let packet = play::open(&read(&file)?, &verifier, now())
                         .with_context(|| format!("{}", file.display()))?;
                     let opened = open_transport(&transport)?;
                     let mut ch = channel(opened.transport, transport.trace);
-                    play::play_offline(&mut ch, &packet.body)
+                    let report = play::play_offline(&mut ch, &packet.body);
+                    (packet, report)
                 }
                 (None, Some(addr)) => {
                     let ca = server_ca.context("--server needs --server-ca")?;
@@ -246,7 +246,11 @@ pub fn run(cmd: ScriptCommand) -> Result<()> {
                 (None, None) => bail!("give a script file or --server"),
             };
             if let Some(path) = log {
-                std::fs::write(&path, serde_json::to_vec_pretty(&report.responses)?)
+                let log = play::PlayLog {
+                    packet,
+                    responses: report.responses.clone(),
+                };
+                std::fs::write(&path, serde_json::to_vec_pretty(&log)?)
                     .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if json {
@@ -259,17 +263,11 @@ pub fn run(cmd: ScriptCommand) -> Result<()> {
             }
             Ok(())
         }
-        ScriptCommand::VerifyLog {
-            file,
-            log,
-            json,
-            keys,
-        } => {
-            let packet = loader::script::Packet::parse(&read(&file)?)?;
-            let entries: Vec<LoggedResponse> = serde_json::from_slice(&read(&log)?)
+        ScriptCommand::VerifyLog { log, json, keys } => {
+            let entries: play::PlayLog = serde_json::from_slice(&read(&log)?)
                 .with_context(|| format!("{} is not a play log", log.display()))?;
             let (options, _) = keys.channel_options()?;
-            let checked = log::verify_log(options.keys, &packet.body, &entries)?;
+            let checked = log::verify_log(options.keys, &entries.packet.body, &entries.responses)?;
             let bad = checked.iter().filter(|c| !c.authentic).count();
             if json {
                 crate::out::line(format_args!("{}", serde_json::to_string_pretty(&checked)?))?;
@@ -280,8 +278,15 @@ pub fn run(cmd: ScriptCommand) -> Result<()> {
                         c.index + 1,
                         c.kind,
                         c.sw,
-                        if c.authentic { "authentic" } else { "NOT AUTHENTIC" },
-                        c.error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                        if c.authentic {
+                            "authentic"
+                        } else {
+                            "NOT AUTHENTIC"
+                        },
+                        c.error
+                            .as_ref()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
                     ))?;
                 }
                 crate::out::line(format_args!(
@@ -341,7 +346,8 @@ fn builder(content: &ContentArgs, keys: &KeyArgs) -> Result<(Builder, ScriptSign
         });
     }
     if let Some(path) = &content.install {
-        let cap = Cap::from_path(path).with_context(|| format!("cannot read CAP {}", path.display()))?;
+        let cap =
+            Cap::from_path(path).with_context(|| format!("cannot read CAP {}", path.display()))?;
         let install = (!content.load_only)
             .then(|| -> Result<InstallOptions> {
                 Ok(InstallOptions {

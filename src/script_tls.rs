@@ -62,7 +62,10 @@ pub fn make_certs(out: &Path, names: &[String]) -> Result<()> {
     let server = params.signed_by(&server_key, &ca)?;
     std::fs::write(out.join("ca.pem"), ca.pem())?;
     std::fs::write(out.join("server.pem"), server.pem())?;
-    write_private(&out.join("server.key"), server_key.serialize_pem().as_bytes())?;
+    write_private(
+        &out.join("server.key"),
+        server_key.serialize_pem().as_bytes(),
+    )?;
     note!(
         "wrote {0}/ca.pem (for the clients' --server-ca), {0}/server.pem and {0}/server.key",
         out.display()
@@ -185,7 +188,7 @@ pub fn play_online(
     sd: Option<&[u8]>,
     verifier: &ScriptVerifier,
     now: u64,
-) -> Result<PlayReport> {
+) -> Result<(loader::script::Packet, PlayReport)> {
     let mut roots = rustls::RootCertStore::empty();
     let cas = CertificateDer::pem_file_iter(ca)
         .with_context(|| format!("cannot read {}", ca.display()))?

@@ -337,7 +337,16 @@ impl Builder {
                         _ => loaded,
                     }
                 }
-                Operation::Delete { aid, related } => plan::delete(aid, *related)?,
+                Operation::Delete { aid, related } => {
+                    // Nothing to delete is as good as deleted: a script
+                    // that clears the way before an install works on a
+                    // card where the way is clear already.
+                    let mut p = plan::delete(aid, *related)?;
+                    for s in &mut p.steps {
+                        s.accept.push(0x6A88);
+                    }
+                    p
+                }
                 Operation::PutKey { keys, replace } => {
                     let (data, _) = crate::client::put_key_data(keys, channel)
                         .map_err(|e| ScriptError::Build(format!("PUT KEY: {e}")))?;
@@ -482,14 +491,10 @@ impl Builder {
         let (host_challenge, hello) = parse_exchange(card, initialize_update, response)?;
         let mut card = card.clone();
         card.identity.kdd = Hex(hello.kdd.to_vec());
-        let (session, mut channel) = open_host(&this, &card, host_challenge, response, false)?;
-        if session.initialize_update.0 != initialize_update {
-            return Err(ScriptError::Build(format!(
-                "the client's INITIALIZE UPDATE {} is not the one for key version {:02X}",
-                hex::encode_upper(initialize_update),
-                card.key_version
-            )));
-        }
+        let (mut session, mut channel) = open_host(&this, &card, host_challenge, response, false)?;
+        // The client's command (P1 00 asks for the default key set) is the
+        // one the card answered.
+        session.initialize_update = Hex(initialize_update.to_vec());
         let planned = this.plan(&card, &channel)?;
         let commands = Self::wrap_steps(&mut channel, &planned.steps)?;
         let rollback = planned.rollback_from.map(|from| Rollback {
@@ -559,7 +564,8 @@ impl Builder {
                 "the rollback session is with another card than the script's".into(),
             ));
         }
-        let (session, mut channel) = open_host(&this, &card, host_challenge, response, false)?;
+        let (mut session, mut channel) = open_host(&this, &card, host_challenge, response, false)?;
+        session.initialize_update = Hex(initialize_update.to_vec());
         let mut steps = Vec::new();
         for c in &rollback.commands {
             let command = CommandApdu::parse(&c.apdu.0)
@@ -594,6 +600,13 @@ fn parse_exchange(
         .map_err(|e| bad(format!("INITIALIZE UPDATE: {e}")))?;
     if command.cla() != 0x80 || command.ins() != 0x50 {
         return Err(bad("the first command is not INITIALIZE UPDATE".into()));
+    }
+    if command.p1() != 0 && command.p1() != card.key_version {
+        return Err(bad(format!(
+            "INITIALIZE UPDATE asks for key version {:02X}, the card's is {:02X}",
+            command.p1(),
+            card.key_version
+        )));
     }
     let host_challenge: [u8; 8] = command
         .data()
@@ -684,7 +697,8 @@ impl KeyProvider for Versioned {
         host_challenge: &[u8; 8],
         card_challenge: &[u8; 8],
     ) -> Result<scp::keys::Cryptograms<scp::scp03::SessionKeys>, scp::ScpError> {
-        self.inner.scp03_session(key, host_challenge, card_challenge)
+        self.inner
+            .scp03_session(key, host_challenge, card_challenge)
     }
 
     fn scp03_card_challenge(

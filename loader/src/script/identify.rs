@@ -27,14 +27,18 @@ fn get(channel: &mut CardChannel, tag: u16) -> Result<Option<Vec<u8>>, String> {
 /// Reads the record of the card whose security domain `sd` is selected
 /// here (or the first of [`crate::client::ISD_AIDS`]).
 pub fn identify(channel: &mut CardChannel, sd: Option<&[u8]>) -> Result<CardRecord, String> {
-    identify_with_hello(channel, sd).map(|(record, _)| record)
+    identify_with_hello(channel, sd, true).map(|(record, _)| record)
 }
 
 /// As [`identify`], also returning the INITIALIZE UPDATE sent and the
-/// card's answer: the online client's first half of a session.
+/// card's answer: the online client's first half of a session. Without
+/// `read_counter` nothing follows INITIALIZE UPDATE, so EXTERNAL
+/// AUTHENTICATE may come next (a card drops a handshake another command
+/// interrupts); the counter is then the one the card's answer carries.
 pub fn identify_with_hello(
     channel: &mut CardChannel,
     sd: Option<&[u8]>,
+    read_counter: bool,
 ) -> Result<(CardRecord, Hello), String> {
     let candidates: Vec<&[u8]> = match sd {
         Some(a) => vec![a],
@@ -74,11 +78,22 @@ pub fn identify_with_hello(
         scp::CardChallenge::Scp03 { i, .. } => *i,
         scp::CardChallenge::Scp02 { .. } => scp02_i.unwrap_or(0x15),
     };
-    let sequence_counter = get(channel, 0x00C1)?.and_then(|v| match v.as_slice() {
-        [a, b] => Some(u32::from(u16::from_be_bytes([*a, *b]))),
-        [a, b, c] => Some(u32::from_be_bytes([0, *a, *b, *c])),
-        _ => None,
-    });
+    let sequence_counter = if read_counter {
+        get(channel, 0x00C1)?.and_then(|v| match v.as_slice() {
+            [a, b] => Some(u32::from(u16::from_be_bytes([*a, *b]))),
+            [a, b, c] => Some(u32::from_be_bytes([0, *a, *b, *c])),
+            _ => None,
+        })
+    } else {
+        match &hello.challenge {
+            scp::CardChallenge::Scp02 {
+                sequence_counter, ..
+            } => Some(u32::from(u16::from_be_bytes(*sequence_counter))),
+            scp::CardChallenge::Scp03 {
+                sequence_counter, ..
+            } => sequence_counter.map(|[a, b, c]| u32::from_be_bytes([0, a, b, c])),
+        }
+    };
     let record = CardRecord {
         identity: CardIdentity {
             cin: cin.map(Hex),

@@ -162,15 +162,16 @@ fn receive(
 
 /// The online client: reads the card's identity, sends INITIALIZE UPDATE,
 /// asks the key holder for the script of that session, checks it and
-/// plays it from EXTERNAL AUTHENTICATE on.
+/// plays it from EXTERNAL AUTHENTICATE on. Returns the script with the
+/// report, for the play log.
 pub fn play_via_server(
     channel: &mut CardChannel,
     sd: Option<&[u8]>,
     verifier: &ScriptVerifier,
     now: u64,
     exchange: Exchange<'_>,
-) -> Result<PlayReport, String> {
-    let (card, hello) = identify_with_hello(channel, sd)?;
+) -> Result<(Packet, PlayReport), String> {
+    let (card, hello) = identify_with_hello(channel, sd, false)?;
     let reply = exchange(&Request::Build {
         card,
         initialize_update: Hex(hello.command.clone()),
@@ -189,5 +190,6 @@ pub fn play_via_server(
         })?;
         Ok(receive(reply, verifier, now, &hello)?.body)
     };
-    Ok(play::play_online(channel, &packet.body, &mut rollback))
+    let report = play::play_online(channel, &packet.body, &mut rollback);
+    Ok((packet, report))
 }

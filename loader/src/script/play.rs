@@ -59,6 +59,15 @@ pub struct LoggedResponse {
     pub response: String,
 }
 
+/// A play's log: the script and the card's answers, which the key holder
+/// checks with `jct script verify-log`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlayLog {
+    pub packet: Packet,
+    pub responses: Vec<LoggedResponse>,
+}
+
 /// The rollback, when one ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RollbackReport {
