@@ -381,3 +381,159 @@ fn offline_needs_a_predictable_challenge() {
         .to_string();
     assert!(err.contains("online"), "{err}");
 }
+
+/// The command line end to end against `jct emu` over TCP: the thin
+/// client's `identify` and `play`, the key holder's `keygen`, `build`,
+/// `tls-cert`, `serve` and `verify-log`; offline, then online through the
+/// TLS service at C-MAC+C-ENC+R-MAC, the R-MACs checked afterwards.
+#[test]
+fn command_line_offline_and_online() {
+    let Some(_) = hello_cap() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path();
+    let api = java::api_jar(dir, Some("3.0.5"));
+    let cap = java::build_applet(dir, &api, "hello", None).cap;
+    let emu = support::Emu::start_profile(
+        false,
+        CardProfile {
+            scp03_i: 0x70,
+            ..CardProfile::default()
+        },
+    );
+    let jct = || {
+        let mut c = assert_cmd::Command::cargo_bin("jct").unwrap();
+        c.current_dir(dir)
+            .env_remove("JCT_KEY")
+            .env_remove("JCT_EMU");
+        c
+    };
+    jct()
+        .args(["script", "keygen", "--out", "holder"])
+        .assert()
+        .success();
+    let record = jct()
+        .args(["script", "identify", "--emu", &emu.addr])
+        .output()
+        .unwrap();
+    assert!(record.status.success());
+    std::fs::write(dir.join("cards.jsonl"), &record.stdout).unwrap();
+    let key = support::TEST_KEY;
+    jct()
+        .args(["script", "build", "--cards", "cards.jsonl", "--out", "out"])
+        .args([
+            "--sign",
+            "holder.key",
+            "--key",
+            key,
+            "--mode",
+            "enc",
+            "--install",
+        ])
+        .arg(&cap)
+        .assert()
+        .success();
+    let script = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let play = |extra: &[&str]| {
+        let mut c = jct();
+        c.args(["script", "play"])
+            .arg(&script)
+            .args(["--pub", "holder.pub", "--emu", &emu.addr])
+            .args(extra);
+        c.output().unwrap()
+    };
+    let first = play(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stdout)
+    );
+    assert!(String::from_utf8_lossy(&first.stdout).contains("Result: completed"));
+    assert!(emu.list().contains(APPLET));
+    // Again: refused before EXTERNAL AUTHENTICATE, exit status 1, and why.
+    let again = play(&["--json"]);
+    assert_eq!(again.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["authenticated"], false);
+    assert!(report["error"].as_str().unwrap().contains("counter moved"));
+    // The wrong public key: refused before the card is touched.
+    jct()
+        .args(["script", "keygen", "--out", "stranger"])
+        .assert()
+        .success();
+    jct()
+        .args(["script", "play"])
+        .arg(&script)
+        .args(["--pub", "stranger.pub", "--emu", "127.0.0.1:1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("signature check failed"));
+
+    // Online: the key holder as a TLS service, for a card whose challenge
+    // is random (SCP03 i=00 would do too; here the same card).
+    jct()
+        .args(["script", "tls-cert", "--out", "tls"])
+        .assert()
+        .success();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("jct"))
+        .current_dir(dir)
+        .args(["script", "serve", "--listen", &addr, "--tls-dir", "tls"])
+        .args(["--sign", "holder.key", "--key", key, "--mode", "rmac"])
+        .args(["--delete", PACKAGE, "--install"])
+        .arg(&cap)
+        .args(["--max-connections", "1"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The listener is up once the service says so on stderr.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serve.stderr.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("serving"), "{line}");
+    let online = jct()
+        .args([
+            "script",
+            "play",
+            "--server",
+            &addr,
+            "--server-ca",
+            "tls/ca.pem",
+        ])
+        .args([
+            "--pub",
+            "holder.pub",
+            "--emu",
+            &emu.addr,
+            "--log",
+            "play.log",
+        ])
+        .output()
+        .unwrap();
+    let _ = serve.wait();
+    assert!(
+        online.status.success(),
+        "{}",
+        String::from_utf8_lossy(&online.stdout)
+    );
+    assert!(String::from_utf8_lossy(&online.stdout).contains("(Online)"));
+    assert!(emu.list().contains(APPLET));
+    // The key holder checks the card's R-MACs.
+    jct()
+        .args(["script", "verify-log", "play.log", "--key", key])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("0 not authentic"));
+}
