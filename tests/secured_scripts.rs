@@ -104,6 +104,11 @@ impl Setup {
     /// Emulated card number `n`: its own serial, its keys diversified from
     /// the master key with its key diversification data.
     fn card(self, n: u8) -> Arc<Mutex<Card>> {
+        self.card_with_memory(n, CardProfile::default().memory)
+    }
+
+    /// As [`Setup::card`], with `memory` bytes for load files.
+    fn card_with_memory(self, n: u8, memory: usize) -> Arc<Mutex<Card>> {
         let serial = [0x5C, 0x00, self.i, n];
         let mut kdd = [0x4A, 0x43, 0x00, 0x01, 0, 0, 0, 0, 0x00, 0x01];
         kdd[4..8].copy_from_slice(&serial);
@@ -111,6 +116,7 @@ impl Setup {
         let profile = CardProfile {
             scp02_i: if self.scp02 { self.i } else { 0x55 },
             scp03_i: if self.scp02 { 0x70 } else { self.i },
+            memory,
             ..CardProfile::default()
         };
         let card = Card::with_rng(profile, keys, Box::new(Serial(serial, false))).unwrap();
@@ -536,4 +542,75 @@ fn command_line_offline_and_online() {
         .assert()
         .success()
         .stdout(predicates::str::contains("0 not authentic"));
+}
+
+/// Online mode for cards whose challenge is random (SCP03 i=00, SCP02
+/// i=15), keys diversified from the master: the key holder's service in
+/// process, every request and reply through the wire framing. And a card
+/// too small for the package: LOAD fails, the client asks the key holder
+/// for the rollback of that script, and nothing stays on the card.
+#[test]
+fn online_for_random_challenges_with_rollback() {
+    use loader::script::online::{self, Reply, Request, Service};
+    let Some(cap) = hello_cap() else { return };
+    for (scp02, i) in [(false, 0x00), (true, 0x15)] {
+        let setup = Setup {
+            scp02,
+            i,
+            level: SecurityLevel::C_MAC_C_ENC,
+        };
+        let signer = ScriptSigner::generate().unwrap();
+        let verifier = signer.verifier();
+        let service = Service {
+            builder: setup.builder(&cap),
+            signer,
+        };
+        let requests = std::cell::Cell::new(0);
+        let mut exchange = |r: &Request| -> Result<Reply, String> {
+            requests.set(requests.get() + 1);
+            let mut wire = Vec::new();
+            online::write_message(&mut wire, r)?;
+            let request: Request = online::read_message(&mut wire.as_slice())?;
+            let mut back = Vec::new();
+            online::write_message(&mut back, &service.handle(request, NOW))?;
+            online::read_message(&mut back.as_slice())
+        };
+        for n in 0..3 {
+            let card = setup.card(n);
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let (_, report) = online::play_via_server(
+                &mut channel(&card, &seen),
+                None,
+                &verifier,
+                NOW,
+                &mut exchange,
+            )
+            .unwrap();
+            assert!(report.completed, "{}", report.to_text());
+            assert!(selectable(&card));
+        }
+        assert_eq!(requests.get(), 3, "one exchange per card");
+
+        let small = setup.card_with_memory(50, 64);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (_, report) = online::play_via_server(
+            &mut channel(&small, &seen),
+            None,
+            &verifier,
+            NOW,
+            &mut exchange,
+        )
+        .unwrap();
+        assert!(!report.completed);
+        let failed = report.failed_command.clone().unwrap();
+        assert_eq!(failed.kind, "LOAD", "{}", report.to_text());
+        assert!(
+            report.rollback.clone().unwrap().completed,
+            "{}",
+            report.to_text()
+        );
+        assert_eq!(requests.get(), 5, "the rollback took a second exchange");
+        let listing = registry(setup, &small);
+        assert!(!listing.contains(PACKAGE), "{listing}");
+    }
 }

@@ -44,7 +44,7 @@ pub struct CardRecord {
     /// 2 or 3.
     pub scp: u8,
     /// "i", as a number (0x70 = 112) or a hex string ("70").
-    #[serde(with = "hex_byte")]
+    #[serde(with = "super::packet::hex_byte")]
     pub i: u8,
     /// The sequence counter the card's next session will use (GET DATA C1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,29 +52,6 @@ pub struct CardRecord {
     /// Largest command data field the card takes (9F65); 255 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_command_data: Option<usize>,
-}
-
-/// A byte written as a hex string ("70") in files; a plain number is read too.
-mod hex_byte {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &u8, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{v:02X}"))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Either {
-            Number(u8),
-            Text(String),
-        }
-        match Either::deserialize(d)? {
-            Either::Number(n) => Ok(n),
-            Either::Text(t) => u8::from_str_radix(t.trim_start_matches("0x"), 16)
-                .map_err(|e| serde::de::Error::custom(format!("\"i\" {t:?}: {e}"))),
-        }
-    }
 }
 
 impl CardRecord {

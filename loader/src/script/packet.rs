@@ -138,6 +138,29 @@ impl<'de> Deserialize<'de> for SwPattern {
     }
 }
 
+/// A byte written as a hex string ("70") in files; a plain number is read too.
+pub(crate) mod hex_byte {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u8, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:02X}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u8, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Number(u8),
+            Text(String),
+        }
+        match Either::deserialize(d)? {
+            Either::Number(n) => Ok(n),
+            Either::Text(t) => u8::from_str_radix(t.trim_start_matches("0x"), 16)
+                .map_err(|e| serde::de::Error::custom(format!("\"i\" {t:?}: {e}"))),
+        }
+    }
+}
+
 /// How the session of a script was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -183,9 +206,11 @@ pub struct Header {
     pub key_version: u8,
     /// Secure channel protocol: 2 or 3.
     pub scp: u8,
-    /// Its implementation option "i".
+    /// Its implementation option "i" (hex in the file: "70").
+    #[serde(with = "hex_byte")]
     pub i: u8,
-    /// Security level of EXTERNAL AUTHENTICATE (P1).
+    /// Security level of EXTERNAL AUTHENTICATE (P1; hex in the file: "03").
+    #[serde(with = "hex_byte")]
     pub security_level: u8,
     /// The sequence counter the session uses (offline: the value the card
     /// must be at; online: the one the card reported).
