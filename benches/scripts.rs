@@ -27,7 +27,7 @@ use loader::script::packet::{CardIdentity, Hex};
 use loader::script::{play, ScriptSigner};
 use loader::transport::CardChannel;
 use scp::keys::{Key, SoftwareKeys, StaticKeys};
-use scp::{ChallengeSource, SecurityLevel};
+use scp::SecurityLevel;
 
 fn largest_corpus_cap() -> (String, Cap) {
     let shared = std::env::var("JCT_SHARED")

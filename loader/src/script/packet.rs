@@ -100,7 +100,7 @@ impl SwPattern {
             let digit = (c as char)
                 .to_digit(16)
                 .ok_or_else(|| format!("status word pattern {s:?}: {:?} is not hex", c as char))?;
-            value |= digit as u16;
+            value |= u16::try_from(digit).map_err(|_| format!("status word pattern {s:?}"))?;
             mask |= 0xF;
         }
         Ok(SwPattern { value, mask })

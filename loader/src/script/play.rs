@@ -262,10 +262,9 @@ pub fn data_object_value(tag: u16, data: &[u8]) -> Vec<u8> {
 }
 
 fn tag_bytes(tag: u16) -> Vec<u8> {
-    if tag > 0xFF {
-        tag.to_be_bytes().to_vec()
-    } else {
-        vec![tag as u8]
+    match tag.to_be_bytes() {
+        [0, low] => vec![low],
+        both => both.to_vec(),
     }
 }
 
