@@ -50,8 +50,9 @@ fn keys() -> StaticKeys {
 /// A fresh card persisted in `dir`, its serial fixed (so its KDD is known)
 /// and its sequence counter at 0.
 fn fresh_card(dir: &std::path::Path) -> Card {
-    let state = dir.join(format!("card-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&state);
+    // The state is a directory (its journal): a fresh card needs it gone.
+    let state = dir.join(format!("card-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&state);
     let rng = Box::new(Serial(false));
     Card::open_with_rng(&state, CardProfile::default(), keys(), rng).unwrap()
 }
@@ -111,17 +112,16 @@ fn bench(c: &mut Criterion) {
     let (name, cap) = largest_corpus_cap();
     let cap = Arc::new(cap);
     let dir = tempfile::tempdir().unwrap();
-    let builder = Builder {
-        keys: Arc::new(SoftwareKeys::new(keys())),
-        level: SecurityLevel::C_MAC_C_ENC,
-        validity: 3600,
-        operations: vec![Operation::Install {
+    let builder = Builder::new(
+        Arc::new(SoftwareKeys::new(keys())),
+        SecurityLevel::C_MAC_C_ENC,
+        3600,
+        vec![Operation::Install {
             cap: Arc::clone(&cap),
             load: LoadOptions::default(),
             install: Some(InstallOptions::default()),
         }],
-        description: None,
-    };
+    );
     let signer = ScriptSigner::generate().unwrap();
     let verifier = signer.verifier();
     let card_record = record(&fresh_card(dir.path()));

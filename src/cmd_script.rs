@@ -20,7 +20,12 @@ use loader::script::packet::SwPattern;
 use loader::script::play;
 use loader::script::{log, online, ScriptSigner, ScriptVerifier};
 
-use crate::card_args::{channel, open_transport, parse_aid, parse_hex, KeyArgs, TransportArgs};
+use scp::keys::{KeyType, StaticKeys};
+
+use crate::card_args::{
+    channel, open_transport, parse_aid, parse_hex, parse_u8, KeyArgs, TransportArgs,
+};
+use crate::secret::SecretHex;
 
 #[derive(Subcommand, Debug)]
 pub enum ScriptCommand {
@@ -142,7 +147,7 @@ pub enum ScriptCommand {
 }
 
 /// What the scripts do and how they are signed. Operations run in this
-/// order: deletes, the install, put-key, STORE DATA, raw APDUs.
+/// order: deletes, the install, PUT KEY, STORE DATA, raw APDUs.
 #[derive(Args, Debug)]
 pub struct ContentArgs {
     /// The key holder's private key file (`jct script keygen`).
@@ -169,6 +174,19 @@ pub struct ContentArgs {
     /// Delete this AID with what depends on it (repeatable).
     #[arg(long, value_name = "AID")]
     pub delete: Vec<String>,
+    /// PUT KEY: a new key set with this key for ENC, MAC and DEK (hex),
+    /// encrypted under the session's DEK.
+    #[arg(long, value_name = "HEX", value_parser = SecretHex::parse, requires = "new_key_ver")]
+    pub new_key: Option<SecretHex>,
+    /// Version of the new key set.
+    #[arg(long, value_name = "N", value_parser = parse_u8)]
+    pub new_key_ver: Option<u8>,
+    /// Key type of the new key set.
+    #[arg(long, value_enum, default_value_t = crate::cmd_card::NewKeyType::Aes)]
+    pub new_key_type: crate::cmd_card::NewKeyType,
+    /// Replace this key set version instead of adding one.
+    #[arg(long, value_name = "N", value_parser = parse_u8, requires = "new_key")]
+    pub replace: Option<u8>,
     /// STORE DATA blocks (hex, repeatable, sent in order).
     #[arg(long, value_name = "HEX")]
     pub store_data: Vec<String>,
@@ -377,6 +395,19 @@ fn builder(content: &ContentArgs, keys: &KeyArgs) -> Result<(Builder, ScriptSign
             install,
         });
     }
+    if let (Some(key), Some(version)) = (&content.new_key, content.new_key_ver) {
+        let kind = match content.new_key_type {
+            crate::cmd_card::NewKeyType::Aes => KeyType::Aes,
+            crate::cmd_card::NewKeyType::Des3 => KeyType::Des3,
+        };
+        let bytes = key.bytes("--new-key")?;
+        let keys =
+            StaticKeys::from_bytes(kind, &bytes, &bytes, &bytes, version).context("--new-key")?;
+        operations.push(Operation::PutKey {
+            keys,
+            replace: content.replace,
+        });
+    }
     if !content.store_data.is_empty() {
         let blocks = content
             .store_data
@@ -397,16 +428,15 @@ fn builder(content: &ContentArgs, keys: &KeyArgs) -> Result<(Builder, ScriptSign
         operations.push(Operation::Raw { command, accept });
     }
     if operations.is_empty() {
-        bail!("nothing to do: give --install, --delete, --store-data or --apdu");
+        bail!("nothing to do: give --install, --delete, --new-key, --store-data or --apdu");
     }
     Ok((
-        Builder {
-            keys: options.keys,
-            level: options.security_level,
-            validity: content.valid_hours.saturating_mul(3600),
+        Builder::new(
+            options.keys,
+            options.security_level,
+            content.valid_hours.saturating_mul(3600),
             operations,
-            description: None,
-        },
+        ),
         signer,
     ))
 }

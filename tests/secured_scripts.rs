@@ -125,17 +125,16 @@ impl Setup {
     }
 
     fn builder(self, cap: &Arc<Cap>) -> Builder {
-        Builder {
-            keys: Arc::new(self.keys()),
-            level: self.level,
-            validity: 3600,
-            operations: vec![Operation::Install {
+        Builder::new(
+            Arc::new(self.keys()),
+            self.level,
+            3600,
+            vec![Operation::Install {
                 cap: Arc::clone(cap),
                 load: LoadOptions::default(),
                 install: Some(InstallOptions::default()),
             }],
-            description: None,
-        }
+        )
     }
 }
 
@@ -613,4 +612,53 @@ fn online_for_random_challenges_with_rollback() {
         let listing = registry(setup, &small);
         assert!(!listing.contains(PACKAGE), "{listing}");
     }
+}
+
+/// A script that personalizes instead of installing: PUT KEY of a new key
+/// set (encrypted under the session's Key-DEK by the key holder) and raw
+/// commands with wildcard status words; afterwards the card opens a
+/// session with the new keys.
+#[test]
+fn put_key_and_raw_commands_in_a_script() {
+    let setup = Setup {
+        scp02: false,
+        i: 0x70,
+        level: SecurityLevel::C_MAC_C_ENC,
+    };
+    let card = setup.card(7);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = identify(&mut channel(&card, &seen), None).unwrap();
+    let new_keys = StaticKeys::single(Key::aes(&[0x5A; 16]).unwrap(), 2);
+    let builder = Builder::new(
+        Arc::new(setup.keys()),
+        setup.level,
+        60,
+        vec![
+            Operation::PutKey {
+                keys: new_keys.clone(),
+                replace: None,
+            },
+            Operation::Raw {
+                command: gp::CommandApdu::parse(&h("80CA00E000")).unwrap(),
+                accept: vec![loader::script::packet::SwPattern::parse("90XX").unwrap()],
+            },
+        ],
+    )
+    .with_description("new key set 02");
+    let signer = ScriptSigner::generate().unwrap();
+    let body = builder.build_offline(&record, NOW, &mut OsRng).unwrap();
+    assert!(
+        body.rollback.is_none(),
+        "nothing loaded, nothing to roll back"
+    );
+    let bytes = signer.sign(body).unwrap().to_bytes().unwrap();
+    let packet = play::open(&bytes, &signer.verifier(), NOW).unwrap();
+    let report = play::play_offline(&mut channel(&card, &seen), &packet.body);
+    assert!(report.completed, "{}", report.to_text());
+    // The new key set opens a session (key version 02, not diversified).
+    let mut client = GpClient::over(Box::new(InProcess::shared(Arc::clone(&card))));
+    client.select_security_domain(None).unwrap();
+    let options = ChannelOptions::new(SoftwareKeys::new(new_keys));
+    let info = client.open_secure_channel(&options).unwrap();
+    assert_eq!(info.key_version, 2);
 }

@@ -14,7 +14,7 @@
 //! secure channel, so each C-MAC chains on the one before, exactly as in a
 //! live session.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cap_tools::Cap;
 use gp::apdu::CommandApdu;
@@ -163,10 +163,101 @@ pub struct Builder {
     pub level: SecurityLevel,
     /// Seconds a script stays valid after it is built.
     pub validity: u64,
-    /// What the scripts do, in order.
-    pub operations: Vec<Operation>,
     /// A description for the header; `None` = from the operations.
     pub description: Option<String>,
+    /// What the scripts do, in order (fixed at construction: the plans
+    /// made from them are kept for the next card).
+    operations: Arc<Vec<Operation>>,
+    /// The plain plans of the installs, per operation, block size and
+    /// security domain: a batch of cards shares them, so the load file is
+    /// built once, not once per card.
+    plans: Arc<Mutex<Vec<CachedPlan>>>,
+}
+
+struct CachedPlan {
+    operation: usize,
+    block: usize,
+    security_domain: Vec<u8>,
+    plan: Arc<Plan>,
+}
+
+/// Plans kept at most (distinct block sizes and security domains).
+const MAX_CACHED_PLANS: usize = 16;
+
+impl Builder {
+    /// A builder for `operations` with `keys` at `level`, scripts valid for
+    /// `validity` seconds.
+    pub fn new(
+        keys: Arc<dyn KeyProvider>,
+        level: SecurityLevel,
+        validity: u64,
+        operations: Vec<Operation>,
+    ) -> Builder {
+        Builder {
+            keys,
+            level,
+            validity,
+            description: None,
+            operations: Arc::new(operations),
+            plans: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// With this description in the headers.
+    pub fn with_description(mut self, description: impl Into<String>) -> Builder {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// The operations, in order.
+    pub fn operations(&self) -> &[Operation] {
+        &self.operations
+    }
+
+    /// The plain plan of install operation `index` (cached).
+    fn install_plan(
+        &self,
+        index: usize,
+        cap: &Cap,
+        load: &LoadOptions,
+        install: Option<&InstallOptions>,
+        sd: &[u8],
+        block: usize,
+    ) -> Result<Arc<Plan>, ScriptError> {
+        {
+            let cache = self
+                .plans
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(c) = cache
+                .iter()
+                .find(|c| c.operation == index && c.block == block && c.security_domain == sd)
+            {
+                return Ok(Arc::clone(&c.plan));
+            }
+        }
+        let loaded = plan::load(cap, load, sd, block)?;
+        let plan = Arc::new(match install {
+            Some(options) if !(plan::is_library(cap) && options.applet.is_none()) => {
+                loaded.then(plan::install(cap, options)?)
+            }
+            _ => loaded,
+        });
+        let mut cache = self
+            .plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= MAX_CACHED_PLANS {
+            cache.remove(0);
+        }
+        cache.push(CachedPlan {
+            operation: index,
+            block,
+            security_domain: sd.to_vec(),
+            plan: Arc::clone(&plan),
+        });
+        Ok(plan)
+    }
 }
 
 /// LOAD data bytes per block after secure messaging overhead: the MAC (8
@@ -294,10 +385,9 @@ impl Builder {
         let mut steps: Vec<Planned1> = Vec::new();
         let mut rollback_from = None;
         let mut rollback = Vec::new();
-        for op in &self.operations {
+        for (index, op) in self.operations.iter().enumerate() {
             let p: Plan = match op {
                 Operation::Install { cap, load, install } => {
-                    let loaded = plan::load(cap, load, sd, block)?;
                     // The first LOAD: from there on the card may hold part
                     // of the package.
                     rollback_from.get_or_insert(steps.len() + 1);
@@ -307,12 +397,9 @@ impl Builder {
                         s.accept.push(0x6A88);
                     }
                     rollback.extend(delete.steps.into_iter().map(|s| (s, None)));
-                    match install {
-                        Some(options) if !(plan::is_library(cap) && options.applet.is_none()) => {
-                            loaded.then(plan::install(cap, options)?)
-                        }
-                        _ => loaded,
-                    }
+                    let plan = self.install_plan(index, cap, load, install.as_ref(), sd, block)?;
+                    steps.extend(plan.steps.iter().cloned().map(|s| (s, None)));
+                    continue;
                 }
                 Operation::Delete { aid, related } => {
                     // Nothing to delete is as good as deleted: a script
