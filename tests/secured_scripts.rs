@@ -310,6 +310,37 @@ fn batch(setup: Setup) {
         "{listing}"
     );
     assert!(!selectable(&card));
+
+    // The same in a LOAD block halfway: the card holds a partial load when
+    // it answers 6982; the rollback's DELETE finds no package (6A88, as
+    // good as deleted) and the card is as before.
+    let card = setup.card(98);
+    let record = identify(&mut channel(&card, &seen), None).unwrap();
+    let mut body = builder.build_offline(&record, NOW, &mut OsRng).unwrap();
+    let load = body.commands.len() / 2;
+    assert_eq!(body.commands[load].kind, "LOAD");
+    let mac = 4 + usize::from(body.commands[load].apdu.0[4]);
+    body.commands[load].apdu.0[mac] ^= 0x80;
+    let bytes = signer.sign(body).unwrap().to_bytes().unwrap();
+    let packet = play::open(&bytes, &verifier, NOW).unwrap();
+    let report = play::play_offline(&mut channel(&card, &seen), &packet.body);
+    let failed = report.failed_command.clone().unwrap();
+    assert_eq!((failed.index, failed.sw.as_str()), (load, "6982"));
+    assert!(
+        report.rollback.clone().unwrap().completed,
+        "{}",
+        report.to_text()
+    );
+    let listing = registry(setup, &card);
+    assert!(!listing.contains(PACKAGE), "{listing}");
+    // And the card takes the package afterwards.
+    let record = identify(&mut channel(&card, &seen), None).unwrap();
+    let body = builder.build_offline(&record, NOW, &mut OsRng).unwrap();
+    let bytes = signer.sign(body).unwrap().to_bytes().unwrap();
+    let packet = play::open(&bytes, &verifier, NOW).unwrap();
+    let report = play::play_offline(&mut channel(&card, &seen), &packet.body);
+    assert!(report.completed, "{}", report.to_text());
+    assert!(selectable(&card));
 }
 
 #[test]
