@@ -67,6 +67,10 @@ pub enum Command {
     /// Run APDU scripts as regression tests: on a fresh in-process card, or a card (--emu, -r).
     #[command(long_about = crate::cmd_test::LONG_HELP)]
     Test(crate::cmd_test::TestArgs),
+    /// Secured scripts: the key holder builds a card's whole install sequence,
+    /// every command MACed and the lot signed; a thin client without keys plays it.
+    #[command(subcommand)]
+    Script(crate::cmd_script::ScriptCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

@@ -22,6 +22,7 @@ mod cmd_emu;
 mod cmd_emu_stats;
 mod cmd_exp;
 mod cmd_new;
+mod cmd_script;
 mod cmd_test;
 mod compile;
 mod doctor;
@@ -30,6 +31,7 @@ mod fsutil;
 mod javac;
 mod out;
 mod scaffold;
+mod script_tls;
 mod secret;
 
 use std::process::ExitCode;
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         cli::Command::Card(cmd) => cmd_card::run(cmd),
         cli::Command::Emu(args) => cmd_emu::run(args),
         cli::Command::Test(args) => cmd_test::run(args),
+        cli::Command::Script(cmd) => cmd_script::run(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),

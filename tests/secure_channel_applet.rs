@@ -408,6 +408,12 @@ fn known_answer_vectors_of_scp03_level_03() {
         let r = exchange(&mut card, Route::Front, &init);
         assert_eq!(r[29..32], n.to_be_bytes()[1..], "counter {n}");
     }
+    // GET DATA C1: the counter the next INITIALIZE UPDATE will use, which
+    // offline secured scripts are built for.
+    assert_eq!(
+        exchange(&mut card, Route::Front, &h("80CA00C100")),
+        h("C103000015 9000")
+    );
     let r = exchange(&mut card, Route::Front, &init);
     assert_eq!(
         r,
@@ -436,6 +442,7 @@ fn known_answer_vectors_of_scp03_level_03() {
     for _ in 0..0x15 {
         card.transmit(&init);
     }
+    assert_eq!(card.transmit(&h("00CA00C100")), h("C103000015 9000"));
     assert_eq!(card.transmit(&init)[13..21], h("C40932A6FEFEAEB2"));
     assert_eq!(
         card.transmit(&h("848203001059D54D932423D29F6313C970875F8C2F")),

@@ -4,7 +4,8 @@
 //! TCP, record and replay of traces), opens secure channels on security
 //! domains with the `scp` crate's host side, and runs card content management
 //! (list, load, install, delete, put key, set status) with the `gp` crate's
-//! commands. It reads CAP files through cap-tools' model only; it never
+//! commands, and builds and plays secured scripts ([`script`]: the key
+//! holder's signed, pre-MACed command sequences for a thin client). It reads CAP files through cap-tools' model only; it never
 //! converts class files, never holds the card's side of a protocol, and
 //! prints nothing: rendering is the front end's job.
 
@@ -14,6 +15,7 @@
 pub mod card_info;
 pub mod client;
 pub mod plan;
+pub mod script;
 pub mod transport;
 
 /// Ways to open a session that give up the protection of a fresh random host

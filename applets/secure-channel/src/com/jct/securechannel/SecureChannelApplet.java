@@ -483,9 +483,15 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
         }
         if (ins == INS_GET_DATA) {
             boolean keyInformation = buf[(short) (cOff + 2)] == 0 && buf[(short) (cOff + 3)] == (byte) 0xE0;
-            if (keyInformation || !envelope) {
+            // C1: the sequence counter the next INITIALIZE UPDATE uses, which
+            // a key holder needs to build offline scripts (GP Amendment D).
+            boolean counter = buf[(short) (cOff + 2)] == 0 && buf[(short) (cOff + 3)] == (byte) 0xC1;
+            if (keyInformation || counter || !envelope) {
                 if (cls != CLA_GP && cls != 0) {
                     ISOException.throwIt(ISO7816.SW_CLA_NOT_SUPPORTED);
+                }
+                if (counter) {
+                    return sequenceCounter();
                 }
                 if (!keyInformation) {
                     ISOException.throwIt(SW_REFERENCED_DATA_NOT_FOUND);
@@ -924,6 +930,14 @@ public class SecureChannelApplet extends Applet implements ExtendedLength, Secur
     }
 
     /** GET DATA E0: a C0 entry (id, version, type 88, length) per key. */
+    /** GET DATA C1: {@code C1 03} and the 3-byte sequence counter, into rb. */
+    private short sequenceCounter() {
+        rb[0] = (byte) 0xC1;
+        rb[1] = 3;
+        Util.arrayCopyNonAtomic(sequence, (short) 1, rb, (short) 2, (short) 3);
+        return 5;
+    }
+
     private short keyInformation() {
         short r = 0;
         rb[r++] = (byte) 0xE0;
