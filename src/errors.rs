@@ -87,10 +87,17 @@ pub fn render(e: &anyhow::Error) -> String {
             .as_deref()
             .is_some_and(|p| p.contains(text.as_str()));
         if !repeated {
+            // A cause that starts by naming what the message just named
+            // ("cannot read CAP x.cap" over "x.cap: No such file") says
+            // only the rest.
+            let shown = match text.split_once(": ") {
+                Some((head, rest)) if !head.is_empty() && message.ends_with(head) => rest,
+                _ => text.as_str(),
+            };
             if !message.is_empty() {
                 message.push_str(": ");
             }
-            message.push_str(&text);
+            message.push_str(shown);
         }
         previous = Some(text);
     }
@@ -126,7 +133,7 @@ mod tests {
     #[test]
     fn a_cause_printed_by_its_parent_is_not_repeated() {
         let e = anyhow::Error::new(Wraps(not_found())).context("cannot read CAP x.cap");
-        assert_eq!(render(&e), "cannot read CAP x.cap: x.cap: No such file");
+        assert_eq!(render(&e), "cannot read CAP x.cap: No such file");
     }
 
     #[test]

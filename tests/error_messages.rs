@@ -49,9 +49,10 @@ fn a_missing_file_is_named_with_the_os_reason_once() {
         fails(jct(dir.path()).args(["install", "/nonexistent.cap", "--emu", "127.0.0.1:1"]));
     assert_eq!(
         error_line(&stderr),
-        "error: cannot read CAP /nonexistent.cap: /nonexistent.cap: No such file or directory (os error 2)"
+        "error: cannot read CAP /nonexistent.cap: No such file or directory (os error 2)"
     );
     once(&stderr, "No such file or directory");
+    once(&stderr, "/nonexistent.cap");
     let stderr = fails(jct(dir.path()).args(["exp", "dump", "/nonexistent.exp"]));
     once(&stderr, "No such file or directory");
     assert!(error_line(&stderr).contains("/nonexistent.exp"), "{stderr}");
