@@ -229,23 +229,7 @@ fn class_hashes(dir: &Path) -> Result<BTreeMap<String, String>> {
 }
 
 fn class_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
-            let e = e.with_context(|| format!("reading {}", d.display()))?;
-            let p = e.path();
-            let kind = e
-                .file_type()
-                .with_context(|| format!("reading {}", p.display()))?;
-            if kind.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "class") {
-                out.push(p);
-            }
-        }
-    }
-    Ok(out)
+    crate::fsutil::files_with_extension(dir, "class")
 }
 
 /// Removes the class files under `dir` (and nothing else: the directory

@@ -241,25 +241,7 @@ fn shell_quote(s: &str) -> String {
 /// Every `.java` file under `dir`, sorted (so the command line and the
 /// build state are the same from run to run).
 pub fn java_sources(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))?;
-        for e in entries {
-            let e = e.with_context(|| format!("reading {}", d.display()))?;
-            let p = e.path();
-            let kind = e
-                .file_type()
-                .with_context(|| format!("reading {}", p.display()))?;
-            if kind.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "java") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    crate::fsutil::files_with_extension(dir, "java")
 }
 
 #[cfg(test)]

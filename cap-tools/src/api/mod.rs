@@ -232,19 +232,24 @@ impl ApiTable {
     }
 }
 
-/// The table of an API version, parsed on first use.
-pub fn table(version: ApiVersion) -> &'static ApiTable {
-    static TABLES: [OnceLock<ApiTable>; 4] = [
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-    ];
+/// The entry of `version` in a cache with one slot per API version, made
+/// by `make` on first use.
+fn per_version(
+    slots: &'static [OnceLock<ApiTable>; 4],
+    version: ApiVersion,
+    make: impl FnOnce() -> ApiTable,
+) -> &'static ApiTable {
     let idx = ApiVersion::ALL
         .iter()
         .position(|v| *v == version)
         .unwrap_or(0);
-    TABLES[idx].get_or_init(|| {
+    slots[idx].get_or_init(make)
+}
+
+/// The table of an API version, parsed on first use.
+pub fn table(version: ApiVersion) -> &'static ApiTable {
+    static TABLES: [OnceLock<ApiTable>; 4] = [const { OnceLock::new() }; 4];
+    per_version(&TABLES, version, || {
         // The embedded tables are part of the build and checked by tests; a
         // parse failure is a build defect, not an input error.
         let mut t: ApiTable =
@@ -262,17 +267,8 @@ pub fn table(version: ApiVersion) -> &'static ApiTable {
 /// does not offer (org.globalplatform.securechannel.provider, whose
 /// SecureChannelProvider would need the card's own protocol instances).
 pub fn compile_table(version: ApiVersion) -> &'static ApiTable {
-    static TABLES: [OnceLock<ApiTable>; 4] = [
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-    ];
-    let idx = ApiVersion::ALL
-        .iter()
-        .position(|v| *v == version)
-        .unwrap_or(0);
-    TABLES[idx].get_or_init(|| {
+    static TABLES: [OnceLock<ApiTable>; 4] = [const { OnceLock::new() }; 4];
+    per_version(&TABLES, version, || {
         let mut t = table(version).clone();
         t.packages.push(gp::provider().clone());
         t
