@@ -6,7 +6,6 @@
 //!
 //! Run: cargo bench --bench install
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cap_tools::Cap;
@@ -16,32 +15,23 @@ use emulator::{Card, CardProfile};
 use loader::client::{ChannelOptions, GpClient};
 use loader::plan::{InstallOptions, LoadOptions};
 use loader::transport::CardChannel;
-use scp::keys::{Key, StaticKeys};
 use scp::SecurityLevel;
 
-fn largest_corpus_cap() -> (String, Cap) {
-    let shared = std::env::var("JCT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = std::fs::read_dir(shared.join("cap-corpus"))
-        .expect("cap-corpus beside the project")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "cap"))
-        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .expect("a CAP");
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    (name, Cap::from_path(&path).unwrap())
-}
-
-fn keys() -> StaticKeys {
-    StaticKeys::single(Key::aes(&emulator::TEST_KEY).unwrap(), 1)
-}
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{keys, largest_corpus_cap};
 
 /// One install into a fresh card persisted in `dir`; returns the APDU count.
 fn install(cap: &Cap, dir: &std::path::Path) -> usize {
-    let state = dir.join(format!("card-{}.json", std::process::id()));
-    let _ = std::fs::remove_file(&state);
-    let card = Card::open(&state, CardProfile::default(), keys()).unwrap();
+    // A fresh card each time: the state (a journal, not one file) in its
+    // own directory.
+    let fresh = tempfile::tempdir_in(dir).unwrap();
+    let card = Card::open(
+        fresh.path().join("card.json"),
+        CardProfile::default(),
+        keys(),
+    )
+    .unwrap();
     let count = Arc::new(Mutex::new(0usize));
     let c = Arc::clone(&count);
     let channel =

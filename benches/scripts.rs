@@ -13,7 +13,6 @@
 //!
 //! Run: cargo bench --bench scripts
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use cap_tools::Cap;
@@ -26,26 +25,12 @@ use loader::script::build::{Builder, CardRecord, Operation};
 use loader::script::packet::{CardIdentity, Hex};
 use loader::script::{play, ScriptSigner};
 use loader::transport::CardChannel;
-use scp::keys::{Key, SoftwareKeys, StaticKeys};
+use scp::keys::SoftwareKeys;
 use scp::SecurityLevel;
 
-fn largest_corpus_cap() -> (String, Cap) {
-    let shared = std::env::var("JCT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let path = std::fs::read_dir(shared.join("cap-corpus"))
-        .expect("cap-corpus beside the project")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "cap"))
-        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .expect("a CAP");
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    (name, Cap::from_path(&path).unwrap())
-}
-
-fn keys() -> StaticKeys {
-    StaticKeys::single(Key::aes(&emulator::TEST_KEY).unwrap(), 1)
-}
+#[path = "support/corpus.rs"]
+mod corpus;
+use corpus::{keys, largest_corpus_cap};
 
 /// A fresh card persisted in `dir`, its serial fixed (so its KDD is known)
 /// and its sequence counter at 0.
