@@ -108,7 +108,7 @@ impl Private {
     /// modulus), `len` bytes out; `None` when it is not below it.
     pub fn raw(&self, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         #[cfg(feature = "openssl-rsa")]
-        if let Some(fast) = self.fast.as_ref().filter(|f| f.len() == self.len) {
+        if let Some(fast) = self.fast.as_ref().filter(|f| f.modulus_len() == self.len) {
             if input.len() == self.len {
                 return fast.raw(input);
             }
