@@ -584,10 +584,12 @@ class Helper {
 }
 
 /// A package whose code outgrows the 64 KiB of a compact Method component
-/// is refused with its size and what would hold it (the extended format,
-/// which jct does not write yet), not with an encoding error.
+/// is refused, for a format without an extended layout (2.1 for the
+/// default target 3.0.5), with its size and what would hold it; with CAP
+/// 2.3 (target 3.2.0) it converts to the extended format, its methods cut
+/// into blocks that each fit 64 KiB, with a note saying so.
 #[test]
-fn code_over_64_kib_is_refused_with_the_size() {
+fn code_over_64_kib_needs_the_extended_format() {
     if !have_javac() {
         return;
     }
@@ -609,8 +611,63 @@ fn code_over_64_kib_is_refused_with_the_size() {
     let e = build_source("Big", &src, false, "8").unwrap_err();
     assert!(
         e.contains("t.Big.m")
-            && e.contains("exceeds 65535 bytes (a compact CAP file's limit)")
-            && e.contains("extended CAP format"),
+            && e.contains("over the 65535 bytes (64 KiB) of a compact CAP file")
+            && e.contains("CAP format 2.1 cannot hold the package")
+            && e.contains("--cap-format 2.3"),
         "{e}"
     );
+
+    let dir = std::env::temp_dir().join(format!("jct-convert-big-{}", std::process::id()));
+    let file = dir.join("t").join("Big.java");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &src).unwrap();
+    let classes = compile("BigExt", &[file], &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "t").unwrap();
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    o.target = ApiVersion::V3_2_0;
+    let out = convert::convert(&files, &o).unwrap();
+    let cap = &out.cap;
+    assert!(cap.format.extended, "{}", cap.format);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("wrote the extended CAP 2.3 format")),
+        "{:?}",
+        out.notes
+    );
+    let Some(Component::Method(m)) = cap.component(Tag::Method) else {
+        panic!("no Method component")
+    };
+    let ctx = cap.context();
+    let body = Component::Method(m.clone()).encode_body(&ctx).unwrap();
+    assert!(body.len() > 65535, "{} bytes", body.len());
+    assert!(m.blocks.len() >= 2, "{} blocks", m.blocks.len());
+    assert!(m.handlers.is_empty() && m.methods.is_empty());
+    // 11 method_infos (m0..m9 and the constructor; <clinit> is folded
+    // into the static image), each block within 64 KiB.
+    assert_eq!(m.blocks.iter().map(|b| b.methods.len()).sum::<usize>(), 11);
+    for b in &m.blocks {
+        let one = Component::Method(cap_tools::cap::MethodComponent {
+            handlers: Vec::new(),
+            methods: Vec::new(),
+            blocks: vec![b.clone()],
+        })
+        .encode_body(&ctx)
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(one.len() <= 1 + 4 + 65535, "{}", one.len());
+    }
+    // The Directory and RefLocation follow the blocks.
+    let Some(Component::Directory(d)) = cap.component(Tag::Directory) else {
+        panic!("no Directory")
+    };
+    assert_eq!(d.method_component_block_count, Some(m.blocks.len() as u8));
+    let Some(Component::RefLocation(r)) = cap.component(Tag::RefLocation) else {
+        panic!("no RefLocation")
+    };
+    assert_eq!(r.blocks.len(), m.blocks.len());
+    assert!(cap_tools::verify::verify(cap).is_empty());
+    // Byte-exact round trip of the JAR jct writes.
+    let jar = cap.to_jar().unwrap();
+    assert_eq!(Cap::from_bytes(&jar).unwrap().to_jar().unwrap(), jar);
+    let _ = std::fs::remove_dir_all(&dir);
 }
