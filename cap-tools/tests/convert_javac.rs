@@ -669,5 +669,72 @@ fn code_over_64_kib_needs_the_extended_format() {
     // Byte-exact round trip of the JAR jct writes.
     let jar = cap.to_jar().unwrap();
     assert_eq!(Cap::from_bytes(&jar).unwrap().to_jar().unwrap(), jar);
+    // jct writes no Debug component in an extended file: --debug is
+    // refused, naming why the extended format was needed.
+    o.debug = true;
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("so the extended CAP format is needed")
+            && e.contains("Debug component of an extended CAP file"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// More than 255 exception handlers do not fit a compact Method
+/// component's one handler table, however small the code: CAP 2.3 turns
+/// extended, each block with at most 255 handlers and every method with
+/// its handlers in one block.
+#[test]
+fn over_255_handlers_need_the_extended_format() {
+    if !have_javac() {
+        return;
+    }
+    let mut src = String::from("package t;\npublic class H {\n");
+    for m in 0..30 {
+        src.push_str(&format!(
+            "    static short m{m}(short x) {{\n        short a = x;\n"
+        ));
+        for i in 0..10 {
+            src.push_str(&format!(
+                "        try {{ a = (short) (a / (short) (x - {i})); }} \
+                 catch (ArithmeticException e) {{ a = (short) (a + {m}); }}\n"
+            ));
+        }
+        src.push_str("        return a;\n    }\n");
+    }
+    src.push_str("}\n");
+    let dir = std::env::temp_dir().join(format!("jct-convert-handlers-{}", std::process::id()));
+    let file = dir.join("t").join("H.java");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &src).unwrap();
+    let classes = compile("Handlers", &[file], &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "t").unwrap();
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(e.contains("300 exception handlers, over the 255"), "{e}");
+    o.target = ApiVersion::V3_2_0;
+    let out = convert::convert(&files, &o).unwrap();
+    assert!(out.cap.format.extended);
+    assert!(out
+        .notes
+        .iter()
+        .any(|n| n.contains("300 exception handlers")));
+    let Some(Component::Method(m)) = out.cap.component(Tag::Method) else {
+        panic!("no Method component")
+    };
+    let per_block: Vec<usize> = m.blocks.iter().map(|b| b.handlers.len()).collect();
+    assert_eq!(per_block.iter().sum::<usize>(), 300, "{per_block:?}");
+    assert!(per_block.len() >= 2 && per_block.iter().all(|&n| n <= 255));
+    // Each block's handlers lie in that block's methods.
+    for b in &m.blocks {
+        for h in &b.handlers {
+            assert!(b.methods.iter().any(|mi| {
+                mi.code_offset() <= u32::from(h.start_offset)
+                    && u32::from(h.start_offset) < mi.code_offset() + mi.code_len() as u32
+            }));
+        }
+    }
+    assert!(cap_tools::verify::verify(&out.cap).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

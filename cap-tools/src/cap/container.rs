@@ -564,6 +564,46 @@ mod tests {
     }
 
     #[test]
+    fn capx_entries_are_components_named_for_the_extended_layout() {
+        // Read: .capx (any case) as .cap; one component under both names is refused.
+        let bytes = jar(&[
+            ("p/javacard/Header.cap", &[1, 0, 0], false),
+            ("p/javacard/Method.CAPX", &[7, 0, 0, 0, 0], false),
+        ]);
+        let (components, entries) = read_jar(&bytes).unwrap();
+        assert_eq!(components.iter().map(|c| c.tag).collect::<Vec<_>>(), [1, 7]);
+        assert!(matches!(&entries[1], JarEntry::Component { tag: 7, .. }));
+        let both = jar(&[
+            ("p/javacard/Method.cap", &[7, 0, 0], false),
+            ("p/javacard/Method.capx", &[7, 0, 0, 0, 0], false),
+        ]);
+        let Err(e) = read_jar(&both) else {
+            panic!("Method.cap and Method.capx both read")
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains("Method.capx") && e.contains("second component"),
+            "{e}"
+        );
+        // Written: .capx exactly for the u4-sized components of an extended file.
+        let x = Format::V2_3_EXTENDED;
+        assert_eq!(entry_name(x, 7), "Method.capx");
+        assert_eq!(entry_name(x, 9), "RefLocation.capx");
+        assert_eq!(entry_name(x, 11), "Descriptor.capx");
+        assert_eq!(entry_name(x, 13), "StaticResources.capx");
+        assert_eq!(entry_name(x, 6), "Class.cap");
+        assert_eq!(entry_name(x, 10), "Export.cap");
+        assert_eq!(entry_name(Format::V2_3, 7), "Method.cap");
+        assert_eq!(entry_name(Format::V2_3, 13), "StaticResources.cap");
+        let raw = vec![(1u8, vec![1, 0, 0]), (7u8, vec![7, 0, 0, 0, 0])];
+        let written = write_jar(&[], &raw, "q/javacard/", x).unwrap();
+        let zip = zip::ZipArchive::new(Cursor::new(&written)).unwrap();
+        let names: Vec<&str> = zip.file_names().collect();
+        assert!(names.contains(&"q/javacard/Method.capx"), "{names:?}");
+        assert!(names.contains(&"q/javacard/Header.cap"), "{names:?}");
+    }
+
+    #[test]
     fn c4_lengths_of_one_to_four_bytes_are_read() {
         assert_eq!(strip_c4(&[0xC4, 2, 7, 8]).unwrap(), &[7, 8]);
         assert_eq!(strip_c4(&[0xC4, 0x84, 0, 0, 0, 2, 7, 8]).unwrap(), &[7, 8]);

@@ -382,7 +382,7 @@ pub fn layout(pkg: &Package<'_>, units: &[Unit<'_>], extended: bool) -> Result<M
     let blocks = if extended {
         pack_blocks(pkg, units)?
     } else {
-        vec![0..units.len()]
+        std::iter::once(0..units.len()).collect()
     };
     for (b, range) in blocks.iter().enumerate() {
         let block_index = if extended {

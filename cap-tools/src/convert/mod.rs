@@ -242,7 +242,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
                     ),
                 ));
             }
-            format = Format::V2_3_EXTENDED;
+            format = extended_for(opts, &over.reason)?;
             why_extended = Some(over.reason);
         }
     }
@@ -256,24 +256,20 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
                      split the package"
                 )));
             }
-            format = Format::V2_3_EXTENDED;
+            format = extended_for(opts, &over)?;
             why_extended = Some(over);
             built = parts.emit(format)?;
         }
     }
     if let Some(why) = why_extended {
-        if opts.debug {
-            return Err(Error::general(format!(
-                "{why}, so the extended CAP format is needed. {NO_EXTENDED_DEBUG}"
-            )));
-        }
-        let blocks = match built.components.iter().find_map(|c| match c {
-            Component::Method(m) => Some(m.blocks.len()),
-            _ => None,
-        }) {
-            Some(n) => n,
-            None => 0,
-        };
+        let blocks = built
+            .components
+            .iter()
+            .find_map(|c| match c {
+                Component::Method(m) => Some(m.blocks.len()),
+                _ => None,
+            })
+            .unwrap_or_default();
         notes.push(format!(
             "{why}: wrote the extended CAP 2.3 format instead ({blocks} Method component \
              block{}); it loads on Java Card 3.1+ cards that support extended CAP files",
@@ -303,6 +299,18 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
         ));
     }
     Ok(Output { cap, export, notes })
+}
+
+/// The extended format, chosen because the compact one cannot hold the
+/// package (`why`); refused with `--debug`, whose component jct writes
+/// only in the compact layout.
+fn extended_for(opts: &Options, why: &str) -> Result<Format> {
+    if opts.debug {
+        return Err(Error::general(format!(
+            "{why}, so the extended CAP format is needed. {NO_EXTENDED_DEBUG}"
+        )));
+    }
+    Ok(Format::V2_3_EXTENDED)
 }
 
 /// A compact component other than Method (checked before) whose body
