@@ -681,6 +681,60 @@ fn code_over_64_kib_needs_the_extended_format() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Code that fits 64 KiB but a Descriptor that does not (6000 methods of
+/// one `return` each, 12 descriptor bytes apiece): the compact layout is
+/// laid out first, found too big, and the extended one written instead.
+#[test]
+fn a_descriptor_over_64_kib_needs_the_extended_format() {
+    if !have_javac() {
+        return;
+    }
+    let mut src = String::from("package t;\n");
+    for c in 0..250 {
+        src.push_str(&format!("class C{c} {{\n"));
+        for m in 0..24 {
+            src.push_str(&format!("    private static void m{m}() {{}}\n"));
+        }
+        src.push_str("}\n");
+    }
+    let dir = std::env::temp_dir().join(format!("jct-convert-desc-{}", std::process::id()));
+    let file = dir.join("t").join("C0.java");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &src).unwrap();
+    let classes = compile("Descriptors", &[file], &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "t").unwrap();
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    o.cap_format = Some(cap_tools::cap::Format::V2_2);
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("the Descriptor component would be") && e.contains("--cap-format 2.3"),
+        "{e}"
+    );
+    o.cap_format = Some(cap_tools::cap::Format::V2_3);
+    let out = convert::convert(&files, &o).unwrap();
+    let cap = &out.cap;
+    assert!(cap.format.extended);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("the Descriptor component would be")),
+        "{:?}",
+        out.notes
+    );
+    let ctx = cap.context();
+    let size = |t: Tag| cap.component(t).unwrap().encode_body(&ctx).unwrap().len();
+    assert!(size(Tag::Descriptor) > 65535);
+    assert!(size(Tag::Method) < 65535);
+    let Some(Component::Method(m)) = cap.component(Tag::Method) else {
+        panic!("no Method component")
+    };
+    assert_eq!(m.blocks.len(), 1);
+    assert!(cap_tools::verify::verify(cap).is_empty());
+    let jar = cap.to_jar().unwrap();
+    assert_eq!(Cap::from_bytes(&jar).unwrap().to_jar().unwrap(), jar);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// More than 255 exception handlers do not fit a compact Method
 /// component's one handler table, however small the code: CAP 2.3 turns
 /// extended, each block with at most 255 handlers and every method with

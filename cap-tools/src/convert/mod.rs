@@ -246,9 +246,9 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
             why_extended = Some(over.reason);
         }
     }
-    let mut built = parts.emit(format)?;
-    if !format.extended {
-        if let Some(over) = compact_size_overflow(&built.components, format)? {
+    let built = match parts.emit(format)? {
+        Emission::Done(built) => built,
+        Emission::TooBig(over) => {
             if !auto {
                 return Err(Error::general(format!(
                     "{over}: CAP format {format} cannot hold the package; the extended \
@@ -258,9 +258,14 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
             }
             format = extended_for(opts, &over)?;
             why_extended = Some(over);
-            built = parts.emit(format)?;
+            match parts.emit(format)? {
+                Emission::Done(built) => built,
+                Emission::TooBig(over) => {
+                    return Err(Error::general(format!("internal: extended layout: {over}")))
+                }
+            }
         }
-    }
+    };
     if let Some(why) = why_extended {
         let blocks = built
             .components
@@ -313,22 +318,32 @@ fn extended_for(opts: &Options, why: &str) -> Result<Format> {
     Ok(Format::V2_3_EXTENDED)
 }
 
-/// A compact component other than Method (checked before) whose body
-/// passes the 65535 bytes its u2 size allows, and which the extended
-/// format gives a u4 size: RefLocation or Descriptor. `None` when all fit.
+/// A compact component whose body passes the 65535 bytes its u2 size
+/// allows (the Method component was checked before; the extended format
+/// gives RefLocation and Descriptor a u4 size, and the others the same u2,
+/// so their overflow fails both layouts alike). `None` when all fit; an
+/// error for a Debug component past it.
 fn compact_size_overflow(components: &[Component], format: Format) -> Result<Option<String>> {
     let ctx = crate::cap::Context { format };
     for c in components {
-        if !matches!(c, Component::RefLocation(_) | Component::Descriptor(_)) {
+        if !matches!(
+            c,
+            Component::RefLocation(_) | Component::Descriptor(_) | Component::Debug(_)
+        ) {
             continue;
         }
         let n = c.encode_body(&ctx)?.len();
         if n > usize::from(u16::MAX) {
-            return Ok(Some(format!(
+            let why = format!(
                 "the {} component would be {n} bytes, over the 65535 bytes (64 KiB) \
                  of a compact CAP file",
                 c.name()
-            )));
+            );
+            // jct writes the Debug component in the compact layout only.
+            if matches!(c, Component::Debug(_)) {
+                return Err(Error::general(format!("{why}: build without --debug")));
+            }
+            return Ok(Some(why));
         }
     }
     Ok(None)
@@ -350,6 +365,13 @@ struct Parts<'a> {
     declared_int: bool,
 }
 
+/// What laying the components out for one format gave.
+enum Emission {
+    Done(Emitted),
+    /// Compact format: a component outgrew its u2 size (why).
+    TooBig(String),
+}
+
 /// The components of one layout, the manifest and the export file.
 struct Emitted {
     /// All components, Directory included, in JAR order.
@@ -360,7 +382,7 @@ struct Emitted {
 
 impl Parts<'_> {
     /// Lays the components out for `format`.
-    fn emit(&self, format: Format) -> Result<Emitted> {
+    fn emit(&self, format: Format) -> Result<Emission> {
         let Parts {
             pkg,
             linker,
@@ -461,6 +483,11 @@ impl Parts<'_> {
         if let Some(d) = debug {
             others.push(Component::Debug(d));
         }
+        if !format.extended {
+            if let Some(over) = compact_size_overflow(&others, format)? {
+                return Ok(Emission::TooBig(over));
+            }
+        }
         let directory = components::directory(
             format,
             &others,
@@ -493,11 +520,11 @@ impl Parts<'_> {
             int: uses_int,
             public,
         });
-        Ok(Emitted {
+        Ok(Emission::Done(Emitted {
             components: others,
             manifest,
             export: export_file,
-        })
+        }))
     }
 }
 
