@@ -121,7 +121,11 @@ fn run_probe(args: &ProbeArgs) -> Result<()> {
         bail!("no candidate keys: --no-defaults needs a --candidates file with at least one key");
     }
     let mut client = open_client(&args.transport)?;
-    let sd = args.sd.as_deref().map(|s| parse_aid(s, "--sd")).transpose()?;
+    let sd = args
+        .sd
+        .as_deref()
+        .map(|s| parse_aid(s, "--sd"))
+        .transpose()?;
     client.select_security_domain(sd.as_deref())?;
     let scp02_i = scp02_options(&mut client, &args.scp02_i);
     let versions = if args.key_versions.is_empty() {
@@ -147,7 +151,11 @@ fn run_probe(args: &ProbeArgs) -> Result<()> {
                     }),
                     error: None,
                     tried: report.tried,
-                    matches: report.matches.iter().map(|m| found(m, &candidates)).collect(),
+                    matches: report
+                        .matches
+                        .iter()
+                        .map(|m| found(m, &candidates))
+                        .collect(),
                 }
             }
             Err(e) => Probed {
@@ -249,8 +257,8 @@ fn init_update(client: &mut GpClient, kvn: u8) -> Result<(InitUpdateResponse, [u
             }
         );
     }
-    let hello = InitUpdateResponse::parse(&response.data)
-        .context("the card's INITIALIZE UPDATE answer")?;
+    let hello =
+        InitUpdateResponse::parse(&response.data).context("the card's INITIALIZE UPDATE answer")?;
     Ok((hello, hc))
 }
 
@@ -326,7 +334,9 @@ fn to_text(r: &ProbeReport) -> String {
             "confirmed: a secure channel opened with {} (one EXTERNAL AUTHENTICATE, accepted)\n",
             c.candidate
         )),
-        None => out.push_str("no EXTERNAL AUTHENTICATE was sent: no authentication try was spent\n"),
+        None => {
+            out.push_str("no EXTERNAL AUTHENTICATE was sent: no authentication try was spent\n")
+        }
     }
     out
 }

@@ -131,7 +131,10 @@ fn a_diversified_master_is_found_with_its_method_and_no_try_is_spent() {
         // failures would have blocked the key set).
         let (ok, out, err) = probe(&emu, &["--candidates", &file, "--no-defaults", "--confirm"]);
         assert!(ok, "{name}: {out}{err}");
-        assert!(out.contains("confirmed: a secure channel opened with issuer"), "{out}");
+        assert!(
+            out.contains("confirmed: a secure channel opened with issuer"),
+            "{out}"
+        );
     }
 }
 
@@ -157,9 +160,15 @@ fn a_bad_candidates_file_names_the_line() {
     let emu = Emu::start(false, "3.0.5");
     let dir = tempfile::tempdir().unwrap();
     for (text, want) in [
-        ("ok 404142434445464748494A4B4C4D4E4F\nbad XYZ\n", "keys.txt:2: 'XYZ' is not hex"),
+        (
+            "ok 404142434445464748494A4B4C4D4E4F\nbad XYZ\n",
+            "keys.txt:2: 'XYZ' is not hex",
+        ),
         ("short 0102\n", "keys.txt:1: a 2-byte key"),
-        ("a b c\n", "keys.txt:1: expected `LABEL KEY` or `LABEL ENC MAC DEK`, got 3 fields"),
+        (
+            "a b c\n",
+            "keys.txt:1: expected `LABEL KEY` or `LABEL ENC MAC DEK`, got 3 fields",
+        ),
     ] {
         let file = candidates_file(dir.path(), text);
         let (ok, _, err) = probe(&emu, &["--candidates", &file]);

@@ -204,9 +204,8 @@ pub fn parse_candidates(text: &str) -> Result<Vec<Candidate>, CandidateLineError
         }
         let err = |why: String| CandidateLineError { line: n + 1, why };
         let key = |s: &str| -> Result<Zeroizing<Vec<u8>>, CandidateLineError> {
-            let bytes = Zeroizing::new(
-                hex::decode(s).map_err(|_| err(format!("'{s}' is not hex")))?,
-            );
+            let bytes =
+                Zeroizing::new(hex::decode(s).map_err(|_| err(format!("'{s}' is not hex")))?);
             if ![16, 24, 32].contains(&bytes.len()) {
                 return Err(err(format!(
                     "a {}-byte key (keys are 16, 24 or 32 bytes)",
@@ -318,8 +317,13 @@ mod tests {
         .unwrap();
         assert_eq!(list.len(), 2);
         assert_eq!(list[1].label, "b");
-        let e = parse_candidates("a 404142434445464748494A4B4C4D4E4F\nb 0102\n").err().unwrap();
-        assert_eq!((e.line, e.why.as_str()), (2, "a 2-byte key (keys are 16, 24 or 32 bytes)"));
+        let e = parse_candidates("a 404142434445464748494A4B4C4D4E4F\nb 0102\n")
+            .err()
+            .unwrap();
+        assert_eq!(
+            (e.line, e.why.as_str()),
+            (2, "a 2-byte key (keys are 16, 24 or 32 bytes)")
+        );
         assert!(parse_candidates("x\n").is_err());
         assert!(parse_candidates("x zz\n").is_err());
     }
