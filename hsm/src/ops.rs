@@ -226,7 +226,7 @@ impl<'s> CardKey<'s> {
                 "{method} diversification cannot run inside the token here (cryptoki offers no \
                  CKM_DES3_ECB_ENCRYPT_DATA or CKM_AES_ECB_ENCRYPT_DATA; KDF3 runs inside only \
                  with AES-128 masters); allow card keys to pass through the process \
-                 (ClearKeys::AllowWhereTokenLacks, --allow-clear-card-keys) to use it"
+                 (hsm::ClearKeys::AllowWhereTokenLacks) to use it"
             )));
         }
         match input {

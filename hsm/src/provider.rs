@@ -428,7 +428,7 @@ impl Pkcs11Keys {
             return Err(HsmError::Unsupported(
                 "the token cannot wrap with CKM_DES3_ECB (C_WrapKey), which SCP02 PUT KEY needs \
                  to keep the new keys inside it; allow card keys to pass through the process \
-                 (ClearKeys::AllowWhereTokenLacks, --allow-clear-card-keys) to use it"
+                 (hsm::ClearKeys::AllowWhereTokenLacks) to use it"
                     .into(),
             ));
         }
