@@ -33,12 +33,23 @@ fn import_from_stdin_and_file_then_list() {
         return;
     };
     let label = softhsm::label("cli");
-    jct(s, &["import", "--label", &label, "--kind", "aes", "--key-ver", "2"])
-        .write_stdin(format!("{KEY}\n"))
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("KCV 504A77"))
-        .stdout(predicate::str::contains(KEY).not());
+    jct(
+        s,
+        &[
+            "import",
+            "--label",
+            &label,
+            "--kind",
+            "aes",
+            "--key-ver",
+            "2",
+        ],
+    )
+    .write_stdin(format!("{KEY}\n"))
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("KCV 504A77"))
+    .stdout(predicate::str::contains(KEY).not());
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("mac.hex");
     std::fs::write(&file, KEY).unwrap();
@@ -68,7 +79,10 @@ fn import_from_stdin_and_file_then_list() {
     assert_eq!(mine.len(), 2, "{listed}");
     assert!(mine[0].contains("0x02") && mine[0].contains("single") && mine[0].contains("AES-128"));
     assert!(mine[1].contains("0x03") && mine[1].contains("mac") && mine[1].contains("3DES-128"));
-    assert!(!listed.contains(KEY) && !listed.contains(softhsm::PIN), "{listed}");
+    assert!(
+        !listed.contains(KEY) && !listed.contains(softhsm::PIN),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -77,17 +91,39 @@ fn bad_input_is_named_without_showing_secrets() {
         return;
     };
     let label = softhsm::label("cli-bad");
-    jct(s, &["import", "--label", &label, "--kind", "aes", "--key-ver", "1"])
-        .write_stdin("4041424344454647ZZ")
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("the key on stdin: not hex"))
-        .stderr(predicate::str::contains("40414243").not());
-    jct(s, &["import", "--label", &label, "--kind", "des3", "--key-ver", "1"])
-        .write_stdin("40414243444546474849")
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("must be 16 bytes long, got 10"));
+    jct(
+        s,
+        &[
+            "import",
+            "--label",
+            &label,
+            "--kind",
+            "aes",
+            "--key-ver",
+            "1",
+        ],
+    )
+    .write_stdin("4041424344454647ZZ")
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("the key on stdin: not hex"))
+    .stderr(predicate::str::contains("40414243").not());
+    jct(
+        s,
+        &[
+            "import",
+            "--label",
+            &label,
+            "--kind",
+            "des3",
+            "--key-ver",
+            "1",
+        ],
+    )
+    .write_stdin("40414243444546474849")
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("must be 16 bytes long, got 10"));
     jct(s, &["list"])
         .env_remove("JCT_TEST_PIN")
         .assert()

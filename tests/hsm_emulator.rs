@@ -5,6 +5,10 @@
 //! the HSM provider and as software keys from the same master bytes. A
 //! wrong master fails on the card cryptogram, before EXTERNAL AUTHENTICATE.
 
+// tests/support and the SoftHSM support both include require.rs, the one
+// place that decides skip-or-fail for a missing component.
+#![allow(clippy::duplicate_mod)]
+
 mod support;
 
 #[path = "../hsm/tests/support/softhsm.rs"]
@@ -43,7 +47,11 @@ fn personalize(scp02: bool, kind: KeyType, div: Diversification, clear: ClearKey
         .unwrap();
     let issuer = softhsm::label("issuer");
     let master: Vec<Vec<u8>> = (1..=3u8)
-        .map(|b| (0..16u8).map(|i| b.wrapping_mul(0x35) ^ i.wrapping_mul(0x1D)).collect())
+        .map(|b| {
+            (0..16u8)
+                .map(|i| b.wrapping_mul(0x35) ^ i.wrapping_mul(0x1D))
+                .collect()
+        })
         .collect();
     for (c, k) in [Component::Enc, Component::Mac, Component::Dek]
         .into_iter()
@@ -98,8 +106,16 @@ fn personalize(scp02: bool, kind: KeyType, div: Diversification, clear: ClearKey
     // A wrong master of the same version: the card cryptogram does not
     // verify, so EXTERNAL AUTHENTICATE is never sent.
     let wrong = softhsm::label("wrong");
-    hsm.import_key(&wrong, 2, Component::Single, kind, &(0..16u8).map(|i| 0x66 ^ i.wrapping_mul(7)).collect::<Vec<_>>())
-        .unwrap();
+    hsm.import_key(
+        &wrong,
+        2,
+        Component::Single,
+        kind,
+        &(0..16u8)
+            .map(|i| 0x66 ^ i.wrapping_mul(7))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let mut c = client(&emu);
     let err = c
         .open_secure_channel(&ChannelOptions::new(hsm.keys(&wrong, 2, div).unwrap()))
@@ -118,7 +134,12 @@ fn personalize(scp02: bool, kind: KeyType, div: Diversification, clear: ClearKey
 
 #[test]
 fn scp03_card_personalized_from_a_kdf3_master_in_the_hsm() {
-    personalize(false, KeyType::Aes, Diversification::Kdf3, ClearKeys::Refuse);
+    personalize(
+        false,
+        KeyType::Aes,
+        Diversification::Kdf3,
+        ClearKeys::Refuse,
+    );
 }
 
 #[test]
@@ -156,11 +177,25 @@ fn scp02_put_key_is_refused_when_card_keys_may_not_leave_the_token() {
     .unwrap();
     // ...but SCP02 PUT KEY needs 3DES wrapping, which SoftHSM lacks.
     let issuer = softhsm::label("issuer02");
-    hsm.import_key(&issuer, 2, Component::Single, KeyType::Des3, &(0..16u8).map(|i| 0x42 ^ i.wrapping_mul(5)).collect::<Vec<_>>())
-        .unwrap();
+    hsm.import_key(
+        &issuer,
+        2,
+        Component::Single,
+        KeyType::Des3,
+        &(0..16u8)
+            .map(|i| 0x42 ^ i.wrapping_mul(5))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let err = c
-        .put_sealed_key(&hsm.keys(&issuer, 2, Diversification::Visa2).unwrap(), Some(1))
+        .put_sealed_key(
+            &hsm.keys(&issuer, 2, Diversification::Visa2).unwrap(),
+            Some(1),
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("CKM_DES3_ECB") || err.contains("visa2"), "{err}");
+    assert!(
+        err.contains("CKM_DES3_ECB") || err.contains("visa2"),
+        "{err}"
+    );
 }

@@ -23,7 +23,8 @@ fn providers(
 ) -> (Box<dyn KeyProvider>, Box<dyn KeyProvider>) {
     let label = softhsm::label("bench");
     let key: Vec<u8> = (0..16u8).map(|i| i.wrapping_mul(0x3B) ^ 0x5C).collect();
-    hsm.import_key(&label, 1, Component::Single, kind, &key).unwrap();
+    hsm.import_key(&label, 1, Component::Single, kind, &key)
+        .unwrap();
     let soft = SoftwareKeys::new(StaticKeys::from_bytes(kind, &key, &key, &key, 1).unwrap())
         .diversified(div);
     (Box::new(hsm.keys(&label, 1, div).unwrap()), Box::new(soft))

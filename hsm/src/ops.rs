@@ -194,7 +194,11 @@ impl<'s> CardKey<'s> {
                 let params = AesCbcDeriveParams::new(*k1, msg);
                 let template = card_key_template(KeyType::Aes, 16, usage);
                 let handle = session
-                    .derive_key(&Mechanism::AesCbcEncryptData(params), master.handle, &template)
+                    .derive_key(
+                        &Mechanism::AesCbcEncryptData(params),
+                        master.handle,
+                        &template,
+                    )
                     .map_err(|e| HsmError::call("C_DeriveKey with CKM_AES_CBC_ENCRYPT_DATA", e))?;
                 Ok(CardKey {
                     session,
@@ -280,7 +284,10 @@ pub(crate) fn wrap(
     match s.wrap_key(m, wrapping, key) {
         Ok(w) => Ok(Some(w)),
         Err(e) if not_supported(&e) => Ok(None),
-        Err(e) => Err(HsmError::call(format!("C_WrapKey with {}", mechanism_name(m)), e)),
+        Err(e) => Err(HsmError::call(
+            format!("C_WrapKey with {}", mechanism_name(m)),
+            e,
+        )),
     }
 }
 

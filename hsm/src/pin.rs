@@ -54,6 +54,9 @@ mod tests {
     #[test]
     fn env_errors_name_the_variable() {
         let e = Pin::from_env("JCT_HSM_TEST_PIN_THAT_IS_NOT_SET").unwrap_err();
-        assert!(e.to_string().contains("JCT_HSM_TEST_PIN_THAT_IS_NOT_SET"), "{e}");
+        assert!(
+            e.to_string().contains("JCT_HSM_TEST_PIN_THAT_IS_NOT_SET"),
+            "{e}"
+        );
     }
 }

@@ -159,38 +159,39 @@ impl KeyProvider for Pkcs11Keys {
         sequence_counter: [u8; 2],
     ) -> Result<scp02::SessionKeys, ScpError> {
         self.require(key.protocol)?;
-        self.hsm.with_session(|s| {
-            let enc = self.card_key(s, 0, &key.kdd, Use::Session)?;
-            let three = i & 0x01 != 0;
-            let (mac, dek) = if three {
-                (
-                    Some(self.card_key(s, 1, &key.kdd, Use::Session)?),
-                    Some(self.card_key(s, 2, &key.kdd, Use::Session)?),
-                )
-            } else {
-                (None, None)
-            };
-            let mac_base = mac.as_ref().unwrap_or(&enc);
-            let dek_base = dek.as_ref().unwrap_or(&enc);
-            let derive = |base: &CardKey<'_>, constant| -> Result<scp::keys::Key, HsmError> {
-                let block = scp02::SessionKeys::derivation_block(constant, sequence_counter);
-                let out = zeroize::Zeroizing::new(ops::encrypt(
-                    s,
-                    &Mechanism::Des3Cbc([0; 8]),
-                    base.handle,
-                    &block,
-                )?);
-                ops::session_key(KeyType::Des3, &out)
-            };
-            let keys = scp02::SessionKeys::from_keys(
-                derive(&enc, scp02::DERIVE_S_ENC)?,
-                derive(mac_base, scp02::DERIVE_C_MAC)?,
-                derive(mac_base, scp02::DERIVE_R_MAC)?,
-                derive(dek_base, scp02::DERIVE_DEK)?,
-            );
-            keys.map_err(|e| HsmError::Invalid(e.to_string()))
-        })
-        .map_err(ScpError::from)
+        self.hsm
+            .with_session(|s| {
+                let enc = self.card_key(s, 0, &key.kdd, Use::Session)?;
+                let three = i & 0x01 != 0;
+                let (mac, dek) = if three {
+                    (
+                        Some(self.card_key(s, 1, &key.kdd, Use::Session)?),
+                        Some(self.card_key(s, 2, &key.kdd, Use::Session)?),
+                    )
+                } else {
+                    (None, None)
+                };
+                let mac_base = mac.as_ref().unwrap_or(&enc);
+                let dek_base = dek.as_ref().unwrap_or(&enc);
+                let derive = |base: &CardKey<'_>, constant| -> Result<scp::keys::Key, HsmError> {
+                    let block = scp02::SessionKeys::derivation_block(constant, sequence_counter);
+                    let out = zeroize::Zeroizing::new(ops::encrypt(
+                        s,
+                        &Mechanism::Des3Cbc([0; 8]),
+                        base.handle,
+                        &block,
+                    )?);
+                    ops::session_key(KeyType::Des3, &out)
+                };
+                let keys = scp02::SessionKeys::from_keys(
+                    derive(&enc, scp02::DERIVE_S_ENC)?,
+                    derive(mac_base, scp02::DERIVE_C_MAC)?,
+                    derive(mac_base, scp02::DERIVE_R_MAC)?,
+                    derive(dek_base, scp02::DERIVE_DEK)?,
+                );
+                keys.map_err(|e| HsmError::Invalid(e.to_string()))
+            })
+            .map_err(ScpError::from)
     }
 
     fn scp03_session_keys(

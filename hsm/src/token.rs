@@ -202,12 +202,7 @@ impl Hsm {
             .map_err(|e| HsmError::call(format!("opening a session on token {token:?}"), e))?;
         match session.login(UserType::User, Some(&pin.auth())) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
-            Err(e) => {
-                return Err(HsmError::call(
-                    format!("logging in to token {token:?}"),
-                    e,
-                ))
-            }
+            Err(e) => return Err(HsmError::call(format!("logging in to token {token:?}"), e)),
         }
         Ok(Hsm {
             inner: Arc::new(Inner {
@@ -281,9 +276,8 @@ impl Hsm {
             )));
         }
         // Checks the length for the type, with the same rules as scp.
-        scp::keys::Key::new(kind, value).map_err(|e| {
-            HsmError::Invalid(format!("key {label:?} {}: {e}", component.name()))
-        })?;
+        scp::keys::Key::new(kind, value)
+            .map_err(|e| HsmError::Invalid(format!("key {label:?} {}: {e}", component.name())))?;
         let existing = self.find(label, version)?;
         if existing.iter().any(|(c, _)| *c == component) {
             return Err(HsmError::KeySet {
@@ -358,7 +352,9 @@ impl Hsm {
             }
             Ok(out)
         })?;
-        out.sort_by(|a, b| (&a.label, a.version, a.component).cmp(&(&b.label, b.version, b.component)));
+        out.sort_by(|a, b| {
+            (&a.label, a.version, a.component).cmp(&(&b.label, b.version, b.component))
+        });
         Ok(out)
     }
 
@@ -403,17 +399,17 @@ impl Hsm {
             detail,
         };
         let get = |c: Component| objects.iter().find(|(oc, _)| *oc == c).map(|(_, k)| *k);
-        let set = match (get(Component::Enc), get(Component::Mac), get(Component::Dek)) {
+        let set = match (
+            get(Component::Enc),
+            get(Component::Mac),
+            get(Component::Dek),
+        ) {
             (Some(enc), Some(mac), Some(dek)) => [enc, mac, dek],
             (None, None, None) => match get(Component::Single) {
                 Some(k) => [k, k, k],
                 None => return Err(err(format!("not in token {:?}", self.inner.label))),
             },
-            _ => {
-                return Err(err(
-                    "the token holds only some of ENC, MAC and DEK".into(),
-                ))
-            }
+            _ => return Err(err("the token holds only some of ENC, MAC and DEK".into())),
         };
         if set.iter().any(|k| k.kind != set[0].kind) {
             return Err(err("ENC, MAC and DEK are of different algorithms".into()));
@@ -475,7 +471,11 @@ fn describe_object(
         label,
         version,
         component,
-        MasterKey { handle: h, kind, len },
+        MasterKey {
+            handle: h,
+            kind,
+            len,
+        },
     )))
 }
 

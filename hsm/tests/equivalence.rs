@@ -8,9 +8,7 @@
 mod support;
 
 use hsm::{ClearKeys, Component, Hsm, Pkcs11Keys};
-use scp::keys::{
-    Diversification, KeyContext, KeyProvider, KeyType, SoftwareKeys, StaticKeys,
-};
+use scp::keys::{Diversification, KeyContext, KeyProvider, KeyType, SoftwareKeys, StaticKeys};
 use scp::Protocol;
 use support::softhsm::{self, XorShift};
 
@@ -52,10 +50,16 @@ fn same_scp02(hsm_keys: &Pkcs11Keys, soft: &SoftwareKeys, rng: &mut XorShift) {
         let counter = rng.bytes::<2>();
         let host = rng.bytes::<8>();
         let card = rng.bytes::<6>();
-        let a = hsm_keys.scp02_session(&ctx, i, counter, &host, &card).unwrap();
+        let a = hsm_keys
+            .scp02_session(&ctx, i, counter, &host, &card)
+            .unwrap();
         let b = soft.scp02_session(&ctx, i, counter, &host, &card).unwrap();
         assert_eq!(a.keys, b.keys, "SCP02 session keys, round {round}");
-        assert_eq!((a.card, a.host), (b.card, b.host), "cryptograms, round {round}");
+        assert_eq!(
+            (a.card, a.host),
+            (b.card, b.host),
+            "cryptograms, round {round}"
+        );
         assert_eq!(
             hsm_keys.describe(&ctx).unwrap().split("ENC KCV").nth(1),
             soft.describe(&ctx).unwrap().split("ENC KCV").nth(1),
@@ -76,7 +80,11 @@ fn same_scp03(hsm_keys: &Pkcs11Keys, soft: &SoftwareKeys, rng: &mut XorShift) {
         let a = hsm_keys.scp03_session(&ctx, &host, &card).unwrap();
         let b = soft.scp03_session(&ctx, &host, &card).unwrap();
         assert_eq!(a.keys, b.keys, "SCP03 session keys, round {round}");
-        assert_eq!((a.card, a.host), (b.card, b.host), "cryptograms, round {round}");
+        assert_eq!(
+            (a.card, a.host),
+            (b.card, b.host),
+            "cryptograms, round {round}"
+        );
         let counter = rng.bytes::<3>();
         let aid = rng.bytes::<9>();
         assert_eq!(
@@ -97,11 +105,25 @@ fn scp03_kdf3_and_undiversified_match_software() {
     };
     let mut rng = XorShift(0x5EED_0003);
     // KDF3 with AES-128 masters runs entirely in the token.
-    let (h, s) = pair(&hsm, "kdf3", KeyType::Aes, 16, Diversification::Kdf3, &mut rng);
+    let (h, s) = pair(
+        &hsm,
+        "kdf3",
+        KeyType::Aes,
+        16,
+        Diversification::Kdf3,
+        &mut rng,
+    );
     same_scp03(&h, &s, &mut rng);
     // The card's own keys (no diversification), of every AES size.
     for len in [16, 24, 32] {
-        let (h, s) = pair(&hsm, "aes", KeyType::Aes, len, Diversification::None, &mut rng);
+        let (h, s) = pair(
+            &hsm,
+            "aes",
+            KeyType::Aes,
+            len,
+            Diversification::None,
+            &mut rng,
+        );
         same_scp03(&h, &s, &mut rng);
     }
 }
@@ -112,18 +134,35 @@ fn kdf3_with_long_masters_needs_leave_and_then_matches() {
         return;
     };
     let mut rng = XorShift(0x5EED_0033);
-    let (h, _) = pair(&strict, "kdf3-256", KeyType::Aes, 32, Diversification::Kdf3, &mut rng);
+    let (h, _) = pair(
+        &strict,
+        "kdf3-256",
+        KeyType::Aes,
+        32,
+        Diversification::Kdf3,
+        &mut rng,
+    );
     let ctx = KeyContext {
         protocol: Protocol::Scp03 { i: 0 },
         key_version: 0x21,
         kdd: [7; 10],
     };
-    let err = h.scp03_session_keys(&ctx, &[1; 8], &[2; 8]).unwrap_err().to_string();
+    let err = h
+        .scp03_session_keys(&ctx, &[1; 8], &[2; 8])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("kdf3") && err.contains("AES-128"), "{err}");
 
     let lenient = softhsm::open(ClearKeys::AllowWhereTokenLacks).unwrap();
     for len in [24, 32] {
-        let (h, s) = pair(&lenient, "kdf3-long", KeyType::Aes, len, Diversification::Kdf3, &mut rng);
+        let (h, s) = pair(
+            &lenient,
+            "kdf3-long",
+            KeyType::Aes,
+            len,
+            Diversification::Kdf3,
+            &mut rng,
+        );
         same_scp03(&h, &s, &mut rng);
     }
 }
@@ -135,19 +174,39 @@ fn scp02_emv_visa2_and_undiversified_match_software() {
     };
     let mut rng = XorShift(0x5EED_0002);
     // Undiversified 3DES keys: everything in the token.
-    let (h, s) = pair(&strict, "des", KeyType::Des3, 16, Diversification::None, &mut rng);
+    let (h, s) = pair(
+        &strict,
+        "des",
+        KeyType::Des3,
+        16,
+        Diversification::None,
+        &mut rng,
+    );
     same_scp02(&h, &s, &mut rng);
 
     // EMV and VISA2 need CKM_DES3_ECB_ENCRYPT_DATA, which cryptoki lacks:
     // refused by default, naming the method...
-    let (h, _) = pair(&strict, "emv-strict", KeyType::Des3, 16, Diversification::EmvCps11, &mut rng);
+    let (h, _) = pair(
+        &strict,
+        "emv-strict",
+        KeyType::Des3,
+        16,
+        Diversification::EmvCps11,
+        &mut rng,
+    );
     let ctx = KeyContext {
         protocol: Protocol::Scp02 { i: 0x15 },
         key_version: 0x21,
         kdd: [3; 10],
     };
-    let err = h.scp02_session_keys(&ctx, 0x15, [0, 1]).unwrap_err().to_string();
-    assert!(err.contains("emv") && err.contains("CKM_DES3_ECB_ENCRYPT_DATA"), "{err}");
+    let err = h
+        .scp02_session_keys(&ctx, 0x15, [0, 1])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("emv") && err.contains("CKM_DES3_ECB_ENCRYPT_DATA"),
+        "{err}"
+    );
 
     // ...and equal to software when the card key may pass through.
     let lenient = softhsm::open(ClearKeys::AllowWhereTokenLacks).unwrap();
@@ -166,13 +225,29 @@ fn kcvs_of_the_diversification_known_answers() {
     let master = hex::decode(MASTER).unwrap();
     let kdd: [u8; 10] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
     let cases = [
-        (KeyType::Des3, Diversification::EmvCps11, Protocol::Scp02 { i: 0x15 }, ["C33013", "6F4CA6", "BB8179"]),
-        (KeyType::Des3, Diversification::Visa2, Protocol::Scp02 { i: 0x15 }, ["2BE598", "58DA38", "3C328E"]),
-        (KeyType::Aes, Diversification::Kdf3, Protocol::Scp03 { i: 0 }, ["E79C05", "D1BD77", "3FDE8C"]),
+        (
+            KeyType::Des3,
+            Diversification::EmvCps11,
+            Protocol::Scp02 { i: 0x15 },
+            ["C33013", "6F4CA6", "BB8179"],
+        ),
+        (
+            KeyType::Des3,
+            Diversification::Visa2,
+            Protocol::Scp02 { i: 0x15 },
+            ["2BE598", "58DA38", "3C328E"],
+        ),
+        (
+            KeyType::Aes,
+            Diversification::Kdf3,
+            Protocol::Scp03 { i: 0 },
+            ["E79C05", "D1BD77", "3FDE8C"],
+        ),
     ];
     for (kind, div, protocol, kcvs) in cases {
         let label = softhsm::label("kat");
-        hsm.import_key(&label, 1, Component::Single, kind, &master).unwrap();
+        hsm.import_key(&label, 1, Component::Single, kind, &master)
+            .unwrap();
         let keys = hsm.keys(&label, 1, div).unwrap();
         let shown = keys
             .describe(&KeyContext {
@@ -181,7 +256,10 @@ fn kcvs_of_the_diversification_known_answers() {
                 kdd,
             })
             .unwrap();
-        let expect = format!("ENC KCV {}  MAC KCV {}  DEK KCV {}", kcvs[0], kcvs[1], kcvs[2]);
+        let expect = format!(
+            "ENC KCV {}  MAC KCV {}  DEK KCV {}",
+            kcvs[0], kcvs[1], kcvs[2]
+        );
         assert!(shown.ends_with(&expect), "{}: {shown}", div.name());
     }
 }
@@ -192,7 +270,14 @@ fn many_threads_share_one_token() {
         return;
     };
     let mut rng = XorShift(0x5EED_0004);
-    let (h, s) = pair(&hsm, "threads", KeyType::Aes, 16, Diversification::Kdf3, &mut rng);
+    let (h, s) = pair(
+        &hsm,
+        "threads",
+        KeyType::Aes,
+        16,
+        Diversification::Kdf3,
+        &mut rng,
+    );
     std::thread::scope(|scope| {
         for t in 0..6u64 {
             let (h, s) = (&h, &s);
@@ -210,11 +295,21 @@ fn lookups_and_imports_fail_clearly() {
         return;
     };
     let label = softhsm::label("missing");
-    let err = hsm.keys(&label, 1, Diversification::None).unwrap_err().to_string();
-    assert!(err.contains(&label) && err.contains("not in token"), "{err}");
+    let err = hsm
+        .keys(&label, 1, Diversification::None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&label) && err.contains("not in token"),
+        "{err}"
+    );
 
-    hsm.import_key(&label, 1, Component::Enc, KeyType::Aes, &[1; 16]).unwrap();
-    let err = hsm.keys(&label, 1, Diversification::None).unwrap_err().to_string();
+    hsm.import_key(&label, 1, Component::Enc, KeyType::Aes, &[1; 16])
+        .unwrap();
+    let err = hsm
+        .keys(&label, 1, Diversification::None)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("only some of ENC, MAC and DEK"), "{err}");
     let err = hsm
         .import_key(&label, 1, Component::Enc, KeyType::Aes, &[2; 16])
@@ -239,7 +334,10 @@ fn lookups_and_imports_fail_clearly() {
     )
     .unwrap_err()
     .to_string();
-    assert!(err.contains("no-such-token") && err.contains("jct-test"), "{err}");
+    assert!(
+        err.contains("no-such-token") && err.contains("jct-test"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -248,10 +346,14 @@ fn debug_shows_no_secrets() {
         return;
     };
     let label = softhsm::label("debug");
-    hsm.import_key(&label, 1, Component::Single, KeyType::Aes, &[0x5A; 16]).unwrap();
+    hsm.import_key(&label, 1, Component::Single, KeyType::Aes, &[0x5A; 16])
+        .unwrap();
     let keys = hsm.keys(&label, 1, Diversification::Kdf3).unwrap();
     for shown in [format!("{hsm:?}"), format!("{keys:?}")] {
         assert!(!shown.contains(softhsm::PIN), "{shown}");
-        assert!(!shown.contains("5A5A") && !shown.contains("90, 90"), "{shown}");
+        assert!(
+            !shown.contains("5A5A") && !shown.contains("90, 90"),
+            "{shown}"
+        );
     }
 }

@@ -37,7 +37,10 @@ fn available() -> Result<(), String> {
     }
     match Command::new("softhsm2-util").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!("`softhsm2-util --version` failed with {}", o.status)),
+        Ok(o) => Err(format!(
+            "`softhsm2-util --version` failed with {}",
+            o.status
+        )),
         Err(e) => Err(format!("softhsm2-util cannot run ({e}); install softhsm2")),
     }
 }

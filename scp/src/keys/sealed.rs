@@ -118,11 +118,8 @@ pub trait KeySetSealer: Send + Sync {
     /// The card's new key set, diversified for the card's key
     /// diversification data `kdd` where the holder diversifies, encrypted
     /// under `protection`.
-    fn seal(
-        &self,
-        kdd: &[u8; 10],
-        protection: KeyProtection<'_>,
-    ) -> Result<SealedKeySet, ScpError>;
+    fn seal(&self, kdd: &[u8; 10], protection: KeyProtection<'_>)
+        -> Result<SealedKeySet, ScpError>;
 }
 
 #[cfg(test)]
@@ -162,6 +159,9 @@ mod tests {
     #[test]
     fn debug_shows_no_ciphertext() {
         let shown = format!("{:?}", key(KeyType::Aes, 16, 0xAB));
-        assert!(shown.contains("ABABAB") && !shown.contains("171"), "{shown}");
+        assert!(
+            shown.contains("ABABAB") && !shown.contains("171"),
+            "{shown}"
+        );
     }
 }
