@@ -75,6 +75,10 @@ pub enum Command {
     /// The PIN comes from an environment variable, keys from stdin or a file.
     #[command(subcommand)]
     Hsm(crate::cmd_hsm::HsmCommand),
+    /// Card keys: `jct keys probe` finds which key set and diversification a
+    /// card holds without spending an authentication try.
+    #[command(subcommand)]
+    Keys(crate::cmd_keys::KeysCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

@@ -31,6 +31,7 @@ mod error;
 mod hello;
 mod host;
 pub mod keys;
+pub mod probe;
 mod params;
 mod rng;
 pub mod scp02;

@@ -42,6 +42,8 @@ pub mod random;
 pub mod resumable;
 pub mod rng;
 pub mod rsa;
+#[cfg(feature = "openssl-rsa")]
+pub mod rsa_openssl;
 pub mod signature;
 pub mod support;
 
