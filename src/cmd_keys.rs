@@ -121,7 +121,11 @@ fn run_probe(args: &ProbeArgs) -> Result<()> {
         bail!("no candidate keys: --no-defaults needs a --candidates file with at least one key");
     }
     let mut client = open_client(&args.transport)?;
-    let sd = args.sd.as_deref().map(|s| parse_aid(s, "--sd")).transpose()?;
+    let sd = args
+        .sd
+        .as_deref()
+        .map(|s| parse_aid(s, "--sd"))
+        .transpose()?;
     client.select_security_domain(sd.as_deref())?;
     let scp02_i = scp02_options(&mut client, &args.scp02_i);
     let versions = if args.key_versions.is_empty() {
@@ -147,7 +151,11 @@ fn run_probe(args: &ProbeArgs) -> Result<()> {
                     }),
                     error: None,
                     tried: report.tried,
-                    matches: report.matches.iter().map(|m| found(m, &candidates)).collect(),
+                    matches: report
+                        .matches
+                        .iter()
+                        .map(|m| found(m, &candidates))
+                        .collect(),
                 }
             }
             Err(e) => Probed {
@@ -226,9 +234,14 @@ fn read_candidates(path: &Path) -> Result<Vec<Candidate>> {
         let at = || format!("{}:{}", path.display(), n + 1);
         let fields: Vec<&str> = line.split_whitespace().collect();
         let key = |s: &str| {
-            let bytes = hex::decode(s).map_err(|_| anyhow::anyhow!("{}: '{s}' is not hex", at()))?;
+            let bytes =
+                hex::decode(s).map_err(|_| anyhow::anyhow!("{}: '{s}' is not hex", at()))?;
             if ![16, 24, 32].contains(&bytes.len()) {
-                bail!("{}: a {}-byte key (keys are 16, 24 or 32 bytes)", at(), bytes.len());
+                bail!(
+                    "{}: a {}-byte key (keys are 16, 24 or 32 bytes)",
+                    at(),
+                    bytes.len()
+                );
             }
             Ok(zeroize::Zeroizing::new(bytes))
         };
@@ -274,8 +287,8 @@ fn init_update(client: &mut GpClient, kvn: u8) -> Result<(InitUpdateResponse, [u
             }
         );
     }
-    let hello = InitUpdateResponse::parse(&response.data)
-        .context("the card's INITIALIZE UPDATE answer")?;
+    let hello =
+        InitUpdateResponse::parse(&response.data).context("the card's INITIALIZE UPDATE answer")?;
     Ok((hello, hc))
 }
 
@@ -351,7 +364,9 @@ fn to_text(r: &ProbeReport) -> String {
             "confirmed: a secure channel opened with {} (one EXTERNAL AUTHENTICATE, accepted)\n",
             c.candidate
         )),
-        None => out.push_str("no EXTERNAL AUTHENTICATE was sent: no authentication try was spent\n"),
+        None => {
+            out.push_str("no EXTERNAL AUTHENTICATE was sent: no authentication try was spent\n")
+        }
     }
     out
 }

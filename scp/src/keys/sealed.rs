@@ -144,7 +144,7 @@ mod tests {
         let (data, expected) = des.put_key_data().unwrap();
         assert_eq!(data.len(), 1 + 3 * (2 + 16 + 4));
         assert_eq!(&data[..4], &[0x30, 0x80, 0x10, 0x01]);
-        assert_eq!(&data[18..22], &[0x03, 1, 1, 1]);
+        assert_eq!(&data[19..23], &[0x03, 1, 1, 1]);
         assert_eq!(expected, [0x30, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
 
         let aes = SealedKeySet {
