@@ -278,6 +278,12 @@ impl Hsm {
         // Checks the length for the type, with the same rules as scp.
         scp::keys::Key::new(kind, value)
             .map_err(|e| HsmError::Invalid(format!("key {label:?} {}: {e}", component.name())))?;
+        // One import at a time in this process: SoftHSM2's file store fails
+        // concurrent C_CreateObject of token objects with CKR_GENERAL_ERROR
+        // (tests/equivalence.rs imports from many threads), and the
+        // duplicate check below must see the objects of a concurrent import.
+        static IMPORTS: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = IMPORTS.lock().unwrap_or_else(|e| e.into_inner());
         let existing = self.find(label, version)?;
         if existing.iter().any(|(c, _)| *c == component) {
             return Err(HsmError::KeySet {

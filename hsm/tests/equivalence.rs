@@ -357,3 +357,31 @@ fn debug_shows_no_secrets() {
         );
     }
 }
+
+#[test]
+fn imports_from_many_threads_at_once() {
+    let Some(hsm) = softhsm::open(ClearKeys::Refuse) else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for t in 0..4u64 {
+            let hsm = &hsm;
+            scope.spawn(move || {
+                let mut rng = XorShift(0xA000 + t);
+                for _ in 0..12 {
+                    let label = softhsm::label("parallel");
+                    let key = rng.bytes::<16>();
+                    let kind = if rng.next() % 2 == 0 {
+                        KeyType::Aes
+                    } else {
+                        KeyType::Des3
+                    };
+                    let info = hsm
+                        .import_key(&label, 1, Component::Single, kind, &key)
+                        .unwrap();
+                    assert_eq!(info.kcv, scp::keys::Key::new(kind, &key).unwrap().kcv());
+                }
+            });
+        }
+    });
+}
