@@ -371,7 +371,7 @@ fn imports_from_many_threads_at_once() {
                 for _ in 0..12 {
                     let label = softhsm::label("parallel");
                     let key = rng.bytes::<16>();
-                    let kind = if rng.next() % 2 == 0 {
+                    let kind = if rng.next() & 1 == 0 {
                         KeyType::Aes
                     } else {
                         KeyType::Des3
