@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages jct's full build and tests need on Debian/Ubuntu:
-# libpcsclite-dev (PC/SC for the loader), libssl-dev (jct emu's RSA on
-# OpenSSL, feature openssl-rsa), pcscd and vsmartcard-vpcd (a virtual
+# libpcsclite-dev (PC/SC for the loader), libssl-dev (jct emu's RSA and
+# triple DES on OpenSSL, feature openssl), pcscd and vsmartcard-vpcd (a virtual
 # reader for the real-PC/SC tests), pkg-config, and a JDK (javac and java: the
 # applets build from Java source, and jcardsim-harness runs jCardSim) when
 # there is none, and softhsm2 (a PKCS#11 token in software for the HSM key

@@ -225,38 +225,8 @@ fn read_candidates(path: &Path) -> Result<Vec<Candidate>> {
     }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read candidates file {}", path.display()))?;
-    let mut list = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let at = || format!("{}:{}", path.display(), n + 1);
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let key = |s: &str| {
-            let bytes =
-                hex::decode(s).map_err(|_| anyhow::anyhow!("{}: '{s}' is not hex", at()))?;
-            if ![16, 24, 32].contains(&bytes.len()) {
-                bail!(
-                    "{}: a {}-byte key (keys are 16, 24 or 32 bytes)",
-                    at(),
-                    bytes.len()
-                );
-            }
-            Ok(zeroize::Zeroizing::new(bytes))
-        };
-        let candidate = match fields.as_slice() {
-            [label, k] => Candidate::single(*label, &key(k)?),
-            [label, enc, mac, dek] => Candidate::new(*label, &key(enc)?, &key(mac)?, &key(dek)?),
-            _ => bail!(
-                "{}: expected `LABEL KEY` or `LABEL ENC MAC DEK`, got {} fields",
-                at(),
-                fields.len()
-            ),
-        };
-        list.push(candidate);
-    }
-    Ok(list)
+    probe::parse_candidates(&text)
+        .map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.why))
 }
 
 /// The SCP02 "i" values to try: the user's, else the recognition data's

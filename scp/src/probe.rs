@@ -128,7 +128,14 @@ pub fn probe(
                     continue;
                 };
                 report.tried += 1;
-                if ct_eq(&card, &hello.card_cryptogram) {
+                // With ENC = MAC = DEK both key-count options of SCP02
+                // derive alike: one match per candidate and method, the
+                // first option (what the card's recognition data says).
+                let known = report
+                    .matches
+                    .iter()
+                    .any(|m| m.candidate == index && m.diversification == method);
+                if !known && ct_eq(&card, &hello.card_cryptogram) {
                     report.matches.push(Match {
                         candidate: index,
                         diversification: method,
@@ -168,6 +175,59 @@ fn card_cryptogram(
             .map(|c| c.card),
         _ => None,
     }
+}
+
+/// A line of a candidates file that is no key, by line number (from 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateLineError {
+    pub line: usize,
+    pub why: String,
+}
+
+impl std::fmt::Display for CandidateLineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.line, self.why)
+    }
+}
+
+impl std::error::Error for CandidateLineError {}
+
+/// Parses a candidates list: one key set per line, `LABEL KEY` (one key
+/// for ENC, MAC and DEK) or `LABEL ENC MAC DEK` in hex, keys of 16, 24
+/// or 32 bytes; `#` starts a comment, blank lines are skipped.
+pub fn parse_candidates(text: &str) -> Result<Vec<Candidate>, CandidateLineError> {
+    let mut list = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let err = |why: String| CandidateLineError { line: n + 1, why };
+        let key = |s: &str| -> Result<Zeroizing<Vec<u8>>, CandidateLineError> {
+            let bytes =
+                Zeroizing::new(hex::decode(s).map_err(|_| err(format!("'{s}' is not hex")))?);
+            if ![16, 24, 32].contains(&bytes.len()) {
+                return Err(err(format!(
+                    "a {}-byte key (keys are 16, 24 or 32 bytes)",
+                    bytes.len()
+                )));
+            }
+            Ok(bytes)
+        };
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let candidate = match fields.as_slice() {
+            [label, k] => Candidate::single(*label, &key(k)?),
+            [label, enc, mac, dek] => Candidate::new(*label, &key(enc)?, &key(mac)?, &key(dek)?),
+            _ => {
+                return Err(err(format!(
+                    "expected `LABEL KEY` or `LABEL ENC MAC DEK`, got {} fields",
+                    fields.len()
+                )))
+            }
+        };
+        list.push(candidate);
+    }
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -247,6 +307,25 @@ mod tests {
             );
             assert!(report.tried >= 3, "{protocol:?}: tried {}", report.tried);
         }
+    }
+
+    #[test]
+    fn candidate_lines_parse_or_name_the_line() {
+        let list = parse_candidates(
+            "# keys\n\na 404142434445464748494A4B4C4D4E4F # test\nb 00112233445566778899AABBCCDDEEFF 00112233445566778899AABBCCDDEEFF 00112233445566778899AABBCCDDEEFF\n",
+        )
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].label, "b");
+        let e = parse_candidates("a 404142434445464748494A4B4C4D4E4F\nb 0102\n")
+            .err()
+            .unwrap();
+        assert_eq!(
+            (e.line, e.why.as_str()),
+            (2, "a 2-byte key (keys are 16, 24 or 32 bytes)")
+        );
+        assert!(parse_candidates("x\n").is_err());
+        assert!(parse_candidates("x zz\n").is_err());
     }
 
     /// A card cryptogram nobody's keys make: no match, and every usable

@@ -1,5 +1,5 @@
 //! The private operation of RSA CRT keys on OpenSSL (feature
-//! `openssl-rsa`): the same mathematics as [`super::rsa::Private::raw`]
+//! `openssl`): the same mathematics as [`super::rsa::Private::raw`]
 //! on the `rsa` crate, two to three times faster at 2048 bits, which is
 //! what puts RSA signing in jct emu ahead of jCardSim (BouncyCastle on
 //! the JVM's Montgomery intrinsics). A card's RSAPrivateCrtKey carries
