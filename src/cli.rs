@@ -71,6 +71,10 @@ pub enum Command {
     /// every command MACed and the lot signed; a thin client without keys plays it.
     #[command(subcommand)]
     Script(crate::cmd_script::ScriptCommand),
+    /// Master keys in a PKCS#11 token (an HSM, SoftHSM2): import and list.
+    /// The PIN comes from an environment variable, keys from stdin or a file.
+    #[command(subcommand)]
+    Hsm(crate::cmd_hsm::HsmCommand),
     /// Card keys: `jct keys probe` finds which key set and diversification a
     /// card holds without spending an authentication try.
     #[command(subcommand)]

@@ -21,6 +21,7 @@ mod cmd_doctor;
 mod cmd_emu;
 mod cmd_emu_stats;
 mod cmd_exp;
+mod cmd_hsm;
 mod cmd_keys;
 mod cmd_new;
 mod cmd_script;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         cli::Command::Emu(args) => cmd_emu::run(args),
         cli::Command::Test(args) => cmd_test::run(args),
         cli::Command::Script(cmd) => cmd_script::run(cmd),
+        cli::Command::Hsm(cmd) => cmd_hsm::run(cmd),
         cli::Command::Keys(cmd) => cmd_keys::run(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
