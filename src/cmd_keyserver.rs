@@ -67,9 +67,12 @@ impl Passphrase {
     fn get(&self) -> Result<Zeroizing<String>> {
         if let Some(p) = &self.passphrase_file {
             let text = Zeroizing::new(
-                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
             );
-            return Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_string()));
+            return Ok(Zeroizing::new(
+                text.lines().next().unwrap_or("").to_string(),
+            ));
         }
         match std::env::var("JCT_KEYFILE_PASSPHRASE") {
             Ok(p) if !p.is_empty() => Ok(Zeroizing::new(p)),
@@ -150,7 +153,10 @@ fn serve(config: &Path, json: bool) -> Result<()> {
         }
     });
     let server = KeyServer::from_config(config, sink).map_err(anyhow::Error::msg)?;
-    note!("jct keyserver: serving the stations of {}", config.display());
+    note!(
+        "jct keyserver: serving the stations of {}",
+        config.display()
+    );
     let stop = emulator::server::stop_on_signals().context("installing the Ctrl-C handler")?;
     server.start().run_until(&stop);
     Ok(())
@@ -164,8 +170,15 @@ fn render(e: &Event) -> String {
             detail,
         } => format!(
             "station {station} {}{}",
-            if *connected { "connected" } else { "not connected" },
-            detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+            if *connected {
+                "connected"
+            } else {
+                "not connected"
+            },
+            detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
         ),
         Event::JobStarted {
             station,
@@ -284,7 +297,10 @@ fn keyfile(cmd: KeyfileCommand) -> Result<()> {
             };
             kf.put(&name, &enc, &mac, &dek, version)?;
             kf.write(&file, pass.as_bytes())?;
-            note!("{}: key set {name} (version {version:02X}) stored", file.display());
+            note!(
+                "{}: key set {name} (version {version:02X}) stored",
+                file.display()
+            );
             Ok(())
         }
         KeyfileCommand::List { file, passphrase } => {

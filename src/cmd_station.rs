@@ -102,7 +102,10 @@ fn render(e: &Event) -> String {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))
                 .unwrap_or_default(),
-            detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+            detail
+                .as_ref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
         ),
         Event::Request {
             id,
@@ -134,7 +137,10 @@ fn render(e: &Event) -> String {
         } => format!(
             "key server {peer} {}{}",
             if *connected { "connected" } else { "gone" },
-            detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+            detail
+                .as_ref()
+                .map(|d| format!(": {d}"))
+                .unwrap_or_default()
         ),
     }
 }

@@ -34,7 +34,12 @@ fn jct() -> Command {
 
 fn ok(c: &mut Command) {
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{:?}: {}", c, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        c,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A `jct emu` process with its state directory; killed when dropped.
@@ -60,18 +65,27 @@ impl Drop for Card {
 fn card(dir: &Path, name: &str, scp02: bool, iin: &str, kill_on_load: bool) -> Card {
     let state = dir.join(name);
     let mut cmd = jct();
-    cmd.args(["emu", "--listen", "127.0.0.1:0", "--iin", iin, "--state"]).arg(&state);
+    cmd.args(["emu", "--listen", "127.0.0.1:0", "--iin", iin, "--state"])
+        .arg(&state);
     if scp02 {
         cmd.args(["--scp", "02"]);
     }
     if kill_on_load {
         cmd.arg("-v");
     }
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut serial = None;
     let addr = loop {
-        let line = lines.next().expect("jct emu ended before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("jct emu ended before listening")
+            .unwrap();
         if let Some(rest) = line.split("jct emu: card ").nth(1) {
             serial = rest.split_whitespace().next().map(str::to_string);
         }
@@ -116,12 +130,27 @@ impl Drop for Station {
 
 fn station(pki: &Path, name: &str, listen: &str, cards: &[&Card]) -> Station {
     let mut cmd = jct();
-    cmd.args(["station", "--json", "--poll-ms", "50", "--name", name, "--listen", listen, "--tls-dir"])
-        .arg(pki);
+    cmd.args([
+        "station",
+        "--json",
+        "--poll-ms",
+        "50",
+        "--name",
+        name,
+        "--listen",
+        listen,
+        "--tls-dir",
+    ])
+    .arg(pki);
     for c in cards {
         cmd.args(["-r", &c.addr]);
     }
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().expect("jct station ended at once").unwrap();
     let event: serde_json::Value = serde_json::from_str(&first).unwrap();
@@ -145,10 +174,23 @@ impl Drop for KeyServerProc {
 /// The PKI, the key file and the jobs in `dir`.
 fn setup(dir: &Path) -> PathBuf {
     let pki = dir.join("pki");
-    ok(jct().args(["keyserver", "init", "--out"]).arg(&pki).args(["--station", "s1", "--station", "s2"]));
+    ok(jct().args(["keyserver", "init", "--out"]).arg(&pki).args([
+        "--station",
+        "s1",
+        "--station",
+        "s2",
+    ]));
     let keys = dir.join("keys.json");
-    ok(jct().args(["keyserver", "keyfile", "new"]).arg(&keys).env("JCT_KEYFILE_PASSPHRASE", "pw"));
-    for (name, key, kvn) in [("factory", FACTORY, "1"), ("issuer-aes", ISSUER_AES, "0x30"), ("issuer-des", ISSUER_DES, "0x31"), ("wrong", WRONG, "1")] {
+    ok(jct()
+        .args(["keyserver", "keyfile", "new"])
+        .arg(&keys)
+        .env("JCT_KEYFILE_PASSPHRASE", "pw"));
+    for (name, key, kvn) in [
+        ("factory", FACTORY, "1"),
+        ("issuer-aes", ISSUER_AES, "0x30"),
+        ("issuer-des", ISSUER_DES, "0x31"),
+        ("wrong", WRONG, "1"),
+    ] {
         ok(jct()
             .args(["keyserver", "keyfile", "add"])
             .arg(&keys)
@@ -159,13 +201,19 @@ fn setup(dir: &Path) -> PathBuf {
     let hello = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/hello.cap");
     std::fs::write(
         dir.join("hello.toml"),
-        format!("security_level = \"mac\"\nretries = 1\n[[install]]\ncap = {:?}\n[put_keys]\n", hello.display().to_string()),
+        format!(
+            "security_level = \"mac\"\nretries = 1\n[[install]]\ncap = {:?}\n[put_keys]\n",
+            hello.display().to_string()
+        ),
     )
     .unwrap();
     let (_, big) = largest_corpus_cap();
     std::fs::write(
         dir.join("big.toml"),
-        format!("[[install]]\ncap = {:?}\n[put_keys]\n", big.display().to_string()),
+        format!(
+            "[[install]]\ncap = {:?}\n[put_keys]\n",
+            big.display().to_string()
+        ),
     )
     .unwrap();
     pki
@@ -186,7 +234,9 @@ fn config(dir: &Path, stations: &[(&str, &str)]) -> PathBuf {
         "name = \"ks-test\"\ntls_dir = \"pki\"\n[keys]\nfile = \"keys.json\"\n[audit]\nsqlite = \"audit.db\"\n[jobs]\ndefault = \"hello.toml\"\nbig = \"big.toml\"\n",
     );
     for (name, addr) in stations {
-        text += &format!("[[station]]\nname = \"{name}\"\naddress = \"{addr}\"\nserver_name = \"localhost\"\n");
+        text += &format!(
+            "[[station]]\nname = \"{name}\"\naddress = \"{addr}\"\nserver_name = \"localhost\"\n"
+        );
     }
     text += "[[card]]\nname = \"aes\"\niin = \"A1\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\n";
     text += "[[card]]\nname = \"aes-big\"\niin = \"A9\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\njob = \"big\"\n";
@@ -239,15 +289,25 @@ fn latest(rows: &[JobRecord]) -> HashMap<String, JobRecord> {
 
 /// What a card holds, read directly: whether `keys` open it, and its
 /// applications' and load files' AIDs.
-fn inspect(addr: &str, key: &str, kvn: u8, method: Diversification) -> Result<(Vec<String>, Vec<String>), String> {
+fn inspect(
+    addr: &str,
+    key: &str,
+    kvn: u8,
+    method: Diversification,
+) -> Result<(Vec<String>, Vec<String>), String> {
     let t = VpcdClient::connect(addr).map_err(|e| e.to_string())?;
     let mut c = GpClient::over(Box::new(t));
     c.select_security_domain(None).map_err(|e| e.to_string())?;
     let k = hex::decode(key).unwrap();
     let keys = SoftwareKeys::from_bytes(&k, &k, &k, kvn).diversified(method);
-    c.open_secure_channel(&ChannelOptions::new(keys)).map_err(|e| e.to_string())?;
+    c.open_secure_channel(&ChannelOptions::new(keys))
+        .map_err(|e| e.to_string())?;
     let reg = c.list().map_err(|e| e.to_string())?;
-    let aids = |v: &[gp::registry::Entry]| v.iter().map(|e| hex::encode_upper(&e.aid)).collect::<Vec<_>>();
+    let aids = |v: &[gp::registry::Entry]| {
+        v.iter()
+            .map(|e| hex::encode_upper(&e.aid))
+            .collect::<Vec<_>>()
+    };
     Ok((aids(&reg.applications), aids(&reg.load_files)))
 }
 
@@ -263,23 +323,45 @@ fn issuer(card: &Card) -> (&'static str, u8, Diversification) {
 /// do) and it holds the hello applet.
 fn assert_personalized(card: &Card) {
     let (key, kvn, method) = issuer(card);
-    let (apps, files) = inspect(&card.addr, key, kvn, method).unwrap_or_else(|e| panic!("{}: new keys: {e}", card.cin));
-    assert!(apps.contains(&HELLO_APPLET.to_string()), "{}: {apps:?}", card.cin);
-    assert!(files.contains(&HELLO_PACKAGE.to_string()), "{}: {files:?}", card.cin);
-    assert!(inspect(&card.addr, FACTORY, 0, Diversification::None).is_err(), "{}: factory keys still open it", card.cin);
+    let (apps, files) = inspect(&card.addr, key, kvn, method)
+        .unwrap_or_else(|e| panic!("{}: new keys: {e}", card.cin));
+    assert!(
+        apps.contains(&HELLO_APPLET.to_string()),
+        "{}: {apps:?}",
+        card.cin
+    );
+    assert!(
+        files.contains(&HELLO_PACKAGE.to_string()),
+        "{}: {files:?}",
+        card.cin
+    );
+    assert!(
+        inspect(&card.addr, FACTORY, 0, Diversification::None).is_err(),
+        "{}: factory keys still open it",
+        card.cin
+    );
 }
 
 /// An untouched card: the factory keys open it and nothing is loaded.
 fn assert_untouched(card: &Card) {
-    let (apps, files) = inspect(&card.addr, FACTORY, 0, Diversification::None).unwrap_or_else(|e| panic!("{}: factory keys: {e}", card.cin));
-    assert!(apps.is_empty(), "{}: half-written: applications {apps:?}", card.cin);
+    let (apps, files) = inspect(&card.addr, FACTORY, 0, Diversification::None)
+        .unwrap_or_else(|e| panic!("{}: factory keys: {e}", card.cin));
+    assert!(
+        apps.is_empty(),
+        "{}: half-written: applications {apps:?}",
+        card.cin
+    );
     // The card's ROM packages (the Java Card and GlobalPlatform APIs) are
     // listed too; nothing else may be.
     let loaded: Vec<&String> = files
         .iter()
         .filter(|f| !f.starts_with("A000000062") && !f.starts_with("A000000151"))
         .collect();
-    assert!(loaded.is_empty(), "{}: half-written: load files {loaded:?}", card.cin);
+    assert!(
+        loaded.is_empty(),
+        "{}: half-written: load files {loaded:?}",
+        card.cin
+    );
 }
 
 /// 2 stations × 16 emulated cards, one key server: all 32 personalized,
@@ -288,8 +370,12 @@ fn assert_untouched(card: &Card) {
 fn two_stations_sixteen_cards_each_all_personalized() {
     let dir = tempfile::tempdir().unwrap();
     let pki = setup(dir.path());
-    let aes: Vec<Card> = (0..16).map(|i| card(dir.path(), &format!("a{i}"), false, "A1", false)).collect();
-    let des: Vec<Card> = (0..16).map(|i| card(dir.path(), &format!("d{i}"), true, "B2", false)).collect();
+    let aes: Vec<Card> = (0..16)
+        .map(|i| card(dir.path(), &format!("a{i}"), false, "A1", false))
+        .collect();
+    let des: Vec<Card> = (0..16)
+        .map(|i| card(dir.path(), &format!("d{i}"), true, "B2", false))
+        .collect();
     let s1 = station(&pki, "s1", "127.0.0.1:0", &aes.iter().collect::<Vec<_>>());
     let s2 = station(&pki, "s2", "127.0.0.1:0", &des.iter().collect::<Vec<_>>());
     let cfg = config(dir.path(), &[("s1", &s1.control), ("s2", &s2.control)]);
@@ -297,7 +383,8 @@ fn two_stations_sixteen_cards_each_all_personalized() {
     let all: Vec<&Card> = aes.iter().chain(&des).collect();
     let rows = wait_for(&dir.path().join("audit.db"), "32 jobs", |rows| {
         let l = latest(rows);
-        all.iter().all(|c| l.get(&c.cin).is_some_and(|r| r.state != "running"))
+        all.iter()
+            .all(|c| l.get(&c.cin).is_some_and(|r| r.state != "running"))
     });
     drop(ks);
     drop(s1);
@@ -310,7 +397,11 @@ fn two_stations_sixteen_cards_each_all_personalized() {
         assert!(r.apdus.unwrap_or(0) > 5, "{r:#?}");
         assert_personalized(c);
     }
-    assert_eq!(rows.iter().filter(|r| r.state == "ok").count(), 32, "{rows:#?}");
+    assert_eq!(
+        rows.iter().filter(|r| r.state == "ok").count(),
+        32,
+        "{rows:#?}"
+    );
 }
 
 /// Faults, while healthy cards finish: a card pulled mid-LOAD (its
@@ -322,10 +413,16 @@ fn two_stations_sixteen_cards_each_all_personalized() {
 fn faults_fail_their_own_jobs_only() {
     let dir = tempfile::tempdir().unwrap();
     let pki = setup(dir.path());
-    let healthy1: Vec<Card> = (0..3).map(|i| card(dir.path(), &format!("a{i}"), false, "A1", false)).collect();
+    let healthy1: Vec<Card> = (0..3)
+        .map(|i| card(dir.path(), &format!("a{i}"), false, "A1", false))
+        .collect();
     let victim = card(dir.path(), "victim", false, "A9", true);
-    let healthy2: Vec<Card> = (0..3).map(|i| card(dir.path(), &format!("d{i}"), true, "B2", false)).collect();
-    let wrong: Vec<Card> = (0..2).map(|i| card(dir.path(), &format!("w{i}"), true, "C3", false)).collect();
+    let healthy2: Vec<Card> = (0..3)
+        .map(|i| card(dir.path(), &format!("d{i}"), true, "B2", false))
+        .collect();
+    let wrong: Vec<Card> = (0..2)
+        .map(|i| card(dir.path(), &format!("w{i}"), true, "C3", false))
+        .collect();
     let mut on1: Vec<&Card> = healthy1.iter().collect();
     on1.push(&victim);
     let on2: Vec<&Card> = healthy2.iter().chain(&wrong).collect();
@@ -336,7 +433,9 @@ fn faults_fail_their_own_jobs_only() {
     let ks = keyserver(&cfg);
     let db = dir.path().join("audit.db");
     // The station's connection is cut once it has started jobs.
-    wait_for(&db, "a job on s2", |rows| rows.iter().any(|r| r.station == "s2"));
+    wait_for(&db, "a job on s2", |rows| {
+        rows.iter().any(|r| r.station == "s2")
+    });
     let _ = s2.child.kill();
     let _ = s2.child.wait();
     let rows_at_cut = SqliteLog::open(&db).unwrap().all().unwrap().len();
@@ -346,7 +445,11 @@ fn faults_fail_their_own_jobs_only() {
         let l = latest(rows);
         let done = |c: &Card| l.get(&c.cin).is_some_and(|r| r.state != "running");
         // Each of s2's cards has had a job since the station came back.
-        let since_cut = |c: &Card| rows[rows_at_cut.min(rows.len())..].iter().any(|r| r.card == c.cin && r.state != "running");
+        let since_cut = |c: &Card| {
+            rows[rows_at_cut.min(rows.len())..]
+                .iter()
+                .any(|r| r.card == c.cin && r.state != "running")
+        };
         healthy1.iter().chain(&healthy2).chain(&wrong).all(done)
             && done(&victim)
             && healthy2.iter().chain(&wrong).all(since_cut)
@@ -362,19 +465,38 @@ fn faults_fail_their_own_jobs_only() {
     for c in &wrong {
         let r = &l[&c.cin];
         assert_eq!(r.state, "failed", "{r:#?}");
-        assert_eq!(r.step.as_deref(), Some("authenticate (transport keys)"), "{r:#?}");
-        assert!(r.message.as_deref().unwrap_or("").contains("des-wrong-master"), "{r:#?}");
+        assert_eq!(
+            r.step.as_deref(),
+            Some("authenticate (transport keys)"),
+            "{r:#?}"
+        );
+        assert!(
+            r.message
+                .as_deref()
+                .unwrap_or("")
+                .contains("des-wrong-master"),
+            "{r:#?}"
+        );
         assert_untouched(c);
     }
     let v = &l[&victim.cin];
     assert_eq!(v.state, "failed", "{v:#?}");
-    assert!(v.step.as_deref().unwrap_or("").starts_with("LOAD block"), "{v:#?}");
+    assert!(
+        v.step.as_deref().unwrap_or("").starts_with("LOAD block"),
+        "{v:#?}"
+    );
     assert_eq!(v.card_type, "aes-big");
     // The pulled card, put back: nothing of the load was kept.
     let revived = {
         let mut cmd = jct();
-        cmd.args(["emu", "--listen", "127.0.0.1:0", "--state"]).arg(&victim.state);
-        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        cmd.args(["emu", "--listen", "127.0.0.1:0", "--state"])
+            .arg(&victim.state);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let addr = loop {
             let line = lines.next().expect("jct emu ended").unwrap();

@@ -89,7 +89,10 @@ pub enum Message {
     /// Key server → station: how the request ended.
     Result(JobResult),
     /// Station → key server: the result was carried out.
-    Done { id: String, disposition: Disposition },
+    Done {
+        id: String,
+        disposition: Disposition,
+    },
 }
 
 /// The end of one job, as the key server reports it.

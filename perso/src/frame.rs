@@ -208,7 +208,10 @@ mod tests {
     fn oversized_and_empty_frames_are_refused_at_the_header() {
         let mut d = Decoder::new(10);
         let err = d.push(&[0, 0, 0, 11]).unwrap_err();
-        assert!(matches!(err, FrameError::TooLong { len: 11, max: 10 }), "{err}");
+        assert!(
+            matches!(err, FrameError::TooLong { len: 11, max: 10 }),
+            "{err}"
+        );
         let mut d = Decoder::new(10);
         assert!(matches!(d.push(&[0, 0, 0, 0]), Err(FrameError::Empty)));
         let mut d = Decoder::new(10);
@@ -223,7 +226,10 @@ mod tests {
         let bytes = encode(b"abcdef", 100).unwrap();
         let mut r = &bytes[..7];
         let err = Decoder::new(100).read_from(&mut r).unwrap_err();
-        assert!(matches!(err, FrameError::Truncated { have: 7, want: 10 }), "{err}");
+        assert!(
+            matches!(err, FrameError::Truncated { have: 7, want: 10 }),
+            "{err}"
+        );
         let mut empty: &[u8] = &[];
         let err = Decoder::new(100).read_from(&mut empty).unwrap_err();
         assert!(matches!(err, FrameError::Closed));

@@ -88,14 +88,27 @@ impl Envelope {
     fn aad(&self) -> Vec<u8> {
         format!(
             "{}|{}|{}|{}|{}|{}|{}",
-            self.format, self.kdf, self.m_cost_kib, self.t_cost, self.parallelism, self.salt, self.nonce
+            self.format,
+            self.kdf,
+            self.m_cost_kib,
+            self.t_cost,
+            self.parallelism,
+            self.salt,
+            self.nonce
         )
         .into_bytes()
     }
 }
 
-fn derive(passphrase: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
-    let params = argon2::Params::new(m, t, p, Some(32)).map_err(|e| KeyFileError::Kdf(e.to_string()))?;
+fn derive(
+    passphrase: &[u8],
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
+    let params =
+        argon2::Params::new(m, t, p, Some(32)).map_err(|e| KeyFileError::Kdf(e.to_string()))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut key = Zeroizing::new([0u8; 32]);
     argon
@@ -107,7 +120,14 @@ fn derive(passphrase: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<Zero
 impl KeyFile {
     /// Adds or replaces a key set, checking the key bytes are hex of a
     /// usable length (16, 24 or 32 bytes).
-    pub fn put(&mut self, name: &str, enc: &[u8], mac: &[u8], dek: &[u8], version: u8) -> Result<(), KeyFileError> {
+    pub fn put(
+        &mut self,
+        name: &str,
+        enc: &[u8],
+        mac: &[u8],
+        dek: &[u8],
+        version: u8,
+    ) -> Result<(), KeyFileError> {
         if name.is_empty() || name.len() > 64 {
             return Err(KeyFileError::Set {
                 name: name.into(),
@@ -144,12 +164,18 @@ impl KeyFile {
             ),
         })?;
         let decode = |h: &str, which: &str| {
-            hex::decode(h).map(Zeroizing::new).map_err(|_| KeyFileError::Set {
-                name: name.into(),
-                reason: format!("{which} key is not hex"),
-            })
+            hex::decode(h)
+                .map(Zeroizing::new)
+                .map_err(|_| KeyFileError::Set {
+                    name: name.into(),
+                    reason: format!("{which} key is not hex"),
+                })
         };
-        Ok([decode(&set.enc, "ENC")?, decode(&set.mac, "MAC")?, decode(&set.dek, "DEK")?])
+        Ok([
+            decode(&set.enc, "ENC")?,
+            decode(&set.mac, "MAC")?,
+            decode(&set.dek, "DEK")?,
+        ])
     }
 
     /// Seals the key file with `passphrase`.
@@ -169,27 +195,42 @@ impl KeyFile {
             ciphertext: String::new(),
         };
         let key = derive(passphrase, &salt, M_COST, T_COST, LANES)?;
-        let plain = Zeroizing::new(serde_json::to_vec(self).map_err(|e| KeyFileError::Kdf(e.to_string()))?);
+        let plain =
+            Zeroizing::new(serde_json::to_vec(self).map_err(|e| KeyFileError::Kdf(e.to_string()))?);
         let aead = XChaCha20Poly1305::new(key.as_ref().into());
         let aad = env.aad();
         let sealed = aead
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: &aad })
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &plain,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| KeyFileError::Kdf("encryption failed".into()))?;
         env.ciphertext = hex::encode(sealed);
-        let mut out = serde_json::to_vec_pretty(&env).map_err(|e| KeyFileError::Kdf(e.to_string()))?;
+        let mut out =
+            serde_json::to_vec_pretty(&env).map_err(|e| KeyFileError::Kdf(e.to_string()))?;
         out.push(b'\n');
         Ok(out)
     }
 
     /// Opens sealed bytes; `path` names them in errors.
-    pub fn open_bytes(bytes: &[u8], passphrase: &[u8], path: &str) -> Result<KeyFile, KeyFileError> {
+    pub fn open_bytes(
+        bytes: &[u8],
+        passphrase: &[u8],
+        path: &str,
+    ) -> Result<KeyFile, KeyFileError> {
         let format = |reason: String| KeyFileError::Format {
             path: path.into(),
             reason,
         };
         let env: Envelope = serde_json::from_slice(bytes).map_err(|e| format(e.to_string()))?;
         if env.format != FORMAT || env.kdf != "argon2id" {
-            return Err(format(format!("format {:?} with KDF {:?}", env.format, env.kdf)));
+            return Err(format(format!(
+                "format {:?} with KDF {:?}",
+                env.format, env.kdf
+            )));
         }
         // Bounds on what a file may ask of us: at most 1 GiB, 16 passes.
         if env.m_cost_kib > 1 << 20 || env.t_cost > 16 || env.parallelism > 16 {
@@ -198,15 +239,31 @@ impl KeyFile {
         let salt = hex::decode(&env.salt).map_err(|_| format("salt is not hex".into()))?;
         let nonce = hex::decode(&env.nonce).map_err(|_| format("nonce is not hex".into()))?;
         if nonce.len() != 24 {
-            return Err(format(format!("nonce of {} bytes, 24 expected", nonce.len())));
+            return Err(format(format!(
+                "nonce of {} bytes, 24 expected",
+                nonce.len()
+            )));
         }
-        let sealed = hex::decode(&env.ciphertext).map_err(|_| format("ciphertext is not hex".into()))?;
-        let key = derive(passphrase, &salt, env.m_cost_kib, env.t_cost, env.parallelism)?;
+        let sealed =
+            hex::decode(&env.ciphertext).map_err(|_| format("ciphertext is not hex".into()))?;
+        let key = derive(
+            passphrase,
+            &salt,
+            env.m_cost_kib,
+            env.t_cost,
+            env.parallelism,
+        )?;
         let aead = XChaCha20Poly1305::new(key.as_ref().into());
         let aad = env.aad();
         let plain = Zeroizing::new(
-            aead.decrypt(XNonce::from_slice(&nonce), Payload { msg: &sealed, aad: &aad })
-                .map_err(|_| KeyFileError::Decrypt { path: path.into() })?,
+            aead.decrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &sealed,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| KeyFileError::Decrypt { path: path.into() })?,
         );
         serde_json::from_slice(&plain).map_err(|e| format(format!("sealed content: {e}")))
     }
@@ -218,7 +275,9 @@ impl KeyFile {
             path: shown.clone(),
             reason,
         };
-        let len = std::fs::metadata(path).map_err(|e| io(e.to_string()))?.len();
+        let len = std::fs::metadata(path)
+            .map_err(|e| io(e.to_string()))?
+            .len();
         if len > MAX_FILE {
             return Err(io(format!("{len} bytes is too large for a key file")));
         }
@@ -229,9 +288,11 @@ impl KeyFile {
     /// Seals and writes atomically (never a half-written key file).
     pub fn write(&self, path: &Path, passphrase: &[u8]) -> Result<(), KeyFileError> {
         let bytes = self.seal(passphrase)?;
-        cap_tools::atomic::write_atomic_with_mode(path, &bytes, 0o600).map_err(|e| KeyFileError::Io {
-            path: path.display().to_string(),
-            reason: e.to_string(),
+        cap_tools::atomic::write_atomic_with_mode(path, &bytes, 0o600).map_err(|e| {
+            KeyFileError::Io {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
         })
     }
 }
@@ -243,7 +304,8 @@ mod tests {
     #[test]
     fn seal_open_round_trip_and_wrong_passphrase() {
         let mut f = KeyFile::default();
-        f.put("issuer", &[0x11; 16], &[0x22; 16], &[0x33; 16], 0x30).unwrap();
+        f.put("issuer", &[0x11; 16], &[0x22; 16], &[0x33; 16], 0x30)
+            .unwrap();
         let sealed = f.seal(b"correct horse").unwrap();
         let text = String::from_utf8(sealed.clone()).unwrap();
         assert!(!text.contains("1111") && !text.contains("issuer"), "{text}");
@@ -278,7 +340,8 @@ mod tests {
         let mut f = KeyFile::default();
         let err = f.put("x", &[1; 15], &[1; 16], &[1; 16], 1).unwrap_err();
         assert!(err.to_string().contains("ENC key of 15 bytes"), "{err}");
-        f.put("x", &[0xAB; 16], &[0xAB; 16], &[0xAB; 16], 1).unwrap();
+        f.put("x", &[0xAB; 16], &[0xAB; 16], &[0xAB; 16], 1)
+            .unwrap();
         assert!(!format!("{f:?}").contains("ABAB"));
         assert!(f.bytes("y").unwrap_err().to_string().contains("holds: x"));
     }

@@ -49,7 +49,11 @@ fn lock_err() -> io::Error {
 impl Duplex {
     /// Splits a connection whose handshake is done. Frames of at most
     /// `max` bytes.
-    pub fn split(conn: rustls::Connection, stream: TcpStream, max: usize) -> (Duplex, DuplexReader) {
+    pub fn split(
+        conn: rustls::Connection,
+        stream: TcpStream,
+        max: usize,
+    ) -> (Duplex, DuplexReader) {
         let shared = Duplex {
             conn: Arc::new(Mutex::new(conn)),
             stream: Arc::new(stream),
@@ -98,7 +102,7 @@ impl DuplexReader {
     /// The next frame; blocks until one is whole or the connection ends.
     /// With a read timeout set on the socket, returns a timeout error
     /// ([`frame::is_timeout`]) that may simply be retried.
-    pub fn next(&mut self) -> Result<Vec<u8>, FrameError> {
+    pub fn next_frame(&mut self) -> Result<Vec<u8>, FrameError> {
         let mut raw = [0u8; 16 * 1024];
         loop {
             // Plaintext already decrypted goes to the decoder first.

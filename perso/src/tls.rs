@@ -254,7 +254,11 @@ pub fn init_pki(
     put("keyserver.pem", &ks.cert_pem, false)?;
     put("keyserver.key", &ks.key_pem, true)?;
     for s in stations {
-        if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(TlsError::Config(format!(
                 "station name {s:?}: letters, digits, - and _ only"
             )));

@@ -173,7 +173,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = SqliteLog::open(&dir.path().join("audit.db")).unwrap();
         let a = log.start(&start("C1")).unwrap();
-        assert!(matches!(log.start(&start("C1")), Err(AuditError::Busy { .. })));
+        assert!(matches!(
+            log.start(&start("C1")),
+            Err(AuditError::Busy { .. })
+        ));
         let b = log.start(&start("C2")).unwrap();
         log.finish(
             a,

@@ -99,6 +99,12 @@ pub struct InstallItem {
     pub options: InstallOptions,
 }
 
+/// STORE DATA blocks by CIN (and "DEFAULT"), and the P1 of each.
+pub type StoreData = (BTreeMap<String, Vec<Vec<u8>>>, u8);
+
+/// One card's STORE DATA blocks and P1.
+pub type CardData<'a> = (&'a [Vec<u8>], u8);
+
 /// A job, checked and with its CAPs read.
 #[derive(Clone)]
 pub struct Job {
@@ -110,19 +116,25 @@ pub struct Job {
     pub delete: Vec<(Vec<u8>, bool)>,
     pub install: Vec<InstallItem>,
     /// STORE DATA blocks by CIN (and "default"), and P1.
-    pub store_data: Option<(BTreeMap<String, Vec<Vec<u8>>>, u8)>,
+    pub store_data: Option<StoreData>,
     pub put_keys: bool,
 }
 
 fn hex_field(text: &str, what: &str, path: &Path) -> Result<Vec<u8>, String> {
-    let clean: String = text.chars().filter(|c| !c.is_whitespace() && *c != ':').collect();
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
     hex::decode(&clean).map_err(|_| format!("{}: {what} {text:?} is not hex", path.display()))
 }
 
 fn hex_byte(text: &str, what: &str, path: &Path) -> Result<u8, String> {
     match hex_field(text, what, path)?.as_slice() {
         [b] => Ok(*b),
-        _ => Err(format!("{}: {what} {text:?} must be one byte", path.display())),
+        _ => Err(format!(
+            "{}: {what} {text:?} must be one byte",
+            path.display()
+        )),
     }
 }
 
@@ -133,7 +145,8 @@ impl Job {
     /// Reads a job file (`.json` as JSON, anything else as TOML), its CAPs
     /// and its data file.
     pub fn load(name: &str, path: &Path) -> Result<Job, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read job {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read job {}: {e}", path.display()))?;
         let file: JobFile = if path.extension().is_some_and(|x| x == "json") {
             serde_json::from_str(&text).map_err(|e| format!("job {}: {e}", path.display()))?
         } else {
@@ -159,24 +172,35 @@ impl Job {
         for i in &file.install {
             let cap_path = base.join(&i.cap);
             let cap = Cap::from_path(&cap_path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let package = loader::plan::package_aid(&cap).map_err(|e| format!("{}: {e}", cap_path.display()))?;
+            let package = loader::plan::package_aid(&cap)
+                .map_err(|e| format!("{}: {e}", cap_path.display()))?;
             let privileges = match &i.privileges {
                 None => Privileges::default(),
                 Some(p) => {
                     let bytes = hex_field(p, "privileges", path)?;
-                    Privileges::from_bytes(&bytes)
-                        .ok_or_else(|| format!("{}: privileges {p:?}: 1 or 3 bytes", path.display()))?
+                    Privileges::from_bytes(&bytes).ok_or_else(|| {
+                        format!("{}: privileges {p:?}: 1 or 3 bytes", path.display())
+                    })?
                 }
             };
             let options = InstallOptions {
-                applet: i.applet.as_deref().map(|a| hex_field(a, "applet", path)).transpose()?,
-                instance: i.instance.as_deref().map(|a| hex_field(a, "instance", path)).transpose()?,
+                applet: i
+                    .applet
+                    .as_deref()
+                    .map(|a| hex_field(a, "applet", path))
+                    .transpose()?,
+                instance: i
+                    .instance
+                    .as_deref()
+                    .map(|a| hex_field(a, "instance", path))
+                    .transpose()?,
                 privileges,
                 parameters: hex_field(&i.params, "params", path)?,
             };
             // The plan must be buildable now, not on the first card.
             if !loader::plan::is_library(&cap) || options.applet.is_some() {
-                loader::plan::install(&cap, &options).map_err(|e| format!("{}: {e}", cap_path.display()))?;
+                loader::plan::install(&cap, &options)
+                    .map_err(|e| format!("{}: {e}", cap_path.display()))?;
             }
             install.push(InstallItem {
                 path: cap_path,
@@ -197,8 +221,8 @@ impl Job {
                 }
                 let text = std::fs::read_to_string(&data_path)
                     .map_err(|e| format!("cannot read {}: {e}", data_path.display()))?;
-                let raw: BTreeMap<String, Vec<String>> =
-                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", data_path.display()))?;
+                let raw: BTreeMap<String, Vec<String>> = serde_json::from_str(&text)
+                    .map_err(|e| format!("{}: {e}", data_path.display()))?;
                 let mut blocks = BTreeMap::new();
                 for (card, list) in raw {
                     let mut bs = Vec::new();
@@ -214,11 +238,18 @@ impl Job {
                         bs.push(bytes);
                     }
                     if bs.is_empty() || bs.len() > 256 {
-                        return Err(format!("{}: {card} needs 1 to 256 blocks", data_path.display()));
+                        return Err(format!(
+                            "{}: {card} needs 1 to 256 blocks",
+                            data_path.display()
+                        ));
                     }
                     blocks.insert(card.to_ascii_uppercase(), bs);
                 }
-                let p1 = s.p1.as_deref().map(|p| hex_byte(p, "p1", path)).transpose()?.unwrap_or(0);
+                let p1 =
+                    s.p1.as_deref()
+                        .map(|p| hex_byte(p, "p1", path))
+                        .transpose()?
+                        .unwrap_or(0);
                 Some((blocks, p1))
             }
         };
@@ -237,12 +268,16 @@ impl Job {
 
     /// The STORE DATA blocks for a card (by CIN, else "default"); an error
     /// when the job has a data file that names neither.
-    pub fn data_for(&self, cin: Option<&str>) -> Result<Option<(&[Vec<u8>], u8)>, String> {
+    pub fn data_for(&self, cin: Option<&str>) -> Result<Option<CardData<'_>>, String> {
         let Some((blocks, p1)) = &self.store_data else {
             return Ok(None);
         };
         let key = cin.map(str::to_ascii_uppercase);
-        match key.as_ref().and_then(|k| blocks.get(k)).or_else(|| blocks.get("DEFAULT")) {
+        match key
+            .as_ref()
+            .and_then(|k| blocks.get(k))
+            .or_else(|| blocks.get("DEFAULT"))
+        {
             Some(b) => Ok(Some((b.as_slice(), *p1))),
             None => Err(format!(
                 "the data file has no entry for CIN {} and no \"default\"",
@@ -274,7 +309,11 @@ mod tests {
                 hello.display().to_string()
             ),
         );
-        write(dir.path(), "d.json", r#"{"default": ["0102"], "aabb": ["03"]}"#);
+        write(
+            dir.path(),
+            "d.json",
+            r#"{"default": ["0102"], "aabb": ["03"]}"#,
+        );
         let j = Job::load("j", &job).unwrap();
         assert_eq!(j.install.len(), 1);
         assert_eq!(j.install[0].package, hex::decode("F00000000101").unwrap());
@@ -283,10 +322,13 @@ mod tests {
         assert_eq!(j.data_for(None).unwrap().unwrap().0, &[vec![1u8, 2]]);
 
         let bad = write(dir.path(), "b.json", r#"{"security_level": "max"}"#);
-        assert!(Job::load("b", &bad).unwrap_err().contains("security_level"));
+        assert!(Job::load("b", &bad)
+            .err()
+            .unwrap()
+            .contains("security_level"));
         let typo = write(dir.path(), "t.toml", "instal = []\n");
-        assert!(Job::load("t", &typo).unwrap_err().contains("t.toml"));
+        assert!(Job::load("t", &typo).err().unwrap().contains("t.toml"));
         let missing = write(dir.path(), "m.toml", "[[install]]\ncap = \"nope.cap\"\n");
-        assert!(Job::load("m", &missing).unwrap_err().contains("nope.cap"));
+        assert!(Job::load("m", &missing).err().unwrap().contains("nope.cap"));
     }
 }

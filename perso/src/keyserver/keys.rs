@@ -31,7 +31,11 @@ pub enum KeyStoreError {
 pub trait KeyStore: Send + Sync {
     /// A provider for the key set `name` used as master keys diversified by
     /// `method` (none: the card holds the set itself).
-    fn provider(&self, name: &str, method: Diversification) -> Result<Arc<dyn KeyProvider>, KeyStoreError>;
+    fn provider(
+        &self,
+        name: &str,
+        method: Diversification,
+    ) -> Result<Arc<dyn KeyProvider>, KeyStoreError>;
 
     /// The card's own keys derived from `name` for PUT KEY: typed for the
     /// card's protocol, diversified with its data, versioned `version`.
@@ -66,7 +70,11 @@ impl FileKeyStore {
 }
 
 impl KeyStore for FileKeyStore {
-    fn provider(&self, name: &str, method: Diversification) -> Result<Arc<dyn KeyProvider>, KeyStoreError> {
+    fn provider(
+        &self,
+        name: &str,
+        method: Diversification,
+    ) -> Result<Arc<dyn KeyProvider>, KeyStoreError> {
         Ok(Arc::new(self.software(name, method)?))
     }
 
@@ -119,33 +127,49 @@ fn default_backend() -> String {
 }
 
 /// The passphrase as the configuration says to find it.
-pub fn passphrase(cfg: &KeysConfig, base: &std::path::Path) -> Result<zeroize::Zeroizing<String>, KeyStoreError> {
+pub fn passphrase(
+    cfg: &KeysConfig,
+    base: &std::path::Path,
+) -> Result<zeroize::Zeroizing<String>, KeyStoreError> {
     if let Some(p) = &cfg.passphrase_file {
         let path = base.join(p);
-        let text = zeroize::Zeroizing::new(
-            std::fs::read_to_string(&path)
-                .map_err(|e| KeyStoreError::Other(format!("passphrase file {}: {e}", path.display())))?,
-        );
-        return Ok(zeroize::Zeroizing::new(text.lines().next().unwrap_or("").to_string()));
+        let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+            KeyStoreError::Other(format!("passphrase file {}: {e}", path.display()))
+        })?);
+        return Ok(zeroize::Zeroizing::new(
+            text.lines().next().unwrap_or("").to_string(),
+        ));
     }
-    let var = cfg.passphrase_env.as_deref().unwrap_or("JCT_KEYFILE_PASSPHRASE");
+    let var = cfg
+        .passphrase_env
+        .as_deref()
+        .unwrap_or("JCT_KEYFILE_PASSPHRASE");
     std::env::var(var)
         .map(zeroize::Zeroizing::new)
-        .map_err(|_| KeyStoreError::Other(format!("the key file's passphrase: set {var} (or [keys] passphrase_file)")))
+        .map_err(|_| {
+            KeyStoreError::Other(format!(
+                "the key file's passphrase: set {var} (or [keys] passphrase_file)"
+            ))
+        })
 }
 
 /// Opens the key store the configuration names. This is where another
 /// backend plugs in: a PKCS#11 store (crate `hsm`) is one more arm that
 /// builds its [`KeyStore`] from its own configuration keys.
-pub fn open_store(cfg: &KeysConfig, base: &std::path::Path) -> Result<Arc<dyn KeyStore>, KeyStoreError> {
+pub fn open_store(
+    cfg: &KeysConfig,
+    base: &std::path::Path,
+) -> Result<Arc<dyn KeyStore>, KeyStoreError> {
     match cfg.backend.as_str() {
         "file" => {
-            let file = cfg
-                .file
-                .as_ref()
-                .ok_or_else(|| KeyStoreError::Other("[keys] file = \"...\" is needed for the file backend".into()))?;
+            let file = cfg.file.as_ref().ok_or_else(|| {
+                KeyStoreError::Other("[keys] file = \"...\" is needed for the file backend".into())
+            })?;
             let pass = passphrase(cfg, base)?;
-            Ok(Arc::new(FileKeyStore::new(KeyFile::open(&base.join(file), pass.as_bytes())?)))
+            Ok(Arc::new(FileKeyStore::new(KeyFile::open(
+                &base.join(file),
+                pass.as_bytes(),
+            )?)))
         }
         other => Err(KeyStoreError::Other(format!(
             "[keys] backend {other:?} is not available in this build (backends: file)"
@@ -160,7 +184,9 @@ pub fn parse_diversification(text: &str) -> Result<Diversification, String> {
         "emv" | "emv-cps11" => Ok(Diversification::EmvCps11),
         "visa2" => Ok(Diversification::Visa2),
         "kdf3" => Ok(Diversification::Kdf3),
-        _ => Err(format!("diversification {text:?}: none, emv, visa2 or kdf3")),
+        _ => Err(format!(
+            "diversification {text:?}: none, emv, visa2 or kdf3"
+        )),
     }
 }
 
@@ -200,7 +226,8 @@ fn eq_hex(a: &str, b: &str) -> bool {
 impl CardRule {
     /// Whether the card is of this type.
     pub fn matches(&self, card: &CardIdentity) -> bool {
-        let cplc_field = |range: std::ops::Range<usize>| card.cplc.as_ref().and_then(|c| c.get(range));
+        let cplc_field =
+            |range: std::ops::Range<usize>| card.cplc.as_ref().and_then(|c| c.get(range));
         let ok = |want: &Option<String>, got: Option<&str>, prefix: bool| match want {
             None => true,
             Some(w) => got.is_some_and(|g| {
@@ -222,7 +249,8 @@ impl CardRule {
             ("transport_diversification", &self.transport_diversification),
             ("issuer_diversification", &self.issuer_diversification),
         ] {
-            parse_diversification(v).map_err(|e| format!("card type {:?}: {what}: {e}", self.name))?;
+            parse_diversification(v)
+                .map_err(|e| format!("card type {:?}: {what}: {e}", self.name))?;
         }
         for (what, v) in [
             ("iin", &self.iin),
@@ -232,7 +260,10 @@ impl CardRule {
         ] {
             if let Some(v) = v {
                 if hex::decode(v).is_err() {
-                    return Err(format!("card type {:?}: {what} {v:?} is not hex", self.name));
+                    return Err(format!(
+                        "card type {:?}: {what} {v:?} is not hex",
+                        self.name
+                    ));
                 }
             }
         }
@@ -257,12 +288,13 @@ impl CardKeys {
         store: &Arc<dyn KeyStore>,
         card: &CardIdentity,
     ) -> Result<(CardKeys, Option<String>), KeyStoreError> {
-        let rule = rules
-            .iter()
-            .find(|r| r.matches(card))
-            .ok_or_else(|| KeyStoreError::Other(format!("no card type matches {}", card.label())))?;
-        let tm = parse_diversification(&rule.transport_diversification).map_err(KeyStoreError::Other)?;
-        let im = parse_diversification(&rule.issuer_diversification).map_err(KeyStoreError::Other)?;
+        let rule = rules.iter().find(|r| r.matches(card)).ok_or_else(|| {
+            KeyStoreError::Other(format!("no card type matches {}", card.label()))
+        })?;
+        let tm =
+            parse_diversification(&rule.transport_diversification).map_err(KeyStoreError::Other)?;
+        let im =
+            parse_diversification(&rule.issuer_diversification).map_err(KeyStoreError::Other)?;
         Ok((
             CardKeys {
                 rule: rule.name.clone(),
@@ -279,7 +311,8 @@ impl CardKeys {
     /// The card's new keys for PUT KEY.
     pub fn new_card_keys(&self, key: &KeyContext) -> Result<StaticKeys, KeyStoreError> {
         let version = self.store.version(&self.issuer_set)?;
-        self.store.card_keys(&self.issuer_set, self.issuer_method, key, version)
+        self.store
+            .card_keys(&self.issuer_set, self.issuer_method, key, version)
     }
 }
 

@@ -203,14 +203,17 @@ impl KeyServer {
         }
         let store = keys::open_store(&cfg.keys, base).map_err(|e| e.to_string())?;
         let audit: Arc<dyn AuditLog> = match (&cfg.audit.postgres, &cfg.audit.sqlite) {
-            (Some(pg), _) => Arc::new(crate::audit::PostgresLog::connect(pg).map_err(|e| e.to_string())?),
+            (Some(pg), _) => {
+                Arc::new(crate::audit::PostgresLog::connect(pg).map_err(|e| e.to_string())?)
+            }
             (None, sqlite) => {
                 let p = base.join(sqlite.clone().unwrap_or_else(|| PathBuf::from("audit.db")));
                 Arc::new(crate::audit::SqliteLog::open(&p).map_err(|e| e.to_string())?)
             }
         };
-        let tls = crate::tls::keyserver_config(&Identity::in_dir(&base.join(&cfg.tls_dir), "keyserver"))
-            .map_err(|e| e.to_string())?;
+        let tls =
+            crate::tls::keyserver_config(&Identity::in_dir(&base.join(&cfg.tls_dir), "keyserver"))
+                .map_err(|e| e.to_string())?;
         Ok(KeyServer {
             name: cfg.name,
             stations: cfg.stations,
@@ -312,7 +315,7 @@ impl KeyServer {
         net::handshake(&mut conn, &mut stream)
             .map_err(|e| format!("TLS with {}: {e}", station.address))?;
         let (link, mut reader) = Duplex::split(conn, stream, MAX_CONTROL);
-        match reader.next().map(|b| Message::from_bytes(&b)) {
+        match reader.next_frame().map(|b| Message::from_bytes(&b)) {
             Ok(Ok(Message::Hello { .. })) => {}
             Ok(Ok(other)) => return Err(format!("expected hello, got {other:?}")),
             Ok(Err(e)) => return Err(e.to_string()),
@@ -334,7 +337,7 @@ impl KeyServer {
             if stop.load(Ordering::Relaxed) {
                 return "key server stopping".into();
             }
-            let body = match reader.next() {
+            let body = match reader.next_frame() {
                 Ok(b) => b,
                 Err(e) if frame::is_timeout(&e) => continue,
                 Err(FrameError::Closed) => return "connection closed".into(),
@@ -346,7 +349,10 @@ impl KeyServer {
             };
             if let Message::Request { id, .. } = &message {
                 let id = id.clone();
-                let fresh = running.lock().map(|mut r| r.insert(id.clone())).unwrap_or(false);
+                let fresh = running
+                    .lock()
+                    .map(|mut r| r.insert(id.clone()))
+                    .unwrap_or(false);
                 if !fresh {
                     // Sent again on a reconnection: its job runs already.
                     continue;
@@ -426,7 +432,16 @@ impl KeyServer {
         };
         let (keys, job_override) = match CardKeys::select(&self.rules, &self.store, &card) {
             Ok(k) => k,
-            Err(e) => return Some(self.report(station, &reader_label, &card, &job, fail(e.to_string()), started)),
+            Err(e) => {
+                return Some(self.report(
+                    station,
+                    &reader_label,
+                    &card,
+                    &job,
+                    fail(e.to_string()),
+                    started,
+                ))
+            }
         };
         let job_name = job_override.unwrap_or(job);
         let Some(the_job) = self.jobs.get(&job_name).cloned() else {
@@ -476,35 +491,52 @@ impl KeyServer {
             .map(|(h, _)| h.to_string())
             .unwrap_or_else(|| station.address.clone());
         let addr = format!("{host}:{port}");
-        let outcome = match crate::tls::server_name(&station.address, station.server_name.as_deref()) {
-            Err(e) => (run::Outcome {
-                message: e.to_string(),
-                step: Some("connect".into()),
-                ..run::Outcome::default()
-            }, 0),
-            Ok(name) => match RemoteCard::open(&addr, name, Arc::clone(&self.tls), &id, the_job.command_timeout_ms) {
-                Err(e) => (run::Outcome {
-                    message: format!("opening the card's session: {e}"),
-                    step: Some("open".into()),
-                    link_lost: true,
-                    ..run::Outcome::default()
-                }, 0),
-                Ok(remote) => {
-                    let counter = remote.counter();
-                    let mut client = GpClient::over(Box::new(remote));
-                    let outcome = run::run(&mut client, &the_job, &keys, &card);
-                    let apdus = counter.load(Ordering::Relaxed);
-                    drop(client);
-                    (outcome, apdus)
-                }
-            },
-        };
+        let outcome =
+            match crate::tls::server_name(&station.address, station.server_name.as_deref()) {
+                Err(e) => (
+                    run::Outcome {
+                        message: e.to_string(),
+                        step: Some("connect".into()),
+                        ..run::Outcome::default()
+                    },
+                    0,
+                ),
+                Ok(name) => match RemoteCard::open(
+                    &addr,
+                    name,
+                    Arc::clone(&self.tls),
+                    &id,
+                    the_job.command_timeout_ms,
+                ) {
+                    Err(e) => (
+                        run::Outcome {
+                            message: format!("opening the card's session: {e}"),
+                            step: Some("open".into()),
+                            link_lost: true,
+                            ..run::Outcome::default()
+                        },
+                        0,
+                    ),
+                    Ok(remote) => {
+                        let counter = remote.counter();
+                        let mut client = GpClient::over(Box::new(remote));
+                        let outcome = run::run(&mut client, &the_job, &keys, &card);
+                        let apdus = counter.load(Ordering::Relaxed);
+                        drop(client);
+                        (outcome, apdus)
+                    }
+                },
+            };
         let (outcome, apdus) = outcome;
         let retry = !outcome.ok && outcome.link_lost && attempt <= the_job.retries;
         let result = JobResult {
             id: id.clone(),
             ok: outcome.ok,
-            disposition: if retry { Disposition::Retry } else { Disposition::Release },
+            disposition: if retry {
+                Disposition::Retry
+            } else {
+                Disposition::Release
+            },
             step: outcome.step.clone(),
             sw: outcome.sw.map(|s| format!("{s:04X}")),
             message: outcome.message.clone(),

@@ -40,13 +40,15 @@ impl RemoteCard {
         timeout_ms: u32,
     ) -> Result<RemoteCard, TransportError> {
         let context = format!("station personalization socket {addr}");
-        let stream = TcpStream::connect(addr).map_err(|e| TransportError::io(context.clone(), e, None))?;
+        let stream =
+            TcpStream::connect(addr).map_err(|e| TransportError::io(context.clone(), e, None))?;
         let _ = stream.set_nodelay(true);
         // The station answers within the command's timeout; allow it a margin.
         let wait = Duration::from_millis(u64::from(timeout_ms)) + Duration::from_secs(10);
         let _ = stream.set_read_timeout(Some(wait));
         let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
-        let conn = rustls::ClientConnection::new(config, server_name).map_err(|e| io(context.clone(), e.to_string()))?;
+        let conn = rustls::ClientConnection::new(config, server_name)
+            .map_err(|e| io(context.clone(), e.to_string()))?;
         let mut card = RemoteCard {
             tls: rustls::StreamOwned::new(conn, stream),
             decoder: Decoder::new(MAX_PERSO),
@@ -70,8 +72,12 @@ impl RemoteCard {
 
     fn exchange(&mut self, up: &Up, what: &str) -> Result<Down, TransportError> {
         let context = format!("station {}: {what}", self.peer);
-        frame::write(&mut self.tls, &up.to_bytes(), MAX_PERSO).map_err(|e| io(context.clone(), e.to_string()))?;
-        let body = self.decoder.read_from(&mut self.tls).map_err(|e| io(context.clone(), e.to_string()))?;
+        frame::write(&mut self.tls, &up.to_bytes(), MAX_PERSO)
+            .map_err(|e| io(context.clone(), e.to_string()))?;
+        let body = self
+            .decoder
+            .read_from(&mut self.tls)
+            .map_err(|e| io(context.clone(), e.to_string()))?;
         match Down::parse(&body).map_err(|e| io(context.clone(), e.to_string()))? {
             Down::Error(e) => Err(io(context, e)),
             d => Ok(d),
@@ -94,7 +100,10 @@ impl Transport for RemoteCard {
         };
         match self.exchange(&up, &format!("APDU {}", loader::transport::hex_upper(apdu)))? {
             Down::Response(r) => Ok(r),
-            other => Err(io(format!("station {}", self.peer), format!("a command answered {other:?}"))),
+            other => Err(io(
+                format!("station {}", self.peer),
+                format!("a command answered {other:?}"),
+            )),
         }
     }
 
@@ -104,7 +113,10 @@ impl Transport for RemoteCard {
                 self.atr = a.clone();
                 Ok(a)
             }
-            other => Err(io(format!("station {}", self.peer), format!("RESET answered {other:?}"))),
+            other => Err(io(
+                format!("station {}", self.peer),
+                format!("RESET answered {other:?}"),
+            )),
         }
     }
 

@@ -63,7 +63,14 @@ struct Runner<'a> {
 /// than a broken card or link.
 fn other_keys(e: &GpError) -> bool {
     matches!(e, GpError::Scp(ScpError::CardCryptogram))
-        || matches!(e, GpError::Status { kind: CommandKind::InitializeUpdate, sw: 0x6A88 | 0x6A86 | 0x6A80, .. })
+        || matches!(
+            e,
+            GpError::Status {
+                kind: CommandKind::InitializeUpdate,
+                sw: 0x6A88 | 0x6A86 | 0x6A80,
+                ..
+            }
+        )
 }
 
 impl Runner<'_> {
@@ -171,11 +178,10 @@ impl Runner<'_> {
         }
         if self.job.put_keys {
             if self.current == Keys::Transport {
-                let info = self
-                    .client
-                    .session()
-                    .cloned()
-                    .ok_or_else(|| at("PUT KEY")(GpError::Protocol("no secure channel".into())))?;
+                let info =
+                    self.client.session().cloned().ok_or_else(|| {
+                        at("PUT KEY")(GpError::Protocol("no secure channel".into()))
+                    })?;
                 let context = KeyContext {
                     protocol: info.protocol(),
                     key_version: info.key_version,
@@ -191,7 +197,8 @@ impl Runner<'_> {
                 self.keys_changed = true;
             }
             // The new keys must work before the card counts as done.
-            self.open(Keys::Issuer).map_err(at("authenticate (new keys)"))?;
+            self.open(Keys::Issuer)
+                .map_err(at("authenticate (new keys)"))?;
             self.current = Keys::Issuer;
         }
         Ok(())
@@ -200,8 +207,13 @@ impl Runner<'_> {
     /// Deletes what the job loaded, in a fresh session (the failed one may
     /// be closed). Says what happened.
     fn rollback(&mut self) -> Result<String, String> {
-        let keys = if self.keys_changed { Keys::Issuer } else { self.current };
-        self.open(keys).map_err(|e| format!("rollback could not open a session: {e}"))?;
+        let keys = if self.keys_changed {
+            Keys::Issuer
+        } else {
+            self.current
+        };
+        self.open(keys)
+            .map_err(|e| format!("rollback could not open a session: {e}"))?;
         let loaded: Vec<Vec<u8>> = self.loaded.iter().rev().cloned().collect();
         for aid in &loaded {
             self.delete_if_present(aid, true)
@@ -209,14 +221,19 @@ impl Runner<'_> {
         }
         Ok(format!(
             "rolled back: deleted {}",
-            loaded.iter().map(hex::encode_upper).collect::<Vec<_>>().join(", ")
+            loaded
+                .iter()
+                .map(hex::encode_upper)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     }
 }
 
 /// Runs `job` on the card behind `client`.
 pub fn run(client: &mut GpClient, job: &Job, keys: &CardKeys, card: &CardIdentity) -> Outcome {
-    let sd = hex::decode(&card.security_domain).unwrap_or_else(|_| loader::client::ISD_AIDS[0].to_vec());
+    let sd =
+        hex::decode(&card.security_domain).unwrap_or_else(|_| loader::client::ISD_AIDS[0].to_vec());
     let mut r = Runner {
         client,
         job,
@@ -234,7 +251,11 @@ pub fn run(client: &mut GpClient, job: &Job, keys: &CardKeys, card: &CardIdentit
                 "personalized as {}: {} package(s) installed{}",
                 keys.rule,
                 job.install.len(),
-                if job.put_keys { ", new keys put and verified" } else { "" }
+                if job.put_keys {
+                    ", new keys put and verified"
+                } else {
+                    ""
+                }
             ),
             keys_changed: r.keys_changed,
             ..Outcome::default()

@@ -395,7 +395,7 @@ fn control_connection(
         if shared.stop.load(Ordering::Relaxed) {
             break "station stopping".to_string();
         }
-        let body = match reader.next() {
+        let body = match reader.next_frame() {
             Ok(b) => b,
             Err(FrameError::Closed) => break "connection closed".to_string(),
             Err(e) => break e.to_string(),
@@ -449,11 +449,7 @@ fn perso_connection(
     let mut tls = rustls::StreamOwned::new(conn, stream);
     let mut decoder = frame::Decoder::new(MAX_PERSO);
     let mut token: Option<u64> = None;
-    loop {
-        let body = match decoder.read_from(&mut tls) {
-            Ok(b) => b,
-            Err(_) => break,
-        };
+    while let Ok(body) = decoder.read_from(&mut tls) {
         let answer = match Up::parse(&body) {
             Err(e) => Down::Error(e.to_string()),
             Ok(Up::Open { id }) => {
@@ -520,8 +516,14 @@ struct ReaderCtx {
 
 enum Phase {
     Empty,
-    Announce { attempt: u32 },
-    Waiting { request: Message, id: String, attempt: u32 },
+    Announce {
+        attempt: u32,
+    },
+    Waiting {
+        request: Box<Message>,
+        id: String,
+        attempt: u32,
+    },
     Released,
 }
 
@@ -582,13 +584,14 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
                     .transport()
                     .reset()
                     .map_err(|e| e.to_string())
-                    .and_then(|atr| {
-                        reader::identify(card.transport()).map(|id| (atr, id))
-                    });
+                    .and_then(|atr| reader::identify(card.transport()).map(|id| (atr, id)));
                 match identified {
                     Ok((atr, card_id)) => {
                         seq += 1;
-                        let id = format!("{}-{}-r{}-{seq}", ctx.shared.name, ctx.shared.run, ctx.index);
+                        let id = format!(
+                            "{}-{}-r{}-{seq}",
+                            ctx.shared.name, ctx.shared.run, ctx.index
+                        );
                         let request = Message::Request {
                             id: id.clone(),
                             reader: ctx.index,
@@ -614,7 +617,7 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
                         ctx.shared.send(&request);
                         ctx.state(ReaderState::Waiting, None);
                         phase = Phase::Waiting {
-                            request,
+                            request: Box::new(request),
                             id,
                             attempt,
                         };
@@ -660,7 +663,11 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
                         let _ = token.send(next_token);
                         ctx.state(ReaderState::Personalizing, None);
                         Down::Ready {
-                            atr: card.transport().atr().map(<[u8]>::to_vec).unwrap_or_default(),
+                            atr: card
+                                .transport()
+                                .atr()
+                                .map(<[u8]>::to_vec)
+                                .unwrap_or_default(),
                         }
                     }
                     _ => Down::Error(format!("no request {id} is pending on this reader")),

@@ -140,7 +140,11 @@ impl CardLink {
                 return p.to_string();
             }
         }
-        let atr = self.transport().atr().map(<[u8]>::to_vec).unwrap_or_default();
+        let atr = self
+            .transport()
+            .atr()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
         protocol_of_atr(&atr).to_string()
     }
 }
@@ -200,9 +204,10 @@ pub fn identify(card: &mut dyn Transport) -> Result<CardIdentity, String> {
 /// value is kept as it is.
 fn tlv_value(tag: u16, data: &[u8]) -> Vec<u8> {
     match gp::tlv::Tlv::parse(data) {
-        Ok(t) if t.tag().to_bytes() == tag_bytes(tag) => {
-            t.bytes().map(<[u8]>::to_vec).unwrap_or_else(|| data.to_vec())
-        }
+        Ok(t) if t.tag().to_bytes() == tag_bytes(tag) => t
+            .bytes()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_else(|| data.to_vec()),
         _ => data.to_vec(),
     }
 }
