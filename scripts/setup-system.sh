@@ -3,10 +3,11 @@
 # libpcsclite-dev (PC/SC for the loader), pcscd and vsmartcard-vpcd (a virtual
 # reader for the real-PC/SC tests), pkg-config, and a JDK (javac and java: the
 # applets build from Java source, and jcardsim-harness runs jCardSim) when
-# there is none. Does nothing when present.
+# there is none, and postgresql (initdb and pg_ctl for the shared audit log
+# test of jct keyserver). Does nothing when present.
 set -euo pipefail
 need=()
-for pkg in libpcsclite-dev pcscd vsmartcard-vpcd pkg-config; do
+for pkg in libpcsclite-dev pcscd vsmartcard-vpcd pkg-config postgresql; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ! command -v javac >/dev/null 2>&1 || ! command -v java >/dev/null 2>&1; then

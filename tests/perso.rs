@@ -230,8 +230,13 @@ fn largest_corpus_cap() -> (u64, PathBuf) {
 }
 
 fn config(dir: &Path, stations: &[(&str, &str)]) -> PathBuf {
-    let mut text = String::from(
-        "name = \"ks-test\"\ntls_dir = \"pki\"\n[keys]\nfile = \"keys.json\"\n[audit]\nsqlite = \"audit.db\"\n[jobs]\ndefault = \"hello.toml\"\nbig = \"big.toml\"\n",
+    config_with(dir, "keyserver", "sqlite = \"audit.db\"", stations)
+}
+
+/// A key server configuration named `name`, with `audit` as its [audit].
+fn config_with(dir: &Path, name: &str, audit: &str, stations: &[(&str, &str)]) -> PathBuf {
+    let mut text = format!(
+        "name = \"{name}\"\ntls_dir = \"pki\"\n[keys]\nfile = \"keys.json\"\n[audit]\n{audit}\n[jobs]\ndefault = \"hello.toml\"\nbig = \"big.toml\"\n",
     );
     for (name, addr) in stations {
         text += &format!(
@@ -242,7 +247,7 @@ fn config(dir: &Path, stations: &[(&str, &str)]) -> PathBuf {
     text += "[[card]]\nname = \"aes-big\"\niin = \"A9\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\njob = \"big\"\n";
     text += "[[card]]\nname = \"des\"\niin = \"B2\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
     text += "[[card]]\nname = \"des-wrong-master\"\niin = \"C3\"\ntransport_keys = \"wrong\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
-    let path = dir.join("keyserver.toml");
+    let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -262,10 +267,28 @@ fn keyserver(config: &Path) -> KeyServerProc {
 
 /// Waits until `done` holds for the audit log's rows (polling the file).
 fn wait_for(db: &Path, what: &str, done: impl Fn(&[JobRecord]) -> bool) -> Vec<JobRecord> {
+    wait_rows(
+        &|| {
+            if db.exists() {
+                SqliteLog::open(db).and_then(|l| l.all()).ok()
+            } else {
+                None
+            }
+        },
+        what,
+        done,
+    )
+}
+
+fn wait_rows(
+    read: &dyn Fn() -> Option<Vec<JobRecord>>,
+    what: &str,
+    done: impl Fn(&[JobRecord]) -> bool,
+) -> Vec<JobRecord> {
     let start = Instant::now();
     loop {
-        if db.exists() {
-            if let Ok(rows) = SqliteLog::open(db).and_then(|l| l.all()) {
+        {
+            if let Some(rows) = read() {
                 if done(&rows) {
                     return rows;
                 }
@@ -516,4 +539,98 @@ fn faults_fail_their_own_jobs_only() {
     assert_untouched(&revived);
     // No job is left running.
     assert!(rows.iter().all(|r| r.state != "running"), "{rows:#?}");
+}
+
+/// Two key servers, one PostgreSQL: each drives its own station, both
+/// write one shared job table, and the table refuses a second running job
+/// for a card whichever server asks.
+#[test]
+fn two_key_servers_share_one_postgresql_job_table() {
+    let Some(pg) = support::postgres::Postgres::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = setup(dir.path());
+    let aes: Vec<Card> = (0..4)
+        .map(|i| card(dir.path(), &format!("a{i}"), false, "A1", false))
+        .collect();
+    let des: Vec<Card> = (0..4)
+        .map(|i| card(dir.path(), &format!("d{i}"), true, "B2", false))
+        .collect();
+    let s1 = station(&pki, "s1", "127.0.0.1:0", &aes.iter().collect::<Vec<_>>());
+    let s2 = station(&pki, "s2", "127.0.0.1:0", &des.iter().collect::<Vec<_>>());
+    let audit = format!("postgres = \"{}\"", pg.conninfo());
+    let ka = keyserver(&config_with(
+        dir.path(),
+        "ks-a",
+        &audit,
+        &[("s1", &s1.control)],
+    ));
+    let kb = keyserver(&config_with(
+        dir.path(),
+        "ks-b",
+        &audit,
+        &[("s2", &s2.control)],
+    ));
+    let conninfo = pg.conninfo();
+    let all: Vec<&Card> = aes.iter().chain(&des).collect();
+    let rows = wait_rows(
+        &|| {
+            perso::audit::PostgresLog::connect(&conninfo)
+                .and_then(|l| l.all())
+                .ok()
+        },
+        "8 jobs in PostgreSQL",
+        |rows| {
+            let l = latest(rows);
+            all.iter()
+                .all(|c| l.get(&c.cin).is_some_and(|r| r.state != "running"))
+        },
+    );
+    drop(ka);
+    drop(kb);
+    drop(s1);
+    drop(s2);
+    let l = latest(&rows);
+    for c in &all {
+        let r = &l[&c.cin];
+        assert_eq!(r.state, "ok", "{r:#?}");
+        assert_eq!(r.instance, if c.scp02 { "ks-b" } else { "ks-a" }, "{r:#?}");
+        assert_personalized(c);
+    }
+    // The job table: one running job per card, across connections.
+    let one = perso::audit::PostgresLog::connect(&pg.conninfo()).unwrap();
+    let two = perso::audit::PostgresLog::connect(&pg.conninfo()).unwrap();
+    let start = perso::audit::JobStart {
+        instance: "ks-a".into(),
+        station: "s1".into(),
+        reader: "0".into(),
+        request_id: "x".into(),
+        card: "CARD-X".into(),
+        cin: None,
+        iin: None,
+        cplc: None,
+        card_type: "aes".into(),
+        job: "default".into(),
+        attempt: 1,
+    };
+    let id = one.start(&start).unwrap();
+    assert!(matches!(
+        two.start(&start),
+        Err(perso::audit::AuditError::Busy { .. })
+    ));
+    one.finish(
+        id,
+        &perso::audit::JobEnd {
+            ok: true,
+            step: None,
+            sw: None,
+            message: "done".into(),
+            apdus: 1,
+            rolled_back: false,
+            keys_changed: false,
+        },
+    )
+    .unwrap();
+    two.start(&start).unwrap();
 }
