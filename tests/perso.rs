@@ -634,3 +634,41 @@ fn two_key_servers_share_one_postgresql_job_table() {
     .unwrap();
     two.start(&start).unwrap();
 }
+
+/// A job refused after its LOAD (STORE DATA, which the emulator's ISD does
+/// not take: 6D00) fails naming the step and the status word, and rolls
+/// back: the card holds nothing of it, its keys are unchanged.
+#[test]
+fn a_refusal_after_load_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = setup(dir.path());
+    let hello = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/hello.cap");
+    std::fs::write(
+        dir.path().join("hello.toml"),
+        format!(
+            "[[install]]\ncap = {:?}\n[store_data]\nfile = \"data.json\"\n[put_keys]\n",
+            hello.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data.json"),
+        r#"{"default": ["DF0102AABB"]}"#,
+    )
+    .unwrap();
+    let c = card(dir.path(), "a0", false, "A1", false);
+    let s = station(&pki, "s1", "127.0.0.1:0", &[&c]);
+    let ks = keyserver(&config(dir.path(), &[("s1", &s.control)]));
+    let rows = wait_for(&dir.path().join("audit.db"), "the job", |rows| {
+        rows.iter().any(|r| r.state != "running")
+    });
+    drop(ks);
+    drop(s);
+    let r = &rows[0];
+    assert_eq!(r.state, "failed", "{r:#?}");
+    assert_eq!(r.step.as_deref(), Some("STORE DATA block 1/1"), "{r:#?}");
+    assert_eq!(r.sw.as_deref(), Some("6D00"), "{r:#?}");
+    assert_eq!(r.rolled_back, Some(true), "{r:#?}");
+    assert_eq!(r.keys_changed, Some(false), "{r:#?}");
+    assert_untouched(&c);
+}
