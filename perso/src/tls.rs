@@ -10,7 +10,6 @@
 //! key server's certificate and no other the CA signed (a station's own
 //! certificate cannot open a control connection).
 
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -81,22 +80,15 @@ pub fn roots(ca: &Path) -> Result<rustls::RootCertStore, TlsError> {
     Ok(roots)
 }
 
-/// Writes a private key file readable by its owner only.
+/// Writes a private key file readable by its owner only, atomically (a
+/// crash leaves the old file or the new one, never half of one).
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let werr = |source| TlsError::Write {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut f = options.open(path).map_err(werr)?;
-    f.write_all(bytes).map_err(werr)?;
-    f.sync_all().map_err(werr)
+    cap_tools::atomic::write_atomic_with_mode(path, bytes, 0o600).map_err(|source| {
+        TlsError::Write {
+            path: path.display().to_string(),
+            source,
+        }
+    })
 }
 
 /// The server name to check a peer's certificate against: `name` when
@@ -239,10 +231,10 @@ pub fn init_pki(
         if private {
             write_private(&path, text.as_bytes())?;
         } else {
-            cap_tools::atomic::write_atomic(&path, text.as_bytes()).map_err(|e| {
+            cap_tools::atomic::write_atomic(&path, text.as_bytes()).map_err(|source| {
                 TlsError::Write {
                     path: path.display().to_string(),
-                    source: std::io::Error::other(e.to_string()),
+                    source,
                 }
             })?;
         }
