@@ -83,6 +83,10 @@ pub enum Command {
     /// Example: jct keyserver --config keyserver.toml
     #[command(args_conflicts_with_subcommands = true)]
     Keyserver(crate::cmd_keyserver::KeyServerArgs),
+    /// Card keys: `jct keys probe` finds which key set and diversification a
+    /// card holds without spending an authentication try.
+    #[command(subcommand)]
+    Keys(crate::cmd_keys::KeysCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

@@ -22,6 +22,7 @@ mod cmd_emu;
 mod cmd_emu_stats;
 mod cmd_exp;
 mod cmd_keyserver;
+mod cmd_keys;
 mod cmd_new;
 mod cmd_script;
 mod cmd_station;
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         cli::Command::Script(cmd) => cmd_script::run(cmd),
         cli::Command::Station(args) => cmd_station::run(args),
         cli::Command::Keyserver(args) => cmd_keyserver::run(args),
+        cli::Command::Keys(cmd) => cmd_keys::run(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),

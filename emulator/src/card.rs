@@ -136,14 +136,26 @@ impl Volatile {
     /// The applet instances selected on the open channels, as (channel,
     /// AID).
     pub fn active(&self) -> Vec<(u8, Vec<u8>)> {
-        self.channels
-            .iter()
-            .enumerate()
-            .filter_map(|(n, c)| match c.as_ref()?.selected.as_ref()? {
-                Selected::Instance(aid) => Some((u8::try_from(n).ok()?, aid.clone())),
-                Selected::Isd => None,
-            })
+        self.active_iter()
+            .map(|(n, aid)| (n, aid.to_vec()))
             .collect()
+    }
+
+    /// [`Volatile::active`] without building it: whether it is `list`
+    /// (the JCVM's copy is refreshed only when it is not, so an APDU to
+    /// the applet already selected allocates nothing for it).
+    pub fn active_is(&self, list: &[(u8, Vec<u8>)]) -> bool {
+        self.active_iter()
+            .eq(list.iter().map(|(n, aid)| (*n, aid.as_slice())))
+    }
+
+    fn active_iter(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+        self.channels.iter().enumerate().filter_map(|(n, c)| {
+            match c.as_ref()?.selected.as_ref()? {
+                Selected::Instance(aid) => Some((u8::try_from(n).ok()?, aid.as_slice())),
+                Selected::Isd => None,
+            }
+        })
     }
 }
 
@@ -720,7 +732,9 @@ impl Card {
                 ));
             }
         }
-        self.jcvm.set_active(vol.active());
+        if !vol.active_is(self.jcvm.active()) {
+            self.jcvm.set_active(vol.active());
+        }
         // The channel's secure channel session goes with the command: the
         // applet's org.globalplatform SecureChannel works on it.
         let mut session = vol

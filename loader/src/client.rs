@@ -329,7 +329,7 @@ impl GpClient {
     }
 
     /// SCP02's "i" from the card recognition data, if the card has them.
-    fn scp02_i_from_recognition_data(&mut self) -> Option<u8> {
+    pub fn scp02_i_from_recognition_data(&mut self) -> Option<u8> {
         let data = self.get_data(0x0066).ok().flatten()?;
         let recognition = gp::cardinfo::decode_card_recognition(&data).ok()?;
         recognition

@@ -514,6 +514,16 @@ impl Vm<'_> {
     }
 
     fn exec(&mut self) -> Result<Option<i32>, Exc> {
+        // The budget lives in a local for the loop (a register, not a
+        // store per instruction) and goes back however the loop ends.
+        let mut budget = self.budget;
+        let r = self.exec_loop(&mut budget);
+        self.budget = budget;
+        r
+    }
+
+    /// The interpreter loop proper; `budget` is the instructions left.
+    fn exec_loop(&mut self, budget: &mut u64) -> Result<Option<i32>, Exc> {
         let rt = self.rt;
         let Some(&f) = self.frames.last() else {
             return Ok(None);
@@ -654,13 +664,13 @@ impl Vm<'_> {
             let Some(&op) = ops.get(pc) else {
                 fatal!("execution ran off the end of a method");
             };
-            if self.budget == 0 {
+            if *budget == 0 {
                 return Err(Exc::Mute(format!(
                     "the instruction budget of {} per APDU is spent",
                     self.env.limits.budget
                 )));
             }
-            self.budget -= 1;
+            *budget -= 1;
             pc += 1;
             match op.code {
                 0x00 => {}

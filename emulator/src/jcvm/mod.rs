@@ -245,10 +245,6 @@ fn applet_token(api: ApiVersion, name: &str) -> Option<u8> {
 }
 
 impl Jcvm {
-    /// The card's source of randomness, for RandomData and key generation.
-    /// The applets active on the open logical channels, (channel, AID):
-    /// the card manager tells the VM after every change of selection, for
-    /// JCSystem.isAppletActive.
     /// Whether the SELECT being handled re-selects the applet already
     /// selected on its channel (Applet.reSelectingApplet is then true in
     /// its select() and process()).
@@ -256,6 +252,15 @@ impl Jcvm {
         self.reselecting = on;
     }
 
+    /// The applet instances selected on the open channels, as the card
+    /// last set them (channel, AID).
+    pub fn active(&self) -> &[(u8, Vec<u8>)] {
+        &self.active
+    }
+
+    /// The applets active on the open logical channels, (channel, AID):
+    /// the card manager tells the VM after every change of selection, for
+    /// JCSystem.isAppletActive.
     pub fn set_active(&mut self, active: Vec<(u8, Vec<u8>)>) {
         if let Some(env) = &mut self.env {
             env.active.clone_from(&active);
@@ -285,6 +290,7 @@ impl Jcvm {
         Ok(info)
     }
 
+    /// The card's source of randomness, for RandomData and key generation.
     pub fn set_rng(&mut self, rng: crate::natives::crypto::random::SharedRng) {
         if let Some(env) = &mut self.env {
             env.rng = Some(rng.clone());

@@ -254,7 +254,13 @@ pub fn private(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId) -> Result<Private
         c.push(pubkey::component(vm, k, bits, st, i)?.unwrap_or_default());
     }
     let p = if k == Kind::RsaCrt {
-        Private::from_crt(bits, [&c[0], &c[1], &c[2], &c[3], &c[4]])
+        #[allow(unused_mut)]
+        let mut p = Private::from_crt(bits, [&c[0], &c[1], &c[2], &c[3], &c[4]]);
+        #[cfg(feature = "openssl")]
+        if let Some(p) = p.as_mut() {
+            p.fast = fast_crt(vm, st, &c);
+        }
+        p
     } else {
         Some(Private::from_exponent(&c[0], &c[1]))
     };
@@ -262,6 +268,32 @@ pub fn private(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId) -> Result<Private
         Some(p) => Ok(p),
         None => Err(crypto_exc(vm, reason::ILLEGAL_VALUE)),
     }
+}
+
+/// The CRT key of object `st` on OpenSSL: the one made before while its
+/// components (`c`: P, Q, DP1, DQ1, PQ) are the same, else a new one.
+#[cfg(feature = "openssl")]
+fn fast_crt(
+    vm: &mut Vm<'_>,
+    st: ObjId,
+    c: &[Vec<u8>],
+) -> Option<std::sync::Arc<super::rsa_openssl::CrtKey>> {
+    let mut id = zeroize::Zeroizing::new(Vec::with_capacity(c.iter().map(|v| v.len() + 2).sum()));
+    for v in c {
+        // Length-prefixed, so two different quintuples never read alike.
+        id.extend_from_slice(&(v.len() as u16).to_be_bytes());
+        id.extend_from_slice(v);
+    }
+    if let Some((seen, key)) = vm.env.crypto.rsa.get(&st) {
+        if *seen == id {
+            return Some(key.clone());
+        }
+    }
+    let key = std::sync::Arc::new(super::rsa_openssl::CrtKey::new([
+        &c[0], &c[1], &c[2], &c[3], &c[4],
+    ])?);
+    vm.env.crypto.rsa.insert(st, (id, key.clone()));
+    Some(key)
 }
 
 /// Whether an RSA private key can run the schemes only the crate's own

@@ -3,7 +3,9 @@
 //! is saved, and dropped at power up, as a card's RAM is lost. An object
 //! whose entry is missing starts over from what init set.
 
-use std::collections::HashMap;
+// Object ids are the card's own numbers, not input an attacker picks: the
+// fast integer hash of the heap's object table serves here too.
+use rustc_hash::FxHashMap as HashMap;
 
 use aes::{Aes128, Aes192, Aes256};
 use cmac::Cmac;
@@ -31,6 +33,17 @@ pub struct Live {
     /// Working buffer of the block ciphers' update/doFinal, zeroized after
     /// each call and kept, so steady traffic does not allocate.
     pub scratch: Zeroizing<Vec<u8>>,
+    /// RSA CRT keys on OpenSSL by key object, with the components they
+    /// were made from (deriving the modulus and exponents and OpenSSL's
+    /// blinding set-up cost a third of a 2048-bit signature).
+    #[cfg(feature = "openssl")]
+    pub rsa: HashMap<
+        ObjId,
+        (
+            Zeroizing<Vec<u8>>,
+            std::sync::Arc<super::rsa_openssl::CrtKey>,
+        ),
+    >,
 }
 
 impl Live {
@@ -41,6 +54,8 @@ impl Live {
         self.checksums.clear();
         self.aeads.clear();
         self.engines.clear();
+        #[cfg(feature = "openssl")]
+        self.rsa.clear();
         self.scratch = Zeroizing::new(Vec::new());
     }
 }

@@ -59,6 +59,10 @@ pub struct Private {
     qinv: Option<BigInt>,
     /// The modulus length in bytes.
     pub len: usize,
+    /// The same CRT key on OpenSSL, which runs the raw operation when
+    /// present (super::rsa_openssl).
+    #[cfg(feature = "openssl")]
+    pub fast: Option<std::sync::Arc<super::rsa_openssl::CrtKey>>,
 }
 
 impl Private {
@@ -73,6 +77,8 @@ impl Private {
             dq: None,
             qinv: None,
             len: n.len(),
+            #[cfg(feature = "openssl")]
+            fast: None,
         }
     }
 
@@ -93,12 +99,26 @@ impl Private {
             dq: Some(BigUint::from_bytes_be(c[3])),
             qinv: Some(BigInt::from(BigUint::from_bytes_be(c[4]))),
             len: usize::from(bits) / 8,
+            #[cfg(feature = "openssl")]
+            fast: None,
         })
     }
 
     /// The raw private operation on `input` (a number below the
     /// modulus), `len` bytes out; `None` when it is not below it.
     pub fn raw(&self, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        #[cfg(feature = "openssl")]
+        if let Some(fast) = self.fast.as_ref().filter(|f| f.modulus_len() == self.len) {
+            if input.len() == self.len {
+                return fast.raw(input);
+            }
+        }
+        self.raw_portable(input)
+    }
+
+    /// The raw private operation on the `rsa` crate (any key; the only
+    /// path without the `openssl` feature).
+    pub fn raw_portable(&self, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let c = BigUint::from_bytes_be(input);
         let m = rsa::hazmat::rsa_decrypt::<CardRng>(None, self, &c).ok()?;
         Some(Zeroizing::new(left_pad(&m.to_bytes_be(), self.len)?))
