@@ -75,6 +75,18 @@ pub enum Command {
     /// The PIN comes from an environment variable, keys from stdin or a file.
     #[command(subcommand)]
     Hsm(crate::cmd_hsm::HsmCommand),
+    /// A card station for remote personalization: a control socket and a
+    /// personalization socket per reader, driven by `jct keyserver` over TLS.
+    ///
+    /// Example: jct station --listen 127.0.0.1:7000 --tls-dir pki --name s1 -r 127.0.0.1:35963
+    Station(crate::cmd_station::StationArgs),
+    /// The key server of remote personalization: runs jobs on the cards of
+    /// the stations its configuration names; `init` makes the certificates,
+    /// `keyfile` the encrypted key file.
+    ///
+    /// Example: jct keyserver --config keyserver.toml
+    #[command(args_conflicts_with_subcommands = true)]
+    Keyserver(crate::cmd_keyserver::KeyServerArgs),
     /// Card keys: `jct keys probe` finds which key set and diversification a
     /// card holds without spending an authentication try.
     #[command(subcommand)]

@@ -6,6 +6,8 @@
 pub mod java;
 #[path = "jcardsim.rs"]
 pub mod jcardsim;
+#[path = "postgres.rs"]
+pub mod postgres;
 #[path = "require.rs"]
 pub mod require;
 
