@@ -10,6 +10,11 @@ use predicates::prelude::*;
 
 const KEY: &str = "404142434445464748494A4B4C4D4E4F";
 
+/// The tests' jct processes share one token directory; SoftHSM2's file
+/// store is not safe for processes writing it at once (a reader can see
+/// the token half-written and no label), so the tests take turns.
+static TOKEN_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn jct(s: &softhsm::SoftHsm, args: &[&str]) -> Command {
     let mut c = Command::cargo_bin("jct").unwrap();
     c.env("SOFTHSM2_CONF", &s.conf)
@@ -29,6 +34,7 @@ fn jct(s: &softhsm::SoftHsm, args: &[&str]) -> Command {
 
 #[test]
 fn import_from_stdin_and_file_then_list() {
+    let _turn = TOKEN_TURN.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = softhsm::softhsm() else {
         return;
     };
@@ -87,6 +93,7 @@ fn import_from_stdin_and_file_then_list() {
 
 #[test]
 fn bad_input_is_named_without_showing_secrets() {
+    let _turn = TOKEN_TURN.lock().unwrap_or_else(|e| e.into_inner());
     let Some(s) = softhsm::softhsm() else {
         return;
     };
