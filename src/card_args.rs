@@ -352,8 +352,15 @@ pub enum Target {
     Nothing,
 }
 
-/// Opens a session: the transport, then what `target` asks for.
-pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Session> {
+/// The transport with a client over it, nothing selected (the caller
+/// selects and authenticates itself, as `jct keys probe` does).
+pub fn open_client(t: &TransportArgs) -> Result<GpClient> {
+    Ok(client_over(t)?.0)
+}
+
+/// The transport, the client over it (traced with --trace), and the
+/// host challenge a replayed trace recorded.
+fn client_over(t: &TransportArgs) -> Result<(GpClient, Option<[u8; 8]>)> {
     let Opened {
         transport,
         recorded_challenge,
@@ -362,6 +369,12 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
     if t.trace {
         client.set_plain_observer(plain_tracer());
     }
+    Ok((client, recorded_challenge))
+}
+
+/// Opens a session: the transport, then what `target` asks for.
+pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Session> {
+    let (mut client, recorded_challenge) = client_over(t)?;
     if target == Target::Nothing {
         return Ok(Session {
             client,

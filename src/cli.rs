@@ -71,6 +71,26 @@ pub enum Command {
     /// every command MACed and the lot signed; a thin client without keys plays it.
     #[command(subcommand)]
     Script(crate::cmd_script::ScriptCommand),
+    /// Master keys in a PKCS#11 token (an HSM, SoftHSM2): import and list.
+    /// The PIN comes from an environment variable, keys from stdin or a file.
+    #[command(subcommand)]
+    Hsm(crate::cmd_hsm::HsmCommand),
+    /// A card station for remote personalization: a control socket and a
+    /// personalization socket per reader, driven by `jct keyserver` over TLS.
+    ///
+    /// Example: jct station --listen 127.0.0.1:7000 --tls-dir pki --name s1 -r 127.0.0.1:35963
+    Station(crate::cmd_station::StationArgs),
+    /// The key server of remote personalization: runs jobs on the cards of
+    /// the stations its configuration names; `init` makes the certificates,
+    /// `keyfile` the encrypted key file.
+    ///
+    /// Example: jct keyserver --config keyserver.toml
+    #[command(args_conflicts_with_subcommands = true)]
+    Keyserver(crate::cmd_keyserver::KeyServerArgs),
+    /// Card keys: `jct keys probe` finds which key set and diversification a
+    /// card holds without spending an authentication try.
+    #[command(subcommand)]
+    Keys(crate::cmd_keys::KeysCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

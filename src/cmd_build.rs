@@ -69,10 +69,14 @@ pub struct BuildArgs {
     /// --cap-format a target before 3.1 then gets 2.2).
     #[arg(long)]
     pub debug: bool,
-    /// The CAP format to write: 2.1, 2.2 or 2.3 (compact). Default: what
-    /// Oracle's converter writes for the target, 2.3 for 3.2.0, 2.1 for
-    /// older targets (2.2 with --debug). The export file is format 2.3 with
-    /// a 2.3 CAP, 2.1 otherwise.
+    /// The CAP format to write: 2.1, 2.2, 2.3 or 2.3-extended. Default:
+    /// what Oracle's converter writes for the target, 2.3 for 3.2.0, 2.1
+    /// for older targets (2.2 with --debug). 2.3 is compact when the package
+    /// fits 64 KiB and extended (Method component blocks, for Java Card 3.1+
+    /// cards that support extended CAP files) when it does not, which the
+    /// build then says; 2.3-extended writes the extended format whatever
+    /// the size. The export file is format 2.3 with a 2.3 CAP, 2.1
+    /// otherwise.
     #[arg(long, value_name = "FORMAT", value_parser = parse_cap_format)]
     pub cap_format: Option<cap_tools::cap::Format>,
     /// Export files (or directories of them) of imported libraries, in
@@ -134,7 +138,8 @@ fn parse_target(s: &str) -> Result<ApiVersion, String> {
 }
 
 fn parse_cap_format(s: &str) -> Result<cap_tools::cap::Format, String> {
-    cap_tools::cap::Format::parse(s).ok_or_else(|| format!("'{s}' is none of 2.1, 2.2 and 2.3"))
+    cap_tools::cap::Format::parse(s)
+        .ok_or_else(|| format!("'{s}' is none of 2.1, 2.2, 2.3 and 2.3-extended"))
 }
 
 fn parse_gp_api(s: &str) -> Result<(u8, u8), String> {

@@ -120,6 +120,36 @@ fn render_info(i: &CapInfo) -> String {
             i.package_version.as_deref().unwrap_or("?")
         );
     }
+    if let Some(x) = &i.extended_cap {
+        let _ = writeln!(
+            s,
+            "CAP AID:         {}  version {}",
+            x.cap_aid, x.cap_version
+        );
+        let private = x
+            .described_packages
+            .map_or(0, |n| n.saturating_sub(x.packages.len()));
+        let _ = writeln!(
+            s,
+            "Packages:        {} public{}",
+            x.packages.len(),
+            if private > 0 {
+                format!(", {private} private (described, not exported)")
+            } else {
+                String::new()
+            }
+        );
+        for p in &x.packages {
+            let _ = writeln!(
+                s,
+                "  {:<32}  {:<5} {}",
+                p.aid.to_hex(),
+                p.version,
+                p.name.replace('/', ".")
+            );
+        }
+        let _ = writeln!(s, "Method blocks:   {}", x.method_blocks);
+    }
     let _ = writeln!(
         s,
         "Flags:           {:#04x} {}",

@@ -187,7 +187,9 @@ pub struct LoadArgs {
     /// Send the Load File Data Block hash in INSTALL [for load].
     #[arg(long, value_enum)]
     pub hash: Option<HashArg>,
-    /// LOAD data bytes per block (default: the card's maximum minus secure messaging overhead).
+    /// LOAD data bytes per block (default: the card's maximum minus secure
+    /// messaging overhead; for a load file over 256 such blocks, e.g. an
+    /// extended CAP file, blocks in extended-length APDUs that 256 hold).
     #[arg(long, value_name = "N")]
     pub block_size: Option<usize>,
     /// Load the Descriptor component too.
@@ -211,9 +213,9 @@ pub fn run(cmd: CardCommand) -> Result<()> {
         }
         CardCommand::Load { load: args, opts } => {
             let cap = read_cap(&args.file)?;
-            let options = load_options(&args)?;
+            let options = load_options(&args, &cap)?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            s.client.load(&cap, &options, &mut load_progress())?;
+            extended_hint(&cap, s.client.load(&cap, &options, &mut load_progress()))?;
             note!("loaded {}", package_label(&cap));
             Ok(())
         }
@@ -255,22 +257,26 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let load = if no_load {
                 None
             } else {
-                Some(load_options(&args)?)
+                Some(load_options(&args, &cap)?)
             };
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            let created = s.client.install(
+            let created = extended_hint(
                 &cap,
-                load.as_ref(),
-                &options,
-                keep_on_failure,
-                &mut load_progress(),
+                s.client.install(
+                    &cap,
+                    load.as_ref(),
+                    &options,
+                    keep_on_failure,
+                    &mut load_progress(),
+                ),
             )?;
             if created.is_empty() && loader::plan::is_library(&cap) {
-                let (aid, version) = cap
+                // The package's version, or an extended file's own.
+                let (aid, (major, minor)) = cap
                     .header()
-                    .map(|h| (h.load_file_aid().to_hex(), h.package_version()))
+                    .map(|h| (h.load_file_aid().to_hex(), h.package.version()))
                     .context("the CAP has no Header component")?;
-                let version = version.map_or(String::new(), |(a, b)| format!(" {a}.{b}"));
+                let version = format!(" {major}.{minor}");
                 note!(
                     "loaded library {aid}{version}: it has no applets to install; \
                      packages that import it can now be loaded"
@@ -413,7 +419,58 @@ fn package_label(cap: &Cap) -> String {
         .unwrap_or_default()
 }
 
-fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
+/// A refused LOAD of an extended CAP file most likely means a card that
+/// does not take that format (Java Card before 3.1, or without the
+/// optional extended CAP support): the error says so.
+fn extended_hint<T>(cap: &Cap, r: Result<T, loader::client::GpError>) -> Result<T> {
+    match r {
+        Err(
+            e @ loader::client::GpError::Status {
+                kind: gp::sw::CommandKind::Load,
+                sw: 0x6A80,
+                ..
+            },
+        ) if cap.format.extended => Err(crate::errors::hinted(
+            e,
+            "the CAP file is in the extended CAP 2.3 format (Method component blocks, \
+             for code over 64 KiB), which only cards of Java Card 3.1 or later with \
+             extended CAP support load: an older card refuses it so. For such a card \
+             split the package so that each part fits the compact format",
+        )),
+        r => Ok(r?),
+    }
+}
+
+/// The LOAD data per block of short APDUs in the tightest secure channel
+/// (255 bytes less the MAC and SCP03 C-ENC padding; see
+/// `loader::client::Client::block_size`).
+const SHORT_APDU_BLOCK: usize = 239;
+
+/// The block size of a load file too big for short APDUs: LOAD numbers
+/// its blocks with one byte (P2), so past 256 blocks of
+/// [`SHORT_APDU_BLOCK`] bytes (61 KB, e.g. an extended CAP file) the
+/// blocks grow, into extended-length APDUs, to the multiple of 16 that
+/// makes 256 of them enough. `None`: the session's default fits.
+fn block_size_for(args: &LoadArgs, cap: &Cap) -> Result<Option<usize>> {
+    if args.block_size.is_some() {
+        return Ok(args.block_size);
+    }
+    let len = cap_tools::cap::load_file::LoadFile::build(cap, args.with_descriptor)?
+        .with_c4_tag()
+        .len();
+    if len <= 256 * SHORT_APDU_BLOCK {
+        return Ok(None);
+    }
+    let size = len.div_ceil(256).next_multiple_of(16);
+    note!(
+        "note: the load file is {len} bytes, more than 256 LOAD blocks of short APDUs hold: \
+         sending {size}-byte blocks in extended-length APDUs (the card and reader must \
+         support them; --block-size sets another size)"
+    );
+    Ok(Some(size))
+}
+
+fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
     Ok(LoadOptions {
         security_domain: args
             .to
@@ -424,7 +481,7 @@ fn load_options(args: &LoadArgs) -> Result<LoadOptions> {
             HashArg::Sha1 => LoadHash::Sha1,
             HashArg::Sha256 => LoadHash::Sha256,
         }),
-        block_size: args.block_size,
+        block_size: block_size_for(args, cap)?,
         with_descriptor: args.with_descriptor,
     })
 }

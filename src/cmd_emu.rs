@@ -102,6 +102,10 @@ pub struct EmuArgs {
     /// allocating).
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Issuer Identification Number the card answers GET DATA 42 with
+    /// (hex, 1 to 16 bytes); default 6A6374 ("jct").
+    #[arg(long, value_name = "HEX")]
+    pub iin: Option<String>,
     #[command(subcommand)]
     pub action: Option<EmuAction>,
 }
@@ -198,6 +202,7 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.channels.is_some()
         || a.protocol.is_some()
         || a.algorithms.is_some()
+        || a.iin.is_some()
 }
 
 /// `t0` or `t1` (also `T=0`, `0`...) as the protocol number.
@@ -250,6 +255,13 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
     }
     if let Some(p) = a.protocol {
         profile.protocol = p;
+    }
+    if let Some(iin) = &a.iin {
+        let bytes = parse_hex(iin, "--iin")?;
+        if !(1..=16).contains(&bytes.len()) {
+            anyhow::bail!("--iin: 1 to 16 bytes, '{iin}' has {}", bytes.len());
+        }
+        profile.iin = bytes;
     }
     if let Some(path) = &a.algorithms {
         let text = std::fs::read_to_string(path)

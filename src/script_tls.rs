@@ -13,35 +13,21 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use loader::script::online::{self, Reply, Request, Service};
 use loader::script::play::PlayReport;
 use loader::script::ScriptVerifier;
 use loader::transport::CardChannel;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::ServerName;
 
 /// A client that says nothing for this long is dropped.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
+use perso::tls::provider;
 
 /// Writes a private key file readable by its owner only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
+    Ok(perso::tls::write_private(path, bytes)?)
 }
 
 /// `jct script tls-cert`: a CA and a server certificate signed by it.
@@ -89,12 +75,8 @@ pub fn serve(
 ) -> Result<()> {
     let cert_path = tls_dir.join("server.pem");
     let key_path = tls_dir.join("server.key");
-    let certs = CertificateDer::pem_file_iter(&cert_path)
-        .with_context(|| format!("cannot read {}", cert_path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is not a PEM certificate file", cert_path.display()))?;
-    let key = PrivateKeyDer::from_pem_file(&key_path)
-        .with_context(|| format!("cannot read the private key {}", key_path.display()))?;
+    let certs = perso::tls::load_certs(&cert_path)?;
+    let key = perso::tls::load_key(&key_path)?;
     let config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
@@ -189,33 +171,13 @@ pub fn play_online(
     verifier: &ScriptVerifier,
     now: u64,
 ) -> Result<(loader::script::Packet, PlayReport)> {
-    let mut roots = rustls::RootCertStore::empty();
-    let cas = CertificateDer::pem_file_iter(ca)
-        .with_context(|| format!("cannot read {}", ca.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is not a PEM certificate file", ca.display()))?;
-    if cas.is_empty() {
-        bail!("{} holds no certificate", ca.display());
-    }
-    for c in cas {
-        roots
-            .add(c)
-            .with_context(|| format!("{}: not a usable CA certificate", ca.display()))?;
-    }
+    let roots = perso::tls::roots(ca)?;
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
     let config = Arc::new(config);
-    let host = match server_name {
-        Some(n) => n.to_string(),
-        None => addr
-            .rsplit_once(':')
-            .map(|(h, _)| h.trim_matches(['[', ']']).to_string())
-            .unwrap_or_else(|| addr.to_string()),
-    };
-    let name = ServerName::try_from(host.clone())
-        .with_context(|| format!("{host:?} is not a server name"))?;
+    let name = perso::tls::server_name(addr, server_name)?;
     let mut send = |r: &Request| exchange(addr, &config, &name, r);
     online::play_via_server(channel, sd, verifier, now, &mut send).map_err(anyhow::Error::msg)
 }

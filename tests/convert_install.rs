@@ -245,6 +245,9 @@ fn cap_2_3_and_2_2_install_and_run() {
         (ApiVersion::V3_2_0, None),
         (ApiVersion::V3_0_5, Some(Format::V2_2)),
         (ApiVersion::V3_2_0, Some(Format::V2_2)),
+        // Forced extended: one Method block each, the library's static
+        // methods and classes exported per package with their blocks.
+        (ApiVersion::V3_2_0, Some(Format::V2_3_EXTENDED)),
     ] {
         let with = |out: convert::Output, name: &str| {
             assert_eq!(out.cap.format, format.unwrap_or(Format::V2_3), "{name}");

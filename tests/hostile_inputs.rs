@@ -243,7 +243,8 @@ fn longest_jvm_method_is_typed_and_refused() {
 
 #[test]
 fn methods_overfilling_the_method_component_are_refused() {
-    // Three methods of 24001 bytes each: each fits, together they do not.
+    // Three methods of 24001 bytes each: each fits, together they do not
+    // fit the CAP 2.1 of the default target.
     let dir = tempfile::tempdir().unwrap();
     let methods = (0..3).map(|_| (1, 0, pushes(6000))).collect();
     let run = build(dir.path(), &class_with_methods(methods));
@@ -251,8 +252,36 @@ fn methods_overfilling_the_method_component_are_refused() {
         &run,
         &[
             "com.x.A.m2()V",
-            "the Method component exceeds 65535 bytes (a compact CAP file's limit) with this method",
+            "over the 65535 bytes (64 KiB) of a compact CAP file",
+            "CAP format 2.1 cannot hold the package",
+            "--cap-format 2.3",
         ],
+    );
+    // CAP 2.3 holds them in the extended format, within the same bounds.
+    let classes = dir.path().join("classes");
+    let out = dir.path().join("out.cap");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "build".as_ref(),
+        classes.as_os_str(),
+        "--package".as_ref(),
+        "com.x".as_ref(),
+        "--package-aid".as_ref(),
+        "F000000001".as_ref(),
+        "--version".as_ref(),
+        "1.0".as_ref(),
+        "--cap-format".as_ref(),
+        "2.3".as_ref(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ];
+    let run = jct_bounded(dir.path(), &args);
+    assert!(run.success, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("CAP 2.3 extended"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("wrote the extended CAP 2.3 format instead (2 Method component blocks)"),
+        "{}",
+        run.stderr
     );
 }
 

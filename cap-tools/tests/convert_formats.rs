@@ -585,15 +585,38 @@ fn the_cap_format_follows_the_target_and_the_option() {
         Some("2.3"),
         "{got:?}"
     );
-    // CAP 2.1 has no Debug component; the extended format is not written.
+    // CAP 2.1 has no Debug component; jct writes none in an extended file.
     o.debug = true;
     o.cap_format = Some(Format::V2_1);
     let e = convert::convert(&classes, &o).unwrap_err().to_string();
     assert!(e.contains("no Debug component"), "{e}");
-    o.debug = false;
     o.cap_format = Some(Format::V2_3_EXTENDED);
     let e = convert::convert(&classes, &o).unwrap_err().to_string();
-    assert!(e.contains("extended CAP format"), "{e}");
+    assert!(e.contains("Debug component of an extended CAP file"), "{e}");
+    // The extended format when asked for, however small the package: one
+    // block, the Header naming the CAP file (a private applet package:
+    // hello exports nothing), the Descriptor its one package.
+    o.debug = false;
+    for target in [ApiVersion::V3_0_5, ApiVersion::V3_2_0] {
+        o.target = target;
+        let out = convert::convert(&classes, &o).unwrap();
+        let cap = &out.cap;
+        assert_eq!(cap.format, Format::V2_3_EXTENDED);
+        assert!(cap_tools::verify::verify(cap).is_empty());
+        let h = cap.header().unwrap();
+        assert!(h.is_extended() && h.packages.is_empty());
+        assert_eq!(h.load_file_aid().to_hex(), "F00000000101");
+        let Some(Component::Method(m)) = cap.component(Tag::Method) else {
+            panic!("no Method component")
+        };
+        assert_eq!(m.blocks.len(), 1);
+        let Some(Component::Descriptor(d)) = cap.component(Tag::Descriptor) else {
+            panic!("no Descriptor")
+        };
+        assert_eq!(d.package_class_counts, Some(vec![1]));
+        let jar = cap.to_jar().unwrap();
+        assert_eq!(Cap::from_bytes(&jar).unwrap().to_jar().unwrap(), jar);
+    }
 }
 
 /// The CAP 2.2 inheritable counts the 2.3 token mapping relies on come

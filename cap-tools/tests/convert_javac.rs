@@ -584,10 +584,12 @@ class Helper {
 }
 
 /// A package whose code outgrows the 64 KiB of a compact Method component
-/// is refused with its size and what would hold it (the extended format,
-/// which jct does not write yet), not with an encoding error.
+/// is refused, for a format without an extended layout (2.1 for the
+/// default target 3.0.5), with its size and what would hold it; with CAP
+/// 2.3 (target 3.2.0) it converts to the extended format, its methods cut
+/// into blocks that each fit 64 KiB, with a note saying so.
 #[test]
-fn code_over_64_kib_is_refused_with_the_size() {
+fn code_over_64_kib_needs_the_extended_format() {
     if !have_javac() {
         return;
     }
@@ -609,8 +611,184 @@ fn code_over_64_kib_is_refused_with_the_size() {
     let e = build_source("Big", &src, false, "8").unwrap_err();
     assert!(
         e.contains("t.Big.m")
-            && e.contains("exceeds 65535 bytes (a compact CAP file's limit)")
-            && e.contains("extended CAP format"),
+            && e.contains("over the 65535 bytes (64 KiB) of a compact CAP file")
+            && e.contains("CAP format 2.1 cannot hold the package")
+            && e.contains("--cap-format 2.3"),
         "{e}"
     );
+
+    let dir = std::env::temp_dir().join(format!("jct-convert-big-{}", std::process::id()));
+    let file = dir.join("t").join("Big.java");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &src).unwrap();
+    let classes = compile("BigExt", &[file], &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "t").unwrap();
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    o.target = ApiVersion::V3_2_0;
+    let out = convert::convert(&files, &o).unwrap();
+    let cap = &out.cap;
+    assert!(cap.format.extended, "{}", cap.format);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("wrote the extended CAP 2.3 format")),
+        "{:?}",
+        out.notes
+    );
+    let Some(Component::Method(m)) = cap.component(Tag::Method) else {
+        panic!("no Method component")
+    };
+    let ctx = cap.context();
+    let body = Component::Method(m.clone()).encode_body(&ctx).unwrap();
+    assert!(body.len() > 65535, "{} bytes", body.len());
+    assert!(m.blocks.len() >= 2, "{} blocks", m.blocks.len());
+    assert!(m.handlers.is_empty() && m.methods.is_empty());
+    // 11 method_infos (m0..m9 and the constructor; <clinit> is folded
+    // into the static image), each block within 64 KiB.
+    assert_eq!(m.blocks.iter().map(|b| b.methods.len()).sum::<usize>(), 11);
+    for b in &m.blocks {
+        let one = Component::Method(cap_tools::cap::MethodComponent {
+            handlers: Vec::new(),
+            methods: Vec::new(),
+            blocks: vec![b.clone()],
+        })
+        .encode_body(&ctx)
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(one.len() <= 1 + 4 + 65535, "{}", one.len());
+    }
+    // The Directory and RefLocation follow the blocks.
+    let Some(Component::Directory(d)) = cap.component(Tag::Directory) else {
+        panic!("no Directory")
+    };
+    assert_eq!(d.method_component_block_count, Some(m.blocks.len() as u8));
+    let Some(Component::RefLocation(r)) = cap.component(Tag::RefLocation) else {
+        panic!("no RefLocation")
+    };
+    assert_eq!(r.blocks.len(), m.blocks.len());
+    assert!(cap_tools::verify::verify(cap).is_empty());
+    // Byte-exact round trip of the JAR jct writes.
+    let jar = cap.to_jar().unwrap();
+    assert_eq!(Cap::from_bytes(&jar).unwrap().to_jar().unwrap(), jar);
+    // jct writes no Debug component in an extended file: --debug is
+    // refused, naming why the extended format was needed.
+    o.debug = true;
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("so the extended CAP format is needed")
+            && e.contains("Debug component of an extended CAP file"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Code that fits 64 KiB but a Descriptor that does not (6000 methods of
+/// one `return` each, 12 descriptor bytes apiece): the compact layout is
+/// laid out first, found too big, and the extended one written instead.
+#[test]
+fn a_descriptor_over_64_kib_needs_the_extended_format() {
+    if !have_javac() {
+        return;
+    }
+    let mut src = String::from("package t;\n");
+    for c in 0..250 {
+        src.push_str(&format!("class C{c} {{\n"));
+        for m in 0..24 {
+            src.push_str(&format!("    private static void m{m}() {{}}\n"));
+        }
+        src.push_str("}\n");
+    }
+    let dir = std::env::temp_dir().join(format!("jct-convert-desc-{}", std::process::id()));
+    let file = dir.join("t").join("C0.java");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &src).unwrap();
+    let classes = compile("Descriptors", &[file], &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "t").unwrap();
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    o.cap_format = Some(cap_tools::cap::Format::V2_2);
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("the Descriptor component would be") && e.contains("--cap-format 2.3"),
+        "{e}"
+    );
+    o.cap_format = Some(cap_tools::cap::Format::V2_3);
+    let out = convert::convert(&files, &o).unwrap();
+    let cap = &out.cap;
+    assert!(cap.format.extended);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.contains("the Descriptor component would be")),
+        "{:?}",
+        out.notes
+    );
+    let ctx = cap.context();
+    let size = |t: Tag| cap.component(t).unwrap().encode_body(&ctx).unwrap().len();
+    assert!(size(Tag::Descriptor) > 65535);
+    assert!(size(Tag::Method) < 65535);
+    let Some(Component::Method(m)) = cap.component(Tag::Method) else {
+        panic!("no Method component")
+    };
+    assert_eq!(m.blocks.len(), 1);
+    assert!(cap_tools::verify::verify(cap).is_empty());
+    let jar = cap.to_jar().unwrap();
+    assert_eq!(Cap::from_bytes(&jar).unwrap().to_jar().unwrap(), jar);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// More than 255 exception handlers do not fit a compact Method
+/// component's one handler table, however small the code: CAP 2.3 turns
+/// extended, each block with at most 255 handlers and every method with
+/// its handlers in one block.
+#[test]
+fn over_255_handlers_need_the_extended_format() {
+    if !have_javac() {
+        return;
+    }
+    let mut src = String::from("package t;\npublic class H {\n");
+    for m in 0..30 {
+        src.push_str(&format!(
+            "    static short m{m}(short x) {{\n        short a = x;\n"
+        ));
+        for i in 0..10 {
+            src.push_str(&format!(
+                "        try {{ a = (short) (a / (short) (x - {i})); }} \
+                 catch (ArithmeticException e) {{ a = (short) (a + {m}); }}\n"
+            ));
+        }
+        src.push_str("        return a;\n    }\n");
+    }
+    src.push_str("}\n");
+    let dir = std::env::temp_dir().join(format!("jct-convert-handlers-{}", std::process::id()));
+    let file = dir.join("t").join("H.java");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &src).unwrap();
+    let classes = compile("Handlers", &[file], &[], "8").unwrap();
+    let files = convert::load_classes(&classes, "t").unwrap();
+    let mut o = Options::new("t", aid("F000000099"), (1, 0));
+    let e = convert::convert(&files, &o).unwrap_err().to_string();
+    assert!(e.contains("300 exception handlers, over the 255"), "{e}");
+    o.target = ApiVersion::V3_2_0;
+    let out = convert::convert(&files, &o).unwrap();
+    assert!(out.cap.format.extended);
+    assert!(out
+        .notes
+        .iter()
+        .any(|n| n.contains("300 exception handlers")));
+    let Some(Component::Method(m)) = out.cap.component(Tag::Method) else {
+        panic!("no Method component")
+    };
+    let per_block: Vec<usize> = m.blocks.iter().map(|b| b.handlers.len()).collect();
+    assert_eq!(per_block.iter().sum::<usize>(), 300, "{per_block:?}");
+    assert!(per_block.len() >= 2 && per_block.iter().all(|&n| n <= 255));
+    // Each block's handlers lie in that block's methods.
+    for b in &m.blocks {
+        for h in &b.handlers {
+            assert!(b.methods.iter().any(|mi| {
+                mi.code_offset() <= u32::from(h.start_offset)
+                    && u32::from(h.start_offset) < mi.code_offset() + mi.code_len() as u32
+            }));
+        }
+    }
+    assert!(cap_tools::verify::verify(&out.cap).is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
 }

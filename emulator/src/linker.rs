@@ -184,10 +184,15 @@ fn verify_load_file(cap: &Cap) -> Result<(), String> {
 fn check_format(cap: &Cap, api: ApiVersion) -> Result<(), Fail> {
     let max_minor = if api >= ApiVersion::V3_2_0 { 3 } else { 2 };
     if cap.format.major != 2 || cap.format.minor > max_minor {
+        let needs = if cap.format.extended {
+            " (Java Card 3.1 or later, with extended CAP file support)"
+        } else {
+            ""
+        };
         return Err(fail(
             sw::BAD_DATA,
             format!(
-                "CAP format {} needs a newer Java Card than this card's {}",
+                "CAP format {} needs a newer Java Card{needs} than this card's {}",
                 cap.format,
                 api.as_str()
             ),

@@ -90,6 +90,14 @@ pub struct CardProfile {
     /// everything the emulator implements ([`Algorithms::modern`]).
     #[serde(default)]
     pub algorithms: Algorithms,
+    /// Issuer Identification Number (GET DATA 42): what a personalization
+    /// system tells card types apart by. Default "jct" in ASCII.
+    #[serde(default = "default_iin", with = "hexser")]
+    pub iin: Vec<u8>,
+}
+
+fn default_iin() -> Vec<u8> {
+    b"jct".to_vec()
 }
 
 fn default_logical_channels() -> u8 {
@@ -141,6 +149,7 @@ impl Default for CardProfile {
             logical_channels: default_logical_channels(),
             protocol: default_protocol(),
             algorithms: Algorithms::modern(),
+            iin: default_iin(),
         }
     }
 }

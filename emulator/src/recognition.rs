@@ -137,9 +137,9 @@ pub fn cplc(state: &CardState) -> Vec<u8> {
     encode(&Tlv::primitive(0x9F7Fu32, v))
 }
 
-/// Issuer Identification Number (42).
-pub fn iin() -> Vec<u8> {
-    encode(&Tlv::primitive(0x42u32, b"jct".to_vec()))
+/// Issuer Identification Number (42), as the profile sets it.
+pub fn iin(state: &CardState) -> Vec<u8> {
+    encode(&Tlv::primitive(0x42u32, state.profile.iin.clone()))
 }
 
 /// Card Image Number (45): unique per card.

@@ -13,7 +13,7 @@ use gp::commands::{self, CommandError};
 use gp::registry::{self, Entry, Scope};
 use gp::sw::{explain, CommandKind};
 use gp::StatusChange;
-use scp::keys::{KeyProvider, KeyType, StaticKeys};
+use scp::keys::{Key, KeyProvider, KeySetSealer, KeyType, SealedKey, SealedKeySet, StaticKeys};
 use scp::{HostConfig, Protocol, ScpError, SecureChannel, SecurityLevel, SessionInfo};
 
 use crate::plan::{self, InstallOptions, LoadOptions, Plan, PlanError, Step};
@@ -329,7 +329,7 @@ impl GpClient {
     }
 
     /// SCP02's "i" from the card recognition data, if the card has them.
-    fn scp02_i_from_recognition_data(&mut self) -> Option<u8> {
+    pub fn scp02_i_from_recognition_data(&mut self) -> Option<u8> {
         let data = self.get_data(0x0066).ok().flatten()?;
         let recognition = gp::cardinfo::decode_card_recognition(&data).ok()?;
         recognition
@@ -586,18 +586,44 @@ impl GpClient {
     /// (ENC, MAC, DEK as key ids 1, 2, 3), each encrypted under the session's
     /// DEK with its KCV. Checks the KCVs the card returns.
     pub fn put_key(&mut self, keys: &StaticKeys, replace: Option<u8>) -> Result<(), GpError> {
-        let sc = self
-            .secure
-            .as_ref()
-            .ok_or_else(|| GpError::Protocol("PUT KEY needs an open secure channel".into()))?;
+        let sc = self.secure_channel_for_put_key()?;
         let (data, expected) = put_key_data(keys, sc)?;
-        let outcomes = self.run(&plan::put_key(&data, replace)?, &mut |_| {})?;
+        self.run_put_key(&data, &expected, replace)
+    }
+
+    /// PUT KEY of a key set that `sealer` encrypts itself (an HSM deriving
+    /// the card's new keys from a master key inside it): the clear keys
+    /// never reach this process. Checks the KCVs the card returns.
+    pub fn put_sealed_key(
+        &mut self,
+        sealer: &dyn KeySetSealer,
+        replace: Option<u8>,
+    ) -> Result<(), GpError> {
+        let sc = self.secure_channel_for_put_key()?;
+        let sealed = sealer.seal(&sc.info().kdd, sc.key_protection())?;
+        let (data, expected) = sealed.put_key_data()?;
+        self.run_put_key(&data, &expected, replace)
+    }
+
+    fn secure_channel_for_put_key(&self) -> Result<&SecureChannel, GpError> {
+        self.secure
+            .as_ref()
+            .ok_or_else(|| GpError::Protocol("PUT KEY needs an open secure channel".into()))
+    }
+
+    fn run_put_key(
+        &mut self,
+        data: &[u8],
+        expected: &[u8],
+        replace: Option<u8>,
+    ) -> Result<(), GpError> {
+        let outcomes = self.run(&plan::put_key(data, replace)?, &mut |_| {})?;
         let reply = outcomes.first().map(|o| o.data.clone()).unwrap_or_default();
         if !reply.is_empty() && reply != expected {
             return Err(GpError::Protocol(format!(
                 "PUT KEY: the card answered key check values {} but {} were sent",
                 hex::encode_upper(&reply),
-                hex::encode_upper(&expected)
+                hex::encode_upper(expected)
             )));
         }
         Ok(())
@@ -606,42 +632,32 @@ impl GpClient {
 
 /// The data field of PUT KEY for `keys` (each key encrypted under the
 /// session's DEK, with its KCV) and the answer the card should give (the
-/// version and the KCVs).
+/// version and the KCVs). The layout is [`SealedKeySet::put_key_data`]'s,
+/// which an HSM's sealed keys share.
 pub fn put_key_data(keys: &StaticKeys, sc: &SecureChannel) -> Result<(Vec<u8>, Vec<u8>), GpError> {
-    let mut data = vec![keys.version];
-    let mut kcvs = Vec::new();
-    let len_byte = |n: usize| {
-        u8::try_from(n).map_err(|_| GpError::Protocol(format!("PUT KEY: a {n}-byte key block")))
-    };
-    for key in [&keys.enc, &keys.mac, &keys.dek] {
+    let seal = |key: &Key| -> Result<SealedKey, GpError> {
         let plain = key.expose_secret();
-        let kcv = key.kcv();
-        kcvs.extend_from_slice(&kcv);
-        match key.kind() {
-            KeyType::Des3 => {
-                let enc = sc.encrypt_key_data(plain)?;
-                data.push(0x80);
-                data.push(len_byte(enc.len())?);
-                data.extend_from_slice(&enc);
-            }
+        let encrypted = match key.kind() {
+            KeyType::Des3 => sc.encrypt_key_data(plain)?,
             KeyType::Aes => {
-                // AES keys: the key padded with zeros to whole blocks,
-                // preceded by its real length.
+                // AES keys: the key padded with zeros to whole blocks.
                 let mut padded = zeroize::Zeroizing::new(plain.to_vec());
                 padded.resize(plain.len().div_ceil(16) * 16, 0);
-                let enc = sc.encrypt_key_data(&padded)?;
-                data.push(0x88);
-                data.push(len_byte(enc.len() + 1)?);
-                data.push(len_byte(plain.len())?);
-                data.extend_from_slice(&enc);
+                sc.encrypt_key_data(&padded)?
             }
-        }
-        data.push(0x03);
-        data.extend_from_slice(&kcv);
-    }
-    let mut expected = vec![keys.version];
-    expected.extend_from_slice(&kcvs);
-    Ok((data, expected))
+        };
+        Ok(SealedKey {
+            kind: key.kind(),
+            len: plain.len(),
+            encrypted,
+            kcv: key.kcv(),
+        })
+    };
+    let sealed = SealedKeySet {
+        version: keys.version,
+        keys: [seal(&keys.enc)?, seal(&keys.mac)?, seal(&keys.dek)?],
+    };
+    Ok(sealed.put_key_data()?)
 }
 
 /// How a secure channel is to be opened: the settings the CLI (or a key

@@ -8,6 +8,7 @@
 
 use gp::apdu::{CommandApdu, ResponseApdu};
 
+use crate::keys::KeyProtection;
 use crate::ScpError;
 
 /// The secure messaging of one open session. Host and card hold the same
@@ -28,4 +29,7 @@ pub trait SecureMessaging: Send {
     fn protect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError>;
     /// Card: the inverse of [`SecureMessaging::protect_key_data`].
     fn unprotect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError>;
+    /// Host: the key that [`SecureMessaging::protect_key_data`] uses, for a
+    /// [`crate::keys::KeySetSealer`] that encrypts new keys itself.
+    fn key_protection(&self) -> KeyProtection<'_>;
 }

@@ -334,6 +334,12 @@ impl SecureChannel {
     pub fn encrypt_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
         self.channel.protect_key_data(data)
     }
+
+    /// The key [`SecureChannel::encrypt_key_data`] encrypts under, for a
+    /// [`crate::keys::KeySetSealer`] that seals new keys itself (an HSM).
+    pub fn key_protection(&self) -> crate::keys::KeyProtection<'_> {
+        self.channel.key_protection()
+    }
 }
 
 impl core::fmt::Debug for SecureChannel {

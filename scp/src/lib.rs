@@ -32,6 +32,7 @@ mod hello;
 mod host;
 pub mod keys;
 mod params;
+pub mod probe;
 mod rng;
 pub mod scp02;
 pub mod scp03;

@@ -65,6 +65,35 @@ impl SessionKeys {
         })
     }
 
+    /// Session keys derived elsewhere (by an HSM holding the static keys):
+    /// S-ENC, C-MAC, R-MAC and DEK, each a 3DES key.
+    pub fn from_keys(enc: Key, c_mac: Key, r_mac: Key, dek: Key) -> Result<Self, ScpError> {
+        for key in [&enc, &c_mac, &r_mac, &dek] {
+            if key.kind() != KeyType::Des3 {
+                return Err(ScpError::KeyType {
+                    scp: 0x02,
+                    needs: KeyType::Des3,
+                    got: key.kind(),
+                });
+            }
+        }
+        Ok(SessionKeys {
+            enc,
+            c_mac,
+            r_mac,
+            dek,
+        })
+    }
+
+    /// The block each session key is the 3DES-CBC encryption (zero ICV) of
+    /// under its base key: `constant || sequence counter || 12 x '00'`.
+    pub fn derivation_block(constant: [u8; 2], sequence_counter: [u8; 2]) -> [u8; 16] {
+        let mut block = [0u8; 16];
+        block[..2].copy_from_slice(&constant);
+        block[2..4].copy_from_slice(&sequence_counter);
+        block
+    }
+
     /// S-ENC: cryptograms and command encryption.
     pub fn enc(&self) -> &Key {
         &self.enc
@@ -84,9 +113,7 @@ impl SessionKeys {
 }
 
 fn derive_key(base: &Key, constant: [u8; 2], counter: [u8; 2]) -> Result<Key, ScpError> {
-    let mut block = [0u8; 16];
-    block[..2].copy_from_slice(&constant);
-    block[2..4].copy_from_slice(&counter);
+    let mut block = SessionKeys::derivation_block(constant, counter);
     let key = tdes::cbc_encrypt(base.expose_secret(), &ZERO_ICV, &mut block)
         .map_err(ScpError::from)
         .and_then(|()| Ok(Key::des3(&block)?));
@@ -427,5 +454,9 @@ impl SecureMessaging for Channel {
         let mut out = data.to_vec();
         tdes::ecb_decrypt(self.keys.dek.expose_secret(), &mut out)?;
         Ok(out)
+    }
+
+    fn key_protection(&self) -> crate::keys::KeyProtection<'_> {
+        crate::keys::KeyProtection::SessionKey(&self.keys.dek)
     }
 }

@@ -43,6 +43,16 @@ pub fn kdf(key: &Key, constant: u8, context: &[u8], out_len: usize) -> Result<Ve
     )?)
 }
 
+/// The AES-CMAC inputs of [`kdf`]: one per 16 bytes of output. An HSM
+/// computes these CMACs with the key inside it.
+pub fn kdf_derivation_data(
+    constant: u8,
+    context: &[u8],
+    out_len: usize,
+) -> Result<Vec<Vec<u8>>, ScpError> {
+    Ok(sp800_108::derivation_data(constant, context, out_len)?)
+}
+
 fn require_aes(key: &Key) -> Result<(), ScpError> {
     if key.kind() == KeyType::Aes {
         Ok(())
@@ -89,6 +99,15 @@ impl SessionKeys {
             mac: derive(&keys.mac, DERIVE_S_MAC)?,
             rmac: derive(&keys.mac, DERIVE_S_RMAC)?,
         })
+    }
+
+    /// Session keys derived elsewhere (by an HSM holding the static keys):
+    /// S-ENC, S-MAC and S-RMAC, each an AES key.
+    pub fn from_keys(enc: Key, mac: Key, rmac: Key) -> Result<Self, ScpError> {
+        for key in [&enc, &mac, &rmac] {
+            require_aes(key)?;
+        }
+        Ok(SessionKeys { enc, mac, rmac })
     }
 
     /// S-ENC: command and response encryption.
@@ -483,5 +502,14 @@ impl SecureMessaging for Channel {
 
     fn unprotect_key_data(&self, data: &[u8]) -> Result<Vec<u8>, ScpError> {
         self.dek.decrypt(data)
+    }
+
+    fn key_protection(&self) -> crate::keys::KeyProtection<'_> {
+        match &self.dek {
+            DataKey::Static { provider, key } => {
+                crate::keys::KeyProtection::StaticDek { provider, key }
+            }
+            DataKey::Session(dek) => crate::keys::KeyProtection::SessionKey(dek),
+        }
     }
 }

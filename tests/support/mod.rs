@@ -6,6 +6,8 @@
 pub mod java;
 #[path = "jcardsim.rs"]
 pub mod jcardsim;
+#[path = "postgres.rs"]
+pub mod postgres;
 #[path = "require.rs"]
 pub mod require;
 
@@ -59,7 +61,12 @@ impl Emu {
         } else {
             StaticKeys::single(Key::aes(&key).unwrap(), 1)
         };
-        let mut card = Card::open(dir.path().join("card.json"), profile, keys).unwrap();
+        let card = Card::open(dir.path().join("card.json"), profile, keys).unwrap();
+        Emu::serve(card, dir)
+    }
+
+    /// Serves a card made by the caller (its state kept in `dir`).
+    pub fn serve(mut card: Card, dir: tempfile::TempDir) -> Emu {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let stop = Arc::new(AtomicBool::new(false));

@@ -129,22 +129,48 @@ pub fn looks_like_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
+/// True for the extensions of component entries: `.cap`, and `.capx` for a
+/// component of an extended CAP file in its extended layout (JCVM 3.1 6.2).
+fn is_component_extension(ext: &str) -> bool {
+    ext.eq_ignore_ascii_case("cap") || ext.eq_ignore_ascii_case("capx")
+}
+
 /// The standard tag a JAR entry stands for, by its file name (matched
-/// case-insensitively), if it is a `<Name>.cap` component entry.
+/// case-insensitively), if it is a `<Name>.cap` or `<Name>.capx` component entry.
 fn component_tag_for_path(path: &str) -> Option<Tag> {
     let file = path.rsplit('/').next()?;
     let (stem, ext) = file.rsplit_once('.')?;
-    if !ext.eq_ignore_ascii_case("cap") {
+    if !is_component_extension(ext) {
         return None;
     }
     Tag::from_name(stem)
 }
 
-/// True when a `.cap` entry sits in a `javacard/` directory but is no standard
-/// component: a custom component, identified by its first (tag) byte.
+/// True when a `.cap` (or `.capx`) entry sits in a `javacard/` directory but
+/// is no standard component: a custom component, identified by its first
+/// (tag) byte.
 fn is_custom_component_path(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    lower.ends_with(".cap") && (lower.contains("/javacard/") || lower.starts_with("javacard/"))
+    let component = lower
+        .rsplit_once('.')
+        .is_some_and(|(_, ext)| is_component_extension(ext));
+    component && (lower.contains("/javacard/") || lower.starts_with("javacard/"))
+}
+
+/// The JAR entry name of a component: `<Name>.cap`, or `<Name>.capx` in an
+/// extended CAP file for the components whose extended layout has a u4 size
+/// (Method, RefLocation, Descriptor, Debug, Static Resources and custom
+/// components), the names JCVM 3.1 section 6.2 gives them.
+pub fn entry_name(format: Format, tag: u8) -> String {
+    let name = Tag::from_u8(tag)
+        .map(|t| t.name().to_string())
+        .unwrap_or_else(|| format!("Custom{tag}"));
+    let x = if format.extended && format.size_width(tag) == 4 {
+        "x"
+    } else {
+        ""
+    };
+    format!("{name}.cap{x}")
 }
 
 /// True for the entries jct reads from a CAP JAR besides the components:
@@ -380,6 +406,7 @@ pub fn write_jar(
     entries: &[JarEntry],
     components: &[(u8, Vec<u8>)],
     default_dir: &str,
+    format: Format,
 ) -> Result<Vec<u8>> {
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let stored = zip::write::SimpleFileOptions::default()
@@ -441,10 +468,7 @@ pub fn write_jar(
         if written.contains(tag) {
             continue;
         }
-        let name = Tag::from_u8(*tag)
-            .map(|t| t.name().to_string())
-            .unwrap_or_else(|| format!("Custom{tag}"));
-        let path = format!("{default_dir}{name}.cap");
+        let path = format!("{default_dir}{}", entry_name(format, *tag));
         w.start_file(path, stored).map_err(zerr)?;
         w.write_all(bytes).map_err(ioerr)?;
     }
@@ -524,7 +548,7 @@ mod tests {
         assert!(c.compressed_size < 1_000);
 
         let raw: Vec<(u8, Vec<u8>)> = components.into_iter().map(|c| (c.tag, c.bytes)).collect();
-        let written = write_jar(&entries, &raw, "p/javacard/").unwrap();
+        let written = write_jar(&entries, &raw, "p/javacard/", Format::V2_1).unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(&written)).unwrap();
         let mut f = zip.by_name("APPLET-INF/classes/p/A.class").unwrap();
         assert_eq!(f.compression(), zip::CompressionMethod::Deflated);
@@ -537,6 +561,46 @@ mod tests {
         // is carried from).
         let (_, again) = read_jar(&written).unwrap();
         assert_eq!(again, entries);
+    }
+
+    #[test]
+    fn capx_entries_are_components_named_for_the_extended_layout() {
+        // Read: .capx (any case) as .cap; one component under both names is refused.
+        let bytes = jar(&[
+            ("p/javacard/Header.cap", &[1, 0, 0], false),
+            ("p/javacard/Method.CAPX", &[7, 0, 0, 0, 0], false),
+        ]);
+        let (components, entries) = read_jar(&bytes).unwrap();
+        assert_eq!(components.iter().map(|c| c.tag).collect::<Vec<_>>(), [1, 7]);
+        assert!(matches!(&entries[1], JarEntry::Component { tag: 7, .. }));
+        let both = jar(&[
+            ("p/javacard/Method.cap", &[7, 0, 0], false),
+            ("p/javacard/Method.capx", &[7, 0, 0, 0, 0], false),
+        ]);
+        let Err(e) = read_jar(&both) else {
+            panic!("Method.cap and Method.capx both read")
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains("Method.capx") && e.contains("second component"),
+            "{e}"
+        );
+        // Written: .capx exactly for the u4-sized components of an extended file.
+        let x = Format::V2_3_EXTENDED;
+        assert_eq!(entry_name(x, 7), "Method.capx");
+        assert_eq!(entry_name(x, 9), "RefLocation.capx");
+        assert_eq!(entry_name(x, 11), "Descriptor.capx");
+        assert_eq!(entry_name(x, 13), "StaticResources.capx");
+        assert_eq!(entry_name(x, 6), "Class.cap");
+        assert_eq!(entry_name(x, 10), "Export.cap");
+        assert_eq!(entry_name(Format::V2_3, 7), "Method.cap");
+        assert_eq!(entry_name(Format::V2_3, 13), "StaticResources.cap");
+        let raw = vec![(1u8, vec![1, 0, 0]), (7u8, vec![7, 0, 0, 0, 0])];
+        let written = write_jar(&[], &raw, "q/javacard/", x).unwrap();
+        let zip = zip::ZipArchive::new(Cursor::new(&written)).unwrap();
+        let names: Vec<&str> = zip.file_names().collect();
+        assert!(names.contains(&"q/javacard/Method.capx"), "{names:?}");
+        assert!(names.contains(&"q/javacard/Header.cap"), "{names:?}");
     }
 
     #[test]

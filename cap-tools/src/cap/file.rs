@@ -119,12 +119,17 @@ impl Cap {
             Container::Jar { entries } => entries,
             Container::LoadFile => &[],
         };
-        container::write_jar(entries, &components, &self.default_jar_dir())
+        container::write_jar(entries, &components, &self.default_jar_dir(), self.format)
     }
 
-    /// The directory new component entries go to: `<package/path>/javacard/`.
+    /// The directory new component entries go to: `<package/path>/javacard/`
+    /// (the first package's, in an extended file).
     fn default_jar_dir(&self) -> String {
-        match self.header().and_then(|h| h.package_name()) {
+        let name = self.header().and_then(|h| {
+            h.package_name()
+                .or_else(|| h.packages.first().map(|p| p.name.as_str()))
+        });
+        match name {
             Some(name) if !name.is_empty() => format!("{}/javacard/", name.replace('.', "/")),
             _ => "javacard/".to_string(),
         }

@@ -23,6 +23,9 @@ pub struct CapInfo {
     pub package_name: Option<String>,
     pub package_aid: Option<Aid>,
     pub package_version: Option<String>,
+    /// Extended format: the CAP file's own identity, its public packages
+    /// and its Method component blocks. `None` for compact files.
+    pub extended_cap: Option<ExtendedInfo>,
     pub applets: Vec<AppletInfo>,
     pub imports: Vec<ImportInfo>,
     pub components: Vec<ComponentSize>,
@@ -30,6 +33,31 @@ pub struct CapInfo {
     pub load_file: LoadFileDigest,
     /// Size of the load file with the Descriptor included.
     pub load_file_size_with_descriptor: usize,
+}
+
+/// What an extended CAP file says of itself (its Header), beside the
+/// packages of a compact one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtendedInfo {
+    /// The CAP file's AID: the load file AID a card knows it by.
+    pub cap_aid: Aid,
+    pub cap_version: String,
+    /// The public packages, in Header order (private ones are only in the
+    /// Descriptor).
+    pub packages: Vec<PackageEntry>,
+    /// Packages the Descriptor describes, public and private.
+    pub described_packages: Option<usize>,
+    /// How many method_component_blocks the Method component has.
+    pub method_blocks: usize,
+}
+
+/// A public package of an extended CAP file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PackageEntry {
+    /// Internal form (`com/example/app`); may be empty.
+    pub name: String,
+    pub aid: Aid,
+    pub version: String,
 }
 
 /// An applet of the package.
@@ -120,6 +148,27 @@ impl CapInfo {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let extended_cap = header.filter(|h| h.is_extended()).map(|h| ExtendedInfo {
+            cap_aid: h.load_file_aid().clone(),
+            cap_version: format!("{}.{}", h.package.major_version, h.package.minor_version),
+            packages: h
+                .packages
+                .iter()
+                .map(|p| PackageEntry {
+                    name: p.name.clone(),
+                    aid: p.package.aid.clone(),
+                    version: format!("{}.{}", p.package.major_version, p.package.minor_version),
+                })
+                .collect(),
+            described_packages: match cap.component(crate::cap::Tag::Descriptor) {
+                Some(Component::Descriptor(d)) => d.package_class_counts.as_ref().map(Vec::len),
+                _ => None,
+            },
+            method_blocks: match cap.component(crate::cap::Tag::Method) {
+                Some(Component::Method(m)) => m.blocks.len(),
+                _ => 0,
+            },
+        });
         Ok(CapInfo {
             cap_format: format!("{}.{}", cap.format.major, cap.format.minor),
             extended: cap.format.extended,
@@ -130,6 +179,7 @@ impl CapInfo {
             package_version: header
                 .and_then(|h| h.package_version())
                 .map(|(maj, min)| format!("{maj}.{min}")),
+            extended_cap,
             applets,
             imports,
             components,
@@ -175,19 +225,26 @@ fn manifest_applet_names(cap: &Cap) -> Vec<(Aid, String)> {
         })
     };
     let mut out = Vec::new();
-    for n in 1..=255 {
-        let (Some(aid), Some(name)) = (
-            attr(&format!("Java-Card-Applet-{n}-AID")),
-            attr(&format!("Java-Card-Applet-{n}-Name")),
-        ) else {
-            break;
-        };
-        let bytes: Option<Vec<u8>> = aid
-            .split(':')
-            .map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
-            .collect();
-        if let Some(bytes) = bytes {
-            out.push((Aid(bytes), name));
+    // Compact files number applets alone; extended ones within their
+    // package (`Java-Card-Package-<m>-Java-Card-Applet-<n>-AID`).
+    let prefixes = std::iter::once(String::new())
+        .chain((1..=255).map(|m| format!("Java-Card-Package-{m}-")))
+        .take_while(|p| p.is_empty() || attr(&format!("{p}Name")).is_some());
+    for prefix in prefixes {
+        for n in 1..=255 {
+            let (Some(aid), Some(name)) = (
+                attr(&format!("{prefix}Java-Card-Applet-{n}-AID")),
+                attr(&format!("{prefix}Java-Card-Applet-{n}-Name")),
+            ) else {
+                break;
+            };
+            let bytes: Option<Vec<u8>> = aid
+                .split(':')
+                .map(|b| u8::from_str_radix(b.trim().trim_start_matches("0x"), 16).ok())
+                .collect();
+            if let Some(bytes) = bytes {
+                out.push((Aid(bytes), name));
+            }
         }
     }
     out

@@ -98,7 +98,10 @@ pub fn offsets(
             } else {
                 0
             };
-            10 + 2 * (public + package) + interfaces + mapping
+            // A virtual method table entry: u2 offset, plus a u1 block
+            // index in the extended format.
+            let entry = if format.extended { 3 } else { 2 };
+            10 + entry * (public + package) + interfaces + mapping
         };
     }
     Ok(out)
@@ -135,15 +138,20 @@ pub fn component(
             }));
             continue;
         }
+        // A method defined outside the package: offset 0xFFFF (and, in
+        // the extended format, block 0, which no reader looks at then).
         let location = |imp: Impl| -> Result<MethodLocation> {
-            Ok(MethodLocation::compact(match imp {
+            match imp {
                 Impl::Internal { class, method } => {
-                    *o.methods.get(&(class, method)).ok_or_else(|| {
+                    o.methods.get(&(class, method)).copied().ok_or_else(|| {
                         Error::general("internal: virtual method without a method_info")
-                    })?
+                    })
                 }
-                Impl::External => 0xFFFF,
-            }))
+                Impl::External => Ok(MethodLocation {
+                    block_index: format.extended.then_some(0),
+                    offset: 0xFFFF,
+                }),
+            }
         };
         let (public_base, public) = table(i, t, true);
         let (package_base, package) = table(i, t, false);

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::cap::components::class::ClassRef;
 use crate::cap::components::constant_pool::{CpEntry, StaticRef};
+use crate::cap::components::method::MethodLocation;
 
 use super::error::{Error, Result};
 use super::jc::CpKey;
@@ -180,8 +181,9 @@ pub fn canonical(pkg: &Package<'_>, linker: &Linker, tokens: &[ClassTokens], key
 pub struct Offsets<'o> {
     /// Class component offset of each class.
     pub classes: &'o [u16],
-    /// Method component offset of each (class, method index).
-    pub methods: &'o HashMap<(usize, usize), u16>,
+    /// Where the method_info of each (class, method index) is: an offset
+    /// in the Method component, and its block in the extended format.
+    pub methods: &'o HashMap<(usize, usize), MethodLocation>,
     /// Static field image offset of each (class, field index).
     pub statics: &'o HashMap<(usize, usize), u16>,
 }
@@ -415,14 +417,19 @@ impl Resolver<'_, '_> {
         for _ in 0..256 {
             match self.key(&at)? {
                 ClassKey::Internal(i) => {
-                    if let Some(&offset) = self.pkg.classes[i]
+                    if let Some(&at) = self.pkg.classes[i]
                         .file
                         .methods
                         .iter()
                         .position(|m| m.name == name && m.descriptor == desc)
                         .and_then(|k| o.methods.get(&(i, k)))
                     {
-                        return Ok(StaticRef::Internal { block: 0, offset });
+                        // The padding byte of a compact file is the block
+                        // index of an extended one.
+                        return Ok(StaticRef::Internal {
+                            block: at.block_index.unwrap_or(0),
+                            offset: at.offset,
+                        });
                     }
                     if name == "<init>" {
                         break;

@@ -99,7 +99,8 @@ pub fn component(
             let Some(u) = units_by.get(&(i, k)) else {
                 continue;
             };
-            let location = layout.offsets[&(i, k)];
+            // Only compact files get a Debug component (see `chosen_format`).
+            let location = layout.offsets[&(i, k)].offset;
             let mut info = MethodDebugInfo {
                 name_index: s.get(&m.name)?,
                 descriptor_index: s.get(&m.descriptor)?,

@@ -15,6 +15,7 @@ use crate::cap::components::descriptor::{
     ACC_PROTECTED, ACC_PUBLIC, ACC_STATIC, CLASS_ACC_ABSTRACT, CLASS_ACC_FINAL,
     CLASS_ACC_INTERFACE, CLASS_ACC_PUBLIC, METHOD_ACC_ABSTRACT, METHOD_ACC_INIT,
 };
+use crate::cap::components::method::MethodLocation;
 
 use super::cp::{Offsets, Pool, Resolver};
 use super::error::{Error, Result};
@@ -223,7 +224,12 @@ pub fn component(
             }
             let ty = types_of(&m.descriptor, r, o)?;
             let type_offset = types.add(ty)?;
-            let (method_offset, bytecode_count, handlers) = match units_by.get(&(i, k)) {
+            // An interface method has no method_info: offset 0 (block 0).
+            let none = MethodLocation {
+                block_index: layout.extended.then_some(0),
+                offset: 0,
+            };
+            let (at, bytecode_count, handlers) = match units_by.get(&(i, k)) {
                 Some(u) => {
                     let len = u
                         .body
@@ -236,13 +242,13 @@ pub fn component(
                         layout.handlers[&(i, k)],
                     )
                 }
-                None => (0, 0, (0, 0)),
+                None => (none, 0, (0, 0)),
             };
             methods.push(MethodDescriptor {
                 token: t.methods[k].byte(),
                 access_flags: flags,
-                method_component_block_index: None,
-                method_offset,
+                method_component_block_index: at.block_index,
+                method_offset: at.offset,
                 type_offset,
                 bytecode_count,
                 exception_handler_count: handlers.1,
@@ -258,9 +264,18 @@ pub fn component(
             methods,
         });
     }
+    // The extended layout counts each package's classes: here the one
+    // package, public or private.
+    let package_class_counts = if layout.extended {
+        Some(vec![u8::try_from(classes.len()).map_err(|_| {
+            Error::general("the package has more than 255 classes and interfaces")
+        })?])
+    } else {
+        None
+    };
     Ok(Descriptor {
         classes,
-        package_class_counts: None,
+        package_class_counts,
         types: TypeDescriptorInfo {
             constant_pool_types,
             type_desc: types.descs,

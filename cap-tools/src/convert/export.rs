@@ -11,7 +11,8 @@
 
 use std::collections::HashMap;
 
-use crate::cap::components::export::ClassExport;
+use crate::cap::components::export::{ClassExport, PackageExport};
+use crate::cap::components::method::MethodLocation;
 use crate::cap::{ExportComponent, Format};
 use crate::exp::class::{Attribute, ClassInfo, FieldInfo, MethodInfo, CONSTANT_VALUE};
 use crate::exp::constant_pool::{Constant, ConstantPool, PackageConstant, Utf8};
@@ -36,13 +37,16 @@ pub fn exported(pkg: &Package<'_>, tokens: &[ClassTokens], library: bool) -> Vec
     out.into_iter().map(|(_, i)| i).collect()
 }
 
-/// The Export component; `None` when nothing is exported.
+/// The Export component; `None` when nothing is exported. In the extended
+/// format the classes are those of the CAP file's one public package, and
+/// each static method names its Method component block.
 pub fn component(
     tokens: &[ClassTokens],
     classes: &[usize],
     class_offsets: &[u16],
-    method_offsets: &HashMap<(usize, usize), u16>,
+    method_offsets: &HashMap<(usize, usize), MethodLocation>,
     static_offsets: &HashMap<(usize, usize), u16>,
+    extended: bool,
 ) -> Result<Option<ExportComponent>> {
     if classes.is_empty() {
         return Ok(None);
@@ -56,7 +60,7 @@ pub fn component(
                 fields.push((*tok, static_offsets[&(i, k)]));
             }
         }
-        let mut methods: Vec<(u8, u16)> = Vec::new();
+        let mut methods: Vec<(u8, MethodLocation)> = Vec::new();
         for (k, m) in t.methods.iter().enumerate() {
             if let MethodToken::Static(Some(tok)) = m {
                 methods.push((*tok, method_offsets[&(i, k)]));
@@ -67,13 +71,27 @@ pub fn component(
         out.push(ClassExport {
             class_offset: class_offsets[i],
             static_field_offsets: fields.into_iter().map(|f| f.1).collect(),
-            static_method_offsets: methods.into_iter().map(|m| m.1).collect(),
-            static_method_blocks: Vec::new(),
+            static_method_offsets: methods.iter().map(|m| m.1.offset).collect(),
+            static_method_blocks: if extended {
+                methods
+                    .iter()
+                    .map(|m| m.1.block_index.unwrap_or(0))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         });
     }
-    Ok(Some(ExportComponent {
-        classes: out,
-        packages: Vec::new(),
+    Ok(Some(if extended {
+        ExportComponent {
+            classes: Vec::new(),
+            packages: vec![PackageExport { classes: out }],
+        }
+    } else {
+        ExportComponent {
+            classes: out,
+            packages: Vec::new(),
+        }
     }))
 }
 

@@ -3,6 +3,7 @@
 //! creation time, so that the same input always gives the same bytes).
 
 use crate::aid::Aid;
+use crate::cap::container::entry_name;
 use crate::cap::{Cap, Component, Container, Format, JarEntry};
 
 /// `0xf0:0x00:...`, the manifest's AID notation.
@@ -47,6 +48,10 @@ pub struct ManifestInfo<'m> {
     /// (AID, version) in token order.
     pub imports: Vec<(Aid, (u8, u8))>,
     pub int: bool,
+    /// Extended format: whether the package is public (listed in the
+    /// Header, exported); a private one shows `private` for its AID and
+    /// version, as Oracle's converter writes it.
+    pub public: bool,
 }
 
 /// The manifest text.
@@ -66,24 +71,28 @@ pub fn manifest(m: &ManifestInfo<'_>) -> String {
         "Java-Card-CAP-File-Version",
         &format!("{}.{}", m.format.major, m.format.minor),
     );
-    attribute(
-        &mut s,
-        "Java-Card-Package-Version",
-        &format!("{}.{}", m.version.0, m.version.1),
-    );
-    attribute(
-        &mut s,
-        "Java-Card-Package-Name",
-        &m.package.replace('/', "."),
-    );
-    attribute(&mut s, "Java-Card-Package-AID", &aid_text(m.aid));
-    for (i, (name, aid)) in m.applets.iter().enumerate() {
-        attribute(&mut s, &format!("Java-Card-Applet-{}-Name", i + 1), name);
+    if m.format.extended {
+        extended_identity(&mut s, m);
+    } else {
         attribute(
             &mut s,
-            &format!("Java-Card-Applet-{}-AID", i + 1),
-            &aid_text(aid),
+            "Java-Card-Package-Version",
+            &format!("{}.{}", m.version.0, m.version.1),
         );
+        attribute(
+            &mut s,
+            "Java-Card-Package-Name",
+            &m.package.replace('/', "."),
+        );
+        attribute(&mut s, "Java-Card-Package-AID", &aid_text(m.aid));
+        for (i, (name, aid)) in m.applets.iter().enumerate() {
+            attribute(&mut s, &format!("Java-Card-Applet-{}-Name", i + 1), name);
+            attribute(
+                &mut s,
+                &format!("Java-Card-Applet-{}-AID", i + 1),
+                &aid_text(aid),
+            );
+        }
     }
     for (i, (aid, v)) in m.imports.iter().enumerate() {
         attribute(
@@ -106,6 +115,32 @@ pub fn manifest(m: &ManifestInfo<'_>) -> String {
     s
 }
 
+/// The identity attributes of an extended CAP file (Java Card 3.1 user
+/// guide, "Extended CAP File Manifest File Syntax"): the CAP file's name,
+/// AID and version, then the package as package 1, its applets numbered
+/// within it.
+fn extended_identity(s: &mut String, m: &ManifestInfo<'_>) {
+    let dotted = m.package.replace('/', ".");
+    let cap_name = dotted.rsplit('.').next().unwrap_or(&dotted);
+    let version = format!("{}.{}", m.version.0, m.version.1);
+    attribute(s, "Java-Card-CAP-Name", cap_name);
+    attribute(s, "Java-Card-CAP-AID", &aid_text(m.aid));
+    attribute(s, "Java-Card-CAP-Version", &version);
+    attribute(s, "Java-Card-Package-1-Name", &dotted);
+    if m.public {
+        attribute(s, "Java-Card-Package-1-AID", &aid_text(m.aid));
+        attribute(s, "Java-Card-Package-1-Version", &version);
+    } else {
+        attribute(s, "Java-Card-Package-1-AID", "private");
+        attribute(s, "Java-Card-Package-1-Version", "private");
+    }
+    for (i, (name, aid)) in m.applets.iter().enumerate() {
+        let key = format!("Java-Card-Package-1-Java-Card-Applet-{}", i + 1);
+        attribute(s, &format!("{key}-Name"), name);
+        attribute(s, &format!("{key}-AID"), &aid_text(aid));
+    }
+}
+
 /// The CAP with its JAR layout.
 pub fn cap(format: Format, package: &str, components: Vec<Component>, manifest: String) -> Cap {
     let dir = format!("{}/javacard/", package.replace('.', "/"));
@@ -115,7 +150,7 @@ pub fn cap(format: Format, package: &str, components: Vec<Component>, manifest: 
     }];
     for c in &components {
         entries.push(JarEntry::Component {
-            path: format!("{dir}{}.cap", c.name()),
+            path: format!("{dir}{}", entry_name(format, c.tag_byte())),
             tag: c.tag_byte(),
         });
     }

@@ -4,10 +4,12 @@
 //! when its sizes fit four bits and an extended one otherwise.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use crate::cap::bytecode::Instruction;
 use crate::cap::components::method::{
-    ExceptionHandler, MethodHeader, MethodInfo, ACC_ABSTRACT, ACC_EXTENDED,
+    ExceptionHandler, MethodBlock, MethodHeader, MethodInfo, MethodLocation, ACC_ABSTRACT,
+    ACC_EXTENDED, MAX_BLOCK_SIZE,
 };
 use crate::cap::MethodComponent;
 use crate::classfile::Method;
@@ -251,10 +253,18 @@ pub fn assemble_all(pkg: &Package<'_>, units: &mut [Unit<'_>], pool: &Pool) -> R
 /// Where each method is in the Method component.
 #[derive(Debug, Clone, Default)]
 pub struct MethodLayout {
-    /// (class, method index) -> offset of the method_info.
-    pub offsets: HashMap<(usize, usize), u16>,
-    /// (class, method index) -> (index of the first handler, handler count).
+    /// (class, method index) -> where its method_info is: an offset in the
+    /// component (compact) or a block and an offset in it (extended).
+    pub offsets: HashMap<(usize, usize), MethodLocation>,
+    /// (class, method index) -> (index of the first handler in its
+    /// block's table, handler count).
     pub handlers: HashMap<(usize, usize), (u16, u16)>,
+    /// The extended layout (blocks), even with no block at all (a package
+    /// without a method_info).
+    pub extended: bool,
+    /// Extended format: the units each method_component_block holds (a
+    /// range of `units`), in block order. Empty in the compact format.
+    pub blocks: Vec<Range<usize>>,
 }
 
 /// The header of a method: compact when every size fits four bits.
@@ -289,46 +299,179 @@ fn header(u: &Unit<'_>) -> Result<MethodHeader> {
     })
 }
 
+/// Bytes of a method_info: header and code.
+fn unit_len(u: &Unit<'_>) -> Result<usize> {
+    Ok(header(u)?.len()
+        + u.body
+            .as_ref()
+            .and_then(|b| b.asm.as_ref())
+            .map_or(0, |a| a.len as usize))
+}
+
+/// Exception handlers of a method.
+fn handler_count(u: &Unit<'_>) -> usize {
+    u.body.as_ref().map_or(0, |b| b.t.handlers.len())
+}
+
+/// Why the methods do not fit a compact Method component, and the method
+/// at which they stop fitting.
+#[derive(Debug, Clone)]
+pub struct Overflow {
+    pub reason: String,
+    pub place: Place,
+}
+
+/// `None` when the methods fit a compact Method component (one handler
+/// table of at most 255 entries, at most 65535 bytes, JCVM 6.10);
+/// otherwise what exceeds it.
+pub fn compact_overflow(pkg: &Package<'_>, units: &[Unit<'_>]) -> Result<Option<Overflow>> {
+    let handlers: usize = units.iter().map(handler_count).sum();
+    if handlers > MAX_HANDLERS {
+        let mut seen = 0;
+        for u in units {
+            seen += handler_count(u);
+            if seen > MAX_HANDLERS {
+                return Ok(Some(Overflow {
+                    reason: format!(
+                        "the package has {handlers} exception handlers, over the \
+                         {MAX_HANDLERS} of a compact Method component's handler table"
+                    ),
+                    place: u.place(pkg),
+                }));
+            }
+        }
+    }
+    let mut at = 1 + ExceptionHandler::SIZE * handlers;
+    let mut first_over = None;
+    for u in units {
+        at += unit_len(u)?;
+        if at > MAX_CODE && first_over.is_none() {
+            first_over = Some(u.place(pkg));
+        }
+    }
+    Ok(first_over.map(|place| Overflow {
+        reason: format!(
+            "the Method component would be {at} bytes, over the {MAX_CODE} bytes \
+             (64 KiB) of a compact CAP file"
+        ),
+        place,
+    }))
+}
+
+/// Most entries of one handler table (its count is a u1).
+const MAX_HANDLERS: usize = 255;
+
+/// Largest extended Method component: Oracle's converter splits code into
+/// blocks up to 8 MiB in all (Java Card 3.1 user guide, "Design Rules for a
+/// Java Card Application with Large Method Component").
+pub const MAX_EXTENDED_METHOD: usize = 8 * 1024 * 1024;
+
 /// Lays out the Method component: offsets first (so that constant pool
 /// entries naming methods can be resolved), then the component itself
 /// with `catch` giving each handler's catch type index.
-pub fn layout(pkg: &Package<'_>, units: &[Unit<'_>]) -> Result<MethodLayout> {
-    let handler_count: usize = units
-        .iter()
-        .filter_map(|u| u.body.as_ref())
-        .map(|b| b.t.handlers.len())
-        .sum();
-    let mut at = 1 + ExceptionHandler::SIZE * handler_count;
-    let mut first_handler = 0usize;
+///
+/// Compact: one handler table, then every method, in class and
+/// declaration order; the caller has checked [`compact_overflow`].
+/// Extended: the methods in the same order, cut into blocks as they come
+/// (a block ends when the next method or its handlers would take it past
+/// 65535 bytes or 255 handlers; a method and its handlers stay in one
+/// block, JCVM 3.1 6.10), each block with its own handler table and
+/// offsets counted from the block's first byte.
+pub fn layout(pkg: &Package<'_>, units: &[Unit<'_>], extended: bool) -> Result<MethodLayout> {
     let mut out = MethodLayout::default();
-    let too_big = |u: &Unit<'_>| {
-        Error::at(
-            u.place(pkg),
-            format!(
-                "the Method component exceeds {MAX_CODE} bytes (a compact CAP file's limit) with this method; \
-                 the extended CAP format that could hold it is not written by jct yet: split the package \
-                 (e.g. move code into a library)"
-            ),
-        )
+    let blocks = if extended {
+        pack_blocks(pkg, units)?
+    } else {
+        std::iter::once(0..units.len()).collect()
     };
-    for u in units {
-        let h = header(u)?;
-        let offset = u16::try_from(at).map_err(|_| too_big(u))?;
-        out.offsets.insert((u.class, u.index), offset);
-        let n = u.body.as_ref().map_or(0, |b| b.t.handlers.len());
-        out.handlers
-            .insert((u.class, u.index), (first_handler as u16, n as u16));
-        first_handler += n;
-        at += h.len()
-            + u.body
-                .as_ref()
-                .and_then(|b| b.asm.as_ref())
-                .map_or(0, |a| a.len as usize);
+    for (b, range) in blocks.iter().enumerate() {
+        let block_index = if extended {
+            Some(u8::try_from(b).map_err(|_| {
+                Error::general("the Method component would have more than 255 blocks")
+            })?)
+        } else {
+            None
+        };
+        let slice = &units[range.clone()];
+        let handlers: usize = slice.iter().map(handler_count).sum();
+        let mut at = 1 + ExceptionHandler::SIZE * handlers;
+        let mut first_handler = 0usize;
+        for u in slice {
+            let offset = u16::try_from(at).map_err(|_| {
+                Error::at(
+                    u.place(pkg),
+                    format!("starts past the {MAX_CODE} bytes a Method component (block) holds"),
+                )
+            })?;
+            out.offsets.insert(
+                (u.class, u.index),
+                MethodLocation {
+                    block_index,
+                    offset,
+                },
+            );
+            let n = handler_count(u);
+            out.handlers
+                .insert((u.class, u.index), (first_handler as u16, n as u16));
+            first_handler += n;
+            at += unit_len(u)?;
+        }
         if at > MAX_CODE {
-            return Err(too_big(u));
+            let what = if extended { "block" } else { "component" };
+            return Err(Error::general(format!(
+                "internal: a Method {what} of {at} bytes was laid out"
+            )));
         }
     }
+    if extended {
+        out.blocks = blocks;
+        out.extended = true;
+    }
     Ok(out)
+}
+
+/// The block boundaries of an extended Method component (see [`layout`]).
+fn pack_blocks(pkg: &Package<'_>, units: &[Unit<'_>]) -> Result<Vec<Range<usize>>> {
+    let mut blocks = Vec::new();
+    let mut start = 0;
+    let mut size = 1usize;
+    let mut handlers = 0usize;
+    let mut total = 1usize;
+    for (i, u) in units.iter().enumerate() {
+        let len = unit_len(u)?;
+        let h = handler_count(u);
+        let own = ExceptionHandler::SIZE * h + len;
+        if 1 + own > MAX_BLOCK_SIZE || h > MAX_HANDLERS {
+            return Err(Error::at(
+                u.place(pkg),
+                format!(
+                    "takes {len} bytes with {h} exception handler(s); a method and its \
+                     handlers must fit one Method component block of {MAX_BLOCK_SIZE} bytes \
+                     and {MAX_HANDLERS} handlers (JCVM 3.1 6.10): split the method"
+                ),
+            ));
+        }
+        if i > start && (size + own > MAX_BLOCK_SIZE || handlers + h > MAX_HANDLERS) {
+            blocks.push(start..i);
+            total += 4 + size;
+            start = i;
+            size = 1;
+            handlers = 0;
+        }
+        size += own;
+        handlers += h;
+    }
+    if start < units.len() {
+        blocks.push(start..units.len());
+        total += 4 + size;
+    }
+    if total > MAX_EXTENDED_METHOD {
+        return Err(Error::general(format!(
+            "the extended Method component would be {total} bytes, over the \
+             {MAX_EXTENDED_METHOD} bytes (8 MiB) an extended CAP file holds: split the package"
+        )));
+    }
+    Ok(blocks)
 }
 
 /// Builds the Method component; `catch_index` gives a catch type's
@@ -338,11 +481,38 @@ pub fn component(
     layout: &MethodLayout,
     catch_index: &dyn Fn(&CpKey) -> Option<u16>,
 ) -> Result<MethodComponent> {
+    if !layout.extended {
+        let block = block(units, layout, catch_index)?;
+        return Ok(MethodComponent {
+            handlers: block.handlers,
+            methods: block.methods,
+            blocks: Vec::new(),
+        });
+    }
+    let blocks = layout
+        .blocks
+        .iter()
+        .map(|r| block(&units[r.clone()], layout, catch_index))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MethodComponent {
+        handlers: Vec::new(),
+        methods: Vec::new(),
+        blocks,
+    })
+}
+
+/// One handler table and its methods: the whole compact component, or one
+/// block of an extended one (offsets from `layout`, relative to the block).
+fn block(
+    units: &[Unit<'_>],
+    layout: &MethodLayout,
+    catch_index: &dyn Fn(&CpKey) -> Option<u16>,
+) -> Result<MethodBlock> {
     let mut handlers = Vec::new();
     let mut methods = Vec::new();
     for u in units {
         let h = header(u)?;
-        let offset = layout.offsets[&(u.class, u.index)];
+        let offset = layout.offsets[&(u.class, u.index)].offset;
         let code_start = u32::from(offset) + h.len() as u32;
         let mut code: Vec<Instruction> = Vec::new();
         if let Some(b) = &u.body {
@@ -394,9 +564,5 @@ pub fn component(
             .iter()
             .any(|h| h.start_offset <= s && h.end_offset() >= e);
     }
-    Ok(MethodComponent {
-        handlers,
-        methods,
-        blocks: Vec::new(),
-    })
+    Ok(MethodBlock { handlers, methods })
 }

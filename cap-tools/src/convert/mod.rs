@@ -20,8 +20,9 @@
 //! The CAP format is the one Oracle's converter writes for the target
 //! ([`default_format`]: 2.3 compact for 3.2.0, 2.1 or with the Debug
 //! component 2.2 before) unless [`Options::cap_format`] names one; the
-//! export file is format 2.3 with a 2.3 CAP, 2.1 otherwise. The extended
-//! format is not written.
+//! export file is format 2.3 with a 2.3 CAP, 2.1 otherwise. A 2.3 CAP is
+//! compact when the package fits 64 KiB, extended (Method component
+//! blocks, u4 sizes) when it does not, or when `2.3-extended` is asked for.
 //!
 //! Whatever cannot be translated exactly is refused with the class, method
 //! and source line; the CAP written is verified (`crate::verify`) before it
@@ -54,6 +55,7 @@ use std::path::PathBuf;
 
 use crate::aid::Aid;
 use crate::api::ApiVersion;
+use crate::cap::components::method::MethodLocation;
 use crate::cap::{Cap, Component, Format};
 use crate::classfile::ClassFile;
 use crate::exp::ExportFile;
@@ -133,29 +135,40 @@ pub fn default_format(target: ApiVersion, debug: bool) -> Format {
     }
 }
 
-/// The format to write for these options, checked against them.
+/// The format to write for these options, checked against them. A 2.3
+/// format that is not marked extended is the one chosen when the package
+/// fits it: [`convert`] writes the extended layout instead when it does
+/// not.
 fn chosen_format(opts: &Options) -> Result<Format> {
     let format = opts
         .cap_format
         .unwrap_or_else(|| default_format(opts.target, opts.debug));
     if format.major != 2 || !(1..=3).contains(&format.minor) {
         return Err(Error::general(format!(
-            "CAP format {format}: jct writes 2.1, 2.2 and 2.3"
+            "CAP format {format}: jct writes 2.1, 2.2, 2.3 and 2.3 extended"
         )));
     }
-    if format.extended {
-        return Err(Error::general(
-            "the extended CAP format (2.3 with ACC_EXTENDED) is not written by jct yet; \
-             use the compact 2.3 format (a Method component up to 64 KiB)",
-        ));
+    if format.extended && format.minor != 3 {
+        return Err(Error::general(format!(
+            "CAP format {format}: only CAP 2.3 has the extended format"
+        )));
     }
     if opts.debug && !format.at_least(2, 2) {
         return Err(Error::general(
             "--debug needs CAP format 2.2 or later: CAP 2.1 has no Debug component",
         ));
     }
+    if opts.debug && format.extended {
+        return Err(Error::general(NO_EXTENDED_DEBUG));
+    }
     Ok(format)
 }
+
+/// Why `--debug` and the extended format do not go together.
+const NO_EXTENDED_DEBUG: &str =
+    "--debug: jct does not write the Debug component of an extended CAP file \
+     (its extended layout is not specified in the sources jct follows); build \
+     without --debug";
 
 /// The result of a conversion.
 #[derive(Debug, Clone)]
@@ -170,9 +183,15 @@ pub struct Output {
 }
 
 /// Converts the class files of one package.
+///
+/// With CAP format 2.3 the compact layout is written when the package
+/// fits it, the extended one (with a note saying why) when its Method
+/// component would pass 64 KiB or 255 exception handlers, or another
+/// component with a u2 size would pass 64 KiB (the extended format widens
+/// Method, RefLocation and Descriptor sizes to u4).
 pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     check_options(opts)?;
-    chosen_format(opts)?;
+    let requested = chosen_format(opts)?;
     for c in classes {
         crate::classfile::check_supported_version(c)
             .map_err(|e| Error::at(Place::class(&c.this_class), e.to_string()))?;
@@ -195,136 +214,81 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
         cp::canonical(&pkg, &linker, &tokens, k)
     })?;
     methods::assemble_all(&pkg, &mut units, &pool)?;
-    let method_layout = methods::layout(&pkg, &units)?;
-    let format = chosen_format(opts)?;
-    let class_offsets = classes::offsets(&pkg, &linker, &tokens, format)?;
-    let offsets = Offsets {
-        classes: &class_offsets,
-        methods: &method_layout.offsets,
-        statics: &image.offsets,
-    };
-    let applets = applet_entries(&pkg, &linker, &tokens, opts, &method_layout.offsets)?;
-
-    let mut imports = Imports::default();
-    let mut r = Resolver {
+    let parts = Parts {
         pkg: &pkg,
         linker: &linker,
         tokens: &tokens,
-        imports: &mut imports,
+        image: &image,
+        units: &units,
+        pool: &pool,
+        opts,
+        declared_int,
     };
-    register_imports(&pkg, &tokens, &mut r)?;
-    let constant_pool = crate::cap::ConstantPool {
-        entries: pool
-            .keys
-            .iter()
-            .map(|k| r.entry(k, &offsets))
-            .collect::<Result<Vec<_>>>()?,
-    };
-    let class = classes::component(&pkg, &tokens, &mut r, &offsets, format)?;
-    let method = methods::component(&units, &method_layout, &|k| pool.index(k))?;
-    let library = opts.applets.is_empty();
-    let exported = export::exported(&pkg, &tokens, library);
-    let export_component = export::component(
-        &tokens,
-        &exported,
-        &class_offsets,
-        &method_layout.offsets,
-        &image.offsets,
-    )?;
-    let export_file = if exported.is_empty() && !library {
-        None
-    } else {
-        Some(export::file(
-            &pkg, &linker, &tokens, &exported, opts, library, format,
-        )?)
-    };
-    let descriptor = descriptor::component(
-        &pkg,
-        &tokens,
-        &units,
-        &method_layout,
-        &pool,
-        &mut r,
-        &offsets,
-    )?;
-    r.touch("java/lang/Object")?;
-    let debug = if opts.debug {
-        Some(debug::component(
-            &pkg,
-            &tokens,
-            &units,
-            &method_layout,
-            &image.offsets,
-            &class_offsets,
-        )?)
-    } else {
-        None
-    };
-
-    let uses_int = declared_int
-        || units
-            .iter()
-            .filter_map(|u| u.body.as_ref())
-            .any(|b| b.t.uses_int);
-    let import = components::import(&linker, &imports.packages);
-    let header = components::header(
-        format,
-        (uses_int, export_component.is_some(), !applets.is_empty()),
-        &opts.package_aid,
-        opts.version,
-        &pkg.name,
-    );
-    let mut others = vec![Component::Header(header), Component::Import(import)];
-    if !applets.is_empty() {
-        others.push(Component::Applet(components::applet(&applets)));
+    // May the compact 2.3 format give way to the extended one?
+    let auto = requested.at_least(2, 3) && !requested.extended;
+    let mut format = requested;
+    let mut why_extended = None;
+    if !requested.extended {
+        if let Some(over) = methods::compact_overflow(&pkg, &units)? {
+            if !auto {
+                return Err(Error::at(
+                    over.place,
+                    format!(
+                        "{}: CAP format {requested} cannot hold the package. The extended CAP \
+                         format (Method component blocks, up to 8 MiB) can, for cards of Java \
+                         Card 3.1 and later that support it: build with --cap-format 2.3 (or \
+                         --target 3.2.0); or split the package (e.g. move code into a library)",
+                        over.reason
+                    ),
+                ));
+            }
+            format = extended_for(opts, &over.reason)?;
+            why_extended = Some(over.reason);
+        }
     }
-    let ref_location = components::ref_location(&method);
-    others.push(Component::Class(class));
-    others.push(Component::Method(method));
-    others.push(Component::StaticField(image.component.clone()));
-    if let Some(e) = export_component {
-        others.push(Component::Export(e));
-    }
-    others.push(Component::ConstantPool(constant_pool));
-    others.push(Component::RefLocation(ref_location));
-    others.push(Component::Descriptor(descriptor));
-    if let Some(d) = debug {
-        others.push(Component::Debug(d));
-    }
-    let directory = components::directory(
-        format,
-        &others,
-        &image.component,
-        imports.packages.len() as u8,
-        applets.len() as u8,
-    )?;
-    others.insert(1, Component::Directory(directory));
-
-    let manifest = jar::manifest(&jar::ManifestInfo {
-        package: &opts.package,
-        aid: &opts.package_aid,
-        version: opts.version,
-        format,
-        applets: opts
-            .applets
+    let built = match parts.emit(format)? {
+        Emission::Done(built) => built,
+        Emission::TooBig(over) => {
+            if !auto {
+                return Err(Error::general(format!(
+                    "{over}: CAP format {format} cannot hold the package; the extended \
+                     2.3 format can (--cap-format 2.3, for Java Card 3.1+ cards), or \
+                     split the package"
+                )));
+            }
+            format = extended_for(opts, &over)?;
+            why_extended = Some(over);
+            match parts.emit(format)? {
+                Emission::Done(built) => built,
+                Emission::TooBig(over) => {
+                    return Err(Error::general(format!("internal: extended layout: {over}")))
+                }
+            }
+        }
+    };
+    if let Some(why) = why_extended {
+        let blocks = built
+            .components
             .iter()
-            .map(|(aid, c)| {
-                (
-                    c.rsplit(['.', '/']).next().unwrap_or(c).to_string(),
-                    aid.clone(),
-                )
+            .find_map(|c| match c {
+                Component::Method(m) => Some(m.blocks.len()),
+                _ => None,
             })
-            .collect(),
-        imports: imports
-            .packages
-            .iter()
-            .map(|&p| (linker.packages[p].aid.clone(), linker.packages[p].version))
-            .collect(),
-        int: uses_int,
-    });
-    let built = jar::cap(format, &opts.package, others, manifest);
+            .unwrap_or_default();
+        notes.push(format!(
+            "{why}: wrote the extended CAP 2.3 format instead ({blocks} Method component \
+             block{}); it loads on Java Card 3.1+ cards that support extended CAP files",
+            if blocks == 1 { "" } else { "s" }
+        ));
+    }
+    let Emitted {
+        components,
+        manifest,
+        export,
+    } = built;
+    let cap = jar::cap(format, &opts.package, components, manifest);
     // What is returned is what a reader of the JAR gets, checked.
-    let cap = Cap::from_bytes(&built.to_jar()?)?;
+    let cap = Cap::from_bytes(&cap.to_jar()?)?;
     let findings = crate::verify::verify(&cap);
     if let Some(f) = findings.first() {
         return Err(Error::general(format!(
@@ -339,11 +303,229 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
             opts.target
         ));
     }
-    Ok(Output {
-        cap,
-        export: export_file,
-        notes,
-    })
+    Ok(Output { cap, export, notes })
+}
+
+/// The extended format, chosen because the compact one cannot hold the
+/// package (`why`); refused with `--debug`, whose component jct writes
+/// only in the compact layout.
+fn extended_for(opts: &Options, why: &str) -> Result<Format> {
+    if opts.debug {
+        return Err(Error::general(format!(
+            "{why}, so the extended CAP format is needed. {NO_EXTENDED_DEBUG}"
+        )));
+    }
+    Ok(Format::V2_3_EXTENDED)
+}
+
+/// A compact component whose body passes the 65535 bytes its u2 size
+/// allows (the Method component was checked before; the extended format
+/// gives RefLocation and Descriptor a u4 size, and the others the same u2,
+/// so their overflow fails both layouts alike). `None` when all fit; an
+/// error for a Debug component past it.
+fn compact_size_overflow(components: &[Component], format: Format) -> Result<Option<String>> {
+    let ctx = crate::cap::Context { format };
+    for c in components {
+        if !matches!(
+            c,
+            Component::RefLocation(_) | Component::Descriptor(_) | Component::Debug(_)
+        ) {
+            continue;
+        }
+        let n = c.encode_body(&ctx)?.len();
+        if n > usize::from(u16::MAX) {
+            let why = format!(
+                "the {} component would be {n} bytes, over the 65535 bytes (64 KiB) \
+                 of a compact CAP file",
+                c.name()
+            );
+            // jct writes the Debug component in the compact layout only.
+            if matches!(c, Component::Debug(_)) {
+                return Err(Error::general(format!("{why}: build without --debug")));
+            }
+            return Ok(Some(why));
+        }
+    }
+    Ok(None)
+}
+
+/// Everything a conversion decided before the CAP layout: the package,
+/// its tokens, static image, translated and assembled methods and
+/// constant pool keys. The components are laid out from these for one
+/// format ([`Parts::emit`]), once more should the compact layout not hold
+/// them.
+struct Parts<'a> {
+    pkg: &'a Package<'a>,
+    linker: &'a Linker,
+    tokens: &'a [tokens::ClassTokens],
+    image: &'a statics::Image,
+    units: &'a [methods::Unit<'a>],
+    pool: &'a Pool,
+    opts: &'a Options,
+    declared_int: bool,
+}
+
+/// What laying the components out for one format gave.
+enum Emission {
+    Done(Emitted),
+    /// Compact format: a component outgrew its u2 size (why).
+    TooBig(String),
+}
+
+/// The components of one layout, the manifest and the export file.
+struct Emitted {
+    /// All components, Directory included, in JAR order.
+    components: Vec<Component>,
+    manifest: String,
+    export: Option<ExportFile>,
+}
+
+impl Parts<'_> {
+    /// Lays the components out for `format`.
+    fn emit(&self, format: Format) -> Result<Emission> {
+        let Parts {
+            pkg,
+            linker,
+            tokens,
+            image,
+            units,
+            pool,
+            opts,
+            declared_int,
+        } = *self;
+        let method_layout = methods::layout(pkg, units, format.extended)?;
+        let class_offsets = classes::offsets(pkg, linker, tokens, format)?;
+        let offsets = Offsets {
+            classes: &class_offsets,
+            methods: &method_layout.offsets,
+            statics: &image.offsets,
+        };
+        let applets = applet_entries(pkg, linker, tokens, opts, &method_layout.offsets)?;
+
+        let mut imports = Imports::default();
+        let mut r = Resolver {
+            pkg,
+            linker,
+            tokens,
+            imports: &mut imports,
+        };
+        register_imports(pkg, tokens, &mut r)?;
+        let constant_pool = crate::cap::ConstantPool {
+            entries: pool
+                .keys
+                .iter()
+                .map(|k| r.entry(k, &offsets))
+                .collect::<Result<Vec<_>>>()?,
+        };
+        let class = classes::component(pkg, tokens, &mut r, &offsets, format)?;
+        let method = methods::component(units, &method_layout, &|k| pool.index(k))?;
+        let library = opts.applets.is_empty();
+        let exported = export::exported(pkg, tokens, library);
+        let export_component = export::component(
+            tokens,
+            &exported,
+            &class_offsets,
+            &method_layout.offsets,
+            &image.offsets,
+            format.extended,
+        )?;
+        let export_file = if exported.is_empty() && !library {
+            None
+        } else {
+            Some(export::file(
+                pkg, linker, tokens, &exported, opts, library, format,
+            )?)
+        };
+        let descriptor =
+            descriptor::component(pkg, tokens, units, &method_layout, pool, &mut r, &offsets)?;
+        r.touch("java/lang/Object")?;
+        let debug = if opts.debug {
+            Some(debug::component(
+                pkg,
+                tokens,
+                units,
+                &method_layout,
+                &image.offsets,
+                &class_offsets,
+            )?)
+        } else {
+            None
+        };
+
+        let uses_int = declared_int
+            || units
+                .iter()
+                .filter_map(|u| u.body.as_ref())
+                .any(|b| b.t.uses_int);
+        let import = components::import(linker, &imports.packages);
+        let header = components::header(
+            format,
+            (uses_int, export_component.is_some(), !applets.is_empty()),
+            &opts.package_aid,
+            opts.version,
+            &pkg.name,
+        );
+        let public = !header.packages.is_empty();
+        let mut others = vec![Component::Header(header), Component::Import(import)];
+        if !applets.is_empty() {
+            others.push(Component::Applet(components::applet(&applets)));
+        }
+        let ref_location = components::ref_location(&method, format.extended);
+        others.push(Component::Class(class));
+        others.push(Component::Method(method));
+        others.push(Component::StaticField(image.component.clone()));
+        if let Some(e) = export_component {
+            others.push(Component::Export(e));
+        }
+        others.push(Component::ConstantPool(constant_pool));
+        others.push(Component::RefLocation(ref_location));
+        others.push(Component::Descriptor(descriptor));
+        if let Some(d) = debug {
+            others.push(Component::Debug(d));
+        }
+        if !format.extended {
+            if let Some(over) = compact_size_overflow(&others, format)? {
+                return Ok(Emission::TooBig(over));
+            }
+        }
+        let directory = components::directory(
+            format,
+            &others,
+            &image.component,
+            imports.packages.len() as u8,
+            applets.len() as u8,
+        )?;
+        others.insert(1, Component::Directory(directory));
+
+        let manifest = jar::manifest(&jar::ManifestInfo {
+            package: &opts.package,
+            aid: &opts.package_aid,
+            version: opts.version,
+            format,
+            applets: opts
+                .applets
+                .iter()
+                .map(|(aid, c)| {
+                    (
+                        c.rsplit(['.', '/']).next().unwrap_or(c).to_string(),
+                        aid.clone(),
+                    )
+                })
+                .collect(),
+            imports: imports
+                .packages
+                .iter()
+                .map(|&p| (linker.packages[p].aid.clone(), linker.packages[p].version))
+                .collect(),
+            int: uses_int,
+            public,
+        });
+        Ok(Emission::Done(Emitted {
+            components: others,
+            manifest,
+            export: export_file,
+        }))
+    }
 }
 
 /// Options that are wrong whatever the classes.
@@ -458,8 +640,8 @@ fn applet_entries(
     linker: &Linker,
     tokens: &[tokens::ClassTokens],
     opts: &Options,
-    method_offsets: &HashMap<(usize, usize), u16>,
-) -> Result<Vec<(Aid, u16)>> {
+    method_offsets: &HashMap<(usize, usize), MethodLocation>,
+) -> Result<Vec<(Aid, MethodLocation)>> {
     let _ = tokens;
     let mut out = Vec::new();
     for (aid, class) in &opts.applets {

@@ -15,8 +15,10 @@
 //! gp-api = "1.2"                  # org.globalplatform to link: 1.0 to 1.7 (default: the target's)
 //! int = false                     # allow the 32-bit int type
 //! debug = false                   # write the Debug component (CAP 2.2 or later)
-//! cap-format = "2.3"              # 2.1, 2.2 or 2.3; default: 2.3 for target 3.2.0,
-//!                                 # else 2.1 (2.2 with debug), as Oracle's converter
+//! cap-format = "2.3"              # 2.1, 2.2, 2.3 or 2.3-extended; default: 2.3 for
+//!                                 # target 3.2.0, else 2.1 (2.2 with debug), as
+//!                                 # Oracle's converter; 2.3 is extended when the
+//!                                 # package does not fit 64 KiB
 //! sources = "src"                 # Java sources (for compiling; default "src")
 //! classes = "build/classes"       # javac output: a directory or a JAR
 //! exportpath = ["../lib/build"]   # export files (.exp) of imported libraries
@@ -157,10 +159,11 @@ impl Project {
             None => ApiVersion::V3_0_5,
         };
         let cap_format = match &b.cap_format {
-            Some(f) => Some(
-                Format::parse(f)
-                    .ok_or_else(|| here(format!("cap-format `{f}` is none of 2.1, 2.2 and 2.3")))?,
-            ),
+            Some(f) => Some(Format::parse(f).ok_or_else(|| {
+                here(format!(
+                    "cap-format `{f}` is none of 2.1, 2.2, 2.3 and 2.3-extended"
+                ))
+            })?),
             None => None,
         };
         let gp_api = match &b.gp_api {

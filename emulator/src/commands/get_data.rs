@@ -12,7 +12,7 @@ pub fn get_data(card: &mut Card, cmd: &CommandApdu) -> Outcome {
     let state = &card.state;
     let tag = u16::from_be_bytes([cmd.p1(), cmd.p2()]);
     let data = match tag {
-        0x0042 => recognition::iin(),
+        0x0042 => recognition::iin(state),
         0x0045 => recognition::cin(state),
         0x0066 => recognition::card_data(state),
         0x00E0 => recognition::key_information(state),

@@ -377,6 +377,27 @@ enum Import {
     Package(u32),
 }
 
+/// The Export component of the package `aid` of `cap`, in the compact
+/// shape (its classes in `classes`): an extended file lists the classes of
+/// each public package in Header order, each static method with its block.
+fn package_export(cap: &Cap, aid: &[u8]) -> Option<cap_tools::cap::ExportComponent> {
+    let Some(Component::Export(e)) = cap.component(Tag::Export) else {
+        return None;
+    };
+    if !cap.format.extended {
+        return Some(e.clone());
+    }
+    let packages = &cap.header()?.packages;
+    let index = packages
+        .iter()
+        .position(|p| p.package.aid.as_bytes() == aid)
+        .or_else(|| (packages.len() == 1).then_some(0))?;
+    Some(cap_tools::cap::ExportComponent {
+        classes: e.packages.get(index)?.classes.clone(),
+        packages: Vec::new(),
+    })
+}
+
 impl Linker<'_> {
     fn run(&mut self, int_support: bool) -> Result<u32, LinkError> {
         let cap = self.cap;
@@ -401,10 +422,7 @@ impl Linker<'_> {
             applets: Vec::new(),
             classes_by_offset: HashMap::new(),
             methods_by_location: HashMap::new(),
-            export: match cap.component(Tag::Export) {
-                Some(Component::Export(e)) => Some(e.clone()),
-                _ => None,
-            },
+            export: package_export(cap, &self.aid),
             image: 0,
             context,
         };
@@ -422,10 +440,13 @@ impl Linker<'_> {
             pkg.classes_by_offset
                 .insert(entry.offset(), self.heap.class_index(&key));
         }
-        // 2. Methods.
-        let first_method = self.rt.methods.len() as u32;
+        // 2. Methods. Each block's methods are a run of indices, so that a
+        // handler (whose offsets count from its block) finds its method
+        // among them.
+        let mut block_methods: Vec<std::ops::Range<usize>> = Vec::new();
         if let Some(Component::Method(m)) = cap.component(Tag::Method) {
             for block in m.iter_blocks() {
+                let first = self.rt.methods.len();
                 for info in block.methods {
                     let code = Code::decode(&info.code, cp_entries.len())
                         .map_err(|e| format!("method at {}: {e}", info.offset))?;
@@ -458,6 +479,7 @@ impl Linker<'_> {
                         is_abstract: info.header.is_abstract(),
                     });
                 }
+                block_methods.push(first..self.rt.methods.len());
             }
         }
         // 3. Classes, superclasses first.
@@ -473,11 +495,11 @@ impl Linker<'_> {
         }
         // 5. Handlers.
         if let Some(Component::Method(m)) = cap.component(Tag::Method) {
-            for block in m.iter_blocks() {
+            for (block, methods) in m.iter_blocks().zip(&block_methods) {
                 for h in block.handlers {
                     let start = u32::from(h.start_offset);
                     let end = start + u32::from(h.active_length);
-                    let owner = (first_method as usize..self.rt.methods.len()).find(|&mi| {
+                    let owner = methods.clone().find(|&mi| {
                         let c = &self.rt.methods[mi].code;
                         c.offsets.first().is_some_and(|f| *f <= start)
                             && c.offsets.last().is_some_and(|l| *l >= start)

@@ -186,8 +186,13 @@ pub fn install_for_install_with(pkg: &[u8], module: &[u8], app: &[u8], c9: &[u8]
 
 pub fn load_blocks(c4: &[u8]) -> Vec<CommandApdu> {
     // Small blocks make several of a small file; large files need larger
-    // ones to stay within 256 blocks.
-    let size = if c4.len() > 64 * 200 { 200 } else { 64 };
+    // ones to stay within 256 blocks (past 51 KB, e.g. an extended CAP
+    // file, in extended-length APDUs).
+    let size = if c4.len() > 64 * 200 {
+        c4.len().div_ceil(256).max(200)
+    } else {
+        64
+    };
     let blocks = LoadBlocks::split(c4, size).unwrap();
     (0..blocks.blocks.len())
         .map(|i| {

@@ -106,6 +106,31 @@ impl VpcdClient {
         &self.peer
     }
 
+    /// Whether the card has gone (its end closed the link, or the link is
+    /// unusable), checked without sending anything: a card station polls
+    /// this between sessions to notice a card's removal without disturbing
+    /// the card.
+    pub fn is_gone(&mut self) -> bool {
+        if self.broken {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        if self.stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let gone = match self.stream.peek(&mut probe) {
+            Ok(0) => true,
+            // Bytes nobody asked for: the link is out of step.
+            Ok(_) => true,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        if self.stream.set_nonblocking(false).is_err() || gone {
+            self.broken = true;
+            return true;
+        }
+        false
+    }
+
     /// Sends `control` (power on or reset), then asks for the ATR.
     fn power_up(&mut self, control: Control) -> Result<Vec<u8>, TransportError> {
         let what = match control {

@@ -10,6 +10,32 @@
 use super::aes::{cmac, BLOCK};
 use super::CryptoError;
 
+/// The derivation data of each iteration for `constant`, `context` and
+/// `out_len` bytes of output: one AES-CMAC input per 16 output bytes. An
+/// HSM runs the same CMACs with the key inside it, so the layout lives here
+/// once.
+pub(crate) fn derivation_data(
+    constant: u8,
+    context: &[u8],
+    out_len: usize,
+) -> Result<Vec<Vec<u8>>, CryptoError> {
+    let bits = out_len
+        .checked_mul(8)
+        .and_then(|b| u16::try_from(b).ok())
+        .filter(|_| out_len > 0)
+        .ok_or(CryptoError::KdfLength(out_len))?;
+    let blocks = out_len.div_ceil(BLOCK);
+    let mut prefix = [0u8; 16];
+    prefix[11] = constant;
+    prefix[13..15].copy_from_slice(&bits.to_be_bytes());
+    (1..=blocks)
+        .map(|i| {
+            prefix[15] = u8::try_from(i).map_err(|_| CryptoError::KdfLength(out_len))?;
+            Ok([&prefix[..], context].concat())
+        })
+        .collect()
+}
+
 /// Derives `out_len` bytes from `key` for `constant` and `context`.
 pub(crate) fn derive(
     key: &[u8],
@@ -17,19 +43,9 @@ pub(crate) fn derive(
     context: &[u8],
     out_len: usize,
 ) -> Result<Vec<u8>, CryptoError> {
-    let bits = out_len
-        .checked_mul(8)
-        .and_then(|b| u16::try_from(b).ok())
-        .filter(|_| out_len > 0)
-        .ok_or(CryptoError::KdfLength(out_len))?;
-    let blocks = out_len.div_ceil(BLOCK);
-    let mut out = Vec::with_capacity(blocks * BLOCK);
-    let mut prefix = [0u8; 16];
-    prefix[11] = constant;
-    prefix[13..15].copy_from_slice(&bits.to_be_bytes());
-    for i in 1..=blocks {
-        prefix[15] = u8::try_from(i).map_err(|_| CryptoError::KdfLength(out_len))?;
-        out.extend_from_slice(&cmac(key, &[&prefix, context])?);
+    let mut out = Vec::with_capacity(out_len.div_ceil(BLOCK) * BLOCK);
+    for data in derivation_data(constant, context, out_len)? {
+        out.extend_from_slice(&cmac(key, &[&data])?);
     }
     out.truncate(out_len);
     Ok(out)
@@ -45,19 +61,31 @@ pub(crate) fn derive_kdf3(
     kdd: &[u8],
     out_len: usize,
 ) -> Result<Vec<u8>, CryptoError> {
-    if out_len == 0 || out_len > 255 * BLOCK {
-        return Err(CryptoError::KdfLength(out_len));
-    }
-    let blocks = out_len.div_ceil(BLOCK);
-    let mut out = Vec::with_capacity(blocks * BLOCK);
-    let mut prefix = [0u8; 6];
-    prefix[4] = key_type;
-    for i in 1..=blocks {
-        prefix[0] = u8::try_from(i).map_err(|_| CryptoError::KdfLength(out_len))?;
-        out.extend_from_slice(&cmac(key, &[&prefix, kdd])?);
+    let mut out = Vec::with_capacity(out_len.div_ceil(BLOCK) * BLOCK);
+    for data in kdf3_derivation_data(key_type, kdd, out_len)? {
+        out.extend_from_slice(&cmac(key, &[&data])?);
     }
     out.truncate(out_len);
     Ok(out)
+}
+
+/// The CMAC inputs of [`derive_kdf3`], one per 16 output bytes.
+pub(crate) fn kdf3_derivation_data(
+    key_type: u8,
+    kdd: &[u8],
+    out_len: usize,
+) -> Result<Vec<Vec<u8>>, CryptoError> {
+    if out_len == 0 || out_len > 255 * BLOCK {
+        return Err(CryptoError::KdfLength(out_len));
+    }
+    let mut prefix = [0u8; 6];
+    prefix[4] = key_type;
+    (1..=out_len.div_ceil(BLOCK))
+        .map(|i| {
+            prefix[0] = u8::try_from(i).map_err(|_| CryptoError::KdfLength(out_len))?;
+            Ok([&prefix[..], kdd].concat())
+        })
+        .collect()
 }
 
 #[cfg(test)]

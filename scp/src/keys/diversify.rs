@@ -22,8 +22,21 @@ pub enum Diversification {
     Kdf3,
 }
 
-/// Key type byte `t` of the derivation data: 01 ENC, 02 MAC, 03 DEK.
-const TYPES: [u8; 3] = [0x01, 0x02, 0x03];
+/// Key type byte `t` of the derivation data, in the order ENC, MAC, DEK.
+pub const KEY_TYPES: [u8; 3] = [0x01, 0x02, 0x03];
+
+/// The input of one card key's derivation from its master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DerivationInput {
+    /// No diversification: the card key is the master key.
+    Master,
+    /// The card key is the 3DES-ECB encryption of this block under the
+    /// master (EMV CPS 1.1, VISA2).
+    Des3Ecb([u8; 16]),
+    /// The card key is the concatenated AES-CMACs of these messages under
+    /// the master, truncated to the master's length (KDF3).
+    AesCmac(Vec<Vec<u8>>),
+}
 
 impl Diversification {
     /// Short name, as used on the command line and in messages.
@@ -36,29 +49,48 @@ impl Diversification {
         }
     }
 
+    /// What the master key is applied to for one card key, `t` being the
+    /// key type byte (01 ENC, 02 MAC, 03 DEK) and `master_len` the master
+    /// key's length. The software derivation below and an HSM that runs it
+    /// with the master inside share this one layout.
+    pub fn derivation_input(
+        self,
+        t: u8,
+        kdd: &[u8; 10],
+        master_len: usize,
+    ) -> Result<DerivationInput, KeyError> {
+        Ok(match self {
+            Diversification::None => DerivationInput::Master,
+            Diversification::EmvCps11 => {
+                let mut block = [0u8; 16];
+                block[..6].copy_from_slice(&kdd[4..10]);
+                block[6..8].copy_from_slice(&[0xF0, t]);
+                block[8..14].copy_from_slice(&kdd[4..10]);
+                block[14..16].copy_from_slice(&[0x0F, t]);
+                DerivationInput::Des3Ecb(block)
+            }
+            Diversification::Visa2 => {
+                let mut block = [0u8; 16];
+                block[..2].copy_from_slice(&kdd[0..2]);
+                block[2..6].copy_from_slice(&kdd[4..8]);
+                block[6..8].copy_from_slice(&[0xF0, t]);
+                block[8..10].copy_from_slice(&kdd[0..2]);
+                block[10..14].copy_from_slice(&kdd[4..8]);
+                block[14..16].copy_from_slice(&[0x0F, t]);
+                DerivationInput::Des3Ecb(block)
+            }
+            Diversification::Kdf3 => {
+                DerivationInput::AesCmac(kdf::kdf3_derivation_data(t, kdd, master_len)?)
+            }
+        })
+    }
+
     pub(crate) fn apply(self, master: &StaticKeys, kdd: &[u8; 10]) -> Result<StaticKeys, KeyError> {
         let derive = |master: &Key, t: u8| -> Result<Key, KeyError> {
-            match self {
-                Diversification::None => Ok(master.clone()),
-                Diversification::EmvCps11 => {
-                    let mut block = [0u8; 16];
-                    block[..6].copy_from_slice(&kdd[4..10]);
-                    block[6..8].copy_from_slice(&[0xF0, t]);
-                    block[8..14].copy_from_slice(&kdd[4..10]);
-                    block[14..16].copy_from_slice(&[0x0F, t]);
-                    self.des3(master, block)
-                }
-                Diversification::Visa2 => {
-                    let mut block = [0u8; 16];
-                    block[..2].copy_from_slice(&kdd[0..2]);
-                    block[2..6].copy_from_slice(&kdd[4..8]);
-                    block[6..8].copy_from_slice(&[0xF0, t]);
-                    block[8..10].copy_from_slice(&kdd[0..2]);
-                    block[10..14].copy_from_slice(&kdd[4..8]);
-                    block[14..16].copy_from_slice(&[0x0F, t]);
-                    self.des3(master, block)
-                }
-                Diversification::Kdf3 => {
+            match self.derivation_input(t, kdd, master.len())? {
+                DerivationInput::Master => Ok(master.clone()),
+                DerivationInput::Des3Ecb(block) => self.des3(master, block),
+                DerivationInput::AesCmac(_) => {
                     self.require(master, KeyType::Aes)?;
                     let bytes = zeroize::Zeroizing::new(kdf::derive_kdf3(
                         master.expose_secret(),
@@ -71,9 +103,9 @@ impl Diversification {
             }
         };
         Ok(StaticKeys {
-            enc: derive(&master.enc, TYPES[0])?,
-            mac: derive(&master.mac, TYPES[1])?,
-            dek: derive(&master.dek, TYPES[2])?,
+            enc: derive(&master.enc, KEY_TYPES[0])?,
+            mac: derive(&master.mac, KEY_TYPES[1])?,
+            dek: derive(&master.dek, KEY_TYPES[2])?,
             version: master.version,
         })
     }

@@ -7,9 +7,11 @@
 
 mod diversify;
 mod provider;
+mod sealed;
 
-pub use diversify::Diversification;
+pub use diversify::{DerivationInput, Diversification, KEY_TYPES};
 pub use provider::{Cryptograms, KeyContext, KeyProvider, SoftwareKeys};
+pub use sealed::{KeyProtection, KeySetSealer, SealedKey, SealedKeySet};
 
 use core::fmt;
 

@@ -118,6 +118,15 @@ pub trait KeyProvider: Send + Sync {
     /// Algorithm and key check values of the key set used for `key`, for
     /// `-v` output. Never key bytes.
     fn describe(&self, key: &KeyContext) -> Result<String, ScpError>;
+
+    /// The provider itself as [`std::any::Any`], so that a [`super::KeySetSealer`]
+    /// can recognise a provider of its own kind behind the trait object (an
+    /// HSM wraps new keys under the static Key-DEK only when that key is in
+    /// the same token). `None`, the default, for providers no sealer needs
+    /// to recognise.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// How software keys are held: typed already, or raw bytes typed once the

@@ -256,7 +256,7 @@ pub fn private(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId) -> Result<Private
     let p = if k == Kind::RsaCrt {
         #[allow(unused_mut)]
         let mut p = Private::from_crt(bits, [&c[0], &c[1], &c[2], &c[3], &c[4]]);
-        #[cfg(feature = "openssl-rsa")]
+        #[cfg(feature = "openssl")]
         if let Some(p) = p.as_mut() {
             p.fast = fast_crt(vm, st, &c);
         }
@@ -272,7 +272,7 @@ pub fn private(vm: &mut Vm<'_>, k: Kind, bits: u16, st: ObjId) -> Result<Private
 
 /// The CRT key of object `st` on OpenSSL: the one made before while its
 /// components (`c`: P, Q, DP1, DQ1, PQ) are the same, else a new one.
-#[cfg(feature = "openssl-rsa")]
+#[cfg(feature = "openssl")]
 fn fast_crt(
     vm: &mut Vm<'_>,
     st: ObjId,

@@ -1,4 +1,5 @@
-//! Block cipher engines on RustCrypto (aes, des, cbc): ECB and CBC over
+//! Block cipher engines on RustCrypto (aes, des, cbc; triple DES on OpenSSL
+//! with the `openssl` feature): ECB and CBC over
 //! whole blocks in place, with the chaining value handed back so that a
 //! Cipher can go on across update calls. The round keys are zeroized on
 //! drop (the crates' zeroize feature).
@@ -20,6 +21,9 @@ pub enum Engine {
     Des(Des),
     Tdes2(TdesEde2),
     Tdes3(TdesEde3),
+    /// Two- or three-key triple DES on OpenSSL (super::tdes_openssl).
+    #[cfg(feature = "openssl")]
+    TdesSsl(super::tdes_openssl::Tdes),
 }
 
 macro_rules! with {
@@ -31,6 +35,8 @@ macro_rules! with {
             Engine::Des($c) => $body,
             Engine::Tdes2($c) => $body,
             Engine::Tdes3($c) => $body,
+            #[cfg(feature = "openssl")]
+            Engine::TdesSsl(_) => unreachable!("handled before"),
         }
     };
 }
@@ -39,6 +45,10 @@ impl Engine {
     /// The engine for a key of a family (DES: 8, 16 or 24 bytes, single
     /// DES or two- or three-key triple DES; AES: 16, 24 or 32).
     pub fn new(family: Family, key: &[u8]) -> Option<Engine> {
+        #[cfg(feature = "openssl")]
+        if family == Family::Des && key.len() != 8 {
+            return super::tdes_openssl::Tdes::new(key).map(Engine::TdesSsl);
+        }
         Some(match (family, key.len()) {
             (Family::Aes, 16) => Engine::Aes128(Aes128::new_from_slice(key).ok()?),
             (Family::Aes, 24) => Engine::Aes192(Aes192::new_from_slice(key).ok()?),
@@ -59,6 +69,10 @@ impl Engine {
 
     /// ECB over whole blocks of `data` in place.
     pub fn ecb(&self, encrypt: bool, data: &mut [u8]) {
+        #[cfg(feature = "openssl")]
+        if let Engine::TdesSsl(t) = self {
+            return t.ecb(encrypt, data);
+        }
         with!(self, c => ecb(c, encrypt, data));
     }
 
@@ -77,6 +91,10 @@ impl Engine {
     /// CBC over whole blocks of `data` in place from chaining value `iv`,
     /// which becomes the chaining value for the next blocks.
     pub fn cbc(&self, encrypt: bool, iv: &mut [u8], data: &mut [u8]) {
+        #[cfg(feature = "openssl")]
+        if let Engine::TdesSsl(t) = self {
+            return t.cbc(encrypt, iv, data);
+        }
         with!(self, c => cbc(c, encrypt, iv, data));
     }
 }

@@ -36,7 +36,7 @@ pub struct Live {
     /// RSA CRT keys on OpenSSL by key object, with the components they
     /// were made from (deriving the modulus and exponents and OpenSSL's
     /// blinding set-up cost a third of a 2048-bit signature).
-    #[cfg(feature = "openssl-rsa")]
+    #[cfg(feature = "openssl")]
     pub rsa: HashMap<
         ObjId,
         (
@@ -54,7 +54,7 @@ impl Live {
         self.checksums.clear();
         self.aeads.clear();
         self.engines.clear();
-        #[cfg(feature = "openssl-rsa")]
+        #[cfg(feature = "openssl")]
         self.rsa.clear();
         self.scratch = Zeroizing::new(Vec::new());
     }

@@ -42,10 +42,12 @@ pub mod random;
 pub mod resumable;
 pub mod rng;
 pub mod rsa;
-#[cfg(feature = "openssl-rsa")]
+#[cfg(feature = "openssl")]
 pub mod rsa_openssl;
 pub mod signature;
 pub mod support;
+#[cfg(feature = "openssl")]
+pub mod tdes_openssl;
 
 use serde::{Deserialize, Serialize};
 

@@ -61,7 +61,7 @@ pub struct Private {
     pub len: usize,
     /// The same CRT key on OpenSSL, which runs the raw operation when
     /// present (super::rsa_openssl).
-    #[cfg(feature = "openssl-rsa")]
+    #[cfg(feature = "openssl")]
     pub fast: Option<std::sync::Arc<super::rsa_openssl::CrtKey>>,
 }
 
@@ -77,7 +77,7 @@ impl Private {
             dq: None,
             qinv: None,
             len: n.len(),
-            #[cfg(feature = "openssl-rsa")]
+            #[cfg(feature = "openssl")]
             fast: None,
         }
     }
@@ -99,7 +99,7 @@ impl Private {
             dq: Some(BigUint::from_bytes_be(c[3])),
             qinv: Some(BigInt::from(BigUint::from_bytes_be(c[4]))),
             len: usize::from(bits) / 8,
-            #[cfg(feature = "openssl-rsa")]
+            #[cfg(feature = "openssl")]
             fast: None,
         })
     }
@@ -107,8 +107,8 @@ impl Private {
     /// The raw private operation on `input` (a number below the
     /// modulus), `len` bytes out; `None` when it is not below it.
     pub fn raw(&self, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        #[cfg(feature = "openssl-rsa")]
-        if let Some(fast) = self.fast.as_ref().filter(|f| f.len() == self.len) {
+        #[cfg(feature = "openssl")]
+        if let Some(fast) = self.fast.as_ref().filter(|f| f.modulus_len() == self.len) {
             if input.len() == self.len {
                 return fast.raw(input);
             }
@@ -117,7 +117,7 @@ impl Private {
     }
 
     /// The raw private operation on the `rsa` crate (any key; the only
-    /// path without the `openssl-rsa` feature).
+    /// path without the `openssl` feature).
     pub fn raw_portable(&self, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         let c = BigUint::from_bytes_be(input);
         let m = rsa::hazmat::rsa_decrypt::<CardRng>(None, self, &c).ok()?;

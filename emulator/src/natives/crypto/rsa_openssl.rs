@@ -1,5 +1,5 @@
 //! The private operation of RSA CRT keys on OpenSSL (feature
-//! `openssl-rsa`): the same mathematics as [`super::rsa::Private::raw`]
+//! `openssl`): the same mathematics as [`super::rsa::Private::raw`]
 //! on the `rsa` crate, two to three times faster at 2048 bits, which is
 //! what puts RSA signing in jct emu ahead of jCardSim (BouncyCastle on
 //! the JVM's Montgomery intrinsics). A card's RSAPrivateCrtKey carries
@@ -62,17 +62,17 @@ impl CrtKey {
     }
 
     /// The modulus length in bytes.
-    pub fn len(&self) -> usize {
+    pub fn modulus_len(&self) -> usize {
         self.key.size() as usize
     }
 
     /// The raw private operation on a modulus-long `input` below the
     /// modulus; `None` when it is not.
     pub fn raw(&self, input: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        if input.len() != self.len() {
+        if input.len() != self.modulus_len() {
             return None;
         }
-        let mut out = Zeroizing::new(vec![0u8; self.len()]);
+        let mut out = Zeroizing::new(vec![0u8; self.modulus_len()]);
         let n = self
             .key
             .private_decrypt(input, &mut out, Padding::NONE)
@@ -121,7 +121,7 @@ mod tests {
             let c = quintuple(&key);
             let parts = [&c[0][..], &c[1][..], &c[2][..], &c[3][..], &c[4][..]];
             let fast = CrtKey::new(parts).expect("a consistent key");
-            assert_eq!(fast.len(), bits / 8);
+            assert_eq!(fast.modulus_len(), bits / 8);
             let portable = Private::from_crt(bits as u16, parts).unwrap();
             let n = key.n().to_bytes_be();
             for fill in [0x00u8, 0x01, 0x5A, 0x80] {
