@@ -119,39 +119,7 @@ applet() {
   table+=$'\n'"| $name | [$repo](https://github.com/$repo) | ${commit:0:7} | $converts | $installs | $answered | $simulated |"
 }
 
-applet ndef-full OpenJavaCard/openjavacard-ndef c036bab36a9ea85f01dcb812405ee870d0da20aa \
-  applet-full/src org.openjavacard.ndef.full D27600008501 \
-  D2760000850101=org.openjavacard.ndef.full.NdefApplet
-applet coolndefthing non-bin/coolNDEFthing ca1f20fb09d219d24d2a9e84b4f7e156a32d73f5 \
-  src au.net.jacka.coolNDEFthing D27600008502 \
-  D2760000850201=au.net.jacka.coolNDEFthing.NdefApplet
-applet calculator philatelist05/javacard-calculator 8369d77464513d16b2ccb2e5241e9e017a05958e \
-  src/main/java at.ac.tuwien.mnsa.javacard F00000AC01 \
-  F00000AC0101=at.ac.tuwien.mnsa.javacard.Calculator
-applet crocs-helloworld ph4r05/javacard-gradle-template cf26017cfeec1074d9b7f16ca509dda661936b75 \
-  applet/src/main/java/applet applet F00000AC02 F00000AC0201=applet.HelloWorldApplet
-applet bmartel-helloworld bertrandmartel/javacard-gradle-plugin fc72e078e9c4a3926336713848d091afb55f6fc6 \
-  test/src/main/java fr.bmartel.javacard 010203040506070809 \
-  0102030405060708090102=fr.bmartel.javacard.HelloWorld
-applet ykneo-oath Yubico/ykneo-oath 543b4c3907e047d4f3d851e34f1b9e50ce5832e2 \
-  applet/src pkgYkneoOath A0000005272101 A000000527210101=pkgYkneoOath.YkneoOath
-applet ykneo-openpgp Yubico/ykneo-openpgp 045889082ef4e0c9cab046f6793164433eb29fd8 \
-  applet/src openpgpcard D27600012401 \
-  D2760001240102000000000000010000=openpgpcard.OpenPGPApplet --oracle-ushr
-applet isoapplet philipWendland/IsoApplet 4735d7273bcf150d3fa748b942a890ea59822164 \
-  src xyz.wendland.javacard.pki.isoapplet F276A288BCFBA69D34F310 \
-  F276A288BCFBA69D34F31001=xyz.wendland.javacard.pki.isoapplet.IsoApplet
-applet pivapplet arekinath/PivApplet 5cb14a9e8d16e92fbad73dcad86a219a9210554f \
-  src net.cooperi.pivapplet A000000308000010 \
-  A000000308000010000100=net.cooperi.pivapplet.PivApplet
-applet gids vletoux/GidsApplet f2f9233e18124c1095043002d0ba0b2d5bcce3c2 \
-  src/main:src/import2048 com.mysmartlogon.gidsApplet A00000039742544659 \
-  A000000397425446590201=com.mysmartlogon.gidsApplet.GidsApplet
-applet u2f LedgerHQ/ledger-u2f-javacard 384be710f7d4a5e2f33bdca0804933173392c2c1 \
-  src/main/java com.ledger.u2f A000000617004F97A2E95001 \
-  A000000617004F97A2E94901=com.ledger.u2f.U2FApplet
-applet satochip Toporin/SatochipApplet 8cbaa1d6531df7e20c7a3d47d95766db51d9a136 \
-  src org.satochip.applet 5361746F43686970 5361746F4368697000=org.satochip.applet.CardEdge
+source "$root/scripts/real-applets.list"
 
 echo
 echo "$table"
