@@ -341,7 +341,13 @@ impl Hsm {
     pub fn list(&self) -> Result<Vec<KeyInfo>, HsmError> {
         let mut out = self.with_session(|s| {
             let handles = s
-                .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
+                // Token objects only: the derived card keys other sessions
+                // make and destroy meanwhile are session objects, and a
+                // handle found here could be gone by the time it is read.
+                .find_objects(&[
+                    Attribute::Class(ObjectClass::SECRET_KEY),
+                    Attribute::Token(true),
+                ])
                 .map_err(|e| HsmError::call("listing the key objects", e))?;
             let mut out = Vec::new();
             for h in handles {
@@ -374,6 +380,7 @@ impl Hsm {
             let handles = s
                 .find_objects(&[
                     Attribute::Class(ObjectClass::SECRET_KEY),
+                    Attribute::Token(true),
                     Attribute::Label(label.as_bytes().to_vec()),
                 ])
                 .map_err(|e| HsmError::call(format!("looking up key {label:?}"), e))?;
