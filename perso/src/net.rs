@@ -10,7 +10,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::frame::{self, Decoder, FrameError};
@@ -161,5 +163,29 @@ impl DuplexReader {
     /// Sets the socket's read timeout (both halves share the socket).
     pub fn set_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         self.shared.stream.set_read_timeout(t)
+    }
+}
+
+/// The threads of a running station or key server and their stop flag.
+pub struct Workers {
+    pub stop: Arc<AtomicBool>,
+    pub threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Raises the stop flag and waits for every thread.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Waits until `flag` is raised (Ctrl-C), then stops.
+    pub fn run_until(self, flag: &AtomicBool) {
+        while !flag.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.stop();
     }
 }

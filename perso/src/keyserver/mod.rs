@@ -13,7 +13,6 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use loader::client::GpClient;
@@ -169,26 +168,7 @@ pub struct KeyServer {
 }
 
 /// A running key server.
-pub struct Running {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Running {
-    pub fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            let _ = t.join();
-        }
-    }
-
-    pub fn run_until(self, flag: &AtomicBool) {
-        while !flag.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.stop();
-    }
-}
+pub type Running = crate::net::Workers;
 
 impl KeyServer {
     /// Builds a key server from a configuration file: reads the jobs and

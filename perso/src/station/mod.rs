@@ -18,7 +18,6 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -124,8 +123,7 @@ pub enum StationError {
 pub struct Station {
     pub control_addr: String,
     pub readers: Vec<ReaderOffer>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    workers: crate::net::Workers,
 }
 
 enum ToReader {
@@ -318,25 +316,18 @@ impl Station {
         Ok(Station {
             control_addr,
             readers: offers,
-            stop,
-            threads,
+            workers: crate::net::Workers { stop, threads },
         })
     }
 
     /// Stops every thread (cards are powered off as their links drop).
     pub fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            let _ = t.join();
-        }
+        self.workers.stop();
     }
 
     /// Waits until `flag` is raised (Ctrl-C), then stops.
     pub fn run_until(self, flag: &AtomicBool) {
-        while !flag.load(Ordering::Relaxed) {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        self.stop();
+        self.workers.run_until(flag);
     }
 }
 
