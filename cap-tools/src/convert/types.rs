@@ -82,21 +82,52 @@ impl Kind {
 pub struct Val {
     pub kind: Kind,
     /// Producing instruction indices, sorted; [`PARAM`] for parameters.
-    /// Shared: a value passed from frame to frame (block entries keep one
-    /// frame each) costs no copy of its sources, which after joins can be
-    /// long.
-    pub src: Rc<[u32]>,
+    pub src: Sources,
     pub konst: Option<i32>,
     /// The interval its JVM int lies in, when more is known than its kind
     /// says (see `range`); the kind's flags always agree with it.
     pub range: Option<Range>,
 }
 
+/// The instructions that may have produced a value, sorted. Most values
+/// have one producer, which is kept inline: a push costs no allocation.
+/// Values that went through joins have several, shared: a value passed from
+/// frame to frame (block entries keep one frame each) costs no copy of its
+/// sources, which after joins can be long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sources {
+    None,
+    One(u32),
+    Many(Rc<[u32]>),
+}
+
+impl Sources {
+    pub fn as_slice(&self) -> &[u32] {
+        match self {
+            Sources::None => &[],
+            Sources::One(s) => std::slice::from_ref(s),
+            Sources::Many(m) => m,
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, u32> {
+        self.as_slice().iter()
+    }
+
+    fn from_vec(v: Vec<u32>) -> Sources {
+        match v[..] {
+            [] => Sources::None,
+            [s] => Sources::One(s),
+            _ => Sources::Many(v.into()),
+        }
+    }
+}
+
 impl Val {
     pub fn new(kind: Kind, src: u32) -> Val {
         Val {
             kind,
-            src: Rc::from([src]),
+            src: Sources::One(src),
             konst: None,
             range: Range::of_kind(kind),
         }
@@ -108,7 +139,7 @@ impl Val {
         let range = Range::meet(range, Range::of_kind(kind));
         Val {
             kind: range.map_or(kind, |r| r.refine(kind)),
-            src: Rc::from([src]),
+            src: Sources::One(src),
             konst: range.and_then(|r| (r.lo == r.hi).then_some(r.lo)),
             range,
         }
@@ -188,24 +219,26 @@ fn merge_val(a: &Val, b: &Val, demands: &mut Demands) -> Option<Val> {
 
 /// The sorted union of two sorted source lists, sharing one of them when
 /// it holds the other.
-fn union(a: &Rc<[u32]>, b: &Rc<[u32]>) -> Rc<[u32]> {
-    if Rc::ptr_eq(a, b) || b.iter().all(|s| a.binary_search(s).is_ok()) {
+fn union(a: &Sources, b: &Sources) -> Sources {
+    let (sa, sb) = (a.as_slice(), b.as_slice());
+    let same = matches!((a, b), (Sources::Many(x), Sources::Many(y)) if Rc::ptr_eq(x, y));
+    if same || sb.iter().all(|s| sa.binary_search(s).is_ok()) {
         return a.clone();
     }
-    if a.iter().all(|s| b.binary_search(s).is_ok()) {
+    if sa.iter().all(|s| sb.binary_search(s).is_ok()) {
         return b.clone();
     }
     // Both are sorted: one pass, linear in their lengths.
-    let mut src = Vec::with_capacity(a.len() + b.len());
+    let mut src = Vec::with_capacity(sa.len() + sb.len());
     let (mut i, mut j) = (0, 0);
-    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+    while let (Some(&x), Some(&y)) = (sa.get(i), sb.get(j)) {
         src.push(x.min(y));
         i += usize::from(x <= y);
         j += usize::from(y <= x);
     }
-    src.extend_from_slice(&a[i..]);
-    src.extend_from_slice(&b[j..]);
-    src.into()
+    src.extend_from_slice(&sa[i..]);
+    src.extend_from_slice(&sb[j..]);
+    Sources::from_vec(src)
 }
 
 /// Merges `incoming` into `slot`; true when `slot` changed.
@@ -225,30 +258,55 @@ fn merge_into(
             incoming.stack.len()
         ));
     }
-    let mut stack = Vec::with_capacity(cur.stack.len());
-    for (a, b) in cur.stack.iter().zip(incoming.stack.iter()) {
-        stack.push(
-            merge_val(a, b, demands)
-                .ok_or_else(|| "a reference and a number meet on the operand stack".to_string())?,
-        );
-    }
-    let mut locals = Vec::with_capacity(cur.locals.len());
-    for (a, b) in cur.locals.iter().zip(incoming.locals.iter()) {
-        locals.push(match (a, b) {
+    let stack_changed = merge_slots(&mut cur.stack, &incoming.stack, |a, b| {
+        merge_val(a, b, demands)
+            .ok_or_else(|| "a reference and a number meet on the operand stack".to_string())
+    })?;
+    let locals_changed = merge_slots(&mut cur.locals, &incoming.locals, |a, b| {
+        Ok(match (a, b) {
             (Some(a), Some(b)) => merge_val(a, b, demands),
             _ => None,
-        });
+        })
+    })?;
+    Ok(stack_changed || locals_changed)
+}
+
+/// Merges `incoming` into the shared slots `cur` element by element with
+/// `merge`; true when `cur` changed. Joins are met once per instruction a
+/// handler covers and once per branch, and most change nothing: the slots
+/// are copied only at the first element that differs, so an unchanged join
+/// costs no allocation (an identical frame not even a comparison).
+fn merge_slots<T: Clone + PartialEq>(
+    cur: &mut Rc<Vec<T>>,
+    incoming: &Rc<Vec<T>>,
+    mut merge: impl FnMut(&T, &T) -> std::result::Result<T, String>,
+) -> std::result::Result<bool, String> {
+    if Rc::ptr_eq(cur, incoming) {
+        return Ok(false);
     }
-    let mut changed = false;
-    if stack != *cur.stack {
-        cur.stack = Rc::new(stack);
-        changed = true;
+    let n = cur.len().min(incoming.len());
+    let mut merged: Option<Vec<T>> = None;
+    for k in 0..n {
+        let m = merge(&cur[k], &incoming[k])?;
+        match &mut merged {
+            Some(v) => v.push(m),
+            None if m != cur[k] => {
+                let mut v = Vec::with_capacity(n);
+                v.extend_from_slice(&cur[..k]);
+                v.push(m);
+                merged = Some(v);
+            }
+            None => {}
+        }
     }
-    if locals != *cur.locals {
-        cur.locals = Rc::new(locals);
-        changed = true;
+    match merged {
+        Some(v) => *cur = Rc::new(v),
+        // Slots beyond the shorter frame are dropped, as a join keeps
+        // only what both frames have.
+        None if cur.len() > n => Rc::make_mut(cur).truncate(n),
+        None => return Ok(false),
     }
-    Ok(changed)
+    Ok(true)
 }
 
 /// Types a method, forcing ints until the typing is consistent.
@@ -432,6 +490,13 @@ impl Flow<'_, '_> {
         let mut states: Vec<Option<State>> = vec![None; self.insns.len()];
         states[0] = Some(entry.clone());
         let mut work: BTreeSet<usize> = BTreeSet::from([0]);
+        // A handler's stack: the exception reference alone.
+        let caught = Rc::new(vec![Val {
+            kind: Kind::Ref,
+            src: Sources::None,
+            konst: None,
+            range: None,
+        }]);
         while let Some(b) = work.pop_first() {
             let Some(at_entry) = states[b].clone() else {
                 continue;
@@ -453,12 +518,7 @@ impl Flow<'_, '_> {
                     for &(start, end, h) in self.handlers {
                         if (start..end).contains(&i) {
                             let at_handler = State {
-                                stack: Rc::new(vec![Val {
-                                    kind: Kind::Ref,
-                                    src: Rc::from([]),
-                                    konst: None,
-                                    range: None,
-                                }]),
+                                stack: caught.clone(),
                                 locals: before.locals.clone(),
                             };
                             if merge_into(&mut states[h], &at_handler, demands).map_err(err)? {
@@ -524,14 +584,23 @@ mod tests {
 
     #[test]
     fn union_is_sorted_and_shares_a_superset() {
-        let a: Rc<[u32]> = Rc::from([1, 4, 9]);
-        let b: Rc<[u32]> = Rc::from([2, 4, 10, PARAM]);
-        assert_eq!(&union(&a, &b)[..], &[1, 2, 4, 9, 10, PARAM]);
-        let sub: Rc<[u32]> = Rc::from([4]);
-        assert!(Rc::ptr_eq(&union(&a, &sub), &a));
-        assert!(Rc::ptr_eq(&union(&sub, &b), &b));
-        let empty: Rc<[u32]> = Rc::from([]);
-        assert!(Rc::ptr_eq(&union(&a, &empty), &a));
+        let a = Sources::Many(Rc::from([1, 4, 9]));
+        let b = Sources::Many(Rc::from([2, 4, 10, PARAM]));
+        assert_eq!(union(&a, &b).as_slice(), &[1, 2, 4, 9, 10, PARAM]);
+        let sub = Sources::One(4);
+        let shares = |u: Sources, with: &Sources| match (u, with) {
+            (Sources::Many(x), Sources::Many(y)) => Rc::ptr_eq(&x, y),
+            _ => false,
+        };
+        assert!(shares(union(&a, &sub), &a));
+        assert!(shares(union(&sub, &b), &b));
+        assert!(shares(union(&a, &Sources::None), &a));
+        assert_eq!(union(&Sources::One(3), &Sources::One(3)), Sources::One(3));
+        assert_eq!(
+            union(&Sources::One(5), &Sources::One(2)).as_slice(),
+            &[2, 5]
+        );
+        assert_eq!(union(&Sources::None, &Sources::None), Sources::None);
     }
 
     #[test]
