@@ -412,13 +412,16 @@ fn inspect(
     inspect_kdd(addr, key, kvn, method).map(|(apps, files, _)| (apps, files))
 }
 
+/// A card's applications, load files (AIDs, hex) and KDD.
+type Holdings = (Vec<String>, Vec<String>, [u8; 10]);
+
 /// As [`inspect`], with the card's key diversification data.
 fn inspect_kdd(
     addr: &str,
     key: &str,
     kvn: u8,
     method: Diversification,
-) -> Result<(Vec<String>, Vec<String>, [u8; 10]), String> {
+) -> Result<Holdings, String> {
     let t = VpcdClient::connect(addr).map_err(|e| e.to_string())?;
     let mut c = GpClient::over(Box::new(t));
     c.select_security_domain(None).map_err(|e| e.to_string())?;
