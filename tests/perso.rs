@@ -2,20 +2,29 @@
 //! real `jct station` processes holding them, one real `jct keyserver`
 //! driving both stations over TLS 1.3; afterwards every card is checked
 //! directly (which keys open it, what it holds) against the audit log.
+//! The keys come from the passphrase-encrypted key file, or from a SoftHSM2
+//! token of this test process's own (`[keys] backend = "pkcs11"`).
+
+// tests/support and the SoftHSM support both include require.rs, the one
+// place that decides skip-or-fail for a missing component.
+#![allow(clippy::duplicate_mod)]
 
 mod support;
+
+#[path = "../hsm/tests/support/softhsm.rs"]
+mod softhsm;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use loader::client::{ChannelOptions, GpClient};
 use loader::transport::vpcd::VpcdClient;
 use perso::audit::{AuditLog, JobRecord, SqliteLog};
-use scp::keys::{Diversification, SoftwareKeys};
+use scp::keys::{Diversification, KeyType, SoftwareKeys, StaticKeys};
 
 const FACTORY: &str = support::TEST_KEY;
 const ISSUER_AES: &str = "00112233445566778899AABBCCDDEEFF";
@@ -186,7 +195,8 @@ fn setup(dir: &Path) -> PathBuf {
         .arg(&keys)
         .env("JCT_KEYFILE_PASSPHRASE", "pw"));
     for (name, key, kvn) in [
-        ("factory", FACTORY, "1"),
+        ("factory-aes", FACTORY, "1"),
+        ("factory-des", FACTORY, "1"),
         ("issuer-aes", ISSUER_AES, "0x30"),
         ("issuer-des", ISSUER_DES, "0x31"),
         ("wrong", WRONG, "1"),
@@ -229,40 +239,121 @@ fn largest_corpus_cap() -> (u64, PathBuf) {
         .unwrap()
 }
 
+/// `[keys]` of the key file (its passphrase in the key server's environment).
+const FILE_KEYS: &str = "file = \"keys.json\"\n";
+
 fn config(dir: &Path, stations: &[(&str, &str)]) -> PathBuf {
-    config_with(dir, "keyserver", "sqlite = \"audit.db\"", stations)
+    config_with(
+        dir,
+        "keyserver",
+        FILE_KEYS,
+        "sqlite = \"audit.db\"",
+        stations,
+    )
 }
 
-/// A key server configuration named `name`, with `audit` as its [audit].
-fn config_with(dir: &Path, name: &str, audit: &str, stations: &[(&str, &str)]) -> PathBuf {
+/// A key server configuration named `name`, with `keys` as its [keys] and
+/// `audit` as its [audit].
+fn config_with(
+    dir: &Path,
+    name: &str,
+    keys: &str,
+    audit: &str,
+    stations: &[(&str, &str)],
+) -> PathBuf {
     let mut text = format!(
-        "name = \"{name}\"\ntls_dir = \"pki\"\n[keys]\nfile = \"keys.json\"\n[audit]\n{audit}\n[jobs]\ndefault = \"hello.toml\"\nbig = \"big.toml\"\n",
+        "name = \"{name}\"\ntls_dir = \"pki\"\n[audit]\n{audit}\n[jobs]\ndefault = \"hello.toml\"\nbig = \"big.toml\"\n",
     );
     for (name, addr) in stations {
         text += &format!(
             "[[station]]\nname = \"{name}\"\naddress = \"{addr}\"\nserver_name = \"localhost\"\n"
         );
     }
-    text += "[[card]]\nname = \"aes\"\niin = \"A1\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\n";
-    text += "[[card]]\nname = \"aes-big\"\niin = \"A9\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\njob = \"big\"\n";
-    text += "[[card]]\nname = \"des\"\niin = \"B2\"\ntransport_keys = \"factory\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
+    text += "[[card]]\nname = \"aes\"\niin = \"A1\"\ntransport_keys = \"factory-aes\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\n";
+    text += "[[card]]\nname = \"aes-big\"\niin = \"A9\"\ntransport_keys = \"factory-aes\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\njob = \"big\"\n";
+    text += "[[card]]\nname = \"des\"\niin = \"B2\"\ntransport_keys = \"factory-des\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
     text += "[[card]]\nname = \"des-wrong-master\"\niin = \"C3\"\ntransport_keys = \"wrong\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
+    // TOML keeps [keys] whole when it comes last.
+    text += &format!("[keys]\n{keys}");
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
     path
 }
 
 fn keyserver(config: &Path) -> KeyServerProc {
-    let child = jct()
-        .args(["keyserver", "--json", "--config"])
+    keyserver_logged(config, None, None)
+}
+
+/// The key server, its events (stdout) and messages (stderr) written to
+/// `log` when given, reaching the SoftHSM2 token `hsm` when given.
+fn keyserver_logged(
+    config: &Path,
+    log: Option<&Path>,
+    hsm: Option<&softhsm::SoftHsm>,
+) -> KeyServerProc {
+    let (out, err) = match log {
+        Some(p) => {
+            let f = std::fs::File::create(p).unwrap();
+            (Stdio::from(f.try_clone().unwrap()), Stdio::from(f))
+        }
+        None => (Stdio::null(), Stdio::null()),
+    };
+    let mut cmd = jct();
+    cmd.args(["keyserver", "--json", "--config"])
         .arg(config)
-        .env("JCT_KEYFILE_PASSPHRASE", "pw")
+        .env("JCT_KEYFILE_PASSPHRASE", "pw");
+    if let Some(s) = hsm {
+        cmd.env("SOFTHSM2_CONF", &s.conf);
+    }
+    let child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(out)
+        .stderr(err)
         .spawn()
         .unwrap();
     KeyServerProc { child }
+}
+
+/// This process's SoftHSM2 token with the tests' key sets in it, imported
+/// once with `jct hsm import` before any key server opens the token (key
+/// servers only read it, so no two processes ever write it at once). None
+/// when SoftHSM2 is missing outside CI; under CI a missing SoftHSM2 fails.
+fn softhsm_keys() -> Option<&'static softhsm::SoftHsm> {
+    static IMPORTED: OnceLock<Option<&'static softhsm::SoftHsm>> = OnceLock::new();
+    *IMPORTED.get_or_init(|| {
+        let s = softhsm::softhsm()?;
+        for (label, kind, key, kvn) in [
+            ("factory-aes", "aes", FACTORY, "1"),
+            ("factory-des", "des3", FACTORY, "1"),
+            ("issuer-aes", "aes", ISSUER_AES, "0x30"),
+            ("issuer-des", "des3", ISSUER_DES, "0x31"),
+            ("wrong", "des3", WRONG, "1"),
+        ] {
+            let mut c = assert_cmd::Command::cargo_bin("jct").unwrap();
+            c.env("SOFTHSM2_CONF", &s.conf)
+                .env("JCT_HSM_PIN", softhsm::PIN)
+                .args(["hsm", "import", "--module", softhsm::MODULE, "--token"])
+                .args([softhsm::TOKEN, "--label", label, "--kind", kind])
+                .args(["--key-ver", kvn])
+                .write_stdin(format!("{key}\n"))
+                .assert()
+                .success();
+        }
+        Some(s)
+    })
+}
+
+/// `[keys]` for the token, the PIN in a file of `dir`; `clear_keys` as given.
+fn hsm_keys(dir: &Path, clear_keys: &str) -> String {
+    std::fs::write(dir.join("hsm-pin.txt"), format!("{}\n", softhsm::PIN)).unwrap();
+    format!(
+        "backend = \"pkcs11\"\nmodule = \"{}\"\ntoken = \"{}\"\npin_file = \"hsm-pin.txt\"\n\
+         clear_keys = \"{clear_keys}\"\n\
+         [keys.sets.issuer-aes]\nversion = 0x30\n\
+         [keys.sets.issuer-des]\nlabel = \"issuer-des\"\nversion = 0x31\n",
+        softhsm::MODULE,
+        softhsm::TOKEN
+    )
 }
 
 /// Waits until `done` holds for the audit log's rows (polling the file).
@@ -318,12 +409,26 @@ fn inspect(
     kvn: u8,
     method: Diversification,
 ) -> Result<(Vec<String>, Vec<String>), String> {
+    inspect_kdd(addr, key, kvn, method).map(|(apps, files, _)| (apps, files))
+}
+
+/// A card's applications, load files (AIDs, hex) and KDD.
+type Holdings = (Vec<String>, Vec<String>, [u8; 10]);
+
+/// As [`inspect`], with the card's key diversification data.
+fn inspect_kdd(
+    addr: &str,
+    key: &str,
+    kvn: u8,
+    method: Diversification,
+) -> Result<Holdings, String> {
     let t = VpcdClient::connect(addr).map_err(|e| e.to_string())?;
     let mut c = GpClient::over(Box::new(t));
     c.select_security_domain(None).map_err(|e| e.to_string())?;
     let k = hex::decode(key).unwrap();
     let keys = SoftwareKeys::from_bytes(&k, &k, &k, kvn).diversified(method);
-    c.open_secure_channel(&ChannelOptions::new(keys))
+    let info = c
+        .open_secure_channel(&ChannelOptions::new(keys))
         .map_err(|e| e.to_string())?;
     let reg = c.list().map_err(|e| e.to_string())?;
     let aids = |v: &[gp::registry::Entry]| {
@@ -331,7 +436,44 @@ fn inspect(
             .map(|e| hex::encode_upper(&e.aid))
             .collect::<Vec<_>>()
     };
-    Ok((aids(&reg.applications), aids(&reg.load_files)))
+    Ok((aids(&reg.applications), aids(&reg.load_files), info.kdd))
+}
+
+/// The card's own keys (ENC, MAC, DEK), diversified from the issuer master
+/// for its KDD: what must never show in a log.
+fn card_keys(card: &Card) -> Vec<Vec<u8>> {
+    let (key, kvn, method) = issuer(card);
+    let (_, _, kdd) = inspect_kdd(&card.addr, key, kvn, method).unwrap();
+    let kind = if card.scp02 {
+        KeyType::Des3
+    } else {
+        KeyType::Aes
+    };
+    let k = hex::decode(key).unwrap();
+    let keys = StaticKeys::from_bytes(kind, &k, &k, &k, kvn)
+        .unwrap()
+        .diversify(method, &kdd)
+        .unwrap();
+    [keys.enc, keys.mac, keys.dek]
+        .iter()
+        .map(|k| k.expose_secret().to_vec())
+        .collect()
+}
+
+/// Fails when any of `secrets` is in `bytes` (as hex in either case, or
+/// raw); `what` names the place.
+fn assert_absent(what: &str, bytes: &[u8], secrets: &[Vec<u8>]) {
+    let text = String::from_utf8_lossy(bytes).to_ascii_uppercase();
+    for s in secrets {
+        assert!(
+            !text.contains(&hex::encode_upper(s)),
+            "{what} shows a key or the PIN as hex"
+        );
+        assert!(
+            !bytes.windows(s.len()).any(|w| w == s.as_slice()),
+            "{what} holds a key or the PIN in raw bytes"
+        );
+    }
 }
 
 fn issuer(card: &Card) -> (&'static str, u8, Diversification) {
@@ -387,10 +529,25 @@ fn assert_untouched(card: &Card) {
     );
 }
 
+/// Where the 32-card runs keep their keys.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    File,
+    SoftHsm2,
+}
+
 /// 2 stations × 16 emulated cards, one key server: all 32 personalized,
-/// and the audit log says so for each.
-#[test]
-fn two_stations_sixteen_cards_each_all_personalized() {
+/// and the audit log says so for each; one more card, of a type whose
+/// transport key set is wrong, fails at authentication and is untouched.
+/// Says how long the key server took.
+fn thirty_two_cards(backend: Backend) {
+    let hsm = match backend {
+        Backend::File => None,
+        Backend::SoftHsm2 => match softhsm_keys() {
+            Some(s) => Some(s),
+            None => return,
+        },
+    };
     let dir = tempfile::tempdir().unwrap();
     let pki = setup(dir.path());
     let aes: Vec<Card> = (0..16)
@@ -399,20 +556,56 @@ fn two_stations_sixteen_cards_each_all_personalized() {
     let des: Vec<Card> = (0..16)
         .map(|i| card(dir.path(), &format!("d{i}"), true, "B2", false))
         .collect();
+    let wrong = card(dir.path(), "w0", true, "C3", false);
+    let mut on2: Vec<&Card> = des.iter().collect();
+    on2.push(&wrong);
     let s1 = station(&pki, "s1", "127.0.0.1:0", &aes.iter().collect::<Vec<_>>());
-    let s2 = station(&pki, "s2", "127.0.0.1:0", &des.iter().collect::<Vec<_>>());
-    let cfg = config(dir.path(), &[("s1", &s1.control), ("s2", &s2.control)]);
-    let ks = keyserver(&cfg);
+    let s2 = station(&pki, "s2", "127.0.0.1:0", &on2);
+    let keys = match backend {
+        Backend::File => FILE_KEYS.to_string(),
+        // SoftHSM2 lacks what EMV diversification and SCP02 PUT KEY need
+        // inside the token (see the README): those card keys may pass.
+        Backend::SoftHsm2 => hsm_keys(dir.path(), "allow-where-token-lacks"),
+    };
+    let cfg = config_with(
+        dir.path(),
+        "keyserver",
+        &keys,
+        "sqlite = \"audit.db\"",
+        &[("s1", &s1.control), ("s2", &s2.control)],
+    );
+    let log = dir.path().join("keyserver.log");
+    let started = Instant::now();
+    let ks = keyserver_logged(&cfg, Some(&log), hsm);
     let all: Vec<&Card> = aes.iter().chain(&des).collect();
-    let rows = wait_for(&dir.path().join("audit.db"), "32 jobs", |rows| {
+    let db = dir.path().join("audit.db");
+    let rows = wait_for(&db, "33 jobs", |rows| {
         let l = latest(rows);
         all.iter()
+            .chain([&&wrong])
             .all(|c| l.get(&c.cin).is_some_and(|r| r.state != "running"))
     });
+    let took = started.elapsed();
     drop(ks);
     drop(s1);
     drop(s2);
     let l = latest(&rows);
+    // The jobs' own span: first start to last end of the 32, from the audit log.
+    let span = {
+        let ok: Vec<&JobRecord> = all.iter().map(|c| &l[&c.cin]).collect();
+        let first = ok.iter().map(|r| r.started_ms).min().unwrap_or(0);
+        let last = ok.iter().filter_map(|r| r.ended_ms).max().unwrap_or(first);
+        last - first
+    };
+    eprintln!(
+        "32 cards personalized with the {} key backend: jobs {span} ms (first start to last end), \
+         {:.2} s from key server start (polled every 200 ms)",
+        match backend {
+            Backend::File => "file",
+            Backend::SoftHsm2 => "pkcs11 (SoftHSM2)",
+        },
+        took.as_secs_f64()
+    );
     for c in &all {
         let r = &l[&c.cin];
         assert_eq!(r.state, "ok", "{r:#?}");
@@ -425,6 +618,110 @@ fn two_stations_sixteen_cards_each_all_personalized() {
         32,
         "{rows:#?}"
     );
+    let r = &l[&wrong.cin];
+    assert_eq!(r.state, "failed", "{r:#?}");
+    assert_eq!(
+        r.step.as_deref(),
+        Some("authenticate (transport keys)"),
+        "{r:#?}"
+    );
+    assert!(
+        r.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("des-wrong-master"),
+        "{r:#?}"
+    );
+    assert_untouched(&wrong);
+
+    // No key — master, transport or any card's own — and not the PIN in
+    // the key server's output or in the audit log.
+    let mut secrets: Vec<Vec<u8>> = [FACTORY, ISSUER_AES, ISSUER_DES, WRONG]
+        .iter()
+        .map(|k| hex::decode(k).unwrap())
+        .collect();
+    secrets.push(softhsm::PIN.as_bytes().to_vec());
+    for c in &all {
+        secrets.extend(card_keys(c));
+    }
+    let output = std::fs::read(&log).unwrap();
+    assert!(!output.is_empty(), "the key server wrote no events");
+    assert_absent("the key server's output", &output, &secrets);
+    // The database and what the audit log API gives back.
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        let p = file.unwrap().path();
+        if p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("audit.db"))
+        {
+            assert_absent(
+                &p.display().to_string(),
+                &std::fs::read(&p).unwrap(),
+                &secrets,
+            );
+        }
+    }
+    assert_absent("the audit rows", format!("{rows:?}").as_bytes(), &secrets);
+}
+
+#[test]
+fn two_stations_sixteen_cards_each_all_personalized() {
+    thirty_two_cards(Backend::File);
+}
+
+/// The same with the master keys in a SoftHSM2 token: sessions, card keys
+/// and the sealed new keys all from the token.
+#[test]
+fn two_stations_sixteen_cards_each_keys_in_softhsm2() {
+    thirty_two_cards(Backend::SoftHsm2);
+}
+
+/// With `clear_keys = "refuse"` (the default) every card key stays in the
+/// token: an SCP03 card (KDF3 and AES wrapping in the token) is
+/// personalized; an SCP02 card with EMV diversification is not (SoftHSM2
+/// through cryptoki can neither derive its keys nor wrap with 3DES), and
+/// its job fails at PUT KEY naming what is missing, and rolls back.
+#[test]
+fn softhsm2_refusing_clear_card_keys_fails_scp02_put_key_only() {
+    let Some(hsm) = softhsm_keys() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pki = setup(dir.path());
+    let a = card(dir.path(), "a0", false, "A1", false);
+    let d = card(dir.path(), "d0", true, "B2", false);
+    let s1 = station(&pki, "s1", "127.0.0.1:0", &[&a, &d]);
+    let keys = hsm_keys(dir.path(), "refuse");
+    let cfg = config_with(
+        dir.path(),
+        "keyserver",
+        &keys,
+        "sqlite = \"audit.db\"",
+        &[("s1", &s1.control)],
+    );
+    let ks = keyserver_logged(&cfg, None, Some(hsm));
+    let rows = wait_for(&dir.path().join("audit.db"), "2 jobs", |rows| {
+        let l = latest(rows);
+        [&a, &d]
+            .iter()
+            .all(|c| l.get(&c.cin).is_some_and(|r| r.state != "running"))
+    });
+    drop(ks);
+    drop(s1);
+    let l = latest(&rows);
+    assert_eq!(l[&a.cin].state, "ok", "{:#?}", l[&a.cin]);
+    assert_personalized(&a);
+    let r = &l[&d.cin];
+    assert_eq!(r.state, "failed", "{r:#?}");
+    assert_eq!(r.step.as_deref(), Some("PUT KEY"), "{r:#?}");
+    let message = r.message.as_deref().unwrap_or("");
+    assert!(
+        message.contains("emv diversification cannot run inside the token")
+            && message.contains("clear_keys = \"refuse\""),
+        "{r:#?}"
+    );
+    assert_eq!(r.rolled_back, Some(true), "{r:#?}");
+    assert_eq!(r.keys_changed, Some(false), "{r:#?}");
+    assert_untouched(&d);
 }
 
 /// Faults, while healthy cards finish: a card pulled mid-LOAD (its
@@ -563,12 +860,14 @@ fn two_key_servers_share_one_postgresql_job_table() {
     let ka = keyserver(&config_with(
         dir.path(),
         "ks-a",
+        FILE_KEYS,
         &audit,
         &[("s1", &s1.control)],
     ));
     let kb = keyserver(&config_with(
         dir.path(),
         "ks-b",
+        FILE_KEYS,
         &audit,
         &[("s2", &s2.control)],
     ));

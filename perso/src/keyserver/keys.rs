@@ -7,12 +7,14 @@
 //!
 //! Keys reach the protocols only as `Arc<dyn scp::keys::KeyProvider>`, from
 //! a [`KeyStore`]. The key file is one store ([`FileKeyStore`]); a PKCS#11
-//! store plugs in by implementing [`KeyStore`] and being chosen in
-//! [`open_store`] for `[keys] backend = "pkcs11"`.
+//! token is the other (`super::pkcs11::Pkcs11Store`, `[keys] backend =
+//! "pkcs11"`, behind the crate's `pkcs11` feature). The card's new keys
+//! for PUT KEY come as [`NewKeys`]: in clear from the key file, sealed by
+//! the token from an HSM, so that they never pass through the key server.
 
 use std::sync::Arc;
 
-use scp::keys::{Diversification, KeyContext, KeyProvider, SoftwareKeys, StaticKeys};
+use scp::keys::{Diversification, KeyContext, KeyProvider, KeySetSealer, SoftwareKeys, StaticKeys};
 use serde::Deserialize;
 
 use crate::control::CardIdentity;
@@ -27,6 +29,16 @@ pub enum KeyStoreError {
     Other(String),
 }
 
+/// A card's new key set for PUT KEY, as its store can give it.
+pub enum NewKeys {
+    /// Derived in the key server's memory (the key file): the loader
+    /// encrypts them under the session's key-data protection.
+    Clear(StaticKeys),
+    /// Held by a sealer that derives and encrypts them itself (an HSM):
+    /// only their encryption for the card and their KCVs come out.
+    Sealed(Arc<dyn KeySetSealer>),
+}
+
 /// Who holds the master keys.
 pub trait KeyStore: Send + Sync {
     /// A provider for the key set `name` used as master keys diversified by
@@ -38,16 +50,15 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<Arc<dyn KeyProvider>, KeyStoreError>;
 
     /// The card's own keys derived from `name` for PUT KEY: typed for the
-    /// card's protocol, diversified with its data, versioned `version`.
-    /// (A store that keeps card keys inside an HSM would answer with key
-    /// data wrapped there instead; see the README.)
+    /// card's protocol, diversified with its data, versioned `version` —
+    /// in clear, or as a sealer that keeps them inside an HSM.
     fn card_keys(
         &self,
         name: &str,
         method: Diversification,
         key: &KeyContext,
         version: u8,
-    ) -> Result<StaticKeys, KeyStoreError>;
+    ) -> Result<NewKeys, KeyStoreError>;
 
     /// The key version of a set (what INITIALIZE UPDATE asks for).
     fn version(&self, name: &str) -> Result<u8, KeyStoreError>;
@@ -84,7 +95,7 @@ impl KeyStore for FileKeyStore {
         method: Diversification,
         key: &KeyContext,
         version: u8,
-    ) -> Result<StaticKeys, KeyStoreError> {
+    ) -> Result<NewKeys, KeyStoreError> {
         let [enc, mac, dek] = self.file.bytes(name)?;
         let kind = match key.protocol {
             scp::Protocol::Scp02 { .. } => scp::keys::KeyType::Des3,
@@ -94,6 +105,7 @@ impl KeyStore for FileKeyStore {
             .map_err(|e| KeyStoreError::Other(format!("key set {name:?} for {kind}: {e}")))?;
         master
             .diversify(method, &key.kdd)
+            .map(NewKeys::Clear)
             .map_err(|e| KeyStoreError::Other(format!("key set {name:?}: {e}")))
     }
 
@@ -106,11 +118,13 @@ impl KeyStore for FileKeyStore {
     }
 }
 
-/// `[keys]` of the configuration.
+/// `[keys]` of the configuration: the fields of the file backend, then
+/// those of the pkcs11 backend (see the README's key server section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-    /// `file` (the default): the passphrase-encrypted key file.
+    /// `file` (the default): the passphrase-encrypted key file; `pkcs11`:
+    /// a PKCS#11 token.
     #[serde(default = "default_backend")]
     pub backend: String,
     /// The key file (relative to the configuration file).
@@ -120,6 +134,33 @@ pub struct KeysConfig {
     pub passphrase_env: Option<String>,
     /// Or a file holding it (first line).
     pub passphrase_file: Option<std::path::PathBuf>,
+    /// pkcs11: the module (shared library; default SoftHSM2's).
+    pub module: Option<std::path::PathBuf>,
+    /// pkcs11: the token's label.
+    pub token: Option<String>,
+    /// pkcs11: environment variable holding the user PIN (default
+    /// JCT_HSM_PIN).
+    pub pin_env: Option<String>,
+    /// pkcs11: or a file holding it (first line).
+    pub pin_file: Option<std::path::PathBuf>,
+    /// pkcs11: `refuse` (the default) or `allow-where-token-lacks`: whether
+    /// card keys the token cannot derive or wrap itself may pass through
+    /// the key server (EMV/VISA2 diversification, SCP02 PUT KEY on
+    /// SoftHSM2). Master keys never do.
+    pub clear_keys: Option<String>,
+    /// pkcs11: key set name → token label and version (both optional).
+    #[serde(default)]
+    pub sets: std::collections::BTreeMap<String, SetRef>,
+}
+
+/// `[keys.sets.NAME]` (pkcs11): where a key set of the configuration lives
+/// in the token. Both optional: the label defaults to the set's name, the
+/// version to the only version the token holds under that label.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRef {
+    pub label: Option<String>,
+    pub version: Option<u8>,
 }
 
 fn default_backend() -> String {
@@ -153,15 +194,27 @@ pub fn passphrase(
         })
 }
 
-/// Opens the key store the configuration names. This is where another
-/// backend plugs in: a PKCS#11 store (crate `hsm`) is one more arm that
-/// builds its [`KeyStore`] from its own configuration keys.
+/// Opens the key store the configuration names.
 pub fn open_store(
     cfg: &KeysConfig,
     base: &std::path::Path,
 ) -> Result<Arc<dyn KeyStore>, KeyStoreError> {
     match cfg.backend.as_str() {
         "file" => {
+            for (field, set) in [
+                ("module", cfg.module.is_some()),
+                ("token", cfg.token.is_some()),
+                ("pin_env", cfg.pin_env.is_some()),
+                ("pin_file", cfg.pin_file.is_some()),
+                ("clear_keys", cfg.clear_keys.is_some()),
+                ("sets", !cfg.sets.is_empty()),
+            ] {
+                if set {
+                    return Err(KeyStoreError::Other(format!(
+                        "[keys] {field} belongs to backend \"pkcs11\", not to the file backend"
+                    )));
+                }
+            }
             let file = cfg.file.as_ref().ok_or_else(|| {
                 KeyStoreError::Other("[keys] file = \"...\" is needed for the file backend".into())
             })?;
@@ -171,8 +224,16 @@ pub fn open_store(
                 pass.as_bytes(),
             )?)))
         }
+        #[cfg(feature = "pkcs11")]
+        "pkcs11" => Ok(Arc::new(super::pkcs11::Pkcs11Store::open(cfg, base)?)),
+        #[cfg(not(feature = "pkcs11"))]
+        "pkcs11" => Err(KeyStoreError::Other(
+            "[keys] backend \"pkcs11\" is not available in this build (perso was built without \
+             its pkcs11 feature)"
+                .into(),
+        )),
         other => Err(KeyStoreError::Other(format!(
-            "[keys] backend {other:?} is not available in this build (backends: file)"
+            "[keys] backend {other:?}: \"file\" or \"pkcs11\""
         ))),
     }
 }
@@ -309,7 +370,7 @@ impl CardKeys {
     }
 
     /// The card's new keys for PUT KEY.
-    pub fn new_card_keys(&self, key: &KeyContext) -> Result<StaticKeys, KeyStoreError> {
+    pub fn new_card_keys(&self, key: &KeyContext) -> Result<NewKeys, KeyStoreError> {
         let version = self.store.version(&self.issuer_set)?;
         self.store
             .card_keys(&self.issuer_set, self.issuer_method, key, version)

@@ -5,6 +5,8 @@
 
 pub mod job;
 pub mod keys;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod remote;
 pub mod run;
 

@@ -12,7 +12,7 @@ use scp::keys::KeyContext;
 use scp::ScpError;
 
 use super::job::Job;
-use super::keys::CardKeys;
+use super::keys::{CardKeys, NewKeys};
 use crate::control::CardIdentity;
 
 /// How a job ended.
@@ -191,9 +191,13 @@ impl Runner<'_> {
                     .keys
                     .new_card_keys(&context)
                     .map_err(|e| at("PUT KEY")(GpError::Protocol(e.to_string())))?;
-                self.client
-                    .put_key(&new, Some(info.key_version))
-                    .map_err(at("PUT KEY"))?;
+                let replace = Some(info.key_version);
+                match new {
+                    NewKeys::Clear(keys) => self.client.put_key(&keys, replace),
+                    // Derived, encrypted for the card and checked in the HSM.
+                    NewKeys::Sealed(sealer) => self.client.put_sealed_key(sealer.as_ref(), replace),
+                }
+                .map_err(at("PUT KEY"))?;
                 self.keys_changed = true;
             }
             // The new keys must work before the card counts as done.
