@@ -29,8 +29,18 @@ pub fn assemble(
     place: &Place,
 ) -> Result<Assembled> {
     let mut wide = vec![false; items.len()];
+    // Each op's encoded size depends only on its own width: sized once,
+    // and again only for the branches that widen.
+    let none = HashMap::new();
+    let mut sizes = items
+        .iter()
+        .map(|item| match item {
+            Item::Label(_) => Ok(0),
+            Item::Op(o) => encode_sized(o, false, local_index, cp, place, &none),
+        })
+        .collect::<Result<Vec<usize>>>()?;
     loop {
-        let (labels, len) = layout(items, &wide, local_index, cp, place)?;
+        let (labels, len) = layout(items, &sizes);
         let mut grew = false;
         let mut at = 0u32;
         let mut code = Vec::new();
@@ -44,6 +54,7 @@ pub fn assemble(
                 let d = i64::from(*to) - i64::from(at);
                 if !wide[k] && i8::try_from(d).is_err() {
                     wide[k] = true;
+                    sizes[k] = encode_sized(o, true, local_index, cp, place, &none)?;
                     grew = true;
                 }
                 if i16::try_from(d).is_err() {
@@ -71,28 +82,18 @@ pub fn assemble(
 }
 
 /// Label offsets and total length for the current branch widths.
-fn layout(
-    items: &[Item],
-    wide: &[bool],
-    local_index: &[u32],
-    cp: &dyn Fn(&CpKey) -> Option<u16>,
-    place: &Place,
-) -> Result<(HashMap<usize, u32>, u32)> {
+fn layout(items: &[Item], sizes: &[usize]) -> (HashMap<usize, u32>, u32) {
     let mut labels = HashMap::new();
     let mut at = 0u32;
-    let none = HashMap::new();
-    for (k, item) in items.iter().enumerate() {
+    for (item, size) in items.iter().zip(sizes) {
         match item {
             Item::Label(n) => {
                 labels.insert(*n, at);
             }
-            Item::Op(o) => {
-                let size: usize = encode_sized(o, wide[k], local_index, cp, place, &none)?;
-                at += size as u32;
-            }
+            Item::Op(_) => at += *size as u32,
         }
     }
-    Ok((labels, at))
+    (labels, at)
 }
 
 /// The encoded size of an op (branch and switch offsets do not change it).

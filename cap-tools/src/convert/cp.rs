@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use crate::cap::components::class::ClassRef;
 use crate::cap::components::constant_pool::{CpEntry, StaticRef};
 use crate::cap::components::method::MethodLocation;
@@ -22,7 +24,7 @@ use super::tokens::{ClassTokens, FieldToken, MethodToken};
 #[derive(Debug, Clone, Default)]
 pub struct Pool {
     pub keys: Vec<CpKey>,
-    index: HashMap<CpKey, u16>,
+    index: FxHashMap<CpKey, u16>,
 }
 
 impl Pool {
@@ -56,7 +58,7 @@ impl Pool {
                 "the constant pool would exceed 65535 entries",
             ));
         }
-        let mut index: HashMap<CpKey, u16> = keys
+        let mut index: FxHashMap<CpKey, u16> = keys
             .iter()
             .enumerate()
             .map(|(i, k)| (k.clone(), i as u16))

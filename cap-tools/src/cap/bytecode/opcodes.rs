@@ -282,11 +282,22 @@ pub fn opcode_info(opcode: u8) -> Option<&'static OpcodeInfo> {
 }
 
 /// The opcode of a mnemonic (as the JCA assembler and the spec spell it).
+///
+/// The converter's assembler asks this once or twice per instruction it
+/// emits, so the table is indexed once per process (sorted by mnemonic,
+/// binary search) instead of scanned.
 pub fn opcode_by_mnemonic(mnemonic: &str) -> Option<u8> {
-    OPCODES
-        .iter()
-        .find(|o| o.mnemonic == mnemonic)
-        .map(|o| o.opcode)
+    static BY_MNEMONIC: std::sync::OnceLock<Vec<(&'static str, u8)>> = std::sync::OnceLock::new();
+    let table = BY_MNEMONIC.get_or_init(|| {
+        let mut t: Vec<(&'static str, u8)> =
+            OPCODES.iter().map(|o| (o.mnemonic, o.opcode)).collect();
+        t.sort_unstable();
+        t
+    });
+    table
+        .binary_search_by(|(m, _)| (*m).cmp(mnemonic))
+        .ok()
+        .map(|i| table[i].1)
 }
 
 #[cfg(test)]
