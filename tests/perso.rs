@@ -5,7 +5,10 @@
 
 mod support;
 
+// pcscd.rs brings its own copy of support/require.rs (it is also used
+// without `support`); both decide the same way.
 #[cfg(feature = "pcsc")]
+#[allow(clippy::duplicate_mod)]
 #[path = "support/pcscd.rs"]
 mod pcscd;
 
