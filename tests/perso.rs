@@ -13,6 +13,12 @@ mod support;
 
 #[path = "../hsm/tests/support/softhsm.rs"]
 mod softhsm;
+// pcscd.rs brings its own copy of support/require.rs (it is also used
+// without `support`); both decide the same way.
+#[cfg(feature = "pcsc")]
+#[allow(clippy::duplicate_mod)]
+#[path = "support/pcscd.rs"]
+mod pcscd;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -72,10 +78,27 @@ impl Drop for Card {
 /// Starts `jct emu`; with `kill_on_load`, the process is killed as soon
 /// as it logs its first LOAD command (the card pulled mid-LOAD).
 fn card(dir: &Path, name: &str, scp02: bool, iin: &str, kill_on_load: bool) -> Card {
+    card_in(dir, name, scp02, iin, kill_on_load, None)
+}
+
+/// [`card`], plugged into pcscd's vpcd driver at `vpcd` when given (the
+/// card then sits in a PC/SC reader; its `addr` is that address) instead
+/// of listening on TCP.
+fn card_in(
+    dir: &Path,
+    name: &str,
+    scp02: bool,
+    iin: &str,
+    kill_on_load: bool,
+    vpcd: Option<&str>,
+) -> Card {
     let state = dir.join(name);
     let mut cmd = jct();
-    cmd.args(["emu", "--listen", "127.0.0.1:0", "--iin", iin, "--state"])
-        .arg(&state);
+    match vpcd {
+        Some(addr) => cmd.args(["emu", "--vpcd", addr]),
+        None => cmd.args(["emu", "--listen", "127.0.0.1:0"]),
+    };
+    cmd.args(["--iin", iin, "--state"]).arg(&state);
     if scp02 {
         cmd.args(["--scp", "02"]);
     }
@@ -100,6 +123,9 @@ fn card(dir: &Path, name: &str, scp02: bool, iin: &str, kill_on_load: bool) -> C
         }
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.split_whitespace().next().unwrap().to_string();
+        }
+        if let Some(addr) = vpcd.filter(|_| line.contains("connecting to pcscd's vpcd driver")) {
+            break addr.to_string();
         }
     };
     let cin = format!("4A430001{}0001", serial.expect("the card's serial"));
@@ -138,6 +164,13 @@ impl Drop for Station {
 }
 
 fn station(pki: &Path, name: &str, listen: &str, cards: &[&Card]) -> Station {
+    let readers: Vec<String> = cards.iter().map(|c| c.addr.clone()).collect();
+    station_events(pki, name, listen, &readers).0
+}
+
+/// A `jct station` with the readers `-r` names, and its `--json` events
+/// as they come.
+fn station_events(pki: &Path, name: &str, listen: &str, readers: &[String]) -> (Station, Events) {
     let mut cmd = jct();
     cmd.args([
         "station",
@@ -151,8 +184,8 @@ fn station(pki: &Path, name: &str, listen: &str, cards: &[&Card]) -> Station {
         "--tls-dir",
     ])
     .arg(pki);
-    for c in cards {
-        cmd.args(["-r", &c.addr]);
+    for r in readers {
+        cmd.args(["-r", r]);
     }
     let mut child = cmd
         .stdin(Stdio::null())
@@ -165,8 +198,64 @@ fn station(pki: &Path, name: &str, listen: &str, cards: &[&Card]) -> Station {
     let event: serde_json::Value = serde_json::from_str(&first).unwrap();
     assert_eq!(event["event"], "listening", "{first}");
     let control = event["control"].as_str().unwrap().to_string();
-    std::thread::spawn(move || for _ in lines {});
-    Station { child, control }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Read to the end whether or not anyone listens: a full pipe
+        // would stop the station.
+        for line in lines.map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                let _ = tx.send(v);
+            }
+        }
+    });
+    (
+        Station { child, control },
+        Events {
+            rx,
+            seen: Vec::new(),
+        },
+    )
+}
+
+/// A station's `--json` events, read in order.
+struct Events {
+    rx: std::sync::mpsc::Receiver<serde_json::Value>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Events {
+    /// The next event for which `want` holds (the ones before it are
+    /// passed over); fails after `limit`, listing what came.
+    fn until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        want: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let end = Instant::now() + limit;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(left) {
+                Ok(e) => {
+                    self.seen.push(e.clone());
+                    if want(&e) {
+                        return e;
+                    }
+                }
+                Err(_) => panic!(
+                    "no station event: {what} within {limit:?}; events: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// The next state event of reader 0 whose state is `state`.
+    fn state(&mut self, state: &str, limit: Duration) -> serde_json::Value {
+        self.until(&format!("reader state {state}"), limit, |e| {
+            e["event"] == "reader" && e["reader"] == 0 && e["state"] == state
+        })
+    }
 }
 
 struct KeyServerProc {
@@ -272,6 +361,7 @@ fn config_with(
     text += "[[card]]\nname = \"aes\"\niin = \"A1\"\ntransport_keys = \"factory-aes\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\n";
     text += "[[card]]\nname = \"aes-big\"\niin = \"A9\"\ntransport_keys = \"factory-aes\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\njob = \"big\"\n";
     text += "[[card]]\nname = \"des\"\niin = \"B2\"\ntransport_keys = \"factory-des\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
+    text += "[[card]]\nname = \"jcardsim\"\niin = \"6A6374\"\ntransport_keys = \"factory-aes\"\nissuer_keys = \"issuer-aes\"\nissuer_diversification = \"kdf3\"\n";
     text += "[[card]]\nname = \"des-wrong-master\"\niin = \"C3\"\ntransport_keys = \"wrong\"\nissuer_keys = \"issuer-des\"\nissuer_diversification = \"emv\"\n";
     // TOML keeps [keys] whole when it comes last.
     text += &format!("[keys]\n{keys}");
@@ -970,4 +1060,233 @@ fn a_refusal_after_load_rolls_back() {
     assert_eq!(r.rolled_back, Some(true), "{r:#?}");
     assert_eq!(r.keys_changed, Some(false), "{r:#?}");
     assert_untouched(&c);
+}
+
+/// A PC/SC reader (pcscd with vsmartcard's vpcd driver) in a station: a
+/// card inserted (`jct emu --vpcd` plugs in) is noticed, identified and
+/// announced in a personalization request; removed (the emulator
+/// stopped), the reader is empty again. With a key server, a card pulled
+/// mid-LOAD fails its job with a result naming the LOAD block, on the
+/// station's events and in the audit log, and the reader, empty again,
+/// personalizes the next card. Under CI a missing pcscd or vpcd fails.
+#[cfg(feature = "pcsc")]
+#[test]
+fn a_pcsc_reader_notices_cards_coming_and_going() {
+    let Some(daemon) = pcscd::require_pcscd() else {
+        return;
+    };
+    let vpcd = gp::vpcd_frame::pcscd_vpcd_default_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let pki = setup(dir.path());
+    let reader = format!("pcsc:{}", pcscd::READER);
+    let (s, mut events) = station_events(&pki, "s1", "127.0.0.1:0", &[reader]);
+    let wait = Duration::from_secs(60);
+    let empty = events.state("empty", wait);
+    assert_eq!(empty["name"], format!("pcsc:{}", pcscd::READER), "{empty}");
+
+    // Inserted: present, then a request with the card's identification.
+    let c = card_in(dir.path(), "a0", false, "A1", false, Some(&vpcd));
+    events.state("present", wait);
+    let request = events.until("a request", wait, |e| e["event"] == "request");
+    assert_eq!(request["reader"], 0, "{request}");
+    assert_eq!(request["card"]["iin"], "A1", "{request}");
+    assert_eq!(request["card"]["cin"], c.cin.as_str(), "{request}");
+    assert_eq!(request["card"]["security_domain"], "A000000151000000");
+    events.state("waiting", wait);
+    // Removed: the reader says so, without a command sent to find out.
+    drop(c);
+    let gone = events.state("empty", wait);
+    assert_eq!(gone["detail"], "card removed", "{gone}");
+
+    // A key server; a card pulled at its first LOAD block.
+    let ks = keyserver(&config(dir.path(), &[("s1", &s.control)]));
+    events.until("the key server", wait, |e| {
+        e["event"] == "key_server" && e["connected"] == true
+    });
+    let victim = card_in(dir.path(), "victim", false, "A9", true, Some(&vpcd));
+    let mark = events.seen.len();
+    events.state("present", wait);
+    let request = events.until("the victim's request", wait, |e| e["event"] == "request");
+    assert_eq!(request["card"]["cin"], victim.cin.as_str(), "{request}");
+    events.state("personalizing", wait);
+    let result = events.until("the victim's result", Duration::from_secs(300), |e| {
+        e["event"] == "result"
+    });
+    assert_eq!(result["id"], request["id"], "{result}");
+    assert_eq!(result["ok"], false, "{result}");
+    assert!(
+        result["step"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("LOAD block"),
+        "{result}"
+    );
+    // The removal, noticed before or after the result came.
+    let removed = |e: &serde_json::Value| {
+        e["event"] == "reader" && e["state"] == "empty" && e["detail"] == "card removed"
+    };
+    if !events.seen[mark..].iter().any(removed) {
+        events.until("the victim's removal", wait, removed);
+    }
+    let db = dir.path().join("audit.db");
+    let rows = wait_for(&db, "the victim's job", |rows| {
+        rows.iter()
+            .any(|r| r.card == victim.cin && r.state != "running")
+    });
+    let v = latest(&rows)[&victim.cin].clone();
+    assert_eq!(v.state, "failed", "{v:#?}");
+    assert_eq!(v.step.as_deref(), result["step"].as_str(), "{v:#?}");
+    drop(victim);
+
+    // The reader takes the next card and personalizes it.
+    let next = card_in(dir.path(), "a1", false, "A1", false, Some(&vpcd));
+    let result = events.until("the next card's result", Duration::from_secs(300), |e| {
+        e["event"] == "result"
+    });
+    assert_eq!(result["ok"], true, "{result}");
+    events.state("done", wait);
+    let rows = wait_for(&db, "the next card's job", |rows| {
+        rows.iter()
+            .any(|r| r.card == next.cin && r.state != "running")
+    });
+    assert_eq!(latest(&rows)[&next.cin].state, "ok", "{rows:#?}");
+    drop(next);
+    events.state("empty", wait);
+    drop(ks);
+    drop(s);
+    drop(daemon);
+}
+
+/// jcardsim-harness started by its script on a free loopback port; killed
+/// when dropped.
+struct Harness {
+    child: Child,
+    addr: String,
+    log: PathBuf,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The jCardSim harness as a station's reader through its TCP address
+/// (`-r jcardsim:HOST:PORT`): its ISD (the secure-channel applet inside
+/// jCardSim) is identified, the key server personalizes it through the
+/// station (hello loaded and installed, new KDF3-diversified keys put),
+/// and the card, read directly afterwards, opens with the new keys only
+/// and holds the applet. Under CI a missing java, javac or jCardSim jar
+/// fails.
+#[test]
+fn a_jcardsim_harness_card_is_personalized_through_a_station() {
+    if !support::jcardsim::available() {
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let pki = setup(dir.path());
+    // The ISD front's classes and those of samples/hello.cap's package.
+    let api = support::java::api_jar(dir.path(), None);
+    let front = dir.path().join("secure-channel");
+    support::java::javac(
+        &api,
+        None,
+        &front,
+        &support::java::java_files(&root.join("applets/secure-channel/src")),
+    );
+    let hello = dir.path().join("hello-classes");
+    support::java::javac(
+        &api,
+        None,
+        &hello,
+        &support::java::java_files(
+            &support::shared().join("converter-reference/src/com/example/hello"),
+        ),
+    );
+    let log = dir.path().join("jcardsim.log");
+    let mut child = Command::new(root.join("jcardsim-harness/bin/jcardsim-harness"))
+        .args(["--listen", "127.0.0.1:0", "--classes"])
+        .arg(&front)
+        .arg("--classes")
+        .arg(&hello)
+        .args(["--package", &format!("{HELLO_PACKAGE}=com.example.hello")])
+        // The transport key set as the key file has it: version 1.
+        .args(["--key", FACTORY, "--key-ver", "1", "--state"])
+        .arg(dir.path().join("jcardsim.state"))
+        .arg("--log")
+        .arg(&log)
+        .env("JCARDSIM_JAR", support::jcardsim::jar())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("jcardsim-harness starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap_or_else(|| {
+            panic!(
+                "the harness did not start: {line:?}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        })
+        .to_string();
+    let harness = Harness { child, addr, log };
+    let harness_log = || std::fs::read_to_string(&harness.log).unwrap_or_default();
+
+    let (s, mut events) = station_events(
+        &pki,
+        "s1",
+        "127.0.0.1:0",
+        &[format!("jcardsim:{}", harness.addr)],
+    );
+    let wait = Duration::from_secs(60);
+    let present = events.state("present", wait);
+    assert_eq!(
+        present["name"],
+        format!("tcp:{}", harness.addr),
+        "{present}"
+    );
+    let request = events.until("a request", wait, |e| e["event"] == "request");
+    // "jct", the harness's IIN; its CIN is its key diversification data.
+    assert_eq!(request["card"]["iin"], "6A6374", "{request}");
+    assert_eq!(request["card"]["security_domain"], "A000000151000000");
+    let cin = request["card"]["cin"]
+        .as_str()
+        .expect("the harness answers GET DATA 45")
+        .to_string();
+    let ks = keyserver(&config(dir.path(), &[("s1", &s.control)]));
+    let result = events.until("the result", Duration::from_secs(300), |e| {
+        e["event"] == "result"
+    });
+    assert_eq!(
+        result["ok"],
+        true,
+        "{result}\nharness log:\n{}",
+        harness_log()
+    );
+    events.state("done", wait);
+    let rows = wait_for(&dir.path().join("audit.db"), "the job", |rows| {
+        rows.iter().any(|r| r.card == cin && r.state != "running")
+    });
+    let row = latest(&rows)[&cin].clone();
+    assert_eq!(row.state, "ok", "{row:#?}");
+    assert_eq!(row.card_type, "jcardsim", "{row:#?}");
+    // The harness serves one connection at a time: the station lets go.
+    drop(ks);
+    drop(s);
+    let (apps, files) = inspect(&harness.addr, ISSUER_AES, 0x30, Diversification::Kdf3)
+        .unwrap_or_else(|e| panic!("new keys: {e}\nharness log:\n{}", harness_log()));
+    assert!(apps.contains(&HELLO_APPLET.to_string()), "{apps:?}");
+    assert!(files.contains(&HELLO_PACKAGE.to_string()), "{files:?}");
+    assert!(
+        inspect(&harness.addr, FACTORY, 0, Diversification::None).is_err(),
+        "the factory keys still open the harness's card"
+    );
 }

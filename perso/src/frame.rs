@@ -78,13 +78,15 @@ impl Decoder {
 
     /// How many more bytes the decoder can take before it holds a whole
     /// frame: what a reader should read at most, so the buffer stays
-    /// bounded by one frame.
+    /// bounded by one frame. Nothing once the header was refused.
     pub fn wants(&self) -> usize {
         if self.buf.len() < HEADER {
             return HEADER - self.buf.len();
         }
-        let len = self.announced();
-        (HEADER + len).saturating_sub(self.buf.len())
+        if self.check().is_err() {
+            return 0;
+        }
+        (HEADER + self.announced()).saturating_sub(self.buf.len())
     }
 
     fn announced(&self) -> usize {
@@ -93,21 +95,33 @@ impl Decoder {
         u32::from_be_bytes(h) as usize
     }
 
+    /// Whether the header, once whole, announces a frame this socket takes.
+    fn check(&self) -> Result<(), FrameError> {
+        if self.buf.len() < HEADER {
+            return Ok(());
+        }
+        match self.announced() {
+            0 => Err(FrameError::Empty),
+            len if len > self.max => Err(FrameError::TooLong { len, max: self.max }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Bytes held: never more than one frame and its header.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Adds bytes (at most [`Decoder::wants`] of them; the rest is
     /// returned unconsumed as a count). Fails as soon as the header
-    /// announces an empty or too long frame.
+    /// announces an empty or too long frame, and keeps failing without
+    /// taking anything more: a caller that goes on pushing after the error
+    /// cannot make it buffer the announced length.
     pub fn push(&mut self, bytes: &[u8]) -> Result<usize, FrameError> {
+        self.check()?;
         let take = bytes.len().min(self.wants());
         self.buf.extend_from_slice(&bytes[..take]);
-        if self.buf.len() >= HEADER {
-            let len = self.announced();
-            if len == 0 {
-                return Err(FrameError::Empty);
-            }
-            if len > self.max {
-                return Err(FrameError::TooLong { len, max: self.max });
-            }
-        }
+        self.check()?;
         Ok(take)
     }
 
@@ -137,6 +151,17 @@ impl Decoder {
         (self.buf.len(), want)
     }
 
+    /// The error for a connection that ended now: between frames, or
+    /// inside one (saying how much of it came).
+    pub fn closed(&self) -> FrameError {
+        if self.in_frame() {
+            let (have, want) = self.progress();
+            FrameError::Truncated { have, want }
+        } else {
+            FrameError::Closed
+        }
+    }
+
     /// Reads from `r` until a frame is whole (blocking reads). With a read
     /// timeout on the stream, a timeout returns the I/O error and keeps
     /// what was read, so the call can simply be repeated.
@@ -153,12 +178,7 @@ impl Decoder {
                 Err(e) => return Err(FrameError::Io(e)),
             };
             if n == 0 {
-                return Err(if self.in_frame() {
-                    let (have, want) = self.progress();
-                    FrameError::Truncated { have, want }
-                } else {
-                    FrameError::Closed
-                });
+                return Err(self.closed());
             }
             self.push(&chunk[..n])?;
         }
@@ -219,6 +239,22 @@ mod tests {
         assert!(err.to_string().contains("4294967295"), "{err}");
         assert!(encode(&[0; 11], 10).is_err());
         assert!(encode(&[], 10).is_err());
+    }
+
+    #[test]
+    fn a_refused_header_takes_nothing_more() {
+        // Pushing on after the error must not buffer the announced 4 GiB.
+        let mut d = Decoder::new(10);
+        assert!(d.push(&[0xFF, 0xFF, 0xFF, 0xFF]).is_err());
+        for _ in 0..100 {
+            assert!(d.push(&[0u8; 1000]).is_err());
+        }
+        assert_eq!(d.buffered(), HEADER);
+        assert_eq!(d.wants(), 0);
+        let mut d = Decoder::new(10);
+        assert!(d.push(&[0, 0, 0, 0, 1, 2, 3]).is_err());
+        assert!(d.push(&[1, 2, 3]).is_err());
+        assert_eq!(d.buffered(), HEADER);
     }
 
     #[test]

@@ -123,11 +123,7 @@ impl DuplexReader {
             };
             let mut conn = self.shared.conn.lock().map_err(|_| lock_err())?;
             if n == 0 {
-                return Err(if self.decoder.in_frame() {
-                    FrameError::Truncated { have: 0, want: 0 }
-                } else {
-                    FrameError::Closed
-                });
+                return Err(self.decoder.closed());
             }
             let mut input = &raw[..n];
             while !input.is_empty() {

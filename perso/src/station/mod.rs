@@ -545,6 +545,12 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
     // only a reset may follow.
     let mut needs_reset = false;
     let mut last_error: Option<String> = None;
+    // The request whose session the key server opened: its job runs there
+    // even when the card goes, so its result must still be taken.
+    let mut opened: Option<String> = None;
+    // A request whose card was removed after its session: its result is
+    // still to come (a card pulled mid-job fails with the step it was at).
+    let mut orphan: Option<String> = None;
     ctx.state(ReaderState::Empty, None);
     while !ctx.shared.stop.load(Ordering::Relaxed) {
         match &phase {
@@ -633,8 +639,15 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
                     if let Some(card) = link.as_mut() {
                         if card.is_gone() {
                             if let Phase::Waiting { id, .. } = &phase {
-                                ctx.forget(id);
+                                if opened.as_deref() == Some(id.as_str()) {
+                                    if let Some(old) = orphan.replace(id.clone()) {
+                                        ctx.forget(&old);
+                                    }
+                                } else {
+                                    ctx.forget(id);
+                                }
                             }
+                            opened = None;
                             link = None;
                             phase = Phase::Empty;
                             ctx.state(ReaderState::Empty, Some("card removed".into()));
@@ -651,6 +664,7 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
                     (Phase::Waiting { id: pending, .. }, Some(card)) if *pending == id => {
                         next_token += 1;
                         session = Some(next_token);
+                        opened = Some(id.clone());
                         let _ = token.send(next_token);
                         ctx.state(ReaderState::Personalizing, None);
                         Down::Ready {
@@ -703,6 +717,19 @@ fn reader_thread(ctx: ReaderCtx, rx: Receiver<ToReader>) {
                 if session == Some(token) {
                     session = None;
                 }
+            }
+            ToReader::Result(result) if orphan.as_deref() == Some(result.id.as_str()) => {
+                // The card is gone: report the result, release nothing.
+                orphan = None;
+                ctx.forget(&result.id);
+                (ctx.shared.sink)(&Event::Result {
+                    reader: ctx.index,
+                    result: result.clone(),
+                });
+                ctx.shared.send(&Message::Done {
+                    id: result.id.clone(),
+                    disposition: Disposition::Release,
+                });
             }
             ToReader::Result(result) => {
                 let Phase::Waiting { id, attempt, .. } = &phase else {
