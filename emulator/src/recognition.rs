@@ -1,6 +1,7 @@
 //! The data objects a GlobalPlatform card publishes about itself: card
 //! recognition data (tag 66/73), the ISD's FCI, CPLC (9F7F), IIN (42), CIN
-//! (45), key information template (E0), sequence counter (C1).
+//! (45), key information template (E0), sequence counter (C1), extended
+//! card resources (FF21).
 //!
 //! Hosts read them before authenticating to learn which secure channel
 //! protocol and options to use, so they must be accurate.
@@ -9,6 +10,7 @@ use gp::tlv::Tlv;
 use scp::keys::KeyType;
 use scp::Protocol;
 
+use crate::card::HeapUsage;
 use crate::state::CardState;
 
 /// `{iso(1) member-body(2) us(840) globalPlatform(114283)}`.
@@ -172,4 +174,18 @@ pub fn sequence_counter(state: &CardState) -> Option<Vec<u8>> {
         KeyType::Aes => bytes[1..].to_vec(),
     };
     Some(encode(&Tlv::primitive(0xC1u32, value)))
+}
+
+/// Extended card resources (FF21): the applications installed, the
+/// persistent memory left for load files (what a LOAD may still take,
+/// the limit INSTALL [for load] and LOAD enforce with 6A84) and the RAM
+/// left for transient arrays. Hosts compare a load file with it before
+/// sending it.
+pub fn card_resources(state: &CardState, heap: &HeapUsage) -> Vec<u8> {
+    let wide = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    gp::cardinfo::encode_card_resources(
+        wide(state.instances.len()),
+        wide(state.memory_free()),
+        wide(heap.transient_limit.saturating_sub(heap.transient)),
+    )
 }

@@ -578,3 +578,37 @@ fn memory_limits_answer_6a84() {
     assert_eq!(load_cap(&mut card, &mut sc, &hello_cap()), 0x6A84);
     assert!(card.state().packages.is_empty());
 }
+
+/// GET DATA FF21 tells the free memory a LOAD may still take, the
+/// installed applications and the free RAM, and follows the card's
+/// content: a load takes exactly its load file's bytes from it.
+#[test]
+fn extended_card_resources_follow_the_content() {
+    let mut card = card(false, 0x00);
+    let mut sc = open(&mut card, SecurityLevel::C_MAC);
+    let resources = |card: &mut emulator::Card, sc: &mut scp::SecureChannel| {
+        let r = send(card, sc, &gp(0xCA, 0xFF, 0x21, vec![]));
+        assert_eq!(r.sw, 0x9000);
+        gp::cardinfo::decode_card_resources(&r.data).unwrap()
+    };
+    let before = resources(&mut card, &mut sc);
+    let total = card.profile().memory as u64;
+    assert_eq!(before.free_non_volatile, Some(total));
+    assert_eq!(before.installed_applications, Some(0));
+    let ram = card.heap_usage();
+    assert_eq!(
+        before.free_volatile,
+        Some((ram.transient_limit - ram.transient) as u64)
+    );
+    assert_eq!(load_cap(&mut card, &mut sc, &hello_cap()), 0x9000);
+    let r = send(
+        &mut card,
+        &mut sc,
+        &install_for_install(&HELLO_PKG, &HELLO_APPLET, &HELLO_APPLET, true),
+    );
+    assert_eq!(r.sw, 0x9000);
+    let after = resources(&mut card, &mut sc);
+    let (block, _) = load_file(&hello_cap());
+    assert_eq!(after.free_non_volatile, Some(total - block.len() as u64));
+    assert_eq!(after.installed_applications, Some(1));
+}

@@ -98,6 +98,88 @@ pub fn decode_card_recognition(data: &[u8]) -> Result<CardRecognition, String> {
     Ok(out)
 }
 
+/// `{iso(1) org(3) dod(6) internet(1) private(4) enterprise(1) sun(42) 2 110 1}`:
+/// the Java Card platform arc of the card/chip details, its next arc the
+/// platform's major version.
+const JAVA_CARD_ARC: &str = "1.3.6.1.4.1.42.2.110.1";
+
+impl CardRecognition {
+    /// The Java Card major version the card/chip details (tag 66) or the
+    /// configuration details (tag 65) state, e.g. 3 for
+    /// `1.3.6.1.4.1.42.2.110.1.3`. Cards state only the major version.
+    pub fn java_card_major(&self) -> Option<u8> {
+        self.chip_details
+            .iter()
+            .chain(&self.config_details)
+            .find_map(|o| {
+                o.strip_prefix(JAVA_CARD_ARC)?
+                    .strip_prefix('.')?
+                    .split('.')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+    }
+}
+
+/// Extended card resources information (GET DATA FF21, ETSI TS 102 226
+/// and GP Amendment C): what is left on the card. Each field is absent
+/// when the card leaves its tag out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct CardResources {
+    /// Number of installed applications (tag 81).
+    pub installed_applications: Option<u64>,
+    /// Free non-volatile memory in bytes (tag 82).
+    pub free_non_volatile: Option<u64>,
+    /// Free volatile memory in bytes (tag 83).
+    pub free_volatile: Option<u64>,
+}
+
+/// Decodes the value of GET DATA FF21 (with or without the outer FF21 tag).
+pub fn decode_card_resources(data: &[u8]) -> Result<CardResources, String> {
+    let top = Tlv::parse_all(data).map_err(|e| format!("extended card resources: {e}"))?;
+    let inner: Vec<Tlv> = match top.first() {
+        Some(t) if t.tag().to_bytes() == [0xFF, 0x21] => t.children().to_vec(),
+        _ => top,
+    };
+    let number = |tag: u8| -> Result<Option<u64>, String> {
+        let Some(t) = inner.iter().find(|t| t.tag().to_bytes() == [tag]) else {
+            return Ok(None);
+        };
+        let v = t.bytes().unwrap_or_default();
+        if v.is_empty() || v.len() > 8 {
+            return Err(format!(
+                "extended card resources: tag {tag:02X} of {} bytes (1 to 8 expected)",
+                v.len()
+            ));
+        }
+        Ok(Some(v.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))))
+    };
+    Ok(CardResources {
+        installed_applications: number(0x81)?,
+        free_non_volatile: number(0x82)?,
+        free_volatile: number(0x83)?,
+    })
+}
+
+/// Encodes extended card resources information as FF21 (the emulator's
+/// answer): the number of applications in 2 bytes, memory sizes in 4
+/// (saturated), as cards commonly answer.
+pub fn encode_card_resources(installed: u64, free_non_volatile: u64, free_volatile: u64) -> Vec<u8> {
+    let two = u16::try_from(installed).unwrap_or(u16::MAX).to_be_bytes();
+    let four = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes().to_vec();
+    Tlv::constructed(
+        0xFF21u32,
+        vec![
+            Tlv::primitive(0x81u32, two.to_vec()),
+            Tlv::primitive(0x82u32, four(free_non_volatile)),
+            Tlv::primitive(0x83u32, four(free_volatile)),
+        ],
+    )
+    .to_bytes()
+    .unwrap_or_default()
+}
+
 /// One key of the key information template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyInfo {
@@ -201,6 +283,35 @@ mod tests {
         assert_eq!(r.gp_version.as_deref(), Some("2.3.1"));
         assert_eq!(r.scp, vec![(3, 0x70)]);
         assert!(decode_card_recognition(&[0x66, 0x02, 0x01, 0x00]).is_err());
+    }
+
+    #[test]
+    fn java_card_major_from_chip_details() {
+        let hex_data = "664C734A06072A864886FC6B01600C060A2A864886FC6B02020301630906072A864886FC6B03640B06092A864886FC6B040370650B06092A864886FC6B020201660C060A2B060104012A026E0103";
+        let r = decode_card_recognition(&hex::decode(hex_data).unwrap()).unwrap();
+        assert_eq!(r.java_card_major(), Some(3));
+        let none = CardRecognition::default();
+        assert_eq!(none.java_card_major(), None);
+        let other = CardRecognition {
+            chip_details: vec!["1.3.6.1.4.1.42.2.110.10".into()],
+            ..CardRecognition::default()
+        };
+        assert_eq!(other.java_card_major(), None, "another arc, not 110.1");
+    }
+
+    #[test]
+    fn card_resources_round_trip_and_errors() {
+        let data = encode_card_resources(3, 70_000, 1_200);
+        assert_eq!(hex::encode_upper(&data), "FF2110810200038204000111708304000004B0");
+        let r = decode_card_resources(&data).unwrap();
+        assert_eq!(r.installed_applications, Some(3));
+        assert_eq!(r.free_non_volatile, Some(70_000));
+        assert_eq!(r.free_volatile, Some(1_200));
+        // Bare contents, one-byte values, tags left out.
+        let r = decode_card_resources(&hex::decode("810105").unwrap()).unwrap();
+        assert_eq!((r.installed_applications, r.free_non_volatile), (Some(5), None));
+        assert!(decode_card_resources(&hex::decode("8200").unwrap()).is_err());
+        assert!(decode_card_resources(&hex::decode("FF2105").unwrap()).is_err());
     }
 
     #[test]

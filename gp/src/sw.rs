@@ -46,6 +46,10 @@ impl CommandKind {
 pub fn explain(kind: CommandKind, sw: u16) -> String {
     use CommandKind::*;
     let specific: Option<&str> = match (sw, kind) {
+        (0x6A86, Load) => Some("wrong P1/P2: a LOAD block number out of sequence, or a last-block flag the card did not expect"),
+        (0x6A86, InstallForLoad | InstallForInstall) => Some("wrong P1: the card does not support this INSTALL variant"),
+        (0x6982, Load | InstallForLoad | InstallForInstall) => Some("security status not satisfied: the secure channel is not open or its security level is too low for card content management, a MAC was wrong (the channel is now closed), or a DAP or token the card requires is missing"),
+        (0x6700, Load | InstallForLoad | InstallForInstall) => Some("wrong length: a field length inside the command data does not match, or the block is longer than the card accepts (--block-size)"),
         (0x6A80, InstallForLoad) => Some("the card rejected the INSTALL [for load] data: a malformed AID, a hash of the wrong length, or load parameters it does not accept"),
         (0x6A80, Load) => Some("the card rejected the load file: a component is malformed, the Load File Data Block is inconsistent, or the CAP targets a newer Java Card version than the card runs"),
         (0x6A80, InstallForInstall) => Some("the card rejected the INSTALL data: wrong privileges, malformed install parameters (the C9 tag), or the applet refused its parameters in install()"),
@@ -61,6 +65,7 @@ pub fn explain(kind: CommandKind, sw: u16) -> String {
         (0x6A88, SetStatus) => Some("no application or security domain with this AID"),
         (0x6A88, InstallForLoad) => Some("the security domain named for the load file is not on the card"),
         (0x6A88, InstallForInstall) => Some("the load file or applet class named is not on the card: load the CAP first, and check the applet AID"),
+        (0x6A88, Load) => Some("referenced data not found: the load file imports a package the card does not have, or not in a version it can link (same major version, minor at most the card's)"),
         (0x6A88, GetStatus) => Some("no entry matches (for load files, the card may hold none)"),
         (0x6A88, _) => Some("referenced data not found"),
         (0x6A82, Select) => Some("no application with this AID on the card"),
@@ -81,6 +86,9 @@ pub fn explain(kind: CommandKind, sw: u16) -> String {
         (0x6A86, InitializeUpdate) => Some("wrong P1/P2: the card has no key set with this version (--key-ver)"),
         (0x6A86, GetData) => Some("wrong P1/P2: the card does not support this data object"),
         (0x6A86, _) => Some("incorrect parameters P1/P2"),
+        (0x6581, InstallForLoad | InstallForInstall) => Some("memory failure on the card while recording the load file or the instance: the card's memory may be worn"),
+        (0x6A81, InstallForLoad | Load) => Some("function not supported: the card's life cycle (locked or terminated) or the security domain's privileges do not allow loading"),
+        (0x6A81, InstallForInstall) => Some("function not supported: the card's life cycle or the security domain's privileges do not allow installing"),
         (0x6581, Load) => Some("memory failure while writing the load file: the card's memory may be worn"),
         (0x6581, _) => Some("memory failure on the card"),
         (0x6310, GetStatus) => Some("more data available: send GET STATUS with the 'next occurrence' flag"),
@@ -112,6 +120,32 @@ pub fn explain(kind: CommandKind, sw: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every status word GP 2.3.1 lists for INSTALL and LOAD (11.5.3,
+    /// 11.6.3) and the ISO words cards give for them has an explanation
+    /// of its own, not the generic one.
+    #[test]
+    fn load_and_install_words_are_explained_for_their_command() {
+        for kind in [
+            CommandKind::InstallForLoad,
+            CommandKind::Load,
+            CommandKind::InstallForInstall,
+        ] {
+            for sw in [0x6581, 0x6A80, 0x6A84, 0x6A88, 0x6985, 0x6A81, 0x6A86, 0x6982, 0x6700] {
+                let text = explain(kind, sw);
+                assert!(!text.contains("unknown"), "{text}");
+                let generic = explain(CommandKind::Other, sw);
+                let specific = [(0x6A88, CommandKind::Load), (0x6A81, CommandKind::Load)];
+                if specific.contains(&(sw, kind)) {
+                    assert_ne!(
+                        text.split_once(": ").map(|x| x.1),
+                        generic.split_once(": ").map(|x| x.1),
+                        "{kind:?} {sw:04X}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn explanations_depend_on_the_command() {

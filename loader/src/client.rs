@@ -16,6 +16,7 @@ use gp::StatusChange;
 use scp::keys::{Key, KeyProvider, KeySetSealer, KeyType, SealedKey, SealedKeySet, StaticKeys};
 use scp::{HostConfig, Protocol, ScpError, SecureChannel, SecurityLevel, SessionInfo};
 
+use crate::compat::{self, CapFacts, CardFacts, Report};
 use crate::plan::{self, InstallOptions, LoadOptions, Plan, PlanError, Step};
 use crate::transport::{CardChannel, Transport, TransportError};
 
@@ -56,6 +57,13 @@ pub enum GpError {
     Cap(#[from] cap_tools::Error),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The CAP does not fit the card: the checks before LOAD found a
+    /// mismatch, and nothing was sent.
+    #[error("{} does not fit this card, nothing was loaded:\n{}", .package, .report.findings_text())]
+    Incompatible {
+        package: String,
+        report: Box<crate::compat::Report>,
+    },
     /// An install failed after its LOAD succeeded; `cleanup` says what
     /// became of the loaded package.
     #[error("{cause}; {cleanup}")]
@@ -448,6 +456,86 @@ impl GpClient {
         })
     }
 
+    /// What the card tells of itself for the checks before LOAD: its load
+    /// files with their versions (GET STATUS), its card recognition data
+    /// (GET DATA 66) and its extended card resources (GET DATA FF21). A
+    /// card that refuses one of them (a status word) just tells less.
+    pub fn card_facts(&mut self) -> Result<CardFacts, GpError> {
+        let load_files = match self.run_step(&plan::load_files()) {
+            Ok(outcome) => Some(parse_status(&outcome)?),
+            Err(GpError::Status { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let mut data = |tag: u16| match self.get_data(tag) {
+            Ok(d) => Ok(d),
+            Err(GpError::Status { .. }) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let card_data = data(0x0066)?;
+        let resources = data(0xFF21)?;
+        Ok(CardFacts::from_answers(
+            load_files.as_deref(),
+            card_data.as_deref(),
+            resources.as_deref(),
+        ))
+    }
+
+    /// Compares the CAP with the card (see [`crate::compat`]) before a
+    /// load with `options`; sends only reading commands.
+    pub fn check_compatibility(
+        &mut self,
+        cap: &Cap,
+        options: &LoadOptions,
+    ) -> Result<Report, GpError> {
+        let facts = CapFacts::of(cap, options.with_descriptor)?;
+        let card = self.card_facts()?;
+        Ok(compat::check(&facts, &card))
+    }
+
+    /// Checks the CAP against the card, then loads it: a mismatch stops
+    /// before INSTALL [for load] ([`GpError::Incompatible`]) unless
+    /// `force`; a failed LOAD's status word is explained with what was
+    /// checked. Returns the report.
+    pub fn load_checked(
+        &mut self,
+        cap: &Cap,
+        options: &LoadOptions,
+        force: bool,
+        progress: &mut dyn FnMut(LoadProgress),
+    ) -> Result<Report, GpError> {
+        let report = self.check_compatibility(cap, options)?;
+        refuse_unless_forced(cap, &report, force)?;
+        self.load(cap, options, progress)
+            .map_err(|e| explain_with(&report, e))?;
+        Ok(report)
+    }
+
+    /// [`GpClient::install`] after the checks of [`GpClient::load_checked`]
+    /// (none with `load` = `None`: nothing is loaded). Returns the report
+    /// and the instances created.
+    pub fn install_checked(
+        &mut self,
+        cap: &Cap,
+        load: Option<&LoadOptions>,
+        options: &InstallOptions,
+        keep_on_failure: bool,
+        force: bool,
+        progress: &mut dyn FnMut(LoadProgress),
+    ) -> Result<(Option<Report>, Vec<Vec<u8>>), GpError> {
+        let Some(load_options) = load else {
+            return Ok((
+                None,
+                self.install(cap, None, options, keep_on_failure, progress)?,
+            ));
+        };
+        let report = self.check_compatibility(cap, load_options)?;
+        refuse_unless_forced(cap, &report, force)?;
+        let created = self
+            .install(cap, Some(load_options), options, keep_on_failure, progress)
+            .map_err(|e| explain_with(&report, e))?;
+        Ok((Some(report), created))
+    }
+
     /// LOAD data bytes per block after secure messaging overhead: the MAC (8
     /// bytes) and, with C-ENC, padding to the cipher block (at least one byte).
     pub fn block_size(&self) -> usize {
@@ -734,6 +822,46 @@ fn parse_status(outcome: &StepOutcome) -> Result<Vec<Entry>, GpError> {
         registry::parse_legacy
     };
     parse(scope, &outcome.data).map_err(|e| GpError::Protocol(e.to_string()))
+}
+
+/// [`GpError::Incompatible`] when the report has findings and `force` is off.
+pub fn refuse_unless_forced(cap: &Cap, report: &Report, force: bool) -> Result<(), GpError> {
+    if report.ok() || force {
+        return Ok(());
+    }
+    let package = plan::package_aid(cap)
+        .map(|a| format!("the package {}", hex::encode_upper(a)))
+        .unwrap_or_else(|_| "the CAP".into());
+    Err(GpError::Incompatible {
+        package,
+        report: Box::new(report.clone()),
+    })
+}
+
+/// A failed INSTALL [for load], LOAD or INSTALL [for install] with its
+/// status word explained by what the checks before LOAD found; other
+/// errors unchanged.
+pub fn explain_with(report: &Report, e: GpError) -> GpError {
+    match e {
+        GpError::Status { kind, sw, message }
+            if matches!(
+                kind,
+                CommandKind::InstallForLoad | CommandKind::Load | CommandKind::InstallForInstall
+            ) =>
+        {
+            let why = report.explain_failure(kind, sw);
+            GpError::Status {
+                kind,
+                sw,
+                message: format!("{message}. {why}"),
+            }
+        }
+        GpError::InstallFailed { cause, cleanup } => GpError::InstallFailed {
+            cause: Box::new(explain_with(report, *cause)),
+            cleanup,
+        },
+        other => other,
+    }
 }
 
 /// Maps a status error of the handshake to an explained one.

@@ -14,6 +14,7 @@
 
 pub mod card_info;
 pub mod client;
+pub mod compat;
 pub mod plan;
 pub mod script;
 pub mod transport;

@@ -104,20 +104,27 @@ pub fn get_status(scope: Scope) -> Step {
     e3
 }
 
-/// The whole registry: the ISD, applications and security domains, and load
-/// files with their modules (load files alone on cards without that scope).
-pub fn list() -> Plan {
+/// GET STATUS of the load files with their modules (P1 10), in the E3
+/// format, then the legacy one, then of load files alone (P1 20) on cards
+/// without that scope.
+pub fn load_files() -> Step {
     let mut files = get_status(Scope::LoadFilesAndModules);
     let mut legacy = files.otherwise.take().map(|(_, step)| *step);
     if let Some(legacy) = legacy.as_mut() {
         legacy.otherwise = Some((vec![0x6A86], Box::new(get_status(Scope::LoadFiles))));
     }
     files.otherwise = legacy.map(|l| (vec![0x6A86, 0x6A80, 0x6D00], Box::new(l)));
+    files
+}
+
+/// The whole registry: the ISD, applications and security domains, and load
+/// files with their modules (load files alone on cards without that scope).
+pub fn list() -> Plan {
     Plan {
         steps: vec![
             get_status(Scope::IssuerSecurityDomain),
             get_status(Scope::Applications),
-            files,
+            load_files(),
         ],
     }
 }

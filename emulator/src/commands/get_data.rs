@@ -9,6 +9,7 @@ use crate::recognition;
 use crate::sw::{self, fail, Outcome, Reply};
 
 pub fn get_data(card: &mut Card, cmd: &CommandApdu) -> Outcome {
+    let heap = card.heap_usage();
     let state = &card.state;
     let tag = u16::from_be_bytes([cmd.p1(), cmd.p2()]);
     let data = match tag {
@@ -19,6 +20,7 @@ pub fn get_data(card: &mut Card, cmd: &CommandApdu) -> Outcome {
         0x00C1 => recognition::sequence_counter(state)
             .ok_or_else(|| fail(sw::REF_NOT_FOUND, "no default key set"))?,
         0x9F7F => recognition::cplc(state),
+        0xFF21 => recognition::card_resources(state, &heap),
         0x9F65 => vec![0x9F, 0x65, 0x01, recognition::MAX_COMMAND_DATA],
         other => {
             return Err(fail(
