@@ -153,7 +153,9 @@ pub fn decode_card_resources(data: &[u8]) -> Result<CardResources, String> {
                 v.len()
             ));
         }
-        Ok(Some(v.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))))
+        Ok(Some(
+            v.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+        ))
     };
     Ok(CardResources {
         installed_applications: number(0x81)?,
@@ -165,7 +167,11 @@ pub fn decode_card_resources(data: &[u8]) -> Result<CardResources, String> {
 /// Encodes extended card resources information as FF21 (the emulator's
 /// answer): the number of applications in 2 bytes, memory sizes in 4
 /// (saturated), as cards commonly answer.
-pub fn encode_card_resources(installed: u64, free_non_volatile: u64, free_volatile: u64) -> Vec<u8> {
+pub fn encode_card_resources(
+    installed: u64,
+    free_non_volatile: u64,
+    free_volatile: u64,
+) -> Vec<u8> {
     let two = u16::try_from(installed).unwrap_or(u16::MAX).to_be_bytes();
     let four = |n: u64| u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes().to_vec();
     Tlv::constructed(
@@ -302,14 +308,20 @@ mod tests {
     #[test]
     fn card_resources_round_trip_and_errors() {
         let data = encode_card_resources(3, 70_000, 1_200);
-        assert_eq!(hex::encode_upper(&data), "FF2110810200038204000111708304000004B0");
+        assert_eq!(
+            hex::encode_upper(&data),
+            "FF2110810200038204000111708304000004B0"
+        );
         let r = decode_card_resources(&data).unwrap();
         assert_eq!(r.installed_applications, Some(3));
         assert_eq!(r.free_non_volatile, Some(70_000));
         assert_eq!(r.free_volatile, Some(1_200));
         // Bare contents, one-byte values, tags left out.
         let r = decode_card_resources(&hex::decode("810105").unwrap()).unwrap();
-        assert_eq!((r.installed_applications, r.free_non_volatile), (Some(5), None));
+        assert_eq!(
+            (r.installed_applications, r.free_non_volatile),
+            (Some(5), None)
+        );
         assert!(decode_card_resources(&hex::decode("8200").unwrap()).is_err());
         assert!(decode_card_resources(&hex::decode("FF2105").unwrap()).is_err());
     }

@@ -131,7 +131,9 @@ mod tests {
             CommandKind::Load,
             CommandKind::InstallForInstall,
         ] {
-            for sw in [0x6581, 0x6A80, 0x6A84, 0x6A88, 0x6985, 0x6A81, 0x6A86, 0x6982, 0x6700] {
+            for sw in [
+                0x6581, 0x6A80, 0x6A84, 0x6A88, 0x6985, 0x6A81, 0x6A86, 0x6982, 0x6700,
+            ] {
                 let text = explain(kind, sw);
                 assert!(!text.contains("unknown"), "{text}");
                 let generic = explain(CommandKind::Other, sw);
