@@ -67,6 +67,20 @@ pub struct Channel {
     /// The ISD's secure channel session: GlobalPlatform binds a session to
     /// the logical channel it was opened on, so each channel has its own.
     pub session: Session,
+    /// The application INSTALL [for personalization] named in this
+    /// session: STORE DATA goes to it until the session ends (a new
+    /// INITIALIZE UPDATE, a SELECT, the channel closed, a reset).
+    pub personalizing: Option<Personalizing>,
+}
+
+/// The target of STORE DATA on a channel and the block number it expects
+/// next (GP 2.3.1 11.11.2.2: blocks are numbered from 00 in sequence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Personalizing {
+    pub aid: Vec<u8>,
+    pub next_block: u16,
+    /// The last block (P1 b8) went through: the sequence is complete.
+    pub done: bool,
 }
 
 /// Response data the terminal has still to fetch: with GET RESPONSE after
@@ -108,6 +122,7 @@ impl Volatile {
         list[0] = Some(Channel {
             selected: Some(Selected::Isd),
             session: Session::None,
+            personalizing: None,
         });
         Volatile {
             channels: list,
@@ -630,6 +645,9 @@ impl Card {
         let Some(channel_state) = vol.channel_mut(ch) else {
             return plain(Err(fail(sw::CHANNEL_NOT_SUPPORTED, "the channel closed")));
         };
+        if cmd.ins() == commands::INS_INITIALIZE_UPDATE {
+            channel_state.personalizing = None;
+        }
         match cmd.ins() {
             commands::INS_INITIALIZE_UPDATE => {
                 return plain(commands::auth::initialize_update(
@@ -671,6 +689,7 @@ impl Card {
             _ => (cmd.clone(), None),
         };
         let mut ctx = commands::Ctx {
+            ch,
             vol,
             channel: channel.as_ref().map(|(c, _)| c),
             load,

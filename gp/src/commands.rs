@@ -175,6 +175,23 @@ pub fn set_status(p1: u8, state: u8, aid: &[u8]) -> Result<CommandApdu, CommandE
     )?)
 }
 
+/// INSTALL [for personalization]: the STORE DATA commands that follow in
+/// this session go to `application` (through its security domain).
+pub fn install_for_personalization(application: &[u8]) -> Result<CommandApdu, CommandError> {
+    let data = crate::install::InstallForPersonalization {
+        application_aid: application.to_vec(),
+    }
+    .to_data()?;
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::INSTALL,
+        crate::install::p1::FOR_PERSONALIZATION,
+        0x00,
+        data,
+        Some(256),
+    )?)
+}
+
 /// STORE DATA (GP 2.3.1 section 11.11): one block of personalization data.
 /// `p1` carries the last-block bit (80) and the data structure and
 /// encryption bits; `block_number` counts from 0.

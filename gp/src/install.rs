@@ -185,6 +185,49 @@ impl InstallForInstall {
     }
 }
 
+/// INSTALL [for personalization] (GP 2.3.1 11.5.2.3.5): names the
+/// application that the following STORE DATA commands go to, through its
+/// security domain. The load file, module, privileges, parameters and
+/// token fields are present and empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallForPersonalization {
+    pub application_aid: Vec<u8>,
+}
+
+impl InstallForPersonalization {
+    /// The command data field: `00 00 len AID 00 00 00`.
+    pub fn to_data(&self) -> Result<Vec<u8>, DataError> {
+        let mut d = vec![0x00, 0x00];
+        put(&mut d, &self.application_aid, "application AID")?;
+        d.extend_from_slice(&[0x00, 0x00, 0x00]);
+        Ok(d)
+    }
+
+    /// Parses the command data field; the fields that must be empty are
+    /// refused when they are not, naming the field.
+    pub fn parse(data: &[u8]) -> Result<InstallForPersonalization, DataError> {
+        let mut f = Fields::new(data);
+        let empty = |field: &[u8], what: &str| {
+            if field.is_empty() {
+                Ok(())
+            } else {
+                Err(DataError(format!(
+                    "INSTALL [for personalization] takes an empty {what}, got {} byte(s)",
+                    field.len()
+                )))
+            }
+        };
+        empty(f.next("load file AID")?, "load file AID")?;
+        empty(f.next("module AID")?, "module AID")?;
+        let application_aid = f.next("application AID")?.to_vec();
+        empty(f.next("privileges")?, "privileges field")?;
+        empty(f.next("install parameters")?, "install parameters field")?;
+        empty(f.next("install token")?, "install token")?;
+        f.end()?;
+        Ok(InstallForPersonalization { application_aid })
+    }
+}
+
 /// The Load File Data Block split into LOAD command data fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBlocks {
@@ -222,6 +265,20 @@ impl LoadBlocks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn install_for_personalization_round_trips_and_checks_empty_fields() {
+        let v = InstallForPersonalization {
+            application_aid: vec![0xF0, 0, 0, 0, 1, 0xA5, 1],
+        };
+        let d = v.to_data().unwrap();
+        assert_eq!(hex::encode_upper(&d), "000007F000000001A501000000");
+        assert_eq!(InstallForPersonalization::parse(&d).unwrap(), v);
+        let err = InstallForPersonalization::parse(&hex::decode("000007F000000001A501010000").unwrap())
+            .unwrap_err();
+        assert!(err.0.contains("privileges"), "{err}");
+        assert!(InstallForPersonalization::parse(&hex::decode("0000").unwrap()).is_err());
+    }
 
     #[test]
     fn install_for_load_round_trip() {

@@ -35,9 +35,12 @@ pub fn install(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
         p1::FOR_INSTALL => for_install(card, cmd.data(), false),
         p1::FOR_INSTALL_AND_MAKE_SELECTABLE => for_install(card, cmd.data(), true),
         p1::FOR_MAKE_SELECTABLE => make_selectable(card, cmd.data()),
+        p1::FOR_PERSONALIZATION => {
+            crate::commands::store_data::for_personalization(card, ctx, cmd.data())
+        }
         other => Err(fail(
             sw::BAD_P1P2,
-            format!("INSTALL P1 {other:02X} is not supported (02 load, 04 install, 08 make selectable, 0C both)"),
+            format!("INSTALL P1 {other:02X} is not supported (02 load, 04 install, 08 make selectable, 0C both, 20 personalization)"),
         )),
     }
 }

@@ -13,6 +13,7 @@ pub mod manage_channel;
 pub mod put_key;
 pub mod select;
 pub mod set_status;
+pub mod store_data;
 
 use gp::apdu::CommandApdu;
 use gp::CardLifeCycle;
@@ -44,6 +45,8 @@ pub const CLA_ISO: u8 = 0x00;
 /// secure channel (if any), and the LOAD sequence and GET STATUS paging the
 /// card took out of the volatile state for this command only.
 pub struct Ctx<'a> {
+    /// The logical channel the command came on.
+    pub ch: u8,
     pub vol: &'a mut Volatile,
     pub channel: Option<&'a CardChannel>,
     pub load: Option<LoadSequence>,
@@ -150,6 +153,10 @@ pub fn isd(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
         INS_SET_STATUS => {
             gp("SET STATUS")?;
             set_status::set_status(card, ctx, cmd)
+        }
+        INS_STORE_DATA => {
+            gp("STORE DATA")?;
+            store_data::store_data(card, ctx, cmd)
         }
         INS_SELECT => Err(fail(
             sw::SM_NOT_SUPPORTED,

@@ -140,6 +140,9 @@ pub struct AppletInfo {
     pub multiselectable: bool,
     /// It implements javacardx.apdu.ExtendedLength.
     pub extended_length: bool,
+    /// It implements org.globalplatform.Application: its security domain
+    /// can forward STORE DATA to it (INSTALL [for personalization]).
+    pub personalizable: bool,
 }
 
 /// An applet instance with its object, context and life-cycle methods.
@@ -154,6 +157,9 @@ struct AppletCache {
     /// class implements it.
     multi: Option<[Target; 2]>,
     extended: bool,
+    /// org.globalplatform.Application.processData, when the class
+    /// implements it.
+    process_data: Option<Target>,
 }
 
 /// Index of an Applet method in [`AppletCache::methods`].
@@ -163,6 +169,8 @@ const PROCESS: usize = 2;
 /// MultiSelectable.select and deselect (in [`AppletCache::multi`]).
 const MULTI_SELECT: usize = 3;
 const MULTI_DESELECT: usize = 4;
+/// org.globalplatform.Application.processData (in [`AppletCache::process_data`]).
+const PROCESS_DATA: usize = 5;
 
 /// How a life-cycle method is called: on which logical channel, with
 /// which command (process) or flag (MultiSelectable's methods).
@@ -170,6 +178,10 @@ struct Call<'a> {
     channel: u8,
     apdu: Option<(&'a gp::apdu::CommandApdu, bool)>,
     flag: Option<bool>,
+    /// With `apdu`: the command goes whole into the APDU buffer and the
+    /// method gets (buffer, 0, length) instead of the APDU object, as
+    /// Application.processData does.
+    forward: bool,
 }
 
 /// The targets of MultiSelectable.select(Z)Z and deselect(Z)V in an
@@ -285,6 +297,7 @@ impl Jcvm {
             context: c.context,
             multiselectable: c.multi.is_some(),
             extended_length: c.extended,
+            personalizable: c.process_data.is_some(),
         };
         self.cache = Some(c);
         Ok(info)
@@ -563,6 +576,7 @@ impl Jcvm {
                 channel,
                 apdu: None,
                 flag,
+                forward: false,
             },
         ) {
             Ok(Exit::Return(Some(v))) if v != 0 => Answer::Response {
@@ -604,6 +618,7 @@ impl Jcvm {
                 channel,
                 apdu: None,
                 flag,
+                forward: false,
             },
         );
         let ctx = self.context_of(state, aid);
@@ -639,6 +654,7 @@ impl Jcvm {
             channel,
             apdu: Some((cmd, selecting)),
             flag: None,
+            forward: false,
         };
         match self.call(state, aid, PROCESS, call) {
             Ok(Exit::Return(_)) => {
@@ -698,6 +714,66 @@ impl Jcvm {
         }
     }
 
+    /// Application.processData of an instance, the STORE DATA its
+    /// security domain forwards (GP 2.3.1 11.11; GP Card API
+    /// org.globalplatform.Application): the command whole (header, secure
+    /// messaging already removed, and data) in the APDU buffer, passed as
+    /// (buffer, 0, 5 + Lc). It runs in the applet's context while the
+    /// security domain stays the selected application, so the applet
+    /// sends no response data; an ISOException it throws becomes the
+    /// status word.
+    pub fn process_data(
+        &mut self,
+        state: &mut CardState,
+        aid: &[u8],
+        cmd: &gp::apdu::CommandApdu,
+        channel: u8,
+    ) -> Answer {
+        let call = Call {
+            channel,
+            apdu: Some((cmd, false)),
+            flag: None,
+            forward: true,
+        };
+        match self.call(state, aid, PROCESS_DATA, call) {
+            Ok(Exit::Return(_)) => Answer::Response {
+                data: Vec::new(),
+                sw: SW_NO_ERROR,
+                note: None,
+            },
+            Ok(Exit::Mute(why)) => Answer::Mute(why),
+            Ok(Exit::Uncaught(obj)) => match self.iso_reason(state, obj) {
+                Some(r) => Answer::Response {
+                    data: Vec::new(),
+                    sw: r,
+                    note: Some(format!("processData threw ISOException {r:04X}")),
+                },
+                None => {
+                    let why = self.describe_exit(state, &Exit::Uncaught(obj));
+                    Answer::sw(SW_UNKNOWN, format!("processData ended with {why}"))
+                }
+            },
+            Ok(other) => {
+                let why = self.describe_exit(state, &other);
+                Answer::sw(SW_UNKNOWN, why)
+            }
+            Err(why) => Answer::sw(SW_UNKNOWN, why),
+        }
+    }
+
+    /// The reason of an uncaught ISOException (none for other throwables).
+    fn iso_reason(&self, state: &CardState, obj: ObjId) -> Option<u16> {
+        let rt = self.rt.as_ref()?;
+        match state.heap.get(obj) {
+            Some(Obj::Instance {
+                class,
+                native: NativeData::Reason(r),
+                ..
+            }) if rt.assignable(*class, rt.sys.iso_exception) => Some(*r as u16),
+            _ => None,
+        }
+    }
+
     fn describe_exit(&self, state: &CardState, exit: &Exit) -> String {
         match &self.rt {
             Some(rt) => describe(rt, &state.heap, exit),
@@ -741,6 +817,15 @@ impl Jcvm {
         let extended = rt
             .api_class_by_name(&mut state.heap, "javacardx/apdu/ExtendedLength")
             .is_ok_and(|i| rt.assignable(class, i));
+        let process_data = match rt.api_class_by_name(&mut state.heap, APPLICATION) {
+            Ok(iface) if rt.assignable(class, iface) => {
+                let target = interface_target(rt, class, iface, APPLICATION, "processData")
+                    .ok_or("the applet's Application.processData is not linked")?;
+                Some(target)
+            }
+            // An API without org.globalplatform has no Application.
+            _ => None,
+        };
         Ok(AppletCache {
             aid: aid.to_vec(),
             obj,
@@ -748,6 +833,7 @@ impl Jcvm {
             methods,
             multi,
             extended,
+            process_data,
         })
     }
 
@@ -824,6 +910,9 @@ impl Jcvm {
                 .multi
                 .map(|m| m[method - MULTI_SELECT])
                 .ok_or("the applet is not MultiSelectable")?,
+            PROCESS_DATA => cached
+                .process_data
+                .ok_or("the applet does not implement org.globalplatform.Application")?,
             _ => cached.methods[method],
         };
         let context = cached.context;
@@ -838,7 +927,7 @@ impl Jcvm {
             env.applet = aid.to_vec();
         }
         env.installing = None;
-        let mut args = [obj as i32, 0];
+        let mut args = [obj as i32, 0, 0, 0];
         let mut n = 1;
         if let Some((cmd, selecting)) = how.apdu {
             env.selecting = selecting;
@@ -855,6 +944,7 @@ impl Jcvm {
             // the card asks for it (a procedure byte), so it is not there.
             let header = env.apdu.buffer_header();
             let whole = selecting
+                || how.forward
                 || (self.protocol == crate::natives::apdu::PROTOCOL_T1 && !cmd.is_extended());
             let data = if whole { cmd.data() } else { &[] };
             if let Some(Obj::Array {
@@ -867,8 +957,18 @@ impl Jcvm {
                 let room = b.len().saturating_sub(header.len()).min(data.len());
                 b[header.len()..header.len() + room].copy_from_slice(&data[..room]);
             }
-            args[1] = env.apdu.object as i32;
-            n = 2;
+            if how.forward {
+                // processData(baBuffer, sOffset, sLength): the APDU
+                // buffer (a global array) from its first byte, header
+                // and data.
+                let len = header.len() + data.len();
+                args[1] = env.apdu.buffer as i32;
+                args[3] = i32::try_from(len).map_err(|_| "command too long")?;
+                n = 4;
+            } else {
+                args[1] = env.apdu.object as i32;
+                n = 2;
+            }
         } else {
             env.selecting = false;
             if let Some(f) = how.flag {
@@ -901,6 +1001,47 @@ impl Jcvm {
 
 /// AppletEvent.uninstall() of an applet class, when the class (or a
 /// superclass) implements AppletEvent.
+/// org.globalplatform.Application, whose processData receives STORE DATA.
+const APPLICATION: &str = "org/globalplatform/Application";
+
+/// The method an instance of `class` runs for `method` of the API
+/// interface `iface` (named `iface_name`): the interface token maps to a
+/// virtual method token in the class (or superclass) that declares the
+/// interface, public or package (high bit) table.
+fn interface_target(
+    rt: &Runtime,
+    class: u32,
+    iface: u32,
+    iface_name: &str,
+    method: &str,
+) -> Option<Target> {
+    let token = api::table(rt.api)
+        .packages
+        .iter()
+        .flat_map(|p| p.classes.iter())
+        .find(|c| c.name == iface_name)?
+        .methods
+        .iter()
+        .find(|m| m.name == method)?
+        .token;
+    let target_class = rt.class(class)?;
+    let mut cur = Some(class);
+    for _ in 0..64 {
+        let k = rt.class(cur?)?;
+        if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == iface) {
+            let vt = *map.get(usize::from(token))?;
+            let table = if vt & 0x80 != 0 {
+                &target_class.package
+            } else {
+                &target_class.public
+            };
+            return table.get(usize::from(vt & 0x7F)).copied();
+        }
+        cur = k.super_class;
+    }
+    None
+}
+
 fn applet_event_target(rt: &Runtime, class: u32) -> Option<Target> {
     let token = api::table(rt.api)
         .packages
