@@ -142,11 +142,15 @@ fn too_little_memory_stops_and_force_gets_6a84_explained() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines.iter().any(|l| l.starts_with("MISMATCH") && l.contains("memory")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("MISMATCH") && l.contains("memory")),
         "{text}"
     );
     assert!(
-        lines.iter().any(|l| l.starts_with("ok") && l.contains("cap-format")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("ok") && l.contains("cap-format")),
         "{text}"
     );
 
@@ -170,7 +174,10 @@ fn too_little_memory_stops_and_force_gets_6a84_explained() {
 fn compatible_cap_installs_as_before_with_the_report() {
     let emu = card("3.0.5", 1 << 20);
     let hello = cap("oracle-3.0.5/hello.cap");
-    let out = emu.jct(&["load", "--check-only", "--json", &hello]).output().unwrap();
+    let out = emu
+        .jct(&["load", "--check-only", "--json", &hello])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let json = json_of(&out);
     assert_eq!(json["compatible"], true);
@@ -186,10 +193,7 @@ fn compatible_cap_installs_as_before_with_the_report() {
     let json = json_of(&out);
     assert_eq!(json["compatible"], true);
     assert_eq!(outcomes(&json, "cap-format"), ["pass"]);
-    assert!(
-        !json["installed"].as_array().unwrap().is_empty(),
-        "{json}"
-    );
+    assert!(!json["installed"].as_array().unwrap().is_empty(), "{json}");
     assert!(on_card(&emu, "F00000000101"), "{}", emu.list());
 
     // Again: the package is there now, which the check says first.
@@ -234,5 +238,8 @@ fn jct_emu_load_memory_option_is_what_the_check_compares() {
     let _ = child.wait();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("200 bytes of non-volatile memory free"), "{text}");
+    assert!(
+        text.contains("200 bytes of non-volatile memory free"),
+        "{text}"
+    );
 }
