@@ -508,7 +508,10 @@ fn report_text(report: &Report) -> String {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        s.push_str(&format!("{mark:<8} {rule:<14} {}", c.message));
+        s.push_str(&format!(
+            "{mark:<8} {rule:<14} CAP {} / card {}: {}",
+            c.cap_value, c.card_value, c.message
+        ));
         if let (Outcome::Fail, Some(h)) = (c.outcome, &c.hint) {
             s.push_str(&format!(" ({h})"));
         }

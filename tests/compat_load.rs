@@ -85,6 +85,14 @@ fn missing_import_stops_before_load_and_loads_once_the_library_is_there() {
     let json = json_of(&out);
     assert_eq!(json["compatible"], false);
     assert_eq!(outcomes(&json, "import"), ["fail"]);
+    let import = json["compatibility"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "import")
+        .unwrap();
+    assert_eq!(import["cap_value"], "F0000000014C 1.0", "{import}");
+    assert_eq!(import["card_value"], "absent", "{import}");
     assert_eq!(outcomes(&json, "cap-format"), ["pass"]);
 
     emu.jct(&["install", &cap("oracle-3.2.0/lib.cap")])
@@ -142,9 +150,9 @@ fn too_little_memory_stops_and_force_gets_6a84_explained() {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("MISMATCH") && l.contains("memory")),
+        lines.iter().any(|l| l.starts_with("MISMATCH")
+            && l.contains("memory")
+            && l.contains("CAP 323 bytes / card 300 bytes free")),
         "{text}"
     );
     assert!(
