@@ -10,6 +10,7 @@ use gp::privileges::Privileges;
 use gp::{CommandApdu, StatusChange};
 use loader::card_info::CardInfo;
 use loader::client::LoadProgress;
+use loader::compat::{Outcome, Report};
 use loader::plan::{InstallOptions, LoadHash, LoadOptions};
 use scp::keys::{KeyType, StaticKeys};
 
@@ -195,6 +196,23 @@ pub struct LoadArgs {
     /// Load the Descriptor component too.
     #[arg(long)]
     pub with_descriptor: bool,
+    /// Send the CAP even when the comparison with the card before LOAD
+    /// (imports against the card's packages and their versions, CAP format
+    /// against its Java Card version, size against its free memory) finds
+    /// a mismatch. For a card that reports wrongly, or to see the card's
+    /// own status word; a failed LOAD is still explained with what was
+    /// checked.
+    #[arg(long)]
+    pub force: bool,
+    /// Only compare the CAP with the card (the checks above, with reading
+    /// commands only: GET STATUS, GET DATA 66 and FF21) and print the
+    /// report; nothing is loaded. Exits 1 on a mismatch.
+    #[arg(long, conflicts_with = "force")]
+    pub check_only: bool,
+    /// Print JSON: the compatibility report (key "compatibility") and what
+    /// was loaded or installed.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(cmd: CardCommand) -> Result<()> {
@@ -215,8 +233,19 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let cap = read_cap(&args.file)?;
             let options = load_options(&args, &cap)?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            extended_hint(&cap, s.client.load(&cap, &options, &mut load_progress()))?;
-            note!("loaded {}", package_label(&cap));
+            if args.check_only {
+                return check_only(&mut s.client, &cap, &options, args.json);
+            }
+            let report = checked(
+                &cap,
+                args.json,
+                s.client
+                    .load_checked(&cap, &options, args.force, &mut load_progress()),
+            )?;
+            print_outcome(&cap, &report, args.json, &[])?;
+            if !args.json {
+                note!("loaded {}", package_label(&cap));
+            }
             Ok(())
         }
         CardCommand::Install {
@@ -259,17 +288,40 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             } else {
                 Some(load_options(&args, &cap)?)
             };
+            if args.check_only && load.is_none() {
+                anyhow::bail!(
+                    "--check-only compares a CAP before it is loaded, and --no-load loads nothing: \
+                     leave out one of them"
+                );
+            }
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            let created = extended_hint(
+            if let (true, Some(load)) = (args.check_only, load.as_ref()) {
+                return check_only(&mut s.client, &cap, load, args.json);
+            }
+            let (report, created) = checked(
                 &cap,
-                s.client.install(
+                args.json,
+                s.client.install_checked(
                     &cap,
                     load.as_ref(),
                     &options,
                     keep_on_failure,
+                    args.force,
                     &mut load_progress(),
                 ),
             )?;
+            if let Some(report) = &report {
+                print_outcome(&cap, report, args.json, &created)?;
+            } else if args.json {
+                let json = serde_json::json!({
+                    "package": package_label(&cap),
+                    "installed": created.iter().map(hex::encode_upper).collect::<Vec<_>>(),
+                });
+                crate::out::line(format_args!("{}", serde_json::to_string_pretty(&json)?))?;
+            }
+            if args.json {
+                return Ok(());
+            }
             if created.is_empty() && loader::plan::is_library(&cap) {
                 // The package's version, or an extended file's own.
                 let (aid, (major, minor)) = cap
@@ -417,6 +469,102 @@ fn package_label(cap: &Cap) -> String {
     cap.header()
         .map(|h| hex::encode_upper(h.load_file_aid().as_bytes()))
         .unwrap_or_default()
+}
+
+/// `jct load/install --check-only`: the comparison alone, on stdout; a
+/// mismatch is an error (exit 1) after the report.
+fn check_only(
+    client: &mut loader::client::GpClient,
+    cap: &Cap,
+    options: &LoadOptions,
+    json: bool,
+) -> Result<()> {
+    let report = client.check_compatibility(cap, options)?;
+    if json {
+        let out = serde_json::json!({
+            "package": package_label(cap),
+            "compatible": report.ok(),
+            "compatibility": report,
+        });
+        crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
+    } else {
+        crate::out::text(&report_text(&report))?;
+    }
+    loader::client::refuse_unless_forced(cap, &report, false)
+        .map_err(|e| crate::errors::hinted(e, "--force sends the CAP anyway"))
+}
+
+/// The report, one line per comparison: its result, then what was compared
+/// (the CAP's value and the card's), then what to do about a mismatch.
+fn report_text(report: &Report) -> String {
+    let mut s = String::new();
+    for c in &report.checks {
+        let mark = match c.outcome {
+            Outcome::Pass => "ok",
+            Outcome::Fail => "MISMATCH",
+            Outcome::Unknown => "unknown",
+        };
+        let rule = serde_json::to_value(c.rule)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "{mark:<8} {rule:<14} CAP {} / card {}: {}",
+            c.cap_value, c.card_value, c.message
+        ));
+        if let (Outcome::Fail, Some(h)) = (c.outcome, &c.hint) {
+            s.push_str(&format!(" ({h})"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+/// After a load or install that passed the checks (or was forced): the
+/// report on stderr in text, or on stdout in JSON with what was created.
+fn print_outcome(cap: &Cap, report: &Report, json: bool, created: &[Vec<u8>]) -> Result<()> {
+    if json {
+        let out = serde_json::json!({
+            "package": package_label(cap),
+            "compatible": report.ok(),
+            "compatibility": report,
+            "installed": created.iter().map(hex::encode_upper).collect::<Vec<_>>(),
+        });
+        crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
+    } else {
+        for line in report_text(report).lines() {
+            note!("{line}");
+        }
+    }
+    Ok(())
+}
+
+/// A load or install through the checks: a mismatch stops with the
+/// report (in JSON too, on stdout, with `--json`) and a hint at `--force`;
+/// a refused LOAD of an extended CAP gets [`extended_hint`]'s.
+fn checked<T>(cap: &Cap, json: bool, r: Result<T, loader::client::GpError>) -> Result<T> {
+    match r {
+        Err(loader::client::GpError::Incompatible { package, report }) => {
+            if json {
+                let out = serde_json::json!({
+                    "package": package_label(cap),
+                    "compatible": false,
+                    "compatibility": report,
+                    "error": format!("{package} does not fit this card, nothing was loaded"),
+                });
+                crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
+            } else {
+                for line in report_text(&report).lines() {
+                    note!("{line}");
+                }
+            }
+            Err(crate::errors::hinted(
+                loader::client::GpError::Incompatible { package, report },
+                "--force sends the CAP anyway (the card then answers for itself)",
+            ))
+        }
+        r => extended_hint(cap, r),
+    }
 }
 
 /// A refused LOAD of an extended CAP file most likely means a card that

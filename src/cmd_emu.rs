@@ -70,6 +70,12 @@ pub struct EmuArgs {
     /// AID of the Issuer Security Domain (default A000000151000000).
     #[arg(long, value_name = "AID")]
     pub isd: Option<String>,
+    /// Bytes of persistent memory for load files (default 1048576): a
+    /// LOAD past it fails with 6A84, and GET DATA FF21 reports what is
+    /// left, which `jct load` compares a CAP's size with before sending.
+    /// A small value makes a card that is out of memory.
+    #[arg(long, value_name = "BYTES")]
+    pub load_memory: Option<usize>,
     /// Failed authentications before the key set is blocked (0: never); default 10.
     #[arg(long, value_name = "N")]
     pub max_auth_failures: Option<u32>,
@@ -198,6 +204,7 @@ fn card_options_given(a: &EmuArgs) -> bool {
         || a.api.is_some()
         || a.isd.is_some()
         || a.max_auth_failures.is_some()
+        || a.load_memory.is_some()
         || a.min_level.is_some()
         || a.channels.is_some()
         || a.protocol.is_some()
@@ -237,6 +244,9 @@ fn card_settings(a: &EmuArgs) -> Result<(CardProfile, StaticKeys)> {
         } else {
             profile.scp03_i = i;
         }
+    }
+    if let Some(bytes) = a.load_memory {
+        profile.memory = bytes;
     }
     if let Some(api) = &a.api {
         profile.api = api.clone();

@@ -441,10 +441,23 @@ fn a_java_card_3_0_5_card_refuses_the_extended_file_and_says_why() {
     }
     let work = tempfile::tempdir().unwrap();
     let (_, cap_path, _) = build(work.path());
-    // Over the wire: LOAD answers 6A80, and jct names the likely cause.
+    // The check before LOAD stops it: the card's framework version says
+    // Java Card 3.0.5.
     let emu = Emu::start(false, "3.0.5");
     let out = emu
         .jct(&["install", cap_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("format 2.3 extended, which needs Java Card 3.1 or later")
+            && stderr.contains("nothing was loaded"),
+        "{stderr}"
+    );
+    // Over the wire (--force): LOAD answers 6A80, and jct names the likely cause.
+    let out = emu
+        .jct(&["install", "--force", cap_path.to_str().unwrap()])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -305,6 +305,13 @@ pub struct Check {
     /// What to do about a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The CAP's side of the comparison, e.g. `F0000000014C 1.0`,
+    /// `2.3 extended`, `907 bytes`: for a report that lists values apart
+    /// from the sentence.
+    pub cap_value: String,
+    /// The card's side, e.g. `1.5`, `absent`, `300 bytes free`, or `not
+    /// reported` when the card did not tell.
+    pub card_value: String,
 }
 
 impl Check {
@@ -314,7 +321,15 @@ impl Check {
             outcome,
             message,
             hint: None,
+            cap_value: String::new(),
+            card_value: String::new(),
         }
+    }
+
+    fn values(mut self, cap: String, card: String) -> Check {
+        self.cap_value = cap;
+        self.card_value = card;
+        self
     }
 
     fn hint(mut self, hint: impl Into<String>) -> Check {
@@ -415,13 +430,51 @@ impl Report {
 /// Compares a CAP with a card: every import, the CAP format, the size and
 /// whether the package is there already.
 pub fn check(cap: &CapFacts, card: &CardFacts) -> Report {
+    const NOT_REPORTED: &str = "not reported";
+    // The card's side of a package: its listed version, or why none.
+    let card_side = |aid: &[u8]| -> String {
+        if card.load_files.is_none() {
+            return NOT_REPORTED.into();
+        }
+        match card.listed(aid) {
+            Some(p) => format!("{}.{}", p.major, p.minor),
+            None if card.unversioned.contains(&hex::encode_upper(aid)) => {
+                "listed, version not reported".into()
+            }
+            None => "absent".into(),
+        }
+    };
     let mut checks = Vec::new();
-    checks.push(already_loaded(cap, card));
+    checks.push(already_loaded(cap, card).values(
+        format!(
+            "{} {}.{}",
+            hex::encode_upper(&cap.package.aid),
+            cap.package.major,
+            cap.package.minor
+        ),
+        card_side(&cap.package.aid),
+    ));
     for import in &cap.imports {
-        checks.push(import_check(import, cap, card));
+        checks.push(import_check(import, cap, card).values(import.label(), card_side(&import.aid)));
     }
-    checks.push(format_check(cap, card));
-    checks.push(memory_check(cap, card));
+    let (major, minor) = cap.format;
+    let jc = card.java_card();
+    let jc_side = match jc {
+        JavaCard::Unknown => NOT_REPORTED.into(),
+        _ => jc.describe(),
+    };
+    checks.push(format_check(cap, card).values(
+        format!(
+            "{major}.{minor}{}",
+            if cap.extended { " extended" } else { "" }
+        ),
+        jc_side,
+    ));
+    let free = match card.resources.and_then(|r| r.free_non_volatile) {
+        Some(free) => format!("{free} bytes free"),
+        None => NOT_REPORTED.into(),
+    };
+    checks.push(memory_check(cap, card).values(format!("{} bytes", cap.load_file_size), free));
     Report { checks }
 }
 
