@@ -279,6 +279,7 @@ impl CardAuthenticating {
                     key: self.key,
                 },
                 level,
+                scp03::Mode::S8,
                 &host_cryptogram,
                 &mac,
                 expected,

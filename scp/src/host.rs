@@ -202,8 +202,13 @@ impl AwaitingInitUpdate {
                     provider: Arc::clone(&config.keys),
                     key,
                 };
-                let (channel, command) =
-                    scp03::Channel::open_host(session, dek, level, &host_cryptogram)?;
+                let (channel, command) = scp03::Channel::open_host(
+                    session,
+                    dek,
+                    level,
+                    scp03::Mode::S8,
+                    &host_cryptogram,
+                )?;
                 let details = SessionDetails::Scp03 {
                     i: *i,
                     card_challenge: *challenge,
