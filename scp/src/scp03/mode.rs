@@ -7,7 +7,7 @@
 
 use super::{kdf, SessionKeys, DERIVE_CARD_CHALLENGE, DERIVE_CARD_CRYPTOGRAM};
 use super::{DERIVE_HOST_CRYPTOGRAM, DERIVE_S_ENC, DERIVE_S_MAC, DERIVE_S_RMAC};
-use crate::keys::{Key, StaticKeys};
+use crate::keys::{Key, KeyContext, KeyProvider, StaticKeys};
 use crate::ScpError;
 
 /// "i" bit of S16 mode.
@@ -146,6 +146,44 @@ pub fn pseudo_random_card_challenge(
         &[&sequence_counter[..], aid].concat(),
         mode.field_len(),
     )
+}
+
+/// Session keys and both cryptograms (card, host) of a session in `mode`.
+pub(crate) struct Opening {
+    pub(crate) keys: SessionKeys,
+    pub(crate) card: Vec<u8>,
+    pub(crate) host: Vec<u8>,
+}
+
+/// Session keys and cryptograms from `provider`. S8 goes through
+/// [`KeyProvider::scp03_session`] so a provider (an HSM) may compute the
+/// cryptograms itself; S16 derives the keys through the provider and the
+/// cryptograms here.
+pub(crate) fn open(
+    provider: &dyn KeyProvider,
+    key: &KeyContext,
+    mode: Mode,
+    host_challenge: &[u8],
+    card_challenge: &[u8],
+) -> Result<Opening, ScpError> {
+    if let (Mode::S8, Ok(hc), Ok(cc)) = (
+        mode,
+        <[u8; 8]>::try_from(host_challenge),
+        <[u8; 8]>::try_from(card_challenge),
+    ) {
+        let c = provider.scp03_session(key, &hc, &cc)?;
+        return Ok(Opening {
+            keys: c.keys,
+            card: c.card.to_vec(),
+            host: c.host.to_vec(),
+        });
+    }
+    let keys = provider.scp03_session_keys_in(key, mode, host_challenge, card_challenge)?;
+    Ok(Opening {
+        card: card_cryptogram(&keys, mode, host_challenge, card_challenge)?,
+        host: host_cryptogram(&keys, mode, host_challenge, card_challenge)?,
+        keys,
+    })
 }
 
 #[cfg(test)]
