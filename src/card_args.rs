@@ -106,8 +106,10 @@ pub struct KeyArgs {
     /// Force the secure channel protocol (default: what the card answers).
     #[arg(long, value_name = "02|03", value_parser = parse_scp)]
     pub scp: Option<u8>,
-    /// SCP02 implementation option i (the card does not report it); default 15,
-    /// or what the card recognition data says.
+    /// Implementation option i. SCP02: the card does not report it; default
+    /// 15, or what the card recognition data says. With --scp 03, bit 01
+    /// selects S16 mode (16-byte challenges, cryptograms and MACs, e.g. 71);
+    /// the host must know before INITIALIZE UPDATE.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub scp_i: Option<u8>,
     /// Security level of the secure channel.
@@ -194,7 +196,13 @@ impl KeyArgs {
             .diversified(self.diversification());
         let mut options = ChannelOptions::new(keys);
         options.security_level = self.mode.level();
-        options.scp02_i = self.scp_i;
+        if self.scp == Some(3) {
+            if let Some(i) = self.scp_i {
+                options.scp03_mode = scp::scp03::Mode::from_i(i);
+            }
+        } else {
+            options.scp02_i = self.scp_i;
+        }
         options.expect_scp = self.scp;
         Ok((options, warnings))
     }

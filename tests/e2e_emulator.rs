@@ -529,3 +529,42 @@ fn caps_2_3_built_by_jct_install_into_the_emulator() {
             .stdout(predicate::str::contains("\n00E29000\n"));
     }
 }
+
+/// SCP03 S16 mode (i=71): the loader asks for it with `--scp 03 --scp-i 71`
+/// and installs, lists and deletes at every level; a loader in S8 mode
+/// sends an 8-byte host challenge, which the S16 card refuses as a wrong
+/// length (6700).
+#[test]
+fn scp03_s16_install_list_delete() {
+    let profile = emulator::CardProfile {
+        scp03_i: 0x71,
+        ..emulator::CardProfile::default()
+    };
+    let emu = Emu::start_profile(false, profile);
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    let s16 = ["--scp", "03", "--scp-i", "71"];
+    for mode in ["mac", "enc", "rmac", "renc"] {
+        fn with<'a>(args: &[&'a str], s16: &[&'a str], mode: &'a str) -> Vec<&'a str> {
+            [args, s16, &["--mode", mode]].concat()
+        }
+        emu.jct(&with(&["install", &hello, "--hash", "sha256"], &s16, mode))
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("installed F0000000010101"));
+        let out = emu.jct(&with(&["list"], &s16, mode)).output().unwrap();
+        let list = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            list.contains("APP: F0000000010101"),
+            "S16 --mode {mode}: {list}"
+        );
+        emu.jct(&with(&["delete", "F00000000101", "--related"], &s16, mode))
+            .assert()
+            .success();
+    }
+    emu.jct(&["list", "--scp", "03"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "INITIALIZE UPDATE failed with SW 6700",
+        ));
+}

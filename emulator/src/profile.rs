@@ -222,9 +222,9 @@ impl CardProfile {
                 "{scp02}: only explicit initiation without ICV-over-AID is implemented (e.g. 15, 55)"
             ));
         }
-        if self.scp03_i & 0x8F != 0 {
+        if self.scp03_i & 0x8E != 0 {
             return Err(format!(
-                "{scp03}: only S8 mode with i bits 10, 20, 40 is implemented (e.g. 00, 10, 70)"
+                "{scp03}: only i bits 01 (S16 mode), 10, 20, 40 are implemented (e.g. 00, 10, 70, 71)"
             ));
         }
         Ok(())
@@ -281,6 +281,11 @@ mod tests {
         assert!(p.validate().is_err());
         p.isd_aid = DEFAULT_ISD_AID.to_vec();
         p.scp02_i = 0x0A;
+        assert!(p.validate().is_err());
+        p.scp02_i = 0x15;
+        p.scp03_i = 0x71;
+        assert!(p.validate().is_ok(), "S16 mode is offered");
+        p.scp03_i = 0x72;
         assert!(p.validate().is_err());
     }
 }

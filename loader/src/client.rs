@@ -333,6 +333,7 @@ impl GpClient {
         config.scp02_i = scp02_i;
         config.expect_scp = options.expect_scp;
         config.check_challenge_aid = options.check_challenge_aid.clone();
+        config.scp03_mode = options.scp03_mode;
         Ok(config)
     }
 
@@ -762,6 +763,9 @@ pub struct ChannelOptions {
     pub expect_scp: Option<u8>,
     /// Check a pseudo-random card challenge against this AID.
     pub check_challenge_aid: Option<Vec<u8>>,
+    /// SCP03 S8 or S16 mode: chosen before INITIALIZE UPDATE, whose host
+    /// challenge is 16 bytes in S16 mode.
+    pub scp03_mode: scp::scp03::Mode,
 }
 
 impl ChannelOptions {
@@ -773,6 +777,7 @@ impl ChannelOptions {
             scp02_i: None,
             expect_scp: None,
             check_challenge_aid: None,
+            scp03_mode: scp::scp03::Mode::S8,
         }
     }
 }
@@ -784,6 +789,7 @@ impl std::fmt::Debug for ChannelOptions {
             .field("security_level", &self.security_level)
             .field("scp02_i", &self.scp02_i)
             .field("expect_scp", &self.expect_scp)
+            .field("scp03_mode", &self.scp03_mode)
             .finish_non_exhaustive()
     }
 }

@@ -14,8 +14,8 @@ use crate::channel::SecureMessaging;
 use crate::hello::{
     CardChallenge, InitUpdateResponse, INS_EXTERNAL_AUTHENTICATE, INS_INITIALIZE_UPDATE,
 };
-use crate::keys::{Cryptograms, KeyContext, KeyProvider};
-use crate::sm::{self, split_mac};
+use crate::keys::{KeyContext, KeyProvider};
+use crate::sm;
 use crate::{
     scp02, scp03, ChallengeSource, Protocol, ScpError, SecurityLevel, SessionDetails, SessionInfo,
 };
@@ -76,16 +76,21 @@ pub fn initialize_update(
             format!("P2 must be 00, got {:02X}", command.p2()),
         ));
     }
-    let host_challenge: [u8; 8] = command
-        .data()
-        .try_into()
-        .map_err(|_| ScpError::WrongLength {
+    // 8 bytes, 16 in SCP03 S16 mode.
+    let wanted = match config.protocol {
+        Protocol::Scp03 { i } => scp03::Mode::from_i(i).field_len(),
+        Protocol::Scp02 { .. } => 8,
+    };
+    let host_challenge = command.data().to_vec();
+    if host_challenge.len() != wanted {
+        return Err(ScpError::WrongLength {
             what: WHAT,
             detail: format!(
-                "host challenge must be 8 bytes, got {}",
-                command.data().len()
+                "host challenge must be {wanted} bytes, got {}",
+                host_challenge.len()
             ),
-        })?;
+        });
+    }
     let kvn = config.keys.key_version();
     if command.p1() != 0 && command.p1() != kvn {
         return Err(ScpError::KeyVersion {
@@ -105,6 +110,10 @@ pub fn initialize_update(
     };
     let (pending, challenge, card_cryptogram, host_cryptogram) = match protocol {
         Protocol::Scp02 { i } => {
+            let host_challenge: [u8; 8] = host_challenge
+                .as_slice()
+                .try_into()
+                .map_err(|_| ScpError::malformed(WHAT, "SCP02 host challenge must be 8 bytes"))?;
             let sequence_counter = u16::try_from(counter)
                 .map_err(|_| exhausted())?
                 .to_be_bytes();
@@ -126,11 +135,12 @@ pub fn initialize_update(
                     sequence_counter,
                     challenge,
                 },
-                card,
-                host,
+                card.to_vec(),
+                host.to_vec(),
             )
         }
         Protocol::Scp03 { i } => {
+            let mode = scp03::Mode::from_i(i);
             let (challenge, sequence_counter) = if protocol.pseudo_random_challenge() {
                 let [_, a, b, c] = counter.to_be_bytes();
                 if counter > 0x00FF_FFFF {
@@ -138,21 +148,27 @@ pub fn initialize_update(
                 }
                 let seq = [a, b, c];
                 (
-                    config.keys.scp03_card_challenge(&key, &seq, &config.aid)?,
+                    config
+                        .keys
+                        .scp03_card_challenge_in(&key, mode, &seq, &config.aid)?,
                     Some(seq),
                 )
             } else {
-                let mut c = [0u8; 8];
+                let mut c = vec![0u8; mode.field_len()];
                 rng.fill(&mut c)?;
                 (c, None)
             };
-            let Cryptograms {
+            let scp03::mode::Opening {
                 keys: session,
                 card,
                 host,
-            } = config
-                .keys
-                .scp03_session(&key, &host_challenge, &challenge)?;
+            } = scp03::mode::open(
+                config.keys.as_ref(),
+                &key,
+                mode,
+                &host_challenge,
+                &challenge,
+            )?;
             (
                 Session::Scp03(session),
                 CardChallenge::Scp03 {
@@ -220,7 +236,8 @@ pub struct CardAuthenticating {
     session: Session,
     keys: Arc<dyn KeyProvider>,
     key: KeyContext,
-    host_cryptogram: [u8; 8],
+    /// 8 bytes, 16 in SCP03 S16 mode.
+    host_cryptogram: Vec<u8>,
     info: SessionInfo,
 }
 
@@ -247,31 +264,39 @@ impl CardAuthenticating {
                 format!("P2 must be 00, got {:02X}", command.p2()),
             ));
         }
-        if command.data().len() != 16 {
+        // Host cryptogram and C-MAC, each as long as the card cryptogram.
+        let half = self.host_cryptogram.len();
+        if command.data().len() != 2 * half {
             return Err(ScpError::WrongLength {
                 what: WHAT,
-                detail: format!("data must be 16 bytes, got {}", command.data().len()),
+                detail: format!(
+                    "data must be {} bytes, got {}",
+                    2 * half,
+                    command.data().len()
+                ),
             });
         }
         let level = SecurityLevel::from_byte(command.p1()).ok_or_else(|| {
             bad_parameters(WHAT, format!("no security level {:02X}", command.p1()))
         })?;
         self.info.protocol().check_level(level)?;
-        let (body, mac) = split_mac(command.data())
-            .ok_or_else(|| ScpError::mac("C-MAC", "EXTERNAL AUTHENTICATE"))?;
-        let host_cryptogram: [u8; 8] = body
-            .try_into()
-            .map_err(|_| ScpError::malformed(WHAT, "host cryptogram must be 8 bytes"))?;
+        let (host_cryptogram, mac) = command.data().split_at(half);
         let expected = &self.host_cryptogram;
         let channel: Box<dyn SecureMessaging> = match self.session {
-            Session::Scp02(keys) => Box::new(scp02::Channel::open_card(
-                keys,
-                self.info.protocol().i(),
-                level,
-                &host_cryptogram,
-                &mac,
-                expected,
-            )?),
+            Session::Scp02(keys) => {
+                let eight = |b: &[u8]| -> Result<[u8; 8], ScpError> {
+                    b.try_into()
+                        .map_err(|_| ScpError::malformed(WHAT, "SCP02 fields are 8 bytes"))
+                };
+                Box::new(scp02::Channel::open_card(
+                    keys,
+                    self.info.protocol().i(),
+                    level,
+                    &eight(host_cryptogram)?,
+                    &eight(mac)?,
+                    &eight(expected)?,
+                )?)
+            }
             Session::Scp03(keys) => Box::new(scp03::Channel::open_card(
                 keys,
                 scp03::DataKey::Static {
@@ -279,8 +304,9 @@ impl CardAuthenticating {
                     key: self.key,
                 },
                 level,
-                &host_cryptogram,
-                &mac,
+                scp03::Mode::from_i(self.info.protocol().i()),
+                host_cryptogram,
+                mac,
                 expected,
             )?),
         };

@@ -20,6 +20,22 @@ pub fn initialize_update_command(key_version: u8, host_challenge: &[u8; 8]) -> C
     gp::commands::initialize_update(key_version, host_challenge)
 }
 
+/// INITIALIZE UPDATE with a host challenge of any length: SCP03 S16 mode
+/// sends 16 bytes (`80 50 KVN 00 10 <host challenge> 00`).
+pub fn initialize_update_command_any(
+    key_version: u8,
+    host_challenge: &[u8],
+) -> Result<CommandApdu, ScpError> {
+    Ok(CommandApdu::new(
+        0x80,
+        INS_INITIALIZE_UPDATE,
+        key_version,
+        0x00,
+        host_challenge.to_vec(),
+        Some(256),
+    )?)
+}
+
 /// The protocol-specific part of the card's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CardChallenge {
@@ -30,12 +46,12 @@ pub enum CardChallenge {
         /// Card challenge.
         challenge: [u8; 6],
     },
-    /// SCP03 layout (S8 mode).
+    /// SCP03 layout (S8 or S16 mode, as "i" says).
     Scp03 {
         /// Implementation option "i".
         i: u8,
-        /// Card challenge.
-        challenge: [u8; 8],
+        /// Card challenge: 8 bytes, 16 in S16 mode.
+        challenge: Vec<u8>,
         /// Present when "i" has the pseudo-random challenge bit.
         sequence_counter: Option<[u8; 3]>,
     },
@@ -50,8 +66,8 @@ pub struct InitUpdateResponse {
     pub key_version: u8,
     /// Challenge, counter and (SCP03) "i".
     pub challenge: CardChallenge,
-    /// The card's proof of the session keys.
-    pub card_cryptogram: [u8; 8],
+    /// The card's proof of the session keys: 8 bytes, 16 in SCP03 S16 mode.
+    pub card_cryptogram: Vec<u8>,
 }
 
 fn array<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], ScpError> {
@@ -81,16 +97,17 @@ impl InitUpdateResponse {
                         sequence_counter: array(data, 12)?,
                         challenge: array(data, 14)?,
                     },
-                    card_cryptogram: array(data, 20)?,
+                    card_cryptogram: array::<8>(data, 20)?.to_vec(),
                 })
             }
             0x03 => {
                 let [i] = array::<1>(data, 12)?;
-                if i & 0x01 != 0 {
-                    return Err(ScpError::Unsupported(format!("SCP03 S16 mode (i={i:02X})")));
-                }
+                // kdd, key information, challenge and cryptogram of the
+                // mode's length, then the counter: 29/32 bytes in S8
+                // mode, 45/48 in S16.
+                let n = crate::scp03::Mode::from_i(i).field_len();
                 let pseudo = i & 0x10 != 0;
-                let expected = if pseudo { 32 } else { 29 };
+                let expected = 13 + 2 * n + if pseudo { 3 } else { 0 };
                 if data.len() != expected {
                     return Err(ScpError::malformed(
                         WHAT,
@@ -105,10 +122,14 @@ impl InitUpdateResponse {
                     key_version,
                     challenge: CardChallenge::Scp03 {
                         i,
-                        challenge: array(data, 13)?,
-                        sequence_counter: if pseudo { Some(array(data, 29)?) } else { None },
+                        challenge: data[13..13 + n].to_vec(),
+                        sequence_counter: if pseudo {
+                            Some(array(data, 13 + 2 * n)?)
+                        } else {
+                            None
+                        },
                     },
-                    card_cryptogram: array(data, 21)?,
+                    card_cryptogram: data[13 + n..13 + 2 * n].to_vec(),
                 })
             }
             other => Err(ScpError::Unsupported(format!(
@@ -205,17 +226,32 @@ mod tests {
     }
 
     #[test]
+    fn scp03_s16_answer_with_counter() {
+        // Amendment D v1.2 S16 layout: 16-byte challenge and cryptogram.
+        let data = h(
+            "00000000000000000000 300371 A0A1A2A3A4A5A6A7A8A9AAABACADAEAF \
+             DFB46C13BE255B2BEFF54807218F5C74 000015",
+        );
+        let r = InitUpdateResponse::parse(&data).unwrap();
+        assert_eq!(data.len(), 48);
+        assert_eq!(r.card_cryptogram.len(), 16);
+        assert_eq!(r.sequence_counter(), Some(0x15));
+        assert_eq!(r.to_bytes(), data);
+    }
+
+    #[test]
     fn rejects_wrong_layouts() {
         // Every truncation of a valid answer is an error, never a panic.
         let full = h("00000000000000000000 300370 C40932A6FEFEAEB2 E127185170F45FCA 000015");
         for n in 0..full.len() {
             assert!(InitUpdateResponse::parse(&full[..n]).is_err(), "{n}");
         }
+        // An S16 "i" with S8 lengths is malformed, not misread.
         let mut s16 = full.clone();
         s16[12] = 0x71;
         assert!(matches!(
             InitUpdateResponse::parse(&s16),
-            Err(ScpError::Unsupported(_))
+            Err(ScpError::Malformed { .. })
         ));
         let mut scp01 = full;
         scp01[11] = 0x01;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use gp::apdu::{CommandApdu, ResponseApdu};
 
 use crate::channel::SecureMessaging;
-use crate::hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
+use crate::hello::{
+    initialize_update_command, initialize_update_command_any, CardChallenge, InitUpdateResponse,
+};
 use crate::keys::{Cryptograms, KeyContext, KeyProvider};
 use crate::sm::ct_eq;
 use crate::{
@@ -29,6 +31,10 @@ pub struct HostConfig {
     /// When set, and the card claims a pseudo-random challenge, check that
     /// the challenge is the one this AID and the sequence counter determine.
     pub check_challenge_aid: Option<Vec<u8>>,
+    /// SCP03 S8 or S16 mode. The host must choose before INITIALIZE
+    /// UPDATE, whose host challenge is 16 bytes in S16 mode; a card that
+    /// answers in the other mode is refused.
+    pub scp03_mode: scp03::Mode,
 }
 
 impl HostConfig {
@@ -40,6 +46,7 @@ impl HostConfig {
             scp02_i: 0x15,
             expect_scp: None,
             check_challenge_aid: None,
+            scp03_mode: scp03::Mode::S8,
         }
     }
 }
@@ -51,6 +58,7 @@ impl core::fmt::Debug for HostConfig {
             .field("security_level", &self.security_level)
             .field("scp02_i", &self.scp02_i)
             .field("expect_scp", &self.expect_scp)
+            .field("scp03_mode", &self.scp03_mode)
             .finish_non_exhaustive()
     }
 }
@@ -65,16 +73,22 @@ pub(crate) fn begin_from(
     config: HostConfig,
     rng: &mut (impl ChallengeSource + ?Sized),
 ) -> Result<AwaitingInitUpdate, ScpError> {
-    let mut host_challenge = [0u8; 8];
+    let mut host_challenge = vec![0u8; config.scp03_mode.field_len()];
     rng.fill(&mut host_challenge)?;
-    Ok(begin_with(config, host_challenge))
+    let command =
+        initialize_update_command_any(config.keys.key_version(), &host_challenge)?.to_bytes();
+    Ok(AwaitingInitUpdate {
+        config,
+        host_challenge,
+        command,
+    })
 }
 
 pub(crate) fn begin_with(config: HostConfig, host_challenge: [u8; 8]) -> AwaitingInitUpdate {
     let command = initialize_update_command(config.keys.key_version(), &host_challenge).to_bytes();
     AwaitingInitUpdate {
         config,
-        host_challenge,
+        host_challenge: host_challenge.to_vec(),
         command,
     }
 }
@@ -83,7 +97,8 @@ pub(crate) fn begin_with(config: HostConfig, host_challenge: [u8; 8]) -> Awaitin
 #[derive(Debug)]
 pub struct AwaitingInitUpdate {
     config: HostConfig,
-    host_challenge: [u8; 8],
+    /// 8 bytes, 16 in SCP03 S16 mode.
+    host_challenge: Vec<u8>,
     command: Vec<u8>,
 }
 
@@ -93,9 +108,9 @@ impl AwaitingInitUpdate {
         &self.command
     }
 
-    /// The host challenge in the command.
-    pub fn host_challenge(&self) -> [u8; 8] {
-        self.host_challenge
+    /// The host challenge in the command (8 bytes, 16 in S16 mode).
+    pub fn host_challenge(&self) -> &[u8] {
+        &self.host_challenge
     }
 
     /// Takes the card's answer (data and status word), derives the session
@@ -135,6 +150,12 @@ impl AwaitingInitUpdate {
             } => {
                 let i = config.scp02_i;
                 let protocol = Protocol::Scp02 { i };
+                let hc: &[u8; 8] = hc.as_slice().try_into().map_err(|_| {
+                    ScpError::malformed(
+                        "INITIALIZE UPDATE response",
+                        "an SCP02 card answered a 16-byte (SCP03 S16) host challenge",
+                    )
+                })?;
                 protocol.check_supported()?;
                 protocol.check_level(level)?;
                 let key = KeyContext {
@@ -183,17 +204,29 @@ impl AwaitingInitUpdate {
                     key_version: hello.key_version,
                     kdd: hello.kdd,
                 };
-                let Cryptograms {
+                let mode = scp03::Mode::from_i(*i);
+                if mode != config.scp03_mode {
+                    return Err(ScpError::malformed(
+                        "INITIALIZE UPDATE response",
+                        format!(
+                            "card answered SCP03 {mode:?} mode (i={i:02X}), host asked for {:?}",
+                            config.scp03_mode
+                        ),
+                    ));
+                }
+                let scp03::mode::Opening {
                     keys: session,
                     card: expected,
                     host: host_cryptogram,
-                } = config.keys.scp03_session(&key, hc, challenge)?;
+                } = scp03::mode::open(config.keys.as_ref(), &key, mode, hc, challenge)?;
                 if !ct_eq(&expected, &hello.card_cryptogram) {
                     return Err(ScpError::CardCryptogram);
                 }
                 if let (Some(counter), Some(aid)) = (sequence_counter, &config.check_challenge_aid)
                 {
-                    let derived = config.keys.scp03_card_challenge(&key, counter, aid)?;
+                    let derived = config
+                        .keys
+                        .scp03_card_challenge_in(&key, mode, counter, aid)?;
                     if !ct_eq(&derived, challenge) {
                         return Err(ScpError::CardChallenge);
                     }
@@ -203,10 +236,10 @@ impl AwaitingInitUpdate {
                     key,
                 };
                 let (channel, command) =
-                    scp03::Channel::open_host(session, dek, level, &host_cryptogram)?;
+                    scp03::Channel::open_host(session, dek, level, mode, &host_cryptogram)?;
                 let details = SessionDetails::Scp03 {
                     i: *i,
-                    card_challenge: *challenge,
+                    card_challenge: challenge.clone(),
                     sequence_counter: *sequence_counter,
                 };
                 (Box::new(channel), command, details)
@@ -216,7 +249,7 @@ impl AwaitingInitUpdate {
             security_level: level,
             key_version: hello.key_version,
             kdd: hello.kdd,
-            host_challenge: self.host_challenge,
+            host_challenge: self.host_challenge.clone(),
             details,
         };
         Ok(Authenticating {

@@ -42,7 +42,9 @@ pub use card::{initialize_update, CardAuthenticating, CardChannel, CardConfig};
 pub use channel::SecureMessaging;
 pub use crypto::CryptoError;
 pub use error::ScpError;
-pub use hello::{initialize_update_command, CardChallenge, InitUpdateResponse};
+pub use hello::{
+    initialize_update_command, initialize_update_command_any, CardChallenge, InitUpdateResponse,
+};
 pub use host::{begin, Authenticating, AwaitingInitUpdate, HostConfig, SecureChannel};
 pub use params::{Protocol, SecurityLevel};
 pub use rng::{ChallengeSource, FixedChallenges, OsRng};
@@ -56,14 +58,14 @@ pub struct SessionInfo {
     pub key_version: u8,
     /// Key diversification data the card reported.
     pub kdd: [u8; 10],
-    /// Host challenge.
-    pub host_challenge: [u8; 8],
+    /// Host challenge: 8 bytes, 16 in SCP03 S16 mode.
+    pub host_challenge: Vec<u8>,
     /// What only one protocol has.
     pub details: SessionDetails,
 }
 
 /// The protocol-specific part of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionDetails {
     /// SCP02: the card's "i" comes from configuration (the card does not
     /// state it), the sequence counter is part of every session.
@@ -80,8 +82,8 @@ pub enum SessionDetails {
     Scp03 {
         /// Implementation option.
         i: u8,
-        /// Card challenge.
-        card_challenge: [u8; 8],
+        /// Card challenge: 8 bytes, 16 in S16 mode.
+        card_challenge: Vec<u8>,
         /// Sequence counter, when the card reports one.
         sequence_counter: Option<[u8; 3]>,
     },
@@ -111,7 +113,7 @@ impl SessionInfo {
         }
     }
 
-    /// The card challenge (6 bytes for SCP02, 8 for SCP03).
+    /// The card challenge (6 bytes for SCP02, 8 for SCP03, 16 in S16 mode).
     pub fn card_challenge(&self) -> &[u8] {
         match &self.details {
             SessionDetails::Scp02 { card_challenge, .. } => card_challenge,

@@ -148,7 +148,6 @@ impl Protocol {
             Protocol::Scp02 { i } if i & 0x80 != 0 => Some("SCP02 i bit 80 is RFU"),
             Protocol::Scp02 { i } if i & 0x04 == 0 => Some("SCP02 implicit initiation"),
             Protocol::Scp02 { i } if i & 0x08 != 0 => Some("SCP02 ICV as MAC over AID"),
-            Protocol::Scp03 { i } if i & 0x01 != 0 => Some("SCP03 S16 mode"),
             Protocol::Scp03 { i } if i & 0x8E != 0 => Some("SCP03 RFU i bits"),
             _ => None,
         };
@@ -229,6 +228,9 @@ mod tests {
         assert!(Protocol::Scp03 { i: 0x30 }
             .check_level(SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC)
             .is_err());
-        assert!(Protocol::Scp03 { i: 0x01 }.check_supported().is_err());
+        assert!(
+            Protocol::Scp03 { i: 0x01 }.check_supported().is_ok(),
+            "S16 mode"
+        );
     }
 }

@@ -169,8 +169,9 @@ fn card_cryptogram(
             .scp02_session(ctx, i, *sequence_counter, host_challenge, challenge)
             .ok()
             .map(|c| c.card),
+        // The probe sends an 8-byte host challenge, so only S8 answers.
         (CardChallenge::Scp03 { challenge, .. }, Protocol::Scp03 { .. }) => keys
-            .scp03_session(ctx, host_challenge, challenge)
+            .scp03_session(ctx, host_challenge, challenge.as_slice().try_into().ok()?)
             .ok()
             .map(|c| c.card),
         _ => None,

@@ -4,7 +4,11 @@
 //! and response encryption with counter-derived ICVs.
 //!
 //! Implementation options ("i") honoured: pseudo-random card challenge
-//! (10), R-MAC (20), R-ENCRYPTION (40). S16 mode (01) is not provided.
+//! (10), R-MAC (20), R-ENCRYPTION (40), and S16 mode (01: 16-byte
+//! challenges, cryptograms and MACs, see [`mode`]).
+
+pub mod mode;
+pub use mode::Mode;
 
 use crate::crypto::pad::{pad80, unpad80};
 use crate::crypto::{aes, kdf as sp800_108};
@@ -15,7 +19,7 @@ use crate::keys::{Key, KeyContext, KeyProvider, KeyType, StaticKeys};
 use gp::apdu::{lc_field, CommandApdu, ResponseApdu};
 
 use crate::hello::INS_EXTERNAL_AUTHENTICATE;
-use crate::sm::{self, ct_eq, split_mac, MAC_LEN};
+use crate::sm::{self, ct_eq, split_mac_len};
 use crate::{ScpError, SecurityLevel};
 
 /// Derivation constant of the card cryptogram.
@@ -223,10 +227,16 @@ pub struct Channel {
     /// Encryption counter of the next command; 1 after EXTERNAL AUTHENTICATE.
     counter: u64,
     pending: Option<Pending>,
+    /// S8 or S16: how long C-MACs and R-MACs are.
+    mode: Mode,
 }
 
-fn external_authenticate_header(level: SecurityLevel) -> [u8; 5] {
-    [0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, 0x10]
+/// EXTERNAL AUTHENTICATE's header with Lc: host cryptogram and C-MAC, each
+/// as long as the mode says.
+fn external_authenticate_header(level: SecurityLevel, mode: Mode) -> Result<[u8; 5], ScpError> {
+    let lc = u8::try_from(2 * mode.field_len())
+        .map_err(|_| ScpError::malformed("EXTERNAL AUTHENTICATE", "Lc over 255"))?;
+    Ok([0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, lc])
 }
 
 impl Channel {
@@ -236,20 +246,18 @@ impl Channel {
         keys: SessionKeys,
         dek: DataKey,
         level: SecurityLevel,
-        host_cryptogram: &[u8; 8],
+        mode: Mode,
+        host_cryptogram: &[u8],
     ) -> Result<(Self, CommandApdu), ScpError> {
+        mode.check("host cryptogram", host_cryptogram)?;
+        let header = external_authenticate_header(level, mode)?;
         let chain = aes::cmac(
             keys.mac.expose_secret(),
-            &[
-                &[0; 16],
-                &external_authenticate_header(level),
-                host_cryptogram,
-            ],
+            &[&[0; 16], &header, host_cryptogram],
         )?;
-        let mut mac = [0u8; MAC_LEN];
-        mac.copy_from_slice(&chain[..MAC_LEN]);
-        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac);
-        Ok((Self::new(keys, dek, level, chain), command))
+        let data = [host_cryptogram, &chain[..mode.field_len()]].concat();
+        let command = CommandApdu::new(header[0], header[1], header[2], header[3], data, None)?;
+        Ok((Self::new(keys, dek, level, chain).with_mode(mode), command))
     }
 
     /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC.
@@ -257,25 +265,25 @@ impl Channel {
         keys: SessionKeys,
         dek: DataKey,
         level: SecurityLevel,
-        host_cryptogram: &[u8; 8],
-        mac: &[u8; 8],
-        expected_host_cryptogram: &[u8; 8],
+        mode: Mode,
+        host_cryptogram: &[u8],
+        mac: &[u8],
+        expected_host_cryptogram: &[u8],
     ) -> Result<Self, ScpError> {
+        mode.check("host cryptogram", host_cryptogram)?;
+        mode.check("EXTERNAL AUTHENTICATE C-MAC", mac)?;
+        let header = external_authenticate_header(level, mode)?;
         let chain = aes::cmac(
             keys.mac.expose_secret(),
-            &[
-                &[0; 16],
-                &external_authenticate_header(level),
-                host_cryptogram,
-            ],
+            &[&[0; 16], &header, host_cryptogram],
         )?;
         if !ct_eq(host_cryptogram, expected_host_cryptogram) {
             return Err(ScpError::HostCryptogram);
         }
-        if !ct_eq(mac, &chain[..MAC_LEN]) {
+        if !ct_eq(mac, &chain[..mode.field_len()]) {
             return Err(ScpError::mac("C-MAC", "EXTERNAL AUTHENTICATE"));
         }
-        Ok(Self::new(keys, dek, level, chain))
+        Ok(Self::new(keys, dek, level, chain).with_mode(mode))
     }
 
     /// A channel from its session keys and initial MAC chaining value (the
@@ -290,7 +298,14 @@ impl Channel {
             chain,
             counter: 1,
             pending: None,
+            mode: Mode::S8,
         }
+    }
+
+    /// The same channel in `mode`: S16 sessions carry full 16-byte MACs.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// ICV for command (C-DECRYPTION) or response (R-ENCRYPTION, first byte
@@ -330,22 +345,21 @@ impl Channel {
             &[
                 &self.chain,
                 &header,
-                &lc_field(body.len() + MAC_LEN, extended),
+                &lc_field(body.len() + self.mode.field_len(), extended),
                 body,
             ],
         )?)
     }
 
     /// R-MAC: CMAC under S-RMAC of the command's chaining value, the
-    /// (encrypted) response data and the status word, truncated to 8 bytes.
-    fn r_mac(&self, pending: Pending, data: &[u8], sw: u16) -> Result<[u8; 8], ScpError> {
+    /// (encrypted) response data and the status word, truncated to the
+    /// mode's MAC length (8 bytes in S8 mode, all 16 in S16).
+    fn r_mac(&self, pending: Pending, data: &[u8], sw: u16) -> Result<Vec<u8>, ScpError> {
         let full = aes::cmac(
             self.keys.rmac.expose_secret(),
             &[&pending.chain, data, &sw.to_be_bytes()],
         )?;
-        let mut mac = [0u8; 8];
-        mac.copy_from_slice(&full[..MAC_LEN]);
-        Ok(mac)
+        Ok(full[..self.mode.field_len()].to_vec())
     }
 
     /// Host: secures a command for the session's level (encrypt, then MAC).
@@ -362,11 +376,12 @@ impl Channel {
         } else {
             plain.to_vec()
         };
-        let extended = command.is_extended() || body.len() + MAC_LEN > 255;
+        let mac_len = self.mode.field_len();
+        let extended = command.is_extended() || body.len() + mac_len > 255;
         let [cla, ins, p1, p2] = command.header();
         let header = [sm::secure_cla(cla), ins, p1, p2];
         let chain = self.c_mac(header, &body, extended)?;
-        body.extend_from_slice(&chain[..MAC_LEN]);
+        body.extend_from_slice(&chain[..mac_len]);
         let wrapped =
             CommandApdu::new(header[0], ins, p1, p2, body, command.ne())?.with_extended(extended);
         self.chain = chain;
@@ -398,9 +413,9 @@ impl Channel {
             }
             return Ok(response);
         }
-        let (data, mac) = split_mac(&response.data)
+        let (data, mac) = split_mac_len(&response.data, self.mode.field_len())
             .ok_or_else(|| ScpError::mac("R-MAC", "response too short to carry an R-MAC"))?;
-        if !ct_eq(&mac, &self.r_mac(pending, data, response.sw)?) {
+        if !ct_eq(mac, &self.r_mac(pending, data, response.sw)?) {
             return Err(ScpError::mac("R-MAC", "response does not verify"));
         }
         let data = if self.level.r_enc() && !data.is_empty() {
@@ -430,10 +445,10 @@ impl Channel {
                 format!("{what} lacks secure messaging"),
             ));
         }
-        let (body, mac) = split_mac(command.data())
+        let (body, mac) = split_mac_len(command.data(), self.mode.field_len())
             .ok_or_else(|| ScpError::mac("C-MAC", format!("{what} too short to carry a C-MAC")))?;
         let chain = self.c_mac(header, body, command.is_extended())?;
-        if !ct_eq(&mac, &chain[..MAC_LEN]) {
+        if !ct_eq(mac, &chain[..self.mode.field_len()]) {
             return Err(ScpError::mac("C-MAC", what));
         }
         self.chain = chain;

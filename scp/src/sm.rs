@@ -39,6 +39,12 @@ pub(crate) fn split_mac(data: &[u8]) -> Option<(&[u8], [u8; MAC_LEN])> {
     Some((body, mac.try_into().ok()?))
 }
 
+/// Splits `body || MAC` for a MAC of `len` bytes (SCP03 S16 mode has 16).
+pub(crate) fn split_mac_len(data: &[u8], len: usize) -> Option<(&[u8], &[u8])> {
+    let at = data.len().checked_sub(len)?;
+    Some(data.split_at(at))
+}
+
 /// Constant-time equality, so a mismatch position leaks nothing.
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     bool::from(a.ct_eq(b))

@@ -38,8 +38,9 @@ fn open(
     let mut config = HostConfig::new(host_keys);
     config.security_level = level;
     config.check_challenge_aid = Some(AID.to_vec());
-    if let Protocol::Scp02 { i } = card.protocol {
-        config.scp02_i = i;
+    match card.protocol {
+        Protocol::Scp02 { i } => config.scp02_i = i,
+        Protocol::Scp03 { i } => config.scp03_mode = scp::scp03::Mode::from_i(i),
     }
     let host = scp::danger::begin_with_source(config, &mut OsRng)?;
     let (card_auth, answer) = scp::initialize_update(card, host.command(), &mut OsRng)?;
@@ -151,7 +152,8 @@ fn scp02_every_i_and_level() {
 #[test]
 fn scp03_every_i_level_and_key_size() {
     for len in [16, 24, 32] {
-        for i in [0x00u8, 0x10, 0x20, 0x30, 0x60, 0x70] {
+        // 01, 11, 31 and 71 are S16 mode: 16-byte challenges and MACs.
+        for i in [0x00u8, 0x10, 0x20, 0x30, 0x60, 0x70, 0x01, 0x11, 0x31, 0x71] {
             for level in SecurityLevel::ALL {
                 let card = card_config(keys(KeyType::Aes, len), Protocol::Scp03 { i });
                 let allowed =
@@ -171,6 +173,32 @@ fn scp03_every_i_level_and_key_size() {
             }
         }
     }
+}
+
+#[test]
+fn scp03_s16_handshake_has_16_byte_fields_and_modes_must_agree() {
+    let card = card_config(keys(KeyType::Aes, 16), Protocol::Scp03 { i: 0x71 });
+    let mut config = HostConfig::new(card.keys.clone());
+    config.scp03_mode = scp::scp03::Mode::S16;
+    let host = scp::danger::begin_with_source(config, &mut OsRng).unwrap();
+    // 80 50 KVN 00 10 <16-byte host challenge> 00
+    assert_eq!(host.command().len(), 5 + 16 + 1);
+    assert_eq!(host.command()[4], 0x10);
+    let (_, answer) = scp::initialize_update(&card, host.command(), &mut OsRng).unwrap();
+    // kdd 10, key information 3, challenge 16, cryptogram 16, counter 3, SW.
+    assert_eq!(answer.len(), 48 + 2);
+    let auth = host.on_init_update_response(&answer).unwrap();
+    assert_eq!(
+        auth.command()[4],
+        0x20,
+        "host cryptogram and C-MAC, 16 each"
+    );
+
+    // A host in S8 mode sends 8 bytes; an S16 card refuses them.
+    let s8 =
+        scp::danger::begin_with_source(HostConfig::new(card.keys.clone()), &mut OsRng).unwrap();
+    let err = scp::initialize_update(&card, s8.command(), &mut OsRng).unwrap_err();
+    assert!(err.to_string().contains("16 bytes"), "{err}");
 }
 
 #[test]

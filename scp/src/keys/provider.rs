@@ -108,6 +108,53 @@ pub trait KeyProvider: Send + Sync {
         aid: &[u8],
     ) -> Result<[u8; 8], ScpError>;
 
+    /// The SCP03 session keys in S8 or S16 mode, from challenges of the
+    /// mode's length. The default serves S8 through
+    /// [`KeyProvider::scp03_session_keys`]; a provider whose keys live
+    /// elsewhere (an HSM) must compute the 32-byte S16 context there, so it
+    /// says S16 is not available rather than guess.
+    fn scp03_session_keys_in(
+        &self,
+        key: &KeyContext,
+        mode: scp03::Mode,
+        host_challenge: &[u8],
+        card_challenge: &[u8],
+    ) -> Result<scp03::SessionKeys, ScpError> {
+        match (
+            mode,
+            <[u8; 8]>::try_from(host_challenge),
+            <[u8; 8]>::try_from(card_challenge),
+        ) {
+            (scp03::Mode::S8, Ok(host), Ok(card)) => self.scp03_session_keys(key, &host, &card),
+            (scp03::Mode::S8, ..) => Err(ScpError::malformed(
+                "SCP03 challenges",
+                "S8 mode needs 8-byte host and card challenges",
+            )),
+            (scp03::Mode::S16, ..) => Err(ScpError::Unsupported(
+                "SCP03 S16 mode with this key provider".into(),
+            )),
+        }
+    }
+
+    /// The pseudo-random card challenge in S8 or S16 mode; the default, as
+    /// [`KeyProvider::scp03_session_keys_in`], serves S8 only.
+    fn scp03_card_challenge_in(
+        &self,
+        key: &KeyContext,
+        mode: scp03::Mode,
+        sequence_counter: &[u8; 3],
+        aid: &[u8],
+    ) -> Result<Vec<u8>, ScpError> {
+        match mode {
+            scp03::Mode::S8 => Ok(self
+                .scp03_card_challenge(key, sequence_counter, aid)?
+                .to_vec()),
+            scp03::Mode::S16 => Err(ScpError::Unsupported(
+                "SCP03 S16 mode with this key provider".into(),
+            )),
+        }
+    }
+
     /// Key data encrypted under the static Key-DEK (SCP03 PUT KEY:
     /// AES-CBC, zero ICV). `data` is whole blocks.
     fn encrypt_key_data(&self, key: &KeyContext, data: &[u8]) -> Result<Vec<u8>, ScpError>;
@@ -264,6 +311,31 @@ impl KeyProvider for SoftwareKeys {
         aid: &[u8],
     ) -> Result<[u8; 8], ScpError> {
         scp03::pseudo_random_card_challenge(&self.card_keys(key)?.enc, sequence_counter, aid)
+    }
+
+    fn scp03_session_keys_in(
+        &self,
+        key: &KeyContext,
+        mode: scp03::Mode,
+        host_challenge: &[u8],
+        card_challenge: &[u8],
+    ) -> Result<scp03::SessionKeys, ScpError> {
+        scp03::mode::session_keys(&self.card_keys(key)?, mode, host_challenge, card_challenge)
+    }
+
+    fn scp03_card_challenge_in(
+        &self,
+        key: &KeyContext,
+        mode: scp03::Mode,
+        sequence_counter: &[u8; 3],
+        aid: &[u8],
+    ) -> Result<Vec<u8>, ScpError> {
+        scp03::mode::pseudo_random_card_challenge(
+            &self.card_keys(key)?.enc,
+            mode,
+            sequence_counter,
+            aid,
+        )
     }
 
     fn encrypt_key_data(&self, key: &KeyContext, data: &[u8]) -> Result<Vec<u8>, ScpError> {
