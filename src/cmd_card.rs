@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use cap_tools::Cap;
 use clap::{Args, Subcommand, ValueEnum};
 use gp::privileges::Privileges;
@@ -15,7 +15,7 @@ use loader::plan::{InstallOptions, LoadHash, LoadOptions};
 use scp::keys::{KeyType, StaticKeys};
 
 use crate::card_args::{
-    open_session, parse_aid, parse_hex, parse_u8, progress_bar, KeyArgs, Target, TransportArgs,
+    open_session, parse_aid, parse_hex, parse_hex_u8, parse_u8, progress_bar, KeyArgs, Target, TransportArgs,
 };
 use crate::secret::SecretHex;
 
@@ -101,6 +101,37 @@ pub enum CardCommand {
         opts: CardOpts,
         /// The CAP file whose package to delete.
         file: PathBuf,
+    },
+    /// Send personalization data to an applet through the security domain.
+    ///
+    /// INSTALL [for personalization] names the applet, then each block goes
+    /// in one STORE DATA (numbered from 00, the last one flagged), which the
+    /// security domain passes to the applet's
+    /// org.globalplatform.Application.processData. The applet decides what
+    /// the data means (applets/perso-data takes tag-length-value records).
+    ///
+    /// Example: jct store-data --applet F000000001A501 0103414243 020101
+    StoreData {
+        #[command(flatten)]
+        opts: CardOpts,
+        /// The applet instance to personalize.
+        #[arg(long, value_name = "AID")]
+        applet: String,
+        /// STORE DATA P1 bits besides the last-block flag (hex): data
+        /// structure (b5-b4, e.g. 08 for DGI, 10 for BER-TLV) and
+        /// encryption (b7-b6, 60 for data encrypted under the DEK).
+        #[arg(long, default_value = "00", value_parser = parse_hex_u8)]
+        p1: u8,
+        /// A file with one block per line, in hex (blank lines and lines
+        /// starting with # are skipped); instead of BLOCK arguments.
+        #[arg(long, value_name = "FILE", conflicts_with = "blocks")]
+        file: Option<PathBuf>,
+        /// Print what was sent as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The data blocks, in hex, at most 255 bytes each.
+        #[arg(value_name = "BLOCK", required_unless_present = "file")]
+        blocks: Vec<String>,
     },
     /// Add or replace a key set (3DES or AES), encrypted under the session DEK.
     PutKey {
@@ -344,6 +375,46 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, related)?;
             note!("deleted {}", hex::encode_upper(aid));
+            Ok(())
+        }
+        CardCommand::StoreData {
+            opts,
+            applet,
+            p1,
+            file,
+            json,
+            blocks,
+        } => {
+            let applet = parse_aid(&applet, "--applet")?;
+            if p1 & 0x80 != 0 {
+                bail!("--p1 {p1:02X} sets the last-block bit (80): jct sets it on the last block itself");
+            }
+            let blocks = match file {
+                Some(path) => read_blocks(&path)?,
+                None => blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(n, b)| parse_block(b, &format!("block {n}")))
+                    .collect::<Result<Vec<_>>>()?,
+            };
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.store_data(&applet, &blocks, p1)?;
+            let bytes: usize = blocks.iter().map(Vec::len).sum();
+            if json {
+                let v = serde_json::json!({
+                    "applet": hex::encode_upper(&applet),
+                    "blocks": blocks.len(),
+                    "bytes": bytes,
+                    "p1": format!("{p1:02X}"),
+                });
+                crate::out::line(format_args!("{v}"))?;
+            } else {
+                note!(
+                    "stored {} block(s), {bytes} byte(s), in {}",
+                    blocks.len(),
+                    hex::encode_upper(&applet)
+                );
+            }
             Ok(())
         }
         CardCommand::Uninstall { file, opts } => {
@@ -687,4 +758,41 @@ fn info(opts: &CardOpts, json: bool) -> Result<()> {
         crate::out::text(&info.to_text())?;
     }
     Ok(())
+}
+
+/// One STORE DATA block from hex: 1 to 255 bytes.
+fn parse_block(text: &str, what: &str) -> Result<Vec<u8>> {
+    let bytes = parse_hex(text, what)?;
+    if bytes.is_empty() || bytes.len() > 255 {
+        bail!(
+            "{what} has {} bytes; a STORE DATA block has 1 to 255",
+            bytes.len()
+        );
+    }
+    Ok(bytes)
+}
+
+/// The blocks of a `jct store-data --file`: one hex block per line.
+fn read_blocks(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    const MAX_FILE: u64 = 1 << 20;
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if len > MAX_FILE {
+        bail!("{}: {len} bytes is more than STORE DATA can carry (256 blocks)", path.display());
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut blocks = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        blocks.push(parse_block(line, &format!("{} line {}", path.display(), n + 1))?);
+    }
+    if blocks.is_empty() || blocks.len() > 256 {
+        bail!("{}: {} block(s); STORE DATA sends 1 to 256", path.display(), blocks.len());
+    }
+    Ok(blocks)
 }

@@ -230,3 +230,70 @@ fn applet_scripts_pass_in_process() {
         assert!(stdout.contains("all passed"), "{stdout}");
     }
 }
+
+/// applets/perso-data takes its records through the security domain:
+/// `jct store-data` sends INSTALL [for personalization] and STORE DATA,
+/// the emulator's ISD passes each block to the applet's
+/// Application.processData, and the applet answers them back with GET
+/// DATA. The refusals name their cause: no such instance, an applet that
+/// is not an org.globalplatform.Application, a malformed record, more
+/// records than the applet keeps (and a refused block stores nothing).
+#[test]
+fn perso_data_is_stored_through_the_security_domain() {
+    if !support::require::javac() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let api = java::api_jar(work.path(), None);
+    let emu = Emu::start(false, "3.0.5");
+    for name in ["perso-data", "hello"] {
+        let cap = java::build_applet(work.path(), &api, name, None).cap;
+        emu.jct(&["install", cap.to_str().unwrap()]).assert().success();
+    }
+    let applet = "F000000001A501";
+    // Two blocks: three records, the second block replacing tag 01.
+    emu.jct(&["store-data", "--applet", applet, "--json"])
+        .args(["0103414243 0202BEEF", "0101FF 1000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"blocks\":2"));
+    emu.jct(&["apdu", "--select", applet])
+        .args(["80CA000100", "80CA000200", "80CA001000", "80CA000300"])
+        .assert()
+        .success()
+        .stdout(predicate::str::diff("9000\nFF9000\nBEEF9000\n9000\n6A88\n"));
+    // A block file, with comments.
+    let file = work.path().join("perso.txt");
+    std::fs::write(&file, "# name and PIN\n0304 6A 63 74 21\n\n0402 1234\n").unwrap();
+    emu.jct(&["store-data", "--applet", applet, "--file", file.to_str().unwrap()])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("stored 2 block(s), 10 byte(s)"));
+    emu.jct(&["apdu", "--select", applet])
+        .args(["80CA000300", "80CA000400", "80CA000100"])
+        .assert()
+        .success()
+        .stdout(predicate::str::diff("9000\n6A6374219000\n12349000\nFF9000\n"));
+    // The refusals.
+    for (target, block, sw, cause) in [
+        ("F000000001A599", "010100", "6A88", "no application"),
+        ("F000000001A101", "010100", "6985", "org.globalplatform.Application"),
+        (applet, "0105AA", "6A80", "refused the data"),
+    ] {
+        emu.jct(&["store-data", "--applet", target, block])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(sw).and(predicate::str::contains(cause)));
+    }
+    // 16 slots, 5 used: a block with 12 new records is refused whole.
+    let many: String = (0x20..0x2C).map(|t| format!("{t:02X}0100")).collect();
+    emu.jct(&["store-data", "--applet", applet, &many])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6A84"));
+    emu.jct(&["apdu", "--select", applet])
+        .args(["80CA002000", "80CA000100"])
+        .assert()
+        .success()
+        .stdout(predicate::str::diff("9000\n6A88\nFF9000\n"));
+}

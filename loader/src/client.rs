@@ -656,6 +656,19 @@ impl GpClient {
         Ok(())
     }
 
+    /// Personalization data for `application`: INSTALL [for
+    /// personalization], then each block in a STORE DATA (the last one
+    /// flagged); `p1` carries the data structure and encryption bits.
+    pub fn store_data(
+        &mut self,
+        application: &[u8],
+        blocks: &[Vec<u8>],
+        p1: u8,
+    ) -> Result<(), GpError> {
+        self.run(&plan::personalize(application, blocks, p1)?, &mut |_| {})?;
+        Ok(())
+    }
+
     /// SET STATUS: a life cycle change of the application `aid`, or of the
     /// card (then `aid` is ignored and the selected security domain is used).
     pub fn set_status(&mut self, change: StatusChange, aid: Option<&[u8]>) -> Result<(), GpError> {

@@ -369,6 +369,28 @@ pub fn store_data(blocks: &[Vec<u8>], p1: u8) -> Result<Plan, PlanError> {
     Ok(Plan { steps })
 }
 
+/// INSTALL [for personalization] of `application`, then STORE DATA of
+/// `blocks` to it through the security domain (GP 2.3.1 11.5.2.3.5 and
+/// 11.11): the way an issuer writes an applet's personalization data.
+pub fn personalize(application: &[u8], blocks: &[Vec<u8>], p1: u8) -> Result<Plan, PlanError> {
+    if !(5..=16).contains(&application.len()) {
+        return Err(PlanError::Invalid(format!(
+            "application AID {} has {} bytes; an AID has 5 to 16",
+            hex::encode_upper(application),
+            application.len()
+        )));
+    }
+    if blocks.is_empty() {
+        return Err(PlanError::Invalid("no STORE DATA block to send".into()));
+    }
+    let mut steps = vec![Step::ok(
+        CommandKind::InstallForPersonalization,
+        commands::install_for_personalization(application)?,
+    )];
+    steps.extend(store_data(blocks, p1)?.steps);
+    Ok(Plan { steps })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +407,27 @@ mod tests {
         let (_, files_only) = legacy.otherwise.as_ref().unwrap();
         assert_eq!(files_only.command.p1(), Scope::LoadFiles.p1());
         assert!(files_only.more.is_some());
+    }
+
+    #[test]
+    fn personalize_names_the_application_then_numbers_the_blocks() {
+        let aid = hex::decode("F000000001A501").unwrap();
+        let plan = personalize(&aid, &[vec![1, 1, 0xAA], vec![2, 0]], 0).unwrap();
+        let bytes: Vec<String> = plan
+            .steps
+            .iter()
+            .map(|s| hex::encode_upper(s.command.to_bytes()))
+            .collect();
+        assert_eq!(
+            bytes,
+            [
+                "80E620000D000007F000000001A50100000000",
+                "80E20000030101AA00",
+                "80E2800102020000",
+            ]
+        );
+        assert!(personalize(&aid[..3], &[vec![1]], 0).is_err());
+        assert!(personalize(&aid, &[], 0).is_err());
     }
 
     #[test]
