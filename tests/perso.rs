@@ -1056,10 +1056,79 @@ fn a_refusal_after_load_rolls_back() {
     let r = &rows[0];
     assert_eq!(r.state, "failed", "{r:#?}");
     assert_eq!(r.step.as_deref(), Some("STORE DATA block 1/1"), "{r:#?}");
-    assert_eq!(r.sw.as_deref(), Some("6D00"), "{r:#?}");
+    assert_eq!(r.sw.as_deref(), Some("6985"), "{r:#?}");
     assert_eq!(r.rolled_back, Some(true), "{r:#?}");
     assert_eq!(r.keys_changed, Some(false), "{r:#?}");
     assert_untouched(&c);
+}
+
+/// Per-card personalization data for an applet: the job installs
+/// applets/perso-data and names it in `[store_data] applet`, so each card
+/// gets INSTALL [for personalization] and the STORE DATA blocks of its own
+/// CIN from the data file, which the applet then reads back (GET DATA);
+/// a card whose CIN the file does not list gets the "default" blocks.
+#[test]
+fn store_data_reaches_the_applet_with_each_cards_own_data() {
+    if !support::require::javac() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = setup(dir.path());
+    let api = support::java::api_jar(dir.path(), None);
+    let cap = support::java::build_applet(dir.path(), &api, "perso-data", None).cap;
+    let applet = "F000000001A501";
+    std::fs::write(
+        dir.path().join("hello.toml"),
+        format!(
+            "[[install]]\ncap = {:?}\n[store_data]\nfile = \"data.json\"\napplet = \"{applet}\"\n",
+            cap.display().to_string()
+        ),
+    )
+    .unwrap();
+    let cards = [
+        card(dir.path(), "a0", false, "A1", false),
+        card(dir.path(), "a1", false, "A1", false),
+        card(dir.path(), "a2", false, "A1", false),
+    ];
+    // Tag 01: the card's own CIN; tag 02 the same for the first two.
+    let mut data = serde_json::Map::new();
+    for c in &cards[..2] {
+        data.insert(
+            c.cin.clone(),
+            serde_json::json!([format!("01{:02X}{}", c.cin.len() / 2, c.cin), "020155"]),
+        );
+    }
+    data.insert("default".into(), serde_json::json!(["0101DD"]));
+    std::fs::write(
+        dir.path().join("data.json"),
+        serde_json::Value::Object(data).to_string(),
+    )
+    .unwrap();
+    let refs: Vec<&Card> = cards.iter().collect();
+    let s = station(&pki, "s1", "127.0.0.1:0", &refs);
+    let ks = keyserver(&config(dir.path(), &[("s1", &s.control)]));
+    let rows = wait_for(&dir.path().join("audit.db"), "the jobs", |rows| {
+        rows.len() == cards.len() && rows.iter().all(|r| r.state != "running")
+    });
+    drop(ks);
+    drop(s);
+    for r in &rows {
+        assert_eq!(r.state, "ok", "{r:#?}");
+    }
+    for (i, c) in cards.iter().enumerate() {
+        let out = jct()
+            .args(["apdu", "--emu", &c.addr, "--select", applet])
+            .args(["80CA000100", "80CA000200"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let expected = if i < 2 {
+            format!("9000\n{}9000\n559000\n", c.cin)
+        } else {
+            "9000\nDD9000\n6A88\n".to_string()
+        };
+        assert_eq!(text, expected, "{}: {}", c.cin, String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// A PC/SC reader (pcscd with vsmartcard's vpcd driver) in a station: a

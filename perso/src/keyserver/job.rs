@@ -15,6 +15,8 @@
 //! [store_data]                  # optional: STORE DATA blocks per card
 //! file = "cards.json"           # { "<CIN>": ["hex block", ...], "default": [...] }
 //! p1 = "00"
+//! applet = "F0000000010101"     # optional: the applet the data is for (INSTALL
+//!                               # [for personalization] first); else the ISD
 //! [put_keys]                    # the card's new diversified keys
 //! ```
 
@@ -84,6 +86,8 @@ struct StoreDataFile {
     file: PathBuf,
     #[serde(default)]
     p1: Option<String>,
+    #[serde(default)]
+    applet: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,11 +103,24 @@ pub struct InstallItem {
     pub options: InstallOptions,
 }
 
-/// STORE DATA blocks by CIN (and "DEFAULT"), and the P1 of each.
-pub type StoreData = (BTreeMap<String, Vec<Vec<u8>>>, u8);
+/// STORE DATA blocks by CIN (and "DEFAULT"), the P1 of each, and the
+/// applet they are for.
+#[derive(Debug, Clone)]
+pub struct StoreData {
+    pub blocks: BTreeMap<String, Vec<Vec<u8>>>,
+    pub p1: u8,
+    /// The applet instance INSTALL [for personalization] names; none sends
+    /// the blocks to the security domain itself.
+    pub applet: Option<Vec<u8>>,
+}
 
-/// One card's STORE DATA blocks and P1.
-pub type CardData<'a> = (&'a [Vec<u8>], u8);
+/// One card's STORE DATA blocks, their P1, and the applet they are for.
+#[derive(Debug, Clone, Copy)]
+pub struct CardData<'a> {
+    pub blocks: &'a [Vec<u8>],
+    pub p1: u8,
+    pub applet: Option<&'a [u8]>,
+}
 
 /// A job, checked and with its CAPs read.
 #[derive(Clone)]
@@ -250,7 +267,21 @@ impl Job {
                         .map(|p| hex_byte(p, "p1", path))
                         .transpose()?
                         .unwrap_or(0);
-                Some((blocks, p1))
+                let applet = match &s.applet {
+                    None => None,
+                    Some(a) => {
+                        let aid = hex_field(a, "store_data.applet", path)?;
+                        if !(5..=16).contains(&aid.len()) {
+                            return Err(format!(
+                                "{}: store_data.applet {a:?} has {} bytes; an AID has 5 to 16",
+                                path.display(),
+                                aid.len()
+                            ));
+                        }
+                        Some(aid)
+                    }
+                };
+                Some(StoreData { blocks, p1, applet })
             }
         };
         Ok(Job {
@@ -269,7 +300,7 @@ impl Job {
     /// The STORE DATA blocks for a card (by CIN, else "default"); an error
     /// when the job has a data file that names neither.
     pub fn data_for(&self, cin: Option<&str>) -> Result<Option<CardData<'_>>, String> {
-        let Some((blocks, p1)) = &self.store_data else {
+        let Some(StoreData { blocks, p1, applet }) = &self.store_data else {
             return Ok(None);
         };
         let key = cin.map(str::to_ascii_uppercase);
@@ -278,7 +309,11 @@ impl Job {
             .and_then(|k| blocks.get(k))
             .or_else(|| blocks.get("DEFAULT"))
         {
-            Some(b) => Ok(Some((b.as_slice(), *p1))),
+            Some(b) => Ok(Some(CardData {
+                blocks: b.as_slice(),
+                p1: *p1,
+                applet: applet.as_deref(),
+            })),
             None => Err(format!(
                 "the data file has no entry for CIN {} and no \"default\"",
                 cin.unwrap_or("(none)")
@@ -318,8 +353,8 @@ mod tests {
         assert_eq!(j.install.len(), 1);
         assert_eq!(j.install[0].package, hex::decode("F00000000101").unwrap());
         assert!(j.put_keys);
-        assert_eq!(j.data_for(Some("AABB")).unwrap().unwrap().0, &[vec![3u8]]);
-        assert_eq!(j.data_for(None).unwrap().unwrap().0, &[vec![1u8, 2]]);
+        assert_eq!(j.data_for(Some("AABB")).unwrap().unwrap().blocks, &[vec![3u8]]);
+        assert_eq!(j.data_for(None).unwrap().unwrap().blocks, &[vec![1u8, 2]]);
 
         let bad = write(dir.path(), "b.json", r#"{"security_level": "max"}"#);
         assert!(Job::load("b", &bad)

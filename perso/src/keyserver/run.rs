@@ -171,10 +171,30 @@ impl Runner<'_> {
             .job
             .data_for(self.card.cin.as_deref())
             .map_err(|e| at("STORE DATA")(GpError::Protocol(e)))?;
-        if let Some((blocks, p1)) = data {
-            let p = plan::store_data(blocks, p1).map_err(|e| at("STORE DATA")(e.into()))?;
-            let n = p.steps.len();
-            self.play(&p, &|done| format!("STORE DATA block {}/{n}", done + 1))?;
+        if let Some(data) = data {
+            match data.applet {
+                // INSTALL [for personalization] of the applet, then its
+                // blocks through the security domain.
+                Some(applet) => {
+                    let aid = hex::encode_upper(applet);
+                    let p = plan::personalize(applet, data.blocks, data.p1)
+                        .map_err(|e| at(format!("INSTALL [for personalization] {aid}"))(e.into()))?;
+                    let n = p.steps.len() - 1;
+                    self.play(&p, &|done| {
+                        if done == 0 {
+                            format!("INSTALL [for personalization] {aid}")
+                        } else {
+                            format!("STORE DATA block {done}/{n} to {aid}")
+                        }
+                    })?;
+                }
+                None => {
+                    let p = plan::store_data(data.blocks, data.p1)
+                        .map_err(|e| at("STORE DATA")(e.into()))?;
+                    let n = p.steps.len();
+                    self.play(&p, &|done| format!("STORE DATA block {}/{n}", done + 1))?;
+                }
+            }
         }
         if self.job.put_keys {
             if self.current == Keys::Transport {
