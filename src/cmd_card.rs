@@ -15,7 +15,8 @@ use loader::plan::{InstallOptions, LoadHash, LoadOptions};
 use scp::keys::{KeyType, StaticKeys};
 
 use crate::card_args::{
-    open_session, parse_aid, parse_hex, parse_hex_u8, parse_u8, progress_bar, KeyArgs, Target, TransportArgs,
+    open_session, parse_aid, parse_hex, parse_hex_u8, parse_u8, progress_bar, KeyArgs, Target,
+    TransportArgs,
 };
 use crate::secret::SecretHex;
 
@@ -779,20 +780,30 @@ fn read_blocks(path: &std::path::Path) -> Result<Vec<Vec<u8>>> {
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
     if len > MAX_FILE {
-        bail!("{}: {len} bytes is more than STORE DATA can carry (256 blocks)", path.display());
+        bail!(
+            "{}: {len} bytes is more than STORE DATA can carry (256 blocks)",
+            path.display()
+        );
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut blocks = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        blocks.push(parse_block(line, &format!("{} line {}", path.display(), n + 1))?);
+        blocks.push(parse_block(
+            line,
+            &format!("{} line {}", path.display(), n + 1),
+        )?);
     }
     if blocks.is_empty() || blocks.len() > 256 {
-        bail!("{}: {} block(s); STORE DATA sends 1 to 256", path.display(), blocks.len());
+        bail!(
+            "{}: {} block(s); STORE DATA sends 1 to 256",
+            path.display(),
+            blocks.len()
+        );
     }
     Ok(blocks)
 }

@@ -248,7 +248,9 @@ fn perso_data_is_stored_through_the_security_domain() {
     let emu = Emu::start(false, "3.0.5");
     for name in ["perso-data", "hello"] {
         let cap = java::build_applet(work.path(), &api, name, None).cap;
-        emu.jct(&["install", cap.to_str().unwrap()]).assert().success();
+        emu.jct(&["install", cap.to_str().unwrap()])
+            .assert()
+            .success();
     }
     let applet = "F000000001A501";
     // Two blocks: three records, the second block replacing tag 01.
@@ -265,19 +267,32 @@ fn perso_data_is_stored_through_the_security_domain() {
     // A block file, with comments.
     let file = work.path().join("perso.txt");
     std::fs::write(&file, "# name and PIN\n0304 6A 63 74 21\n\n0402 1234\n").unwrap();
-    emu.jct(&["store-data", "--applet", applet, "--file", file.to_str().unwrap()])
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("stored 2 block(s), 10 byte(s)"));
+    emu.jct(&[
+        "store-data",
+        "--applet",
+        applet,
+        "--file",
+        file.to_str().unwrap(),
+    ])
+    .assert()
+    .success()
+    .stderr(predicate::str::contains("stored 2 block(s), 10 byte(s)"));
     emu.jct(&["apdu", "--select", applet])
         .args(["80CA000300", "80CA000400", "80CA000100"])
         .assert()
         .success()
-        .stdout(predicate::str::diff("9000\n6A6374219000\n12349000\nFF9000\n"));
+        .stdout(predicate::str::diff(
+            "9000\n6A6374219000\n12349000\nFF9000\n",
+        ));
     // The refusals.
     for (target, block, sw, cause) in [
         ("F000000001A599", "010100", "6A88", "no application"),
-        ("F000000001A101", "010100", "6985", "org.globalplatform.Application"),
+        (
+            "F000000001A101",
+            "010100",
+            "6985",
+            "org.globalplatform.Application",
+        ),
         (applet, "0105AA", "6A80", "refused the data"),
     ] {
         emu.jct(&["store-data", "--applet", target, block])

@@ -821,6 +821,23 @@ fn softhsm2_refusing_clear_card_keys_fails_scp02_put_key_only() {
 /// card.
 #[test]
 fn faults_fail_their_own_jobs_only() {
+    faults(Backend::File);
+}
+
+/// The same faults with the master keys in a SoftHSM2 token.
+#[test]
+fn faults_fail_their_own_jobs_only_keys_in_softhsm2() {
+    faults(Backend::SoftHsm2);
+}
+
+fn faults(backend: Backend) {
+    let hsm = match backend {
+        Backend::File => None,
+        Backend::SoftHsm2 => match softhsm_keys() {
+            Some(s) => Some(s),
+            None => return,
+        },
+    };
     let dir = tempfile::tempdir().unwrap();
     let pki = setup(dir.path());
     let healthy1: Vec<Card> = (0..3)
@@ -839,8 +856,18 @@ fn faults_fail_their_own_jobs_only() {
     let s1 = station(&pki, "s1", "127.0.0.1:0", &on1);
     let mut s2 = station(&pki, "s2", "127.0.0.1:0", &on2);
     let s2_control = s2.control.clone();
-    let cfg = config(dir.path(), &[("s1", &s1.control), ("s2", &s2_control)]);
-    let ks = keyserver(&cfg);
+    let keys = match backend {
+        Backend::File => FILE_KEYS.to_string(),
+        Backend::SoftHsm2 => hsm_keys(dir.path(), "allow-where-token-lacks"),
+    };
+    let cfg = config_with(
+        dir.path(),
+        "keyserver",
+        &keys,
+        "sqlite = \"audit.db\"",
+        &[("s1", &s1.control), ("s2", &s2_control)],
+    );
+    let ks = keyserver_logged(&cfg, None, hsm);
     let db = dir.path().join("audit.db");
     // The station's connection is cut once it has started jobs.
     wait_for(&db, "a job on s2", |rows| {
@@ -1127,7 +1154,13 @@ fn store_data_reaches_the_applet_with_each_cards_own_data() {
         } else {
             "9000\nDD9000\n6A88\n".to_string()
         };
-        assert_eq!(text, expected, "{}: {}", c.cin, String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            text,
+            expected,
+            "{}: {}",
+            c.cin,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 

@@ -274,8 +274,9 @@ mod tests {
         let d = v.to_data().unwrap();
         assert_eq!(hex::encode_upper(&d), "000007F000000001A501000000");
         assert_eq!(InstallForPersonalization::parse(&d).unwrap(), v);
-        let err = InstallForPersonalization::parse(&hex::decode("000007F000000001A501010000").unwrap())
-            .unwrap_err();
+        let err =
+            InstallForPersonalization::parse(&hex::decode("000007F000000001A501010000").unwrap())
+                .unwrap_err();
         assert!(err.0.contains("privileges"), "{err}");
         assert!(InstallForPersonalization::parse(&hex::decode("0000").unwrap()).is_err());
     }

@@ -24,7 +24,8 @@ const P1_LAST_BLOCK: u8 = 0x80;
 /// INSTALL [for personalization]: the instance must exist, not be locked
 /// and implement org.globalplatform.Application.
 pub fn for_personalization(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> Outcome {
-    let v = InstallForPersonalization::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+    let v =
+        InstallForPersonalization::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
     let aid = v.application_aid;
     check_aid(&aid, "application AID")?;
     let name = hex::encode_upper(&aid);
@@ -38,7 +39,10 @@ pub fn for_personalization(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> O
     if life_cycle.is_locked() {
         return Err(fail(
             sw::CONDITIONS,
-            format!("application {name} is {}: it cannot be personalized", life_cycle.describe(false, false)),
+            format!(
+                "application {name} is {}: it cannot be personalized",
+                life_cycle.describe(false, false)
+            ),
         ));
     }
     let info = card

@@ -353,7 +353,10 @@ mod tests {
         assert_eq!(j.install.len(), 1);
         assert_eq!(j.install[0].package, hex::decode("F00000000101").unwrap());
         assert!(j.put_keys);
-        assert_eq!(j.data_for(Some("AABB")).unwrap().unwrap().blocks, &[vec![3u8]]);
+        assert_eq!(
+            j.data_for(Some("AABB")).unwrap().unwrap().blocks,
+            &[vec![3u8]]
+        );
         assert_eq!(j.data_for(None).unwrap().unwrap().blocks, &[vec![1u8, 2]]);
 
         let bad = write(dir.path(), "b.json", r#"{"security_level": "max"}"#);

@@ -177,8 +177,9 @@ impl Runner<'_> {
                 // blocks through the security domain.
                 Some(applet) => {
                     let aid = hex::encode_upper(applet);
-                    let p = plan::personalize(applet, data.blocks, data.p1)
-                        .map_err(|e| at(format!("INSTALL [for personalization] {aid}"))(e.into()))?;
+                    let p = plan::personalize(applet, data.blocks, data.p1).map_err(|e| {
+                        at(format!("INSTALL [for personalization] {aid}"))(e.into())
+                    })?;
                     let n = p.steps.len() - 1;
                     self.play(&p, &|done| {
                         if done == 0 {
