@@ -54,12 +54,20 @@ fn ok(c: &mut Command) {
     );
 }
 
+/// A free port for a card, below Linux's default ephemeral range (32768
+/// and up): the stations' and the key server's own sockets bind port 0
+/// while the cards are not started yet, and an ephemeral port could take
+/// a card's address.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(20_000);
+    loop {
+        let p = NEXT.fetch_add(1, Ordering::Relaxed);
+        assert!(p < 32_768, "no free port below the ephemeral range");
+        if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() {
+            return p;
+        }
+    }
 }
 
 /// User + system CPU seconds of a process.
