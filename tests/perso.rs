@@ -626,17 +626,34 @@ enum Backend {
     SoftHsm2,
 }
 
+impl Backend {
+    /// The SoftHSM2 token for this backend (`Some(None)` for the key file);
+    /// `None` when SoftHSM2 is missing and the test is to skip.
+    fn token(self) -> Option<Option<&'static softhsm::SoftHsm>> {
+        match self {
+            Backend::File => Some(None),
+            Backend::SoftHsm2 => softhsm_keys().map(Some),
+        }
+    }
+
+    /// The key server's [keys] for this backend. SoftHSM2 lacks what EMV
+    /// diversification and SCP02 PUT KEY need inside the token (see the
+    /// README): those card keys may pass through the key server.
+    fn keys(self, dir: &Path) -> String {
+        match self {
+            Backend::File => FILE_KEYS.to_string(),
+            Backend::SoftHsm2 => hsm_keys(dir, "allow-where-token-lacks"),
+        }
+    }
+}
+
 /// 2 stations × 16 emulated cards, one key server: all 32 personalized,
 /// and the audit log says so for each; one more card, of a type whose
 /// transport key set is wrong, fails at authentication and is untouched.
 /// Says how long the key server took.
 fn thirty_two_cards(backend: Backend) {
-    let hsm = match backend {
-        Backend::File => None,
-        Backend::SoftHsm2 => match softhsm_keys() {
-            Some(s) => Some(s),
-            None => return,
-        },
+    let Some(hsm) = backend.token() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let pki = setup(dir.path());
@@ -651,12 +668,7 @@ fn thirty_two_cards(backend: Backend) {
     on2.push(&wrong);
     let s1 = station(&pki, "s1", "127.0.0.1:0", &aes.iter().collect::<Vec<_>>());
     let s2 = station(&pki, "s2", "127.0.0.1:0", &on2);
-    let keys = match backend {
-        Backend::File => FILE_KEYS.to_string(),
-        // SoftHSM2 lacks what EMV diversification and SCP02 PUT KEY need
-        // inside the token (see the README): those card keys may pass.
-        Backend::SoftHsm2 => hsm_keys(dir.path(), "allow-where-token-lacks"),
-    };
+    let keys = backend.keys(dir.path());
     let cfg = config_with(
         dir.path(),
         "keyserver",
@@ -831,12 +843,8 @@ fn faults_fail_their_own_jobs_only_keys_in_softhsm2() {
 }
 
 fn faults(backend: Backend) {
-    let hsm = match backend {
-        Backend::File => None,
-        Backend::SoftHsm2 => match softhsm_keys() {
-            Some(s) => Some(s),
-            None => return,
-        },
+    let Some(hsm) = backend.token() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let pki = setup(dir.path());
@@ -856,10 +864,7 @@ fn faults(backend: Backend) {
     let s1 = station(&pki, "s1", "127.0.0.1:0", &on1);
     let mut s2 = station(&pki, "s2", "127.0.0.1:0", &on2);
     let s2_control = s2.control.clone();
-    let keys = match backend {
-        Backend::File => FILE_KEYS.to_string(),
-        Backend::SoftHsm2 => hsm_keys(dir.path(), "allow-where-token-lacks"),
-    };
+    let keys = backend.keys(dir.path());
     let cfg = config_with(
         dir.path(),
         "keyserver",
