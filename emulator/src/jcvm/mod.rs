@@ -671,36 +671,22 @@ impl Jcvm {
             }
             Ok(Exit::Mute(why)) => Answer::Mute(why),
             Ok(Exit::Uncaught(obj)) => {
-                let rt = self.rt.as_ref();
-                let iso = rt.is_some_and(|rt| match state.heap.get(obj) {
-                    Some(Obj::Instance { class, .. }) => {
-                        rt.assignable(*class, rt.sys.iso_exception)
-                    }
-                    _ => false,
-                });
-                let reason = match state.heap.get(obj) {
-                    Some(Obj::Instance {
-                        native: NativeData::Reason(r),
-                        ..
-                    }) => Some(*r),
-                    _ => None,
-                };
-                match (iso, reason) {
+                match self.iso_reason(state, obj) {
                     // The data the applet sent before throwing goes out
                     // with the exception's status word, as on cards (and
                     // in jCardSim): the idiom of sendBytes then
                     // ISOException.throwIt(0x61xx) for more data to come,
                     // or of data with a warning such as 6310.
-                    (true, Some(r)) => Answer::Response {
+                    Some(r) => Answer::Response {
                         data: self
                             .env
                             .as_ref()
                             .map(|e| e.apdu.out.clone())
                             .unwrap_or_default(),
-                        sw: r as u16,
-                        note: Some(format!("ISOException {:04X}", r as u16)),
+                        sw: r,
+                        note: Some(format!("ISOException {r:04X}")),
                     },
-                    _ => {
+                    None => {
                         let why = self.describe_exit(state, &Exit::Uncaught(obj));
                         Answer::sw(SW_UNKNOWN, format!("process() ended with {why}"))
                     }
