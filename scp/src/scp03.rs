@@ -69,11 +69,10 @@ fn require_aes(key: &Key) -> Result<(), ScpError> {
     }
 }
 
-fn derive_8(key: &Key, constant: u8, context: &[u8]) -> Result<[u8; 8], ScpError> {
-    let out = kdf(key, constant, context, 8)?;
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&out);
-    Ok(bytes)
+/// An S8 output of [`mode`]'s functions, always 8 bytes.
+fn s8(out: Vec<u8>) -> Result<[u8; 8], ScpError> {
+    <[u8; 8]>::try_from(out.as_slice())
+        .map_err(|_| ScpError::malformed("S8 value", format!("{} bytes", out.len())))
 }
 
 /// The three SCP03 session keys of one session.
@@ -93,16 +92,7 @@ impl SessionKeys {
         host_challenge: &[u8; 8],
         card_challenge: &[u8; 8],
     ) -> Result<Self, ScpError> {
-        let context = [&host_challenge[..], card_challenge].concat();
-        let derive = |base: &Key, constant| -> Result<Key, ScpError> {
-            let bytes = zeroize::Zeroizing::new(kdf(base, constant, &context, base.len())?);
-            Ok(Key::aes(&bytes)?)
-        };
-        Ok(SessionKeys {
-            enc: derive(&keys.enc, DERIVE_S_ENC)?,
-            mac: derive(&keys.mac, DERIVE_S_MAC)?,
-            rmac: derive(&keys.mac, DERIVE_S_RMAC)?,
-        })
+        mode::session_keys(keys, Mode::S8, host_challenge, card_challenge)
     }
 
     /// Session keys derived elsewhere (by an HSM holding the static keys):
@@ -135,11 +125,12 @@ pub fn card_cryptogram(
     host_challenge: &[u8; 8],
     card_challenge: &[u8; 8],
 ) -> Result<[u8; 8], ScpError> {
-    derive_8(
-        &keys.mac,
-        DERIVE_CARD_CRYPTOGRAM,
-        &[&host_challenge[..], card_challenge].concat(),
-    )
+    s8(mode::card_cryptogram(
+        keys,
+        Mode::S8,
+        host_challenge,
+        card_challenge,
+    )?)
 }
 
 /// The host cryptogram: as the card cryptogram with constant 01.
@@ -148,11 +139,12 @@ pub fn host_cryptogram(
     host_challenge: &[u8; 8],
     card_challenge: &[u8; 8],
 ) -> Result<[u8; 8], ScpError> {
-    derive_8(
-        &keys.mac,
-        DERIVE_HOST_CRYPTOGRAM,
-        &[&host_challenge[..], card_challenge].concat(),
-    )
+    s8(mode::host_cryptogram(
+        keys,
+        Mode::S8,
+        host_challenge,
+        card_challenge,
+    )?)
 }
 
 /// The pseudo-random card challenge ("i" bit 10): 64 bits of KDF output
@@ -164,11 +156,12 @@ pub fn pseudo_random_card_challenge(
     sequence_counter: &[u8; 3],
     aid: &[u8],
 ) -> Result<[u8; 8], ScpError> {
-    derive_8(
+    s8(mode::pseudo_random_card_challenge(
         static_enc,
-        DERIVE_CARD_CHALLENGE,
-        &[&sequence_counter[..], aid].concat(),
-    )
+        Mode::S8,
+        sequence_counter,
+        aid,
+    )?)
 }
 
 /// What a response must be checked against: the MAC chaining value and

@@ -191,44 +191,16 @@ fn multiselectable_targets(
     heap: &mut Heap,
     class: u32,
 ) -> Result<Option<[Target; 2]>, String> {
-    let iface = rt.api_class_by_name(heap, "javacard/framework/MultiSelectable")?;
+    const MULTI: &str = "javacard/framework/MultiSelectable";
+    let iface = rt.api_class_by_name(heap, MULTI)?;
     if !rt.assignable(class, iface) {
         return Ok(None);
     }
-    let table = api::table(rt.api);
-    let token = |name: &str| {
-        table
-            .packages
-            .iter()
-            .flat_map(|p| p.classes.iter())
-            .find(|c| c.name == "javacard/framework/MultiSelectable")
-            .and_then(|c| c.methods.iter().find(|m| m.name == name))
-            .map(|m| m.token)
+    let target = |name: &str| {
+        interface_target(rt, class, iface, MULTI, name)
+            .ok_or("the applet's MultiSelectable methods are not linked")
     };
-    let mut out = [Target::None; 2];
-    for (i, name) in ["select", "deselect"].iter().enumerate() {
-        let t = token(name).ok_or("the API has no MultiSelectable method")?;
-        // The interface token maps to a virtual method token in the
-        // class that declares the interface; the Class component lists
-        // superinterfaces too, each with its own map.
-        let mut cur = Some(class);
-        let mut found = None;
-        while let Some(ci) = cur {
-            let k = rt.class(ci).ok_or("unlinked class")?;
-            if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == iface) {
-                if let Some(&vt) = map.get(usize::from(t)) {
-                    found = rt
-                        .class(class)
-                        .and_then(|k| k.public.get(usize::from(vt & 0x7F)))
-                        .copied();
-                    break;
-                }
-            }
-            cur = k.super_class;
-        }
-        out[i] = found.ok_or("the applet's MultiSelectable methods are not linked")?;
-    }
-    Ok(Some(out))
+    Ok(Some([target("select")?, target("deselect")?]))
 }
 
 /// The limits of a profile.
@@ -1028,36 +1000,15 @@ fn interface_target(
     None
 }
 
+/// AppletEvent.uninstall of an applet class, when it implements it.
 fn applet_event_target(rt: &Runtime, class: u32) -> Option<Target> {
-    let token = api::table(rt.api)
-        .packages
-        .iter()
-        .flat_map(|p| p.classes.iter())
-        .find(|c| c.name == "javacard/framework/AppletEvent")?
-        .methods
-        .iter()
-        .find(|m| m.name == "uninstall")?
-        .token;
-    let mut cur = Some(class);
-    let mut depth = 0;
-    while let Some(c) = cur {
-        let k = rt.class(c)?;
-        if let Some((_, map)) = k.interfaces.iter().find(|(i, _)| *i == rt.sys.applet_event) {
-            let vt = *map.get(usize::from(token))?;
-            let table = if vt & 0x80 != 0 {
-                &k.package
-            } else {
-                &k.public
-            };
-            return table.get(usize::from(vt & 0x7F)).copied();
-        }
-        depth += 1;
-        if depth > 64 {
-            return None;
-        }
-        cur = k.super_class;
-    }
-    None
+    interface_target(
+        rt,
+        class,
+        rt.sys.applet_event,
+        "javacard/framework/AppletEvent",
+        "uninstall",
+    )
 }
 
 /// A readable account of how a call ended.

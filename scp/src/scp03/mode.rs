@@ -202,23 +202,6 @@ mod tests {
     }
 
     #[test]
-    fn s8_matches_the_fixed_size_functions() {
-        let keys = StaticKeys::single(
-            Key::aes(&h("404142434445464748494A4B4C4D4E4F")).unwrap(),
-            0x30,
-        );
-        let hc = [1u8; 8];
-        let cc = [2u8; 8];
-        let fixed = SessionKeys::derive(&keys, &hc, &cc).unwrap();
-        let moded = session_keys(&keys, Mode::S8, &hc, &cc).unwrap();
-        assert_eq!(fixed, moded);
-        assert_eq!(
-            card_cryptogram(&moded, Mode::S8, &hc, &cc).unwrap(),
-            super::super::card_cryptogram(&fixed, &hc, &cc).unwrap()
-        );
-    }
-
-    #[test]
     fn wrong_lengths_are_refused() {
         let keys = StaticKeys::single(Key::aes(&[0; 16]).unwrap(), 0x30);
         let err = session_keys(&keys, Mode::S16, &[0; 8], &[0; 16]).unwrap_err();
