@@ -553,11 +553,7 @@ fn check_only(
 ) -> Result<()> {
     let report = client.check_compatibility(cap, options)?;
     if json {
-        let out = serde_json::json!({
-            "package": package_label(cap),
-            "compatible": report.ok(),
-            "compatibility": report,
-        });
+        let out = report_json(cap, &report);
         crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
     } else {
         crate::out::text(&report_text(&report))?;
@@ -592,16 +588,22 @@ fn report_text(report: &Report) -> String {
     s
 }
 
+/// The report as `jct load/install --json` prints it: the package, whether
+/// it fits, and every comparison; callers add what happened.
+fn report_json(cap: &Cap, report: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "package": package_label(cap),
+        "compatible": report.ok(),
+        "compatibility": report,
+    })
+}
+
 /// After a load or install that passed the checks (or was forced): the
 /// report on stderr in text, or on stdout in JSON with what was created.
 fn print_outcome(cap: &Cap, report: &Report, json: bool, created: &[Vec<u8>]) -> Result<()> {
     if json {
-        let out = serde_json::json!({
-            "package": package_label(cap),
-            "compatible": report.ok(),
-            "compatibility": report,
-            "installed": created.iter().map(hex::encode_upper).collect::<Vec<_>>(),
-        });
+        let mut out = report_json(cap, report);
+        out["installed"] = created.iter().map(hex::encode_upper).collect();
         crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
     } else {
         for line in report_text(report).lines() {
@@ -618,12 +620,9 @@ fn checked<T>(cap: &Cap, json: bool, r: Result<T, loader::client::GpError>) -> R
     match r {
         Err(loader::client::GpError::Incompatible { package, report }) => {
             if json {
-                let out = serde_json::json!({
-                    "package": package_label(cap),
-                    "compatible": false,
-                    "compatibility": report,
-                    "error": format!("{package} does not fit this card, nothing was loaded"),
-                });
+                let mut out = report_json(cap, &report);
+                out["error"] =
+                    format!("{package} does not fit this card, nothing was loaded").into();
                 crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
             } else {
                 for line in report_text(&report).lines() {
