@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use cryptoki::context::{CInitializeArgs, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -157,6 +157,34 @@ fn context(module: &Path) -> Result<Pkcs11, HsmError> {
     Ok(pkcs11)
 }
 
+/// Writers of token objects take this lock alone, everything else that
+/// uses a session takes it shared. SoftHSM2's file store fails a
+/// C_CreateObject of a token object with CKR_GENERAL_ERROR while another
+/// thread of the process reads or derives from the same token (seen with
+/// tests running in parallel); imports are rare (setting up keys), so
+/// making them wait for the token to be idle costs nothing in a session.
+static TOKEN_WRITES: RwLock<()> = RwLock::new(());
+
+/// The token objects of the key set `label`, version `version`.
+fn find_in(s: &Session, label: &str, version: u8) -> Result<Vec<(Component, MasterKey)>, HsmError> {
+    let handles = s
+        .find_objects(&[
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::Token(true),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(|e| HsmError::call(format!("looking up key {label:?}"), e))?;
+    let mut out = Vec::new();
+    for h in handles {
+        if let Some((_, v, component, key)) = describe_object(s, h)? {
+            if v == version {
+                out.push((component, key));
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Hsm {
     /// Opens the token labelled `token` in the PKCS#11 module at `module`
     /// and logs the user in with `pin`.
@@ -223,8 +251,19 @@ impl Hsm {
         self.inner.clear_keys
     }
 
-    /// Runs `f` with a session of the pool (or a new one when all are busy).
+    /// Runs `f` with a session of the pool (or a new one when all are busy),
+    /// alongside other readers of the token but never during a write
+    /// ([`TOKEN_WRITES`]).
     pub(crate) fn with_session<T>(
+        &self,
+        f: impl FnOnce(&Session) -> Result<T, HsmError>,
+    ) -> Result<T, HsmError> {
+        let _reading = TOKEN_WRITES.read().unwrap_or_else(|e| e.into_inner());
+        self.pooled_session(f)
+    }
+
+    /// [`Hsm::with_session`] for a caller that holds [`TOKEN_WRITES`].
+    fn pooled_session<T>(
         &self,
         f: impl FnOnce(&Session) -> Result<T, HsmError>,
     ) -> Result<T, HsmError> {
@@ -278,13 +317,11 @@ impl Hsm {
         // Checks the length for the type, with the same rules as scp.
         scp::keys::Key::new(kind, value)
             .map_err(|e| HsmError::Invalid(format!("key {label:?} {}: {e}", component.name())))?;
-        // One import at a time in this process: SoftHSM2's file store fails
-        // concurrent C_CreateObject of token objects with CKR_GENERAL_ERROR
-        // (tests/equivalence.rs imports from many threads), and the
-        // duplicate check below must see the objects of a concurrent import.
-        static IMPORTS: Mutex<()> = Mutex::new(());
-        let _one_at_a_time = IMPORTS.lock().unwrap_or_else(|e| e.into_inner());
-        let existing = self.find(label, version)?;
+        // The token to ourselves for the whole import: the duplicate check
+        // must see the objects of a concurrent import, and SoftHSM2 fails
+        // the C_CreateObject of a token object beside other work on it.
+        let _writing = TOKEN_WRITES.write().unwrap_or_else(|e| e.into_inner());
+        let existing = self.pooled_session(|s| find_in(s, label, version))?;
         if existing.iter().any(|(c, _)| *c == component) {
             return Err(HsmError::KeySet {
                 label: label.into(),
@@ -314,7 +351,7 @@ impl Hsm {
             Attribute::Id(vec![version, component.id_byte()]),
             Attribute::Value(value.to_vec()),
         ];
-        let handle = self.with_session(|s| {
+        let handle = self.pooled_session(|s| {
             let made = s.create_object(&template);
             made.map_err(|e| HsmError::call(format!("storing key {label:?}"), e))
         });
@@ -333,7 +370,7 @@ impl Hsm {
             component,
             kind,
             len: value.len(),
-            kcv: self.with_session(|s| crate::ops::kcv(s, master.handle, kind))?,
+            kcv: self.pooled_session(|s| crate::ops::kcv(s, master.handle, kind))?,
         })
     }
 
@@ -376,24 +413,7 @@ impl Hsm {
         label: &str,
         version: u8,
     ) -> Result<Vec<(Component, MasterKey)>, HsmError> {
-        self.with_session(|s| {
-            let handles = s
-                .find_objects(&[
-                    Attribute::Class(ObjectClass::SECRET_KEY),
-                    Attribute::Token(true),
-                    Attribute::Label(label.as_bytes().to_vec()),
-                ])
-                .map_err(|e| HsmError::call(format!("looking up key {label:?}"), e))?;
-            let mut out = Vec::new();
-            for h in handles {
-                if let Some((_, v, component, key)) = describe_object(s, h)? {
-                    if v == version {
-                        out.push((component, key));
-                    }
-                }
-            }
-            Ok(out)
-        })
+        self.with_session(|s| find_in(s, label, version))
     }
 
     /// A key provider for the master key set `label`, version `version`:
