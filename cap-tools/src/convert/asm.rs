@@ -3,8 +3,6 @@
 //! widened (`goto_w`, `if<cond>_w`, ...) while any offset does not fit,
 //! which terminates because widening only ever grows the code.
 
-use std::collections::HashMap;
-
 use crate::cap::bytecode::{opcode_by_mnemonic, Instruction, Operands, SwitchPair};
 
 use super::error::{Error, Place, Result};
@@ -16,8 +14,40 @@ use super::translate::Item;
 pub struct Assembled {
     pub code: Vec<Instruction>,
     /// JVM instruction index (or code end) -> offset of its first JC byte.
-    pub labels: HashMap<usize, u32>,
+    pub labels: Labels,
     pub len: u32,
+}
+
+/// Label offsets by JVM instruction index. Labels are the instruction
+/// indices of the method (and its end), so a vector indexed by them is
+/// both smaller and faster than a map; an index that is no label reads as
+/// none.
+#[derive(Debug, Clone, Default)]
+pub struct Labels(Vec<u32>);
+
+impl Labels {
+    const NONE: u32 = u32::MAX;
+
+    fn set(&mut self, label: usize, at: u32) {
+        if self.0.len() <= label {
+            self.0.resize(label + 1, Self::NONE);
+        }
+        self.0[label] = at;
+    }
+
+    /// The offset of `label`, if it is one.
+    pub fn get(&self, label: &usize) -> Option<&u32> {
+        self.0.get(*label).filter(|&&at| at != Self::NONE)
+    }
+}
+
+/// Whether an op's encoding depends on where labels are (so it is encoded
+/// again once they move); every other op is encoded once.
+fn uses_labels(o: &JcOp) -> bool {
+    matches!(
+        o,
+        JcOp::Branch { .. } | JcOp::TableSwitch { .. } | JcOp::LookupSwitch { .. }
+    )
 }
 
 /// Assembles `items`; `local_index` maps JVM slots to JC locals and `cp`
@@ -29,24 +59,42 @@ pub fn assemble(
     place: &Place,
 ) -> Result<Assembled> {
     let mut wide = vec![false; items.len()];
-    // Each op's encoded size depends only on its own width: sized once,
-    // and again only for the branches that widen.
-    let none = HashMap::new();
-    let mut sizes = items
-        .iter()
-        .map(|item| match item {
-            Item::Label(_) => Ok(0),
-            Item::Op(o) => encode_sized(o, false, local_index, cp, place, &none),
-        })
-        .collect::<Result<Vec<usize>>>()?;
+    // Every op is encoded once here, with no labels known: that gives its
+    // size (branch and switch offsets do not change it) and, for the ops
+    // that refer to no label, the final instructions. Only the branches
+    // and switches are encoded again below, and a branch sized again only
+    // when it widens.
+    let none = Labels::default();
+    let mut first = Vec::with_capacity(items.len());
+    let mut spans = Vec::with_capacity(items.len());
+    let mut sizes = Vec::with_capacity(items.len());
+    for item in items {
+        let from = first.len();
+        if let Item::Op(o) = item {
+            encode(o, false, 0, &none, local_index, cp, place, &mut first)?;
+        }
+        spans.push(from..first.len());
+        sizes.push(first[from..].iter().map(Instruction::len).sum::<usize>());
+    }
+    let mut scratch = Vec::new();
     loop {
         let (labels, len) = layout(items, &sizes);
         let mut grew = false;
         let mut at = 0u32;
-        let mut code = Vec::new();
+        let mut code = Vec::with_capacity(first.len());
         for (k, item) in items.iter().enumerate() {
             let Item::Op(o) = item else { continue };
-            let ins = encode(o, wide[k], at, &labels, local_index, cp, place)?;
+            let from = code.len();
+            if uses_labels(o) {
+                encode(o, wide[k], at, &labels, local_index, cp, place, &mut code)?;
+            } else {
+                code.extend(first[spans[k].clone()].iter().cloned());
+                let mut off = at;
+                for i in &mut code[from..] {
+                    i.offset = off;
+                    off += i.len() as u32;
+                }
+            }
             if let JcOp::Branch { target, .. } = o {
                 let to = labels.get(target).ok_or_else(|| {
                     Error::at(place.clone(), "internal: a branch to an unknown label")
@@ -54,7 +102,9 @@ pub fn assemble(
                 let d = i64::from(*to) - i64::from(at);
                 if !wide[k] && i8::try_from(d).is_err() {
                     wide[k] = true;
-                    sizes[k] = encode_sized(o, true, local_index, cp, place, &none)?;
+                    scratch.clear();
+                    encode(o, true, 0, &none, local_index, cp, place, &mut scratch)?;
+                    sizes[k] = scratch.iter().map(Instruction::len).sum();
                     grew = true;
                 }
                 if i16::try_from(d).is_err() {
@@ -64,8 +114,7 @@ pub fn assemble(
                     ));
                 }
             }
-            at += ins.iter().map(|i| i.len() as u32).sum::<u32>();
-            code.extend(ins);
+            at += code[from..].iter().map(|i| i.len() as u32).sum::<u32>();
         }
         if !grew {
             if len > 0x7FFF {
@@ -82,31 +131,16 @@ pub fn assemble(
 }
 
 /// Label offsets and total length for the current branch widths.
-fn layout(items: &[Item], sizes: &[usize]) -> (HashMap<usize, u32>, u32) {
-    let mut labels = HashMap::new();
+fn layout(items: &[Item], sizes: &[usize]) -> (Labels, u32) {
+    let mut labels = Labels(Vec::with_capacity(items.len()));
     let mut at = 0u32;
     for (item, size) in items.iter().zip(sizes) {
         match item {
-            Item::Label(n) => {
-                labels.insert(*n, at);
-            }
+            Item::Label(n) => labels.set(*n, at),
             Item::Op(_) => at += *size as u32,
         }
     }
     (labels, at)
-}
-
-/// The encoded size of an op (branch and switch offsets do not change it).
-fn encode_sized(
-    o: &JcOp,
-    wide: bool,
-    local_index: &[u32],
-    cp: &dyn Fn(&CpKey) -> Option<u16>,
-    place: &Place,
-    labels: &HashMap<usize, u32>,
-) -> Result<usize> {
-    let ins = encode(o, wide, 0, labels, local_index, cp, place)?;
-    Ok(ins.iter().map(Instruction::len).sum())
 }
 
 fn opcode(m: &str, place: &Place) -> Result<u8> {
@@ -118,25 +152,37 @@ fn opcode(m: &str, place: &Place) -> Result<u8> {
     })
 }
 
-fn simple(m: &str, place: &Place) -> Result<Instruction> {
-    Ok(Instruction {
-        offset: 0,
-        opcode: opcode(m, place)?,
-        operands: Operands::None,
-    })
+/// The opcode of `base` followed by `suffix` (`sload` `_1`, `goto` `_w`),
+/// joined on the stack: the assembler asks for such forms for most
+/// instructions it emits.
+fn opcode_of(base: &str, suffix: &str, place: &Place) -> Result<u8> {
+    let mut buf = [0u8; 32];
+    let n = base.len() + suffix.len();
+    let joined = buf.get_mut(..n).map(|b| {
+        b[..base.len()].copy_from_slice(base.as_bytes());
+        b[base.len()..].copy_from_slice(suffix.as_bytes());
+        &*b
+    });
+    match joined.and_then(|b| std::str::from_utf8(b).ok()) {
+        Some(m) => opcode(m, place),
+        None => opcode(&format!("{base}{suffix}"), place),
+    }
 }
 
 /// Encodes one op at offset `at`. Labels may be missing while sizing;
 /// offsets are then 0.
+#[allow(clippy::too_many_arguments)]
 fn encode(
     o: &JcOp,
     wide: bool,
     at: u32,
-    labels: &HashMap<usize, u32>,
+    labels: &Labels,
     local_index: &[u32],
     cp: &dyn Fn(&CpKey) -> Option<u16>,
     place: &Place,
-) -> Result<Vec<Instruction>> {
+    out: &mut Vec<Instruction>,
+) -> Result<()> {
+    let from = out.len();
     let rel = |target: &usize| -> i64 {
         labels
             .get(target)
@@ -167,7 +213,6 @@ fn encode(
         })?;
         u8::try_from(jc).map_err(|_| Error::at(place.clone(), "needs more than 256 local words"))
     };
-    let mut out = Vec::with_capacity(1);
     let mut ins = |opcode: u8, operands: Operands| {
         out.push(Instruction {
             offset: 0,
@@ -176,19 +221,10 @@ fn encode(
         })
     };
     match o {
-        JcOp::Simple(m) => {
-            let i = simple(m, place)?;
-            ins(i.opcode, i.operands);
-        }
+        JcOp::Simple(m) => ins(opcode(m, place)?, Operands::None),
         JcOp::PushShort(c) => match *c {
             -1..=5 => ins(
-                opcode(
-                    &format!(
-                        "sconst_{}",
-                        if *c < 0 { "m1".into() } else { c.to_string() }
-                    ),
-                    place,
-                )?,
+                opcode_of("sconst_", CONST_SUFFIX[(c + 1) as usize], place)?,
                 Operands::None,
             ),
             c if i8::try_from(c).is_ok() => ins(opcode("bspush", place)?, Operands::Byte(c as i8)),
@@ -196,13 +232,7 @@ fn encode(
         },
         JcOp::PushInt(c) => match *c {
             -1..=5 => ins(
-                opcode(
-                    &format!(
-                        "iconst_{}",
-                        if *c < 0 { "m1".into() } else { c.to_string() }
-                    ),
-                    place,
-                )?,
+                opcode_of("iconst_", CONST_SUFFIX[(c + 1) as usize], place)?,
                 Operands::None,
             ),
             c if i8::try_from(c).is_ok() => ins(opcode("bipush", place)?, Operands::Byte(c as i8)),
@@ -214,7 +244,10 @@ fn encode(
         JcOp::Local { base, slot } => {
             let n = local(*slot)?;
             if n <= 3 {
-                ins(opcode(&format!("{base}_{n}"), place)?, Operands::None);
+                ins(
+                    opcode_of(base, LOCAL_SUFFIX[usize::from(n)], place)?,
+                    Operands::None,
+                );
             } else {
                 ins(opcode(base, place)?, Operands::Local(n));
             }
@@ -231,7 +264,7 @@ fn encode(
                     },
                 ),
                 Err(_) => ins(
-                    opcode(&format!("{base}_w"), place)?,
+                    opcode_of(base, "_w", place)?,
                     Operands::LocalIncWide {
                         index: n,
                         constant: *delta,
@@ -242,7 +275,7 @@ fn encode(
         JcOp::Branch { mnemonic, target } => {
             if wide {
                 ins(
-                    opcode(&format!("{mnemonic}_w"), place)?,
+                    opcode_of(mnemonic, "_w", place)?,
                     Operands::BranchWide(rel16(target)?),
                 );
             } else {
@@ -254,13 +287,13 @@ fn encode(
         JcOp::Field { base, key, this } => {
             let i = index(key)?;
             match u8::try_from(i) {
-                Ok(b) if *this => ins(opcode(&format!("{base}_this"), place)?, Operands::Cp1(b)),
+                Ok(b) if *this => ins(opcode_of(base, "_this", place)?, Operands::Cp1(b)),
                 Ok(b) => ins(opcode(base, place)?, Operands::Cp1(b)),
                 Err(_) => {
                     if *this {
                         ins(opcode("aload_0", place)?, Operands::None);
                     }
-                    ins(opcode(&format!("{base}_w"), place)?, Operands::Cp2(i));
+                    ins(opcode_of(base, "_w", place)?, Operands::Cp2(i));
                 }
             }
         }
@@ -366,9 +399,14 @@ fn encode(
     }
     // Offsets: consecutive from `at`.
     let mut off = at;
-    for i in &mut out {
+    for i in &mut out[from..] {
         i.offset = off;
         off += i.len() as u32;
     }
-    Ok(out)
+    Ok(())
 }
+
+/// `sconst_<c>` / `iconst_<c>` for c = -1 to 5.
+const CONST_SUFFIX: [&str; 7] = ["m1", "0", "1", "2", "3", "4", "5"];
+/// `<load or store>_<n>` for n = 0 to 3.
+const LOCAL_SUFFIX: [&str; 4] = ["_0", "_1", "_2", "_3"];
