@@ -293,9 +293,12 @@ pub fn link_packages(
         })?),
         None => None,
     };
-    Ok(compile_table(version)
+    // compile_table's packages, without the copy of the whole table it
+    // makes: every `jct build` links, and few need that table itself.
+    Ok(table(version)
         .packages
         .iter()
+        .chain(std::iter::once(gp::provider()))
         .map(|p| match chosen {
             Some(gp) if p.aid == gp::GP_AID => gp,
             _ => p,

@@ -8,7 +8,7 @@
 //! inherited virtual methods included. Export files on the path win over the
 //! API table, so a user can link against exact vendor exports.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 
 use crate::aid::Aid;
@@ -120,7 +120,7 @@ impl ExtClass {
 #[derive(Debug, Clone, Default)]
 pub struct Linker {
     pub packages: Vec<ExtPackage>,
-    classes: HashMap<String, ExtClass>,
+    classes: FxHashMap<String, ExtClass>,
     /// Things worth telling the user (export files skipped, overrides).
     pub notes: Vec<String>,
 }

@@ -7,6 +7,7 @@
 //! interfaces come first, then classes, each after its supertypes within the
 //! package; otherwise nested classes first, then by name.
 
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 use crate::classfile::{ClassFile, Field, Method};
@@ -83,7 +84,7 @@ pub struct Package<'a> {
     /// Internal form, e.g. `com/example/hello`.
     pub name: String,
     pub classes: Vec<Class<'a>>,
-    index: HashMap<&'a str, usize>,
+    index: FxHashMap<&'a str, usize>,
 }
 
 impl<'a> Package<'a> {

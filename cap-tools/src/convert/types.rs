@@ -30,7 +30,9 @@
 //! instructions × locals (a class file may declare 255 locals and thousands
 //! of instructions; the limits are checked before typing, in `methods`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use crate::classfile::insn::{op, Insn};
@@ -311,7 +313,7 @@ fn merge_slots<T: Clone + PartialEq>(
 
 /// Types a method, forcing ints until the typing is consistent.
 pub fn analyse(env: &Env<'_>, insns: &[Insn], entry: State) -> Result<Analysis> {
-    let by_pc: HashMap<u32, usize> = insns.iter().enumerate().map(|(i, x)| (x.pc, i)).collect();
+    let by_pc: FxHashMap<u32, usize> = insns.iter().enumerate().map(|(i, x)| (x.pc, i)).collect();
     let handlers = handler_ranges(env, insns, &by_pc);
     let blocks = Blocks::new(insns, &by_pc, &handlers);
     let cx = Flow {
@@ -343,7 +345,7 @@ pub fn analyse(env: &Env<'_>, insns: &[Insn], entry: State) -> Result<Analysis> 
 fn handler_ranges(
     env: &Env<'_>,
     insns: &[Insn],
-    by_pc: &HashMap<u32, usize>,
+    by_pc: &FxHashMap<u32, usize>,
 ) -> Vec<(usize, usize, usize)> {
     let index_at = |pc: u16| {
         insns
@@ -372,7 +374,7 @@ struct Blocks {
 impl Blocks {
     fn new(
         insns: &[Insn],
-        by_pc: &HashMap<u32, usize>,
+        by_pc: &FxHashMap<u32, usize>,
         handlers: &[(usize, usize, usize)],
     ) -> Blocks {
         let mut leader = vec![false; insns.len()];
@@ -417,7 +419,7 @@ fn ends_block(opcode: u8) -> bool {
 struct Flow<'f, 'a> {
     env: &'f Env<'a>,
     insns: &'f [Insn],
-    by_pc: &'f HashMap<u32, usize>,
+    by_pc: &'f FxHashMap<u32, usize>,
     handlers: &'f [(usize, usize, usize)],
     blocks: &'f Blocks,
 }
@@ -425,20 +427,22 @@ struct Flow<'f, 'a> {
 impl Flow<'_, '_> {
     /// Walks the block that starts at `start` from its entry state,
     /// calling `visit` with each instruction's index, its state before and
-    /// its step (whose plan `visit` may take), until control leaves the block.
+    /// its step (whose plan `visit` may take; built only when `planning`),
+    /// until control leaves the block.
     fn walk(
         &self,
         start: usize,
         entry: &State,
         forced: &BTreeSet<u32>,
         demands: &mut Demands,
+        planning: bool,
         visit: &mut dyn FnMut(usize, &State, &mut Step, &mut Demands) -> Result<()>,
     ) -> Result<()> {
         let mut i = start;
         let mut before = entry.clone();
         loop {
             let mut st = step(
-                self.env, self.insns, self.by_pc, i, &before, forced, demands,
+                self.env, self.insns, self.by_pc, i, &before, forced, demands, planning,
             )?;
             if st.peak > MAX_WORDS {
                 // Forcing only widens values, so the final typing would need
@@ -506,6 +510,7 @@ impl Flow<'_, '_> {
                 &at_entry,
                 forced,
                 demands,
+                false,
                 &mut |i, before, st, demands| {
                     let err = |m: String| Error::at(self.env.place(Some(self.insns[i].pc)), m);
                     for &s in &st.succ {
@@ -547,25 +552,32 @@ impl Flow<'_, '_> {
             let Some(at_entry) = st else {
                 continue;
             };
-            self.walk(b, at_entry, forced, &mut demands, &mut |i, before, s, _| {
-                max_stack = max_stack.max(s.peak);
-                for state in [before, &s.after] {
-                    for v in state.stack.iter() {
-                        uses_int |= v.kind == Kind::Int;
-                    }
-                    for (k, l) in state.locals.iter().enumerate() {
-                        if l.as_ref().is_some_and(|v| v.kind == Kind::Int) {
-                            if let Some(w) = wide_slots.get_mut(k) {
-                                *w = true;
+            self.walk(
+                b,
+                at_entry,
+                forced,
+                &mut demands,
+                true,
+                &mut |i, before, s, _| {
+                    max_stack = max_stack.max(s.peak);
+                    for state in [before, &s.after] {
+                        for v in state.stack.iter() {
+                            uses_int |= v.kind == Kind::Int;
+                        }
+                        for (k, l) in state.locals.iter().enumerate() {
+                            if l.as_ref().is_some_and(|v| v.kind == Kind::Int) {
+                                if let Some(w) = wide_slots.get_mut(k) {
+                                    *w = true;
+                                }
+                                uses_int = true;
                             }
-                            uses_int = true;
                         }
                     }
-                }
-                plans[i] = Some((std::mem::take(&mut s.plan), s.succ.clone()));
-                notes.extend(s.note.take());
-                Ok(())
-            })?;
+                    plans[i] = Some((std::mem::take(&mut s.plan), s.succ.clone()));
+                    notes.extend(s.note.take());
+                    Ok(())
+                },
+            )?;
         }
         Ok(Analysis {
             plans,
@@ -611,7 +623,8 @@ mod tests {
             0x03, 0x99, 0x00, 0x06, 0x04, 0x57, 0xb1, 0x05, 0x57, 0xa7, 0xff, 0xfd,
         ])
         .unwrap();
-        let by_pc: HashMap<u32, usize> = insns.iter().enumerate().map(|(i, x)| (x.pc, i)).collect();
+        let by_pc: FxHashMap<u32, usize> =
+            insns.iter().enumerate().map(|(i, x)| (x.pc, i)).collect();
         let blocks = Blocks::new(&insns, &by_pc, &[(2, 3, 4)]);
         let leaders: Vec<usize> = (0..insns.len())
             .filter(|&i| blocks.starts_block(i))

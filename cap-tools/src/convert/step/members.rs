@@ -16,7 +16,7 @@ use super::Exec;
 impl Exec<'_, '_, '_> {
     /// Field access; constants of other classes are inlined.
     pub(super) fn field(&mut self, o: u8) -> Result<()> {
-        let m = self.member(self.cp_index()?)?.clone();
+        let m = self.member(self.cp_index()?)?;
         let t = match m.descriptor.as_bytes().first() {
             Some(b'Z' | b'B') => "b",
             Some(b'S') => "s",
@@ -31,7 +31,7 @@ impl Exec<'_, '_, '_> {
         };
         let is_static = o == op::GETSTATIC || o == op::PUTSTATIC;
         if is_static {
-            if let Some(c) = self.constant_field(&m) {
+            if let Some(c) = self.constant_field(m) {
                 if o == op::PUTSTATIC {
                     return Err(self.err(format!("assigns the constant {}", m.name)));
                 }
@@ -39,40 +39,31 @@ impl Exec<'_, '_, '_> {
                 return Ok(());
             }
         }
+        let key = |k: fn(String, String, String) -> CpKey| {
+            k(m.class.clone(), m.name.clone(), m.descriptor.clone())
+        };
         match o {
             op::GETSTATIC => {
-                self.emit(JcOp::Cp {
+                self.emit_with(|| JcOp::Cp {
                     mnemonic: static_mnemonic("getstatic", t),
-                    key: CpKey::StaticField {
-                        class: m.class,
-                        name: m.name,
-                        desc: m.descriptor.clone(),
-                    },
+                    key: key(|class, name, desc| CpKey::StaticField { class, name, desc }),
                 });
                 self.push_read(&m.descriptor)?;
             }
             op::PUTSTATIC => {
                 let v = self.pop()?;
-                self.need_type(&v, &m.descriptor, &format!("the value of {}", m.name))?;
-                self.emit(JcOp::Cp {
+                self.need_type_of(&v, &m.descriptor, || format!("the value of {}", m.name))?;
+                self.emit_with(|| JcOp::Cp {
                     mnemonic: static_mnemonic("putstatic", t),
-                    key: CpKey::StaticField {
-                        class: m.class,
-                        name: m.name,
-                        desc: m.descriptor,
-                    },
+                    key: key(|class, name, desc| CpKey::StaticField { class, name, desc }),
                 });
             }
             op::GETFIELD => {
                 let obj = self.pop()?;
                 self.need_ref(&obj)?;
-                self.emit(JcOp::Field {
+                self.emit_with(|| JcOp::Field {
                     base: field_mnemonic("getfield", t),
-                    key: CpKey::InstanceField {
-                        class: m.class,
-                        name: m.name,
-                        desc: m.descriptor.clone(),
-                    },
+                    key: key(|class, name, desc| CpKey::InstanceField { class, name, desc }),
                     this: false,
                 });
                 self.push_read(&m.descriptor)?;
@@ -81,14 +72,10 @@ impl Exec<'_, '_, '_> {
                 let v = self.pop()?;
                 let obj = self.pop()?;
                 self.need_ref(&obj)?;
-                self.need_type(&v, &m.descriptor, &format!("the value of {}", m.name))?;
-                self.emit(JcOp::Field {
+                self.need_type_of(&v, &m.descriptor, || format!("the value of {}", m.name))?;
+                self.emit_with(|| JcOp::Field {
                     base: field_mnemonic("putfield", t),
-                    key: CpKey::InstanceField {
-                        class: m.class,
-                        name: m.name,
-                        desc: m.descriptor,
-                    },
+                    key: key(|class, name, desc| CpKey::InstanceField { class, name, desc }),
                     this: false,
                 });
             }
@@ -118,7 +105,7 @@ impl Exec<'_, '_, '_> {
     }
 
     pub(super) fn invoke(&mut self, o: u8) -> Result<()> {
-        let m = self.member(self.cp_index()?)?.clone();
+        let m = self.member(self.cp_index()?)?;
         if m.class.starts_with('[') {
             return Err(self.err(format!(
                 "{} on an array is not supported by Java Card",
@@ -132,7 +119,7 @@ impl Exec<'_, '_, '_> {
         let mut words = 0u32;
         for (k, a) in args.iter().enumerate().rev() {
             let v = self.pop()?;
-            self.need_type(&v, a, &format!("argument {} of {}", k + 1, m.name))?;
+            self.need_type_of(&v, a, || format!("argument {} of {}", k + 1, m.name))?;
             words += match a.as_bytes().first() {
                 Some(b'I') => 2,
                 _ => 1,
@@ -147,36 +134,36 @@ impl Exec<'_, '_, '_> {
             k(m.class.clone(), m.name.clone(), m.descriptor.clone())
         };
         match o {
-            op::INVOKESTATIC => self.emit(JcOp::Cp {
+            op::INVOKESTATIC => self.emit_with(|| JcOp::Cp {
                 mnemonic: "invokestatic",
                 key: key(|class, name, desc| CpKey::StaticMethod { class, name, desc }),
             }),
-            op::INVOKESPECIAL if m.name == "<init>" || self.is_private_here(&m) => {
-                self.emit(JcOp::Cp {
+            op::INVOKESPECIAL if m.name == "<init>" || self.is_private_here(m) => {
+                self.emit_with(|| JcOp::Cp {
                     mnemonic: "invokespecial",
                     key: key(|class, name, desc| CpKey::StaticMethod { class, name, desc }),
                 })
             }
             op::INVOKESPECIAL => {
-                let here = self.env.class_name().to_string();
-                self.emit(JcOp::Cp {
+                let here = self.env.class_name();
+                self.emit_with(|| JcOp::Cp {
                     mnemonic: "invokespecial",
                     key: CpKey::SuperMethod {
-                        class: here,
+                        class: here.to_string(),
                         name: m.name.clone(),
                         desc: m.descriptor.clone(),
                     },
                 })
             }
-            op::INVOKEVIRTUAL if self.is_private_here(&m) => self.emit(JcOp::Cp {
+            op::INVOKEVIRTUAL if self.is_private_here(m) => self.emit_with(|| JcOp::Cp {
                 mnemonic: "invokespecial",
                 key: key(|class, name, desc| CpKey::StaticMethod { class, name, desc }),
             }),
-            op::INVOKEVIRTUAL => self.emit(JcOp::Cp {
+            op::INVOKEVIRTUAL => self.emit_with(|| JcOp::Cp {
                 mnemonic: "invokevirtual",
                 key: key(|class, name, desc| CpKey::VirtualMethod { class, name, desc }),
             }),
-            _ => match self.interface_method(&m)? {
+            _ => match self.interface_method(m)? {
                 Some((itf, token)) => {
                     let nargs = u8::try_from(words).map_err(|_| self.err("too many arguments"))?;
                     self.emit(JcOp::InvokeInterface {
@@ -185,7 +172,7 @@ impl Exec<'_, '_, '_> {
                         token,
                     });
                 }
-                None => self.emit(JcOp::Cp {
+                None => self.emit_with(|| JcOp::Cp {
                     mnemonic: "invokevirtual",
                     key: CpKey::VirtualMethod {
                         class: "java/lang/Object".into(),

@@ -21,7 +21,9 @@ mod members;
 mod objects;
 mod stack;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 
 use crate::classfile::insn::{op, Insn, Operands};
@@ -107,21 +109,24 @@ pub struct Step {
     pub note: Option<String>,
 }
 
-/// Interprets instruction `i`.
+/// Interprets instruction `i`; the plan is built only when `planning`.
+#[allow(clippy::too_many_arguments)]
 pub fn step(
     env: &Env<'_>,
     insns: &[Insn],
-    by_pc: &HashMap<u32, usize>,
+    by_pc: &FxHashMap<u32, usize>,
     i: usize,
     before: &State,
     forced: &BTreeSet<u32>,
     demands: &mut Demands,
+    planning: bool,
 ) -> Result<Step> {
     let insn = &insns[i];
     let mut x = Exec {
         env,
         insn,
         idx: i as u32,
+        planning,
         forced: forced.contains(&(i as u32)),
         stack: before.stack.to_vec(),
         locals: before.locals.clone(),
@@ -175,6 +180,10 @@ struct Exec<'e, 'a, 'd> {
     insn: &'e Insn,
     idx: u32,
     forced: bool,
+    /// Whether the plan is wanted (the final pass) or only the frame after
+    /// and the demands (the data flow's passes, which discard the plan):
+    /// the ops that name a member are then not built at all.
+    planning: bool,
     stack: Vec<Val>,
     /// Copied only when the instruction writes a local.
     locals: Rc<Vec<Option<Val>>>,
@@ -185,7 +194,7 @@ struct Exec<'e, 'a, 'd> {
     note: Option<String>,
 }
 
-impl Exec<'_, '_, '_> {
+impl<'a> Exec<'_, 'a, '_> {
     fn err(&self, m: impl Into<String>) -> Error {
         Error::at(self.env.place(Some(self.insn.pc)), m)
     }
@@ -208,6 +217,14 @@ impl Exec<'_, '_, '_> {
 
     fn emit(&mut self, op: JcOp) {
         self.plan.push(op);
+    }
+
+    /// [`Exec::emit`] of an op that is costly to build (it names a member
+    /// by owned strings): built only when the plan is wanted.
+    fn emit_with(&mut self, op: impl FnOnce() -> JcOp) {
+        if self.planning {
+            self.plan.push(op());
+        }
     }
 
     /// A value that must be an int: forces its producers to int.
@@ -252,6 +269,22 @@ impl Exec<'_, '_, '_> {
                 "{}: a number where a reference is expected",
                 self.insn.mnemonic()
             )))
+        }
+    }
+
+    /// [`Exec::need_type`] with the value's name made only for a message:
+    /// most values pass, and the check runs for every field store and
+    /// argument in each pass of the data flow.
+    fn need_type_of(&mut self, v: &Val, desc: &str, what: impl FnOnce() -> String) -> Result<()> {
+        let passes = match desc.as_bytes().first() {
+            Some(b'I') => v.kind == Kind::Int,
+            Some(b'Z' | b'B' | b'S') => matches!(v.kind, Kind::Short { s: true, .. }),
+            _ => v.kind == Kind::Ref,
+        };
+        if passes {
+            Ok(())
+        } else {
+            self.need_type(v, desc, &what())
         }
     }
 
@@ -306,7 +339,7 @@ impl Exec<'_, '_, '_> {
             .push(Val::ranged(Kind::LOW16, self.idx, Some(Range::of(c))));
     }
 
-    fn member(&self, index: u16) -> Result<&MemberRef> {
+    fn member(&self, index: u16) -> Result<&'a MemberRef> {
         self.env
             .cp()
             .member_ref(index)
