@@ -799,11 +799,13 @@ pub(crate) fn is_secured(cla: u8) -> bool {
 }
 
 /// The CLA with the channel and secure messaging bits cleared: 00 for ISO
-/// commands, 80 for GlobalPlatform ones.
+/// commands, 80 for GlobalPlatform ones, on any channel. The further
+/// interindustry coding (channels 4-19) sets b7 ('40') as part of the
+/// channel number, so that bit goes too: 4F is channel 19's 00, EF its 84.
 pub(crate) fn class(cla: u8) -> u8 {
     if cla & 0x40 == 0 {
         cla & !0x07
     } else {
-        cla & !0x2F
+        cla & !0x6F
     }
 }

@@ -295,6 +295,7 @@ impl CardAuthenticating {
                     &eight(host_cryptogram)?,
                     &eight(mac)?,
                     &eight(expected)?,
+                    command.cla(),
                 )?)
             }
             Session::Scp03(keys) => Box::new(scp03::Channel::open_card(
@@ -308,6 +309,7 @@ impl CardAuthenticating {
                 host_cryptogram,
                 mac,
                 expected,
+                command.cla(),
             )?),
         };
         let info = SessionInfo {

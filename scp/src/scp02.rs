@@ -171,29 +171,39 @@ pub struct Channel {
 }
 
 /// The bytes EXTERNAL AUTHENTICATE's C-MAC covers: its header, with the
-/// secure messaging CLA and Lc counting the MAC, and the host cryptogram.
-fn external_authenticate_mac_input(level: SecurityLevel, host_cryptogram: &[u8; 8]) -> Vec<u8> {
-    let mut input = vec![0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, 0x10];
+/// secure messaging CLA (`cla`: 84 with the logical channel in it, as
+/// sent) and Lc counting the MAC, and the host cryptogram.
+fn external_authenticate_mac_input(
+    cla: u8,
+    level: SecurityLevel,
+    host_cryptogram: &[u8; 8],
+) -> Vec<u8> {
+    let mut input = vec![cla, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, 0x10];
     input.extend_from_slice(host_cryptogram);
     input
 }
 
 impl Channel {
     /// Host side: the EXTERNAL AUTHENTICATE command (C-MAC with zero ICV)
-    /// and the channel it opens.
+    /// on logical channel `logical_channel`, and the channel it opens.
     pub(crate) fn open_host(
         keys: SessionKeys,
         i: u8,
         level: SecurityLevel,
         host_cryptogram: &[u8; 8],
+        logical_channel: gp::apdu::LogicalChannel,
     ) -> Result<(Self, CommandApdu), ScpError> {
-        let input = external_authenticate_mac_input(level, host_cryptogram);
+        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &[0; 8])
+            .on_channel(logical_channel);
+        let input = external_authenticate_mac_input(command.cla(), level, host_cryptogram);
         let mac = tdes::retail_mac(keys.c_mac.expose_secret(), &ZERO_ICV, &input)?;
-        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac);
+        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac)
+            .on_channel(logical_channel);
         Ok((Self::new(keys, i, level, mac), command))
     }
 
-    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC.
+    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC;
+    /// `cla` is the command's as received (its logical channel is MACed).
     pub(crate) fn open_card(
         keys: SessionKeys,
         i: u8,
@@ -201,8 +211,9 @@ impl Channel {
         host_cryptogram: &[u8; 8],
         mac: &[u8; 8],
         expected_host_cryptogram: &[u8; 8],
+        cla: u8,
     ) -> Result<Self, ScpError> {
-        let input = external_authenticate_mac_input(level, host_cryptogram);
+        let input = external_authenticate_mac_input(cla, level, host_cryptogram);
         let expected_mac = tdes::retail_mac(keys.c_mac.expose_secret(), &ZERO_ICV, &input)?;
         if !ct_eq(host_cryptogram, expected_host_cryptogram) {
             return Err(ScpError::HostCryptogram);
