@@ -166,6 +166,12 @@ impl AwaitingInitUpdate {
                     )
                 })?;
                 protocol.check_supported()?;
+                if protocol.is_implicit() {
+                    return Err(ScpError::Unsupported(format!(
+                        "{protocol} is implicit initiation: the session opens with the first \
+                         C-MACed command, without INITIALIZE UPDATE (scp::implicit::open_host)"
+                    )));
+                }
                 protocol.check_level(level)?;
                 let key = KeyContext {
                     protocol,
@@ -338,6 +344,14 @@ pub struct SecureChannel {
 }
 
 impl SecureChannel {
+    pub(crate) fn from_parts(channel: Box<dyn SecureMessaging>, info: SessionInfo) -> Self {
+        SecureChannel {
+            channel,
+            info,
+            closed: false,
+        }
+    }
+
     /// Protocol, level, counters and challenges of the session.
     pub fn info(&self) -> &SessionInfo {
         &self.info
