@@ -138,7 +138,9 @@ pub struct KeyArgs {
     #[arg(long, value_name = "02|03", value_parser = parse_scp)]
     pub scp: Option<u8>,
     /// Implementation option i. SCP02: the card does not report it; default
-    /// 15, or what the card recognition data says. With --scp 03, bit 01
+    /// 15, or what the card recognition data says; 0A or 1A (bit 04 clear)
+    /// is implicit initiation: no INITIALIZE UPDATE, the sequence counter
+    /// read with GET DATA 00C1, C-MAC only (--mode mac). With --scp 03, bit 01
     /// selects S16 mode (16-byte challenges, cryptograms and MACs, e.g. 71);
     /// the host must know before INITIALIZE UPDATE.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
@@ -233,6 +235,15 @@ impl KeyArgs {
             }
         } else {
             options.scp02_i = self.scp_i;
+            if let (Some(i), Some(kdf)) = (self.scp_i, self.kdf) {
+                if (scp::Protocol::Scp02 { i }).is_implicit() {
+                    bail!(
+                        "--kdf {kdf:?} needs the key diversification data of INITIALIZE UPDATE, \
+                         which SCP02 implicit initiation (--scp-i {i:02X}) does not send: give the \
+                         card's own keys"
+                    );
+                }
+            }
         }
         options.expect_scp = self.scp;
         Ok((options, warnings))

@@ -417,8 +417,46 @@ impl GpClient {
         options: &ChannelOptions,
     ) -> Result<SessionInfo, GpError> {
         let config = self.host_config(options)?;
+        if is_implicit(options, &config) {
+            return self.open_implicit(&config);
+        }
         let hello = scp::begin(config)?;
         self.authenticate(hello)
+    }
+
+    /// SCP02 implicit initiation ("i" bit 04 clear, e.g. 0A, 1A): no
+    /// INITIALIZE UPDATE; the sequence counter comes from GET DATA 00C1,
+    /// the first ICV from the selected security domain's AID, and the
+    /// card opens its side when the first C-MACed command verifies.
+    fn open_implicit(&mut self, config: &HostConfig) -> Result<SessionInfo, GpError> {
+        self.secure = None;
+        let aid = self.selected.clone().ok_or_else(|| {
+            GpError::Protocol(
+                "SCP02 implicit initiation needs the security domain selected first: \
+                 its AID seeds the first C-MAC"
+                    .into(),
+            )
+        })?;
+        let data = self.get_data(0x00C1)?.ok_or_else(|| {
+            GpError::Protocol(
+                "SCP02 implicit initiation needs the card's sequence counter, but GET DATA 00C1 \
+                 found none: the card does not offer implicit initiation (try --scp-i 15 or 55)"
+                    .into(),
+            )
+        })?;
+        let counter = match data.as_slice() {
+            [0xC1, 0x02, a, b] | [a, b] => [*a, *b],
+            other => {
+                return Err(GpError::Protocol(format!(
+                    "GET DATA 00C1 answered {}, not an SCP02 sequence counter (C1 02 xxxx)",
+                    hex::encode_upper(other)
+                )))
+            }
+        };
+        let channel = scp::implicit::open_host(config, counter, &aid)?;
+        let info = channel.info().clone();
+        self.secure = Some(channel);
+        Ok(info)
     }
 
     pub(crate) fn open_secure_channel_with_challenge(
@@ -427,6 +465,10 @@ impl GpClient {
         host_challenge: [u8; 8],
     ) -> Result<SessionInfo, GpError> {
         let config = self.host_config(options)?;
+        if is_implicit(options, &config) {
+            // No challenge travels: a replay repeats the same commands anyway.
+            return self.open_implicit(&config);
+        }
         self.authenticate(scp::danger::begin_with_challenge(config, host_challenge))
     }
 
@@ -992,6 +1034,12 @@ pub fn explain_with(report: &Report, e: GpError) -> GpError {
         },
         other => other,
     }
+}
+
+/// Whether the session is to open by SCP02 implicit initiation: an SCP02
+/// "i" without bit 04, and no SCP03 asked for.
+fn is_implicit(options: &ChannelOptions, config: &HostConfig) -> bool {
+    options.expect_scp != Some(3) && Protocol::Scp02 { i: config.scp02_i }.is_implicit()
 }
 
 /// What a MANAGE CHANNEL status word means (ISO/IEC 7816-4 11.1.2), for
