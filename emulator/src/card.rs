@@ -681,12 +681,14 @@ impl Card {
             _ if is_secured(cla) => match commands::auth::implicit_open(self, raw) {
                 Some(Ok((channel, plain_cmd, kvn))) => (plain_cmd, Some((channel, kvn))),
                 Some(Err(f)) => return plain(Err(f)),
-                None => return plain(Err(fail(
-                    sw::SECURITY,
-                    format!(
+                None => {
+                    return plain(Err(fail(
+                        sw::SECURITY,
+                        format!(
                         "secure messaging without an authenticated session on logical channel {ch}"
                     ),
-                ))),
+                    )))
+                }
             },
             _ => (cmd.clone(), None),
         };
