@@ -44,6 +44,37 @@ pub struct TransportArgs {
     /// Print each APDU before and after secure messaging, with length and time.
     #[arg(short = 'd', long = "trace")]
     pub trace: bool,
+    /// Run the command on a supplementary logical channel: N (1 to 19) or
+    /// `any` (the card chooses) is opened with MANAGE CHANNEL, the security
+    /// domain selected and the secure channel opened there, and the channel
+    /// closed at the end. Default: the basic channel (0).
+    #[arg(long, value_name = "N|any", value_parser = parse_channel)]
+    pub channel: Option<ChannelChoice>,
+}
+
+/// What `--channel` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelChoice {
+    /// The basic channel: nothing to open.
+    Basic,
+    /// Channel N, 1 to 19.
+    Number(u8),
+    /// A free channel the card chooses.
+    Any,
+}
+
+/// Parses `--channel`: 0 to 19, or `any`.
+pub fn parse_channel(s: &str) -> Result<ChannelChoice, String> {
+    if s.eq_ignore_ascii_case("any") {
+        return Ok(ChannelChoice::Any);
+    }
+    match s.parse::<u8>() {
+        Ok(0) => Ok(ChannelChoice::Basic),
+        Ok(n) if n <= gp::apdu::MAX_LOGICAL_CHANNEL => Ok(ChannelChoice::Number(n)),
+        _ => Err(format!(
+            "'{s}': logical channels are 0 (the basic one) to 19, or `any` for one the card chooses"
+        )),
+    }
 }
 
 /// Protocol levels for `--mode`.
@@ -107,7 +138,9 @@ pub struct KeyArgs {
     #[arg(long, value_name = "02|03", value_parser = parse_scp)]
     pub scp: Option<u8>,
     /// Implementation option i. SCP02: the card does not report it; default
-    /// 15, or what the card recognition data says. With --scp 03, bit 01
+    /// 15, or what the card recognition data says; 0A or 1A (bit 04 clear)
+    /// is implicit initiation: no INITIALIZE UPDATE, the sequence counter
+    /// read with GET DATA 00C1, C-MAC only (--mode mac). With --scp 03, bit 01
     /// selects S16 mode (16-byte challenges, cryptograms and MACs, e.g. 71);
     /// the host must know before INITIALIZE UPDATE.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
@@ -202,6 +235,15 @@ impl KeyArgs {
             }
         } else {
             options.scp02_i = self.scp_i;
+            if let (Some(i), Some(kdf)) = (self.scp_i, self.kdf) {
+                if (scp::Protocol::Scp02 { i }).is_implicit() {
+                    bail!(
+                        "--kdf {kdf:?} needs the key diversification data of INITIALIZE UPDATE, \
+                         which SCP02 implicit initiation (--scp-i {i:02X}) does not send: give the \
+                         card's own keys"
+                    );
+                }
+            }
         }
         options.expect_scp = self.scp;
         Ok((options, warnings))
@@ -218,9 +260,35 @@ impl KeyArgs {
 }
 
 /// An open card session: the client and the security domain it selected.
+/// A supplementary logical channel it opened (`--channel`) is closed when
+/// the session ends.
 pub struct Session {
     pub client: GpClient,
     pub sd: Vec<u8>,
+    /// Whether `client` runs on a channel this session opened.
+    opened_channel: bool,
+}
+
+impl Session {
+    /// Closes the logical channel the session opened, if any, saying why
+    /// when the card refuses: the command's own outcome stands either way.
+    pub fn close(&mut self) {
+        if !std::mem::take(&mut self.opened_channel) {
+            return;
+        }
+        let n = self.client.logical_channel().number();
+        if let Err(e) = self.client.close_logical_channel() {
+            note!("warning: closing logical channel {n}: {e}");
+        }
+    }
+}
+
+impl Drop for Session {
+    /// The channel closes on every way out of a command, errors included,
+    /// so a card is never left with channels a command opened.
+    fn drop(&mut self) {
+        self.close();
+    }
 }
 
 /// An opened transport and, for a replay, the host challenge its recorded
@@ -383,12 +451,29 @@ fn client_over(t: &TransportArgs) -> Result<(GpClient, Option<[u8; 8]>)> {
 /// Opens a session: the transport, then what `target` asks for.
 pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Session> {
     let (mut client, recorded_challenge) = client_over(t)?;
+    let opened_channel = match t.channel {
+        None | Some(ChannelChoice::Basic) => false,
+        Some(ChannelChoice::Number(n)) => {
+            client.open_logical_channel(Some(n))?;
+            true
+        }
+        Some(ChannelChoice::Any) => {
+            let n = client.open_logical_channel(None)?;
+            if k.verbose {
+                note!("the card opened {n}");
+            }
+            true
+        }
+    };
+    let mut session = Session {
+        client,
+        sd: Vec::new(),
+        opened_channel,
+    };
     if target == Target::Nothing {
-        return Ok(Session {
-            client,
-            sd: Vec::new(),
-        });
+        return Ok(session);
     }
+    let client = &mut session.client;
     let sd_arg = k.sd.as_deref().map(|s| parse_aid(s, "--sd")).transpose()?;
     let sd = client.select_security_domain(sd_arg.as_deref())?;
     if target == Target::SecureChannel {
@@ -398,7 +483,7 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
         }
         let opened = match recorded_challenge {
             // A replay must repeat the recorded host challenge.
-            Some(c) => loader::danger::open_secure_channel_with_challenge(&mut client, &options, c),
+            Some(c) => loader::danger::open_secure_channel_with_challenge(client, &options, c),
             None => client.open_secure_channel(&options),
         };
         let info = opened.map_err(|e| with_key_hint(e.into()))?;
@@ -417,7 +502,8 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
             );
         }
     }
-    Ok(Session { client, sd })
+    session.sd = sd;
+    Ok(session)
 }
 
 /// A card cryptogram that does not verify means other keys: say which

@@ -59,8 +59,9 @@ pub struct EmuArgs {
     /// Secure channel protocol of the key set: 02 (3DES) or 03 (AES, default).
     #[arg(long, value_name = "02|03", value_parser = parse_scp)]
     pub scp: Option<u8>,
-    /// Implementation option "i" of that protocol, hex (SCP02: 15, 55;
-    /// SCP03: 00, 10, 70). Default: 15 for SCP02, 70 for SCP03.
+    /// Implementation option "i" of that protocol, hex (SCP02: 15, 55, or
+    /// 0A, 1A for implicit initiation; SCP03: 00, 10, 70). Default: 15 for
+    /// SCP02, 70 for SCP03.
     #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
     pub scp_i: Option<u8>,
     /// Java Card API version in ROM, which loaded files link against:

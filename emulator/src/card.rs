@@ -678,14 +678,18 @@ impl Card {
                     )))
                 }
             },
-            _ if is_secured(cla) => {
-                return plain(Err(fail(
-                    sw::SECURITY,
-                    format!(
+            _ if is_secured(cla) => match commands::auth::implicit_open(self, raw) {
+                Some(Ok((channel, plain_cmd, kvn))) => (plain_cmd, Some((channel, kvn))),
+                Some(Err(f)) => return plain(Err(f)),
+                None => {
+                    return plain(Err(fail(
+                        sw::SECURITY,
+                        format!(
                         "secure messaging without an authenticated session on logical channel {ch}"
                     ),
-                )))
-            }
+                    )))
+                }
+            },
             _ => (cmd.clone(), None),
         };
         let mut ctx = commands::Ctx {
@@ -799,11 +803,13 @@ pub(crate) fn is_secured(cla: u8) -> bool {
 }
 
 /// The CLA with the channel and secure messaging bits cleared: 00 for ISO
-/// commands, 80 for GlobalPlatform ones.
+/// commands, 80 for GlobalPlatform ones, on any channel. The further
+/// interindustry coding (channels 4-19) sets b7 ('40') as part of the
+/// channel number, so that bit goes too: 4F is channel 19's 00, EF its 84.
 pub(crate) fn class(cla: u8) -> u8 {
     if cla & 0x40 == 0 {
         cla & !0x07
     } else {
-        cla & !0x2F
+        cla & !0x6F
     }
 }

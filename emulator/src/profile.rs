@@ -217,9 +217,11 @@ impl CardProfile {
         let scp03 = scp::Protocol::Scp03 { i: self.scp03_i };
         // The secure channel code refuses options it does not implement
         // only when a session opens; say so at creation instead.
-        if self.scp02_i & 0x04 == 0 || self.scp02_i & 0x88 != 0 {
+        // Bit 08 (ICV = MAC over the AID) belongs to implicit initiation.
+        if self.scp02_i & 0x80 != 0 || self.scp02_i & 0x0C == 0x0C {
             return Err(format!(
-                "{scp02}: only explicit initiation without ICV-over-AID is implemented (e.g. 15, 55)"
+                "{scp02}: the options implemented are explicit initiation without ICV-over-AID \
+                 (e.g. 15, 55) and implicit initiation (e.g. 0A, 1A)"
             ));
         }
         if self.scp03_i & 0x8E != 0 {
@@ -281,6 +283,8 @@ mod tests {
         assert!(p.validate().is_err());
         p.isd_aid = DEFAULT_ISD_AID.to_vec();
         p.scp02_i = 0x0A;
+        assert!(p.validate().is_ok(), "implicit initiation is offered");
+        p.scp02_i = 0x0D;
         assert!(p.validate().is_err());
         p.scp02_i = 0x15;
         p.scp03_i = 0x71;

@@ -21,9 +21,91 @@ pub enum ApduError {
     /// Ne must be 1..=65536.
     #[error("expected response length Ne={0} is outside 1..=65536")]
     BadNe(usize),
+    /// ISO/IEC 7816-4 codes logical channels 0 to 19 only.
+    #[error("logical channel {0} cannot be coded in a CLA: ISO/IEC 7816-4 has channels 0 to 19")]
+    BadChannel(u8),
     /// A response APDU must at least carry SW1 SW2.
     #[error("response APDU of {0} bytes has no status word")]
     NoStatusWord(usize),
+}
+
+/// The highest logical channel number a CLA can carry.
+pub const MAX_LOGICAL_CHANNEL: u8 = 19;
+
+/// The logical channel a CLA names (ISO/IEC 7816-4 5.4.1): 0-3 in b2-b1 of
+/// the first interindustry coding (b7 clear), 4-19 as 4 + b4-b1 of the
+/// further one (b7 set). GlobalPlatform's proprietary classes (8x, Cx)
+/// follow the same layout.
+pub fn channel_of(cla: u8) -> u8 {
+    if cla & 0x40 == 0 {
+        cla & 0x03
+    } else {
+        4 + (cla & 0x0F)
+    }
+}
+
+/// Whether the CLA announces secure messaging: b3 ('04') in the first
+/// coding, b6 ('20') in the further one.
+pub fn is_secure_messaging(cla: u8) -> bool {
+    if cla & 0x40 == 0 {
+        cla & 0x04 != 0
+    } else {
+        cla & 0x20 != 0
+    }
+}
+
+/// `cla` moved to logical channel `channel`: the proprietary bit (b8),
+/// command chaining (b5) and the secure messaging indication are kept,
+/// the coding switches between the first (channels 0-3, secure messaging
+/// '04') and the further one (channels 4-19: '40' | n-4, secure messaging
+/// '20') as the channel needs. Why here: every command of a session on a
+/// supplementary channel is recoded, and a C-MAC covers the CLA as sent.
+pub fn cla_on_channel(cla: u8, channel: u8) -> Result<u8, ApduError> {
+    Ok(LogicalChannel::new(channel)?.cla(cla))
+}
+
+fn recode(cla: u8, channel: u8) -> u8 {
+    let kept = cla & 0x90;
+    let secured = is_secure_messaging(cla);
+    if channel < 4 {
+        kept | channel | if secured { 0x04 } else { 0 }
+    } else {
+        kept | 0x40 | (channel.saturating_sub(4) & 0x0F) | if secured { 0x20 } else { 0 }
+    }
+}
+
+/// A logical channel number a CLA can carry (0 to 19), checked once so
+/// that recoding a CLA for it cannot fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LogicalChannel(u8);
+
+impl LogicalChannel {
+    /// The basic channel, always open.
+    pub const BASIC: LogicalChannel = LogicalChannel(0);
+
+    /// Channel `n`, if ISO/IEC 7816-4 can code it (0 to 19).
+    pub fn new(n: u8) -> Result<LogicalChannel, ApduError> {
+        if n > MAX_LOGICAL_CHANNEL {
+            return Err(ApduError::BadChannel(n));
+        }
+        Ok(LogicalChannel(n))
+    }
+
+    /// The channel number.
+    pub fn number(self) -> u8 {
+        self.0
+    }
+
+    /// `cla` recoded for this channel ([`cla_on_channel`]).
+    pub fn cla(self, cla: u8) -> u8 {
+        recode(cla, self.0)
+    }
+}
+
+impl fmt::Display for LogicalChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "logical channel {}", self.0)
+    }
 }
 
 /// A command APDU: header, command data, and the expected response length.
@@ -88,6 +170,12 @@ impl CommandApdu {
             ne,
             extended: false,
         }
+    }
+
+    /// The same command on `channel`, its CLA recoded by [`cla_on_channel`].
+    pub fn on_channel(mut self, channel: LogicalChannel) -> Self {
+        self.cla = channel.cla(self.cla);
+        self
     }
 
     /// Same command, forced to extended length encoding.
@@ -296,6 +384,34 @@ mod tests {
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn cla_on_every_channel() {
+        // ISO/IEC 7816-4 5.4.1: channels 0-3 in b2-b1, 4-19 as '40' | n-4.
+        for (cla, channel, want) in [
+            (0x00, 0, 0x00),
+            (0x00, 3, 0x03),
+            (0x80, 1, 0x81),
+            (0x84, 2, 0x86),
+            (0x80, 4, 0xC0),
+            (0x84, 4, 0xE0),
+            (0x00, 19, 0x4F),
+            (0x84, 19, 0xEF),
+            (0x10, 5, 0x51),
+            (0xE5, 1, 0x85),
+            (0xC3, 0, 0x80),
+        ] {
+            let got = cla_on_channel(cla, channel).unwrap();
+            assert_eq!(got, want, "CLA {cla:02X} on channel {channel}");
+            assert_eq!(channel_of(got), channel);
+            assert_eq!(is_secure_messaging(got), is_secure_messaging(cla));
+        }
+        assert_eq!(cla_on_channel(0x80, 20), Err(ApduError::BadChannel(20)));
+        let c = CommandApdu::new(0x80, 0xCA, 0, 0x66, vec![], Some(256)).unwrap();
+        let seven = LogicalChannel::new(7).unwrap();
+        assert_eq!(c.on_channel(seven).to_bytes(), h("C3CA006600"));
+        assert!(LogicalChannel::new(20).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use cap_tools::Cap;
-use gp::apdu::{ApduError, CommandApdu, ResponseApdu};
+use gp::apdu::{ApduError, CommandApdu, LogicalChannel, ResponseApdu};
 use gp::commands::{self, CommandError};
 use gp::registry::{self, Entry, Scope};
 use gp::sw::{explain, CommandKind};
@@ -162,13 +162,22 @@ pub enum PlainEvent<'a> {
     Response(&'a [u8]),
 }
 
-/// A GlobalPlatform session with a card.
+/// A GlobalPlatform session with a card, on one logical channel.
+///
+/// Each client runs on its own logical channel (the basic one unless
+/// [`GpClient::open_logical_channel`] or [`GpClient::use_logical_channel`]
+/// says otherwise): every command it sends has its CLA recoded for the
+/// channel before secure messaging, so the C-MAC covers the channel as
+/// sent. Two clients over one card ([`crate::transport::Shared`]) on two
+/// channels each keep their own secure channel, keys and counters, as
+/// GlobalPlatform binds a session to its logical channel.
 pub struct GpClient {
     channel: CardChannel,
     secure: Option<SecureChannel>,
     selected: Option<Vec<u8>>,
     max_command_data: usize,
     plain_observer: Option<PlainObserver>,
+    logical_channel: LogicalChannel,
 }
 
 impl GpClient {
@@ -180,7 +189,107 @@ impl GpClient {
             selected: None,
             max_command_data: DEFAULT_MAX_COMMAND_DATA,
             plain_observer: None,
+            logical_channel: LogicalChannel::BASIC,
         }
+    }
+
+    /// The logical channel this client's commands go to.
+    pub fn logical_channel(&self) -> LogicalChannel {
+        self.logical_channel
+    }
+
+    /// Sends this client's commands on `channel` from now on, which the
+    /// caller has opened (or which a SELECT opens): nothing is sent. The
+    /// secure channel and the selection belong to the old channel and are
+    /// forgotten.
+    pub fn use_logical_channel(&mut self, channel: LogicalChannel) {
+        self.logical_channel = channel;
+        self.secure = None;
+        self.selected = None;
+    }
+
+    /// MANAGE CHANNEL OPEN on the basic channel: `number` = `None` lets the
+    /// card choose a free channel, `Some(n)` asks for channel n (1 to 19).
+    /// The client then sends its commands there ([`Self::use_logical_channel`]).
+    /// A refusal names the card's status word and what it means here.
+    pub fn open_logical_channel(&mut self, number: Option<u8>) -> Result<LogicalChannel, GpError> {
+        let p2 = match number {
+            None => 0,
+            Some(0) => {
+                return Err(GpError::Protocol(
+                    "logical channel 0 is the basic channel, always open: \
+                     MANAGE CHANNEL opens channels 1 to 19"
+                        .into(),
+                ))
+            }
+            Some(n) => LogicalChannel::new(n)?.number(),
+        };
+        let command = CommandApdu::new(
+            0x00,
+            0x70,
+            0x00,
+            p2,
+            Vec::new(),
+            number.is_none().then_some(1),
+        )?;
+        let raw = self.exchange_plain(&command.to_bytes())?;
+        let response = ResponseApdu::parse(&raw)?;
+        let wanted = match number {
+            Some(n) => format!("logical channel {n}"),
+            None => "a logical channel of its choice".to_string(),
+        };
+        if response.sw != 0x9000 {
+            return Err(GpError::Protocol(format!(
+                "MANAGE CHANNEL: the card refused to open {wanted}: it answered {:04X} ({})",
+                response.sw,
+                manage_channel_meaning(response.sw, true)
+            )));
+        }
+        let opened = match (number, response.data.as_slice()) {
+            (Some(n), []) => n,
+            (None, [n]) => *n,
+            (_, data) => {
+                return Err(GpError::Protocol(format!(
+                    "MANAGE CHANNEL: opening {wanted}, the card answered data {} (expected {})",
+                    hex::encode_upper(data),
+                    if number.is_some() {
+                        "none"
+                    } else {
+                        "one byte, the channel number"
+                    }
+                )))
+            }
+        };
+        let channel = LogicalChannel::new(opened).map_err(|_| {
+            GpError::Protocol(format!(
+                "MANAGE CHANNEL: the card opened channel {opened}, which no CLA can address (0 to 19)"
+            ))
+        })?;
+        self.use_logical_channel(channel);
+        Ok(channel)
+    }
+
+    /// MANAGE CHANNEL CLOSE of this client's channel (sent on the basic
+    /// channel); the client goes back to the basic channel. The card ends
+    /// the channel's secure channel and deselects what was selected there.
+    pub fn close_logical_channel(&mut self) -> Result<(), GpError> {
+        let n = self.logical_channel.number();
+        if n == 0 {
+            return Err(GpError::Protocol(
+                "the basic logical channel (0) cannot be closed".into(),
+            ));
+        }
+        let command = CommandApdu::new(0x00, 0x70, 0x80, n, Vec::new(), None)?;
+        let raw = self.exchange_plain(&command.to_bytes())?;
+        self.use_logical_channel(LogicalChannel::BASIC);
+        let sw = ResponseApdu::parse(&raw)?.sw;
+        if sw != 0x9000 {
+            return Err(GpError::Protocol(format!(
+                "MANAGE CHANNEL: the card refused to close logical channel {n}: it answered {sw:04X} ({})",
+                manage_channel_meaning(sw, false)
+            )));
+        }
+        Ok(())
     }
 
     /// A client over a bare transport.
@@ -228,11 +337,12 @@ impl GpClient {
     /// Sends a command (wrapped when a secure channel is open) and returns
     /// the unwrapped response, whatever its status word.
     pub fn transmit(&mut self, command: &CommandApdu) -> Result<ResponseApdu, GpError> {
+        let command = command.clone().on_channel(self.logical_channel);
         if let Some(o) = self.plain_observer.as_mut() {
             o(PlainEvent::Command(&command.to_bytes()));
         }
         let wire = match self.secure.as_mut() {
-            Some(sc) => sc.wrap_apdu(command)?,
+            Some(sc) => sc.wrap_apdu(&command)?,
             None => command.to_bytes(),
         };
         let raw = self.channel.transmit(&wire)?;
@@ -307,8 +417,46 @@ impl GpClient {
         options: &ChannelOptions,
     ) -> Result<SessionInfo, GpError> {
         let config = self.host_config(options)?;
+        if is_implicit(options, &config) {
+            return self.open_implicit(&config);
+        }
         let hello = scp::begin(config)?;
         self.authenticate(hello)
+    }
+
+    /// SCP02 implicit initiation ("i" bit 04 clear, e.g. 0A, 1A): no
+    /// INITIALIZE UPDATE; the sequence counter comes from GET DATA 00C1,
+    /// the first ICV from the selected security domain's AID, and the
+    /// card opens its side when the first C-MACed command verifies.
+    fn open_implicit(&mut self, config: &HostConfig) -> Result<SessionInfo, GpError> {
+        self.secure = None;
+        let aid = self.selected.clone().ok_or_else(|| {
+            GpError::Protocol(
+                "SCP02 implicit initiation needs the security domain selected first: \
+                 its AID seeds the first C-MAC"
+                    .into(),
+            )
+        })?;
+        let data = self.get_data(0x00C1)?.ok_or_else(|| {
+            GpError::Protocol(
+                "SCP02 implicit initiation needs the card's sequence counter, but GET DATA 00C1 \
+                 found none: the card does not offer implicit initiation (try --scp-i 15 or 55)"
+                    .into(),
+            )
+        })?;
+        let counter = match data.as_slice() {
+            [0xC1, 0x02, a, b] | [a, b] => [*a, *b],
+            other => {
+                return Err(GpError::Protocol(format!(
+                    "GET DATA 00C1 answered {}, not an SCP02 sequence counter (C1 02 xxxx)",
+                    hex::encode_upper(other)
+                )))
+            }
+        };
+        let channel = scp::implicit::open_host(config, counter, &aid)?;
+        let info = channel.info().clone();
+        self.secure = Some(channel);
+        Ok(info)
     }
 
     pub(crate) fn open_secure_channel_with_challenge(
@@ -317,6 +465,10 @@ impl GpClient {
         host_challenge: [u8; 8],
     ) -> Result<SessionInfo, GpError> {
         let config = self.host_config(options)?;
+        if is_implicit(options, &config) {
+            // No challenge travels: a replay repeats the same commands anyway.
+            return self.open_implicit(&config);
+        }
         self.authenticate(scp::danger::begin_with_challenge(config, host_challenge))
     }
 
@@ -334,6 +486,7 @@ impl GpClient {
         config.expect_scp = options.expect_scp;
         config.check_challenge_aid = options.check_challenge_aid.clone();
         config.scp03_mode = options.scp03_mode;
+        config.logical_channel = self.logical_channel;
         Ok(config)
     }
 
@@ -880,6 +1033,35 @@ pub fn explain_with(report: &Report, e: GpError) -> GpError {
             cleanup,
         },
         other => other,
+    }
+}
+
+/// Whether the session is to open by SCP02 implicit initiation: an SCP02
+/// "i" without bit 04, and no SCP03 asked for.
+fn is_implicit(options: &ChannelOptions, config: &HostConfig) -> bool {
+    options.expect_scp != Some(3) && Protocol::Scp02 { i: config.scp02_i }.is_implicit()
+}
+
+/// What a MANAGE CHANNEL status word means (ISO/IEC 7816-4 11.1.2), for
+/// opening (`open`) or closing.
+fn manage_channel_meaning(sw: u16, open: bool) -> String {
+    match (sw, open) {
+        (0x6881, _) => "logical channel not supported: the card has fewer logical channels, \
+                        or none beside the basic one"
+            .into(),
+        (0x6A81, true) => "function not supported: no free logical channel is left, \
+                           or the card offers no supplementary channels"
+            .into(),
+        (0x6A81, false) => "function not supported: this channel cannot be closed".into(),
+        (0x6A86 | 0x6B00, true) => "wrong P1/P2: the channel number is beyond the card's \
+                                    logical channels, or that channel is already open"
+            .into(),
+        (0x6200, false) => "warning: the channel was not open".into(),
+        (0x6D00 | 0x6E00, _) => {
+            "the card has no MANAGE CHANNEL: it offers the basic channel only".into()
+        }
+        (0x6C01, true) => "wrong Le: the card returns one byte, the channel number".into(),
+        (sw, _) => explain(CommandKind::Other, sw),
     }
 }
 

@@ -100,6 +100,12 @@ pub fn initialize_update(
     }
     let protocol = config.protocol;
     protocol.check_supported()?;
+    if protocol.is_implicit() {
+        return Err(ScpError::Unsupported(format!(
+            "{protocol} is implicit initiation: a session opens with the first C-MACed \
+             command, not with INITIALIZE UPDATE"
+        )));
+    }
     let counter = config.sequence_counter;
     let exhausted = || ScpError::Unsupported(format!("sequence counter {counter:#X} exhausted"));
 
@@ -295,6 +301,7 @@ impl CardAuthenticating {
                     &eight(host_cryptogram)?,
                     &eight(mac)?,
                     &eight(expected)?,
+                    command.cla(),
                 )?)
             }
             Session::Scp03(keys) => Box::new(scp03::Channel::open_card(
@@ -308,6 +315,7 @@ impl CardAuthenticating {
                 host_cryptogram,
                 mac,
                 expected,
+                command.cla(),
             )?),
         };
         let info = SessionInfo {
@@ -339,6 +347,14 @@ pub struct CardChannel {
 }
 
 impl CardChannel {
+    pub(crate) fn from_parts(channel: Box<dyn SecureMessaging>, info: SessionInfo) -> Self {
+        CardChannel {
+            channel,
+            info,
+            closed: false,
+        }
+    }
+
     /// Protocol, level, counters and challenges of the session.
     pub fn info(&self) -> &SessionInfo {
         &self.info

@@ -35,6 +35,10 @@ pub struct HostConfig {
     /// UPDATE, whose host challenge is 16 bytes in S16 mode; a card that
     /// answers in the other mode is refused.
     pub scp03_mode: scp03::Mode,
+    /// The logical channel (0 to 19) the session runs on: INITIALIZE
+    /// UPDATE and EXTERNAL AUTHENTICATE carry it in their CLA, and the
+    /// C-MAC of EXTERNAL AUTHENTICATE covers that CLA as sent.
+    pub logical_channel: gp::apdu::LogicalChannel,
 }
 
 impl HostConfig {
@@ -47,6 +51,7 @@ impl HostConfig {
             expect_scp: None,
             check_challenge_aid: None,
             scp03_mode: scp03::Mode::S8,
+            logical_channel: gp::apdu::LogicalChannel::BASIC,
         }
     }
 }
@@ -59,6 +64,7 @@ impl core::fmt::Debug for HostConfig {
             .field("scp02_i", &self.scp02_i)
             .field("expect_scp", &self.expect_scp)
             .field("scp03_mode", &self.scp03_mode)
+            .field("logical_channel", &self.logical_channel)
             .finish_non_exhaustive()
     }
 }
@@ -75,8 +81,9 @@ pub(crate) fn begin_from(
 ) -> Result<AwaitingInitUpdate, ScpError> {
     let mut host_challenge = vec![0u8; config.scp03_mode.field_len()];
     rng.fill(&mut host_challenge)?;
-    let command =
-        initialize_update_command_any(config.keys.key_version(), &host_challenge)?.to_bytes();
+    let command = initialize_update_command_any(config.keys.key_version(), &host_challenge)?
+        .on_channel(config.logical_channel)
+        .to_bytes();
     Ok(AwaitingInitUpdate {
         config,
         host_challenge,
@@ -85,7 +92,9 @@ pub(crate) fn begin_from(
 }
 
 pub(crate) fn begin_with(config: HostConfig, host_challenge: [u8; 8]) -> AwaitingInitUpdate {
-    let command = initialize_update_command(config.keys.key_version(), &host_challenge).to_bytes();
+    let command = initialize_update_command(config.keys.key_version(), &host_challenge)
+        .on_channel(config.logical_channel)
+        .to_bytes();
     AwaitingInitUpdate {
         config,
         host_challenge: host_challenge.to_vec(),
@@ -157,6 +166,12 @@ impl AwaitingInitUpdate {
                     )
                 })?;
                 protocol.check_supported()?;
+                if protocol.is_implicit() {
+                    return Err(ScpError::Unsupported(format!(
+                        "{protocol} is implicit initiation: the session opens with the first \
+                         C-MACed command, without INITIALIZE UPDATE (scp::implicit::open_host)"
+                    )));
+                }
                 protocol.check_level(level)?;
                 let key = KeyContext {
                     protocol,
@@ -182,8 +197,13 @@ impl AwaitingInitUpdate {
                         return Err(ScpError::CardChallenge);
                     }
                 }
-                let (channel, command) =
-                    scp02::Channel::open_host(session, i, level, &host_cryptogram)?;
+                let (channel, command) = scp02::Channel::open_host(
+                    session,
+                    i,
+                    level,
+                    &host_cryptogram,
+                    config.logical_channel,
+                )?;
                 let details = SessionDetails::Scp02 {
                     i,
                     sequence_counter: *sequence_counter,
@@ -235,8 +255,14 @@ impl AwaitingInitUpdate {
                     provider: Arc::clone(&config.keys),
                     key,
                 };
-                let (channel, command) =
-                    scp03::Channel::open_host(session, dek, level, mode, &host_cryptogram)?;
+                let (channel, command) = scp03::Channel::open_host(
+                    session,
+                    dek,
+                    level,
+                    mode,
+                    &host_cryptogram,
+                    config.logical_channel,
+                )?;
                 let details = SessionDetails::Scp03 {
                     i: *i,
                     card_challenge: challenge.clone(),
@@ -318,6 +344,14 @@ pub struct SecureChannel {
 }
 
 impl SecureChannel {
+    pub(crate) fn from_parts(channel: Box<dyn SecureMessaging>, info: SessionInfo) -> Self {
+        SecureChannel {
+            channel,
+            info,
+            closed: false,
+        }
+    }
+
     /// Protocol, level, counters and challenges of the session.
     pub fn info(&self) -> &SessionInfo {
         &self.info

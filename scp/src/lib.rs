@@ -30,6 +30,7 @@ mod crypto;
 mod error;
 mod hello;
 mod host;
+pub mod implicit;
 pub mod keys;
 mod params;
 pub mod probe;

@@ -142,12 +142,20 @@ impl Protocol {
         }
     }
 
+    /// Whether the session opens implicitly, with the first C-MACed
+    /// command (SCP02 "i" bit 04 clear), rather than by INITIALIZE UPDATE.
+    pub fn is_implicit(self) -> bool {
+        matches!(self, Protocol::Scp02 { i } if i & 0x04 == 0)
+    }
+
     /// Refuses "i" options this implementation does not provide.
     pub(crate) fn check_supported(self) -> Result<(), ScpError> {
         let unsupported = match self {
             Protocol::Scp02 { i } if i & 0x80 != 0 => Some("SCP02 i bit 80 is RFU"),
-            Protocol::Scp02 { i } if i & 0x04 == 0 => Some("SCP02 implicit initiation"),
-            Protocol::Scp02 { i } if i & 0x08 != 0 => Some("SCP02 ICV as MAC over AID"),
+            Protocol::Scp02 { i } if i & 0x0C == 0x0C => Some(
+                "SCP02 ICV as MAC over AID with explicit initiation (explicit sessions chain from \
+                 EXTERNAL AUTHENTICATE's zero ICV; bit 08 belongs to implicit initiation)",
+            ),
             Protocol::Scp03 { i } if i & 0x8E != 0 => Some("SCP03 RFU i bits"),
             _ => None,
         };
@@ -218,7 +226,10 @@ mod tests {
         assert!(Protocol::Scp02 { i: 0x75 }
             .check_level(SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC)
             .is_err());
-        assert!(Protocol::Scp02 { i: 0x0A }.check_supported().is_err());
+        assert!(Protocol::Scp02 { i: 0x0A }.check_supported().is_ok());
+        assert!(Protocol::Scp02 { i: 0x1A }.is_implicit());
+        assert!(!Protocol::Scp02 { i: 0x15 }.is_implicit());
+        assert!(Protocol::Scp02 { i: 0x0D }.check_supported().is_err());
         assert!(Protocol::Scp02 { i: 0x55 }.pseudo_random_challenge());
         let scp03 = Protocol::Scp03 { i: 0x70 };
         assert!(scp03.pseudo_random_challenge());

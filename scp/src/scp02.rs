@@ -3,10 +3,13 @@
 //! MAC C-MAC/R-MAC chains, 3DES-CBC command encryption.
 //!
 //! Implementation options ("i") honoured: one or three base keys (01),
-//! C-MAC on the unmodified or modified APDU (02), ICV encryption of the
+//! C-MAC on the unmodified or modified APDU (02), explicit (04 set: INITIALIZE
+//! UPDATE and EXTERNAL AUTHENTICATE) or implicit initiation (04 clear: the
+//! session opens with the first C-MACed command, see [`crate::implicit`]),
+//! ICV = MAC over the AID for implicit sessions (08), ICV encryption of the
 //! chained C-MAC (10), R-MAC (20), and the well-known pseudo-random card
-//! challenge (40). Explicit initiation only (04 must be set), as in the
-//! common "i" = 15 and 55.
+//! challenge (40): the common "i" = 15 and 55 (explicit), 0A and 1A
+//! (implicit).
 
 use zeroize::Zeroize;
 
@@ -156,6 +159,18 @@ pub fn pseudo_random_card_challenge(keys: &SessionKeys, aid: &[u8]) -> Result<[u
     Ok(out)
 }
 
+/// The ICV of an implicitly initiated session's first C-MAC when "i" has
+/// bit 08: the retail MAC (C-MAC session key, zero ICV, ISO 9797-1 padding
+/// method 2) of the AID of the application selected when the session
+/// opens. Without bit 08 that ICV is zero.
+pub fn aid_icv(keys: &SessionKeys, aid: &[u8]) -> Result<[u8; 8], ScpError> {
+    Ok(tdes::retail_mac(
+        keys.c_mac.expose_secret(),
+        &ZERO_ICV,
+        aid,
+    )?)
+}
+
 /// The chaining state of an authenticated SCP02 session; the same on
 /// both sides, which use opposite halves of it.
 pub struct Channel {
@@ -164,6 +179,11 @@ pub struct Channel {
     level: SecurityLevel,
     /// Last C-MAC: the next command's ICV (encrypted first if "i" says so).
     c_mac: [u8; 8],
+    /// `c_mac` is an implicit session's starting ICV (zero or the AID's
+    /// MAC), used as it is: ICV encryption (bit 10) applies to chained
+    /// C-MACs, as the zero ICV of an explicit EXTERNAL AUTHENTICATE is
+    /// not encrypted either.
+    seed: bool,
     /// Last R-MAC: the next response's ICV.
     r_mac: [u8; 8],
     /// The R-MAC's command part for the command awaiting its response.
@@ -171,29 +191,39 @@ pub struct Channel {
 }
 
 /// The bytes EXTERNAL AUTHENTICATE's C-MAC covers: its header, with the
-/// secure messaging CLA and Lc counting the MAC, and the host cryptogram.
-fn external_authenticate_mac_input(level: SecurityLevel, host_cryptogram: &[u8; 8]) -> Vec<u8> {
-    let mut input = vec![0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, 0x10];
+/// secure messaging CLA (`cla`: 84 with the logical channel in it, as
+/// sent) and Lc counting the MAC, and the host cryptogram.
+fn external_authenticate_mac_input(
+    cla: u8,
+    level: SecurityLevel,
+    host_cryptogram: &[u8; 8],
+) -> Vec<u8> {
+    let mut input = vec![cla, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, 0x10];
     input.extend_from_slice(host_cryptogram);
     input
 }
 
 impl Channel {
     /// Host side: the EXTERNAL AUTHENTICATE command (C-MAC with zero ICV)
-    /// and the channel it opens.
+    /// on logical channel `logical_channel`, and the channel it opens.
     pub(crate) fn open_host(
         keys: SessionKeys,
         i: u8,
         level: SecurityLevel,
         host_cryptogram: &[u8; 8],
+        logical_channel: gp::apdu::LogicalChannel,
     ) -> Result<(Self, CommandApdu), ScpError> {
-        let input = external_authenticate_mac_input(level, host_cryptogram);
+        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &[0; 8])
+            .on_channel(logical_channel);
+        let input = external_authenticate_mac_input(command.cla(), level, host_cryptogram);
         let mac = tdes::retail_mac(keys.c_mac.expose_secret(), &ZERO_ICV, &input)?;
-        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac);
+        let command = gp::commands::external_authenticate(level.byte(), host_cryptogram, &mac)
+            .on_channel(logical_channel);
         Ok((Self::new(keys, i, level, mac), command))
     }
 
-    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC.
+    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC;
+    /// `cla` is the command's as received (its logical channel is MACed).
     pub(crate) fn open_card(
         keys: SessionKeys,
         i: u8,
@@ -201,8 +231,9 @@ impl Channel {
         host_cryptogram: &[u8; 8],
         mac: &[u8; 8],
         expected_host_cryptogram: &[u8; 8],
+        cla: u8,
     ) -> Result<Self, ScpError> {
-        let input = external_authenticate_mac_input(level, host_cryptogram);
+        let input = external_authenticate_mac_input(cla, level, host_cryptogram);
         let expected_mac = tdes::retail_mac(keys.c_mac.expose_secret(), &ZERO_ICV, &input)?;
         if !ct_eq(host_cryptogram, expected_host_cryptogram) {
             return Err(ScpError::HostCryptogram);
@@ -224,14 +255,29 @@ impl Channel {
             c_mac: first_mac,
             r_mac: first_mac,
             pending: None,
+            seed: false,
         }
+    }
+
+    /// An implicitly initiated session (GP 2.3.1 E.5.2, "i" bit 04 clear):
+    /// no handshake, C-MAC only, the first C-MAC chained on zero or (bit 08)
+    /// on [`aid_icv`] of `aid`.
+    pub fn implicit(keys: SessionKeys, i: u8, aid: &[u8]) -> Result<Self, ScpError> {
+        let seed = if i & 0x08 != 0 {
+            aid_icv(&keys, aid)?
+        } else {
+            ZERO_ICV
+        };
+        let mut channel = Self::new(keys, i, SecurityLevel::C_MAC, seed);
+        channel.seed = true;
+        Ok(channel)
     }
 
     /// The ICV of the next C-MAC: the previous C-MAC, single-DES encrypted
     /// under the left half of the C-MAC key when "i" asks for ICV encryption.
     fn icv(&self) -> Result<[u8; 8], ScpError> {
         let mut icv = self.c_mac;
-        if self.i & 0x10 != 0 {
+        if self.i & 0x10 != 0 && !self.seed {
             tdes::des_encrypt_block(self.keys.c_mac.expose_secret(), &mut icv)?;
         }
         Ok(icv)
@@ -311,6 +357,7 @@ impl Channel {
         let wrapped = CommandApdu::new(sm::secure_cla(cla), ins, p1, p2, body, command.ne())?
             .with_extended(extended);
         self.c_mac = mac;
+        self.seed = false;
         self.pending = self
             .level
             .r_mac()
@@ -389,6 +436,7 @@ impl Channel {
             return Err(ScpError::mac("C-MAC", what));
         }
         self.c_mac = expected;
+        self.seed = false;
         self.pending = self
             .level
             .r_mac()

@@ -225,25 +225,32 @@ pub struct Channel {
 }
 
 /// EXTERNAL AUTHENTICATE's header with Lc: host cryptogram and C-MAC, each
-/// as long as the mode says.
-fn external_authenticate_header(level: SecurityLevel, mode: Mode) -> Result<[u8; 5], ScpError> {
+/// as long as the mode says. `cla` is the secured CLA as sent: 84 with the
+/// logical channel coded in it.
+fn external_authenticate_header(
+    cla: u8,
+    level: SecurityLevel,
+    mode: Mode,
+) -> Result<[u8; 5], ScpError> {
     let lc = u8::try_from(2 * mode.field_len())
         .map_err(|_| ScpError::malformed("EXTERNAL AUTHENTICATE", "Lc over 255"))?;
-    Ok([0x84, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, lc])
+    Ok([cla, INS_EXTERNAL_AUTHENTICATE, level.byte(), 0x00, lc])
 }
 
 impl Channel {
     /// Host side: EXTERNAL AUTHENTICATE (C-MAC over a zero chaining value)
-    /// and the channel it opens.
+    /// on logical channel `logical_channel`, and the channel it opens.
     pub(crate) fn open_host(
         keys: SessionKeys,
         dek: DataKey,
         level: SecurityLevel,
         mode: Mode,
         host_cryptogram: &[u8],
+        logical_channel: gp::apdu::LogicalChannel,
     ) -> Result<(Self, CommandApdu), ScpError> {
         mode.check("host cryptogram", host_cryptogram)?;
-        let header = external_authenticate_header(level, mode)?;
+        let cla = logical_channel.cla(0x84);
+        let header = external_authenticate_header(cla, level, mode)?;
         let chain = aes::cmac(
             keys.mac.expose_secret(),
             &[&[0; 16], &header, host_cryptogram],
@@ -253,7 +260,9 @@ impl Channel {
         Ok((Self::new(keys, dek, level, chain).with_mode(mode), command))
     }
 
-    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC.
+    /// Card side: checks EXTERNAL AUTHENTICATE's host cryptogram and C-MAC;
+    /// `cla` is the command's as received (its logical channel is MACed).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open_card(
         keys: SessionKeys,
         dek: DataKey,
@@ -262,10 +271,11 @@ impl Channel {
         host_cryptogram: &[u8],
         mac: &[u8],
         expected_host_cryptogram: &[u8],
+        cla: u8,
     ) -> Result<Self, ScpError> {
         mode.check("host cryptogram", host_cryptogram)?;
         mode.check("EXTERNAL AUTHENTICATE C-MAC", mac)?;
-        let header = external_authenticate_header(level, mode)?;
+        let header = external_authenticate_header(cla, level, mode)?;
         let chain = aes::cmac(
             keys.mac.expose_secret(),
             &[&[0; 16], &header, host_cryptogram],

@@ -747,3 +747,75 @@ fn scp03_error_responses_are_the_bare_status_word() {
         );
     }
 }
+
+/// A session on a supplementary logical channel: INITIALIZE UPDATE and
+/// EXTERNAL AUTHENTICATE carry the channel in their CLA, every wrapped
+/// command keeps it, and the C-MAC covers it: the same bytes moved to
+/// another channel fail the card's check.
+#[test]
+fn sessions_on_logical_channels_mac_the_channel() {
+    use gp::apdu::{channel_of, is_secure_messaging, LogicalChannel};
+    for (kind, protocol, level) in all_protocols() {
+        for n in [1u8, 3, 4, 12, 19] {
+            let what = format!("{protocol} {level} on channel {n}");
+            let channel = LogicalChannel::new(n).unwrap();
+            let card = card_config(keys(kind, 16), protocol);
+            let handshake = || {
+                let mut config = HostConfig::new(keys(kind, 16));
+                config.security_level = level;
+                config.logical_channel = channel;
+                match protocol {
+                    Protocol::Scp02 { i } => config.scp02_i = i,
+                    Protocol::Scp03 { i } => config.scp03_mode = scp::scp03::Mode::from_i(i),
+                }
+                let host = scp::danger::begin_with_source(config, &mut OsRng).unwrap();
+                assert_eq!(
+                    channel_of(host.command()[0]),
+                    n,
+                    "{what}: INITIALIZE UPDATE"
+                );
+                let (card_auth, answer) =
+                    scp::initialize_update(&card, host.command(), &mut OsRng).unwrap();
+                (host.on_init_update_response(&answer).unwrap(), card_auth)
+            };
+            // The EXTERNAL AUTHENTICATE C-MAC covers the channel: on the
+            // basic channel the same bytes do not verify.
+            let (host_auth, card_auth) = handshake();
+            let mut moved = host_auth.command().to_vec();
+            assert_eq!(channel_of(moved[0]), n, "{what}: EXTERNAL AUTHENTICATE");
+            assert!(is_secure_messaging(moved[0]), "{what}");
+            moved[0] = LogicalChannel::BASIC.cla(moved[0]);
+            assert!(
+                card_auth.external_authenticate(&moved).is_err(),
+                "{what}: EXTERNAL AUTHENTICATE moved to channel 0"
+            );
+
+            let (host_auth, card_auth) = handshake();
+            let (mut card_channel, ok) = card_auth
+                .external_authenticate(host_auth.command())
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let mut host_channel = host_auth.on_external_authenticate_response(&ok).unwrap();
+            for command in commands() {
+                let command = command.on_channel(channel);
+                let wire = host_channel.wrap_apdu(&command).unwrap();
+                assert_eq!(channel_of(wire[0]), n, "{what}: {command:?}");
+                let seen = card_channel
+                    .verify_and_unwrap(&wire)
+                    .unwrap_or_else(|e| panic!("{what} {command:?}: {e}"));
+                assert_eq!(seen.header(), command.header(), "{what}");
+                assert_eq!(seen.data(), command.data(), "{what}");
+                let back = card_channel.wrap_response(&[1, 2, 3], 0x9000).unwrap();
+                let plain = host_channel.unwrap_response(&back).unwrap();
+                assert_eq!(plain.data, [1, 2, 3], "{what}");
+            }
+            // A wrapped command recoded for another channel is refused.
+            let get_data = CommandApdu::new(0x80, 0xCA, 0x00, 0x66, vec![], Some(256))
+                .unwrap()
+                .on_channel(channel);
+            let mut wire = host_channel.wrap_apdu(&get_data).unwrap();
+            let other = LogicalChannel::new(if n == 19 { 18 } else { n + 1 }).unwrap();
+            wire[0] = other.cla(wire[0]);
+            assert!(card_channel.verify_and_unwrap(&wire).is_err(), "{what}");
+        }
+    }
+}

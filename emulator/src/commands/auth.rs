@@ -63,6 +63,16 @@ pub fn initialize_update(
         ));
     }
     let kvn = set.version();
+    let protocol = set.protocol(&state.profile);
+    if protocol.is_implicit() {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!(
+                "{protocol} is implicit initiation: the session opens with the first C-MACed \
+                 command after SELECT (sequence counter: GET DATA 00C1), not with INITIALIZE UPDATE"
+            ),
+        ));
+    }
     let config = CardConfig {
         keys: set.keys.clone().into(),
         protocol: set.protocol(&state.profile),
@@ -131,4 +141,62 @@ pub fn external_authenticate(card: &mut Card, session: &mut Session, raw: &[u8])
             Err(fail(e.status_word(), format!("EXTERNAL AUTHENTICATE: {e}")))
         }
     }
+}
+
+/// SCP02 implicit initiation ("i" bit 04 clear): a secured command while
+/// no session is open on the channel opens one when its C-MAC verifies
+/// under the default key set's sequence counter (ICV from the ISD's AID
+/// with "i" bit 08), and the counter then counts the session, persistently.
+/// `None` when the default key set does not use implicit initiation; a
+/// C-MAC that does not verify opens nothing and answers 6982.
+pub fn implicit_open(
+    card: &mut Card,
+    raw: &[u8],
+) -> Option<Result<(scp::CardChannel, CommandApdu, u8), crate::sw::Fail>> {
+    let state = &card.state;
+    let set = state.key_set(0)?;
+    let protocol = set.protocol(&state.profile);
+    if !protocol.is_implicit() {
+        return None;
+    }
+    let max = state.profile.max_auth_failures;
+    if set.is_blocked(max) {
+        return Some(Err(fail(
+            sw::BLOCKED,
+            format!(
+                "key set {:02X} is blocked after {} failed authentications",
+                set.version(),
+                set.failures
+            ),
+        )));
+    }
+    let kvn = set.version();
+    let config = CardConfig {
+        keys: set.keys.clone().into(),
+        protocol,
+        kdd: recognition::kdd(state),
+        sequence_counter: set.sequence_counter,
+        aid: state.isd_aid().to_vec(),
+    };
+    let opened = scp::implicit::open_card(&config, raw);
+    let mut next = card.state.clone();
+    let set = next.key_set_mut(kvn)?;
+    Some(match opened {
+        Ok((channel, plain)) => {
+            set.failures = 0;
+            set.sequence_counter = set.sequence_counter.saturating_add(1);
+            card.commit(next).map(|()| (channel, plain, kvn))
+        }
+        Err(e) => {
+            let mut why = format!("implicit SCP02 session ({protocol}): {e}");
+            if matches!(e, ScpError::Mac { .. }) {
+                set.failures = set.failures.saturating_add(1);
+                why = format!("{why} (failure {} with key set {kvn:02X})", set.failures);
+                if let Err(f) = card.commit(next) {
+                    return Some(Err(f));
+                }
+            }
+            Err(fail(e.status_word(), why))
+        }
+    })
 }

@@ -11,7 +11,9 @@
 //! - [`vpcd::VpcdClient`]: an emulated card over TCP with vpcd framing;
 //! - [`replay::Replay`]: a recorded trace played back, byte-exact;
 //! - [`record::Record`]: any transport, with every exchange written to a
-//!   trace file.
+//!   trace file;
+//! - [`Shared`]: one transport behind several clients (one per logical
+//!   channel).
 
 mod channel;
 mod error;
@@ -19,11 +21,13 @@ mod error;
 pub mod pcsc;
 pub mod record;
 pub mod replay;
+mod shared;
 pub mod trace_file;
 pub mod vpcd;
 
 pub use channel::{CardChannel, Exchange, Observer};
 pub use error::{hex_upper, TransportError};
+pub use shared::Shared;
 
 /// A link to one card that exchanges raw APDUs.
 ///

@@ -262,8 +262,15 @@ mod tests {
             let level = SecurityLevel::from_byte(0x11).unwrap();
             let host_crypto = host_cryptogram(&session, Mode::S16, &hc, &cc).unwrap();
             let dek = || DataKey::Session(Key::aes(&[0; 16]).unwrap());
-            let (mut host, ea) =
-                Channel::open_host(session.clone(), dek(), level, Mode::S16, &host_crypto).unwrap();
+            let (mut host, ea) = Channel::open_host(
+                session.clone(),
+                dek(),
+                level,
+                Mode::S16,
+                &host_crypto,
+                Default::default(),
+            )
+            .unwrap();
             assert_eq!(
                 hx(&ea.to_bytes()),
                 "848211002089051A5A1CCF22D2ABA1C634A89315856042FBA47BA93D57015DEF6D83E61830"
@@ -277,6 +284,7 @@ mod tests {
                 cryptogram,
                 mac,
                 &host_crypto,
+                0x84,
             )
             .unwrap();
 
@@ -313,6 +321,7 @@ mod tests {
                 &host_crypto,
                 &[0; 8],
                 &host_crypto,
+                0x84,
             );
             assert!(result.is_err());
         }
