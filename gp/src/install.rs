@@ -560,7 +560,7 @@ mod tests {
         for bad in [
             "C900EF05C703000100",
             "C900EF08C7020001C7020001",
-            "C900EF04C7020001",
+            "C900EF05C7020001",
         ] {
             let field = hex::decode(bad).unwrap();
             assert!(SystemParameters::of_field(&field).is_err(), "{bad}");
