@@ -324,6 +324,16 @@ pub struct LoadArgs {
     /// was loaded or installed.
     #[arg(long)]
     pub json: bool,
+    /// Non-volatile code space the load file needs, in bytes: load
+    /// parameter C6 in tag EF of INSTALL [for load] (GP 2.3.1 table 11-45).
+    #[arg(long, value_name = "N")]
+    pub code_space: Option<u32>,
+    /// Volatile data space the load file needs (C7 in EF).
+    #[arg(long, value_name = "N")]
+    pub volatile_data: Option<u32>,
+    /// Non-volatile data space the load file needs (C8 in EF).
+    #[arg(long, value_name = "N")]
+    pub nonvolatile_data: Option<u32>,
 }
 
 /// Runs a card command; with `--json` a failure prints
@@ -987,6 +997,12 @@ fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
         }),
         block_size: block_size_for(args, cap)?,
         with_descriptor: args.with_descriptor,
+        system: SystemParameters {
+            code_space: args.code_space,
+            volatile: args.volatile_data,
+            non_volatile: args.nonvolatile_data,
+            ..SystemParameters::default()
+        },
     })
 }
 

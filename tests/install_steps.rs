@@ -288,3 +288,34 @@ fn every_card_command_prints_json() {
         assert_eq!(v["sw"], Value::Null, "{v}");
     }
 }
+
+#[test]
+fn load_parameters_announce_the_code_space() {
+    let emu = Emu::start(false, "3.0.5");
+    let hello = cap("converter-reference/oracle-3.0.5/hello.cap");
+    // More code space than the card has: INSTALL [for load] answers 6A84.
+    let v = json(
+        &emu,
+        &["load", &hello, "--code-space", "4000000000", "--json"],
+        false,
+    );
+    assert_failure(&v, "INSTALL [for load]", "6A84", "not enough memory");
+    let v = json(
+        &emu,
+        &[
+            "load",
+            &hello,
+            "--code-space",
+            "2048",
+            "--volatile-data",
+            "64",
+            "--nonvolatile-data",
+            "256",
+            "--json",
+        ],
+        true,
+    );
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["package"], "F00000000101", "{v}");
+    assert!(emu.list().contains("F00000000101"));
+}

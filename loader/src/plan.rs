@@ -159,6 +159,11 @@ pub struct LoadOptions {
     pub block_size: Option<usize>,
     /// Include the Descriptor component.
     pub with_descriptor: bool,
+    /// Load parameters (GP 2.3.1 table 11-45, tag EF in INSTALL [for
+    /// load]): C6 non-volatile code space, C7 volatile and C8
+    /// non-volatile data space the load file needs, raw tags; nothing
+    /// sent when empty.
+    pub system: SystemParameters,
 }
 
 /// The package AID of a CAP.
@@ -188,7 +193,10 @@ pub fn load(
             .clone()
             .unwrap_or_else(|| security_domain.to_vec()),
         hash,
-        parameters: Vec::new(),
+        parameters: options
+            .system
+            .to_template()
+            .map_err(|e| PlanError::Invalid(e.to_string()))?,
         token: Vec::new(),
     };
     let mut steps = vec![Step::ok(
@@ -491,6 +499,26 @@ mod tests {
         );
         assert_eq!(plan.steps[0].kind, CommandKind::InstallForMakeSelectable);
         assert!(make_selectable(&aid[..3], Privileges::default()).is_err());
+    }
+
+    #[test]
+    fn load_parameters_go_in_ef() {
+        let cap = Cap::from_path(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/converter-reference/oracle-3.0.5/hello.cap"),
+        )
+        .expect("the shared corpus beside the repository (../shared)");
+        let options = LoadOptions {
+            system: SystemParameters {
+                code_space: Some(0x0400),
+                non_volatile: Some(0x20),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let plan = load(&cap, &options, &[0xA0, 0, 0, 1, 0x51, 0, 0, 0], 200).unwrap();
+        let ifl = InstallForLoad::parse(plan.steps[0].command.data()).unwrap();
+        assert_eq!(hex::encode_upper(&ifl.parameters), "EF08C6020400C8020020");
     }
 
     #[test]
