@@ -191,12 +191,14 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         .jcvm
         .install(
             &mut next,
-            &v.load_file_aid,
-            &v.module_aid,
-            &v.application_aid,
-            &v.privileges.0,
-            &parameters,
-            quota,
+            &crate::jcvm::InstallRequest {
+                package: &v.load_file_aid,
+                module: &v.module_aid,
+                instance: &v.application_aid,
+                privileges: &v.privileges.0,
+                parameters: &parameters,
+                quota,
+            },
         )
         .map_err(|f| {
             card.jcvm.invalidate();

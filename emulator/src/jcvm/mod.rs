@@ -440,13 +440,16 @@ impl Jcvm {
     pub fn install(
         &mut self,
         state: &mut CardState,
-        package: &[u8],
-        module: &[u8],
-        instance: &[u8],
-        privileges: &[u8],
-        parameters: &[u8],
-        quota: crate::state::MemoryQuota,
+        request: &InstallRequest<'_>,
     ) -> Result<Vec<u8>, InstallFailure> {
+        let InstallRequest {
+            package,
+            module,
+            instance,
+            privileges,
+            parameters,
+            quota,
+        } = *request;
         let p = self.link(state, package)?;
         let rt = self.rt.as_ref().ok_or("no runtime")?;
         let pkg = &rt.packages[p as usize];
@@ -965,6 +968,20 @@ impl Jcvm {
         }
         Ok(exit)
     }
+}
+
+/// What an INSTALL [for install] asks of install(): the load file and
+/// applet class, the instance AID, and what the instance gets.
+#[derive(Debug, Clone, Copy)]
+pub struct InstallRequest<'a> {
+    pub package: &'a [u8],
+    pub module: &'a [u8],
+    pub instance: &'a [u8],
+    pub privileges: &'a [u8],
+    /// The applet specific parameters (C9's value).
+    pub parameters: &'a [u8],
+    /// The memory quotas of the install parameters (EF).
+    pub quota: crate::state::MemoryQuota,
 }
 
 /// Why an install() failed, and whether for want of memory (the card
