@@ -22,6 +22,7 @@ use crate::card_args::{
     open_session, parse_aid, parse_hex, parse_hex_u8, parse_u8, progress_bar, KeyArgs, Target,
     TransportArgs,
 };
+use crate::errors::HintExt;
 use crate::secret::SecretHex;
 
 /// Options of every card command.
@@ -843,8 +844,9 @@ fn check_only(
     } else {
         crate::out::text(&report_text(&report))?;
     }
-    loader::client::refuse_unless_forced(cap, &report, false)
-        .map_err(|e| crate::errors::hinted(e, "--force sends the CAP anyway"))
+    // The error keeps the GpError in its chain (HintExt, not `hinted`),
+    // so that `run` sees the report was printed already.
+    loader::client::refuse_unless_forced(cap, &report, false).hint("--force sends the CAP anyway")
 }
 
 /// The report, one line per comparison: its result, then what was compared
@@ -924,10 +926,8 @@ fn checked<T>(cap: &Cap, json: bool, r: Result<T, loader::client::GpError>) -> R
                     note!("{line}");
                 }
             }
-            Err(crate::errors::hinted(
-                loader::client::GpError::Incompatible { package, report },
-                "--force sends the CAP anyway (the card then answers for itself)",
-            ))
+            Err(loader::client::GpError::Incompatible { package, report })
+                .hint("--force sends the CAP anyway (the card then answers for itself)")
         }
         r => extended_hint(cap, r),
     }
@@ -1023,7 +1023,6 @@ fn load_progress() -> impl FnMut(LoadProgress) {
 
 #[cfg(feature = "pcsc")]
 fn readers(json: bool) -> Result<()> {
-    use crate::errors::HintExt;
     let readers = loader::transport::pcsc::list_readers()
         .map_err(anyhow::Error::new)
         .hint(crate::card_args::NO_PCSCD)?;
