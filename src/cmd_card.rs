@@ -1,12 +1,16 @@
-//! Card commands: readers, info, list, load, install, delete, uninstall,
-//! put-key, set-status, apdu.
+//! Card commands: readers, info, list, load, install, make-selectable,
+//! delete, uninstall, put-key, set-status, apdu, store-data. Each prints
+//! text, or with `--json` one JSON document on stdout (README: "JSON
+//! output"); a failure with `--json` prints [`failure_json`]'s document.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use cap_tools::Cap;
 use clap::{Args, Subcommand, ValueEnum};
+use gp::install::SystemParameters;
 use gp::privileges::Privileges;
+use gp::sw::CommandKind;
 use gp::{CommandApdu, StatusChange};
 use loader::card_info::CardInfo;
 use loader::client::LoadProgress;
@@ -18,6 +22,7 @@ use crate::card_args::{
     open_session, parse_aid, parse_hex, parse_hex_u8, parse_u8, progress_bar, KeyArgs, Target,
     TransportArgs,
 };
+use crate::errors::HintExt;
 use crate::secret::SecretHex;
 
 /// Options of every card command.
@@ -32,7 +37,11 @@ pub struct CardOpts {
 #[derive(Subcommand, Debug)]
 pub enum CardCommand {
     /// List PC/SC readers and whether a card is in each.
-    Readers,
+    Readers {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show what the card tells about itself: CPLC, IIN, CIN, card recognition
     /// data, key information, secure channel protocol, maximum block size.
     Info {
@@ -72,9 +81,30 @@ pub enum CardCommand {
         /// Privileges: names separated by commas (e.g. CardReset,CardLock) or hex.
         #[arg(long, value_name = "LIST")]
         privs: Option<String>,
-        /// Applet install parameters (hex), sent inside tag C9.
-        #[arg(long, value_name = "HEX")]
+        /// Applet specific install parameters (hex), sent inside tag C9 and
+        /// handed to the applet's install(). `--params` is the old name.
+        #[arg(long = "params-c9", visible_alias = "params", value_name = "HEX")]
         params: Option<String>,
+        /// Volatile memory quota of the instance in bytes: system specific
+        /// parameter C7 in tag EF (GP 2.3.1 table 11-49).
+        #[arg(long, value_name = "N")]
+        volatile_memory: Option<u32>,
+        /// Non-volatile memory quota of the instance in bytes: C8 in EF.
+        #[arg(long, value_name = "N")]
+        nonvolatile_memory: Option<u32>,
+        /// More system specific parameters, the raw content of tag EF in
+        /// hex (BER-TLV, e.g. a card's proprietary tags); the options above
+        /// add theirs after it, and may not repeat a tag in it.
+        #[arg(long, value_name = "HEX")]
+        system_params: Option<String>,
+        /// Toolkit application parameters (hex), tag CA in EF: the SIM file
+        /// access and toolkit parameters of ETSI TS 102 226 for UICC cards.
+        #[arg(long, value_name = "HEX")]
+        toolkit_params: Option<String>,
+        /// INSTALL [for install] alone (P1 04): the instance stays INSTALLED,
+        /// not selectable, until `jct make-selectable AID`.
+        #[arg(long)]
+        no_make_selectable: bool,
         /// Make the applet the default selected one (the CardReset privilege).
         #[arg(long)]
         default: bool,
@@ -86,6 +116,22 @@ pub enum CardCommand {
         #[arg(long)]
         keep_on_failure: bool,
     },
+    /// Make an installed instance selectable: INSTALL [for make
+    /// selectable] (P1 08), after `jct install --no-make-selectable`.
+    ///
+    /// Example: jct make-selectable F0000000010101 --privs CardReset
+    MakeSelectable {
+        #[command(flatten)]
+        opts: CardOpts,
+        /// The instance AID.
+        aid: String,
+        /// Privileges: names separated by commas (e.g. CardReset) or hex.
+        #[arg(long, value_name = "LIST")]
+        privs: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete an application, security domain or package.
     Delete {
         #[command(flatten)]
@@ -95,6 +141,9 @@ pub enum CardCommand {
         /// Also delete what depends on it (a package's instances).
         #[arg(long)]
         related: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Delete a CAP file's package and its instances.
     Uninstall {
@@ -102,6 +151,9 @@ pub enum CardCommand {
         opts: CardOpts,
         /// The CAP file whose package to delete.
         file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Send personalization data to an applet through the security domain.
     ///
@@ -156,6 +208,9 @@ pub enum CardCommand {
         /// Replace this key set version instead of adding a new one.
         #[arg(long, value_name = "N", value_parser = parse_u8)]
         replace: Option<u8>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Lock or unlock an application, or lock, unlock or terminate the card.
     SetStatus {
@@ -165,6 +220,9 @@ pub enum CardCommand {
         action: StatusAction,
         /// The application AID (for lock/unlock).
         aid: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Send raw APDUs (hex), in order; with --secure inside the secure channel.
     Apdu {
@@ -181,7 +239,29 @@ pub enum CardCommand {
         /// security domain is selected: the card needs none).
         #[arg(long, value_name = "AID")]
         select: Option<String>,
+        /// Print JSON: every command with its response data and status word.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+impl CardCommand {
+    /// Whether the command prints JSON (then so does its failure).
+    fn json(&self) -> bool {
+        match self {
+            CardCommand::Readers { json }
+            | CardCommand::Info { json, .. }
+            | CardCommand::List { json, .. }
+            | CardCommand::MakeSelectable { json, .. }
+            | CardCommand::Delete { json, .. }
+            | CardCommand::Uninstall { json, .. }
+            | CardCommand::StoreData { json, .. }
+            | CardCommand::PutKey { json, .. }
+            | CardCommand::SetStatus { json, .. }
+            | CardCommand::Apdu { json, .. } => *json,
+            CardCommand::Load { load, .. } | CardCommand::Install { load, .. } => load.json,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -245,11 +325,76 @@ pub struct LoadArgs {
     /// was loaded or installed.
     #[arg(long)]
     pub json: bool,
+    /// Non-volatile code space the load file needs, in bytes: load
+    /// parameter C6 in tag EF of INSTALL [for load] (GP 2.3.1 table 11-45).
+    #[arg(long, value_name = "N")]
+    pub code_space: Option<u32>,
+    /// Volatile data space the load file needs (C7 in EF).
+    #[arg(long, value_name = "N")]
+    pub volatile_data: Option<u32>,
+    /// Non-volatile data space the load file needs (C8 in EF).
+    #[arg(long, value_name = "N")]
+    pub nonvolatile_data: Option<u32>,
 }
 
+/// Runs a card command; with `--json` a failure prints
+/// [`failure_json`]'s document on stdout too (the error still goes to
+/// stderr, and the exit status is 1).
 pub fn run(cmd: CardCommand) -> Result<()> {
+    let json = cmd.json();
+    let r = run_command(cmd);
+    if let (true, Err(e)) = (json, &r) {
+        if let Some(doc) = failure_json(e) {
+            crate::out::line(format_args!("{}", serde_json::to_string_pretty(&doc)?))?;
+        }
+    }
+    r
+}
+
+/// The JSON of a failed command: `{"ok": false, "error", "command", "sw",
+/// "explanation"}`, the last three from the status word the card answered
+/// (null when the failure was not a card's answer: a file, the
+/// connection). `None` when the command printed its own JSON already
+/// (a CAP that does not fit the card: the report with its "error"), or
+/// stdout is gone.
+fn failure_json(e: &anyhow::Error) -> Option<serde_json::Value> {
+    use loader::client::GpError;
+    if e.is::<crate::out::StdoutClosed>() {
+        return None;
+    }
+    let mut status = None;
+    for cause in e.chain() {
+        match cause.downcast_ref::<GpError>() {
+            Some(GpError::Incompatible { .. }) => return None,
+            Some(GpError::Status { kind, sw, .. }) if status.is_none() => {
+                status = Some((*kind, *sw));
+            }
+            Some(GpError::InstallFailed { cause, .. }) if status.is_none() => {
+                if let GpError::Status { kind, sw, .. } = cause.as_ref() {
+                    status = Some((*kind, *sw));
+                }
+            }
+            _ => {}
+        }
+    }
+    let error = crate::errors::render(e);
+    Some(serde_json::json!({
+        "ok": false,
+        "error": error.lines().next().unwrap_or_default(),
+        "command": status.map(|(k, _)| k.name()),
+        "sw": status.map(|(_, sw)| format!("{sw:04X}")),
+        "explanation": status.and_then(|(k, sw)| gp::sw::meaning(k, sw)),
+    }))
+}
+
+/// Prints one JSON document on stdout.
+fn print_json(v: &serde_json::Value) -> Result<()> {
+    crate::out::line(format_args!("{}", serde_json::to_string_pretty(v)?))
+}
+
+fn run_command(cmd: CardCommand) -> Result<()> {
     match cmd {
-        CardCommand::Readers => readers(),
+        CardCommand::Readers { json } => readers(json),
         CardCommand::Info { json, opts } => info(&opts, json),
         CardCommand::List { json, opts } => {
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
@@ -274,7 +419,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 s.client
                     .load_checked(&cap, &options, args.force, &mut load_progress()),
             )?;
-            print_outcome(&cap, &report, args.json, &[])?;
+            print_outcome(&cap, &report, args.json, &[], None)?;
             if !args.json {
                 note!("loaded {}", package_label(&cap));
             }
@@ -287,6 +432,11 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             instance,
             privs,
             params,
+            volatile_memory,
+            nonvolatile_memory,
+            system_params,
+            toolkit_params,
+            no_make_selectable,
             default,
             no_load,
             keep_on_failure,
@@ -311,9 +461,34 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 privileges,
                 parameters: params
                     .as_deref()
-                    .map(|p| parse_hex(p, "--params"))
+                    .map(|p| parse_hex(p, "--params-c9"))
                     .transpose()?
                     .unwrap_or_default(),
+                system: SystemParameters {
+                    volatile: volatile_memory,
+                    non_volatile: nonvolatile_memory,
+                    toolkit: toolkit_params
+                        .as_deref()
+                        .map(|p| parse_hex(p, "--toolkit-params"))
+                        .transpose()?,
+                    other: system_params
+                        .as_deref()
+                        .map(|p| parse_hex(p, "--system-params"))
+                        .transpose()?
+                        .unwrap_or_default(),
+                    code_space: None,
+                },
+                install_only: no_make_selectable,
+            };
+            // Malformed system parameters stop here, before any command.
+            options
+                .system
+                .to_template()
+                .map_err(|e| anyhow::anyhow!("install parameters: {}", e.0))?;
+            let life_cycle = if no_make_selectable {
+                "INSTALLED"
+            } else {
+                "SELECTABLE"
             };
             let load = if no_load {
                 None
@@ -343,13 +518,14 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 ),
             )?;
             if let Some(report) = &report {
-                print_outcome(&cap, report, args.json, &created)?;
+                print_outcome(&cap, report, args.json, &created, Some(life_cycle))?;
             } else if args.json {
-                let json = serde_json::json!({
+                print_json(&serde_json::json!({
+                    "ok": true,
                     "package": package_label(&cap),
                     "installed": created.iter().map(hex::encode_upper).collect::<Vec<_>>(),
-                });
-                crate::out::line(format_args!("{}", serde_json::to_string_pretty(&json)?))?;
+                    "life_cycle": life_cycle,
+                }))?;
             }
             if args.json {
                 return Ok(());
@@ -367,15 +543,60 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 );
             }
             for aid in created {
-                note!("installed {} (SELECTABLE)", hex::encode_upper(aid));
+                let aid = hex::encode_upper(aid);
+                if no_make_selectable {
+                    note!(
+                        "installed {aid} (INSTALLED, not selectable: `jct make-selectable {aid}` makes it so)"
+                    );
+                } else {
+                    note!("installed {aid} (SELECTABLE)");
+                }
             }
             Ok(())
         }
-        CardCommand::Delete { aid, related, opts } => {
+        CardCommand::MakeSelectable {
+            opts,
+            aid,
+            privs,
+            json,
+        } => {
+            let aid = parse_aid(&aid, "AID")?;
+            let privileges = match &privs {
+                Some(p) => Privileges::parse_list(p).map_err(anyhow::Error::msg)?,
+                None => Privileges::default(),
+            };
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.make_selectable(&aid, privileges)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "ok": true,
+                    "aid": hex::encode_upper(&aid),
+                    "life_cycle": "SELECTABLE",
+                    "privileges": privileges.names(),
+                }))?;
+            } else {
+                note!("{} is SELECTABLE", hex::encode_upper(&aid));
+            }
+            Ok(())
+        }
+        CardCommand::Delete {
+            aid,
+            related,
+            opts,
+            json,
+        } => {
             let aid = parse_aid(&aid, "AID")?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, related)?;
-            note!("deleted {}", hex::encode_upper(aid));
+            if json {
+                print_json(&serde_json::json!({
+                    "ok": true,
+                    "deleted": hex::encode_upper(&aid),
+                    "related": related,
+                }))?;
+            } else {
+                note!("deleted {}", hex::encode_upper(aid));
+            }
             Ok(())
         }
         CardCommand::StoreData {
@@ -403,6 +624,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             let bytes: usize = blocks.iter().map(Vec::len).sum();
             if json {
                 let v = serde_json::json!({
+                    "ok": true,
                     "applet": hex::encode_upper(&applet),
                     "blocks": blocks.len(),
                     "bytes": bytes,
@@ -418,7 +640,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             }
             Ok(())
         }
-        CardCommand::Uninstall { file, opts } => {
+        CardCommand::Uninstall { file, opts, json } => {
             let cap = read_cap(&file)?;
             let aid = cap
                 .header()
@@ -426,10 +648,19 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 .context("the CAP has no Header component")?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.delete(&aid, true)?;
-            note!(
-                "deleted package {} and its instances",
-                hex::encode_upper(aid)
-            );
+            if json {
+                print_json(&serde_json::json!({
+                    "ok": true,
+                    "deleted": hex::encode_upper(&aid),
+                    "related": true,
+                    "file": file.display().to_string(),
+                }))?;
+            } else {
+                note!(
+                    "deleted package {} and its instances",
+                    hex::encode_upper(aid)
+                );
+            }
             Ok(())
         }
         CardCommand::PutKey {
@@ -441,6 +672,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             new_key_ver,
             new_key_type,
             replace,
+            json,
         } => {
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             // The new keys' algorithm: as asked, else the session's protocol's.
@@ -467,6 +699,19 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 new_key_ver,
             )?;
             s.client.put_key(&keys, replace)?;
+            if json {
+                return print_json(&serde_json::json!({
+                    "ok": true,
+                    "key_version": new_key_ver,
+                    "key_type": kind.to_string(),
+                    "replaced": replace,
+                    "kcv": {
+                        "enc": hex::encode_upper(keys.enc.kcv()),
+                        "mac": hex::encode_upper(keys.mac.kcv()),
+                        "dek": hex::encode_upper(keys.dek.kcv()),
+                    },
+                }));
+            }
             note!(
                 "key set {:02X} ({kind}) {}; KCVs {} {} {}",
                 new_key_ver,
@@ -481,7 +726,12 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             );
             Ok(())
         }
-        CardCommand::SetStatus { action, aid, opts } => {
+        CardCommand::SetStatus {
+            action,
+            aid,
+            opts,
+            json,
+        } => {
             let change = match action {
                 StatusAction::Lock => StatusChange::LockApplication,
                 StatusAction::Unlock => StatusChange::UnlockApplication,
@@ -496,7 +746,16 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             };
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.set_status(change, aid.as_deref())?;
-            note!("status set");
+            if json {
+                let action = serde_json::to_value(format!("{action:?}"))?;
+                print_json(&serde_json::json!({
+                    "ok": true,
+                    "action": action_name(action.as_str().unwrap_or_default()),
+                    "aid": aid.as_ref().map(hex::encode_upper),
+                }))?;
+            } else {
+                note!("status set");
+            }
             Ok(())
         }
         CardCommand::Apdu {
@@ -504,6 +763,7 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             secure,
             select,
             opts,
+            json,
         } => {
             let commands = apdus
                 .iter()
@@ -521,18 +781,44 @@ pub fn run(cmd: CardCommand) -> Result<()> {
                 (None, false) => Target::SecurityDomain,
             };
             let mut s = open_session(&opts.transport, &opts.keys, target)?;
+            let mut all = Vec::new();
             if let Some(aid) = &select {
-                let r = s.client.transmit(&gp::commands::select(aid, false)?)?;
-                crate::out::line(format_args!("{}{:04X}", hex::encode_upper(&r.data), r.sw))?;
+                all.push((CommandKind::Select, gp::commands::select(aid, false)?));
             }
-            for cmd in commands {
+            all.extend(commands.into_iter().map(|c| (CommandKind::Other, c)));
+            let mut exchanges = Vec::new();
+            for (kind, cmd) in all {
                 let r = s.client.transmit(&cmd)?;
-                crate::out::line(format_args!("{}{:04X}", hex::encode_upper(&r.data), r.sw))?;
+                if json {
+                    exchanges.push(serde_json::json!({
+                        "command": hex::encode_upper(cmd.to_bytes()),
+                        "data": hex::encode_upper(&r.data),
+                        "sw": format!("{:04X}", r.sw),
+                        "explanation": (r.sw != 0x9000).then(|| gp::sw::meaning(kind, r.sw)).flatten(),
+                    }));
+                } else {
+                    crate::out::line(format_args!("{}{:04X}", hex::encode_upper(&r.data), r.sw))?;
+                }
+            }
+            if json {
+                print_json(&serde_json::json!({ "ok": true, "responses": exchanges }))?;
             }
             Ok(())
         }
     }
 }
+/// The `set-status` action as on the command line (`lock-card`).
+fn action_name(debug: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in debug.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
 fn read_cap(path: &PathBuf) -> Result<Cap> {
     Cap::from_path(path).with_context(|| format!("cannot read CAP {}", path.display()))
 }
@@ -558,8 +844,9 @@ fn check_only(
     } else {
         crate::out::text(&report_text(&report))?;
     }
-    loader::client::refuse_unless_forced(cap, &report, false)
-        .map_err(|e| crate::errors::hinted(e, "--force sends the CAP anyway"))
+    // The error keeps the GpError in its chain (HintExt, not `hinted`),
+    // so that `run` sees the report was printed already.
+    loader::client::refuse_unless_forced(cap, &report, false).hint("--force sends the CAP anyway")
 }
 
 /// The report, one line per comparison: its result, then what was compared
@@ -600,10 +887,20 @@ fn report_json(cap: &Cap, report: &Report) -> serde_json::Value {
 
 /// After a load or install that passed the checks (or was forced): the
 /// report on stderr in text, or on stdout in JSON with what was created.
-fn print_outcome(cap: &Cap, report: &Report, json: bool, created: &[Vec<u8>]) -> Result<()> {
+fn print_outcome(
+    cap: &Cap,
+    report: &Report,
+    json: bool,
+    created: &[Vec<u8>],
+    life_cycle: Option<&str>,
+) -> Result<()> {
     if json {
         let mut out = report_json(cap, report);
+        out["ok"] = true.into();
         out["installed"] = created.iter().map(hex::encode_upper).collect();
+        if let Some(l) = life_cycle {
+            out["life_cycle"] = l.into();
+        }
         crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
     } else {
         for line in report_text(report).lines() {
@@ -629,10 +926,8 @@ fn checked<T>(cap: &Cap, json: bool, r: Result<T, loader::client::GpError>) -> R
                     note!("{line}");
                 }
             }
-            Err(crate::errors::hinted(
-                loader::client::GpError::Incompatible { package, report },
-                "--force sends the CAP anyway (the card then answers for itself)",
-            ))
+            Err(loader::client::GpError::Incompatible { package, report })
+                .hint("--force sends the CAP anyway (the card then answers for itself)")
         }
         r => extended_hint(cap, r),
     }
@@ -702,6 +997,12 @@ fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
         }),
         block_size: block_size_for(args, cap)?,
         with_descriptor: args.with_descriptor,
+        system: SystemParameters {
+            code_space: args.code_space,
+            volatile: args.volatile_data,
+            non_volatile: args.nonvolatile_data,
+            ..SystemParameters::default()
+        },
     })
 }
 
@@ -721,11 +1022,23 @@ fn load_progress() -> impl FnMut(LoadProgress) {
 }
 
 #[cfg(feature = "pcsc")]
-fn readers() -> Result<()> {
-    use crate::errors::HintExt;
+fn readers(json: bool) -> Result<()> {
     let readers = loader::transport::pcsc::list_readers()
         .map_err(anyhow::Error::new)
         .hint(crate::card_args::NO_PCSCD)?;
+    if json {
+        let list: Vec<serde_json::Value> = readers
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name,
+                    "card": r.card_present,
+                    "atr": r.atr.as_ref().map(hex::encode_upper),
+                })
+            })
+            .collect();
+        return print_json(&serde_json::json!({ "ok": true, "readers": list }));
+    }
     if readers.is_empty() {
         crate::out::text("no readers\n")?;
     }
@@ -744,7 +1057,7 @@ fn readers() -> Result<()> {
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn readers() -> Result<()> {
+fn readers(_json: bool) -> Result<()> {
     anyhow::bail!("this jct was built without PC/SC support")
 }
 

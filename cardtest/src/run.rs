@@ -213,6 +213,7 @@ impl Runner<'_> {
                     instance: i.instance.clone(),
                     privileges: i.privileges,
                     parameters: i.params.clone(),
+                    ..InstallOptions::default()
                 };
                 self.card.install_file(&i.cap, &options).map(|created| {
                     let aids: Vec<String> = created.iter().map(hex::encode_upper).collect();

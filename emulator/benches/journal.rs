@@ -58,6 +58,7 @@ fn commits(c: &mut Criterion) {
         life_cycle: 0x07,
         parameters: vec![],
         security_domain: emulator::DEFAULT_ISD_AID.to_vec(),
+        quota: Default::default(),
     });
     store.save(&card).unwrap();
     c.bench_function("state save, one instance changed (fsync)", |b| {

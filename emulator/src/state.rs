@@ -71,6 +71,28 @@ pub struct Instance {
     pub parameters: Vec<u8>,
     #[serde(with = "hexser")]
     pub security_domain: Vec<u8>,
+    /// The memory quotas its install parameters set (EF: C8, C7), in
+    /// bytes; absent in states written before quotas.
+    #[serde(default, skip_serializing_if = "MemoryQuota::is_none")]
+    pub quota: MemoryQuota,
+}
+
+/// An instance's memory quotas (GP 2.3.1 table 11-49): what the card lets
+/// it own, enforced on every allocation it makes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryQuota {
+    /// C8: persistent (non-volatile) bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub non_volatile: Option<usize>,
+    /// C7: transient (volatile) bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volatile: Option<usize>,
+}
+
+impl MemoryQuota {
+    pub fn is_none(&self) -> bool {
+        self.non_volatile.is_none() && self.volatile.is_none()
+    }
 }
 
 impl Instance {

@@ -68,6 +68,204 @@ fn put(out: &mut Vec<u8>, field: &[u8], what: &str) -> Result<(), DataError> {
     Ok(())
 }
 
+/// Tags inside the system specific parameters (EF) of INSTALL [for load]
+/// (GP 2.3.1 table 11-45, load parameters) and INSTALL [for install]
+/// (table 11-49, install parameters).
+pub mod system_tag {
+    /// The system specific parameters template.
+    pub const SYSTEM: u8 = 0xEF;
+    /// The applet specific parameters, mandatory in INSTALL [for install].
+    pub const APPLET: u8 = 0xC9;
+    /// Load: non-volatile code space the load file needs.
+    pub const CODE_SPACE: u8 = 0xC6;
+    /// Load: volatile data space; install: the instance's volatile memory quota.
+    pub const VOLATILE: u8 = 0xC7;
+    /// Load: non-volatile data space; install: the non-volatile memory quota.
+    pub const NON_VOLATILE: u8 = 0xC8;
+    /// Install: SIM file access and toolkit application specific
+    /// parameters (ETSI TS 102 226, the UICC configuration of GP).
+    pub const TOOLKIT: u8 = 0xCA;
+}
+
+/// The system specific parameters (the value of tag EF): memory sizes
+/// the card reserves or enforces, and the toolkit parameters. One type
+/// for both commands, since the tags are shared: C6 only means something
+/// in INSTALL [for load], CA only in INSTALL [for install].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SystemParameters {
+    /// C6: non-volatile code space (load).
+    pub code_space: Option<u32>,
+    /// C7: volatile memory (load: data space; install: quota).
+    pub volatile: Option<u32>,
+    /// C8: non-volatile memory (load: data space; install: quota).
+    pub non_volatile: Option<u32>,
+    /// CA: toolkit application specific parameters (install).
+    pub toolkit: Option<Vec<u8>>,
+    /// Other objects inside EF, encoded as given (`--system-params`):
+    /// proprietary tags a card may define, passed through untouched.
+    pub other: Vec<u8>,
+}
+
+impl SystemParameters {
+    /// Whether nothing is set: no EF template is then sent.
+    pub fn is_empty(&self) -> bool {
+        self.code_space.is_none()
+            && self.volatile.is_none()
+            && self.non_volatile.is_none()
+            && self.toolkit.is_none()
+            && self.other.is_empty()
+    }
+
+    /// The value of EF: `other` first, then C6, C7, C8 (2 bytes when the
+    /// size fits, else 4, as GP allows both) and CA. A tag both in `other`
+    /// and set as a field is refused: the card would see it twice.
+    pub fn to_value(&self) -> Result<Vec<u8>, DataError> {
+        let raw = crate::tlv::Tlv::parse_all(&self.other)
+            .map_err(|e| DataError(format!("system specific parameters (EF) given raw: {e}")))?;
+        let mut out = self.other.clone();
+        let sizes = [
+            (
+                system_tag::CODE_SPACE,
+                self.code_space,
+                "C6 (non-volatile code space)",
+            ),
+            (system_tag::VOLATILE, self.volatile, "C7 (volatile memory)"),
+            (
+                system_tag::NON_VOLATILE,
+                self.non_volatile,
+                "C8 (non-volatile memory)",
+            ),
+        ];
+        let given = |tag: u8, what: &str| {
+            if raw.iter().any(|t| t.tag().to_bytes() == [tag]) {
+                Err(DataError(format!(
+                    "{what} is both in the raw system parameters and given as an option"
+                )))
+            } else {
+                Ok(())
+            }
+        };
+        for (tag, size, what) in sizes {
+            if let Some(n) = size {
+                given(tag, what)?;
+                out.push(tag);
+                match u16::try_from(n) {
+                    Ok(short) => {
+                        out.push(2);
+                        out.extend_from_slice(&short.to_be_bytes());
+                    }
+                    Err(_) => {
+                        out.push(4);
+                        out.extend_from_slice(&n.to_be_bytes());
+                    }
+                }
+            }
+        }
+        if let Some(toolkit) = &self.toolkit {
+            given(system_tag::TOOLKIT, "CA (toolkit parameters)")?;
+            let tlv = crate::tlv::Tlv::primitive(crate::tlv::Tag::new(0xCA), toolkit.clone());
+            out.extend(
+                tlv.to_bytes()
+                    .map_err(|e| DataError(format!("toolkit parameters (CA): {e}")))?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// The EF template (tag, BER length, value); empty when nothing is set.
+    pub fn to_template(&self) -> Result<Vec<u8>, DataError> {
+        if self.is_empty() {
+            return Ok(Vec::new());
+        }
+        let value = self.to_value()?;
+        let mut out = vec![system_tag::SYSTEM];
+        crate::tlv::encode_length(value.len(), &mut out)
+            .map_err(|e| DataError(format!("system specific parameters (EF): {e}")))?;
+        out.extend_from_slice(&value);
+        Ok(out)
+    }
+
+    /// Parses the value of EF as a card does: well-formed BER-TLV, each
+    /// of C6, C7, C8 and CA at most once and primitive, the sizes 2 or 4
+    /// bytes; other tags are kept in `other`.
+    pub fn parse(value: &[u8]) -> Result<SystemParameters, DataError> {
+        let tlvs = crate::tlv::Tlv::parse_all(value)
+            .map_err(|e| DataError(format!("system specific parameters (EF): {e}")))?;
+        let mut p = SystemParameters::default();
+        let mut seen: Vec<u8> = Vec::new();
+        for t in &tlvs {
+            let tag = t.tag().to_bytes();
+            let known = match tag.as_slice() {
+                [b @ (0xC6 | 0xC7 | 0xC8 | 0xCA)] => Some(*b),
+                _ => None,
+            };
+            let Some(b) = known else {
+                p.other.extend(
+                    t.to_bytes()
+                        .map_err(|e| DataError(format!("system specific parameters (EF): {e}")))?,
+                );
+                continue;
+            };
+            if seen.contains(&b) {
+                return Err(DataError(format!(
+                    "system specific parameters (EF): tag {b:02X} appears twice"
+                )));
+            }
+            seen.push(b);
+            let bytes = t.bytes().ok_or_else(|| {
+                DataError(format!(
+                    "system specific parameters (EF): tag {b:02X} must be primitive"
+                ))
+            })?;
+            if b == system_tag::TOOLKIT {
+                p.toolkit = Some(bytes.to_vec());
+                continue;
+            }
+            let n = match bytes {
+                [a, b] => u32::from(u16::from_be_bytes([*a, *b])),
+                [a, b, c, d] => u32::from_be_bytes([*a, *b, *c, *d]),
+                _ => {
+                    return Err(DataError(format!(
+                        "system specific parameters (EF): tag {b:02X} has {} byte(s); a memory size has 2 or 4",
+                        bytes.len()
+                    )))
+                }
+            };
+            match b {
+                system_tag::CODE_SPACE => p.code_space = Some(n),
+                system_tag::VOLATILE => p.volatile = Some(n),
+                _ => p.non_volatile = Some(n),
+            }
+        }
+        Ok(p)
+    }
+
+    /// The system parameters of a parameters field (load or install
+    /// parameters: a sequence of TLVs); `None` without tag EF.
+    pub fn of_field(field: &[u8]) -> Result<Option<SystemParameters>, DataError> {
+        if field.is_empty() {
+            return Ok(None);
+        }
+        let tlvs = crate::tlv::Tlv::parse_all(field)
+            .map_err(|e| DataError(format!("parameters field: {e}")))?;
+        let mut efs = tlvs
+            .iter()
+            .filter(|t| t.tag().to_bytes() == [system_tag::SYSTEM]);
+        let Some(ef) = efs.next() else {
+            return Ok(None);
+        };
+        if efs.next().is_some() {
+            return Err(DataError(
+                "parameters field: tag EF (system specific parameters) appears twice".into(),
+            ));
+        }
+        let value = ef
+            .value_bytes()
+            .map_err(|e| DataError(format!("system specific parameters (EF): {e}")))?;
+        SystemParameters::parse(&value).map(Some)
+    }
+}
+
 /// INSTALL [for load] data.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InstallForLoad {
@@ -129,6 +327,23 @@ impl InstallForInstall {
     pub fn applet_parameters(params: &[u8]) -> Result<Vec<u8>, DataError> {
         let mut v = vec![0xC9];
         put(&mut v, params, "applet parameters")?;
+        Ok(v)
+    }
+
+    /// The install parameters field: C9 with the applet specific
+    /// parameters (always, C9 00 for none: GP makes it mandatory), then
+    /// the EF template when `system` sets anything.
+    pub fn install_parameters(
+        applet: &[u8],
+        system: &SystemParameters,
+    ) -> Result<Vec<u8>, DataError> {
+        let mut v = vec![0xC9];
+        let mut len = Vec::new();
+        crate::tlv::encode_length(applet.len(), &mut len)
+            .map_err(|e| DataError(format!("applet parameters (C9): {e}")))?;
+        v.extend(len);
+        v.extend_from_slice(applet);
+        v.extend(system.to_template()?);
         Ok(v)
     }
 
@@ -321,6 +536,54 @@ mod tests {
             .unwrap_err()
             .0
             .contains("privileges"));
+    }
+
+    #[test]
+    fn system_parameters_encode_and_parse_back() {
+        let p = SystemParameters {
+            volatile: Some(0x100),
+            non_volatile: Some(0x12345),
+            toolkit: Some(vec![0x01, 0x02]),
+            ..Default::default()
+        };
+        let field = InstallForInstall::install_parameters(&[0xAA], &p).unwrap();
+        assert_eq!(
+            hex::encode_upper(&field),
+            "C901AAEF0EC7020100C80400012345CA020102"
+        );
+        assert_eq!(SystemParameters::of_field(&field).unwrap(), Some(p));
+        assert_eq!(
+            SystemParameters::of_field(&hex::decode("C900").unwrap()).unwrap(),
+            None
+        );
+        // A size of 3 bytes, a tag twice, a truncated value: refused.
+        for bad in [
+            "C900EF05C703000100",
+            "C900EF08C7020001C7020001",
+            "C900EF05C7020001",
+        ] {
+            let field = hex::decode(bad).unwrap();
+            assert!(SystemParameters::of_field(&field).is_err(), "{bad}");
+        }
+        // A raw tag given again as an option is refused, other raw tags kept.
+        let twice = SystemParameters {
+            volatile: Some(1),
+            other: vec![0xC7, 0x02, 0, 1],
+            ..Default::default()
+        };
+        assert!(twice.to_value().unwrap_err().0.contains("C7"));
+        let kept = SystemParameters {
+            code_space: Some(0x400),
+            other: vec![0xD7, 0x02, 0, 1],
+            ..Default::default()
+        };
+        let t = kept.to_template().unwrap();
+        assert_eq!(hex::encode_upper(&t), "EF08D7020001C6020400");
+        assert_eq!(SystemParameters::parse(&t[2..]).unwrap(), kept);
+        assert!(SystemParameters::default()
+            .to_template()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

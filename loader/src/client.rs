@@ -803,6 +803,17 @@ impl GpClient {
         })
     }
 
+    /// INSTALL [for make selectable] of an instance an INSTALL [for
+    /// install] alone left INSTALLED, with its privileges.
+    pub fn make_selectable(
+        &mut self,
+        instance: &[u8],
+        privileges: gp::Privileges,
+    ) -> Result<(), GpError> {
+        self.run(&plan::make_selectable(instance, privileges)?, &mut |_| {})?;
+        Ok(())
+    }
+
     /// DELETE of an AID (and what depends on it with `related`).
     pub fn delete(&mut self, aid: &[u8], related: bool) -> Result<(), GpError> {
         self.run(&plan::delete(aid, related)?, &mut |_| {})?;

@@ -13,7 +13,9 @@ use cap_tools::cap::{Component, Tag};
 use cap_tools::Cap;
 use gp::apdu::CommandApdu;
 use gp::commands::{self, CommandError};
-use gp::install::{p1 as install_p1, InstallForInstall, InstallForLoad, LoadBlocks};
+use gp::install::{
+    p1 as install_p1, InstallForInstall, InstallForLoad, LoadBlocks, SystemParameters,
+};
 use gp::privileges::Privileges;
 use gp::registry::Scope;
 use gp::sw::CommandKind;
@@ -157,6 +159,11 @@ pub struct LoadOptions {
     pub block_size: Option<usize>,
     /// Include the Descriptor component.
     pub with_descriptor: bool,
+    /// Load parameters (GP 2.3.1 table 11-45, tag EF in INSTALL [for
+    /// load]): C6 non-volatile code space, C7 volatile and C8
+    /// non-volatile data space the load file needs, raw tags; nothing
+    /// sent when empty.
+    pub system: SystemParameters,
 }
 
 /// The package AID of a CAP.
@@ -186,7 +193,10 @@ pub fn load(
             .clone()
             .unwrap_or_else(|| security_domain.to_vec()),
         hash,
-        parameters: Vec::new(),
+        parameters: options
+            .system
+            .to_template()
+            .map_err(|e| PlanError::Invalid(e.to_string()))?,
         token: Vec::new(),
     };
     let mut steps = vec![Step::ok(
@@ -213,6 +223,13 @@ pub struct InstallOptions {
     pub privileges: Privileges,
     /// Applet-specific install parameters (inside tag C9).
     pub parameters: Vec<u8>,
+    /// System specific parameters (tag EF after C9): the instance's
+    /// memory quotas, toolkit parameters, raw tags; nothing sent when empty.
+    pub system: SystemParameters,
+    /// INSTALL [for install] alone (P1 04): the instances stay INSTALLED
+    /// until an INSTALL [for make selectable] ([`make_selectable`]). By
+    /// default both in one command (P1 0C).
+    pub install_only: bool,
 }
 
 /// An applet instance an install creates.
@@ -279,7 +296,7 @@ pub fn instances(cap: &Cap, options: &InstallOptions) -> Result<Vec<Instance>, P
 }
 
 /// INSTALL [for install and make selectable] of the CAP's applets (or the
-/// one chosen).
+/// one chosen); [for install] alone with `options.install_only`.
 pub fn install(cap: &Cap, options: &InstallOptions) -> Result<Plan, PlanError> {
     let package = package_aid(cap)?;
     let mut steps = Vec::new();
@@ -289,16 +306,46 @@ pub fn install(cap: &Cap, options: &InstallOptions) -> Result<Plan, PlanError> {
             module_aid: module,
             application_aid: instance,
             privileges: options.privileges,
-            parameters: InstallForInstall::applet_parameters(&options.parameters)
+            parameters: InstallForInstall::install_parameters(&options.parameters, &options.system)
                 .map_err(|e| PlanError::Invalid(e.to_string()))?,
             token: Vec::new(),
         };
+        let p1 = if options.install_only {
+            install_p1::FOR_INSTALL
+        } else {
+            install_p1::FOR_INSTALL_AND_MAKE_SELECTABLE
+        };
         steps.push(Step::ok(
             CommandKind::InstallForInstall,
-            commands::install_for_install(install_p1::FOR_INSTALL_AND_MAKE_SELECTABLE, &v)?,
+            commands::install_for_install(p1, &v)?,
         ));
     }
     Ok(Plan { steps })
+}
+
+/// INSTALL [for make selectable] (P1 08, GP 2.3.1 11.5.2.3.3) of an
+/// instance left INSTALLED by an INSTALL [for install] alone: the load
+/// file, module, install parameters and token fields are empty, the
+/// privileges are the instance's (GP lets this command set them).
+pub fn make_selectable(instance: &[u8], privileges: Privileges) -> Result<Plan, PlanError> {
+    if !(5..=16).contains(&instance.len()) {
+        return Err(PlanError::Invalid(format!(
+            "instance AID {} has {} bytes; an AID has 5 to 16",
+            hex::encode_upper(instance),
+            instance.len()
+        )));
+    }
+    let v = InstallForInstall {
+        application_aid: instance.to_vec(),
+        privileges,
+        ..InstallForInstall::default()
+    };
+    Ok(Plan {
+        steps: vec![Step::ok(
+            CommandKind::InstallForMakeSelectable,
+            commands::install_for_install(install_p1::FOR_MAKE_SELECTABLE, &v)?,
+        )],
+    })
 }
 
 /// The whole install sequence: INSTALL [for load], the LOAD blocks, then
@@ -438,6 +485,40 @@ mod tests {
         assert_eq!(p1s, [0x00, 0x00, 0x80]);
         assert_eq!(p2s, [0, 1, 2]);
         assert!(store_data(&vec![vec![0]; 257], 0).is_err());
+    }
+
+    #[test]
+    fn make_selectable_and_install_only_encodings() {
+        let aid = hex::decode("F0000000010101").unwrap();
+        let plan = make_selectable(&aid, Privileges::default()).unwrap();
+        assert_eq!(
+            hex::encode_upper(plan.steps[0].command.to_bytes()),
+            // Empty load file and module, the instance, privileges 00,
+            // empty install parameters and token; Le 00.
+            "80E608000E000007F00000000101010100000000"
+        );
+        assert_eq!(plan.steps[0].kind, CommandKind::InstallForMakeSelectable);
+        assert!(make_selectable(&aid[..3], Privileges::default()).is_err());
+    }
+
+    #[test]
+    fn load_parameters_go_in_ef() {
+        let cap = Cap::from_path(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/converter-reference/oracle-3.0.5/hello.cap"),
+        )
+        .expect("the shared corpus beside the repository (../shared)");
+        let options = LoadOptions {
+            system: SystemParameters {
+                code_space: Some(0x0400),
+                non_volatile: Some(0x20),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let plan = load(&cap, &options, &[0xA0, 0, 0, 1, 0x51, 0, 0, 0], 200).unwrap();
+        let ifl = InstallForLoad::parse(plan.steps[0].command.data()).unwrap();
+        assert_eq!(hex::encode_upper(&ifl.parameters), "EF08C6020400C8020020");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! make selectable], alone or combined) records an instance.
 
 use gp::apdu::CommandApdu;
-use gp::install::{p1, InstallForInstall, InstallForLoad};
+use gp::install::{p1, InstallForInstall, InstallForLoad, SystemParameters};
 use gp::tlv::Tlv;
 use gp::ApplicationLifeCycle;
 
@@ -15,7 +15,7 @@ use crate::card::Card;
 use crate::commands::{check_aid, require_unlocked, Ctx};
 use crate::linker::{self, LoadRequest};
 use crate::load::{Block, LoadSequence};
-use crate::state::Instance;
+use crate::state::{Instance, MemoryQuota};
 use crate::sw::{self, fail, Fail, Outcome, Reply};
 
 /// INSTALL P1 bit "more INSTALL commands follow", ignored: each command
@@ -95,24 +95,15 @@ fn for_load(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> Outcome {
 }
 
 /// The non-volatile code space a load file announces in its load
-/// parameters (EF: C6), if it does.
+/// parameters (EF: C6), if it does; malformed load parameters (not
+/// BER-TLV, a size of other than 2 or 4 bytes, a tag twice) are refused
+/// with 6A80, as GP 2.3.1 11.5.3 has it for incorrect data.
 fn declared_code_size(parameters: &[u8]) -> Result<Option<usize>, Fail> {
-    if parameters.is_empty() {
-        return Ok(None);
-    }
-    let tlvs = Tlv::parse_all(parameters)
-        .map_err(|e| fail(sw::BAD_DATA, format!("load parameters: {e}")))?;
-    let size = tlvs
-        .iter()
-        .find(|t| t.tag().to_bytes() == [0xEF])
-        .and_then(|ef| ef.find(0xC6u32))
-        .and_then(|c6| c6.bytes())
-        .map(|b| {
-            b.iter().fold(0usize, |acc, x| {
-                acc.saturating_mul(256).saturating_add(usize::from(*x))
-            })
-        });
-    Ok(size)
+    let system = SystemParameters::of_field(parameters)
+        .map_err(|e| fail(sw::BAD_DATA, format!("load parameters: {}", e.0)))?;
+    Ok(system
+        .and_then(|p| p.code_space)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
 pub fn load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
@@ -192,6 +183,7 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         ));
     }
     let parameters = applet_parameters(&v.parameters)?;
+    let quota = install_quota(&v.parameters)?;
     // install() runs on a copy of the state: whatever it did is dropped
     // unless it registered an applet.
     let mut next = card.state.clone();
@@ -199,19 +191,33 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         .jcvm
         .install(
             &mut next,
-            &v.load_file_aid,
-            &v.module_aid,
-            &v.application_aid,
-            &v.privileges.0,
-            &parameters,
+            &crate::jcvm::InstallRequest {
+                package: &v.load_file_aid,
+                module: &v.module_aid,
+                instance: &v.application_aid,
+                privileges: &v.privileges.0,
+                parameters: &parameters,
+                quota,
+            },
         )
-        .map_err(|why| {
+        .map_err(|f| {
             card.jcvm.invalidate();
+            // Memory that ran out (the card's, or the quota the install
+            // parameters set) is "not enough memory space", GP's 6A84.
+            let (status, what) = match (f.out_of_memory, quota.is_none()) {
+                (true, true) => (sw::NO_MEMORY, " (out of memory)".to_string()),
+                (true, false) => (
+                    sw::NO_MEMORY,
+                    format!(" (memory quota {})", describe_quota(quota)),
+                ),
+                (false, _) => (sw::BAD_DATA, String::new()),
+            };
             fail(
-                sw::BAD_DATA,
+                status,
                 format!(
-                    "applet {} not installed: {why}",
-                    hex::encode_upper(&v.application_aid)
+                    "applet {} not installed: {}{what}",
+                    hex::encode_upper(&v.application_aid),
+                    f.why
                 ),
             )
         })?;
@@ -241,6 +247,7 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         },
         parameters,
         security_domain: package.security_domain.clone(),
+        quota,
     };
     next.instances.push(instance);
     next.heap.dirty = false;
@@ -264,6 +271,42 @@ fn applet_parameters(field: &[u8]) -> Result<Vec<u8>, Fail> {
             )
         })?;
     Ok(c9.to_vec())
+}
+
+/// The memory quotas of the install parameters' system specific
+/// parameters (EF: C8 non-volatile, C7 volatile). Malformed ones are
+/// refused with 6A80. The toolkit parameters (CA) are accepted and kept
+/// out of the applet's parameters: this card has no toolkit framework
+/// (ETSI TS 102 241) to hand them to.
+fn install_quota(field: &[u8]) -> Result<MemoryQuota, Fail> {
+    let system = SystemParameters::of_field(field)
+        .map_err(|e| fail(sw::BAD_DATA, format!("install parameters: {}", e.0)))?;
+    let Some(system) = system else {
+        return Ok(MemoryQuota::default());
+    };
+    if system.code_space.is_some() {
+        return Err(fail(
+            sw::BAD_DATA,
+            "install parameters: C6 (non-volatile code space) belongs to INSTALL [for load]",
+        ));
+    }
+    let size = |n: Option<u32>| n.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(MemoryQuota {
+        non_volatile: size(system.non_volatile),
+        volatile: size(system.volatile),
+    })
+}
+
+fn describe_quota(q: MemoryQuota) -> String {
+    let part = |what: &str, n: Option<usize>| n.map(|n| format!("{what} {n} bytes"));
+    [
+        part("non-volatile", q.non_volatile),
+        part("volatile", q.volatile),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ")
 }
 
 fn make_selectable(card: &mut Card, data: &[u8]) -> Outcome {

@@ -215,6 +215,25 @@ enum Undo {
     StaticRef(usize, usize, ObjId),
 }
 
+/// The memory quotas of the applet instance running (GP install
+/// parameters, tag EF: C8 non-volatile, C7 volatile), on the bytes its
+/// context owns. Java Card attributes objects to contexts (one per
+/// package), not to instances, so with several instances of one package
+/// the running instance's quota bounds what their shared context owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub context: u32,
+    pub persistent: Option<usize>,
+    pub transient: Option<usize>,
+}
+
+/// A quota in force and what its context owns (persistent, transient).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ActiveQuota {
+    quota: Quota,
+    used: (usize, usize),
+}
+
 /// Memory ran out (SystemException.NO_RESOURCE / NO_TRANSIENT_SPACE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutOfMemory;
@@ -248,6 +267,9 @@ pub struct Heap {
     used_persistent: usize,
     #[serde(skip)]
     used_transient: usize,
+    /// The quota of the instance whose call runs, if it has one.
+    #[serde(skip)]
+    quota: Option<ActiveQuota>,
     #[serde(skip)]
     tx: Option<Vec<Undo>>,
     #[serde(skip)]
@@ -423,10 +445,51 @@ impl Heap {
         (self.used_persistent, self.used_transient)
     }
 
-    /// Allocates an object within the limits.
+    /// Puts `quota` in force for the calls that follow (or none): what its
+    /// context owns is counted now, then kept up to date by
+    /// [`Heap::alloc`] and [`Heap::free`].
+    pub fn set_quota(&mut self, quota: Option<Quota>) {
+        self.quota = quota.map(|quota| {
+            let mut used = (0, 0);
+            for o in self.objects.values() {
+                if o.owner() == quota.context {
+                    if o.transient_kind() == NOT_TRANSIENT {
+                        used.0 += o.size();
+                    } else {
+                        used.1 += o.size();
+                    }
+                }
+            }
+            ActiveQuota { quota, used }
+        });
+    }
+
+    /// What the context of the quota in force owns (persistent,
+    /// transient), if one is.
+    pub fn quota_used(&self) -> Option<(usize, usize)> {
+        self.quota.map(|q| q.used)
+    }
+
+    /// Allocates an object within the limits, and within the quota in
+    /// force when the quota's context owns it.
     pub fn alloc(&mut self, obj: Obj, limits: (usize, usize)) -> Result<ObjId, OutOfMemory> {
         let size = obj.size();
-        if obj.transient_kind() == NOT_TRANSIENT {
+        let persistent = obj.transient_kind() == NOT_TRANSIENT;
+        let quoted = self
+            .quota
+            .filter(|a| a.quota.context == obj.owner())
+            .is_some();
+        if let Some(a) = self.quota.filter(|_| quoted) {
+            let (used, limit) = if persistent {
+                (a.used.0, a.quota.persistent)
+            } else {
+                (a.used.1, a.quota.transient)
+            };
+            if limit.is_some_and(|l| used + size > l) {
+                return Err(OutOfMemory);
+            }
+        }
+        if persistent {
             if self.used_persistent + size > limits.0 {
                 return Err(OutOfMemory);
             }
@@ -443,6 +506,13 @@ impl Heap {
         }
         let id = self.next_id;
         self.next_id = self.next_id.checked_add(1).ok_or(OutOfMemory)?;
+        if let Some(a) = self.quota.as_mut().filter(|_| quoted) {
+            if persistent {
+                a.used.0 += size;
+            } else {
+                a.used.1 += size;
+            }
+        }
         self.objects.insert(id, obj);
         self.changed.insert(id);
         Ok(id)
@@ -453,6 +523,14 @@ impl Heap {
     pub fn free(&mut self, id: ObjId) {
         if let Some(mut o) = self.objects.remove(&id) {
             self.changed.insert(id);
+            if let Some(a) = self.quota.as_mut().filter(|a| a.quota.context == o.owner()) {
+                let used = if o.transient_kind() == NOT_TRANSIENT {
+                    &mut a.used.0
+                } else {
+                    &mut a.used.1
+                };
+                *used = used.saturating_sub(o.size());
+            }
             if o.transient_kind() == NOT_TRANSIENT {
                 self.used_persistent -= o.size();
                 self.dirty = true;
@@ -872,6 +950,37 @@ mod tests {
         assert_eq!(elem(&h, arr, 2), 0, "a refused write writes nothing");
         h.abort().unwrap();
         assert_eq!((elem(&h, arr, 0), elem(&h, arr, 1)), (0, 0));
+    }
+
+    #[test]
+    fn a_quota_bounds_what_its_context_owns() {
+        let mut h = Heap::default();
+        h.alloc(bytes(10, NOT_TRANSIENT), ROOMY).unwrap();
+        h.set_quota(Some(Quota {
+            context: 0,
+            persistent: Some(OBJECT_OVERHEAD * 2 + 30),
+            transient: Some(OBJECT_OVERHEAD + 8),
+        }));
+        assert_eq!(h.quota_used(), Some((OBJECT_OVERHEAD + 10, 0)));
+        let a = h.alloc(bytes(20, NOT_TRANSIENT), ROOMY).unwrap();
+        assert_eq!(h.alloc(bytes(1, NOT_TRANSIENT), ROOMY), Err(OutOfMemory));
+        assert!(h.alloc(bytes(8, CLEAR_ON_RESET), ROOMY).is_ok());
+        assert_eq!(
+            h.alloc(bytes(1, CLEAR_ON_DESELECT), ROOMY),
+            Err(OutOfMemory)
+        );
+        // Another context's objects are not counted; freeing gives room back.
+        let other = Obj::Array {
+            data: ArrayData::Byte(vec![0; 100]),
+            transient: NOT_TRANSIENT,
+            owner: 7,
+            global: false,
+        };
+        assert!(h.alloc(other, ROOMY).is_ok());
+        h.free(a);
+        assert!(h.alloc(bytes(1, NOT_TRANSIENT), ROOMY).is_ok());
+        h.set_quota(None);
+        assert!(h.alloc(bytes(100, NOT_TRANSIENT), ROOMY).is_ok());
     }
 
     #[test]

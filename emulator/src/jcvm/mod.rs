@@ -440,12 +440,16 @@ impl Jcvm {
     pub fn install(
         &mut self,
         state: &mut CardState,
-        package: &[u8],
-        module: &[u8],
-        instance: &[u8],
-        privileges: &[u8],
-        parameters: &[u8],
-    ) -> Result<Vec<u8>, String> {
+        request: &InstallRequest<'_>,
+    ) -> Result<Vec<u8>, InstallFailure> {
+        let InstallRequest {
+            package,
+            module,
+            instance,
+            privileges,
+            parameters,
+            quota,
+        } = *request;
         let p = self.link(state, package)?;
         let rt = self.rt.as_ref().ok_or("no runtime")?;
         let pkg = &rt.packages[p as usize];
@@ -495,6 +499,9 @@ impl Jcvm {
         });
         crate::natives::globalplatform::enter(env, state, Some(privileges));
         std::mem::swap(&mut env.gp.session, &mut self.session);
+        // What install() makes (the applet object, its arrays) counts
+        // against the quotas the install parameters set.
+        state.heap.set_quota(heap_quota(context, quota));
         let exit = self.machine.call(
             rt,
             &mut state.heap,
@@ -502,6 +509,7 @@ impl Jcvm {
             Target::Code(method),
             &[barray as i32, 0, len],
         );
+        state.heap.set_quota(None);
         std::mem::swap(&mut env.gp.session, &mut self.session);
         crate::natives::globalplatform::leave(env, state);
         state.heap.free(barray);
@@ -512,10 +520,10 @@ impl Jcvm {
         match exit {
             Exit::Return(_) => {}
             other => {
-                return Err(format!(
-                    "install() failed: {}",
-                    describe(rt, &state.heap, &other)
-                ))
+                return Err(InstallFailure {
+                    why: format!("install() failed: {}", describe(rt, &state.heap, &other)),
+                    out_of_memory: out_of_memory(rt, &state.heap, &other),
+                })
             }
         }
         let (aid, obj) = registered.ok_or("install() returned without calling register()")?;
@@ -940,9 +948,14 @@ impl Jcvm {
         }
         crate::natives::globalplatform::enter(env, state, None);
         std::mem::swap(&mut env.gp.session, &mut self.session);
+        let quota = state
+            .instance(aid)
+            .and_then(|i| heap_quota(context, i.quota));
+        state.heap.set_quota(quota);
         let exit = self
             .machine
             .call(rt, &mut state.heap, env, target, &args[..n]);
+        state.heap.set_quota(None);
         std::mem::swap(&mut env.gp.session, &mut self.session);
         crate::natives::globalplatform::leave(env, state);
         env.limits.budget = budget;
@@ -955,6 +968,74 @@ impl Jcvm {
         }
         Ok(exit)
     }
+}
+
+/// What an INSTALL [for install] asks of install(): the load file and
+/// applet class, the instance AID, and what the instance gets.
+#[derive(Debug, Clone, Copy)]
+pub struct InstallRequest<'a> {
+    pub package: &'a [u8],
+    pub module: &'a [u8],
+    pub instance: &'a [u8],
+    pub privileges: &'a [u8],
+    /// The applet specific parameters (C9's value).
+    pub parameters: &'a [u8],
+    /// The memory quotas of the install parameters (EF).
+    pub quota: crate::state::MemoryQuota,
+}
+
+/// Why an install() failed, and whether for want of memory (the card
+/// manager then answers 6A84, not enough memory, rather than 6A80).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallFailure {
+    pub why: String,
+    pub out_of_memory: bool,
+}
+
+impl From<String> for InstallFailure {
+    fn from(why: String) -> InstallFailure {
+        InstallFailure {
+            why,
+            out_of_memory: false,
+        }
+    }
+}
+
+impl From<&str> for InstallFailure {
+    fn from(why: &str) -> InstallFailure {
+        InstallFailure::from(why.to_string())
+    }
+}
+
+impl std::fmt::Display for InstallFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+/// Whether a call ended with an uncaught SystemException NO_RESOURCE or
+/// NO_TRANSIENT_SPACE: the memory (or the instance's quota) ran out.
+fn out_of_memory(rt: &Runtime, heap: &Heap, exit: &Exit) -> bool {
+    use crate::natives::system_reason::{NO_RESOURCE, NO_TRANSIENT_SPACE};
+    let Exit::Uncaught(obj) = exit else {
+        return false;
+    };
+    let system = rt.sys.exceptions.get(Sys::System.index()).copied();
+    matches!(
+        heap.get(*obj),
+        Some(Obj::Instance { class, native: NativeData::Reason(r), .. })
+            if Some(*class) == system && (*r == NO_RESOURCE || *r == NO_TRANSIENT_SPACE)
+    )
+}
+
+/// The heap quota of an instance running in `context`; none when its
+/// install parameters set no quota.
+fn heap_quota(context: u32, q: crate::state::MemoryQuota) -> Option<heap::Quota> {
+    (!q.is_none()).then_some(heap::Quota {
+        context,
+        persistent: q.non_volatile,
+        transient: q.volatile,
+    })
 }
 
 /// AppletEvent.uninstall() of an applet class, when the class (or a

@@ -29,6 +29,7 @@ fn instance(aid: &[u8], package: &[u8]) -> Instance {
         life_cycle: 0x07,
         parameters: vec![],
         security_domain: vec![0xA0, 0, 0, 1, 0x51, 0, 0, 0],
+        quota: Default::default(),
     }
 }
 

@@ -213,6 +213,7 @@ impl Job {
                     .transpose()?,
                 privileges,
                 parameters: hex_field(&i.params, "params", path)?,
+                ..InstallOptions::default()
             };
             // The plan must be buildable now, not on the first card.
             if !loader::plan::is_library(&cap) || options.applet.is_some() {
