@@ -271,6 +271,19 @@ exportpath = ["exp"]
     }
 
     #[test]
+    fn private_packages_key() {
+        let base = "[package]\nname = \"a.b\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\n";
+        let p = Project::parse(
+            &format!("{base}private-packages = [\"a.util\", \"a.more\"]\n"),
+            Path::new("jct.toml"),
+        )
+        .unwrap();
+        assert_eq!(p.options().private_packages, ["a.util", "a.more"]);
+        let p = Project::parse(base, Path::new("jct.toml")).unwrap();
+        assert!(p.options().private_packages.is_empty());
+    }
+
+    #[test]
     fn loads_a_project_and_resolves_paths() {
         let p = Project::parse(HELLO, Path::new("/proj/jct.toml")).unwrap();
         assert_eq!(p.package, "com.example.hello");
