@@ -101,7 +101,11 @@ fn two_packages_in_one_extended_cap_install_and_call_each_other() {
     let Some(Component::Descriptor(d)) = cap.component(Tag::Descriptor) else {
         panic!("no Descriptor component")
     };
-    assert_eq!(d.package_class_counts, Some(vec![2, 4]), "mpapp, then mplib");
+    assert_eq!(
+        d.package_class_counts,
+        Some(vec![2, 4]),
+        "mpapp, then mplib"
+    );
     let Some(Component::Import(i)) = cap.component(Tag::Import) else {
         panic!("no Import component")
     };
@@ -118,7 +122,10 @@ fn two_packages_in_one_extended_cap_install_and_call_each_other() {
         .iter()
         .filter(|e| matches!(e, CpEntry::StaticMethodRef(StaticRef::Internal { .. })))
         .count();
-    assert!(internal_statics >= 3, "triple, bias, constructors: {internal_statics}");
+    assert!(
+        internal_statics >= 3,
+        "triple, bias, constructors: {internal_statics}"
+    );
     let header = cap.header().unwrap();
     assert!(
         header.packages.is_empty(),
@@ -128,7 +135,9 @@ fn two_packages_in_one_extended_cap_install_and_call_each_other() {
         cap_tools::cap::Container::Jar { entries } => entries
             .iter()
             .find_map(|e| match e {
-                cap_tools::cap::JarEntry::Other { path, data } if path == "META-INF/MANIFEST.MF" => {
+                cap_tools::cap::JarEntry::Other { path, data }
+                    if path == "META-INF/MANIFEST.MF" =>
+                {
                     Some(String::from_utf8(data.inflated().unwrap().to_vec()).unwrap())
                 }
                 _ => None,
@@ -232,12 +241,20 @@ fn several_packages_need_the_extended_format_and_real_packages() {
     );
     let text = said(&out);
     assert!(!out.status.success(), "{text}");
-    assert!(text.contains("no class files of package com.jct.nothing"), "{text}");
+    assert!(
+        text.contains("no class files of package com.jct.nothing"),
+        "{text}"
+    );
     // The same package twice.
     let out = build(
         &classes,
         &cap_path,
-        &["--private-package", "com.jct.mplib", "--private-package", "com.jct.mplib"],
+        &[
+            "--private-package",
+            "com.jct.mplib",
+            "--private-package",
+            "com.jct.mplib",
+        ],
     );
     let text = said(&out);
     assert!(!out.status.success(), "{text}");

@@ -857,7 +857,9 @@ fn a_private_package_goes_into_the_same_extended_cap() {
         panic!("no Import component")
     };
     assert!(
-        i.packages.iter().all(|x| x.aid.to_string().starts_with("A0000000")),
+        i.packages
+            .iter()
+            .all(|x| x.aid.to_string().starts_with("A0000000")),
         "p is no import: {:?}",
         i.packages
     );
@@ -892,7 +894,10 @@ fn a_private_package_goes_into_the_same_extended_cap() {
             "q/Base.java",
             "package q;\npublic class Base {\n    short hidden() { return 1; }\n}\n",
         ),
-        write("n/Sub.java", "package n;\npublic class Sub extends q.Base {\n}\n"),
+        write(
+            "n/Sub.java",
+            "package n;\npublic class Sub extends q.Base {\n}\n",
+        ),
     ];
     let classes = compile("MultiHidden", &files, &[], "8").unwrap();
     let mut all = convert::load_classes(&classes, "n").unwrap();

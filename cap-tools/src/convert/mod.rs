@@ -546,7 +546,10 @@ impl Parts<'_> {
                 .collect(),
             int: uses_int,
             public,
-            private_packages: pkg.packages[1..].iter().map(|p| p.replace('/', ".")).collect(),
+            private_packages: pkg.packages[1..]
+                .iter()
+                .map(|p| p.replace('/', "."))
+                .collect(),
         });
         Ok(Emission::Done(Emitted {
             components: others,

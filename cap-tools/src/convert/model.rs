@@ -167,7 +167,10 @@ impl<'a> Package<'a> {
             }
         }
         let rank = |n: &str| {
-            let p = packages.iter().position(|p| p == package_of(n)).unwrap_or(0);
+            let p = packages
+                .iter()
+                .position(|p| p == package_of(n))
+                .unwrap_or(0);
             // The main package last, the private ones in the order given.
             if p == 0 {
                 packages.len()
