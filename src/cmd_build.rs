@@ -79,6 +79,13 @@ pub struct BuildArgs {
     /// otherwise.
     #[arg(long, value_name = "FORMAT", value_parser = parse_cap_format)]
     pub cap_format: Option<cap_tools::cap::Format>,
+    /// Another Java package (dotted) whose classes go into the same CAP
+    /// file, as a private package (repeat for several; `private-packages`
+    /// in [build]): the CAP file is then extended (CAP 2.3, the only format
+    /// that holds several packages), its packages call each other through
+    /// internal references, and the private ones are exported to no one.
+    #[arg(long = "private-package", value_name = "PACKAGE")]
+    pub private_packages: Vec<String>,
     /// Export files (or directories of them) of imported libraries, in
     /// addition to [build] exportpath.
     #[arg(long = "exportpath", value_name = "PATH")]
@@ -110,6 +117,7 @@ impl BuildArgs {
             oracle_ushr: false,
             debug: false,
             cap_format: None,
+            private_packages: Vec::new(),
             export_path: Vec::new(),
             verbose,
             report_on_stderr: false,
@@ -297,7 +305,27 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf> {
         opts.cap_format = Some(f);
     }
     opts.export_path.extend(args.export_path.iter().cloned());
-    let files = convert::load_classes(&classes, &opts.package)?;
+    opts.private_packages
+        .extend(args.private_packages.iter().cloned());
+    let mut files = convert::load_classes(&classes, &opts.package)?;
+    for p in &opts.private_packages {
+        let more = convert::load_classes(&classes, p)?;
+        let internal = p.replace('.', "/");
+        // load_classes falls back to the directory itself; a private
+        // package must be found where its name says.
+        if !more
+            .iter()
+            .all(|c| c.this_class.rsplit_once('/').map(|(q, _)| q) == Some(internal.as_str()))
+            || more.is_empty()
+        {
+            anyhow::bail!(
+                "--private-package {p}: no classes of package {p} under {} (expected {})",
+                classes.display(),
+                classes.join(&internal).display()
+            );
+        }
+        files.extend(more);
+    }
     let out = convert::convert(&files, &opts)?;
     for note in &out.notes {
         note!("note: {note}");

@@ -792,3 +792,122 @@ fn over_255_handlers_need_the_extended_format() {
     assert!(cap_tools::verify::verify(&out.cap).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two packages in one extended CAP file (`Options::private_packages`): a
+/// library `m` that uses a private package `p`. The Header and the Export
+/// component name `m` only; the Descriptor lists both, each numbering its
+/// public classes from 0; `m`'s uses of `p` are internal references (no
+/// Import of `p`). A compact format is refused, and so is a subclass in
+/// `m` of a `p` class with package-visible virtual methods.
+#[test]
+fn a_private_package_goes_into_the_same_extended_cap() {
+    use cap_tools::cap::constant_pool::{CpEntry, StaticRef};
+    if !have_javac() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("jct-convert-multi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let write = |path: &str, text: &str| {
+        let f = dir.join(path);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, text).unwrap();
+        f
+    };
+    let files = vec![
+        write(
+            "p/Util.java",
+            "package p;\npublic class Util {\n    public static short twice(short x) { return (short) (x * 2); }\n}\n",
+        ),
+        write(
+            "p/Base.java",
+            "package p;\npublic class Base {\n    public short f() { return 1; }\n}\n",
+        ),
+        write(
+            "m/Api.java",
+            "package m;\npublic class Api extends p.Base {\n    public static short g(short x) { return p.Util.twice(x); }\n    public short f() { return 2; }\n}\n",
+        ),
+    ];
+    let classes = compile("Multi", &files, &[], "8").unwrap();
+    let mut all = convert::load_classes(&classes, "m").unwrap();
+    all.extend(convert::load_classes(&classes, "p").unwrap());
+    let mut o = Options::new("m", aid("F000000098"), (1, 0));
+    o.target = ApiVersion::V3_2_0;
+    o.private_packages = vec!["p".into()];
+    let out = convert::convert(&all, &o).unwrap();
+    let cap = &out.cap;
+    assert!(cap.format.extended, "{}", cap.format);
+    let h = cap.header().unwrap();
+    assert_eq!(h.packages.len(), 1, "only m is public");
+    assert_eq!(h.packages[0].name, "m");
+    let Some(Component::Export(e)) = cap.component(Tag::Export) else {
+        panic!("no Export component")
+    };
+    assert_eq!(e.packages.len(), 1);
+    assert_eq!(e.packages[0].classes.len(), 1, "m.Api");
+    let Some(Component::Descriptor(d)) = cap.component(Tag::Descriptor) else {
+        panic!("no Descriptor component")
+    };
+    assert_eq!(d.package_class_counts, Some(vec![1, 2]));
+    let tokens: Vec<u8> = d.classes.iter().map(|c| c.token).collect();
+    assert_eq!(tokens[0], 0, "m.Api");
+    let mut p_tokens = tokens[1..].to_vec();
+    p_tokens.sort();
+    assert_eq!(p_tokens, [0, 1], "p numbers its own classes");
+    let Some(Component::Import(i)) = cap.component(Tag::Import) else {
+        panic!("no Import component")
+    };
+    assert!(
+        i.packages
+            .iter()
+            .all(|x| x.aid.to_string().starts_with("A0000000")),
+        "p is no import: {:?}",
+        i.packages
+    );
+    let Some(Component::ConstantPool(cp)) = cap.component(Tag::ConstantPool) else {
+        panic!("no ConstantPool component")
+    };
+    assert!(cp
+        .entries
+        .iter()
+        .any(|e| matches!(e, CpEntry::StaticMethodRef(StaticRef::Internal { .. }))));
+    assert!(cap_tools::verify::verify(cap).is_empty());
+    let exp = out.export.expect("m is a library: an export file");
+    assert!(!exp.encode().unwrap().is_empty());
+
+    // A compact CAP file holds one package.
+    let mut compact = o.clone();
+    compact.cap_format = Some(cap_tools::cap::Format::V2_3);
+    let e = convert::convert(&all, &compact).unwrap_err().to_string();
+    assert!(
+        e.contains("holds one package") && e.contains("--cap-format 2.3-extended"),
+        "{e}"
+    );
+    // Older targets have no extended format by default.
+    let mut old = o.clone();
+    old.target = ApiVersion::V3_0_5;
+    let e = convert::convert(&all, &old).unwrap_err().to_string();
+    assert!(e.contains("CAP format 2.1 holds one package"), "{e}");
+
+    // Package-visible virtual methods of a superclass in another package.
+    let files = vec![
+        write(
+            "q/Base.java",
+            "package q;\npublic class Base {\n    short hidden() { return 1; }\n}\n",
+        ),
+        write(
+            "n/Sub.java",
+            "package n;\npublic class Sub extends q.Base {\n}\n",
+        ),
+    ];
+    let classes = compile("MultiHidden", &files, &[], "8").unwrap();
+    let mut all = convert::load_classes(&classes, "n").unwrap();
+    all.extend(convert::load_classes(&classes, "q").unwrap());
+    let mut o = Options::new("n", aid("F000000097"), (1, 0));
+    o.target = ApiVersion::V3_2_0;
+    o.private_packages = vec!["q".into()];
+    let e = convert::convert(&all, &o).unwrap_err().to_string();
+    assert!(
+        e.contains("n.Sub") && e.contains("package-visible virtual methods"),
+        "{e}"
+    );
+}

@@ -137,7 +137,13 @@ pub fn component(
     let units_by: HashMap<(usize, usize), &Unit<'_>> =
         units.iter().map(|u| ((u.class, u.index), u)).collect();
     let mut classes = Vec::with_capacity(pkg.classes.len());
-    for (i, class) in pkg.classes.iter().enumerate() {
+    // Grouped by package (the main one first, as in the Header), each in
+    // Class component order: the extended layout counts each package's
+    // classes.
+    let order = (0..pkg.packages.len())
+        .flat_map(|p| (0..pkg.classes.len()).filter(move |&i| pkg.class_package[i] == p));
+    for i in order {
+        let class = &pkg.classes[i];
         let t = &tokens[i];
         let cf = class.file.access_flags;
         let mut access_flags = 0;
@@ -264,12 +270,19 @@ pub fn component(
             methods,
         });
     }
-    // The extended layout counts each package's classes: here the one
-    // package, public or private.
+    // The extended layout counts each package's classes, public or private.
     let package_class_counts = if layout.extended {
-        Some(vec![u8::try_from(classes.len()).map_err(|_| {
-            Error::general("the package has more than 255 classes and interfaces")
-        })?])
+        let mut counts = Vec::with_capacity(pkg.packages.len());
+        for (p, name) in pkg.packages.iter().enumerate() {
+            let n = pkg.class_package.iter().filter(|&&q| q == p).count();
+            counts.push(u8::try_from(n).map_err(|_| {
+                Error::general(format!(
+                    "package {} has more than 255 classes and interfaces",
+                    name.replace('/', ".")
+                ))
+            })?);
+        }
+        Some(counts)
     } else {
         None
     };

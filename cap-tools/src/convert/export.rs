@@ -24,9 +24,11 @@ use super::model::{acc, ClassKey, Package};
 use super::tokens::{ClassTokens, FieldToken, Impl, MethodToken};
 use super::Options;
 
-/// The classes exported, by class token.
+/// The classes exported, by class token: those of the main package (the
+/// private packages of an extended CAP file export nothing).
 pub fn exported(pkg: &Package<'_>, tokens: &[ClassTokens], library: bool) -> Vec<usize> {
     let mut out: Vec<(u8, usize)> = (0..pkg.classes.len())
+        .filter(|&i| pkg.class_package[i] == 0)
         .filter_map(|i| {
             let t = tokens[i].token?;
             let c = &pkg.classes[i];

@@ -52,6 +52,9 @@ pub struct ManifestInfo<'m> {
     /// Header, exported); a private one shows `private` for its AID and
     /// version, as Oracle's converter writes it.
     pub public: bool,
+    /// Extended format: the CAP file's other packages (dotted), all
+    /// private, numbered after the main one.
+    pub private_packages: Vec<String>,
 }
 
 /// The manifest text.
@@ -138,6 +141,12 @@ fn extended_identity(s: &mut String, m: &ManifestInfo<'_>) {
         let key = format!("Java-Card-Package-1-Java-Card-Applet-{}", i + 1);
         attribute(s, &format!("{key}-Name"), name);
         attribute(s, &format!("{key}-AID"), &aid_text(aid));
+    }
+    for (i, name) in m.private_packages.iter().enumerate() {
+        let n = i + 2;
+        attribute(s, &format!("Java-Card-Package-{n}-Name"), name);
+        attribute(s, &format!("Java-Card-Package-{n}-AID"), "private");
+        attribute(s, &format!("Java-Card-Package-{n}-Version"), "private");
     }
 }
 

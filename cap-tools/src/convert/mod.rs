@@ -92,6 +92,11 @@ pub struct Options {
     /// The CAP format to write; `None`: what Oracle's converter writes for
     /// the target (see [`default_format`]).
     pub cap_format: Option<Format>,
+    /// More packages (dotted) to put into the same CAP file, which is then
+    /// extended (JCVM 3.1 §6.1: only that format holds several packages).
+    /// They are private: the CAP file's own packages use them, through
+    /// internal references, and none is exported (no AID, no export file).
+    pub private_packages: Vec<String>,
     /// Export files of imported packages: files or directories.
     pub export_path: Vec<PathBuf>,
     /// The version of org.globalplatform to link against instead of the
@@ -115,6 +120,7 @@ impl Options {
             oracle_ushr: false,
             debug: false,
             cap_format: None,
+            private_packages: Vec::new(),
             export_path: Vec::new(),
             gp_api: None,
         }
@@ -140,9 +146,28 @@ pub fn default_format(target: ApiVersion, debug: bool) -> Format {
 /// fits it: [`convert`] writes the extended layout instead when it does
 /// not.
 fn chosen_format(opts: &Options) -> Result<Format> {
-    let format = opts
-        .cap_format
-        .unwrap_or_else(|| default_format(opts.target, opts.debug));
+    let several = !opts.private_packages.is_empty();
+    let format = match opts.cap_format {
+        Some(f) => f,
+        // Only the extended format holds several packages.
+        None if several && opts.target >= ApiVersion::V3_2_0 => Format::V2_3_EXTENDED,
+        None => default_format(opts.target, opts.debug),
+    };
+    if several && !format.extended {
+        return Err(Error::general(format!(
+            "--private-package {}: CAP format {format} holds one package; only the extended \
+             CAP 2.3 format holds several (--cap-format 2.3-extended, for Java Card 3.1+ \
+             cards that support extended CAP files)",
+            opts.private_packages.join(", ")
+        )));
+    }
+    // The Descriptor's package_count is a u1.
+    if opts.private_packages.len() > 254 {
+        return Err(Error::general(format!(
+            "{} packages for one CAP file: an extended CAP file holds at most 255",
+            opts.private_packages.len() + 1
+        )));
+    }
     if format.major != 2 || !(1..=3).contains(&format.minor) {
         return Err(Error::general(format!(
             "CAP format {format}: jct writes 2.1, 2.2, 2.3 and 2.3 extended"
@@ -198,12 +223,14 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     }
     let linker = Linker::new(opts.target, opts.gp_api, &opts.export_path)?;
     let mut notes = linker.notes.clone();
-    let pkg = Package::new(&opts.package, classes)?;
-    if linker.packages.iter().any(|p| p.name == pkg.name) {
-        return Err(Error::general(format!(
-            "package {} is also on the export path or in the API; it cannot import itself",
-            opts.package
-        )));
+    let pkg = Package::with_private(&opts.package, &opts.private_packages, classes)?;
+    for name in &pkg.packages {
+        if linker.packages.iter().any(|p| &p.name == name) {
+            return Err(Error::general(format!(
+                "package {} is also on the export path or in the API; it cannot import itself",
+                name.replace('/', ".")
+            )));
+        }
     }
     let declared_int = check_int_declarations(&pkg, opts.int_support)?;
     let tokens = tokens::assign(&pkg, &linker)?;
@@ -519,6 +546,10 @@ impl Parts<'_> {
                 .collect(),
             int: uses_int,
             public,
+            private_packages: pkg.packages[1..]
+                .iter()
+                .map(|p| p.replace('/', "."))
+                .collect(),
         });
         Ok(Emission::Done(Emitted {
             components: others,

@@ -78,19 +78,53 @@ pub enum ClassKey<'l> {
     External(&'l ExtClass),
 }
 
-/// The package: its classes in Class component order.
+/// The package: its classes in Class component order. An extended CAP
+/// file may hold several packages ([`Package::packages`]): their classes
+/// share the Class, Method, StaticField and ConstantPool components, so
+/// every reference between them is internal (JCVM 3.1 §6.1), and only
+/// class tokens, the Descriptor and the Export component are per package.
 #[derive(Debug)]
 pub struct Package<'a> {
-    /// Internal form, e.g. `com/example/hello`.
+    /// Internal form, e.g. `com/example/hello`: the main package (the
+    /// first of [`Package::packages`]).
     pub name: String,
     pub classes: Vec<Class<'a>>,
+    /// Every package of the CAP file, internal form; the main one first,
+    /// then the private packages in the order given.
+    pub packages: Vec<String>,
+    /// For each class, its index in [`Package::packages`].
+    pub class_package: Vec<usize>,
     index: FxHashMap<&'a str, usize>,
 }
 
+/// The package part of an internal class name (`com/a/B` -> `com/a`).
+pub fn package_of(class: &str) -> &str {
+    class.rsplit_once('/').map(|(p, _)| p).unwrap_or("")
+}
+
 impl<'a> Package<'a> {
-    /// Orders and checks the classes of `package` (dotted or internal name).
-    pub fn new(package: &str, files: &'a [ClassFile]) -> Result<Package<'a>> {
+    /// Orders and checks the classes of `package` and of the `private`
+    /// packages that go into the same (extended) CAP file. Within the
+    /// Class component a package's classes follow those of the packages
+    /// given after it (so the main package, usually the one that uses the
+    /// others, comes last), each class after its supertypes.
+    pub fn with_private(
+        package: &str,
+        private: &[String],
+        files: &'a [ClassFile],
+    ) -> Result<Package<'a>> {
         let name = package.replace('.', "/");
+        let mut packages = vec![name.clone()];
+        for p in private {
+            let p = p.replace('.', "/");
+            if packages.contains(&p) {
+                return Err(Error::general(format!(
+                    "package {} is named twice for the CAP file",
+                    p.replace('/', ".")
+                )));
+            }
+            packages.push(p);
+        }
         if files.is_empty() {
             return Err(Error::general(format!(
                 "package {} has no classes to convert",
@@ -99,14 +133,20 @@ impl<'a> Package<'a> {
         }
         let mut by_name: HashMap<&'a str, &'a ClassFile> = HashMap::new();
         for f in files {
-            let pkg = f.this_class.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-            if pkg != name {
+            let pkg = package_of(&f.this_class);
+            if !packages.iter().any(|p| p == pkg) {
+                let names: Vec<String> = packages.iter().map(|p| p.replace('/', ".")).collect();
                 return Err(Error::at(
                     Place::class(&f.this_class),
-                    format!(
-                        "is not in package {} (a CAP file holds one package)",
-                        name.replace('/', ".")
-                    ),
+                    if packages.len() == 1 {
+                        format!(
+                            "is not in package {} (a compact CAP file holds one package; an \
+                             extended one more, named with --private-package)",
+                            names[0]
+                        )
+                    } else {
+                        format!("is in none of the CAP file's packages {}", names.join(", "))
+                    },
                 ));
             }
             if by_name.insert(&f.this_class, f).is_some() {
@@ -119,8 +159,28 @@ impl<'a> Package<'a> {
         }
         // Nested classes (`Outer$Inner`) before top-level ones: the helpers
         // an applet uses come before it, as Oracle's converter orders them.
+        for p in &packages {
+            if !by_name.keys().any(|n| package_of(n) == p) {
+                return Err(Error::general(format!(
+                    "package {} has no classes to convert",
+                    p.replace('/', ".")
+                )));
+            }
+        }
+        let rank = |n: &str| {
+            let p = packages
+                .iter()
+                .position(|p| p == package_of(n))
+                .unwrap_or(0);
+            // The main package last, the private ones in the order given.
+            if p == 0 {
+                packages.len()
+            } else {
+                p
+            }
+        };
         let mut names: Vec<&'a str> = by_name.keys().copied().collect();
-        names.sort_by_key(|n| (!n.contains('$'), *n));
+        names.sort_by_key(|n| (rank(n), !n.contains('$'), *n));
         let (interfaces, classes): (Vec<&str>, Vec<&str>) = names
             .into_iter()
             .partition(|n| by_name[n].access_flags & acc::INTERFACE != 0);
@@ -143,9 +203,20 @@ impl<'a> Package<'a> {
             .enumerate()
             .map(|(i, c)| (c.name, i))
             .collect();
+        let class_package = classes
+            .iter()
+            .map(|c| {
+                packages
+                    .iter()
+                    .position(|p| p == package_of(c.name))
+                    .unwrap_or(0)
+            })
+            .collect();
         Ok(Package {
             name,
             classes,
+            packages,
+            class_package,
             index,
         })
     }

@@ -19,6 +19,9 @@
 //!                                 # target 3.2.0, else 2.1 (2.2 with debug), as
 //!                                 # Oracle's converter; 2.3 is extended when the
 //!                                 # package does not fit 64 KiB
+//! private-packages = ["com.example.util"]  # more packages in the same
+//!                                 # extended CAP file (2.3-extended), private:
+//!                                 # used by its packages, exported to none
 //! sources = "src"                 # Java sources (for compiling; default "src")
 //! classes = "build/classes"       # javac output: a directory or a JAR
 //! exportpath = ["../lib/build"]   # export files (.exp) of imported libraries
@@ -75,6 +78,8 @@ struct BuildSection {
     debug: Option<bool>,
     #[serde(rename = "cap-format")]
     cap_format: Option<String>,
+    #[serde(rename = "private-packages")]
+    private_packages: Option<Vec<String>>,
     sources: Option<String>,
     classes: Option<String>,
     exportpath: Option<Vec<String>>,
@@ -99,6 +104,9 @@ pub struct Project {
     pub debug: bool,
     /// `None`: the target's default (see [`super::default_format`]).
     pub cap_format: Option<Format>,
+    /// Dotted names of the private packages that go into the same
+    /// extended CAP file (see [`Options::private_packages`]).
+    pub private_packages: Vec<String>,
     /// The Java source root (`jct build` does not compile; it names it
     /// when the classes are missing).
     pub sources: PathBuf,
@@ -196,6 +204,7 @@ impl Project {
             int_support: b.int.unwrap_or(false),
             debug: b.debug.unwrap_or(false),
             cap_format,
+            private_packages: b.private_packages.unwrap_or_default(),
             sources,
             classes,
             export_path,
@@ -215,6 +224,7 @@ impl Project {
             oracle_ushr: false,
             debug: self.debug,
             cap_format: self.cap_format,
+            private_packages: self.private_packages.clone(),
             export_path: self.export_path.clone(),
             gp_api: self.gp_api,
         }
@@ -258,6 +268,19 @@ exportpath = ["exp"]
             .unwrap_err()
             .to_string();
         assert!(e.contains("gp-api `1.9`") && e.contains("1.0, 1.1"), "{e}");
+    }
+
+    #[test]
+    fn private_packages_key() {
+        let base = "[package]\nname = \"a.b\"\naid = \"F000000001\"\nversion = \"1.0\"\n[build]\n";
+        let p = Project::parse(
+            &format!("{base}private-packages = [\"a.util\", \"a.more\"]\n"),
+            Path::new("jct.toml"),
+        )
+        .unwrap();
+        assert_eq!(p.options().private_packages, ["a.util", "a.more"]);
+        let p = Project::parse(base, Path::new("jct.toml")).unwrap();
+        assert!(p.options().private_packages.is_empty());
     }
 
     #[test]

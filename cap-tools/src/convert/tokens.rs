@@ -183,30 +183,35 @@ fn next(n: u8, max: u8, place: &Place, what: &str) -> Result<u8> {
     Ok(n + 1)
 }
 
-/// Public class tokens: shareable interfaces, other interfaces, classes.
+/// Public class tokens: shareable interfaces, other interfaces, classes;
+/// numbered within each package (an extended CAP file's packages each
+/// have their own class tokens, JCVM 3.1 §4.3.7.2).
 fn class_tokens(pkg: &Package<'_>, out: &mut [ClassTokens]) -> Result<()> {
-    let public: Vec<usize> = (0..pkg.classes.len())
-        .filter(|&i| pkg.classes[i].is_public())
-        .collect();
-    let mut order: Vec<usize> = Vec::new();
-    order.extend(
-        public
-            .iter()
-            .filter(|&&i| pkg.classes[i].is_interface() && out[i].shareable),
-    );
-    order.extend(
-        public
-            .iter()
-            .filter(|&&i| pkg.classes[i].is_interface() && !out[i].shareable),
-    );
-    order.extend(public.iter().filter(|&&i| !pkg.classes[i].is_interface()));
-    if order.len() > 255 {
-        return Err(Error::general(
-            "more than 255 public classes and interfaces",
-        ));
-    }
-    for (token, i) in order.into_iter().enumerate() {
-        out[i].token = Some(token as u8);
+    for p in 0..pkg.packages.len() {
+        let public: Vec<usize> = (0..pkg.classes.len())
+            .filter(|&i| pkg.class_package[i] == p && pkg.classes[i].is_public())
+            .collect();
+        let mut order: Vec<usize> = Vec::new();
+        order.extend(
+            public
+                .iter()
+                .filter(|&&i| pkg.classes[i].is_interface() && out[i].shareable),
+        );
+        order.extend(
+            public
+                .iter()
+                .filter(|&&i| pkg.classes[i].is_interface() && !out[i].shareable),
+        );
+        order.extend(public.iter().filter(|&&i| !pkg.classes[i].is_interface()));
+        if order.len() > 255 {
+            return Err(Error::general(format!(
+                "package {}: more than 255 public classes and interfaces",
+                pkg.packages[p].replace('/', ".")
+            )));
+        }
+        for (token, i) in order.into_iter().enumerate() {
+            out[i].token = Some(token as u8);
+        }
     }
     Ok(())
 }
@@ -350,6 +355,18 @@ fn virtuals(
             })?;
             if pkg.classes[j].is_interface() {
                 return Err(Error::at(place.clone(), "extends an interface"));
+            }
+            if pkg.class_package[j] != pkg.class_package[i] && s.package_count > 0 {
+                return Err(Error::at(
+                    place.clone(),
+                    format!(
+                        "extends {}, of another package of this CAP file, which has \
+                         package-visible virtual methods: jct does not lay out such a \
+                         class (make those methods public or protected, or the classes \
+                         one package)",
+                        pkg.classes[j].name.replace('/', ".")
+                    ),
+                ));
             }
             t.vtable = s.vtable.clone();
             t.public_count = s.public_count;

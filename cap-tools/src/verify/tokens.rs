@@ -29,7 +29,23 @@ pub(super) fn check(p: &Parts<'_>, out: &mut Vec<Finding>) {
     let Some(d) = p.descriptor else { return };
     let offsets = layout::descriptor_classes(d, p.extended);
     let mut class_tokens = Namespace::new("class tokens of the package");
-    for (c, &at) in d.classes.iter().zip(&offsets) {
+    // Extended files list several packages, each numbering its own classes.
+    let mut starts = Vec::new();
+    if let Some(counts) = &d.package_class_counts {
+        let mut n = 0usize;
+        for &k in counts {
+            n = n.saturating_add(usize::from(k));
+            starts.push(n);
+        }
+    }
+    for (i, (c, &at)) in d.classes.iter().zip(&offsets).enumerate() {
+        if i > 0 && starts.contains(&i) {
+            let done = std::mem::replace(
+                &mut class_tokens,
+                Namespace::new("class tokens of the package"),
+            );
+            done.finish(false, out);
+        }
         let public = c.access_flags & CLASS_ACC_PUBLIC != 0;
         match (public, c.token) {
             (true, NONE) => out.push(Finding::at(
