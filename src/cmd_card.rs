@@ -228,6 +228,11 @@ pub struct LoadArgs {
     /// Load the Descriptor component too.
     #[arg(long)]
     pub with_descriptor: bool,
+    /// A DAP file made by `jct dap sign`: its Load File Data Block hash goes
+    /// in INSTALL [for load] and its DAP block (E2) before the load file in
+    /// LOAD, for a security domain that verifies DAPs.
+    #[arg(long, value_name = "DAPFILE", conflicts_with = "hash")]
+    pub dap: Option<PathBuf>,
     /// Send the CAP even when the comparison with the card before LOAD
     /// (imports against the card's packages and their versions, CAP format
     /// against its Java Card version, size against its free memory) finds
@@ -702,6 +707,16 @@ fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
         }),
         block_size: block_size_for(args, cap)?,
         with_descriptor: args.with_descriptor,
+        dap: args
+            .dap
+            .as_ref()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--dap: reading {}", path.display()))?;
+                gp::dap::DapFile::parse(&text, &path.display().to_string())
+                    .map_err(anyhow::Error::from)
+            })
+            .transpose()?,
     })
 }
 

@@ -16,6 +16,7 @@ pub mod apdu;
 pub mod cardinfo;
 pub mod commands;
 pub mod cplc;
+pub mod dap;
 pub mod install;
 pub mod lifecycle;
 pub mod privileges;

@@ -27,6 +27,7 @@
 mod card;
 mod channel;
 mod crypto;
+pub mod dap;
 mod error;
 mod hello;
 mod host;
