@@ -81,8 +81,8 @@ pub fn run(cmd: DapCommand) -> Result<()> {
 pub fn key_material(value: &str, option: &str) -> Result<Zeroizing<String>> {
     let path = std::path::Path::new(value);
     if path.is_file() {
-        let text = std::fs::read(path)
-            .with_context(|| format!("{option}: reading {}", path.display()))?;
+        let text =
+            std::fs::read(path).with_context(|| format!("{option}: reading {}", path.display()))?;
         let text = Zeroizing::new(text);
         return match std::str::from_utf8(&text) {
             Ok(s) => Ok(Zeroizing::new(s.to_string())),
@@ -125,7 +125,9 @@ fn sign(args: &SignArgs) -> Result<()> {
             loader::plan::LoadHash::Sha256.digest(&load_file.bytes),
         ),
     };
-    let signature = key.sign(&hash).context("signing the Load File Data Block hash")?;
+    let signature = key
+        .sign(&hash)
+        .context("signing the Load File Data Block hash")?;
     let file = DapFile {
         format: DapFile::FORMAT.to_string(),
         version: 1,

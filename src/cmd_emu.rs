@@ -117,7 +117,11 @@ pub struct EmuArgs {
     /// DES/AES key; the RSA or P-256 public or private key, PEM or DER).
     /// Every load then needs a DAP block for the ISD (`jct dap sign`).
     /// Given at each start: the key is not kept in the state file.
-    #[arg(long, value_name = "TYPE:FILE|HEX", conflicts_with = "mandated_dap_key")]
+    #[arg(
+        long,
+        value_name = "TYPE:FILE|HEX",
+        conflicts_with = "mandated_dap_key"
+    )]
     pub dap_key: Option<String>,
     /// As --dap-key, with the Mandated DAP Verification privilege.
     #[arg(long, value_name = "TYPE:FILE|HEX")]
@@ -218,7 +222,11 @@ fn dap_policy(args: &EmuArgs) -> Result<Option<emulator::dap::DapPolicy>> {
     let key = scp::dap::DapKey::parse(ty, &material).with_context(|| option.to_string())?;
     note!(
         "jct emu: the ISD verifies {ty} DAPs ({} privilege)",
-        if mandated { "Mandated DAP Verification" } else { "DAP Verification" }
+        if mandated {
+            "Mandated DAP Verification"
+        } else {
+            "DAP Verification"
+        }
     );
     Ok(Some(emulator::dap::DapPolicy { key, mandated }))
 }

@@ -98,13 +98,16 @@ mod tests {
         let hash = [0x5A; 20];
         let c4 = [0xC4, 0x01, 0x00];
         let p = policy();
-        assert_eq!(p.check_load(&isd, &hash, &c4).unwrap_err().sw, sw::CONDITIONS);
+        assert_eq!(
+            p.check_load(&isd, &hash, &c4).unwrap_err().sw,
+            sw::CONDITIONS
+        );
         assert_eq!(p.check_load(&isd, &[], &c4).unwrap_err().sw, sw::BAD_DATA);
         let good = DapBlock {
             security_domain: isd.clone(),
             signature: p.key.sign(&hash).unwrap(),
         };
-        let lf = gp::dap::load_file(&[good.clone()], &c4).unwrap();
+        let lf = gp::dap::load_file(std::slice::from_ref(&good), &c4).unwrap();
         assert!(p.check_load(&isd, &hash, &lf).is_ok());
         let mut bad = good.clone();
         bad.signature[0] ^= 1;
@@ -116,6 +119,9 @@ mod tests {
             ..good
         };
         let lf = gp::dap::load_file(&[other], &c4).unwrap();
-        assert_eq!(p.check_load(&isd, &hash, &lf).unwrap_err().sw, sw::CONDITIONS);
+        assert_eq!(
+            p.check_load(&isd, &hash, &lf).unwrap_err().sw,
+            sw::CONDITIONS
+        );
     }
 }

@@ -388,7 +388,11 @@ mod tests {
         let e = DapKey::parse(DapType::Des, "0011").unwrap_err();
         assert!(e.to_string().contains("16-byte"), "{e}");
         assert!(DapKey::parse(DapType::Aes, "zz").is_err());
-        assert!(DapKey::parse(DapType::Rsa, "-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----").is_err());
+        assert!(DapKey::parse(
+            DapType::Rsa,
+            "-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----"
+        )
+        .is_err());
         assert!("dsa".parse::<DapType>().is_err());
         let des = DapKey::parse(DapType::Des, KEY).unwrap();
         assert!(des.sign(&[0; 7]).is_err());
