@@ -23,6 +23,7 @@ pub mod privileges;
 pub mod registry;
 pub mod sw;
 pub mod tlv;
+pub mod token;
 pub mod vpcd_frame;
 
 pub use apdu::{ApduError, CommandApdu, ResponseApdu};

@@ -28,6 +28,7 @@ mod card;
 mod channel;
 mod crypto;
 pub mod dap;
+pub mod token;
 mod error;
 mod hello;
 mod host;
