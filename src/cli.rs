@@ -95,6 +95,10 @@ pub enum Command {
     /// `jct load/install --dap` sends, for a security domain that verifies DAPs.
     #[command(subcommand)]
     Dap(crate::cmd_dap::DapCommand),
+    /// Delegated management tokens: `jct token delete` signs a DELETE with
+    /// the card issuer's token key, for `jct delete --token`.
+    #[command(subcommand)]
+    Token(crate::cmd_dap::TokenCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

@@ -95,6 +95,16 @@ pub enum CardCommand {
         /// Also delete what depends on it (a package's instances).
         #[arg(long)]
         related: bool,
+        /// A delete token made by `jct token delete`, for a card whose
+        /// security domain performs delegated management.
+        #[arg(long, value_name = "TOKENFILE")]
+        token: Option<PathBuf>,
+        /// Check the card's receipt with this key (des:HEX or aes:HEX).
+        #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token")]
+        receipt_key: Option<String>,
+        /// Print JSON (the AID and, with --token, the confirmation).
+        #[arg(long)]
+        json: bool,
     },
     /// Delete a CAP file's package and its instances.
     Uninstall {
@@ -376,11 +386,67 @@ pub fn run(cmd: CardCommand) -> Result<()> {
             }
             Ok(())
         }
-        CardCommand::Delete { aid, related, opts } => {
+        CardCommand::Delete {
+            aid,
+            related,
+            opts,
+            token,
+            receipt_key,
+            json,
+        } => {
             let aid = parse_aid(&aid, "AID")?;
+            let token = token
+                .as_deref()
+                .map(|p| crate::cmd_dap::read_token(p, "delete", &aid))
+                .transpose()?;
+            let receipt_key = receipt_key
+                .as_deref()
+                .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+                .transpose()?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            s.client.delete(&aid, related)?;
-            note!("deleted {}", hex::encode_upper(aid));
+            let confirmation = match &token {
+                Some(t) => s.client.delete_with_token(&aid, related, t)?,
+                None => {
+                    s.client.delete(&aid, related)?;
+                    None
+                }
+            };
+            let verified = match (&confirmation, &receipt_key) {
+                (Some(c), Some(key)) => {
+                    let data = gp::token::Receipt::Delete { aid: &aid }
+                        .data(c.counter, &c.card_unique)?;
+                    scp::token::verify_receipt(key, &data, &c.receipt)
+                        .context("the card's delete receipt")?;
+                    Some(true)
+                }
+                (None, Some(_)) => anyhow::bail!(
+                    "DELETE {} went through but the card returned no confirmation to check with --receipt-key",
+                    hex::encode_upper(&aid)
+                ),
+                _ => None,
+            };
+            if json {
+                let v = serde_json::json!({
+                    "deleted": hex::encode_upper(&aid),
+                    "confirmation": confirmation,
+                    "receipt_verified": verified,
+                });
+                crate::out::line(format_args!("{}", serde_json::to_string_pretty(&v)?))?;
+            } else {
+                note!("deleted {}", hex::encode_upper(&aid));
+                if let Some(c) = &confirmation {
+                    note!(
+                        "confirmation {}: receipt {}{}",
+                        c.counter,
+                        hex::encode_upper(&c.receipt),
+                        if verified == Some(true) {
+                            " (verified)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
             Ok(())
         }
         CardCommand::StoreData {

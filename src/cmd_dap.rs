@@ -159,3 +159,124 @@ fn sign(args: &SignArgs) -> Result<()> {
     }
     Ok(())
 }
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// A delete token: the card issuer's signature over DELETE of AID
+    /// (GP 2.3.1 Annex C.4), for a card whose security domain performs
+    /// delegated management.
+    ///
+    /// Example: jct token delete --key issuer.pem F00000000101 -o delete.token
+    Delete(TokenDeleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TokenDeleteArgs {
+    /// The issuer's token key: an RSA (PKCS#1 v1.5 with SHA-1) or P-256
+    /// (ECDSA with SHA-256) private key, PEM or hex DER.
+    #[arg(long, value_name = "FILE|HEX")]
+    pub key: String,
+    /// The key's type.
+    #[arg(long = "type", value_enum, default_value = "rsa")]
+    pub key_type: TypeArg,
+    /// The AID to delete.
+    pub aid: String,
+    /// The token is for DELETE with P2 80 (what depends on the AID too).
+    #[arg(long)]
+    pub related: bool,
+    /// Where to write the token file.
+    #[arg(short = 'o', long, value_name = "TOKENFILE")]
+    pub output: PathBuf,
+}
+
+/// A token as `jct token` writes it and `jct delete --token` reads it.
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFile {
+    pub format: String,
+    pub version: u32,
+    /// The command the token authorises: "delete".
+    pub command: String,
+    pub aid: String,
+    pub related: bool,
+    /// The signed data, `P1 || P2 || Lc || data` (for checking by eye).
+    pub signed: String,
+    pub token: String,
+}
+
+pub const TOKEN_FORMAT: &str = "jct-token";
+
+pub fn run_token(cmd: TokenCommand) -> Result<()> {
+    match cmd {
+        TokenCommand::Delete(args) => token_delete(&args),
+    }
+}
+
+fn token_delete(args: &TokenDeleteArgs) -> Result<()> {
+    let material = key_material(&args.key, "--key")?;
+    let key = DapKey::parse(dap_type(args.key_type), &material).context("--key")?;
+    let aid = parse_aid(&args.aid, "AID")?;
+    let p2 = if args.related { 0x80 } else { 0x00 };
+    let signed = gp::token::delete_token_data(0x00, p2, &aid)?;
+    let token = scp::token::sign_token(&key, &signed).context("signing the delete token")?;
+    let file = TokenFile {
+        format: TOKEN_FORMAT.into(),
+        version: 1,
+        command: "delete".into(),
+        aid: hex::encode_upper(&aid),
+        related: args.related,
+        signed: hex::encode_upper(&signed),
+        token: hex::encode_upper(&token),
+    };
+    let mut text = serde_json::to_string_pretty(&file)?;
+    text.push('\n');
+    std::fs::write(&args.output, text)
+        .with_context(|| format!("writing the token file {}", args.output.display()))?;
+    crate::out::line(format_args!(
+        "delete token for {} ({} bytes) -> {}",
+        file.aid,
+        token.len(),
+        args.output.display()
+    ))?;
+    Ok(())
+}
+
+/// Reads a token file for `command` on `aid`; names the file in errors.
+pub fn read_token(path: &std::path::Path, command: &str, aid: &[u8]) -> Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--token: reading {}", path.display()))?;
+    let f: TokenFile = serde_json::from_str(&text)
+        .with_context(|| format!("--token: {} is not a jct token file", path.display()))?;
+    if f.format != TOKEN_FORMAT || f.version != 1 || f.command != command {
+        anyhow::bail!(
+            "--token: {} is a {:?} version {} token for {:?}; a {TOKEN_FORMAT} version 1 token for {command:?} is needed",
+            path.display(),
+            f.format,
+            f.version,
+            f.command
+        );
+    }
+    if !f.aid.eq_ignore_ascii_case(&hex::encode(aid)) {
+        anyhow::bail!(
+            "--token: {} authorises {} on {}, not on {}",
+            path.display(),
+            command,
+            f.aid,
+            hex::encode_upper(aid)
+        );
+    }
+    hex::decode(&f.token).with_context(|| format!("--token: {}: token is not hex", path.display()))
+}
+
+/// A DES or AES receipt key from `TYPE:KEY`.
+pub fn receipt_key(value: &str, option: &str) -> Result<DapKey> {
+    let (ty, key) = value
+        .split_once(':')
+        .with_context(|| format!("{option} {value:?}: TYPE:KEY expected, e.g. aes:HEX"))?;
+    let ty: DapType = ty.parse().with_context(|| option.to_string())?;
+    if !matches!(ty, DapType::Des | DapType::Aes) {
+        anyhow::bail!("{option}: a receipt key is des or aes, not {ty}");
+    }
+    let material = key_material(key, option)?;
+    DapKey::parse(ty, &material).with_context(|| option.to_string())
+}

@@ -126,6 +126,14 @@ pub struct EmuArgs {
     /// As --dap-key, with the Mandated DAP Verification privilege.
     #[arg(long, value_name = "TYPE:FILE|HEX")]
     pub mandated_dap_key: Option<String>,
+    /// Delegated management: the ISD then needs a token (`jct token`)
+    /// verified with this key (rsa:FILE or ecc:FILE, the issuer's public
+    /// key) on every DELETE of an AID, and confirms it.
+    #[arg(long, value_name = "TYPE:FILE|HEX")]
+    pub token_key: Option<String>,
+    /// The receipt key (des:HEX or aes:HEX) the confirmations are MACed with.
+    #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token_key")]
+    pub receipt_key: Option<String>,
     #[command(subcommand)]
     pub action: Option<EmuAction>,
 }
@@ -171,6 +179,25 @@ pub fn run(args: EmuArgs) -> Result<()> {
     };
     let mut card = card;
     card.set_dap(dap_policy(&args)?);
+    if let Some(value) = &args.token_key {
+        let (ty, key) = value.split_once(':').with_context(|| {
+            format!("--token-key {value:?}: TYPE:KEY expected, e.g. rsa:issuer_pub.pem")
+        })?;
+        let ty: scp::dap::DapType = ty.parse().context("--token-key")?;
+        let material = crate::cmd_dap::key_material(key, "--token-key")?;
+        let token_key = scp::dap::DapKey::parse(ty, &material).context("--token-key")?;
+        let receipt_key = args
+            .receipt_key
+            .as_deref()
+            .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+            .transpose()?;
+        note!("jct emu: the ISD verifies {ty} delete tokens (delegated management)");
+        card.set_delegated(Some(emulator::dap::DelegatedPolicy {
+            token_key,
+            receipt_key,
+            counter: 0,
+        }));
+    }
     describe(&card);
     let stop = server::stop_on_signals().context("installing the Ctrl-C handler")?;
     let verbose = args.verbose;

@@ -62,6 +62,7 @@ fn main() -> ExitCode {
         cli::Command::Keyserver(args) => cmd_keyserver::run(args),
         cli::Command::Keys(cmd) => cmd_keys::run(cmd),
         cli::Command::Dap(cmd) => cmd_dap::run(cmd),
+        cli::Command::Token(cmd) => cmd_dap::run_token(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),

@@ -230,6 +230,8 @@ pub struct Card {
     /// DAP key: configuration of this run, not part of the state file (the
     /// key is given again at each start, like the emulator's other options).
     pub(crate) dap: Option<crate::dap::DapPolicy>,
+    /// Delegated management (tokens and receipts), likewise per run.
+    pub(crate) delegated: Option<crate::dap::DelegatedPolicy>,
 }
 
 impl std::fmt::Debug for Card {
@@ -292,6 +294,7 @@ impl Card {
                 power: None,
                 note: None,
                 dap: None,
+                delegated: None,
             }
             .sharing_rng()),
             None => {
@@ -335,6 +338,7 @@ impl Card {
             power: None,
             note: None,
             dap: None,
+            delegated: None,
         }
         .sharing_rng())
     }
@@ -362,6 +366,12 @@ impl Card {
     /// DAP block for the ISD whose signature verifies (see [`crate::dap`]).
     pub fn set_dap(&mut self, policy: Option<crate::dap::DapPolicy>) {
         self.dap = policy;
+    }
+
+    /// Makes the ISD verify delegated management tokens (DELETE) and
+    /// confirm with receipts (see [`crate::dap::DelegatedPolicy`]).
+    pub fn set_delegated(&mut self, policy: Option<crate::dap::DelegatedPolicy>) {
+        self.delegated = policy;
     }
 
     /// The persistent state, read-only.

@@ -80,6 +80,67 @@ impl DapPolicy {
     }
 }
 
+/// Delegated management on the ISD (GP 2.3.1 9.3): with a token key every
+/// DELETE of an AID must carry a token (tag 9E) the card issuer signed over
+/// the command, and the card confirms each with a receipt under the
+/// receipt key. The emulator has no supplementary security domains, so the
+/// ISD stands in for the one with the Delegated Management privilege.
+#[derive(Debug)]
+pub struct DelegatedPolicy {
+    /// The token verification key (RSA or ECC public key).
+    pub token_key: DapKey,
+    /// The receipt key (DES or AES); without one the confirmation carries
+    /// an empty receipt.
+    pub receipt_key: Option<DapKey>,
+    /// The confirmation counter: counts the confirmations of this run.
+    pub counter: u16,
+}
+
+impl DelegatedPolicy {
+    /// Checks the token of a DELETE: `data` the whole data field. A
+    /// missing token is 6985, a malformed or failing one 6A80.
+    pub fn check_delete(&self, p1: u8, p2: u8, data: &[u8]) -> Result<(), Fail> {
+        let (signed_part, token) =
+            gp::token::split_delete_token(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+        if token.is_empty() {
+            return Err(fail(
+                sw::CONDITIONS,
+                "the ISD performs delegated management: DELETE needs a delete token (tag 9E)",
+            ));
+        }
+        let signed = gp::token::token_data(p1, p2, signed_part)
+            .map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+        scp::token::verify_token(&self.token_key, &signed, &token)
+            .map_err(|e| fail(sw::BAD_DATA, format!("delete token: {e}")))
+    }
+
+    /// The confirmation of a command that went through, with the next
+    /// counter value; `card_unique` identifies the card (its serial).
+    pub fn confirm(
+        &mut self,
+        what: gp::token::Receipt<'_>,
+        card_unique: &[u8],
+    ) -> Result<Vec<u8>, Fail> {
+        self.counter = self.counter.wrapping_add(1);
+        let data = what
+            .data(self.counter, card_unique)
+            .map_err(|e| fail(sw::UNKNOWN, e.to_string()))?;
+        let receipt = match &self.receipt_key {
+            Some(k) => {
+                scp::token::receipt(k, &data).map_err(|e| fail(sw::UNKNOWN, e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        gp::token::Confirmation {
+            receipt,
+            counter: self.counter,
+            card_unique: card_unique.to_vec(),
+        }
+        .to_bytes()
+        .map_err(|e| fail(sw::UNKNOWN, e.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,12 @@ use crate::install::{DataError, InstallForInstall, InstallForLoad};
 /// Tag of the token in the DELETE data field.
 pub const TAG_DELETE_TOKEN: u8 = 0x9E;
 
+/// `P1 || P2 || Lc || fields`: what a token signs, given the data field
+/// part before the token.
+pub fn token_data(p1: u8, p2: u8, fields: &[u8]) -> Result<Vec<u8>, DataError> {
+    signed(p1, p2, fields)
+}
+
 fn signed(p1: u8, p2: u8, fields: &[u8]) -> Result<Vec<u8>, DataError> {
     let lc = u8::try_from(fields.len())
         .map_err(|_| DataError(format!("token data of {} bytes: over 255", fields.len())))?;
@@ -66,8 +72,8 @@ pub fn delete_token_data(p1: u8, p2: u8, aid: &[u8]) -> Result<Vec<u8>, DataErro
 /// Splits a DELETE data field into the part a token signs and the token
 /// (empty when there is none).
 pub fn split_delete_token(data: &[u8]) -> Result<(&[u8], Vec<u8>), DataError> {
-    let objects = crate::tlv::Tlv::parse_all(data)
-        .map_err(|e| DataError(format!("DELETE data: {e}")))?;
+    let objects =
+        crate::tlv::Tlv::parse_all(data).map_err(|e| DataError(format!("DELETE data: {e}")))?;
     match objects.last() {
         Some(t) if t.tag().to_bytes() == [TAG_DELETE_TOKEN] => {
             let token = t.bytes().unwrap_or_default().to_vec();
@@ -166,7 +172,9 @@ impl Confirmation {
         let mut pos = 0;
         let mut next = |what: &str| -> Result<&[u8], DataError> {
             let n = usize::from(*data.get(pos).ok_or_else(|| {
-                DataError(format!("confirmation: no length of the {what} at offset {pos}"))
+                DataError(format!(
+                    "confirmation: no length of the {what} at offset {pos}"
+                ))
             })?);
             let field = data.get(pos + 1..pos + 1 + n).ok_or_else(|| {
                 DataError(format!(
@@ -248,9 +256,11 @@ mod tests {
         assert_eq!(Confirmation::parse(&b).unwrap(), Some(c));
         assert_eq!(Confirmation::parse(&[0]).unwrap(), None);
         assert!(Confirmation::parse(&b[..b.len() - 1]).is_err());
-        let r = Receipt::Delete { aid: &[1, 2, 3, 4, 5] }
-            .data(7, &[0xAA])
-            .unwrap();
+        let r = Receipt::Delete {
+            aid: &[1, 2, 3, 4, 5],
+        }
+        .data(7, &[0xAA])
+        .unwrap();
         assert_eq!(hex::encode_upper(r), "02000701AA050102030405");
     }
 }

@@ -355,6 +355,16 @@ pub fn delete(aid: &[u8], related: bool) -> Result<Plan, PlanError> {
     })
 }
 
+/// DELETE with a delegated management token.
+pub fn delete_with_token(aid: &[u8], related: bool, token: &[u8]) -> Result<Plan, PlanError> {
+    Ok(Plan {
+        steps: vec![Step::ok(
+            CommandKind::Delete,
+            commands::delete_with_token(aid, related, token)?,
+        )],
+    })
+}
+
 /// SET STATUS: `change` of the application `aid`, or of the card whose
 /// ISD is `aid`.
 pub fn set_status(change: StatusChange, aid: &[u8]) -> Result<Plan, PlanError> {

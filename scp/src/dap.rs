@@ -76,7 +76,7 @@ pub enum DapError {
     #[error("DAP: {0}")]
     Sign(String),
     /// The signature does not verify: says which scheme and why.
-    #[error("DAP signature rejected: {0}")]
+    #[error("signature rejected: {0}")]
     Rejected(String),
 }
 

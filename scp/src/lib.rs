@@ -28,7 +28,6 @@ mod card;
 mod channel;
 mod crypto;
 pub mod dap;
-pub mod token;
 mod error;
 mod hello;
 mod host;
@@ -39,6 +38,7 @@ mod rng;
 pub mod scp02;
 pub mod scp03;
 mod sm;
+pub mod token;
 
 pub use card::{initialize_update, CardAuthenticating, CardChannel, CardConfig};
 pub use channel::SecureMessaging;
