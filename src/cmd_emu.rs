@@ -184,6 +184,9 @@ pub fn run(args: EmuArgs) -> Result<()> {
             format!("--token-key {value:?}: TYPE:KEY expected, e.g. rsa:issuer_pub.pem")
         })?;
         let ty: scp::dap::DapType = ty.parse().context("--token-key")?;
+        if !matches!(ty, scp::dap::DapType::Rsa | scp::dap::DapType::Ecc) {
+            anyhow::bail!("--token-key: tokens are RSA or ECC signatures; {ty} is no token key");
+        }
         let material = crate::cmd_dap::key_material(key, "--token-key")?;
         let token_key = scp::dap::DapKey::parse(ty, &material).context("--token-key")?;
         let receipt_key = args
