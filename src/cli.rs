@@ -91,6 +91,14 @@ pub enum Command {
     /// card holds without spending an authentication try.
     #[command(subcommand)]
     Keys(crate::cmd_keys::KeysCommand),
+    /// DAP signatures of load files: `jct dap sign` makes the DAP file
+    /// `jct load/install --dap` sends, for a security domain that verifies DAPs.
+    #[command(subcommand)]
+    Dap(crate::cmd_dap::DapCommand),
+    /// Delegated management tokens: `jct token delete` signs a DELETE with
+    /// the card issuer's token key, for `jct delete --token`.
+    #[command(subcommand)]
+    Token(crate::cmd_dap::TokenCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

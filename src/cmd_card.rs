@@ -141,7 +141,14 @@ pub enum CardCommand {
         /// Also delete what depends on it (a package's instances).
         #[arg(long)]
         related: bool,
-        /// Print JSON.
+        /// A delete token made by `jct token delete`, for a card whose
+        /// security domain performs delegated management.
+        #[arg(long, value_name = "TOKENFILE")]
+        token: Option<PathBuf>,
+        /// Check the card's receipt with this key (des:HEX or aes:HEX).
+        #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token")]
+        receipt_key: Option<String>,
+        /// Print JSON (the AID and, with --token, the confirmation).
         #[arg(long)]
         json: bool,
     },
@@ -308,6 +315,11 @@ pub struct LoadArgs {
     /// Load the Descriptor component too.
     #[arg(long)]
     pub with_descriptor: bool,
+    /// A DAP file made by `jct dap sign`: its Load File Data Block hash goes
+    /// in INSTALL [for load] and its DAP block (E2) before the load file in
+    /// LOAD, for a security domain that verifies DAPs.
+    #[arg(long, value_name = "DAPFILE", conflicts_with = "hash")]
+    pub dap: Option<PathBuf>,
     /// Send the CAP even when the comparison with the card before LOAD
     /// (imports against the card's packages and their versions, CAP format
     /// against its Java Card version, size against its free memory) finds
@@ -583,19 +595,63 @@ fn run_command(cmd: CardCommand) -> Result<()> {
             aid,
             related,
             opts,
+            token,
+            receipt_key,
             json,
         } => {
             let aid = parse_aid(&aid, "AID")?;
+            let token = token
+                .as_deref()
+                .map(|p| crate::cmd_dap::read_token(p, "delete", &aid))
+                .transpose()?;
+            let receipt_key = receipt_key
+                .as_deref()
+                .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+                .transpose()?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            s.client.delete(&aid, related)?;
+            let confirmation = match &token {
+                Some(t) => s.client.delete_with_token(&aid, related, t)?,
+                None => {
+                    s.client.delete(&aid, related)?;
+                    None
+                }
+            };
+            let verified = match (&confirmation, &receipt_key) {
+                (Some(c), Some(key)) => {
+                    let data = gp::token::Receipt::Delete { aid: &aid }
+                        .data(c.counter, &c.card_unique)?;
+                    scp::token::verify_receipt(key, &data, &c.receipt)
+                        .context("the card's delete receipt")?;
+                    Some(true)
+                }
+                (None, Some(_)) => anyhow::bail!(
+                    "DELETE {} went through but the card returned no confirmation to check with --receipt-key",
+                    hex::encode_upper(&aid)
+                ),
+                _ => None,
+            };
             if json {
                 print_json(&serde_json::json!({
                     "ok": true,
                     "deleted": hex::encode_upper(&aid),
                     "related": related,
+                    "confirmation": confirmation,
+                    "receipt_verified": verified,
                 }))?;
             } else {
-                note!("deleted {}", hex::encode_upper(aid));
+                note!("deleted {}", hex::encode_upper(&aid));
+                if let Some(c) = &confirmation {
+                    note!(
+                        "confirmation {}: receipt {}{}",
+                        c.counter,
+                        hex::encode_upper(&c.receipt),
+                        if verified == Some(true) {
+                            " (verified)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
             }
             Ok(())
         }
@@ -1003,6 +1059,16 @@ fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
             non_volatile: args.nonvolatile_data,
             ..SystemParameters::default()
         },
+        dap: args
+            .dap
+            .as_ref()
+            .map(|path| {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--dap: reading {}", path.display()))?;
+                gp::dap::DapFile::parse(&text, &path.display().to_string())
+                    .map_err(anyhow::Error::from)
+            })
+            .transpose()?,
     })
 }
 

@@ -113,6 +113,28 @@ pub struct EmuArgs {
     /// (hex, 1 to 16 bytes); default 6A6374 ("jct").
     #[arg(long, value_name = "HEX")]
     pub iin: Option<String>,
+    /// Give the ISD the DAP Verification privilege with this DAP key:
+    /// TYPE:KEY, TYPE one of des, aes, rsa, ecc and KEY a file or hex (the
+    /// DES/AES key; the RSA or P-256 public or private key, PEM or DER).
+    /// Every load then needs a DAP block for the ISD (`jct dap sign`).
+    /// Given at each start: the key is not kept in the state file.
+    #[arg(
+        long,
+        value_name = "TYPE:FILE|HEX",
+        conflicts_with = "mandated_dap_key"
+    )]
+    pub dap_key: Option<String>,
+    /// As --dap-key, with the Mandated DAP Verification privilege.
+    #[arg(long, value_name = "TYPE:FILE|HEX")]
+    pub mandated_dap_key: Option<String>,
+    /// Delegated management: the ISD then needs a token (`jct token`)
+    /// verified with this key (rsa:FILE or ecc:FILE, the issuer's public
+    /// key) on every DELETE of an AID, and confirms it.
+    #[arg(long, value_name = "TYPE:FILE|HEX")]
+    pub token_key: Option<String>,
+    /// The receipt key (des:HEX or aes:HEX) the confirmations are MACed with.
+    #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token_key")]
+    pub receipt_key: Option<String>,
     #[command(subcommand)]
     pub action: Option<EmuAction>,
 }
@@ -156,10 +178,33 @@ pub fn run(args: EmuArgs) -> Result<()> {
         }
         None => Card::new(profile, keys).context("making the card")?,
     };
+    let mut card = card;
+    card.set_dap(dap_policy(&args)?);
+    if let Some(value) = &args.token_key {
+        let (ty, key) = value.split_once(':').with_context(|| {
+            format!("--token-key {value:?}: TYPE:KEY expected, e.g. rsa:issuer_pub.pem")
+        })?;
+        let ty: scp::dap::DapType = ty.parse().context("--token-key")?;
+        if !matches!(ty, scp::dap::DapType::Rsa | scp::dap::DapType::Ecc) {
+            anyhow::bail!("--token-key: tokens are RSA or ECC signatures; {ty} is no token key");
+        }
+        let material = crate::cmd_dap::key_material(key, "--token-key")?;
+        let token_key = scp::dap::DapKey::parse(ty, &material).context("--token-key")?;
+        let receipt_key = args
+            .receipt_key
+            .as_deref()
+            .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+            .transpose()?;
+        note!("jct emu: the ISD verifies {ty} delete tokens (delegated management)");
+        card.set_delegated(Some(emulator::dap::DelegatedPolicy {
+            token_key,
+            receipt_key,
+            counter: 0,
+        }));
+    }
     describe(&card);
     let stop = server::stop_on_signals().context("installing the Ctrl-C handler")?;
     let verbose = args.verbose;
-    let mut card = card;
     let mut observer = |event: &Event| log(event, verbose);
     if let Some(addr) = &args.vpcd {
         note!("jct emu: connecting to pcscd's vpcd driver at {addr} (Ctrl-C to stop)");
@@ -191,6 +236,30 @@ pub fn run(args: EmuArgs) -> Result<()> {
         note!("jct emu: stopped");
     }
     Ok(())
+}
+
+/// The ISD's DAP verification from --dap-key / --mandated-dap-key.
+fn dap_policy(args: &EmuArgs) -> Result<Option<emulator::dap::DapPolicy>> {
+    let (value, mandated, option) = match (&args.dap_key, &args.mandated_dap_key) {
+        (Some(v), _) => (v, false, "--dap-key"),
+        (None, Some(v)) => (v, true, "--mandated-dap-key"),
+        (None, None) => return Ok(None),
+    };
+    let (ty, key) = value.split_once(':').with_context(|| {
+        format!("{option} {value:?}: TYPE:KEY expected, e.g. des:404142434445464748494A4B4C4D4E4F or rsa:dap.pem")
+    })?;
+    let ty: scp::dap::DapType = ty.parse().with_context(|| option.to_string())?;
+    let material = crate::cmd_dap::key_material(key, option)?;
+    let key = scp::dap::DapKey::parse(ty, &material).with_context(|| option.to_string())?;
+    note!(
+        "jct emu: the ISD verifies {ty} DAPs ({} privilege)",
+        if mandated {
+            "Mandated DAP Verification"
+        } else {
+            "DAP Verification"
+        }
+    );
+    Ok(Some(emulator::dap::DapPolicy { key, mandated }))
 }
 
 /// Whether any option that only shapes a fresh card was given.

@@ -24,6 +24,7 @@ mod cmd_api;
 mod cmd_build;
 mod cmd_cap;
 mod cmd_card;
+mod cmd_dap;
 mod cmd_docs;
 mod cmd_doctor;
 mod cmd_emu;
@@ -68,6 +69,8 @@ fn main() -> ExitCode {
         cli::Command::Station(args) => cmd_station::run(args),
         cli::Command::Keyserver(args) => cmd_keyserver::run(args),
         cli::Command::Keys(cmd) => cmd_keys::run(cmd),
+        cli::Command::Dap(cmd) => cmd_dap::run(cmd),
+        cli::Command::Token(cmd) => cmd_dap::run_token(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),

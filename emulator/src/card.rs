@@ -226,6 +226,12 @@ pub struct Card {
     pub(crate) rng: Box<dyn ChallengeSource + Send>,
     power: Option<Volatile>,
     note: Option<String>,
+    /// The ISD's DAP verification, when the emulator was started with a
+    /// DAP key: configuration of this run, not part of the state file (the
+    /// key is given again at each start, like the emulator's other options).
+    pub(crate) dap: Option<crate::dap::DapPolicy>,
+    /// Delegated management (tokens and receipts), likewise per run.
+    pub(crate) delegated: Option<crate::dap::DelegatedPolicy>,
 }
 
 impl std::fmt::Debug for Card {
@@ -287,6 +293,8 @@ impl Card {
                 rng,
                 power: None,
                 note: None,
+                dap: None,
+                delegated: None,
             }
             .sharing_rng()),
             None => {
@@ -329,6 +337,8 @@ impl Card {
             rng,
             power: None,
             note: None,
+            dap: None,
+            delegated: None,
         }
         .sharing_rng())
     }
@@ -349,6 +359,19 @@ impl Card {
             Some(s) => s.save(&self.state),
             None => Ok(()),
         }
+    }
+
+    /// Gives the ISD the DAP Verification privilege with `policy`'s key
+    /// (or Mandated DAP Verification): from now on every load file needs a
+    /// DAP block for the ISD whose signature verifies (see [`crate::dap`]).
+    pub fn set_dap(&mut self, policy: Option<crate::dap::DapPolicy>) {
+        self.dap = policy;
+    }
+
+    /// Makes the ISD verify delegated management tokens (DELETE) and
+    /// confirm with receipts (see [`crate::dap::DelegatedPolicy`]).
+    pub fn set_delegated(&mut self, policy: Option<crate::dap::DelegatedPolicy>) {
+        self.delegated = policy;
     }
 
     /// The persistent state, read-only.

@@ -34,6 +34,7 @@
 pub mod card;
 pub mod commands;
 pub mod danger;
+pub mod dap;
 mod hexser;
 pub mod jcvm;
 pub mod journal;

@@ -89,8 +89,8 @@ pub fn accept(state: &CardState, request: &LoadRequest, load_file: &[u8]) -> Res
     })
 }
 
-/// Splits the Load File into its DAP blocks (E2, ignored: the ISD has no
-/// DAP verification keys) and the Load File Data Block, the value of C4.
+/// Splits the Load File into its DAP blocks (E2: checked by [`crate::dap`]
+/// when the ISD verifies DAPs) and the Load File Data Block, the value of C4.
 fn load_file_data_block(load_file: &[u8]) -> Result<&[u8], Fail> {
     let objects = Tlv::parse_all(load_file)
         .map_err(|e| fail(sw::BAD_DATA, format!("the Load File is not BER-TLV: {e}")))?;

@@ -162,6 +162,24 @@ pub fn delete(aid: &[u8], related: bool) -> Result<CommandApdu, CommandError> {
     )?)
 }
 
+/// DELETE of an AID carrying a delegated management token (tag 9E, GP
+/// 2.3.1 11.2.2.3); the card answers with a confirmation.
+pub fn delete_with_token(
+    aid: &[u8],
+    related: bool,
+    token: &[u8],
+) -> Result<CommandApdu, CommandError> {
+    let data = crate::token::delete_data(aid, token)?;
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::DELETE,
+        0x00,
+        if related { 0x80 } else { 0x00 },
+        data,
+        Some(256),
+    )?)
+}
+
 /// SET STATUS: `p1` the status type (80 ISD, 40 application, 60 SD and its
 /// applications), `state` the new life cycle byte.
 pub fn set_status(p1: u8, state: u8, aid: &[u8]) -> Result<CommandApdu, CommandError> {

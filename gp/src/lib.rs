@@ -16,12 +16,14 @@ pub mod apdu;
 pub mod cardinfo;
 pub mod commands;
 pub mod cplc;
+pub mod dap;
 pub mod install;
 pub mod lifecycle;
 pub mod privileges;
 pub mod registry;
 pub mod sw;
 pub mod tlv;
+pub mod token;
 pub mod vpcd_frame;
 
 pub use apdu::{ApduError, CommandApdu, ResponseApdu};

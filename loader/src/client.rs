@@ -820,6 +820,21 @@ impl GpClient {
         Ok(())
     }
 
+    /// DELETE under a delegated management token (made by the card issuer
+    /// over this very command: `gp::token::delete_token_data`); the card's
+    /// confirmation, `None` when it gave none.
+    pub fn delete_with_token(
+        &mut self,
+        aid: &[u8],
+        related: bool,
+        token: &[u8],
+    ) -> Result<Option<gp::token::Confirmation>, GpError> {
+        let outcomes = self.run(&plan::delete_with_token(aid, related, token)?, &mut |_| {})?;
+        let data = outcomes.last().map(|o| o.data.clone()).unwrap_or_default();
+        gp::token::Confirmation::parse(&data)
+            .map_err(|e| GpError::Protocol(format!("DELETE {}: {e}", hex::encode_upper(aid))))
+    }
+
     /// Personalization data for `application`: INSTALL [for
     /// personalization], then each block in a STORE DATA (the last one
     /// flagged); `p1` carries the data structure and encryption bits.

@@ -164,6 +164,9 @@ pub struct LoadOptions {
     /// non-volatile data space the load file needs, raw tags; nothing
     /// sent when empty.
     pub system: SystemParameters,
+    /// A DAP made by `jct dap sign`: its hash goes in INSTALL [for load]
+    /// (overriding `hash`) and its DAP block before C4 in LOAD.
+    pub dap: Option<gp::dap::DapFile>,
 }
 
 /// The package AID of a CAP.
@@ -182,10 +185,38 @@ pub fn load(
     block_size: usize,
 ) -> Result<Plan, PlanError> {
     let load_file = LoadFile::build(cap, options.with_descriptor)?;
-    let hash = options
+    let mut hash = options
         .hash
         .map(|h| h.digest(&load_file.bytes))
         .unwrap_or_default();
+    let mut daps = Vec::new();
+    if let Some(dap) = &options.dap {
+        let bad = |e: gp::dap::DapBlockError| PlanError::Invalid(e.to_string());
+        let signed = dap.hash_bytes("the DAP file").map_err(bad)?;
+        let for_aid = dap.load_file_aid("the DAP file").map_err(bad)?;
+        if for_aid != package_aid(cap)? {
+            return Err(PlanError::Invalid(format!(
+                "the DAP file is for load file {}, this CAP is {}",
+                hex::encode_upper(&for_aid),
+                hex::encode_upper(package_aid(cap)?)
+            )));
+        }
+        let algorithm = match dap.hash_algorithm {
+            gp::dap::HashAlgorithm::Sha1 => LoadHash::Sha1,
+            gp::dap::HashAlgorithm::Sha256 => LoadHash::Sha256,
+        };
+        let actual = algorithm.digest(&load_file.bytes);
+        if actual != signed {
+            return Err(PlanError::Invalid(format!(
+                "the DAP file signs the Load File Data Block hash {}, but this CAP's load file{} hashes to {}: sign this CAP (with the same --with-descriptor choice)",
+                hex::encode_upper(&signed),
+                if options.with_descriptor { " with its Descriptor" } else { "" },
+                hex::encode_upper(&actual)
+            )));
+        }
+        hash = actual;
+        daps.push(dap.block("the DAP file").map_err(bad)?);
+    }
     let ifl = InstallForLoad {
         load_file_aid: package_aid(cap)?,
         security_domain_aid: options
@@ -203,7 +234,8 @@ pub fn load(
         CommandKind::InstallForLoad,
         commands::install_for_load(&ifl)?,
     )];
-    let wrapped = load_file.with_c4_tag();
+    let wrapped = gp::dap::load_file(&daps, &load_file.with_c4_tag())
+        .map_err(|e| PlanError::Invalid(e.to_string()))?;
     let blocks = LoadBlocks::split(&wrapped, options.block_size.unwrap_or(block_size))
         .map_err(|e| PlanError::Invalid(e.to_string()))?;
     for (i, block) in blocks.blocks.iter().enumerate() {
@@ -366,6 +398,16 @@ pub fn delete(aid: &[u8], related: bool) -> Result<Plan, PlanError> {
         steps: vec![Step::ok(
             CommandKind::Delete,
             commands::delete(aid, related)?,
+        )],
+    })
+}
+
+/// DELETE with a delegated management token.
+pub fn delete_with_token(aid: &[u8], related: bool, token: &[u8]) -> Result<Plan, PlanError> {
+    Ok(Plan {
+        steps: vec![Step::ok(
+            CommandKind::Delete,
+            commands::delete_with_token(aid, related, token)?,
         )],
     })
 }

@@ -27,6 +27,7 @@
 mod card;
 mod channel;
 mod crypto;
+pub mod dap;
 mod error;
 mod hello;
 mod host;
@@ -38,6 +39,7 @@ mod rng;
 pub mod scp02;
 pub mod scp03;
 mod sm;
+pub mod token;
 
 pub use card::{initialize_update, CardAuthenticating, CardChannel, CardConfig};
 pub use channel::SecureMessaging;

@@ -35,6 +35,9 @@ pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome 
             .and_then(|t| t.bytes())
     };
     if let Some(aid) = value(0x4F) {
+        if let Some(policy) = &card.delegated {
+            policy.check_delete(cmd.p1(), cmd.p2(), cmd.data())?;
+        }
         // Nothing is deleted while an applet of the same context (package)
         // is active on a logical channel (JCRE 3.0.5 11.3.4.1, 11.3.4.3).
         let package = card
@@ -56,7 +59,14 @@ pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome 
                 ));
             }
         }
-        return delete_aid(card, aid, related);
+        let reply = delete_aid(card, aid, related)?;
+        let serial = card.state.serial.clone();
+        return match card.delegated.as_mut() {
+            Some(policy) => Ok(Reply::data(
+                policy.confirm(gp::token::Receipt::Delete { aid }, &serial)?,
+            )),
+            None => Ok(reply),
+        };
     }
     if let Some(kvn) = value(0xD2) {
         return delete_key_set(card, kvn, value(0xD0));

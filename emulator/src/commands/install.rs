@@ -76,6 +76,9 @@ fn for_load(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> Outcome {
             ),
         ));
     }
+    if let Some(dap) = &card.dap {
+        dap.check_install(&v.hash)?;
+    }
     let room = state.memory_free();
     if let Some(needed) = declared_code_size(&v.parameters)? {
         if needed > room {
@@ -126,6 +129,10 @@ pub fn load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
         Block::Complete { request, load_file } => {
             let package = linker::accept(&card.state, &request, &load_file)
                 .map_err(|f| Fail::new(f.sw, format!("load of {aid} refused: {}", f.why)))?;
+            if let Some(dap) = &card.dap {
+                dap.check_load(card.state.isd_aid(), &request.hash, &load_file)
+                    .map_err(|f| Fail::new(f.sw, format!("load of {aid} refused: {}", f.why)))?;
+            }
             let mut next = card.state.clone();
             let cap = cap_tools::Cap::from_load_file(&package.load_file)
                 .map_err(|e| fail(sw::BAD_DATA, format!("load of {aid} refused: {e}")))?;

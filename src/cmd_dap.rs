@@ -1,0 +1,282 @@
+//! `jct dap sign`: the DAP of a CAP file's load file for a security domain
+//! with the DAP Verification privilege (GP 2.3.1 9.2.1): the Load File Data
+//! Block Hash and its signature under the DAP key, written as a DAP file
+//! that `jct load/install --dap` sends. Signing needs no card, so it can
+//! run where the key is kept.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use cap_tools::cap::load_file::LoadFile;
+use cap_tools::Cap;
+use clap::{Args, Subcommand, ValueEnum};
+use gp::dap::{DapFile, HashAlgorithm};
+use scp::dap::{DapKey, DapType};
+use zeroize::Zeroizing;
+
+use crate::card_args::parse_aid;
+
+#[derive(Subcommand, Debug)]
+pub enum DapCommand {
+    /// Sign a CAP file's load file with a DAP key.
+    ///
+    /// Example: jct dap sign --key dap.pem --type rsa --sd A000000151000000 applet.cap -o applet.dap
+    Sign(SignArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeArg {
+    /// Full triple DES MAC (16-byte key).
+    Des,
+    /// AES-CMAC (16-, 24- or 32-byte key).
+    Aes,
+    /// RSASSA-PKCS1-v1_5 (PEM or PKCS#8 DER private key).
+    Rsa,
+    /// ECDSA P-256 with SHA-256 (PEM, PKCS#8 DER or 32-byte scalar).
+    Ecc,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashArg {
+    Sha1,
+    Sha256,
+}
+
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The DAP key: a file (hex for des/aes, PEM or hex DER for rsa/ecc)
+    /// or the key in hex.
+    #[arg(long, value_name = "FILE|HEX")]
+    pub key: String,
+    /// The DAP scheme.
+    #[arg(long = "type", value_enum)]
+    pub dap_type: TypeArg,
+    /// The security domain whose DAP key this is.
+    #[arg(long, value_name = "AID")]
+    pub sd: String,
+    /// The Load File Data Block Hash algorithm (the hash INSTALL [for load] carries).
+    #[arg(long, value_enum, default_value = "sha256")]
+    pub hash: HashArg,
+    /// Sign the load file with its Descriptor component (as `jct load --with-descriptor` sends it).
+    #[arg(long)]
+    pub with_descriptor: bool,
+    /// The CAP file.
+    pub cap: PathBuf,
+    /// Where to write the DAP file.
+    #[arg(short = 'o', long, value_name = "DAPFILE")]
+    pub output: PathBuf,
+    /// Print what was signed as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cmd: DapCommand) -> Result<()> {
+    match cmd {
+        DapCommand::Sign(args) => sign(&args),
+    }
+}
+
+/// The key material behind `--key`: a file's text when the value names
+/// a file, otherwise the value itself.
+pub fn key_material(value: &str, option: &str) -> Result<Zeroizing<String>> {
+    let path = std::path::Path::new(value);
+    if path.is_file() {
+        let text =
+            std::fs::read(path).with_context(|| format!("{option}: reading {}", path.display()))?;
+        let text = Zeroizing::new(text);
+        return match std::str::from_utf8(&text) {
+            Ok(s) => Ok(Zeroizing::new(s.to_string())),
+            // A binary file: DER, handed on as hex.
+            Err(_) => Ok(Zeroizing::new(hex::encode(&*text))),
+        };
+    }
+    Ok(Zeroizing::new(value.to_string()))
+}
+
+fn dap_type(t: TypeArg) -> DapType {
+    match t {
+        TypeArg::Des => DapType::Des,
+        TypeArg::Aes => DapType::Aes,
+        TypeArg::Rsa => DapType::Rsa,
+        TypeArg::Ecc => DapType::Ecc,
+    }
+}
+
+fn sign(args: &SignArgs) -> Result<()> {
+    let ty = dap_type(args.dap_type);
+    let material = key_material(&args.key, "--key")?;
+    let key = DapKey::parse(ty, &material).context("--key")?;
+    let sd = parse_aid(&args.sd, "--sd")?;
+    let cap = Cap::from_path(&args.cap)
+        .with_context(|| format!("cannot read CAP {}", args.cap.display()))?;
+    let aid = cap
+        .header()
+        .map(|h| h.load_file_aid().as_bytes().to_vec())
+        .with_context(|| format!("{}: the CAP has no Header component", args.cap.display()))?;
+    let load_file = LoadFile::build(&cap, args.with_descriptor)
+        .with_context(|| format!("{}: building the load file", args.cap.display()))?;
+    let (algorithm, hash) = match args.hash {
+        HashArg::Sha1 => (
+            HashAlgorithm::Sha1,
+            loader::plan::LoadHash::Sha1.digest(&load_file.bytes),
+        ),
+        HashArg::Sha256 => (
+            HashAlgorithm::Sha256,
+            loader::plan::LoadHash::Sha256.digest(&load_file.bytes),
+        ),
+    };
+    let signature = key
+        .sign(&hash)
+        .context("signing the Load File Data Block hash")?;
+    let file = DapFile {
+        format: DapFile::FORMAT.to_string(),
+        version: 1,
+        load_file: hex::encode_upper(&aid),
+        security_domain: hex::encode_upper(&sd),
+        dap_type: ty.name().to_string(),
+        hash_algorithm: algorithm,
+        hash: hex::encode_upper(&hash),
+        signature: hex::encode_upper(&signature),
+    };
+    let mut text = serde_json::to_string_pretty(&file)?;
+    text.push('\n');
+    std::fs::write(&args.output, &text)
+        .with_context(|| format!("writing the DAP file {}", args.output.display()))?;
+    if args.json {
+        crate::out::line(format_args!("{}", text.trim_end()))?;
+    } else {
+        crate::out::line(format_args!(
+            "DAP for {} ({}): {} hash {}, {} signature of {} bytes for security domain {} -> {}",
+            file.load_file,
+            args.cap.display(),
+            algorithm.name(),
+            file.hash,
+            ty,
+            signature.len(),
+            file.security_domain,
+            args.output.display()
+        ))?;
+    }
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// A delete token: the card issuer's signature over DELETE of AID
+    /// (GP 2.3.1 Annex C.4), for a card whose security domain performs
+    /// delegated management.
+    ///
+    /// Example: jct token delete --key issuer.pem F00000000101 -o delete.token
+    Delete(TokenDeleteArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TokenDeleteArgs {
+    /// The issuer's token key: an RSA (PKCS#1 v1.5 with SHA-1) or P-256
+    /// (ECDSA with SHA-256) private key, PEM or hex DER.
+    #[arg(long, value_name = "FILE|HEX")]
+    pub key: String,
+    /// The key's type.
+    #[arg(long = "type", value_enum, default_value = "rsa")]
+    pub key_type: TypeArg,
+    /// The AID to delete.
+    pub aid: String,
+    /// The token is for DELETE with P2 80 (what depends on the AID too).
+    #[arg(long)]
+    pub related: bool,
+    /// Where to write the token file.
+    #[arg(short = 'o', long, value_name = "TOKENFILE")]
+    pub output: PathBuf,
+}
+
+/// A token as `jct token` writes it and `jct delete --token` reads it.
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFile {
+    pub format: String,
+    pub version: u32,
+    /// The command the token authorises: "delete".
+    pub command: String,
+    pub aid: String,
+    pub related: bool,
+    /// The signed data, `P1 || P2 || Lc || data` (for checking by eye).
+    pub signed: String,
+    pub token: String,
+}
+
+pub const TOKEN_FORMAT: &str = "jct-token";
+
+pub fn run_token(cmd: TokenCommand) -> Result<()> {
+    match cmd {
+        TokenCommand::Delete(args) => token_delete(&args),
+    }
+}
+
+fn token_delete(args: &TokenDeleteArgs) -> Result<()> {
+    let material = key_material(&args.key, "--key")?;
+    let key = DapKey::parse(dap_type(args.key_type), &material).context("--key")?;
+    let aid = parse_aid(&args.aid, "AID")?;
+    let p2 = if args.related { 0x80 } else { 0x00 };
+    let signed = gp::token::delete_token_data(0x00, p2, &aid)?;
+    let token = scp::token::sign_token(&key, &signed).context("signing the delete token")?;
+    let file = TokenFile {
+        format: TOKEN_FORMAT.into(),
+        version: 1,
+        command: "delete".into(),
+        aid: hex::encode_upper(&aid),
+        related: args.related,
+        signed: hex::encode_upper(&signed),
+        token: hex::encode_upper(&token),
+    };
+    let mut text = serde_json::to_string_pretty(&file)?;
+    text.push('\n');
+    std::fs::write(&args.output, text)
+        .with_context(|| format!("writing the token file {}", args.output.display()))?;
+    crate::out::line(format_args!(
+        "delete token for {} ({} bytes) -> {}",
+        file.aid,
+        token.len(),
+        args.output.display()
+    ))?;
+    Ok(())
+}
+
+/// Reads a token file for `command` on `aid`; names the file in errors.
+pub fn read_token(path: &std::path::Path, command: &str, aid: &[u8]) -> Result<Vec<u8>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--token: reading {}", path.display()))?;
+    let f: TokenFile = serde_json::from_str(&text)
+        .with_context(|| format!("--token: {} is not a jct token file", path.display()))?;
+    if f.format != TOKEN_FORMAT || f.version != 1 || f.command != command {
+        anyhow::bail!(
+            "--token: {} is a {:?} version {} token for {:?}; a {TOKEN_FORMAT} version 1 token for {command:?} is needed",
+            path.display(),
+            f.format,
+            f.version,
+            f.command
+        );
+    }
+    if !f.aid.eq_ignore_ascii_case(&hex::encode(aid)) {
+        anyhow::bail!(
+            "--token: {} authorises {} on {}, not on {}",
+            path.display(),
+            command,
+            f.aid,
+            hex::encode_upper(aid)
+        );
+    }
+    hex::decode(&f.token).with_context(|| format!("--token: {}: token is not hex", path.display()))
+}
+
+/// A DES or AES receipt key from `TYPE:KEY`.
+pub fn receipt_key(value: &str, option: &str) -> Result<DapKey> {
+    let (ty, key) = value
+        .split_once(':')
+        .with_context(|| format!("{option} {value:?}: TYPE:KEY expected, e.g. aes:HEX"))?;
+    let ty: DapType = ty.parse().with_context(|| option.to_string())?;
+    if !matches!(ty, DapType::Des | DapType::Aes) {
+        anyhow::bail!("{option}: a receipt key is des or aes, not {ty}");
+    }
+    let material = key_material(key, option)?;
+    DapKey::parse(ty, &material).with_context(|| option.to_string())
+}
