@@ -104,7 +104,7 @@ pub enum Operation {
     /// selectable]; `install = None` loads only.
     Install {
         cap: Arc<Cap>,
-        load: LoadOptions,
+        load: Box<LoadOptions>,
         install: Option<InstallOptions>,
     },
     /// DELETE of an AID.
