@@ -165,7 +165,9 @@ fn registry(setup: Setup, card: &Arc<Mutex<Card>>) -> String {
     let mut client = GpClient::over(Box::new(InProcess::shared(Arc::clone(card))));
     client.select_security_domain(None).unwrap();
     let mut options = ChannelOptions::new(setup.keys());
-    options.scp02_i = Some(setup.i);
+    if setup.scp02 {
+        options.scp02_i = Some(setup.i);
+    }
     client.open_secure_channel(&options).unwrap();
     client.list().unwrap().to_text()
 }

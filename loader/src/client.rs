@@ -1062,10 +1062,15 @@ pub fn explain_with(report: &Report, e: GpError) -> GpError {
     }
 }
 
-/// Whether the session is to open by SCP02 implicit initiation: an SCP02
-/// "i" without bit 04, and no SCP03 asked for.
+/// Whether the session is to open by SCP02 implicit initiation: one of the
+/// implicit SCP02 "i" values (0A, 0B, 1A, 1B: bit 04 clear), and no SCP03
+/// asked for. Other values without bit 04 (an SCP03 "i" such as 10 or 70
+/// given where the protocol is left to the card) open explicitly, as
+/// before implicit initiation existed.
 fn is_implicit(options: &ChannelOptions, config: &HostConfig) -> bool {
-    options.expect_scp != Some(3) && Protocol::Scp02 { i: config.scp02_i }.is_implicit()
+    options.expect_scp != Some(3)
+        && matches!(config.scp02_i, 0x0A | 0x0B | 0x1A | 0x1B)
+        && Protocol::Scp02 { i: config.scp02_i }.is_implicit()
 }
 
 /// What a MANAGE CHANNEL status word means (ISO/IEC 7816-4 11.1.2), for
