@@ -1188,7 +1188,9 @@ fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
             })
             .transpose()?,
         token: match crate::cmd_dap::has_token(&args.token, "load")? {
-            true => crate::cmd_dap::token_for(&args.token, "load", &loader::plan::package_aid(cap)?)?,
+            true => {
+                crate::cmd_dap::token_for(&args.token, "load", &loader::plan::package_aid(cap)?)?
+            }
             false => Vec::new(),
         },
     })

@@ -196,7 +196,9 @@ pub fn run(args: EmuArgs) -> Result<()> {
             .as_deref()
             .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
             .transpose()?;
-        note!("jct emu: the ISD verifies {ty} load, install and delete tokens (delegated management)");
+        note!(
+            "jct emu: the ISD verifies {ty} load, install and delete tokens (delegated management)"
+        );
         card.set_delegated(Some(emulator::dap::DelegatedPolicy {
             token_key,
             receipt_key,

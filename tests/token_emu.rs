@@ -280,7 +280,14 @@ fn install_tokens_and_receipts() {
     // A token signed over other privileges is wrong for this install.
     let other = dir.path().join("privs.token");
     make_token(
-        &["install", &hello(), "--instance", INSTANCE, "--privs", "CardReset"],
+        &[
+            "install",
+            &hello(),
+            "--instance",
+            INSTANCE,
+            "--privs",
+            "CardReset",
+        ],
         &other,
     );
     let o = install(&["--token", other.to_str().unwrap()]);
