@@ -103,7 +103,7 @@ fn bench(c: &mut Criterion) {
         3600,
         vec![Operation::Install {
             cap: Arc::clone(&cap),
-            load: LoadOptions::default(),
+            load: Box::default(),
             install: Some(InstallOptions::default()),
         }],
     );

@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use cap_tools::Cap;
 use clap::{Args, Subcommand};
 use gp::CommandApdu;
-use loader::plan::{InstallOptions, LoadOptions};
+use loader::plan::InstallOptions;
 use loader::script::build::{Builder, CardRecord, Operation};
 use loader::script::packet::SwPattern;
 use loader::script::play;
@@ -391,7 +391,7 @@ fn builder(content: &ContentArgs, keys: &KeyArgs) -> Result<(Builder, ScriptSign
             .transpose()?;
         operations.push(Operation::Install {
             cap: Arc::new(cap),
-            load: LoadOptions::default(),
+            load: Box::default(),
             install,
         });
     }

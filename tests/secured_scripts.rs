@@ -20,7 +20,7 @@ use cap_tools::Cap;
 use cardtest::InProcess;
 use emulator::{Card, CardProfile};
 use loader::client::{ChannelOptions, GpClient};
-use loader::plan::{InstallOptions, LoadOptions};
+use loader::plan::InstallOptions;
 use loader::script::build::{Builder, CardRecord, Operation};
 use loader::script::identify::identify;
 use loader::script::packet::Packet;
@@ -131,7 +131,7 @@ impl Setup {
             3600,
             vec![Operation::Install {
                 cap: Arc::clone(cap),
-                load: LoadOptions::default(),
+                load: Box::default(),
                 install: Some(InstallOptions::default()),
             }],
         )

@@ -101,10 +101,11 @@ impl CardRecord {
 #[derive(Clone)]
 pub enum Operation {
     /// INSTALL [for load], LOAD blocks and INSTALL [for install and make
-    /// selectable]; `install = None` loads only.
+    /// selectable]; `install = None` loads only. The load options are
+    /// boxed: they are by far the largest part of an operation.
     Install {
         cap: Arc<Cap>,
-        load: LoadOptions,
+        load: Box<LoadOptions>,
         install: Option<InstallOptions>,
     },
     /// DELETE of an AID.
