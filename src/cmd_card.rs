@@ -347,6 +347,14 @@ pub struct LoadArgs {
     /// Non-volatile data space the load file needs (C8 in EF).
     #[arg(long, value_name = "N")]
     pub nonvolatile_data: Option<u32>,
+    /// A load or install token made by `jct token load` / `jct token
+    /// install`, for a card whose security domain performs delegated
+    /// management; `jct install` takes both (--token twice).
+    #[arg(long, value_name = "TOKENFILE")]
+    pub token: Vec<PathBuf>,
+    /// Check the card's receipts with this key (des:HEX or aes:HEX).
+    #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token")]
+    pub receipt_key: Option<String>,
 }
 
 /// Runs a card command; with `--json` a failure prints
@@ -421,6 +429,10 @@ fn run_command(cmd: CardCommand) -> Result<()> {
         CardCommand::Load { load: args, opts } => {
             let cap = read_cap(&args.file)?;
             let options = load_options(&args, &cap)?;
+            if crate::cmd_dap::has_token(&args.token, "install")? {
+                anyhow::bail!("--token: jct load sends no INSTALL [for install]; give the install token to jct install");
+            }
+            let receipt_key = receipt_key_of(&args)?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             if args.check_only {
                 return check_only(&mut s.client, &cap, &options, args.json);
@@ -431,7 +443,8 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                 s.client
                     .load_checked(&cap, &options, args.force, &mut load_progress()),
             )?;
-            print_outcome(&cap, &report, args.json, &[], None)?;
+            let tokens = confirmations(&mut s.client, receipt_key.as_ref())?;
+            print_outcome(&cap, &report, args.json, &[], None, &tokens)?;
             if !args.json {
                 note!("loaded {}", package_label(&cap));
             }
@@ -491,7 +504,20 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                     code_space: None,
                 },
                 install_only: no_make_selectable,
+                token: Vec::new(),
             };
+            let mut options = options;
+            if crate::cmd_dap::has_token(&args.token, "install")? {
+                let chosen = loader::plan::instances(&cap, &options)?;
+                let [one] = chosen.as_slice() else {
+                    anyhow::bail!(
+                        "--token: an install token signs one INSTALL, and {} instances would be installed: choose one with --applet",
+                        chosen.len()
+                    );
+                };
+                options.token = crate::cmd_dap::token_for(&args.token, "install", &one.instance)?;
+            }
+            let receipt_key = receipt_key_of(&args)?;
             // Malformed system parameters stop here, before any command.
             options
                 .system
@@ -529,15 +555,18 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                     &mut load_progress(),
                 ),
             )?;
+            let tokens = confirmations(&mut s.client, receipt_key.as_ref())?;
             if let Some(report) = &report {
-                print_outcome(&cap, report, args.json, &created, Some(life_cycle))?;
+                print_outcome(&cap, report, args.json, &created, Some(life_cycle), &tokens)?;
             } else if args.json {
-                print_json(&serde_json::json!({
+                let mut out = serde_json::json!({
                     "ok": true,
                     "package": package_label(&cap),
                     "installed": created.iter().map(hex::encode_upper).collect::<Vec<_>>(),
                     "life_cycle": life_cycle,
-                }))?;
+                });
+                add_confirmations(&mut out, &tokens);
+                print_json(&out)?;
             }
             if args.json {
                 return Ok(());
@@ -949,6 +978,7 @@ fn print_outcome(
     json: bool,
     created: &[Vec<u8>],
     life_cycle: Option<&str>,
+    tokens: &Tokens,
 ) -> Result<()> {
     if json {
         let mut out = report_json(cap, report);
@@ -957,13 +987,101 @@ fn print_outcome(
         if let Some(l) = life_cycle {
             out["life_cycle"] = l.into();
         }
+        add_confirmations(&mut out, tokens);
         crate::out::line(format_args!("{}", serde_json::to_string_pretty(&out)?))?;
     } else {
         for line in report_text(report).lines() {
             note!("{line}");
         }
+        for c in &tokens.list {
+            if let Some(conf) = &c.confirmation {
+                note!(
+                    "{} confirmation {}: receipt {}{}",
+                    c.command,
+                    conf.counter,
+                    hex::encode_upper(&conf.receipt),
+                    if tokens.verified == Some(true) {
+                        " (verified)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// The confirmations of the commands sent with tokens, and whether their
+/// receipts verified (`None` without `--receipt-key`).
+struct Tokens {
+    list: Vec<loader::client::TokenConfirmation>,
+    verified: Option<bool>,
+}
+
+fn receipt_key_of(args: &LoadArgs) -> Result<Option<scp::dap::DapKey>> {
+    args.receipt_key
+        .as_deref()
+        .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+        .transpose()
+}
+
+/// Takes the client's confirmations and checks each receipt under `key`:
+/// a receipt that does not verify, or a confirmation missing when a key
+/// asks for one, is an error naming the command.
+fn confirmations(
+    client: &mut loader::client::GpClient,
+    key: Option<&scp::dap::DapKey>,
+) -> Result<Tokens> {
+    let list = client.take_confirmations();
+    let Some(key) = key else {
+        return Ok(Tokens {
+            list,
+            verified: None,
+        });
+    };
+    for c in &list {
+        let (Some(conf), Some(data)) = (&c.confirmation, c.receipt_data()?) else {
+            anyhow::bail!(
+                "the {} of {} went through but the card returned no confirmation to check with --receipt-key",
+                c.command,
+                hex::encode_upper(&c.load_file)
+            );
+        };
+        scp::token::verify_receipt(key, &data, &conf.receipt).with_context(|| {
+            format!(
+                "the card's {} receipt (confirmation {}) for {}",
+                c.command,
+                conf.counter,
+                hex::encode_upper(&c.target)
+            )
+        })?;
+    }
+    Ok(Tokens {
+        verified: Some(!list.is_empty()),
+        list,
+    })
+}
+
+/// `confirmations` (each with its command) and `receipt_verified` in a
+/// `--json` document, when tokens were sent.
+fn add_confirmations(out: &mut serde_json::Value, tokens: &Tokens) {
+    if tokens.list.is_empty() {
+        return;
+    }
+    out["confirmations"] = tokens
+        .list
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "command": c.command,
+                "load_file": hex::encode_upper(&c.load_file),
+                "target": hex::encode_upper(&c.target),
+                "confirmation": c.confirmation,
+            })
+        })
+        .collect();
+    out["receipt_verified"] = tokens.verified.into();
 }
 
 /// A load or install through the checks: a mismatch stops with the
@@ -1069,6 +1187,12 @@ fn load_options(args: &LoadArgs, cap: &Cap) -> Result<LoadOptions> {
                     .map_err(anyhow::Error::from)
             })
             .transpose()?,
+        token: match crate::cmd_dap::has_token(&args.token, "load")? {
+            true => {
+                crate::cmd_dap::token_for(&args.token, "load", &loader::plan::package_aid(cap)?)?
+            }
+            false => Vec::new(),
+        },
     })
 }
 

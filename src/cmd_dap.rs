@@ -168,6 +168,90 @@ pub enum TokenCommand {
     ///
     /// Example: jct token delete --key issuer.pem F00000000101 -o delete.token
     Delete(TokenDeleteArgs),
+    /// A load token: the card issuer's signature over the INSTALL [for
+    /// load] of a CAP file's load file (GP 2.3.1 Annex C.4), which `jct
+    /// load/install --token` then sends in that command. The options that
+    /// shape INSTALL [for load] must be the ones `jct load` gets.
+    ///
+    /// Example: jct token load --key issuer.pem applet.cap --to A000000151000000 -o load.token
+    Load(TokenLoadArgs),
+    /// An install token: the card issuer's signature over INSTALL [for
+    /// install and make selectable] (or [for install] alone) of one
+    /// applet instance, from the CAP file or from the AIDs.
+    ///
+    /// Example: jct token install --key issuer.pem applet.cap --instance F0000000010101 -o install.token
+    Install(TokenInstallArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TokenLoadArgs {
+    /// The issuer's token key (RSA or P-256 private key, PEM or hex DER).
+    #[arg(long, value_name = "FILE|HEX")]
+    pub key: String,
+    /// The key's type.
+    #[arg(long = "type", value_enum, default_value = "rsa")]
+    pub key_type: TypeArg,
+    /// The CAP file.
+    pub cap: PathBuf,
+    /// The security domain INSTALL [for load] names (the one `jct load`
+    /// selects when it has no --to).
+    #[arg(long, value_name = "SD_AID", default_value = "A000000151000000")]
+    pub to: String,
+    /// The Load File Data Block hash INSTALL [for load] carries (as `jct load --hash`).
+    #[arg(long, value_enum)]
+    pub hash: Option<HashArg>,
+    /// The load file with its Descriptor component (as `jct load --with-descriptor`).
+    #[arg(long)]
+    pub with_descriptor: bool,
+    /// Load parameter C6 (as `jct load --code-space`).
+    #[arg(long, value_name = "N")]
+    pub code_space: Option<u32>,
+    /// Load parameter C7 (as `jct load --volatile-data`).
+    #[arg(long, value_name = "N")]
+    pub volatile_data: Option<u32>,
+    /// Load parameter C8 (as `jct load --nonvolatile-data`).
+    #[arg(long, value_name = "N")]
+    pub nonvolatile_data: Option<u32>,
+    /// Where to write the token file.
+    #[arg(short = 'o', long, value_name = "TOKENFILE")]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct TokenInstallArgs {
+    /// The issuer's token key (RSA or P-256 private key, PEM or hex DER).
+    #[arg(long, value_name = "FILE|HEX")]
+    pub key: String,
+    /// The key's type.
+    #[arg(long = "type", value_enum, default_value = "rsa")]
+    pub key_type: TypeArg,
+    /// The CAP file (its package and applets); without it --package and --applet.
+    #[arg(required_unless_present_all = ["package", "applet"])]
+    pub cap: Option<PathBuf>,
+    /// The load file AID, without a CAP file.
+    #[arg(long, value_name = "AID", conflicts_with = "cap")]
+    pub package: Option<String>,
+    /// The applet class AID (with a CAP of several applets, or without a CAP).
+    #[arg(long, value_name = "AID")]
+    pub applet: Option<String>,
+    /// The instance AID (default: the applet AID).
+    #[arg(long, value_name = "AID")]
+    pub instance: Option<String>,
+    /// Privileges (as `jct install --privs`).
+    #[arg(long, value_name = "LIST")]
+    pub privs: Option<String>,
+    /// The Card Reset privilege too (as `jct install --default`).
+    #[arg(long)]
+    pub default: bool,
+    /// Applet specific install parameters in C9 (as `jct install --params-c9`).
+    #[arg(long = "params-c9", value_name = "HEX")]
+    pub params: Option<String>,
+    /// For INSTALL [for install] alone (as `jct install --no-make-selectable`).
+    #[arg(long)]
+    pub no_make_selectable: bool,
+    /// Where to write the token file.
+    #[arg(short = 'o', long, value_name = "TOKENFILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -195,8 +279,9 @@ pub struct TokenDeleteArgs {
 pub struct TokenFile {
     pub format: String,
     pub version: u32,
-    /// The command the token authorises: "delete".
+    /// The command the token authorises: "delete", "load" or "install".
     pub command: String,
+    /// The AID deleted, the load file loaded, or the instance installed.
     pub aid: String,
     pub related: bool,
     /// The signed data, `P1 || P2 || Lc || data` (for checking by eye).
@@ -209,7 +294,160 @@ pub const TOKEN_FORMAT: &str = "jct-token";
 pub fn run_token(cmd: TokenCommand) -> Result<()> {
     match cmd {
         TokenCommand::Delete(args) => token_delete(&args),
+        TokenCommand::Load(args) => token_load(&args),
+        TokenCommand::Install(args) => token_install(&args),
     }
+}
+
+/// Signs `signed` and writes the token file for `command` on `aid`.
+fn write_token(
+    key_arg: &str,
+    key_type: TypeArg,
+    command: &str,
+    aid: &[u8],
+    signed: &[u8],
+    output: &std::path::Path,
+) -> Result<()> {
+    let material = key_material(key_arg, "--key")?;
+    let key = DapKey::parse(dap_type(key_type), &material).context("--key")?;
+    let token = scp::token::sign_token(&key, signed)
+        .with_context(|| format!("signing the {command} token"))?;
+    let file = TokenFile {
+        format: TOKEN_FORMAT.into(),
+        version: 1,
+        command: command.into(),
+        aid: hex::encode_upper(aid),
+        related: false,
+        signed: hex::encode_upper(signed),
+        token: hex::encode_upper(&token),
+    };
+    let mut text = serde_json::to_string_pretty(&file)?;
+    text.push('\n');
+    std::fs::write(output, text)
+        .with_context(|| format!("writing the token file {}", output.display()))?;
+    crate::out::line(format_args!(
+        "{command} token for {} ({} bytes) -> {}",
+        file.aid,
+        token.len(),
+        output.display()
+    ))?;
+    Ok(())
+}
+
+/// The load token signs the INSTALL [for load] the loader's own plan
+/// sends, so the two cannot drift apart.
+fn token_load(args: &TokenLoadArgs) -> Result<()> {
+    let cap = Cap::from_path(&args.cap)
+        .with_context(|| format!("cannot read CAP {}", args.cap.display()))?;
+    let sd = parse_aid(&args.to, "--to")?;
+    let options = loader::plan::LoadOptions {
+        security_domain: Some(sd.clone()),
+        hash: args.hash.map(|h| match h {
+            HashArg::Sha1 => loader::plan::LoadHash::Sha1,
+            HashArg::Sha256 => loader::plan::LoadHash::Sha256,
+        }),
+        with_descriptor: args.with_descriptor,
+        system: gp::install::SystemParameters {
+            code_space: args.code_space,
+            volatile: args.volatile_data,
+            non_volatile: args.nonvolatile_data,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let plan = loader::plan::load(&cap, &options, &sd, 255)
+        .with_context(|| format!("{}: INSTALL [for load]", args.cap.display()))?;
+    let command = &plan
+        .steps
+        .first()
+        .context("the load plan has no INSTALL [for load]")?
+        .command;
+    let v = gp::install::InstallForLoad::parse(command.data())?;
+    let signed = gp::token::load_token_data(command.p1(), command.p2(), &v)?;
+    write_token(
+        &args.key,
+        args.key_type,
+        "load",
+        &v.load_file_aid,
+        &signed,
+        &args.output,
+    )
+}
+
+fn token_install(args: &TokenInstallArgs) -> Result<()> {
+    let mut privileges = match &args.privs {
+        Some(p) => gp::Privileges::parse_list(p).map_err(anyhow::Error::msg)?,
+        None => gp::Privileges::default(),
+    };
+    if args.default {
+        privileges = privileges.with_default_selected();
+    }
+    let applet = args
+        .applet
+        .as_deref()
+        .map(|a| parse_aid(a, "--applet"))
+        .transpose()?;
+    let instance = args
+        .instance
+        .as_deref()
+        .map(|a| parse_aid(a, "--instance"))
+        .transpose()?;
+    let parameters = args
+        .params
+        .as_deref()
+        .map(|p| crate::card_args::parse_hex(p, "--params-c9"))
+        .transpose()?
+        .unwrap_or_default();
+    let p1 = if args.no_make_selectable {
+        gp::install::p1::FOR_INSTALL
+    } else {
+        gp::install::p1::FOR_INSTALL_AND_MAKE_SELECTABLE
+    };
+    let v = match (&args.cap, &args.package, &applet) {
+        (Some(path), _, _) => {
+            let cap = Cap::from_path(path)
+                .with_context(|| format!("cannot read CAP {}", path.display()))?;
+            let options = loader::plan::InstallOptions {
+                applet,
+                instance,
+                privileges,
+                parameters,
+                install_only: args.no_make_selectable,
+                ..Default::default()
+            };
+            let plan = loader::plan::install(&cap, &options)
+                .with_context(|| format!("{}: INSTALL [for install]", path.display()))?;
+            let [step] = plan.steps.as_slice() else {
+                anyhow::bail!(
+                    "{}: {} applets; an install token signs one INSTALL: choose one with --applet",
+                    path.display(),
+                    plan.steps.len()
+                );
+            };
+            gp::install::InstallForInstall::parse(step.command.data())?
+        }
+        (None, Some(package), Some(module)) => gp::install::InstallForInstall {
+            load_file_aid: parse_aid(package, "--package")?,
+            module_aid: module.clone(),
+            application_aid: instance.unwrap_or_else(|| module.clone()),
+            privileges,
+            parameters: gp::install::InstallForInstall::install_parameters(
+                &parameters,
+                &gp::install::SystemParameters::default(),
+            )?,
+            token: Vec::new(),
+        },
+        _ => anyhow::bail!("jct token install needs a CAP file, or --package and --applet"),
+    };
+    let signed = gp::token::install_token_data(p1, 0x00, &v)?;
+    write_token(
+        &args.key,
+        args.key_type,
+        "install",
+        &v.application_aid,
+        &signed,
+        &args.output,
+    )
 }
 
 fn token_delete(args: &TokenDeleteArgs) -> Result<()> {
@@ -241,12 +479,51 @@ fn token_delete(args: &TokenDeleteArgs) -> Result<()> {
     Ok(())
 }
 
-/// Reads a token file for `command` on `aid`; names the file in errors.
-pub fn read_token(path: &std::path::Path, command: &str, aid: &[u8]) -> Result<Vec<u8>> {
+/// Reads a token file (any command); names the file in errors.
+fn read_token_file(path: &std::path::Path) -> Result<TokenFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("--token: reading {}", path.display()))?;
-    let f: TokenFile = serde_json::from_str(&text)
-        .with_context(|| format!("--token: {} is not a jct token file", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("--token: {} is not a jct token file", path.display()))
+}
+
+/// Whether one of the token files is for `command`.
+pub fn has_token(paths: &[PathBuf], command: &str) -> Result<bool> {
+    for p in paths {
+        if read_token_file(p)?.command == command {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The token for `command` on `aid` among the token files given (one
+/// each for load and install): exactly one must be for `command`.
+pub fn token_for(paths: &[PathBuf], command: &str, aid: &[u8]) -> Result<Vec<u8>> {
+    let mut chosen = Vec::new();
+    for p in paths {
+        if read_token_file(p)?.command == command {
+            chosen.push(p);
+        }
+    }
+    match chosen.as_slice() {
+        [one] => read_token(one, command, aid),
+        [] => anyhow::bail!("--token: none of the token files is a {command} token"),
+        several => anyhow::bail!(
+            "--token: {} {command} tokens given ({}); one is sent",
+            several.len(),
+            several
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Reads a token file for `command` on `aid`; names the file in errors.
+pub fn read_token(path: &std::path::Path, command: &str, aid: &[u8]) -> Result<Vec<u8>> {
+    let f = read_token_file(path)?;
     if f.format != TOKEN_FORMAT || f.version != 1 || f.command != command {
         anyhow::bail!(
             "--token: {} is a {:?} version {} token for {:?}; a {TOKEN_FORMAT} version 1 token for {command:?} is needed",

@@ -129,7 +129,8 @@ pub struct EmuArgs {
     pub mandated_dap_key: Option<String>,
     /// Delegated management: the ISD then needs a token (`jct token`)
     /// verified with this key (rsa:FILE or ecc:FILE, the issuer's public
-    /// key) on every DELETE of an AID, and confirms it.
+    /// key) on every INSTALL [for load], INSTALL [for install] and DELETE
+    /// of an AID, and confirms each (the load with the last LOAD).
     #[arg(long, value_name = "TYPE:FILE|HEX")]
     pub token_key: Option<String>,
     /// The receipt key (des:HEX or aes:HEX) the confirmations are MACed with.
@@ -195,7 +196,9 @@ pub fn run(args: EmuArgs) -> Result<()> {
             .as_deref()
             .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
             .transpose()?;
-        note!("jct emu: the ISD verifies {ty} delete tokens (delegated management)");
+        note!(
+            "jct emu: the ISD verifies {ty} load, install and delete tokens (delegated management)"
+        );
         card.set_delegated(Some(emulator::dap::DelegatedPolicy {
             token_key,
             receipt_key,

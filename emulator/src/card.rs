@@ -368,7 +368,8 @@ impl Card {
         self.dap = policy;
     }
 
-    /// Makes the ISD verify delegated management tokens (DELETE) and
+    /// Makes the ISD verify delegated management tokens (INSTALL [for
+    /// load], [for install], DELETE) and
     /// confirm with receipts (see [`crate::dap::DelegatedPolicy`]).
     pub fn set_delegated(&mut self, policy: Option<crate::dap::DelegatedPolicy>) {
         self.delegated = policy;

@@ -114,6 +114,21 @@ impl DelegatedPolicy {
             .map_err(|e| fail(sw::BAD_DATA, format!("delete token: {e}")))
     }
 
+    /// Checks the token of an INSTALL [for load] (`load`) or [for install]
+    /// (and/or make selectable): `token` the Load/Install Token field,
+    /// `signed` what it signs (`gp::token::load_token_data` or
+    /// `install_token_data`). Missing 6985, failing 6A80.
+    pub fn check_install(&self, what: &str, signed: &[u8], token: &[u8]) -> Result<(), Fail> {
+        if token.is_empty() {
+            return Err(fail(
+                sw::CONDITIONS,
+                format!("the ISD performs delegated management: INSTALL [for {what}] needs a {what} token"),
+            ));
+        }
+        scp::token::verify_token(&self.token_key, signed, token)
+            .map_err(|e| fail(sw::BAD_DATA, format!("{what} token: {e}")))
+    }
+
     /// The confirmation of a command that went through, with the next
     /// counter value; `card_unique` identifies the card (its serial).
     pub fn confirm(

@@ -178,6 +178,45 @@ pub struct GpClient {
     max_command_data: usize,
     plain_observer: Option<PlainObserver>,
     logical_channel: LogicalChannel,
+    confirmations: Vec<TokenConfirmation>,
+}
+
+/// What a card answered to a command that carried a delegated management
+/// token: the confirmation (`None` for a card that gives none) and what
+/// its receipt is over, so the issuer can check it with the receipt key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenConfirmation {
+    /// "load" (the last LOAD's response) or "install" (INSTALL [for install]'s).
+    pub command: &'static str,
+    pub load_file: Vec<u8>,
+    /// The security domain (load) or the new application (install).
+    pub target: Vec<u8>,
+    pub confirmation: Option<gp::token::Confirmation>,
+}
+
+impl TokenConfirmation {
+    /// The receipt data the card's receipt key MACs (GP 2.3.1 C.5).
+    pub fn receipt_data(&self) -> Result<Option<Vec<u8>>, gp::install::DataError> {
+        let Some(c) = &self.confirmation else {
+            return Ok(None);
+        };
+        let what = match self.command {
+            "load" => gp::token::Receipt::Load {
+                load_file: &self.load_file,
+                security_domain: &self.target,
+            },
+            _ => gp::token::Receipt::Install {
+                load_file: &self.load_file,
+                application: &self.target,
+            },
+        };
+        what.data(c.counter, &c.card_unique).map(Some)
+    }
+}
+
+fn confirmation_of(what: &str, data: &[u8]) -> Result<Option<gp::token::Confirmation>, GpError> {
+    gp::token::Confirmation::parse(data)
+        .map_err(|e| GpError::Protocol(format!("the confirmation of {what}: {e}")))
 }
 
 impl GpClient {
@@ -190,7 +229,14 @@ impl GpClient {
             max_command_data: DEFAULT_MAX_COMMAND_DATA,
             plain_observer: None,
             logical_channel: LogicalChannel::BASIC,
+            confirmations: Vec::new(),
         }
+    }
+
+    /// The confirmations of the commands with tokens run since the last
+    /// call (loads and installs with `token` set), oldest first.
+    pub fn take_confirmations(&mut self) -> Vec<TokenConfirmation> {
+        std::mem::take(&mut self.confirmations)
     }
 
     /// The logical channel this client's commands go to.
@@ -732,7 +778,7 @@ impl GpClient {
             .collect();
         let total_bytes: usize = sizes.iter().sum();
         let mut sent = 0;
-        self.run(&plan, &mut |p| {
+        let outcomes = self.run(&plan, &mut |p| {
             // Step 1 is INSTALL [for load]; the LOAD blocks follow.
             if p.step >= 2 {
                 sent += sizes.get(p.step - 2).copied().unwrap_or(0);
@@ -744,6 +790,23 @@ impl GpClient {
                 });
             }
         })?;
+        if !options.token.is_empty() {
+            // The load confirmation comes with the last LOAD's response.
+            let ifl = outcomes
+                .first()
+                .map(|o| gp::install::InstallForLoad::parse(o.command.data()))
+                .transpose()
+                .map_err(|e| GpError::Protocol(format!("INSTALL [for load] sent: {e}")))?
+                .unwrap_or_default();
+            let data = outcomes.last().map(|o| o.data.clone()).unwrap_or_default();
+            let confirmation = confirmation_of("the load", &data)?;
+            self.confirmations.push(TokenConfirmation {
+                command: "load",
+                load_file: ifl.load_file_aid,
+                target: ifl.security_domain_aid,
+                confirmation,
+            });
+        }
         Ok(())
     }
 
@@ -758,7 +821,20 @@ impl GpClient {
             .into_iter()
             .map(|i| i.instance)
             .collect();
-        self.run(&plan::install(cap, options)?, &mut |_| {})?;
+        let outcomes = self.run(&plan::install(cap, options)?, &mut |_| {})?;
+        if !options.token.is_empty() {
+            for o in &outcomes {
+                let v = gp::install::InstallForInstall::parse(o.command.data())
+                    .map_err(|e| GpError::Protocol(format!("INSTALL [for install] sent: {e}")))?;
+                let confirmation = confirmation_of("the install", &o.data)?;
+                self.confirmations.push(TokenConfirmation {
+                    command: "install",
+                    load_file: v.load_file_aid,
+                    target: v.application_aid,
+                    confirmation,
+                });
+            }
+        }
         Ok(created)
     }
 

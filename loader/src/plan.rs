@@ -167,6 +167,9 @@ pub struct LoadOptions {
     /// A DAP made by `jct dap sign`: its hash goes in INSTALL [for load]
     /// (overriding `hash`) and its DAP block before C4 in LOAD.
     pub dap: Option<gp::dap::DapFile>,
+    /// A load token (delegated management, GP 2.3.1 9.3): the card
+    /// issuer's signature over this INSTALL [for load]; empty for none.
+    pub token: Vec<u8>,
 }
 
 /// The package AID of a CAP.
@@ -228,7 +231,7 @@ pub fn load(
             .system
             .to_template()
             .map_err(|e| PlanError::Invalid(e.to_string()))?,
-        token: Vec::new(),
+        token: options.token.clone(),
     };
     let mut steps = vec![Step::ok(
         CommandKind::InstallForLoad,
@@ -262,6 +265,10 @@ pub struct InstallOptions {
     /// until an INSTALL [for make selectable] ([`make_selectable`]). By
     /// default both in one command (P1 0C).
     pub install_only: bool,
+    /// An install token (delegated management): the card issuer's
+    /// signature over the one INSTALL [for install] this makes; empty for
+    /// none. A token signs one command, so it needs a single instance.
+    pub token: Vec<u8>,
 }
 
 /// An applet instance an install creates.
@@ -332,7 +339,13 @@ pub fn instances(cap: &Cap, options: &InstallOptions) -> Result<Vec<Instance>, P
 pub fn install(cap: &Cap, options: &InstallOptions) -> Result<Plan, PlanError> {
     let package = package_aid(cap)?;
     let mut steps = Vec::new();
-    for Instance { module, instance } in instances(cap, options)? {
+    let chosen = instances(cap, options)?;
+    if !options.token.is_empty() && chosen.len() > 1 {
+        return Err(PlanError::Invalid(
+            "an install token signs one INSTALL: choose the applet with --applet".into(),
+        ));
+    }
+    for Instance { module, instance } in chosen {
         let v = InstallForInstall {
             load_file_aid: package.clone(),
             module_aid: module,
@@ -340,7 +353,7 @@ pub fn install(cap: &Cap, options: &InstallOptions) -> Result<Plan, PlanError> {
             privileges: options.privileges,
             parameters: InstallForInstall::install_parameters(&options.parameters, &options.system)
                 .map_err(|e| PlanError::Invalid(e.to_string()))?,
-            token: Vec::new(),
+            token: options.token.clone(),
         };
         let p1 = if options.install_only {
             install_p1::FOR_INSTALL

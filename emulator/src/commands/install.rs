@@ -31,9 +31,9 @@ pub fn install(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
         return Err(fail(sw::BAD_P1P2, format!("INSTALL P2 {:02X}", cmd.p2())));
     }
     match cmd.p1() & !P1_MORE {
-        p1::FOR_LOAD => for_load(card, ctx, cmd.data()),
-        p1::FOR_INSTALL => for_install(card, cmd.data(), false),
-        p1::FOR_INSTALL_AND_MAKE_SELECTABLE => for_install(card, cmd.data(), true),
+        p1::FOR_LOAD => for_load(card, ctx, cmd),
+        p1::FOR_INSTALL => for_install(card, cmd, false),
+        p1::FOR_INSTALL_AND_MAKE_SELECTABLE => for_install(card, cmd, true),
         p1::FOR_MAKE_SELECTABLE => make_selectable(card, cmd.data()),
         p1::FOR_PERSONALIZATION => {
             crate::commands::store_data::for_personalization(card, ctx, cmd.data())
@@ -45,8 +45,8 @@ pub fn install(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
     }
 }
 
-fn for_load(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> Outcome {
-    let v = InstallForLoad::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+fn for_load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
+    let v = InstallForLoad::parse(cmd.data()).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
     check_aid(&v.load_file_aid, "load file AID")?;
     let state = &card.state;
     if state.aid_in_use(&v.load_file_aid) {
@@ -75,6 +75,11 @@ fn for_load(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> Outcome {
                 v.hash.len()
             ),
         ));
+    }
+    if let Some(policy) = &card.delegated {
+        let signed = gp::token::load_token_data(cmd.p1(), cmd.p2(), &v)
+            .map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+        policy.check_install("load", &signed, &v.token)?;
     }
     if let Some(dap) = &card.dap {
         dap.check_install(&v.hash)?;
@@ -146,14 +151,31 @@ pub fn load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
             }
             next.heap.dirty = false;
             card.commit(next).inspect_err(|_| card.jcvm.invalidate())?;
-            Ok(Reply::no_receipt())
+            // Under delegated management INSTALL [for load] had a verified
+            // token: the last LOAD's response confirms the load.
+            let serial = card.state.serial.clone();
+            match card.delegated.as_mut() {
+                Some(policy) => Ok(Reply::data(policy.confirm(
+                    gp::token::Receipt::Load {
+                        load_file: &request.aid,
+                        security_domain: &request.security_domain,
+                    },
+                    &serial,
+                )?)),
+                None => Ok(Reply::no_receipt()),
+            }
         }
     }
 }
 
-fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
-    let v = InstallForInstall::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+fn for_install(card: &mut Card, cmd: &CommandApdu, selectable: bool) -> Outcome {
+    let v = InstallForInstall::parse(cmd.data()).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
     check_aid(&v.application_aid, "application AID")?;
+    if let Some(policy) = &card.delegated {
+        let signed = gp::token::install_token_data(cmd.p1(), cmd.p2(), &v)
+            .map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+        policy.check_install("install", &signed, &v.token)?;
+    }
     let state = &card.state;
     let package = state.package(&v.load_file_aid).ok_or_else(|| {
         fail(
@@ -256,10 +278,21 @@ fn for_install(card: &mut Card, data: &[u8], selectable: bool) -> Outcome {
         security_domain: package.security_domain.clone(),
         quota,
     };
+    let (load_file, application) = (instance.load_file.clone(), instance.aid.clone());
     next.instances.push(instance);
     next.heap.dirty = false;
     card.commit(next).inspect_err(|_| card.jcvm.invalidate())?;
-    Ok(Reply::no_receipt())
+    let serial = card.state.serial.clone();
+    match card.delegated.as_mut() {
+        Some(policy) => Ok(Reply::data(policy.confirm(
+            gp::token::Receipt::Install {
+                load_file: &load_file,
+                application: &application,
+            },
+            &serial,
+        )?)),
+        None => Ok(Reply::no_receipt()),
+    }
 }
 
 /// The install parameters field: TLVs among which C9 (application specific

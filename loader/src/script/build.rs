@@ -101,7 +101,8 @@ impl CardRecord {
 #[derive(Clone)]
 pub enum Operation {
     /// INSTALL [for load], LOAD blocks and INSTALL [for install and make
-    /// selectable]; `install = None` loads only.
+    /// selectable]; `install = None` loads only. The load options are
+    /// boxed: they are by far the largest part of an operation.
     Install {
         cap: Arc<Cap>,
         load: Box<LoadOptions>,
