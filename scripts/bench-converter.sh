@@ -28,7 +28,8 @@
 # come from JCT_GIT_URL as in scripts/real-applets.sh (OWNER and NAME
 # replaced; default GitHub). Needs git, a JDK, python3, hyperfine and GNU
 # time (Debian packages hyperfine, time). RUNS defaults to 10; WORK_DIR to
-# a temporary directory, removed at the end.
+# a temporary directory, removed at the end. JCT_BIN names a jct binary to
+# measure instead of building this tree's release binary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -76,8 +77,14 @@ else
 fi
 kit=$("${oracle[@]}" -version 2>&1 | grep -oE 'Converter \[v[^]]*\]|[0-9]+\.[0-9]+\.[0-9][^ ]*' | head -1)
 
-cargo build --release --quiet --bin jct || exit 1
-jct=$root/target/release/jct
+# JCT_BIN: measure that jct binary as it is (e.g. one built earlier, while
+# the tree has moved on); by default the release build of this tree.
+if [ -n "${JCT_BIN:-}" ]; then
+  jct=$JCT_BIN
+else
+  cargo build --release --quiet --bin jct || exit 1
+  jct=$root/target/release/jct
+fi
 "$jct" api-jar --api "$target" -o "$work/api.jar" >/dev/null || exit 1
 
 # org.globalplatform (and its secure channel packages) as Oracle's

@@ -152,6 +152,11 @@ pub fn delete(aid: &[u8], related: bool) -> Result<CommandApdu, CommandError> {
     }
     let mut data = vec![0x4F, u8::try_from(aid.len()).unwrap_or(16)];
     data.extend_from_slice(aid);
+    delete_command(data, related)
+}
+
+/// The DELETE command around its data (P2 80 when `related`).
+fn delete_command(data: Vec<u8>, related: bool) -> Result<CommandApdu, CommandError> {
     Ok(CommandApdu::new(
         CLA_GP,
         ins::DELETE,
@@ -169,15 +174,7 @@ pub fn delete_with_token(
     related: bool,
     token: &[u8],
 ) -> Result<CommandApdu, CommandError> {
-    let data = crate::token::delete_data(aid, token)?;
-    Ok(CommandApdu::new(
-        CLA_GP,
-        ins::DELETE,
-        0x00,
-        if related { 0x80 } else { 0x00 },
-        data,
-        Some(256),
-    )?)
+    delete_command(crate::token::delete_data(aid, token)?, related)
 }
 
 /// SET STATUS: `p1` the status type (80 ISD, 40 application, 60 SD and its

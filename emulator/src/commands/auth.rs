@@ -53,14 +53,7 @@ pub fn initialize_update(
     })?;
     let max = state.profile.max_auth_failures;
     if set.is_blocked(max) {
-        return Err(fail(
-            sw::BLOCKED,
-            format!(
-                "key set {:02X} is blocked after {} failed authentications",
-                set.version(),
-                set.failures
-            ),
-        ));
+        return Err(blocked(set));
     }
     let kvn = set.version();
     let protocol = set.protocol(&state.profile);
@@ -161,14 +154,7 @@ pub fn implicit_open(
     }
     let max = state.profile.max_auth_failures;
     if set.is_blocked(max) {
-        return Some(Err(fail(
-            sw::BLOCKED,
-            format!(
-                "key set {:02X} is blocked after {} failed authentications",
-                set.version(),
-                set.failures
-            ),
-        )));
+        return Some(Err(blocked(set)));
     }
     let kvn = set.version();
     let config = CardConfig {
@@ -199,4 +185,16 @@ pub fn implicit_open(
             Err(fail(e.status_word(), why))
         }
     })
+}
+
+/// The refusal of a key set that too many failed authentications blocked.
+fn blocked(set: &crate::keyset::KeySet) -> sw::Fail {
+    fail(
+        sw::BLOCKED,
+        format!(
+            "key set {:02X} is blocked after {} failed authentications",
+            set.version(),
+            set.failures
+        ),
+    )
 }
