@@ -3,14 +3,6 @@
 //! emulator. This file only parses arguments and dispatches; the work is done
 //! by the library crates.
 
-/// mimalloc instead of glibc's malloc: the converter builds and drops many
-/// small vectors and strings (the flow analysis, the constant pool, the
-/// instruction lists), and under glibc malloc and free were a third of the
-/// instructions of converting a real applet (callgrind on IsoApplet: 33%
-/// of 98 million); the emulator and the key server allocate per APDU too.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// `eprintln!` that cannot panic: a line on stderr through [`out::err`].
 macro_rules! note {
     ($($arg:tt)*) => {
