@@ -275,6 +275,19 @@ pub fn compile_table(version: ApiVersion) -> &'static ApiTable {
     })
 }
 
+/// Parses the tables a conversion for `version` (with org.globalplatform
+/// at `gp_version`) will link against, so that a caller can do it on a
+/// thread of its own while it reads the class files: parsing the embedded
+/// JSON is a fixed cost of every `jct build`. Later calls find them parsed
+/// (or wait for this one to finish); unknown versions are left to the
+/// converter to report.
+pub fn preload(version: ApiVersion, gp_version: Option<(u8, u8)>) {
+    let _ = table(version);
+    if let Some(v) = gp_version {
+        let _ = gp::package(v);
+    }
+}
+
 /// The packages the converter links against for a target: those of
 /// [`compile_table`], with org.globalplatform at `gp_version` when given
 /// (a version jct carries, see [`gp::VERSIONS`]) instead of the target's.

@@ -30,43 +30,57 @@ pub struct Pool {
 impl Pool {
     /// Orders keys given in first-use order. `canonical` names the member
     /// through the class that declares it, so that `Sub.f` and `Base.f`
-    /// share one entry.
-    pub fn new(
-        uses: impl IntoIterator<Item = CpKey>,
+    /// share one entry. A package's code names the same few hundred keys
+    /// thousands of times: each distinct key is canonicalized and copied
+    /// once, repeats are only looked up.
+    pub fn new<'k>(
+        uses: impl IntoIterator<Item = &'k CpKey>,
         canonical: &dyn Fn(&CpKey) -> CpKey,
     ) -> Result<Pool> {
-        let mut fields = Vec::new();
-        let mut others = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut aliases = Vec::new();
+        // Each distinct key as used -> its entry's slot (first-use order).
+        let mut used: FxHashMap<&'k CpKey, usize> = FxHashMap::default();
+        // Each entry's canonical key -> its slot.
+        let mut slot_of: FxHashMap<CpKey, usize> = FxHashMap::default();
+        let mut slots: Vec<CpKey> = Vec::new();
         for k in uses {
-            let c = canonical(&k);
-            if c != k {
-                aliases.push((k, c.clone()));
+            if used.contains_key(k) {
+                continue;
             }
-            if seen.insert(c.clone()) {
-                if c.is_instance_field() {
-                    fields.push(c);
-                } else {
-                    others.push(c);
+            let c = canonical(k);
+            let slot = match slot_of.get(&c) {
+                Some(&s) => s,
+                None => {
+                    slots.push(c.clone());
+                    slot_of.insert(c, slots.len() - 1);
+                    slots.len() - 1
                 }
-            }
+            };
+            used.insert(k, slot);
         }
-        let keys: Vec<CpKey> = fields.into_iter().chain(others).collect();
-        if keys.len() > 0xFFFF {
+        if slots.len() > 0xFFFF {
             return Err(Error::general(
                 "the constant pool would exceed 65535 entries",
             ));
         }
-        let mut index: FxHashMap<CpKey, u16> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i as u16))
-            .collect();
-        for (alias, c) in aliases {
-            let i = index[&c];
-            index.insert(alias, i);
+        // Instance fields first, each group in first-use order.
+        let mut order: Vec<usize> = (0..slots.len()).collect();
+        order.sort_by_key(|&s| !slots[s].is_instance_field());
+        let mut final_index = vec![0u16; slots.len()];
+        for (i, &s) in order.iter().enumerate() {
+            final_index[s] = i as u16;
         }
+        let mut index: FxHashMap<CpKey, u16> = FxHashMap::default();
+        index.reserve(slot_of.len() + used.len());
+        for (k, s) in used {
+            if !slot_of.contains_key(k) {
+                index.insert(k.clone(), final_index[s]);
+            }
+        }
+        for (c, s) in slot_of {
+            index.insert(c, final_index[s]);
+        }
+        let mut keys: Vec<Option<CpKey>> = slots.into_iter().map(Some).collect();
+        let keys = order.iter().filter_map(|&s| keys[s].take()).collect();
         Ok(Pool { keys, index })
     }
 

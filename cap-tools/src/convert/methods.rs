@@ -20,6 +20,7 @@ use super::error::{Error, Place, Result};
 use super::jc::CpKey;
 use super::link::Linker;
 use super::model::{acc, Package};
+use super::parallel::in_runs;
 use super::step::Env;
 use super::tokens::ClassTokens;
 use super::translate::{translate, Item, Translated};
@@ -57,60 +58,97 @@ impl Unit<'_> {
 }
 
 /// Types and translates every method of every class; also the notes the
-/// typing made (sites translated as `--oracle-ushr` asks).
+/// typing made (sites translated as `--oracle-ushr` asks). The typing is
+/// most of a conversion's time, so a large package's methods are typed on
+/// every core ([`super::parallel`]); results and the first error come in
+/// method order.
 pub fn translate_all<'a>(
     pkg: &'a Package<'a>,
     linker: &'a Linker,
     tokens: &'a [ClassTokens],
     opts: &super::Options,
 ) -> Result<(Vec<Unit<'a>>, Vec<String>)> {
-    let mut units = Vec::new();
+    let mut work: Vec<(usize, usize, &'a Method)> = pkg
+        .classes
+        .iter()
+        .enumerate()
+        .filter(|(_, class)| !class.is_interface())
+        .flat_map(|(ci, class)| class.code_methods().map(move |(mi, m)| (ci, mi, m)))
+        .collect();
+    let runs = in_runs(
+        &mut work,
+        |(_, _, m)| m.code.as_ref().map_or(0, |c| c.bytecode.len()),
+        |run| -> Result<(Vec<Unit<'a>>, Vec<String>)> {
+            let mut units = Vec::with_capacity(run.len());
+            let mut notes = Vec::new();
+            for &mut (ci, mi, m) in run {
+                units.push(translate_one(
+                    pkg, linker, tokens, opts, ci, mi, m, &mut notes,
+                )?);
+            }
+            Ok((units, notes))
+        },
+    );
+    let mut units = Vec::with_capacity(work.len());
     let mut notes = Vec::new();
-    for (ci, class) in pkg.classes.iter().enumerate() {
-        if class.is_interface() {
-            continue;
-        }
-        for (mi, m) in class.code_methods() {
-            let env = Env {
-                pkg,
-                linker,
-                tokens,
-                class: ci,
-                method: m,
-                int_support: opts.int_support,
-                oracle_ushr: opts.oracle_ushr,
-            };
-            check_limits(&env)?;
-            let (entry, params) = entry_state(&env)?;
-            let nargs = params.iter().map(|k| k.words()).sum();
-            let body = match &m.code {
-                None => None,
-                Some(_) => {
-                    let insns = class
-                        .file
-                        .instructions(m)
-                        .map_err(|e| Error::at(env.place(None), e.to_string()))?;
-                    if insns.is_empty() {
-                        return Err(Error::at(env.place(None), "has empty code"));
-                    }
-                    let mut a = analyse(&env, &insns, entry)?;
-                    notes.append(&mut a.notes);
-                    Some(Body {
-                        t: translate(&env, &insns, a, &params)?,
-                        asm: None,
-                    })
-                }
-            };
-            units.push(Unit {
-                class: ci,
-                index: mi,
-                method: m,
-                nargs,
-                body,
-            });
-        }
+    for run in runs {
+        let (mut u, mut n) = run?;
+        units.append(&mut u);
+        notes.append(&mut n);
     }
     Ok((units, notes))
+}
+
+/// Types and translates one method (class `ci`, method `mi`).
+#[allow(clippy::too_many_arguments)]
+fn translate_one<'a>(
+    pkg: &'a Package<'a>,
+    linker: &'a Linker,
+    tokens: &'a [ClassTokens],
+    opts: &super::Options,
+    ci: usize,
+    mi: usize,
+    m: &'a Method,
+    notes: &mut Vec<String>,
+) -> Result<Unit<'a>> {
+    let class = &pkg.classes[ci];
+    let env = Env {
+        pkg,
+        linker,
+        tokens,
+        class: ci,
+        method: m,
+        int_support: opts.int_support,
+        oracle_ushr: opts.oracle_ushr,
+    };
+    check_limits(&env)?;
+    let (entry, params) = entry_state(&env)?;
+    let nargs = params.iter().map(|k| k.words()).sum();
+    let body = match &m.code {
+        None => None,
+        Some(_) => {
+            let insns = class
+                .file
+                .instructions(m)
+                .map_err(|e| Error::at(env.place(None), e.to_string()))?;
+            if insns.is_empty() {
+                return Err(Error::at(env.place(None), "has empty code"));
+            }
+            let mut a = analyse(&env, &insns, entry)?;
+            notes.append(&mut a.notes);
+            Some(Body {
+                t: translate(&env, &insns, a, &params)?,
+                asm: None,
+            })
+        }
+    };
+    Ok(Unit {
+        class: ci,
+        index: mi,
+        method: m,
+        nargs,
+        body,
+    })
 }
 
 /// The longest code of one method: a JVM limit (JVMS 4.7.3), and the CAP
@@ -212,42 +250,48 @@ fn entry_state(env: &Env<'_>) -> Result<(State, Vec<Kind>)> {
 
 /// Every constant pool key the code uses, in first-use order (handlers'
 /// catch types with their method).
-pub fn cp_uses<'u>(units: &'u [Unit<'_>]) -> impl Iterator<Item = CpKey> + 'u {
+pub fn cp_uses<'u>(units: &'u [Unit<'_>]) -> impl Iterator<Item = &'u CpKey> + 'u {
     units.iter().filter_map(|u| u.body.as_ref()).flat_map(|b| {
         let ops = b.t.items.iter().filter_map(|i| match i {
             Item::Op(o) => op_key(o),
             Item::Label(_) => None,
         });
-        let catches = b.t.handlers.iter().filter_map(|h| h.catch.clone());
-        ops.chain(catches).collect::<Vec<_>>()
+        let catches = b.t.handlers.iter().filter_map(|h| h.catch.as_ref());
+        ops.chain(catches)
     })
 }
 
-fn op_key(o: &super::jc::JcOp) -> Option<CpKey> {
+fn op_key(o: &super::jc::JcOp) -> Option<&CpKey> {
     use super::jc::JcOp;
     match o {
         JcOp::Cp { key, .. } | JcOp::Field { key, .. } | JcOp::InvokeInterface { key, .. } => {
-            Some(key.clone())
+            Some(key)
         }
-        JcOp::TypeCheck { key, .. } => key.clone(),
+        JcOp::TypeCheck { key, .. } => key.as_ref(),
         _ => None,
     }
 }
 
-/// Assembles every method against the final constant pool.
+/// Assembles every method against the final constant pool, a large
+/// package on every core as for the typing.
 pub fn assemble_all(pkg: &Package<'_>, units: &mut [Unit<'_>], pool: &Pool) -> Result<()> {
-    for u in units.iter_mut() {
-        let place = u.place(pkg);
-        if let Some(b) = &mut u.body {
-            b.asm = Some(assemble(
-                &b.t.items,
-                &b.t.local_index,
-                &|k| pool.index(k),
-                &place,
-            )?);
+    let code_len = |u: &Unit<'_>| u.method.code.as_ref().map_or(0, |c| c.bytecode.len());
+    in_runs(units, code_len, |run| {
+        for u in run.iter_mut() {
+            let place = u.place(pkg);
+            if let Some(b) = &mut u.body {
+                b.asm = Some(assemble(
+                    &b.t.items,
+                    &b.t.local_index,
+                    &|k| pool.index(k),
+                    &place,
+                )?);
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Where each method is in the Method component.

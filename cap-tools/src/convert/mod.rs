@@ -42,6 +42,7 @@ mod link;
 mod load;
 mod methods;
 mod model;
+mod parallel;
 pub mod project;
 mod range;
 mod statics;
@@ -237,7 +238,7 @@ pub fn convert(classes: &[ClassFile], opts: &Options) -> Result<Output> {
     let image = statics::build(&pkg)?;
     let (mut units, code_notes) = methods::translate_all(&pkg, &linker, &tokens, opts)?;
     notes.extend(code_notes);
-    let pool = Pool::new(methods::cp_uses(&units).collect::<Vec<_>>(), &|k| {
+    let pool = Pool::new(methods::cp_uses(&units), &|k| {
         cp::canonical(&pkg, &linker, &tokens, k)
     })?;
     methods::assemble_all(&pkg, &mut units, &pool)?;
