@@ -10,6 +10,7 @@
 
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::aid::Aid;
 use crate::api::{self, ApiVersion};
@@ -121,8 +122,59 @@ impl ExtClass {
 pub struct Linker {
     pub packages: Vec<ExtPackage>,
     classes: FxHashMap<String, ExtClass>,
+    /// The classes of the embedded API tables, made into [`ExtClass`] on
+    /// first lookup: a table holds hundreds of classes with all their
+    /// members, a conversion looks up a few dozen, and copying them all was
+    /// a fixed cost of every build.
+    api_classes: FxHashMap<&'static str, ApiEntry>,
     /// Things worth telling the user (export files skipped, overrides).
     pub notes: Vec<String>,
+}
+
+/// An API class, with its [`ExtClass`] once someone asked for it.
+#[derive(Debug, Clone)]
+struct ApiEntry {
+    package: usize,
+    class: &'static api::ApiClass,
+    ext: OnceLock<ExtClass>,
+}
+
+impl ApiEntry {
+    fn ext(&self) -> &ExtClass {
+        self.ext.get_or_init(|| {
+            let c = self.class;
+            ExtClass {
+                package: self.package,
+                name: c.name.clone(),
+                token: c.token,
+                flags: c.flags,
+                supers: c.supers.clone(),
+                interfaces: c.interfaces.clone(),
+                cap22_inheritable: c.cap22_inheritable_public_method_token_count,
+                fields: c
+                    .fields
+                    .iter()
+                    .map(|f| ExtField {
+                        name: f.name.clone(),
+                        descriptor: f.descriptor.clone(),
+                        token: f.token,
+                        flags: f.flags,
+                        value: f.value.and_then(|v| i32::try_from(v).ok()),
+                    })
+                    .collect(),
+                methods: c
+                    .methods
+                    .iter()
+                    .map(|m| ExtMethod {
+                        name: m.name.clone(),
+                        descriptor: m.descriptor.clone(),
+                        token: m.token,
+                        flags: m.flags,
+                    })
+                    .collect(),
+            }
+        })
+    }
 }
 
 impl Linker {
@@ -192,37 +244,12 @@ impl Linker {
                 source,
             });
             for c in &p.classes {
-                self.classes.insert(
-                    c.name.clone(),
-                    ExtClass {
+                self.api_classes.insert(
+                    c.name.as_str(),
+                    ApiEntry {
                         package: index,
-                        name: c.name.clone(),
-                        token: c.token,
-                        flags: c.flags,
-                        supers: c.supers.clone(),
-                        interfaces: c.interfaces.clone(),
-                        cap22_inheritable: c.cap22_inheritable_public_method_token_count,
-                        fields: c
-                            .fields
-                            .iter()
-                            .map(|f| ExtField {
-                                name: f.name.clone(),
-                                descriptor: f.descriptor.clone(),
-                                token: f.token,
-                                flags: f.flags,
-                                value: f.value.and_then(|v| i32::try_from(v).ok()),
-                            })
-                            .collect(),
-                        methods: c
-                            .methods
-                            .iter()
-                            .map(|m| ExtMethod {
-                                name: m.name.clone(),
-                                descriptor: m.descriptor.clone(),
-                                token: m.token,
-                                flags: m.flags,
-                            })
-                            .collect(),
+                        class: c,
+                        ext: OnceLock::new(),
                     },
                 );
             }
@@ -293,7 +320,10 @@ impl Linker {
 
     /// A class by internal name.
     pub fn class(&self, name: &str) -> Option<&ExtClass> {
-        self.classes.get(name)
+        match self.classes.get(name) {
+            Some(c) => Some(c),
+            None => self.api_classes.get(name).map(ApiEntry::ext),
+        }
     }
 
     /// Why a class of org.globalplatform is missing, when the version linked

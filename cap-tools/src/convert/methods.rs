@@ -241,8 +241,8 @@ fn entry_state(env: &Env<'_>) -> Result<(State, Vec<Kind>)> {
     }
     Ok((
         State {
-            stack: std::rc::Rc::new(Vec::new()),
-            locals: std::rc::Rc::new(locals),
+            stack: std::rc::Rc::from([]),
+            locals: std::rc::Rc::from(locals),
         },
         params,
     ))

@@ -154,9 +154,9 @@ impl Val {
 /// leave the locals alone — share their memory.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct State {
-    pub stack: Rc<Vec<Val>>,
+    pub stack: Rc<[Val]>,
     /// One entry per JVM local slot; `None` when unset or unusable here.
-    pub locals: Rc<Vec<Option<Val>>>,
+    pub locals: Rc<[Option<Val>]>,
 }
 
 impl State {
@@ -176,7 +176,7 @@ pub struct Demands {
 #[derive(Debug)]
 pub struct Analysis {
     /// The Java Card code of each reachable instruction and its successors.
-    pub plans: Vec<Option<(Vec<JcOp>, Vec<usize>)>>,
+    pub plans: Vec<Option<(Vec<JcOp>, super::step::Succ)>>,
     /// Maximum Java Card stack words.
     pub max_stack: u32,
     /// Per JVM local slot: does it ever hold an int (two JC words)?
@@ -279,8 +279,8 @@ fn merge_into(
 /// are copied only at the first element that differs, so an unchanged join
 /// costs no allocation (an identical frame not even a comparison).
 fn merge_slots<T: Clone + PartialEq>(
-    cur: &mut Rc<Vec<T>>,
-    incoming: &Rc<Vec<T>>,
+    cur: &mut Rc<[T]>,
+    incoming: &Rc<[T]>,
     mut merge: impl FnMut(&T, &T) -> std::result::Result<T, String>,
 ) -> std::result::Result<bool, String> {
     if Rc::ptr_eq(cur, incoming) {
@@ -302,10 +302,10 @@ fn merge_slots<T: Clone + PartialEq>(
         }
     }
     match merged {
-        Some(v) => *cur = Rc::new(v),
+        Some(v) => *cur = Rc::from(v),
         // Slots beyond the shorter frame are dropped, as a join keeps
         // only what both frames have.
-        None if cur.len() > n => Rc::make_mut(cur).truncate(n),
+        None if cur.len() > n => *cur = Rc::from(&cur[..n]),
         None => return Ok(false),
     }
     Ok(true)
@@ -440,9 +440,18 @@ impl Flow<'_, '_> {
     ) -> Result<()> {
         let mut i = start;
         let mut before = entry.clone();
+        let mut scratch = Vec::new();
         loop {
             let mut st = step(
-                self.env, self.insns, self.by_pc, i, &before, forced, demands, planning,
+                self.env,
+                self.insns,
+                self.by_pc,
+                i,
+                &before,
+                forced,
+                demands,
+                planning,
+                &mut scratch,
             )?;
             if st.peak > MAX_WORDS {
                 // Forcing only widens values, so the final typing would need
@@ -495,7 +504,7 @@ impl Flow<'_, '_> {
         states[0] = Some(entry.clone());
         let mut work: BTreeSet<usize> = BTreeSet::from([0]);
         // A handler's stack: the exception reference alone.
-        let caught = Rc::new(vec![Val {
+        let caught: Rc<[Val]> = Rc::new([Val {
             kind: Kind::Ref,
             src: Sources::None,
             konst: None,
@@ -542,7 +551,7 @@ impl Flow<'_, '_> {
     /// reachable block from its final entry state.
     fn finish(&self, states: &[Option<State>], forced: &BTreeSet<u32>) -> Result<Analysis> {
         let mut demands = Demands::default();
-        let mut plans: Vec<Option<(Vec<JcOp>, Vec<usize>)>> = vec![None; self.insns.len()];
+        let mut plans: Vec<Option<(Vec<JcOp>, super::step::Succ)>> = vec![None; self.insns.len()];
         let mut max_stack = 0u32;
         let slots = usize::from(self.env.code().max_locals);
         let mut wide_slots = vec![false; slots];

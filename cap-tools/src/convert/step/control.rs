@@ -7,7 +7,7 @@ use crate::classfile::insn::{op, Operands};
 use super::super::error::Result;
 use super::super::jc::JcOp;
 use super::super::types::Kind;
-use super::Exec;
+use super::{Exec, Succ};
 
 fn if_mnemonic(cond: usize) -> &'static str {
     ["ifeq", "ifne", "iflt", "ifge", "ifgt", "ifle"][cond]
@@ -31,7 +31,7 @@ impl Exec<'_, '_, '_> {
         &mut self,
         o: u8,
         target: &dyn Fn(i32) -> Result<usize>,
-        succ: &mut Vec<usize>,
+        succ: &mut Succ,
     ) -> Result<bool> {
         match o {
             op::IFEQ..=op::IFLE => {
@@ -141,7 +141,7 @@ impl Exec<'_, '_, '_> {
     pub(super) fn switch(
         &mut self,
         target: &dyn Fn(i32) -> Result<usize>,
-        succ: &mut Vec<usize>,
+        succ: &mut Succ,
     ) -> Result<()> {
         let key = self.pop()?;
         let short = !self.forced && matches!(key.kind, Kind::Short { s: true, .. });

@@ -96,12 +96,16 @@ impl<'a> Env<'a> {
     }
 }
 
+/// Successor instruction indices: one or two for all but switches, kept
+/// inline (an instruction's step is the typing's innermost loop).
+pub type Succ = smallvec::SmallVec<[usize; 2]>;
+
 /// The outcome of one instruction.
 #[derive(Debug)]
 pub struct Step {
     pub after: State,
     /// Successor instruction indices (fall through and branch targets).
-    pub succ: Vec<usize>,
+    pub succ: Succ,
     pub plan: Vec<JcOp>,
     /// Highest stack depth in words while the plan runs.
     pub peak: u32,
@@ -120,15 +124,18 @@ pub fn step(
     forced: &BTreeSet<u32>,
     demands: &mut Demands,
     planning: bool,
+    scratch: &mut Vec<Val>,
 ) -> Result<Step> {
     let insn = &insns[i];
+    scratch.clear();
+    scratch.extend_from_slice(&before.stack);
     let mut x = Exec {
         env,
         insn,
         idx: i as u32,
         planning,
         forced: forced.contains(&(i as u32)),
-        stack: before.stack.to_vec(),
+        stack: scratch,
         locals: before.locals.clone(),
         plan: Vec::new(),
         demands,
@@ -146,7 +153,7 @@ pub fn step(
                 )
             })
     };
-    let mut succ = Vec::new();
+    let mut succ = Succ::new();
     let falls = x.exec(&target, &mut succ)?;
     if falls {
         if i + 1 >= insns.len() {
@@ -158,7 +165,7 @@ pub fn step(
     let stack = if x.stack[..] == before.stack[..] {
         before.stack.clone()
     } else {
-        Rc::new(x.stack)
+        Rc::from(&x.stack[..])
     };
     let after = State {
         stack,
@@ -184,9 +191,11 @@ struct Exec<'e, 'a, 'd> {
     /// and the demands (the data flow's passes, which discard the plan):
     /// the ops that name a member are then not built at all.
     planning: bool,
-    stack: Vec<Val>,
+    /// The caller's scratch buffer, refilled from the frame before at each
+    /// instruction: the stack costs an allocation only when it changes.
+    stack: &'d mut Vec<Val>,
     /// Copied only when the instruction writes a local.
-    locals: Rc<Vec<Option<Val>>>,
+    locals: Rc<[Option<Val>]>,
     plan: Vec<JcOp>,
     demands: &'d mut Demands,
     /// Words pushed above both the before and after depths (int compares).
@@ -215,8 +224,12 @@ impl<'a> Exec<'_, 'a, '_> {
         self.stack.push(Val::new(kind, self.idx));
     }
 
+    /// Adds an op to the plan; outside the final pass (`planning` off) the
+    /// plan is thrown away, so nothing is kept.
     fn emit(&mut self, op: JcOp) {
-        self.plan.push(op);
+        if self.planning {
+            self.plan.push(op);
+        }
     }
 
     /// [`Exec::emit`] of an op that is costly to build (it names a member
@@ -381,11 +394,7 @@ impl<'a> Exec<'_, 'a, '_> {
     }
 
     /// Runs the instruction; returns whether control falls through.
-    fn exec(
-        &mut self,
-        target: &dyn Fn(i32) -> Result<usize>,
-        succ: &mut Vec<usize>,
-    ) -> Result<bool> {
+    fn exec(&mut self, target: &dyn Fn(i32) -> Result<usize>, succ: &mut Succ) -> Result<bool> {
         let o = self.insn.opcode;
         match o {
             op::NOP => {}
