@@ -240,8 +240,13 @@ impl Resolver<'_, '_> {
         match self.key(name)? {
             ClassKey::Internal(i) => Ok(ClassRef::Internal(offsets.map_or(0, |o| o.classes[i]))),
             ClassKey::External(e) => {
-                let e = e.clone();
-                self.external(&e)
+                // The two numbers only: the class itself stays borrowed
+                // from the linker while the import table is updated.
+                let (package, class_token) = (e.package, e.token);
+                Ok(ClassRef::External {
+                    package_token: self.imports.token(package)?,
+                    class_token,
+                })
             }
         }
     }
