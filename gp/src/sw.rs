@@ -22,6 +22,9 @@ pub enum CommandKind {
     /// INSTALL [for make selectable] alone: an installed instance becomes
     /// SELECTABLE.
     InstallForMakeSelectable,
+    /// INSTALL [for extradition]: an application or load file moves to
+    /// another security domain.
+    InstallForExtradition,
     /// MANAGE CHANNEL: opening or closing a logical channel.
     ManageChannel,
     /// An APDU the user sent, or one jct does not classify.
@@ -46,13 +49,14 @@ impl CommandKind {
             CommandKind::InstallForPersonalization => "INSTALL [for personalization]",
             CommandKind::StoreData => "STORE DATA",
             CommandKind::InstallForMakeSelectable => "INSTALL [for make selectable]",
+            CommandKind::InstallForExtradition => "INSTALL [for extradition]",
             CommandKind::ManageChannel => "MANAGE CHANNEL",
             CommandKind::Other => "command",
         }
     }
 
     /// Every kind, for tables and tests.
-    pub const ALL: [CommandKind; 16] = [
+    pub const ALL: [CommandKind; 17] = [
         CommandKind::Select,
         CommandKind::InitializeUpdate,
         CommandKind::ExternalAuthenticate,
@@ -63,6 +67,7 @@ impl CommandKind {
         CommandKind::InstallForInstall,
         CommandKind::InstallForMakeSelectable,
         CommandKind::InstallForPersonalization,
+        CommandKind::InstallForExtradition,
         CommandKind::Delete,
         CommandKind::PutKey,
         CommandKind::SetStatus,
@@ -96,6 +101,7 @@ impl CommandKind {
             InstallForLoad
             | InstallForInstall
             | InstallForMakeSelectable
+            | InstallForExtradition
             | InstallForPersonalization => &[
                 0x6581, 0x6700, 0x6982, 0x6985, 0x6A80, 0x6A81, 0x6A84, 0x6A86, 0x6A88, 0x6D00,
                 0x6E00, 0x6F00,
