@@ -203,7 +203,7 @@ pub fn explain(kind: CommandKind, sw: u16) -> String {
         (0x6A88, InstallForLoad) => Some("the security domain named for the load file is not on the card"),
         (0x6A88, InstallForInstall) => Some("the load file or applet class named is not on the card: load the CAP first, and check the applet AID"),
         (0x6A88, Load) => Some("referenced data not found: the load file imports a package the card does not have, or not in a version it can link (same major version, minor at most the card's)"),
-        (0x6A88, InstallForPersonalization) => Some("no application with this AID on the card to personalize; check `jct list`"),
+        (0x6A88, InstallForPersonalization) => Some("no application with this AID on the card to personalize, or it is associated with another security domain (`jct list` shows which; personalize it through that one with --sd)"),
         (0x6985, InstallForPersonalization) => Some("conditions not satisfied: the application is locked, or it does not implement org.globalplatform.Application, so its security domain cannot pass it data"),
         (0x6985, StoreData) => Some("conditions not satisfied: no INSTALL [for personalization] named an application in this session, or its last block was already sent"),
         (0x6A86, StoreData) => Some("wrong P1/P2: a STORE DATA block number out of sequence (blocks count from 00)"),
