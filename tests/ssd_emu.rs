@@ -29,15 +29,25 @@ fn an_ssd_takes_its_own_keys_through_its_own_channel() {
     emu.jct(&["install-sd", SSD, "--json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"aid\": \"A000000151000001\"")
-            .and(predicate::str::contains("SecurityDomain")));
+        .stdout(
+            predicate::str::contains("\"aid\": \"A000000151000001\"")
+                .and(predicate::str::contains("SecurityDomain")),
+        );
     let list = emu.list();
     assert!(list.contains(SSD), "{list}");
     assert!(list.contains("A0000001515350"), "the SD load file: {list}");
     // The SSD's channel opens with the ISD's keys it was given.
     emu.jct(&["list", "--sd", SSD]).assert().success();
     emu.jct(&[
-        "put-key", "--sd", SSD, "--new-key", NEW_KEY, "--new-key-ver", "2", "--replace", "1",
+        "put-key",
+        "--sd",
+        SSD,
+        "--new-key",
+        NEW_KEY,
+        "--new-key-ver",
+        "2",
+        "--replace",
+        "1",
         "--json",
     ])
     .assert()
@@ -52,13 +62,16 @@ fn an_ssd_takes_its_own_keys_through_its_own_channel() {
     emu.jct(&["list"]).assert().success();
     jct_with_key(&emu, NEW_KEY, &["list"]).assert().failure();
     // An SSD does no card content management here, and says so.
-    jct_with_key(&emu, NEW_KEY, &["install-sd", "A000000151000002", "--sd", SSD])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("6A86"));
-    // The state file keeps the SSD and its keys across a restart is shown
-    // by the store's own tests; here: a second SSD with the same AID is
-    // refused, and bad AIDs are errors, not panics.
+    jct_with_key(
+        &emu,
+        NEW_KEY,
+        &["install-sd", "A000000151000002", "--sd", SSD],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("6A86"));
+    // A second SSD with the same AID is refused; bad AIDs are errors,
+    // not panics.
     emu.jct(&["install-sd", SSD])
         .assert()
         .failure()
@@ -90,7 +103,9 @@ fn an_applet_extradited_to_an_ssd_is_personalized_through_it() {
     emu.jct(&["extradite", applet, "--to", SSD, "--json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"security_domain\": \"A000000151000001\""));
+        .stdout(predicate::str::contains(
+            "\"security_domain\": \"A000000151000001\"",
+        ));
     // GET STATUS (ISD): the applet's security domain is the SSD.
     let json = emu.jct(&["list", "--json"]).output().unwrap();
     let reg: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -100,26 +115,47 @@ fn an_applet_extradited_to_an_ssd_is_personalized_through_it() {
     // Through the SSD, GET STATUS shows the SSD and its applet only.
     let own = emu.jct(&["list", "--sd", SSD, "--json"]).output().unwrap();
     let own = String::from_utf8_lossy(&own.stdout).to_string();
-    assert!(own.contains(applet) && !own.contains("F000000001A101"), "{own}");
+    assert!(
+        own.contains(applet) && !own.contains("F000000001A101"),
+        "{own}"
+    );
     // The ISD no longer personalizes it.
     emu.jct(&["store-data", "--applet", applet, "0103414243"])
         .assert()
         .failure()
-        .stderr(predicate::str::contains("6A88").and(predicate::str::contains("another security domain")));
+        .stderr(
+            predicate::str::contains("6A88")
+                .and(predicate::str::contains("another security domain")),
+        );
     // Its own security domain does.
-    emu.jct(&["store-data", "--sd", SSD, "--applet", applet, "0103414243", "--json"])
-        .assert()
-        .success();
+    emu.jct(&[
+        "store-data",
+        "--sd",
+        SSD,
+        "--applet",
+        applet,
+        "0103414243",
+        "--json",
+    ])
+    .assert()
+    .success();
     emu.jct(&["apdu", "--select", applet, "80CA000100"])
         .assert()
         .success()
         .stdout(predicate::str::diff("9000\n4142439000\n"));
     // Refusals: the SSD personalizes only its own applets; nothing is
     // extradited to an applet or to an absent security domain.
-    emu.jct(&["store-data", "--sd", SSD, "--applet", "F000000001A101", "010100"])
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("6A88"));
+    emu.jct(&[
+        "store-data",
+        "--sd",
+        SSD,
+        "--applet",
+        "F000000001A101",
+        "010100",
+    ])
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("6A88"));
     emu.jct(&["extradite", applet, "--to", "F000000001A101"])
         .assert()
         .failure()

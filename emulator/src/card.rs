@@ -710,18 +710,20 @@ impl Card {
                 }
             },
             // Implicit initiation is the ISD's default key set's only.
-            _ if is_secured(cla) && sd.is_none() => match commands::auth::implicit_open(self, raw) {
-                Some(Ok((channel, plain_cmd, kvn))) => (plain_cmd, Some((channel, kvn))),
-                Some(Err(f)) => return plain(Err(f)),
-                None => {
-                    return plain(Err(fail(
-                        sw::SECURITY,
-                        format!(
+            _ if is_secured(cla) && sd.is_none() => {
+                match commands::auth::implicit_open(self, raw) {
+                    Some(Ok((channel, plain_cmd, kvn))) => (plain_cmd, Some((channel, kvn))),
+                    Some(Err(f)) => return plain(Err(f)),
+                    None => {
+                        return plain(Err(fail(
+                            sw::SECURITY,
+                            format!(
                         "secure messaging without an authenticated session on logical channel {ch}"
                     ),
-                    )))
+                        )))
+                    }
                 }
-            },
+            }
             _ if is_secured(cla) => {
                 return plain(Err(fail(
                     sw::SECURITY,

@@ -897,7 +897,10 @@ impl GpClient {
         aid: &[u8],
         privileges: gp::Privileges,
     ) -> Result<(), GpError> {
-        self.run(&plan::install_security_domain(aid, privileges)?, &mut |_| {})?;
+        self.run(
+            &plan::install_security_domain(aid, privileges)?,
+            &mut |_| {},
+        )?;
         Ok(())
     }
 
