@@ -132,6 +132,47 @@ pub enum CardCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Install a supplementary security domain from the card's Security
+    /// Domain module (load file A0000001515350, module A000000151535041):
+    /// INSTALL [for install and make selectable] through the ISD, with the
+    /// Security Domain privilege and any others given.
+    ///
+    /// The jct emulator gives a new SSD a copy of the ISD's default key
+    /// set; replace it through the SSD's own secure channel with
+    /// `jct put-key --sd AID`. Other cards may differ.
+    ///
+    /// Example: jct install-sd A000000151000001 --privs DelegatedManagement
+    InstallSd {
+        #[command(flatten)]
+        opts: CardOpts,
+        /// The new security domain's AID.
+        aid: String,
+        /// Privileges besides Security Domain: names separated by commas
+        /// (e.g. DapVerification, DelegatedManagement) or hex.
+        #[arg(long, value_name = "LIST")]
+        privs: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move an application or load file to another security domain:
+    /// INSTALL [for extradition] (P1 10) through the ISD. Its
+    /// personalization (`jct store-data --sd SD_AID`) then goes through
+    /// that security domain.
+    ///
+    /// Example: jct extradite F000000001A501 --to A000000151000001
+    Extradite {
+        #[command(flatten)]
+        opts: CardOpts,
+        /// The application or load file AID.
+        aid: String,
+        /// The security domain to associate it with.
+        #[arg(long, value_name = "SD_AID")]
+        to: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete an application, security domain or package.
     Delete {
         #[command(flatten)]
@@ -260,6 +301,8 @@ impl CardCommand {
             | CardCommand::Info { json, .. }
             | CardCommand::List { json, .. }
             | CardCommand::MakeSelectable { json, .. }
+            | CardCommand::InstallSd { json, .. }
+            | CardCommand::Extradite { json, .. }
             | CardCommand::Delete { json, .. }
             | CardCommand::Uninstall { json, .. }
             | CardCommand::StoreData { json, .. }
@@ -617,6 +660,61 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                 }))?;
             } else {
                 note!("{} is SELECTABLE", hex::encode_upper(&aid));
+            }
+            Ok(())
+        }
+        CardCommand::InstallSd {
+            opts,
+            aid,
+            privs,
+            json,
+        } => {
+            let aid = parse_aid(&aid, "AID")?;
+            let mut privileges = match &privs {
+                Some(p) => Privileges::parse_list(p).map_err(anyhow::Error::msg)?,
+                None => Privileges::default(),
+            };
+            privileges.0[0] |= 0x80;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.install_security_domain(&aid, privileges)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "ok": true,
+                    "aid": hex::encode_upper(&aid),
+                    "life_cycle": "SELECTABLE",
+                    "privileges": privileges.names(),
+                }))?;
+            } else {
+                note!(
+                    "installed security domain {} ({})",
+                    hex::encode_upper(&aid),
+                    privileges.names().join(", ")
+                );
+            }
+            Ok(())
+        }
+        CardCommand::Extradite {
+            opts,
+            aid,
+            to,
+            json,
+        } => {
+            let aid = parse_aid(&aid, "AID")?;
+            let to = parse_aid(&to, "--to")?;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.extradite(&aid, &to)?;
+            if json {
+                print_json(&serde_json::json!({
+                    "ok": true,
+                    "aid": hex::encode_upper(&aid),
+                    "security_domain": hex::encode_upper(&to),
+                }))?;
+            } else {
+                note!(
+                    "{} is now associated with security domain {}",
+                    hex::encode_upper(&aid),
+                    hex::encode_upper(&to)
+                );
             }
             Ok(())
         }

@@ -59,6 +59,7 @@ fn commits(c: &mut Criterion) {
         parameters: vec![],
         security_domain: emulator::DEFAULT_ISD_AID.to_vec(),
         quota: Default::default(),
+        key_sets: Vec::new(),
     });
     store.save(&card).unwrap();
     c.bench_function("state save, one instance changed (fsync)", |b| {

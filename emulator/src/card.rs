@@ -44,6 +44,9 @@ pub enum Selected {
     /// The Issuer Security Domain (also after power on: it is the
     /// default selected application).
     Isd,
+    /// A supplementary security domain, by AID: the card manager answers
+    /// for it, with its own key sets.
+    Sd(Vec<u8>),
     /// An applet instance, by AID.
     Instance(Vec<u8>),
 }
@@ -168,7 +171,7 @@ impl Volatile {
         self.channels.iter().enumerate().filter_map(|(n, c)| {
             match c.as_ref()?.selected.as_ref()? {
                 Selected::Instance(aid) => Some((u8::try_from(n).ok()?, aid.as_slice())),
-                Selected::Isd => None,
+                Selected::Isd | Selected::Sd(_) => None,
             }
         })
     }
@@ -653,8 +656,10 @@ impl Card {
         if cmd.ins() == commands::INS_SELECT && !is_secured(cla) {
             return plain(commands::select::select(self, vol, ch, cmd));
         }
-        match vol.selected(ch) {
-            Some(Selected::Isd) => {}
+        // The security domain answering: None for the ISD, else the SSD.
+        let sd = match vol.selected(ch) {
+            Some(Selected::Isd) => None,
+            Some(Selected::Sd(aid)) => Some(aid.clone()),
             Some(Selected::Instance(aid)) => {
                 let aid = aid.clone();
                 return plain(self.run_applet(vol, ch, &aid, cmd, false));
@@ -665,7 +670,7 @@ impl Card {
                     format!("no application is selected on logical channel {ch}"),
                 )))
             }
-        }
+        };
         let Some(channel_state) = vol.channel_mut(ch) else {
             return plain(Err(fail(sw::CHANNEL_NOT_SUPPORTED, "the channel closed")));
         };
@@ -676,6 +681,7 @@ impl Card {
             commands::INS_INITIALIZE_UPDATE => {
                 return plain(commands::auth::initialize_update(
                     self,
+                    sd.as_deref(),
                     &mut channel_state.session,
                     raw,
                     cmd,
@@ -684,6 +690,7 @@ impl Card {
             commands::INS_EXTERNAL_AUTHENTICATE => {
                 return plain(commands::auth::external_authenticate(
                     self,
+                    sd.as_deref(),
                     &mut channel_state.session,
                     raw,
                 ))
@@ -702,22 +709,34 @@ impl Card {
                     )))
                 }
             },
-            _ if is_secured(cla) => match commands::auth::implicit_open(self, raw) {
-                Some(Ok((channel, plain_cmd, kvn))) => (plain_cmd, Some((channel, kvn))),
-                Some(Err(f)) => return plain(Err(f)),
-                None => {
-                    return plain(Err(fail(
-                        sw::SECURITY,
-                        format!(
+            // Implicit initiation is the ISD's default key set's only.
+            _ if is_secured(cla) && sd.is_none() => {
+                match commands::auth::implicit_open(self, raw) {
+                    Some(Ok((channel, plain_cmd, kvn))) => (plain_cmd, Some((channel, kvn))),
+                    Some(Err(f)) => return plain(Err(f)),
+                    None => {
+                        return plain(Err(fail(
+                            sw::SECURITY,
+                            format!(
                         "secure messaging without an authenticated session on logical channel {ch}"
                     ),
-                    )))
+                        )))
+                    }
                 }
-            },
+            }
+            _ if is_secured(cla) => {
+                return plain(Err(fail(
+                    sw::SECURITY,
+                    format!(
+                        "secure messaging without an authenticated session on logical channel {ch}"
+                    ),
+                )))
+            }
             _ => (cmd.clone(), None),
         };
         let mut ctx = commands::Ctx {
             ch,
+            sd,
             vol,
             channel: channel.as_ref().map(|(c, _)| c),
             load,

@@ -100,6 +100,21 @@ pub fn isd_fci(state: &CardState) -> Vec<u8> {
     ))
 }
 
+/// The FCI of a supplementary security domain: its AID and the maximum
+/// command data it takes (the card recognition data is the ISD's).
+pub fn ssd_fci(aid: &[u8]) -> Vec<u8> {
+    encode(&Tlv::constructed(
+        0x6Fu32,
+        vec![
+            Tlv::primitive(0x84u32, aid.to_vec()),
+            Tlv::constructed(
+                0xA5u32,
+                vec![Tlv::primitive(0x9F65u32, vec![MAX_COMMAND_DATA])],
+            ),
+        ],
+    ))
+}
+
 /// Key diversification data: IC fabricator, IC type, IC serial number and
 /// batch, the CPLC fields the EMV CPS and VISA2 methods read from it.
 pub fn kdd(state: &CardState) -> [u8; 10] {

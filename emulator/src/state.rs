@@ -18,6 +18,13 @@ use crate::profile::CardProfile;
 /// Registry, Final Application; Receipt Generation.
 pub const ISD_PRIVILEGES: [u8; 3] = [0x9E, 0xFE, 0x80];
 
+/// The card's built-in Security Domain load file (in ROM, as on real
+/// cards): supplementary security domains are instances of its module,
+/// run by the card manager, not by the virtual machine.
+pub const SD_LOAD_FILE: [u8; 7] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50];
+/// The Security Domain module of [`SD_LOAD_FILE`].
+pub const SD_MODULE: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x41];
+
 /// A package imported by a load file: AID and the version it was built against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageRef {
@@ -75,6 +82,10 @@ pub struct Instance {
     /// bytes; absent in states written before quotas.
     #[serde(default, skip_serializing_if = "MemoryQuota::is_none")]
     pub quota: MemoryQuota,
+    /// A supplementary security domain's own key sets (empty for
+    /// applets; absent in states written before SSDs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_sets: Vec<KeySet>,
 }
 
 /// An instance's memory quotas (GP 2.3.1 table 11-49): what the card lets
@@ -106,6 +117,12 @@ impl Instance {
     /// The privileges, decoded.
     pub fn privileges(&self) -> Privileges {
         Privileges::from_bytes(&self.privileges).unwrap_or_default()
+    }
+
+    /// A supplementary security domain: an instance with the Security
+    /// Domain privilege (only the card manager's SD module makes them).
+    pub fn is_security_domain(&self) -> bool {
+        self.privileges().is_security_domain()
     }
 }
 
@@ -223,6 +240,56 @@ impl CardState {
         self.key_sets.iter_mut().find(|k| k.version() == version)
     }
 
+    /// The key sets of a security domain: the ISD's for `None`, else the
+    /// supplementary security domain's (empty when `sd` is none).
+    pub fn keys_of(&self, sd: Option<&[u8]>) -> &[KeySet] {
+        match sd {
+            None => &self.key_sets,
+            Some(aid) => self
+                .security_domain(aid)
+                .map_or(&[][..], |i| i.key_sets.as_slice()),
+        }
+    }
+
+    /// [`CardState::keys_of`], for changes; `None` when `sd` is no SSD.
+    pub fn keys_of_mut(&mut self, sd: Option<&[u8]>) -> Option<&mut Vec<KeySet>> {
+        match sd {
+            None => Some(&mut self.key_sets),
+            Some(aid) => self
+                .instances
+                .iter_mut()
+                .find(|i| i.aid == aid && i.is_security_domain())
+                .map(|i| &mut i.key_sets),
+        }
+    }
+
+    /// [`CardState::key_set`] of a security domain.
+    pub fn sd_key_set(&self, sd: Option<&[u8]>, version: u8) -> Option<&KeySet> {
+        let sets = self.keys_of(sd);
+        if version == 0 {
+            sets.first()
+        } else {
+            sets.iter().find(|k| k.version() == version)
+        }
+    }
+
+    /// [`CardState::key_set_mut`] of a security domain.
+    pub fn sd_key_set_mut(&mut self, sd: Option<&[u8]>, version: u8) -> Option<&mut KeySet> {
+        self.keys_of_mut(sd)?
+            .iter_mut()
+            .find(|k| k.version() == version)
+    }
+
+    /// A supplementary security domain by AID.
+    pub fn security_domain(&self, aid: &[u8]) -> Option<&Instance> {
+        self.instance(aid).filter(|i| i.is_security_domain())
+    }
+
+    /// Whether `aid` names a security domain: the ISD or an SSD.
+    pub fn is_any_security_domain(&self, aid: &[u8]) -> bool {
+        aid == self.isd_aid() || self.security_domain(aid).is_some()
+    }
+
     pub fn package(&self, aid: &[u8]) -> Option<&Package> {
         self.packages.iter().find(|p| p.aid == aid)
     }
@@ -234,7 +301,10 @@ impl CardState {
     /// Whether an AID is taken by anything in the registry (ISD, package,
     /// instance); GlobalPlatform requires AIDs to be unique card-wide.
     pub fn aid_in_use(&self, aid: &[u8]) -> bool {
-        aid == self.isd_aid() || self.package(aid).is_some() || self.instance(aid).is_some()
+        aid == self.isd_aid()
+            || aid == SD_LOAD_FILE
+            || self.package(aid).is_some()
+            || self.instance(aid).is_some()
     }
 
     /// Loaded packages that import one of `package`'s exports.

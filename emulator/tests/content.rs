@@ -454,11 +454,15 @@ fn install_errors() {
         send(&mut card, &mut sc, &gp(0xE6, 0x02, 0x00, vec![0x05, 1, 2])).sw,
         0x6A80
     );
-    // P1 10 (extradition) is not supported; P1 20 (personalization) is,
-    // and refuses malformed data.
+    // P1 40 (registry update) is not supported; P1 10 (extradition) and
+    // P1 20 (personalization) are, and refuse malformed data.
+    assert_eq!(
+        send(&mut card, &mut sc, &gp(0xE6, 0x40, 0x00, vec![0x00])).sw,
+        0x6A86
+    );
     assert_eq!(
         send(&mut card, &mut sc, &gp(0xE6, 0x10, 0x00, vec![0x00])).sw,
-        0x6A86
+        0x6A80
     );
     assert_eq!(
         send(&mut card, &mut sc, &gp(0xE6, 0x20, 0x00, vec![0x00])).sw,

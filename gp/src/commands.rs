@@ -129,6 +129,27 @@ pub fn install_for_install(p1: u8, v: &InstallForInstall) -> Result<CommandApdu,
     )?)
 }
 
+/// INSTALL [for extradition] (GP 2.3.1 11.5.2.3.4): associates the
+/// application or load file `entity` with the security domain `sd`. The
+/// module, privileges, install parameters and token fields are empty.
+pub fn install_for_extradition(sd: &[u8], entity: &[u8]) -> Result<CommandApdu, CommandError> {
+    let mut data = Vec::new();
+    for field in [sd, &[][..], entity, &[][..], &[][..], &[][..]] {
+        let n = u8::try_from(field.len())
+            .map_err(|_| crate::install::DataError("an AID longer than 255 bytes".into()))?;
+        data.push(n);
+        data.extend_from_slice(field);
+    }
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::INSTALL,
+        crate::install::p1::FOR_EXTRADITION,
+        0x00,
+        data,
+        Some(256),
+    )?)
+}
+
 /// One LOAD block.
 pub fn load(p1: u8, block_number: u8, data: &[u8]) -> Result<CommandApdu, CommandError> {
     Ok(CommandApdu::new(

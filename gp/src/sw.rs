@@ -22,6 +22,9 @@ pub enum CommandKind {
     /// INSTALL [for make selectable] alone: an installed instance becomes
     /// SELECTABLE.
     InstallForMakeSelectable,
+    /// INSTALL [for extradition]: an application or load file moves to
+    /// another security domain.
+    InstallForExtradition,
     /// MANAGE CHANNEL: opening or closing a logical channel.
     ManageChannel,
     /// An APDU the user sent, or one jct does not classify.
@@ -46,13 +49,14 @@ impl CommandKind {
             CommandKind::InstallForPersonalization => "INSTALL [for personalization]",
             CommandKind::StoreData => "STORE DATA",
             CommandKind::InstallForMakeSelectable => "INSTALL [for make selectable]",
+            CommandKind::InstallForExtradition => "INSTALL [for extradition]",
             CommandKind::ManageChannel => "MANAGE CHANNEL",
             CommandKind::Other => "command",
         }
     }
 
     /// Every kind, for tables and tests.
-    pub const ALL: [CommandKind; 16] = [
+    pub const ALL: [CommandKind; 17] = [
         CommandKind::Select,
         CommandKind::InitializeUpdate,
         CommandKind::ExternalAuthenticate,
@@ -63,6 +67,7 @@ impl CommandKind {
         CommandKind::InstallForInstall,
         CommandKind::InstallForMakeSelectable,
         CommandKind::InstallForPersonalization,
+        CommandKind::InstallForExtradition,
         CommandKind::Delete,
         CommandKind::PutKey,
         CommandKind::SetStatus,
@@ -96,6 +101,7 @@ impl CommandKind {
             InstallForLoad
             | InstallForInstall
             | InstallForMakeSelectable
+            | InstallForExtradition
             | InstallForPersonalization => &[
                 0x6581, 0x6700, 0x6982, 0x6985, 0x6A80, 0x6A81, 0x6A84, 0x6A86, 0x6A88, 0x6D00,
                 0x6E00, 0x6F00,
@@ -197,7 +203,7 @@ pub fn explain(kind: CommandKind, sw: u16) -> String {
         (0x6A88, InstallForLoad) => Some("the security domain named for the load file is not on the card"),
         (0x6A88, InstallForInstall) => Some("the load file or applet class named is not on the card: load the CAP first, and check the applet AID"),
         (0x6A88, Load) => Some("referenced data not found: the load file imports a package the card does not have, or not in a version it can link (same major version, minor at most the card's)"),
-        (0x6A88, InstallForPersonalization) => Some("no application with this AID on the card to personalize; check `jct list`"),
+        (0x6A88, InstallForPersonalization) => Some("no application with this AID on the card to personalize, or it is associated with another security domain (`jct list` shows which; personalize it through that one with --sd)"),
         (0x6985, InstallForPersonalization) => Some("conditions not satisfied: the application is locked, or it does not implement org.globalplatform.Application, so its security domain cannot pass it data"),
         (0x6985, StoreData) => Some("conditions not satisfied: no INSTALL [for personalization] named an application in this session, or its last block was already sent"),
         (0x6A86, StoreData) => Some("wrong P1/P2: a STORE DATA block number out of sequence (blocks count from 00)"),

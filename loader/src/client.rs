@@ -890,6 +890,27 @@ impl GpClient {
         Ok(())
     }
 
+    /// Installs a supplementary security domain (see
+    /// [`plan::install_security_domain`]).
+    pub fn install_security_domain(
+        &mut self,
+        aid: &[u8],
+        privileges: gp::Privileges,
+    ) -> Result<(), GpError> {
+        self.run(
+            &plan::install_security_domain(aid, privileges)?,
+            &mut |_| {},
+        )?;
+        Ok(())
+    }
+
+    /// INSTALL [for extradition]: `entity` (an application or load file)
+    /// becomes associated with the security domain `sd`.
+    pub fn extradite(&mut self, entity: &[u8], sd: &[u8]) -> Result<(), GpError> {
+        self.run(&plan::extradite(entity, sd)?, &mut |_| {})?;
+        Ok(())
+    }
+
     /// DELETE of an AID (and what depends on it with `related`).
     pub fn delete(&mut self, aid: &[u8], related: bool) -> Result<(), GpError> {
         self.run(&plan::delete(aid, related)?, &mut |_| {})?;

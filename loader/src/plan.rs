@@ -393,6 +393,59 @@ pub fn make_selectable(instance: &[u8], privileges: Privileges) -> Result<Plan, 
     })
 }
 
+/// INSTALL [for install and make selectable] of a supplementary security
+/// domain from the card's Security Domain module (load file
+/// A0000001515350, module A000000151535041, the usual GlobalPlatform
+/// AIDs), with the Security Domain privilege added to `privileges`.
+pub fn install_security_domain(aid: &[u8], privileges: Privileges) -> Result<Plan, PlanError> {
+    check_aid_len(aid, "security domain AID")?;
+    let mut bytes = privileges.0;
+    bytes[0] |= 0x80;
+    let v = InstallForInstall {
+        load_file_aid: SD_LOAD_FILE.to_vec(),
+        module_aid: SD_MODULE.to_vec(),
+        application_aid: aid.to_vec(),
+        privileges: Privileges(bytes),
+        parameters: vec![0xC9, 0x00],
+        token: Vec::new(),
+    };
+    Ok(Plan {
+        steps: vec![Step::ok(
+            CommandKind::InstallForInstall,
+            commands::install_for_install(install_p1::FOR_INSTALL_AND_MAKE_SELECTABLE, &v)?,
+        )],
+    })
+}
+
+/// The card's built-in Security Domain load file and module AIDs.
+pub const SD_LOAD_FILE: [u8; 7] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50];
+pub const SD_MODULE: [u8; 8] = [0xA0, 0x00, 0x00, 0x01, 0x51, 0x53, 0x50, 0x41];
+
+/// INSTALL [for extradition] of an application or load file to the
+/// security domain `sd` (sent to the ISD).
+pub fn extradite(entity: &[u8], sd: &[u8]) -> Result<Plan, PlanError> {
+    check_aid_len(entity, "application or load file AID")?;
+    check_aid_len(sd, "security domain AID")?;
+    Ok(Plan {
+        steps: vec![Step::ok(
+            CommandKind::InstallForExtradition,
+            commands::install_for_extradition(sd, entity)?,
+        )],
+    })
+}
+
+fn check_aid_len(aid: &[u8], what: &str) -> Result<(), PlanError> {
+    if (5..=16).contains(&aid.len()) {
+        Ok(())
+    } else {
+        Err(PlanError::Invalid(format!(
+            "{what} {} has {} bytes; an AID has 5 to 16",
+            hex::encode_upper(aid),
+            aid.len()
+        )))
+    }
+}
+
 /// The whole install sequence: INSTALL [for load], the LOAD blocks, then
 /// INSTALL [for install and make selectable] of the applets.
 pub fn install_sequence(

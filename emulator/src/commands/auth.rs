@@ -18,9 +18,11 @@ use crate::session::Session;
 use crate::sw::{self, fail, Outcome, Reply};
 
 /// INITIALIZE UPDATE: P1 the key version (00 = default key set), data the
-/// host challenge.
+/// host challenge. `sd` is the security domain selected on the channel
+/// (`None`: the ISD): its key sets open the session.
 pub fn initialize_update(
     card: &mut Card,
+    sd: Option<&[u8]>,
     session: &mut Session,
     raw: &[u8],
     cmd: &CommandApdu,
@@ -45,10 +47,17 @@ pub fn initialize_update(
     if state.card_life_cycle() == gp::CardLifeCycle::Terminated {
         return Err(fail(sw::CONDITIONS, "the card is TERMINATED"));
     }
-    let set = state.key_set(cmd.p1()).ok_or_else(|| {
+    let set = state.sd_key_set(sd, cmd.p1()).ok_or_else(|| {
         fail(
             sw::REF_NOT_FOUND,
-            format!("no key set with version {:02X}", cmd.p1()),
+            match sd {
+                None => format!("no key set with version {:02X}", cmd.p1()),
+                Some(aid) => format!(
+                    "security domain {} has no key set with version {:02X}",
+                    hex::encode_upper(aid),
+                    cmd.p1()
+                ),
+            },
         )
     })?;
     let max = state.profile.max_auth_failures;
@@ -71,14 +80,14 @@ pub fn initialize_update(
         protocol: set.protocol(&state.profile),
         kdd: recognition::kdd(state),
         sequence_counter: set.sequence_counter,
-        aid: state.isd_aid().to_vec(),
+        aid: sd.unwrap_or(state.isd_aid()).to_vec(),
     };
     let (pending, response) = scp::initialize_update(&config, raw, card.rng.as_mut())
         .map_err(|e| fail(e.status_word(), format!("INITIALIZE UPDATE: {e}")))?;
     // SCP03 counts challenges issued, so the next session never reuses one.
     if set.keys.kind() == KeyType::Aes {
         let mut next = card.state.clone();
-        if let Some(s) = next.key_set_mut(kvn) {
+        if let Some(s) = next.sd_key_set_mut(sd, kvn) {
             s.sequence_counter = s.sequence_counter.saturating_add(1);
         }
         card.commit(next)?;
@@ -96,7 +105,12 @@ pub fn initialize_update(
 
 /// EXTERNAL AUTHENTICATE: P1 the security level, data the host cryptogram
 /// and C-MAC.
-pub fn external_authenticate(card: &mut Card, session: &mut Session, raw: &[u8]) -> Outcome {
+pub fn external_authenticate(
+    card: &mut Card,
+    sd: Option<&[u8]>,
+    session: &mut Session,
+    raw: &[u8],
+) -> Outcome {
     let Session::Authenticating { pending, kvn } = std::mem::take(session) else {
         return Err(fail(
             sw::CONDITIONS,
@@ -105,7 +119,7 @@ pub fn external_authenticate(card: &mut Card, session: &mut Session, raw: &[u8])
     };
     let result = pending.external_authenticate(raw);
     let mut next = card.state.clone();
-    let Some(set) = next.key_set_mut(kvn) else {
+    let Some(set) = next.sd_key_set_mut(sd, kvn) else {
         return Err(fail(sw::CONDITIONS, format!("key set {kvn:02X} vanished")));
     };
     match result {

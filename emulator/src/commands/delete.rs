@@ -85,6 +85,32 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
             "the Issuer Security Domain cannot be deleted",
         ));
     }
+    if aid == crate::state::SD_LOAD_FILE {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!("load file {shown} is the card's Security Domain module, in ROM"),
+        ));
+    }
+    if card.state.security_domain(aid).is_some() {
+        let state = &card.state;
+        let associated: Vec<String> = state
+            .instances
+            .iter()
+            .map(|i| (&i.aid, &i.security_domain))
+            .chain(state.packages.iter().map(|p| (&p.aid, &p.security_domain)))
+            .filter(|(_, sd)| sd.as_slice() == aid)
+            .map(|(a, _)| hex::encode_upper(a))
+            .collect();
+        if !associated.is_empty() {
+            return Err(fail(
+                sw::CONDITIONS,
+                format!(
+                    "security domain {shown} has associated applications or load files ({}); extradite or delete them first",
+                    associated.join(", ")
+                ),
+            ));
+        }
+    }
     if let Some(pos) = card.state.instances.iter().position(|i| i.aid == aid) {
         uninstall(card, &[aid.to_vec()])?;
         let mut next = card.state.clone();

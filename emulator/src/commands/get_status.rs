@@ -4,8 +4,9 @@
 //! E3 format (P2 02) or the legacy one (00), paged with 6310 and the
 //! "next occurrence" bit (P2 01).
 //!
-//! The Java Card API packages in ROM are listed among the load files, as
-//! real cards list theirs; they cannot be deleted.
+//! The Java Card API packages in ROM and the Security Domain load file
+//! are listed among the load files, as real cards list theirs; they cannot
+//! be deleted. Through an SSD, only it and what is associated with it.
 
 use gp::apdu::CommandApdu;
 use gp::registry::{encode_e3_entry, encode_legacy_entry, Entry, Scope};
@@ -15,7 +16,7 @@ use gp::{ApplicationLifeCycle, Privileges};
 use crate::card::{Card, Paging};
 use crate::commands::Ctx;
 use crate::linker;
-use crate::state::{CardState, ISD_PRIVILEGES};
+use crate::state::{CardState, ISD_PRIVILEGES, SD_LOAD_FILE, SD_MODULE};
 use crate::sw::{self, fail, Fail, Outcome, Reply};
 
 /// P2 bit: E3 format.
@@ -55,9 +56,16 @@ pub fn get_status(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outc
     } else {
         0
     };
+    // An SSD reports itself and what is associated with it only (GP
+    // 2.3.1 11.4.2.1: it has no Global Registry privilege).
+    let own = ctx.sd.clone();
     let entries: Vec<Entry> = entries(&card.state, scope)
         .into_iter()
         .filter(|e| e.aid.starts_with(&criteria))
+        .filter(|e| match &own {
+            None => true,
+            Some(sd) => &e.aid == sd || e.security_domain.as_ref() == Some(sd),
+        })
         .collect();
     if entries.is_empty() {
         return Err(fail(sw::REF_NOT_FOUND, "GET STATUS: no entry matches"));
@@ -156,6 +164,18 @@ fn entries(state: &CardState, scope: Scope) -> Vec<Entry> {
                     e
                 })
                 .collect();
+            let mut builtin = Entry::new(
+                scope,
+                SD_LOAD_FILE.to_vec(),
+                ApplicationLifeCycle::LOADED,
+                Privileges::default(),
+            );
+            builtin.version = Some(vec![1, 0]);
+            builtin.security_domain = Some(isd.clone());
+            if with_modules {
+                builtin.modules = vec![SD_MODULE.to_vec()];
+            }
+            out.push(builtin);
             out.extend(state.packages.iter().map(|p| {
                 let mut e = Entry::new(
                     scope,

@@ -35,12 +35,13 @@ pub fn install(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
         p1::FOR_INSTALL => for_install(card, cmd, false),
         p1::FOR_INSTALL_AND_MAKE_SELECTABLE => for_install(card, cmd, true),
         p1::FOR_MAKE_SELECTABLE => make_selectable(card, cmd.data()),
+        p1::FOR_EXTRADITION => crate::commands::ssd::extradite(card, ctx, cmd.data()),
         p1::FOR_PERSONALIZATION => {
             crate::commands::store_data::for_personalization(card, ctx, cmd.data())
         }
         other => Err(fail(
             sw::BAD_P1P2,
-            format!("INSTALL P1 {other:02X} is not supported (02 load, 04 install, 08 make selectable, 0C both, 20 personalization)"),
+            format!("INSTALL P1 {other:02X} is not supported (02 load, 04 install, 08 make selectable, 0C both, 10 extradition, 20 personalization)"),
         )),
     }
 }
@@ -176,6 +177,9 @@ fn for_install(card: &mut Card, cmd: &CommandApdu, selectable: bool) -> Outcome 
             .map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
         policy.check_install("install", &signed, &v.token)?;
     }
+    if crate::commands::ssd::names_sd_module(&v) {
+        return crate::commands::ssd::install_sd(card, &v, selectable);
+    }
     let state = &card.state;
     let package = state.package(&v.load_file_aid).ok_or_else(|| {
         fail(
@@ -208,7 +212,7 @@ fn for_install(card: &mut Card, cmd: &CommandApdu, selectable: bool) -> Outcome 
     if v.privileges.is_security_domain() {
         return Err(fail(
             sw::BAD_DATA,
-            "the Security Domain privilege: this card has no supplementary security domains",
+            "the Security Domain privilege: security domains come from the card's Security Domain module (load file A0000001515350, module A000000151535041), not from a loaded applet",
         ));
     }
     let parameters = applet_parameters(&v.parameters)?;
@@ -277,6 +281,7 @@ fn for_install(card: &mut Card, cmd: &CommandApdu, selectable: bool) -> Outcome 
         parameters,
         security_domain: package.security_domain.clone(),
         quota,
+        key_sets: Vec::new(),
     };
     let (load_file, application) = (instance.load_file.clone(), instance.aid.clone());
     next.instances.push(instance);

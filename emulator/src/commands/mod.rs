@@ -13,6 +13,7 @@ pub mod manage_channel;
 pub mod put_key;
 pub mod select;
 pub mod set_status;
+pub mod ssd;
 pub mod store_data;
 
 use gp::apdu::CommandApdu;
@@ -47,6 +48,9 @@ pub const CLA_ISO: u8 = 0x00;
 pub struct Ctx<'a> {
     /// The logical channel the command came on.
     pub ch: u8,
+    /// The security domain answering: `None` for the ISD, else the AID of
+    /// the supplementary security domain selected on the channel.
+    pub sd: Option<Vec<u8>>,
     pub vol: &'a mut Volatile,
     pub channel: Option<&'a CardChannel>,
     pub load: Option<LoadSequence>,
@@ -123,6 +127,7 @@ pub fn isd(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
     if let Some(what) = management {
         ctx.require_level(card, what)?;
     }
+    ssd::gate(card, ctx, cmd)?;
     match cmd.ins() {
         INS_GET_DATA => {
             if cla != CLA_GP && cla != CLA_ISO {

@@ -22,7 +22,12 @@ use crate::sw::{self, fail, Fail, Outcome, Reply};
 /// replaces it.
 const INITIAL_KVN: u8 = 0xFF;
 
+/// PUT KEY changes the key sets of the security domain selected on the
+/// channel (the ISD or an SSD), whose keys opened the session: an SSD's
+/// keys go through its own secure channel, under its own DEK.
 pub fn put_key(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
+    let sd = ctx.sd.clone();
+    let sd = sd.as_deref();
     let channel = ctx.require_session("PUT KEY")?;
     require_unlocked(card, "PUT KEY")?;
     let replace = cmd.p1() & 0x7F;
@@ -65,7 +70,7 @@ pub fn put_key(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
     let mut next = state.clone();
     let taken_by_other = |kvn: u8| {
         state
-            .key_sets
+            .keys_of(sd)
             .iter()
             .any(|k| k.version() == new_kvn && k.version() != kvn)
     };
@@ -86,10 +91,13 @@ pub fn put_key(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
         let [enc, mac, dek] = <[Key; 3]>::try_from(keys.clone())
             .map_err(|_| fail(sw::BAD_DATA, "three keys expected"))?;
         let set = StaticKeys::new(enc, mac, dek, new_kvn).map_err(mixed)?;
-        next.key_sets.retain(|k| k.version() != INITIAL_KVN);
-        next.key_sets.push(KeySet::new(set));
+        let sets = next
+            .keys_of_mut(sd)
+            .ok_or_else(|| fail(sw::CONDITIONS, "the security domain vanished"))?;
+        sets.retain(|k| k.version() != INITIAL_KVN);
+        sets.push(KeySet::new(set));
     } else {
-        let old = state.key_set(replace).ok_or_else(|| {
+        let old = state.sd_key_set(sd, replace).ok_or_else(|| {
             fail(
                 sw::REF_NOT_FOUND,
                 format!("PUT KEY: no key set {replace:02X} to replace"),
@@ -111,7 +119,7 @@ pub fn put_key(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
         }
         let [enc, mac, dek] = parts;
         let set = StaticKeys::new(enc, mac, dek, new_kvn).map_err(mixed)?;
-        if let Some(slot) = next.key_sets.iter_mut().find(|k| k.version() == replace) {
+        if let Some(slot) = next.sd_key_set_mut(sd, replace) {
             *slot = KeySet::new(set);
         }
     }

@@ -81,7 +81,14 @@ pub fn select(card: &mut Card, vol: &mut Volatile, ch: u8, cmd: &CommandApdu) ->
                 .instances
                 .iter()
                 .filter(|i| i.is_selectable())
-                .map(|i| (i.aid.as_slice(), Selected::Instance(i.aid.clone()))),
+                .map(|i| {
+                    let who = if i.is_security_domain() {
+                        Selected::Sd(i.aid.clone())
+                    } else {
+                        Selected::Instance(i.aid.clone())
+                    };
+                    (i.aid.as_slice(), who)
+                }),
         );
     }
     // Next occurrence: the next match after what this channel has
@@ -171,6 +178,17 @@ fn select_found(
             };
             if let Some(c) = vol.channel_mut(ch) {
                 c.selected = Some(Selected::Isd);
+            }
+            Ok(Reply::data(data))
+        }
+        Selected::Sd(aid) => {
+            card.save_heap()?;
+            let data = match cmd {
+                Some((_, true)) => recognition::ssd_fci(&aid),
+                _ => Vec::new(),
+            };
+            if let Some(c) = vol.channel_mut(ch) {
+                c.selected = Some(Selected::Sd(aid));
             }
             Ok(Reply::data(data))
         }

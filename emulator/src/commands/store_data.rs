@@ -35,6 +35,26 @@ pub fn for_personalization(card: &mut Card, ctx: &mut Ctx<'_>, data: &[u8]) -> O
             format!("no application {name} to personalize"),
         )
     })?;
+    // Only the security domain an application is associated with passes
+    // it personalization data (GP 2.3.1 11.5.2.3.5); from any other one
+    // the application is not among its own: 6A88, referenced data not found.
+    let own = ctx.sd.as_deref().unwrap_or(card.state.isd_aid());
+    if instance.security_domain != own {
+        return Err(fail(
+            sw::REF_NOT_FOUND,
+            format!(
+                "application {name} is associated with security domain {}, not {}: personalize it through that one",
+                hex::encode_upper(&instance.security_domain),
+                hex::encode_upper(own)
+            ),
+        ));
+    }
+    if instance.is_security_domain() {
+        return Err(fail(
+            sw::CONDITIONS,
+            format!("{name} is a security domain: it takes its keys by PUT KEY, not STORE DATA"),
+        ));
+    }
     let life_cycle = ApplicationLifeCycle(instance.life_cycle);
     if life_cycle.is_locked() {
         return Err(fail(

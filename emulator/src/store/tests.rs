@@ -30,6 +30,7 @@ fn instance(aid: &[u8], package: &[u8]) -> Instance {
         parameters: vec![],
         security_domain: vec![0xA0, 0, 0, 1, 0x51, 0, 0, 0],
         quota: Default::default(),
+        key_sets: Vec::new(),
     }
 }
 
