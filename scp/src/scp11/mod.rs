@@ -20,6 +20,7 @@
 
 pub mod card;
 pub mod cert;
+pub mod files;
 mod flat;
 pub mod host;
 pub mod kdf;
