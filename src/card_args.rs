@@ -134,9 +134,23 @@ pub struct KeyArgs {
     /// Diversify the keys with the key diversification data from INITIALIZE UPDATE.
     #[arg(long, value_enum)]
     pub kdf: Option<Kdf>,
-    /// Force the secure channel protocol (default: what the card answers).
-    #[arg(long, value_name = "02|03", value_parser = parse_scp)]
-    pub scp: Option<u8>,
+    /// Force the secure channel protocol (default: what the card answers
+    /// to INITIALIZE UPDATE). 11a, 11b or 11c open SCP11 instead, with
+    /// certificates (--ca, and --oce-key, --oce-cert for 11a and 11c).
+    #[arg(long, value_name = "02|03|11a|11b|11c", value_parser = parse_card_scp)]
+    pub scp: Option<ScpChoice>,
+    /// SCP11: the CA public key the card's certificates must lead to (P-256;
+    /// PEM or DER SubjectPublicKeyInfo, or a SEC1 point in hex).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// SCP11a/c: the off-card entity's private key (P-256 PKCS#8, PEM or DER).
+    #[arg(long, value_name = "FILE")]
+    pub oce_key: Option<std::path::PathBuf>,
+    /// SCP11a/c: the off-card entity's certificates in GP's SCP11 format
+    /// (7F21 ...), issuer first, binary or hex; the first is verified by
+    /// the card's OCE CA key (KLOC, version 01).
+    #[arg(long, value_name = "FILE")]
+    pub oce_cert: Option<std::path::PathBuf>,
     /// Implementation option i. SCP02: the card does not report it; default
     /// 15, or what the card recognition data says; 0A or 1A (bit 04 clear)
     /// is implicit initiation: no INITIALIZE UPDATE, the sequence counter
@@ -176,6 +190,24 @@ pub fn parse_scp(s: &str) -> Result<u8, String> {
         "02" | "2" => Ok(2),
         "03" | "3" => Ok(3),
         _ => Err(format!("'{s}': the secure channel protocols are 02 and 03")),
+    }
+}
+
+/// The secure channel a card command asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScpChoice {
+    /// SCP02 or SCP03 with static keys (2 or 3).
+    Static(u8),
+    /// SCP11 with certificates.
+    Scp11(scp::scp11::Variant),
+}
+
+pub fn parse_card_scp(s: &str) -> Result<ScpChoice, String> {
+    match parse_scp(s) {
+        Ok(n) => Ok(ScpChoice::Static(n)),
+        Err(_) => s.parse().map(ScpChoice::Scp11).map_err(|_| {
+            format!("'{s}': the secure channel protocols are 02, 03, 11a, 11b and 11c")
+        }),
     }
 }
 
@@ -229,7 +261,18 @@ impl KeyArgs {
             .diversified(self.diversification());
         let mut options = ChannelOptions::new(keys);
         options.security_level = self.mode.level();
-        if self.scp == Some(3) {
+        let static_scp = match self.scp {
+            Some(ScpChoice::Static(n)) => Some(n),
+            Some(ScpChoice::Scp11(variant)) => {
+                options.scp11 = Some(self.scp11_config(variant)?);
+                return Ok((options, Vec::new()));
+            }
+            None => None,
+        };
+        if self.ca.is_some() || self.oce_key.is_some() || self.oce_cert.is_some() {
+            bail!("--ca, --oce-key and --oce-cert belong to SCP11: add --scp 11a, 11b or 11c");
+        }
+        if static_scp == Some(3) {
             if let Some(i) = self.scp_i {
                 options.scp03_mode = scp::scp03::Mode::from_i(i);
             }
@@ -245,8 +288,49 @@ impl KeyArgs {
                 }
             }
         }
-        options.expect_scp = self.scp;
+        options.expect_scp = static_scp;
         Ok((options, warnings))
+    }
+
+    /// SCP11 settings from --ca, --oce-key and --oce-cert (reads the files).
+    fn scp11_config(&self, variant: scp::scp11::Variant) -> Result<scp::scp11::host::Scp11Config> {
+        use scp::scp11::files;
+        let read = |p: &std::path::Path, what: &str| -> Result<Vec<u8>> {
+            std::fs::read(p).with_context(|| format!("{what}: reading {}", p.display()))
+        };
+        let ca_path = self.ca.as_ref().with_context(|| {
+            format!(
+                "{variant} needs --ca FILE: the CA public key the card's certificates must lead to"
+            )
+        })?;
+        let ca = files::read_public_key(&read(ca_path, "--ca")?)
+            .map_err(|e| anyhow::anyhow!("--ca {}: {e}", ca_path.display()))?;
+        let oce = if variant.authenticates_host() {
+            let (Some(kp), Some(cp)) = (&self.oce_key, &self.oce_cert) else {
+                bail!(
+                    "{variant} authenticates the host: it needs --oce-key FILE and --oce-cert FILE"
+                );
+            };
+            let key = files::read_private_key(&read(kp, "--oce-key")?)
+                .map_err(|e| anyhow::anyhow!("--oce-key {}: {e}", kp.display()))?;
+            let chain = files::read_certificates(&read(cp, "--oce-cert")?)
+                .map_err(|e| anyhow::anyhow!("--oce-cert {}: {e}", cp.display()))?;
+            Some(scp::scp11::host::OceCredentials {
+                key,
+                chain: chain.iter().map(|c| c.encoded().to_vec()).collect(),
+                kloc_kvn: 0x01,
+            })
+        } else {
+            None
+        };
+        Ok(scp::scp11::host::Scp11Config {
+            variant,
+            kvn: self.key_ver,
+            ca,
+            oce,
+            logical_channel: gp::apdu::LogicalChannel::BASIC,
+            today: scp::scp11::Date::today(),
+        })
     }
 
     fn diversification(&self) -> Diversification {
@@ -487,7 +571,13 @@ pub fn open_session(t: &TransportArgs, k: &KeyArgs, target: Target) -> Result<Se
             None => client.open_secure_channel(&options),
         };
         let info = opened.map_err(|e| with_key_hint(e.into()))?;
-        if k.verbose {
+        if let (true, scp::SessionDetails::Scp11 { variant }) = (k.verbose, &info.details) {
+            note!(
+                "secure channel: {variant}, security level {}, key version {:02X}",
+                info.security_level,
+                info.key_version
+            );
+        } else if k.verbose {
             let key = KeyContext {
                 protocol: info.protocol(),
                 key_version: info.key_version,

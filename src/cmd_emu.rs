@@ -136,6 +136,14 @@ pub struct EmuArgs {
     /// The receipt key (des:HEX or aes:HEX) the confirmations are MACed with.
     #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token_key")]
     pub receipt_key: Option<String>,
+    /// SCP11: the CA's private key (P-256 PKCS#8, PEM or DER). The ISD then
+    /// holds an SCP11a, 11b and 11c key pair (KID 11, 13, 15, version 01),
+    /// each certified by this CA (GET DATA BF21 returns the certificate),
+    /// and verifies OCE certificates with the CA's public key (KLOC 10,
+    /// version 01). Kept in the state file; the same CA at the next start
+    /// keeps the same keys.
+    #[arg(long, value_name = "FILE")]
+    pub scp11_ca: Option<PathBuf>,
     #[command(subcommand)]
     pub action: Option<EmuAction>,
 }
@@ -180,6 +188,18 @@ pub fn run(args: EmuArgs) -> Result<()> {
         None => Card::new(profile, keys).context("making the card")?,
     };
     let mut card = card;
+    if let Some(path) = &args.scp11_ca {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("--scp11-ca: reading {}", path.display()))?;
+        let ca = scp::scp11::files::read_signing_key(&bytes)
+            .map_err(|e| anyhow::anyhow!("--scp11-ca {}: {e}", path.display()))?;
+        card.provision_scp11(&ca)
+            .map_err(|e| anyhow::anyhow!("--scp11-ca: storing the SCP11 keys: {e}"))?;
+        note!(
+            "jct emu: SCP11a/b/c keys certified by the CA of {}",
+            path.display()
+        );
+    }
     card.set_dap(dap_policy(&args)?);
     if let Some(value) = &args.token_key {
         let (ty, key) = value.split_once(':').with_context(|| {

@@ -687,6 +687,28 @@ impl Card {
                     cmd,
                 ))
             }
+            // INS 82 is SCP11's MUTUAL AUTHENTICATE when it names an SCP11
+            // key and no SCP02/03 handshake is waiting for it.
+            commands::INS_EXTERNAL_AUTHENTICATE | commands::INS_INTERNAL_AUTHENTICATE
+                if !is_secured(cla)
+                    && scp::scp11::Variant::from_kid(cmd.p2()).is_some()
+                    && !matches!(channel_state.session, Session::Authenticating { .. }) =>
+            {
+                channel_state.personalizing = None;
+                return plain(commands::scp11::authenticate(
+                    self,
+                    &mut channel_state.session,
+                    cmd,
+                ));
+            }
+            commands::INS_PSO if !is_secured(cla) => {
+                channel_state.personalizing = None;
+                return plain(commands::scp11::perform_security_operation(
+                    self,
+                    &mut channel_state.session,
+                    cmd,
+                ));
+            }
             commands::INS_EXTERNAL_AUTHENTICATE => {
                 return plain(commands::auth::external_authenticate(
                     self,

@@ -45,6 +45,7 @@ pub mod natives;
 pub mod net;
 pub mod profile;
 pub mod recognition;
+pub mod scp11;
 pub mod server;
 pub mod session;
 pub mod state;

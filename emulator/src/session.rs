@@ -21,6 +21,9 @@ pub enum Session {
         pending: Box<CardAuthenticating>,
         kvn: u8,
     },
+    /// SCP11: PERFORM SECURITY OPERATION has verified OCE certificates;
+    /// MUTUAL AUTHENTICATE comes next.
+    Scp11Certificates { chain: scp::scp11::card::OceChain },
     /// Authenticated with the key set `kvn`.
     Open { channel: CardChannel, kvn: u8 },
 }

@@ -148,6 +148,9 @@ pub struct CardState {
     /// The global PIN (org.globalplatform CVM).
     #[serde(default)]
     pub cvm: crate::natives::globalplatform::cvm::GlobalCvm,
+    /// SCP11 keys, certificates and OCE CA keys; none on older state files.
+    #[serde(default, skip_serializing_if = "crate::scp11::Scp11Store::is_empty")]
+    pub scp11: crate::scp11::Scp11Store,
 }
 
 impl CardState {
@@ -162,6 +165,7 @@ impl CardState {
             instances: Vec::new(),
             heap: Heap::default(),
             cvm: Default::default(),
+            scp11: Default::default(),
         }
     }
 

@@ -320,6 +320,7 @@ fn entries(
         instances: Vec::new(),
         heap: Heap::default(),
         cvm: card.cvm.clone(),
+        scp11: card.scp11.clone(),
     };
     out.insert("card".to_string(), to_json("card", &rest)?);
     out.insert(

@@ -462,12 +462,59 @@ impl GpClient {
         &mut self,
         options: &ChannelOptions,
     ) -> Result<SessionInfo, GpError> {
+        if let Some(scp11) = &options.scp11 {
+            return self.open_scp11(scp11.clone());
+        }
         let config = self.host_config(options)?;
         if is_implicit(options, &config) {
             return self.open_implicit(&config);
         }
         let hello = scp::begin(config)?;
         self.authenticate(hello)
+    }
+
+    /// SCP11: reads the card's certificates (GET DATA BF21) and checks them
+    /// against the CA key, presents the OCE certificates (11a, 11c), then
+    /// MUTUAL or INTERNAL AUTHENTICATE; the receipt is checked before the
+    /// channel is used. Every later command goes through it as with SCP03.
+    fn open_scp11(
+        &mut self,
+        mut config: scp::scp11::host::Scp11Config,
+    ) -> Result<SessionInfo, GpError> {
+        self.secure = None;
+        config.logical_channel = self.logical_channel;
+        let reading = scp::scp11::host::begin(config)?;
+        let response = self.exchange_plain(reading.command())?;
+        let mut upload = reading.on_response(&response).map_err(|e| match e {
+            ScpError::Status { sw, .. } => GpError::Protocol(format!(
+                "GET DATA BF21 (the card's SCP11 certificates) failed with SW {sw:04X}: {}",
+                explain(CommandKind::Other, sw)
+            )),
+            other => GpError::Scp(other),
+        })?;
+        while let Some(cmd) = upload.command() {
+            let cmd = cmd.to_vec();
+            let response = self.exchange_plain(&cmd)?;
+            upload = upload.on_response(&response).map_err(|e| match e {
+                ScpError::Status { sw, .. } => GpError::Protocol(format!(
+                    "the card refused the OCE certificate (PERFORM SECURITY OPERATION, SW {sw:04X}): \
+                     it is not signed by the card's OCE CA key, expired, or malformed"
+                )),
+                other => GpError::Scp(other),
+            })?;
+        }
+        let auth = upload.authenticate(&mut scp::OsRng)?;
+        let response = self.exchange_plain(auth.command())?;
+        let channel = auth.on_response(&response).map_err(|e| match e {
+            ScpError::Status { sw, .. } => GpError::Protocol(format!(
+                "SCP11 authentication failed with SW {sw:04X}: {}",
+                explain(CommandKind::Other, sw)
+            )),
+            other => GpError::Scp(other),
+        })?;
+        let info = channel.info().clone();
+        self.secure = Some(channel);
+        Ok(info)
     }
 
     /// SCP02 implicit initiation ("i" bit 04 clear, e.g. 0A, 1A): no
@@ -1055,6 +1102,9 @@ pub struct ChannelOptions {
     /// SCP03 S8 or S16 mode: chosen before INITIALIZE UPDATE, whose host
     /// challenge is 16 bytes in S16 mode.
     pub scp03_mode: scp::scp03::Mode,
+    /// Open SCP11 (a, b or c) with these certificates and keys instead of
+    /// SCP02/SCP03 with `keys`; its logical channel is the client's.
+    pub scp11: Option<scp::scp11::host::Scp11Config>,
 }
 
 impl ChannelOptions {
@@ -1067,6 +1117,7 @@ impl ChannelOptions {
             expect_scp: None,
             check_challenge_aid: None,
             scp03_mode: scp::scp03::Mode::S8,
+            scp11: None,
         }
     }
 }

@@ -19,6 +19,12 @@ pub enum ScpError {
     /// the AID determine: a replayed or foreign answer.
     #[error("card challenge is not the pseudo-random value for this sequence counter and AID")]
     CardChallenge,
+    /// The SCP11 receipt did not verify: the card derived other keys.
+    #[error("SCP11 receipt mismatch: the card does not hold the certified key, or the answer was tampered with")]
+    Receipt,
+    /// An SCP11 certificate was refused.
+    #[error(transparent)]
+    Certificate(#[from] crate::scp11::CertError),
     /// The host's proof of the session keys did not verify on the card.
     #[error("host cryptogram mismatch: the host holds other keys")]
     HostCryptogram,
@@ -146,6 +152,8 @@ impl ScpError {
             ScpError::WrongLength { .. } | ScpError::Apdu(_) => 0x6700,
             ScpError::BadParameters { .. } | ScpError::SecurityLevel { .. } => 0x6A86,
             ScpError::Malformed { .. } => 0x6A80,
+            ScpError::Certificate(_) => 0x6A80,
+            ScpError::Receipt => 0x6982,
             ScpError::KeyVersion { .. } => 0x6A88,
             ScpError::NoPendingCommand => 0x6985,
             _ => 0x6F00,

@@ -38,6 +38,7 @@ pub mod probe;
 mod rng;
 pub mod scp02;
 pub mod scp03;
+pub mod scp11;
 mod sm;
 pub mod token;
 
@@ -90,6 +91,11 @@ pub enum SessionDetails {
         /// Sequence counter, when the card reports one.
         sequence_counter: Option<[u8; 3]>,
     },
+    /// SCP11: opened by key agreement, no challenges or counters.
+    Scp11 {
+        /// 11a, 11b or 11c.
+        variant: scp11::Variant,
+    },
 }
 
 impl SessionInfo {
@@ -98,6 +104,9 @@ impl SessionInfo {
         match self.details {
             SessionDetails::Scp02 { i, .. } => Protocol::Scp02 { i },
             SessionDetails::Scp03 { i, .. } => Protocol::Scp03 { i },
+            // SCP11's secure messaging is SCP03's with every option (R-MAC,
+            // R-ENCRYPTION): what callers that check levels need to know.
+            SessionDetails::Scp11 { .. } => Protocol::Scp03 { i: 0x60 },
         }
     }
 
@@ -112,7 +121,7 @@ impl SessionInfo {
                 sequence_counter: Some([a, b, c]),
                 ..
             } => Some(u32::from_be_bytes([0, a, b, c])),
-            SessionDetails::Scp03 { .. } => None,
+            SessionDetails::Scp03 { .. } | SessionDetails::Scp11 { .. } => None,
         }
     }
 
@@ -121,6 +130,7 @@ impl SessionInfo {
         match &self.details {
             SessionDetails::Scp02 { card_challenge, .. } => card_challenge,
             SessionDetails::Scp03 { card_challenge, .. } => card_challenge,
+            SessionDetails::Scp11 { .. } => &[],
         }
     }
 }

@@ -21,6 +21,7 @@ pub fn get_data(card: &mut Card, cmd: &CommandApdu) -> Outcome {
             .ok_or_else(|| fail(sw::REF_NOT_FOUND, "no default key set"))?,
         0x9F7F => recognition::cplc(state),
         0xFF21 => recognition::card_resources(state, &heap),
+        0xBF21 => crate::commands::scp11::certificate_store(card, cmd)?,
         0x9F65 => vec![0x9F, 0x65, 0x01, recognition::MAX_COMMAND_DATA],
         other => {
             return Err(fail(

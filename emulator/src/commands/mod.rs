@@ -11,6 +11,7 @@ pub mod get_status;
 pub mod install;
 pub mod manage_channel;
 pub mod put_key;
+pub mod scp11;
 pub mod select;
 pub mod set_status;
 pub mod ssd;
@@ -36,6 +37,8 @@ pub const INS_DELETE: u8 = 0xE4;
 pub const INS_PUT_KEY: u8 = 0xD8;
 pub const INS_SET_STATUS: u8 = 0xF0;
 pub const INS_STORE_DATA: u8 = 0xE2;
+pub const INS_PSO: u8 = 0x2A;
+pub const INS_INTERNAL_AUTHENTICATE: u8 = 0x88;
 
 /// CLA of GlobalPlatform commands, without channel and secure messaging bits.
 pub const CLA_GP: u8 = 0x80;
