@@ -12,6 +12,8 @@ use loader::transport::pcsc::{list_readers, ReaderInfo};
 
 pub const READER: &str = "Virtual PCD";
 const SOCKET: &str = "/run/pcscd/pcscd.comm";
+/// The TCP port of the vpcd channel below (CHANNELID 0x8C7B).
+const VPCD_PORT: u16 = 0x8C7B;
 const DRIVER_DIRS: &[&str] = &[
     "/usr/lib/pcsc/drivers/serial",
     "/usr/lib64/pcsc/drivers/serial",
@@ -99,6 +101,19 @@ pub fn ensure_pcscd() -> Result<Daemon, String> {
     }
     let driver =
         find_driver().ok_or("vpcd driver libifdvpcd.so not found (install vsmartcard-vpcd)")?;
+    // The driver listens on its channel's port when pcscd loads it, and
+    // makes no reader if the port is taken: in a test binary whose other
+    // tests open sockets on ephemeral ports, one of them can briefly hold
+    // it. Wait for it to be free rather than start a pcscd without reader.
+    if wait_for(Duration::from_secs(30), || {
+        std::net::TcpListener::bind(("0.0.0.0", VPCD_PORT)).ok()
+    })
+    .is_none()
+    {
+        return Err(format!(
+            "port {VPCD_PORT}, where the vpcd driver listens, stayed taken by another process for 30 s"
+        ));
+    }
     let config = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let conf = format!(
         "FRIENDLYNAME \"{READER}\"\nDEVICENAME /dev/null:0x8C7B\nLIBPATH {}\nCHANNELID 0x8C7B\n",
@@ -118,7 +133,9 @@ pub fn ensure_pcscd() -> Result<Daemon, String> {
         child: Some(child),
         _config: Some(config),
     };
-    let ready = wait_for(Duration::from_secs(30), || {
+    // A loaded machine (the other tests of the binary start JVMs) can be
+    // slow to bring pcscd up.
+    let ready = wait_for(Duration::from_secs(60), || {
         let exited = daemon
             .child
             .as_mut()
@@ -133,6 +150,6 @@ pub fn ensure_pcscd() -> Result<Daemon, String> {
     match ready {
         Some(Ok(())) => Ok(daemon),
         Some(Err(reason)) => Err(reason),
-        None => Err("pcscd started but no vpcd reader appeared within 30 s".into()),
+        None => Err("pcscd started but no vpcd reader appeared within 60 s".into()),
     }
 }
