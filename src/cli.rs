@@ -17,7 +17,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `defer = true` here and on every other subcommand enum: clap then builds
+/// the arguments of a subcommand only when the command line names it. Building
+/// all of jct's (a few hundred arguments) took most of the instructions and
+/// heap page faults of a small `jct build` — its process start is what a small
+/// conversion costs.
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Create an applet project: jct.toml, the applet's source, a test script, .gitignore, README.
     ///
@@ -115,6 +121,7 @@ pub struct CapInput {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum CapCommand {
     /// Show the package, applets, imports, component sizes and load file hashes.
     ///
@@ -186,6 +193,7 @@ pub enum Container {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ExpCommand {
     /// Show the package, classes, tokens, fields and methods of an export file.
     Dump {

@@ -307,10 +307,6 @@ pub fn build(args: &BuildArgs) -> Result<PathBuf> {
     opts.export_path.extend(args.export_path.iter().cloned());
     opts.private_packages
         .extend(args.private_packages.iter().cloned());
-    // The API tables parse while the class files are read (both are fixed
-    // costs of a build); the converter waits for them if it gets there first.
-    let (target, gp_api) = (opts.target, opts.gp_api);
-    std::thread::spawn(move || cap_tools::api::preload(target, gp_api));
     let mut files = convert::load_classes(&classes, &opts.package)?;
     for p in &opts.private_packages {
         let more = convert::load_classes(&classes, p)?;

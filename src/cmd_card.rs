@@ -35,6 +35,7 @@ pub struct CardOpts {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum CardCommand {
     /// List PC/SC readers and whether a card is in each.
     Readers {

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 use crate::card_args::parse_aid;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum DapCommand {
     /// Sign a CAP file's load file with a DAP key.
     ///
@@ -161,6 +162,7 @@ fn sign(args: &SignArgs) -> Result<()> {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum TokenCommand {
     /// A delete token: the card issuer's signature over DELETE of AID
     /// (GP 2.3.1 Annex C.4), for a card whose security domain performs

@@ -26,15 +26,23 @@ pub struct ManArgs {
 
 /// Completions on stdout, e.g. `jct completions bash > ~/.local/share/bash-completion/completions/jct`.
 pub fn completions(args: CompletionsArgs) -> Result<()> {
-    let mut cmd = crate::cli::Cli::command();
+    let mut cmd = full_command();
     let mut buf = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, "jct", &mut buf);
     crate::out::text(&String::from_utf8_lossy(&buf))
 }
 
+/// The whole command tree with every argument: subcommands are `defer`red
+/// (built when named), so the tree is built out before anything describes it.
+fn full_command() -> clap::Command {
+    let mut cmd = crate::cli::Cli::command();
+    cmd.build();
+    cmd
+}
+
 /// The manual page(s).
 pub fn man(args: ManArgs) -> Result<()> {
-    let cmd = crate::cli::Cli::command();
+    let cmd = full_command();
     match args.output {
         Some(dir) => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

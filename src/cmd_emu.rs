@@ -150,6 +150,7 @@ pub struct EmuArgs {
 
 /// What `jct emu` does besides running a card.
 #[derive(Subcommand, Debug, Clone)]
+#[command(defer = true)]
 pub enum EmuAction {
     /// Show a card's memory from its state directory: totals against the
     /// profile's limits, then each package (persistent, CLEAR_ON_RESET and

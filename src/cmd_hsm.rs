@@ -51,6 +51,7 @@ pub enum Part {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum HsmCommand {
     /// Store a master key in the token (sensitive, not extractable), read as
     /// hex from stdin or --key-file; prints its KCV.

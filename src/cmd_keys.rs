@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::card_args::{open_client, parse_aid, parse_hex_u8, parse_u8, TransportArgs};
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum KeysCommand {
     /// Find the card's keys without spending an authentication try.
     ///

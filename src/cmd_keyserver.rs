@@ -27,6 +27,7 @@ pub struct KeyServerArgs {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum KeyServerCommand {
     /// Make a CA, the key server's client certificate and a server
     /// certificate per station: DIR/ca.pem, keyserver.pem/.key,
@@ -82,6 +83,7 @@ impl Passphrase {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum KeyfileCommand {
     /// Create an empty key file.
     New {

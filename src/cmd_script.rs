@@ -28,6 +28,7 @@ use crate::card_args::{
 use crate::secret::SecretHex;
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum ScriptCommand {
     /// Make the key holder's signing key pair: NAME.key (private, keep it
     /// secret) and NAME.pub (for the clients).

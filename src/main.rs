@@ -41,10 +41,10 @@ mod secret;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = parse_command_line();
     let result = match cli.command {
         cli::Command::New(args) => cmd_new::run(args),
         cli::Command::Run(args) => cmd_test::run(args),
@@ -81,4 +81,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `Cli::parse()`, without dropping clap's command tree: freeing it, node by
+/// node, cost as many instructions as a small conversion's constant pool,
+/// and the process is about to end anyway.
+fn parse_command_line() -> cli::Cli {
+    let mut command = cli::Cli::command();
+    let matches = command.get_matches_mut();
+    let parsed =
+        cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    std::mem::forget(command);
+    parsed
 }

@@ -14,9 +14,7 @@
 //! converted against the oldest version that has what it uses loads on the
 //! most cards.
 
-use std::sync::OnceLock;
-
-use super::ApiPackage;
+use super::{ApiPackage, EmbeddedPackage, GLOBALPLATFORM, SECURECHANNEL, SECURECHANNEL_PROVIDER};
 
 /// org.globalplatform's AID.
 pub const GP_AID: &str = "A00000015100";
@@ -49,34 +47,22 @@ pub fn versions_text() -> String {
         .join(", ")
 }
 
-fn json(version: (u8, u8)) -> Option<&'static str> {
-    Some(match version {
-        (1, 0) => include_str!("../../api/globalplatform-1.0.json"),
-        (1, 1) => include_str!("../../api/globalplatform-1.1.json"),
-        (1, 2) => include_str!("../../api/globalplatform-1.2.json"),
-        (1, 3) => include_str!("../../api/globalplatform-1.3.json"),
-        (1, 4) => include_str!("../../api/globalplatform-1.4.json"),
-        (1, 5) => include_str!("../../api/globalplatform-1.5.json"),
-        (1, 6) => include_str!("../../api/globalplatform-1.6.json"),
-        (1, 7) => include_str!("../../api/globalplatform-1.7.json"),
-        _ => return None,
-    })
-}
-
-fn parse(text: &str) -> ApiPackage {
-    // The embedded tables are part of the build and checked by tests; a
-    // parse failure is a build defect, not an input error.
-    serde_json::from_str(text).expect("embedded GlobalPlatform table is valid JSON")
+/// org.globalplatform at `version`, unparsed; `None` for a version jct
+/// does not carry.
+pub fn embedded(version: (u8, u8)) -> Option<&'static EmbeddedPackage> {
+    let i = VERSIONS.iter().position(|v| *v == version)?;
+    GLOBALPLATFORM.get(i)
 }
 
 /// org.globalplatform at `version`, parsed on first use; `None` for a
 /// version jct does not carry.
 pub fn package(version: (u8, u8)) -> Option<&'static ApiPackage> {
-    static PACKAGES: [OnceLock<ApiPackage>; VERSIONS.len()] =
-        [const { OnceLock::new() }; VERSIONS.len()];
-    let i = VERSIONS.iter().position(|v| *v == version)?;
-    let text = json(version)?;
-    Some(PACKAGES[i].get_or_init(|| parse(text)))
+    embedded(version).map(EmbeddedPackage::get)
+}
+
+/// org.globalplatform.securechannel 1.1, unparsed (see [`securechannel`]).
+pub fn embedded_securechannel() -> &'static EmbeddedPackage {
+    &SECURECHANNEL[0]
 }
 
 /// org.globalplatform.securechannel 1.1 (AID A00000015103): two
@@ -84,24 +70,19 @@ pub fn package(version: (u8, u8)) -> Option<&'static ApiPackage> {
 /// org.globalplatform.SecureChannel), that a secure channel provider
 /// implements. Interfaces only, so a card offers it with no code behind it.
 pub fn securechannel() -> &'static ApiPackage {
-    static P: OnceLock<ApiPackage> = OnceLock::new();
-    P.get_or_init(|| {
-        parse(include_str!(
-            "../../api/globalplatform.securechannel-1.1.json"
-        ))
-    })
+    embedded_securechannel().get()
+}
+
+/// org.globalplatform.securechannel.provider 1.1, unparsed (see [`provider`]).
+pub fn embedded_provider() -> &'static EmbeddedPackage {
+    &SECURECHANNEL_PROVIDER[0]
 }
 
 /// org.globalplatform.securechannel.provider 1.1 (AID A00000015104): the
 /// class SecureChannelProvider, whose static createNewInstance makes a
 /// secure channel protocol instance (SCP02, SCP03, ...) of the card's own.
 pub fn provider() -> &'static ApiPackage {
-    static P: OnceLock<ApiPackage> = OnceLock::new();
-    P.get_or_init(|| {
-        parse(include_str!(
-            "../../api/globalplatform.securechannel.provider-1.1.json"
-        ))
-    })
+    embedded_provider().get()
 }
 
 /// The first version of org.globalplatform that has a member (method or

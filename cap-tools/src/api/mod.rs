@@ -10,8 +10,10 @@
 //!
 //! They are embedded in the binary so that jct never needs an Oracle kit: the
 //! converter links against them, the emulator resolves imports with them and
-//! the dumpers name API classes and methods with them. The tables are parsed
-//! once, on first use.
+//! the dumpers name API classes and methods with them. Each package is
+//! embedded as its own JSON text (build.rs splits the tables), known by name,
+//! AID and version without parsing ([`EmbeddedPackage`]), and parsed once,
+//! when something asks for its classes.
 //!
 //! The same tables also give the API to compile applets against: `javasrc`
 //! writes its Java declarations and `jar` the class files javac reads (both
@@ -63,12 +65,13 @@ impl ApiVersion {
         ApiVersion::ALL.iter().copied().find(|v| v.as_str() == s)
     }
 
-    fn json(&self) -> &'static str {
+    /// The packages of this version's table (without org.globalplatform).
+    fn embedded(&self) -> &'static [EmbeddedPackage] {
         match self {
-            ApiVersion::V2_2_2 => include_str!("../../api/exports-2.2.2.json"),
-            ApiVersion::V3_0_4 => include_str!("../../api/exports-3.0.4.json"),
-            ApiVersion::V3_0_5 => include_str!("../../api/exports-3.0.5.json"),
-            ApiVersion::V3_2_0 => include_str!("../../api/exports-3.2.0.json"),
+            ApiVersion::V2_2_2 => &TABLE_2_2_2,
+            ApiVersion::V3_0_4 => &TABLE_3_0_4,
+            ApiVersion::V3_0_5 => &TABLE_3_0_5,
+            ApiVersion::V3_2_0 => &TABLE_3_2_0,
         }
     }
 }
@@ -158,6 +161,65 @@ pub struct ApiMethod {
     pub flags: u16,
 }
 
+/// A package of an embedded table: the facts that name it, and its classes,
+/// parsed on first use. A conversion links against a few of a table's
+/// packages; parsing every package of the table was most of a small
+/// `jct build`'s work.
+#[derive(Debug)]
+pub struct EmbeddedPackage {
+    /// Dotted name, e.g. `javacard.framework`.
+    pub package: &'static str,
+    /// Hex AID.
+    pub aid: &'static str,
+    /// `major.minor`.
+    pub version: &'static str,
+    json: &'static str,
+    parsed: OnceLock<ApiPackage>,
+}
+
+impl EmbeddedPackage {
+    const fn new(
+        package: &'static str,
+        aid: &'static str,
+        version: &'static str,
+        json: &'static str,
+    ) -> EmbeddedPackage {
+        EmbeddedPackage {
+            package,
+            aid,
+            version,
+            json,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// The whole package, parsed on the first call.
+    pub fn get(&'static self) -> &'static ApiPackage {
+        self.parsed.get_or_init(|| {
+            // The embedded tables are part of the build and checked by
+            // tests; a parse failure is a build defect, not an input error.
+            serde_json::from_str(self.json).expect("embedded API package is valid JSON")
+        })
+    }
+
+    /// `(major, minor)` from the version string.
+    pub fn version_pair(&self) -> Option<(u8, u8)> {
+        parse_version_pair(self.version)
+    }
+
+    /// The AID as bytes.
+    pub fn aid_bytes(&self) -> Option<Aid> {
+        Aid::from_hex(self.aid).ok()
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/api_packages.rs"));
+
+fn parse_version_pair(v: &str) -> Option<(u8, u8)> {
+    let (a, b) = v.split_once('.')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
 /// Access flag of exported classes and members: static.
 pub const ACC_STATIC: u16 = 0x0008;
 /// Access flag of exported classes: interface.
@@ -166,8 +228,7 @@ pub const ACC_INTERFACE: u16 = 0x0200;
 impl ApiPackage {
     /// `(major, minor)` of the package version.
     pub fn version_pair(&self) -> Option<(u8, u8)> {
-        let (a, b) = self.version.split_once('.')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
+        parse_version_pair(&self.version)
     }
 
     /// The class with a token (classes and interfaces share the token space).
@@ -246,20 +307,26 @@ fn per_version(
     slots[idx].get_or_init(make)
 }
 
-/// The table of an API version, parsed on first use.
+/// The table of an API version (every package parsed), made on first use.
+/// The converter does not need it: it links against [`link_packages`],
+/// which parses only the packages a conversion looks into.
 pub fn table(version: ApiVersion) -> &'static ApiTable {
     static TABLES: [OnceLock<ApiTable>; 4] = [const { OnceLock::new() }; 4];
-    per_version(&TABLES, version, || {
-        // The embedded tables are part of the build and checked by tests; a
-        // parse failure is a build defect, not an input error.
-        let mut t: ApiTable =
-            serde_json::from_str(version.json()).expect("embedded API table is valid JSON");
-        let gp = gp::package(version.globalplatform())
-            .expect("every API version's GlobalPlatform version is embedded");
-        t.packages.push(gp.clone());
-        t.packages.push(gp::securechannel().clone());
-        t
+    per_version(&TABLES, version, || ApiTable {
+        api_version: version.as_str().to_string(),
+        packages: card_packages(version).map(|p| p.get().clone()).collect(),
     })
+}
+
+/// The packages a card of `version` offers: the version's table, its
+/// org.globalplatform and org.globalplatform.securechannel.
+fn card_packages(version: ApiVersion) -> impl Iterator<Item = &'static EmbeddedPackage> {
+    let gp = gp::embedded(version.globalplatform())
+        .expect("every API version's GlobalPlatform version is embedded");
+    version
+        .embedded()
+        .iter()
+        .chain([gp, gp::embedded_securechannel()])
 }
 
 /// The table to compile against (`jct api-jar`, `jct api-src`): the card's
@@ -275,28 +342,16 @@ pub fn compile_table(version: ApiVersion) -> &'static ApiTable {
     })
 }
 
-/// Parses the tables a conversion for `version` (with org.globalplatform
-/// at `gp_version`) will link against, so that a caller can do it on a
-/// thread of its own while it reads the class files: parsing the embedded
-/// JSON is a fixed cost of every `jct build`. Later calls find them parsed
-/// (or wait for this one to finish); unknown versions are left to the
-/// converter to report.
-pub fn preload(version: ApiVersion, gp_version: Option<(u8, u8)>) {
-    let _ = table(version);
-    if let Some(v) = gp_version {
-        let _ = gp::package(v);
-    }
-}
-
 /// The packages the converter links against for a target: those of
 /// [`compile_table`], with org.globalplatform at `gp_version` when given
 /// (a version jct carries, see [`gp::VERSIONS`]) instead of the target's.
+/// Nothing is parsed here: each package's classes are parsed when asked for.
 pub fn link_packages(
     version: ApiVersion,
     gp_version: Option<(u8, u8)>,
-) -> Result<Vec<&'static ApiPackage>, String> {
+) -> Result<Vec<&'static EmbeddedPackage>, String> {
     let chosen = match gp_version {
-        Some(v) => Some(gp::package(v).ok_or_else(|| {
+        Some(v) => Some(gp::embedded(v).ok_or_else(|| {
             format!(
                 "org.globalplatform {}.{} is not one jct carries ({})",
                 v.0,
@@ -306,12 +361,8 @@ pub fn link_packages(
         })?),
         None => None,
     };
-    // compile_table's packages, without the copy of the whole table it
-    // makes: every `jct build` links, and few need that table itself.
-    Ok(table(version)
-        .packages
-        .iter()
-        .chain(std::iter::once(gp::provider()))
+    Ok(card_packages(version)
+        .chain([gp::embedded_provider()])
         .map(|p| match chosen {
             Some(gp) if p.aid == gp::GP_AID => gp,
             _ => p,
@@ -332,9 +383,10 @@ pub struct KnownPackage {
 pub fn identify(aid: &Aid, major: u8, minor: u8) -> Option<KnownPackage> {
     let mut name = None;
     let mut api_versions = Vec::new();
+    let hex = aid.to_hex();
     for v in ApiVersion::ALL {
-        if let Some(p) = table(v).package_by_aid(aid) {
-            name.get_or_insert_with(|| p.package.clone());
+        if let Some(p) = card_packages(v).find(|p| p.aid.eq_ignore_ascii_case(&hex)) {
+            name.get_or_insert_with(|| p.package.to_string());
             if p.version_pair() == Some((major, minor)) {
                 api_versions.push(v);
             }
@@ -379,6 +431,46 @@ mod tests {
         assert_eq!(k.api_versions, vec![ApiVersion::V3_0_5]);
         let sc = Aid::from_hex("A00000015103").unwrap();
         assert_eq!(identify(&sc, 1, 1).unwrap().api_versions, ApiVersion::ALL);
+    }
+
+    /// The facts build.rs copied out of each package (what a linker knows
+    /// it by before parsing) are those of the parsed package.
+    #[test]
+    fn embedded_facts_are_the_parsed_ones() {
+        let singles = gp::VERSIONS
+            .iter()
+            .filter_map(|v| gp::embedded(*v))
+            .chain([gp::embedded_securechannel(), gp::embedded_provider()]);
+        let all: Vec<&'static EmbeddedPackage> = ApiVersion::ALL
+            .iter()
+            .flat_map(|v| v.embedded())
+            .chain(singles)
+            .collect();
+        assert_eq!(all.len(), 14 + 15 + 18 + 24 + 8 + 2, "packages embedded");
+        for p in all {
+            let parsed = p.get();
+            assert_eq!(
+                (p.package, p.aid, p.version),
+                (
+                    parsed.package.as_str(),
+                    parsed.aid.as_str(),
+                    parsed.version.as_str()
+                )
+            );
+            assert!(!parsed.classes.is_empty(), "{}", p.package);
+        }
+    }
+
+    #[test]
+    fn link_packages_put_the_chosen_globalplatform_in_place() {
+        let linked = link_packages(ApiVersion::V3_0_5, Some((1, 2))).unwrap();
+        let gps: Vec<_> = linked.iter().filter(|p| p.aid == gp::GP_AID).collect();
+        assert_eq!(gps.len(), 1);
+        assert_eq!(gps[0].version, "1.2");
+        assert!(linked.iter().any(|p| p.aid == "A00000015104"), "provider");
+        let table = table(ApiVersion::V3_0_5);
+        assert_eq!(linked.len(), table.packages.len() + 1);
+        assert!(link_packages(ApiVersion::V3_0_5, Some((1, 9))).is_err());
     }
 
     #[test]

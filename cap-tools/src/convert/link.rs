@@ -122,13 +122,43 @@ impl ExtClass {
 pub struct Linker {
     pub packages: Vec<ExtPackage>,
     classes: FxHashMap<String, ExtClass>,
-    /// The classes of the embedded API tables, made into [`ExtClass`] on
-    /// first lookup: a table holds hundreds of classes with all their
-    /// members, a conversion looks up a few dozen, and copying them all was
-    /// a fixed cost of every build.
-    api_classes: FxHashMap<&'static str, ApiEntry>,
+    /// The packages of the embedded API tables by internal name: a package's
+    /// classes are parsed on the first lookup of one of them, and a class is
+    /// made into an [`ExtClass`] when it is looked up. A table holds hundreds
+    /// of classes in twenty packages, a conversion looks up a few dozen in
+    /// two to five, and reading them all was a fixed cost of every build.
+    api_packages: FxHashMap<String, ApiPackageEntry>,
     /// Things worth telling the user (export files skipped, overrides).
     pub notes: Vec<String>,
+}
+
+/// An API package of the linker, with its classes once one was asked for.
+#[derive(Debug, Clone)]
+struct ApiPackageEntry {
+    index: usize,
+    embedded: &'static api::EmbeddedPackage,
+    classes: OnceLock<FxHashMap<&'static str, ApiEntry>>,
+}
+
+impl ApiPackageEntry {
+    fn class(&self, name: &str) -> Option<&ExtClass> {
+        let classes = self.classes.get_or_init(|| {
+            self.embedded
+                .get()
+                .classes
+                .iter()
+                .map(|c| {
+                    let entry = ApiEntry {
+                        package: self.index,
+                        class: c,
+                        ext: OnceLock::new(),
+                    };
+                    (c.name.as_str(), entry)
+                })
+                .collect()
+        });
+        classes.get(name).map(ApiEntry::ext)
+    }
 }
 
 /// An API class, with its [`ExtClass`] once someone asked for it.
@@ -238,21 +268,19 @@ impl Linker {
                 format!("Java Card {target} API")
             };
             self.packages.push(ExtPackage {
-                name,
+                name: name.clone(),
                 aid,
                 version,
                 source,
             });
-            for c in &p.classes {
-                self.api_classes.insert(
-                    c.name.as_str(),
-                    ApiEntry {
-                        package: index,
-                        class: c,
-                        ext: OnceLock::new(),
-                    },
-                );
-            }
+            self.api_packages.insert(
+                name,
+                ApiPackageEntry {
+                    index,
+                    embedded: p,
+                    classes: OnceLock::new(),
+                },
+            );
         }
         Ok(())
     }
@@ -322,7 +350,10 @@ impl Linker {
     pub fn class(&self, name: &str) -> Option<&ExtClass> {
         match self.classes.get(name) {
             Some(c) => Some(c),
-            None => self.api_classes.get(name).map(ApiEntry::ext),
+            None => {
+                let (package, _) = name.rsplit_once('/')?;
+                self.api_packages.get(package)?.class(name)
+            }
         }
     }
 
