@@ -20,7 +20,7 @@ use crate::secret::SecretHex;
 /// The GlobalPlatform test key most development cards ship with.
 pub const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
 
-/// Where the card is: a PC/SC reader (default), the emulator, or a trace.
+// Where the card is: a PC/SC reader (default), the emulator, or a trace.
 #[derive(Args, Debug, Clone)]
 pub struct TransportArgs {
     /// PC/SC reader: any reader whose name contains TEXT (case-insensitive).
@@ -112,7 +112,7 @@ pub enum Kdf {
     Kdf3,
 }
 
-/// Keys and secure channel options.
+// Keys and secure channel options.
 #[derive(Args, Debug, Clone)]
 pub struct KeyArgs {
     /// One key for ENC, MAC and DEK (hex; 16 bytes for 3DES or AES-128, 24/32 for AES).

@@ -21,7 +21,10 @@ pub struct Cli {
 /// the arguments of a subcommand only when the command line names it. Building
 /// all of jct's (a few hundred arguments) took most of the instructions and
 /// heap page faults of a small `jct build` — its process start is what a small
-/// conversion costs.
+/// conversion costs. A deferred subcommand applies its variant's doc comment
+/// before its arguments, so the `#[derive(Args)]` structs carry plain `//`
+/// comments: a doc comment there would become the `about` of every subcommand
+/// that uses the struct (the test `every_subcommand_keeps_its_own_about`).
 #[derive(Subcommand, Debug)]
 #[command(defer = true)]
 pub enum Command {
@@ -111,9 +114,9 @@ pub enum Command {
     Emu(crate::cmd_emu::EmuArgs),
 }
 
-/// A CAP file argument. Both containers are accepted: the `.cap` JAR the
-/// converter writes, and a raw load file (components concatenated, optionally
-/// inside the C4 tag), told apart by content.
+// A CAP file argument. Both containers are accepted: the `.cap` JAR the
+// converter writes, and a raw load file (components concatenated, optionally
+// inside the C4 tag), told apart by content.
 #[derive(Args, Debug)]
 pub struct CapInput {
     /// CAP file: a .cap JAR or a raw load file (IJC).
@@ -203,4 +206,66 @@ pub enum ExpCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::collections::HashMap;
+
+    /// Collects `(path, about)` of every subcommand below `cmd`, built.
+    fn abouts(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            out.push((name.clone(), about));
+            abouts(sub, &name, out);
+        }
+    }
+
+    /// A deferred subcommand runs its `Args` augmentation after its own doc
+    /// comment was applied, so an `Args` struct's doc comment would replace
+    /// the about of each subcommand using it. The top level is compared
+    /// before and after the deferred arguments are built; below it, a shared
+    /// struct's doc would show up as one about on many subcommands.
+    #[test]
+    fn every_subcommand_keeps_its_own_about() {
+        let unbuilt = Cli::command();
+        let before: HashMap<String, String> = unbuilt
+            .get_subcommands()
+            .map(|s| {
+                let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+                (s.get_name().to_string(), about)
+            })
+            .collect();
+        let mut built = Cli::command();
+        built.build();
+        let mut all = Vec::new();
+        abouts(&built, "jct", &mut all);
+        assert!(all.len() > 40, "only {} subcommands found", all.len());
+        for sub in built.get_subcommands() {
+            let now = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            if sub.get_name() == "help" {
+                continue;
+            }
+            assert_eq!(
+                before[sub.get_name()],
+                now,
+                "the about of `jct {}` changed when its arguments were built",
+                sub.get_name()
+            );
+        }
+        let mut seen: HashMap<&str, &str> = HashMap::new();
+        for (path, about) in &all {
+            // clap's generated `help` subcommands repeat the others' abouts.
+            if path.split(' ').any(|word| word == "help") {
+                continue;
+            }
+            assert!(!about.is_empty(), "`{path}` has no about");
+            if let Some(other) = seen.insert(about, path) {
+                panic!("`{path}` and `{other}` share the about {about:?}");
+            }
+        }
+    }
 }

@@ -20,7 +20,7 @@ use clap::Args;
 
 use crate::fsutil::write_atomic;
 
-/// Options of `jct api-jar`.
+// Options of `jct api-jar`.
 #[derive(Args, Debug, Clone)]
 pub struct ApiJarArgs {
     /// Where to write the jar of API class files.
@@ -31,7 +31,7 @@ pub struct ApiJarArgs {
     pub api: ApiVersion,
 }
 
-/// Options of `jct api-src`.
+// Options of `jct api-src`.
 #[derive(Args, Debug, Clone)]
 pub struct ApiSrcArgs {
     /// Directory to write the .java files under (package directories are

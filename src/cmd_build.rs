@@ -16,7 +16,7 @@ use crate::errors::hinted;
 use crate::fsutil::write_all_or_none;
 use crate::out;
 
-/// Arguments of `jct build`.
+// Arguments of `jct build`.
 #[derive(clap::Args, Debug)]
 pub struct BuildArgs {
     /// The project: a jct.toml, or the directory holding it. With --package:

@@ -25,7 +25,7 @@ use crate::card_args::{
 use crate::errors::HintExt;
 use crate::secret::SecretHex;
 
-/// Options of every card command.
+// Options of every card command.
 #[derive(Args, Debug)]
 pub struct CardOpts {
     #[command(flatten, next_help_heading = "Card connection")]

@@ -8,14 +8,14 @@ use anyhow::{Context, Result};
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 
-/// Options of `jct completions`.
+// Options of `jct completions`.
 #[derive(Args, Debug)]
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish, elvish or powershell.
     pub shell: Shell,
 }
 
-/// Options of `jct man`.
+// Options of `jct man`.
 #[derive(Args, Debug)]
 pub struct ManArgs {
     /// Write jct.1 and a page per subcommand (jct-build.1, ...) into DIR

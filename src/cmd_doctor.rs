@@ -5,7 +5,7 @@ use clap::Args;
 
 use crate::doctor::{self, Status};
 
-/// Options of `jct doctor`.
+// Options of `jct doctor`.
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
     /// Print the checks as one JSON object.

@@ -21,8 +21,8 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:35963";
 /// Where pcscd's vpcd driver listens by default.
 const DEFAULT_VPCD: &str = "127.0.0.1:35963";
 
-/// Options of `jct emu`. The card options (keys, protocol, API, ISD, limit)
-/// make a fresh card; a card read from an existing state file keeps its own.
+// Options of `jct emu`. The card options (keys, protocol, API, ISD, limit)
+// make a fresh card; a card read from an existing state file keeps its own.
 #[derive(Args, Debug, Clone)]
 pub struct EmuArgs {
     /// Listen for readers on HOST:PORT (the loader's `--emu`). Default
@@ -148,7 +148,7 @@ pub struct EmuArgs {
     pub action: Option<EmuAction>,
 }
 
-/// What `jct emu` does besides running a card.
+// What `jct emu` does besides running a card.
 #[derive(Subcommand, Debug, Clone)]
 #[command(defer = true)]
 pub enum EmuAction {

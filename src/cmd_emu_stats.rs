@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::out;
 
-/// Options of `jct emu stats`.
+// Options of `jct emu stats`.
 #[derive(Args, Debug, Clone)]
 pub struct StatsArgs {
     /// The card's state directory (as given to `jct emu --state`).

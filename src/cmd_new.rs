@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::scaffold::NewProject;
 
-/// Options of `jct new`.
+// Options of `jct new`.
 #[derive(Args, Debug)]
 pub struct NewArgs {
     /// The project's name: its directory, and the default package and class

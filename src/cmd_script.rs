@@ -147,8 +147,8 @@ pub enum ScriptCommand {
     },
 }
 
-/// What the scripts do and how they are signed. Operations run in this
-/// order: deletes, the install, PUT KEY, STORE DATA, raw APDUs.
+// What the scripts do and how they are signed. Operations run in this
+// order: deletes, the install, PUT KEY, STORE DATA, raw APDUs.
 #[derive(Args, Debug)]
 pub struct ContentArgs {
     /// The key holder's private key file (`jct script keygen`).
