@@ -117,7 +117,9 @@ pub struct EmuArgs {
     /// TYPE:KEY, TYPE one of des, aes, rsa, ecc and KEY a file or hex (the
     /// DES/AES key; the RSA or P-256 public or private key, PEM or DER).
     /// Every load then needs a DAP block for the ISD (`jct dap sign`).
-    /// Given at each start: the key is not kept in the state file.
+    /// The card keeps the key in its state file (the public half of an RSA
+    /// or ECC key), as a card keeps its DAP key: later starts need not
+    /// give it again; a new --dap-key replaces it.
     #[arg(
         long,
         value_name = "TYPE:FILE|HEX",
@@ -125,17 +127,26 @@ pub struct EmuArgs {
     )]
     pub dap_key: Option<String>,
     /// As --dap-key, with the Mandated DAP Verification privilege.
-    #[arg(long, value_name = "TYPE:FILE|HEX")]
+    #[arg(long, value_name = "TYPE:FILE|HEX", conflicts_with = "no_dap")]
     pub mandated_dap_key: Option<String>,
+    /// Take the DAP Verification privilege away: the card forgets its DAP key.
+    #[arg(long, conflicts_with = "dap_key")]
+    pub no_dap: bool,
     /// Delegated management: the ISD then needs a token (`jct token`)
     /// verified with this key (rsa:FILE or ecc:FILE, the issuer's public
     /// key) on every INSTALL [for load], INSTALL [for install] and DELETE
-    /// of an AID, and confirms each (the load with the last LOAD).
-    #[arg(long, value_name = "TYPE:FILE|HEX")]
+    /// of an AID, and confirms each (the load with the last LOAD). Kept in
+    /// the state file with the receipt key and the confirmation counter,
+    /// which goes on across restarts so that no two receipts share one.
+    #[arg(long, value_name = "TYPE:FILE|HEX", conflicts_with = "no_token_key")]
     pub token_key: Option<String>,
     /// The receipt key (des:HEX or aes:HEX) the confirmations are MACed with.
     #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token_key")]
     pub receipt_key: Option<String>,
+    /// End delegated management: the card forgets its token and receipt
+    /// keys (the confirmation counter stays, for the next ones).
+    #[arg(long)]
+    pub no_token_key: bool,
     /// SCP11: the CA's private key (P-256 PKCS#8, PEM or DER). The ISD then
     /// holds an SCP11a, 11b and 11c key pair (KID 11, 13, 15, version 01),
     /// each certified by this CA (GET DATA BF21 returns the certificate),
@@ -201,30 +212,18 @@ pub fn run(args: EmuArgs) -> Result<()> {
             path.display()
         );
     }
-    card.set_dap(dap_policy(&args)?);
-    if let Some(value) = &args.token_key {
-        let (ty, key) = value.split_once(':').with_context(|| {
-            format!("--token-key {value:?}: TYPE:KEY expected, e.g. rsa:issuer_pub.pem")
-        })?;
-        let ty: scp::dap::DapType = ty.parse().context("--token-key")?;
-        if !matches!(ty, scp::dap::DapType::Rsa | scp::dap::DapType::Ecc) {
-            anyhow::bail!("--token-key: tokens are RSA or ECC signatures; {ty} is no token key");
-        }
-        let material = crate::cmd_dap::key_material(key, "--token-key")?;
-        let token_key = scp::dap::DapKey::parse(ty, &material).context("--token-key")?;
-        let receipt_key = args
-            .receipt_key
-            .as_deref()
-            .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
-            .transpose()?;
-        note!(
-            "jct emu: the ISD verifies {ty} load, install and delete tokens (delegated management)"
-        );
-        card.set_delegated(Some(emulator::dap::DelegatedPolicy {
-            token_key,
-            receipt_key,
-            counter: 0,
-        }));
+    if args.no_dap {
+        card.set_dap(None).context("--no-dap")?;
+        note!("jct emu: the ISD no longer verifies DAPs");
+    } else if let Some(policy) = dap_policy(&args)? {
+        card.set_dap(Some(policy)).context("keeping the DAP key")?;
+    }
+    if args.no_token_key {
+        card.set_delegated(None).context("--no-token-key")?;
+        note!("jct emu: the ISD no longer performs delegated management");
+    } else if let Some(policy) = delegated_policy(&args)? {
+        card.set_delegated(Some(policy))
+            .context("keeping the token key")?;
     }
     describe(&card);
     let stop = server::stop_on_signals().context("installing the Ctrl-C handler")?;
@@ -275,15 +274,32 @@ fn dap_policy(args: &EmuArgs) -> Result<Option<emulator::dap::DapPolicy>> {
     let ty: scp::dap::DapType = ty.parse().with_context(|| option.to_string())?;
     let material = crate::cmd_dap::key_material(key, option)?;
     let key = scp::dap::DapKey::parse(ty, &material).with_context(|| option.to_string())?;
-    note!(
-        "jct emu: the ISD verifies {ty} DAPs ({} privilege)",
-        if mandated {
-            "Mandated DAP Verification"
-        } else {
-            "DAP Verification"
-        }
-    );
     Ok(Some(emulator::dap::DapPolicy { key, mandated }))
+}
+
+/// The delegated management --token-key and --receipt-key ask for.
+fn delegated_policy(args: &EmuArgs) -> Result<Option<emulator::dap::DelegatedPolicy>> {
+    let Some(value) = &args.token_key else {
+        return Ok(None);
+    };
+    let (ty, key) = value.split_once(':').with_context(|| {
+        format!("--token-key {value:?}: TYPE:KEY expected, e.g. rsa:issuer_pub.pem")
+    })?;
+    let ty: scp::dap::DapType = ty.parse().context("--token-key")?;
+    if !matches!(ty, scp::dap::DapType::Rsa | scp::dap::DapType::Ecc) {
+        anyhow::bail!("--token-key: tokens are RSA or ECC signatures; {ty} is no token key");
+    }
+    let material = crate::cmd_dap::key_material(key, "--token-key")?;
+    let token_key = scp::dap::DapKey::parse(ty, &material).context("--token-key")?;
+    let receipt_key = args
+        .receipt_key
+        .as_deref()
+        .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+        .transpose()?;
+    Ok(Some(emulator::dap::DelegatedPolicy {
+        token_key,
+        receipt_key,
+    }))
 }
 
 /// Whether any option that only shapes a fresh card was given.
@@ -435,6 +451,26 @@ fn describe(card: &Card) {
             .map(|f| format!(", state {}", f.display()))
             .unwrap_or_else(|| ", in memory only".into())
     );
+    let a = &state.authorities;
+    if let Some(k) = &a.dap {
+        note!(
+            "jct emu: the ISD verifies {} DAPs ({} privilege; --no-dap ends it)",
+            k.scheme,
+            if a.mandated_dap {
+                "Mandated DAP Verification"
+            } else {
+                "DAP Verification"
+            }
+        );
+    }
+    if let Some(k) = &a.token {
+        note!(
+            "jct emu: the ISD verifies {} load, install and delete tokens (delegated management; receipts {}; last confirmation counter {}; --no-token-key ends it)",
+            k.scheme,
+            a.receipt.as_ref().map_or("empty", |r| r.scheme.as_str()),
+            a.confirmations
+        );
+    }
 }
 
 fn log(event: &Event, verbose: bool) {

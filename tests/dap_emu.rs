@@ -43,7 +43,7 @@ fn emu(ty: DapType, verify: &str, mandated: bool) -> (Emu, String) {
     };
     let key = DapKey::parse(ty, &material).unwrap();
     let isd = hex::encode_upper(card.state().isd_aid());
-    card.set_dap(Some(DapPolicy { key, mandated }));
+    card.set_dap(Some(DapPolicy { key, mandated })).unwrap();
     (Emu::serve(card, dir), isd)
 }
 

@@ -6,9 +6,8 @@
 //! tampered commands are refused in scp/tests/scp11.rs and
 //! emulator/tests/scp11.rs, where the wire bytes can be altered.)
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::SecretKey;
@@ -17,7 +16,7 @@ use scp::scp11::{files, CertificateTemplate, Date};
 
 mod support;
 
-const TEST_KEY: &str = "404142434445464748494A4B4C4D4E4F";
+use support::emu_process::EmuProcess;
 
 fn hello() -> String {
     support::shared()
@@ -28,49 +27,6 @@ fn hello() -> String {
 
 fn key(b: u8) -> SecretKey {
     SecretKey::from_slice(&[b; 32]).unwrap()
-}
-
-/// The emulator process and the address it listens on.
-struct EmuProcess {
-    child: Child,
-    addr: String,
-}
-
-impl EmuProcess {
-    fn start(ca: &Path) -> EmuProcess {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("jct"))
-            .args(["emu", "--listen", "127.0.0.1:0", "--scp11-ca"])
-            .arg(ca)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines.next().expect("jct emu ended early").unwrap();
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                break rest.split(' ').next().unwrap().to_string();
-            }
-        };
-        // Keep draining the emulator's notes so it never blocks on them.
-        std::thread::spawn(move || for _ in lines {});
-        EmuProcess { child, addr }
-    }
-
-    fn jct(&self, args: &[&str]) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::cargo_bin("jct").unwrap();
-        c.args(args).args(["--emu", &self.addr, "--key", TEST_KEY]);
-        c.env_remove("JCT_KEY").env_remove("JCT_EMU");
-        c
-    }
-}
-
-impl Drop for EmuProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 struct Files {
@@ -143,7 +99,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn install_list_delete_over_each_variant() {
     let f = files();
-    let emu = EmuProcess::start(&f.ca_private);
+    let emu = EmuProcess::start(&[OsStr::new("--scp11-ca"), f.ca_private.as_os_str()]);
     let cap = hello();
     for variant in ["11a", "11b", "11c"] {
         let scp11 = [
@@ -188,7 +144,7 @@ fn install_list_delete_over_each_variant() {
 #[test]
 fn wrong_ca_expired_and_mis_signed_certificates_are_refused() {
     let f = files();
-    let emu = EmuProcess::start(&f.ca_private);
+    let emu = EmuProcess::start(&[OsStr::new("--scp11-ca"), f.ca_private.as_os_str()]);
     let run = |variant: &str, ca: &Path, cert: &Path| -> String {
         let out = emu
             .jct(&[

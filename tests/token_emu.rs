@@ -49,8 +49,8 @@ fn empty_emu() -> Emu {
     card.set_delegated(Some(DelegatedPolicy {
         token_key: DapKey::parse(DapType::Rsa, &public).unwrap(),
         receipt_key: Some(DapKey::parse(DapType::Aes, RECEIPT_KEY).unwrap()),
-        counter: 0,
-    }));
+    }))
+    .unwrap();
     Emu::serve(card, dir)
 }
 

@@ -865,8 +865,8 @@ fn converted_code_computes_what_the_jvm_computes() {
     if !tools() {
         return;
     }
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("jct-convert-exec-{}", std::process::id()));
+    let dir: PathBuf = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-exec-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let results = jvm(
         &dir,

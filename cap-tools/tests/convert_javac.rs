@@ -233,7 +233,7 @@ fn api_classes(v: ApiVersion) -> PathBuf {
     let mut dirs = dirs.lock().unwrap();
     dirs.entry(v)
         .or_insert_with(|| {
-            let root = std::env::temp_dir().join(format!(
+            let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
                 "jct-convert-api-{}-{}",
                 v.as_str(),
                 std::process::id()
@@ -259,7 +259,8 @@ fn compile(
     extra: &[&Path],
     release: &str,
 ) -> Result<PathBuf, String> {
-    let out = std::env::temp_dir().join(format!("jct-convert-{name}-{}", std::process::id()));
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
     let mut cp = vec![api_classes(ApiVersion::V3_0_5)];
@@ -288,7 +289,8 @@ fn build_source(
     int: bool,
     release: &str,
 ) -> Result<convert::Output, String> {
-    let dir = std::env::temp_dir().join(format!("jct-convert-src-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-src-{name}-{}", std::process::id()));
     let file = dir.join("t").join(format!("{name}.java"));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, source).unwrap();
@@ -365,7 +367,8 @@ fn reference_sources_compiled_here_convert_like_oracle() {
         &Options::new("com.example.lib", aid("F0000000014C"), (1, 0)),
     )
     .unwrap();
-    let exp_dir = std::env::temp_dir().join(format!("jct-convert-exp-{}", std::process::id()));
+    let exp_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-exp-{}", std::process::id()));
     std::fs::create_dir_all(&exp_dir).unwrap();
     std::fs::write(
         exp_dir.join("lib.exp"),
@@ -617,7 +620,8 @@ fn code_over_64_kib_needs_the_extended_format() {
         "{e}"
     );
 
-    let dir = std::env::temp_dir().join(format!("jct-convert-big-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-big-{}", std::process::id()));
     let file = dir.join("t").join("Big.java");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &src).unwrap();
@@ -697,7 +701,8 @@ fn a_descriptor_over_64_kib_needs_the_extended_format() {
         }
         src.push_str("}\n");
     }
-    let dir = std::env::temp_dir().join(format!("jct-convert-desc-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-desc-{}", std::process::id()));
     let file = dir.join("t").join("C0.java");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &src).unwrap();
@@ -758,7 +763,8 @@ fn over_255_handlers_need_the_extended_format() {
         src.push_str("        return a;\n    }\n");
     }
     src.push_str("}\n");
-    let dir = std::env::temp_dir().join(format!("jct-convert-handlers-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-handlers-{}", std::process::id()));
     let file = dir.join("t").join("H.java");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &src).unwrap();
@@ -805,7 +811,8 @@ fn a_private_package_goes_into_the_same_extended_cap() {
     if !have_javac() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("jct-convert-multi-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("jct-convert-multi-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let write = |path: &str, text: &str| {
         let f = dir.join(path);

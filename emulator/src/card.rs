@@ -36,6 +36,9 @@ pub enum CardError {
     Profile(String),
     #[error("drawing the card's serial number: {0}")]
     Rng(String),
+    /// Keeping a DAP, token or receipt key in the card's state failed.
+    #[error("keeping the key: {0}")]
+    Keys(String),
 }
 
 /// What is selected on a logical channel.
@@ -229,11 +232,10 @@ pub struct Card {
     pub(crate) rng: Box<dyn ChallengeSource + Send>,
     power: Option<Volatile>,
     note: Option<String>,
-    /// The ISD's DAP verification, when the emulator was started with a
-    /// DAP key: configuration of this run, not part of the state file (the
-    /// key is given again at each start, like the emulator's other options).
+    /// The ISD's DAP verification: the keys of `state.authorities`, parsed
+    /// once (they change only through [`Card::set_dap`]).
     pub(crate) dap: Option<crate::dap::DapPolicy>,
-    /// Delegated management (tokens and receipts), likewise per run.
+    /// Delegated management (tokens and receipts), likewise.
     pub(crate) delegated: Option<crate::dap::DelegatedPolicy>,
 }
 
@@ -286,20 +288,27 @@ impl Card {
         rng: Box<dyn ChallengeSource + Send>,
     ) -> Result<Card, CardError> {
         match store.load()? {
-            Some(mut state) => Ok(Card {
-                state: {
-                    state.heap.after_load();
-                    state
-                },
-                jcvm: Jcvm::default(),
-                store: Some(store),
-                rng,
-                power: None,
-                note: None,
-                dap: None,
-                delegated: None,
+            Some(mut state) => {
+                // validate() (in load) has parsed these keys already.
+                let corrupt = |detail: String| StoreError::Corrupt {
+                    path: store.path().to_path_buf(),
+                    detail,
+                };
+                let dap = state.authorities.dap_policy().map_err(corrupt)?;
+                let delegated = state.authorities.delegated_policy().map_err(corrupt)?;
+                state.heap.after_load();
+                Ok(Card {
+                    state,
+                    jcvm: Jcvm::default(),
+                    store: Some(store),
+                    rng,
+                    power: None,
+                    note: None,
+                    dap,
+                    delegated,
+                }
+                .sharing_rng())
             }
-            .sharing_rng()),
             None => {
                 let card = Card::create(profile, keys, rng, Some(store))?;
                 card.save()?;
@@ -367,15 +376,55 @@ impl Card {
     /// Gives the ISD the DAP Verification privilege with `policy`'s key
     /// (or Mandated DAP Verification): from now on every load file needs a
     /// DAP block for the ISD whose signature verifies (see [`crate::dap`]).
-    pub fn set_dap(&mut self, policy: Option<crate::dap::DapPolicy>) {
+    /// `None` takes the privilege away. The card keeps the key (the public
+    /// half of an RSA or ECC one) in its state.
+    pub fn set_dap(&mut self, policy: Option<crate::dap::DapPolicy>) -> Result<(), CardError> {
+        let mut next = self.state.clone();
+        next.authorities
+            .set_dap(policy.as_ref())
+            .map_err(CardError::Keys)?;
+        self.commit(next).map_err(|f| CardError::Keys(f.why))?;
         self.dap = policy;
+        Ok(())
     }
 
     /// Makes the ISD verify delegated management tokens (INSTALL [for
-    /// load], [for install], DELETE) and
-    /// confirm with receipts (see [`crate::dap::DelegatedPolicy`]).
-    pub fn set_delegated(&mut self, policy: Option<crate::dap::DelegatedPolicy>) {
+    /// load], [for install], DELETE) and confirm with receipts (see
+    /// [`crate::dap::DelegatedPolicy`]); `None` ends it. The card keeps the
+    /// keys in its state; the confirmation counter goes on either way.
+    pub fn set_delegated(
+        &mut self,
+        policy: Option<crate::dap::DelegatedPolicy>,
+    ) -> Result<(), CardError> {
+        let mut next = self.state.clone();
+        next.authorities
+            .set_delegated(policy.as_ref())
+            .map_err(CardError::Keys)?;
+        self.commit(next).map_err(|f| CardError::Keys(f.why))?;
         self.delegated = policy;
+        Ok(())
+    }
+
+    /// Commits `next`, the state after a card content management command
+    /// that delegated management confirms (the last LOAD, INSTALL, DELETE):
+    /// under delegated management the confirmation counter is incremented
+    /// in the same commit and the confirmation returned; otherwise the
+    /// single 00 byte. The confirmation is made before the commit, so a
+    /// failure leaves the card as it was.
+    pub(crate) fn commit_confirmed(
+        &mut self,
+        mut next: CardState,
+        what: gp::token::Receipt<'_>,
+    ) -> crate::sw::Outcome {
+        let Some(policy) = &self.delegated else {
+            self.commit(next)?;
+            return Ok(crate::sw::Reply::no_receipt());
+        };
+        let counter = next.authorities.confirmations.wrapping_add(1);
+        next.authorities.confirmations = counter;
+        let confirmation = policy.confirmation(what, counter, &next.serial)?;
+        self.commit(next)?;
+        Ok(crate::sw::Reply::data(confirmation))
     }
 
     /// The persistent state, read-only.

@@ -151,6 +151,10 @@ pub struct CardState {
     /// SCP11 keys, certificates and OCE CA keys; none on older state files.
     #[serde(default, skip_serializing_if = "crate::scp11::Scp11Store::is_empty")]
     pub scp11: crate::scp11::Scp11Store,
+    /// The DAP, token and receipt keys and the confirmation counter; none
+    /// on older state files.
+    #[serde(default, skip_serializing_if = "crate::dap::Authorities::is_empty")]
+    pub authorities: crate::dap::Authorities,
 }
 
 impl CardState {
@@ -166,6 +170,7 @@ impl CardState {
             heap: Heap::default(),
             cvm: Default::default(),
             scp11: Default::default(),
+            authorities: Default::default(),
         }
     }
 
@@ -218,6 +223,8 @@ impl CardState {
             }
         }
         self.heap.validate().map_err(|e| format!("heap: {e}"))?;
+        self.authorities.dap_policy()?;
+        self.authorities.delegated_policy()?;
         Ok(())
     }
 

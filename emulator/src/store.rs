@@ -321,6 +321,7 @@ fn entries(
         heap: Heap::default(),
         cvm: card.cvm.clone(),
         scp11: card.scp11.clone(),
+        authorities: card.authorities.clone(),
     };
     out.insert("card".to_string(), to_json("card", &rest)?);
     out.insert(

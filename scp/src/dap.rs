@@ -212,6 +212,30 @@ impl DapKey {
         }
     }
 
+    /// What a verifier keeps of this key, as text [`DapKey::parse`] reads
+    /// back into a key that verifies exactly as this one does: the secret in
+    /// hex for DES and AES; for RSA the public key (SubjectPublicKeyInfo
+    /// DER, hex) and for ECC the uncompressed SEC1 point (hex), so that a
+    /// card that stores its verification key never stores a private key.
+    pub fn verifying_material(&self) -> Result<Zeroizing<String>, DapError> {
+        use rsa::pkcs8::EncodePublicKey;
+        let rsa_der = |k: &RsaPublicKey| {
+            k.to_public_key_der()
+                .map(|d| Zeroizing::new(hex::encode_upper(d.as_bytes())))
+                .map_err(|e| DapError::Key(format!("RSA public key DER: {e}")))
+        };
+        let point = |k: &p256::ecdsa::VerifyingKey| {
+            Zeroizing::new(hex::encode_upper(k.to_sec1_point(false).as_bytes()))
+        };
+        match self {
+            DapKey::Des(k) | DapKey::Aes(k) => Ok(Zeroizing::new(hex::encode_upper(&**k))),
+            DapKey::RsaPrivate(k) => rsa_der(&k.to_public_key()),
+            DapKey::RsaPublic(k) => rsa_der(k),
+            DapKey::EccPrivate(k) => Ok(point(k.verifying_key())),
+            DapKey::EccPublic(k) => Ok(point(k)),
+        }
+    }
+
     /// The Load File Data Block signature over `hash`.
     pub fn sign(&self, hash: &[u8]) -> Result<Vec<u8>, DapError> {
         check_hash(hash)?;
@@ -329,6 +353,46 @@ mod tests {
 
     fn h(s: &str) -> Vec<u8> {
         hex::decode(s).unwrap()
+    }
+
+    #[test]
+    fn verifying_material_reads_back_as_a_key_that_verifies_alike() {
+        let hash = h(SHA256);
+        for (ty, material) in [
+            (DapType::Des, KEY),
+            (DapType::Aes, KEY),
+            (DapType::Rsa, RSA_PEM),
+            (DapType::Ecc, P256_PEM),
+        ] {
+            let key = DapKey::parse(ty, material).unwrap();
+            let kept = DapKey::parse(ty, &key.verifying_material().unwrap()).unwrap();
+            assert_eq!(kept.key_type(), ty);
+            let signature = key.sign(&hash).unwrap();
+            kept.verify(&hash, &signature).unwrap();
+            let mut bad = signature.clone();
+            bad[0] ^= 1;
+            assert!(kept.verify(&hash, &bad).is_err(), "{ty}");
+            if matches!(ty, DapType::Rsa | DapType::Ecc) {
+                // Only the public half is kept: it cannot sign.
+                assert!(kept.sign(&hash).is_err(), "{ty}");
+            }
+        }
+        let public = DapKey::parse(DapType::Ecc, P256_PUB_PEM).unwrap();
+        assert_eq!(
+            public.verifying_material().unwrap(),
+            DapKey::parse(DapType::Ecc, P256_PEM)
+                .unwrap()
+                .verifying_material()
+                .unwrap()
+        );
+        let public = DapKey::parse(DapType::Rsa, RSA_PUB_PEM).unwrap();
+        assert_eq!(
+            public.verifying_material().unwrap(),
+            DapKey::parse(DapType::Rsa, RSA_PEM)
+                .unwrap()
+                .verifying_material()
+                .unwrap()
+        );
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub fn available() -> bool {
 fn runner_build() -> &'static Path {
     static BUILD: OnceLock<PathBuf> = OnceLock::new();
     BUILD.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("jct-jcardsim-runner-{}", std::process::id()));
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("jct-jcardsim-runner-{}", std::process::id()));
         let status = Command::new("javac")
             .args(["-nowarn", "-source", "8", "-target", "8", "-cp"])
             .arg(jar())

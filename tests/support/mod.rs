@@ -2,6 +2,8 @@
 //! binary to reach with `--emu`, stopped when dropped.
 #![allow(dead_code)]
 
+#[path = "emu_process.rs"]
+pub mod emu_process;
 #[path = "java.rs"]
 pub mod java;
 #[path = "jcardsim.rs"]

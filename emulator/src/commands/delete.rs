@@ -59,14 +59,7 @@ pub fn delete(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome 
                 ));
             }
         }
-        let reply = delete_aid(card, aid, related)?;
-        let serial = card.state.serial.clone();
-        return match card.delegated.as_mut() {
-            Some(policy) => Ok(Reply::data(
-                policy.confirm(gp::token::Receipt::Delete { aid }, &serial)?,
-            )),
-            None => Ok(reply),
-        };
+        return delete_aid(card, aid, related);
     }
     if let Some(kvn) = value(0xD2) {
         return delete_key_set(card, kvn, value(0xD0));
@@ -118,8 +111,7 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         next.heap.forget_applet(aid);
         next.heap.dirty = false;
         card.jcvm.invalidate();
-        card.commit(next)?;
-        return Ok(Reply::no_receipt());
+        return card.commit_confirmed(next, gp::token::Receipt::Delete { aid });
     }
     let state = &card.state;
     if let Some(package) = state.package(aid) {
@@ -169,8 +161,7 @@ fn delete_aid(card: &mut Card, aid: &[u8], related: bool) -> Outcome {
         next.heap.forget_package(aid);
         next.heap.dirty = false;
         card.jcvm.invalidate();
-        card.commit(next)?;
-        return Ok(Reply::no_receipt());
+        return card.commit_confirmed(next, gp::token::Receipt::Delete { aid });
     }
     let rom = state
         .profile

@@ -151,20 +151,16 @@ pub fn load(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
                 ));
             }
             next.heap.dirty = false;
-            card.commit(next).inspect_err(|_| card.jcvm.invalidate())?;
             // Under delegated management INSTALL [for load] had a verified
             // token: the last LOAD's response confirms the load.
-            let serial = card.state.serial.clone();
-            match card.delegated.as_mut() {
-                Some(policy) => Ok(Reply::data(policy.confirm(
-                    gp::token::Receipt::Load {
-                        load_file: &request.aid,
-                        security_domain: &request.security_domain,
-                    },
-                    &serial,
-                )?)),
-                None => Ok(Reply::no_receipt()),
-            }
+            card.commit_confirmed(
+                next,
+                gp::token::Receipt::Load {
+                    load_file: &request.aid,
+                    security_domain: &request.security_domain,
+                },
+            )
+            .inspect_err(|_| card.jcvm.invalidate())
         }
     }
 }
@@ -286,18 +282,14 @@ fn for_install(card: &mut Card, cmd: &CommandApdu, selectable: bool) -> Outcome 
     let (load_file, application) = (instance.load_file.clone(), instance.aid.clone());
     next.instances.push(instance);
     next.heap.dirty = false;
-    card.commit(next).inspect_err(|_| card.jcvm.invalidate())?;
-    let serial = card.state.serial.clone();
-    match card.delegated.as_mut() {
-        Some(policy) => Ok(Reply::data(policy.confirm(
-            gp::token::Receipt::Install {
-                load_file: &load_file,
-                application: &application,
-            },
-            &serial,
-        )?)),
-        None => Ok(Reply::no_receipt()),
-    }
+    card.commit_confirmed(
+        next,
+        gp::token::Receipt::Install {
+            load_file: &load_file,
+            application: &application,
+        },
+    )
+    .inspect_err(|_| card.jcvm.invalidate())
 }
 
 /// The install parameters field: TLVs among which C9 (application specific
