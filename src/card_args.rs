@@ -636,3 +636,49 @@ pub fn progress_bar(len: u64, what: &str) -> Option<indicatif::ProgressBar> {
     pb.set_message(what.to_string());
     Some(pb)
 }
+
+// The system specific install parameters (tag EF) of one INSTALL [for
+// install]: shared by `jct install` and `jct token install`, since an
+// install token signs the very parameters the INSTALL carries.
+#[derive(Args, Debug, Default)]
+pub struct SystemArgs {
+    /// Volatile memory quota of the instance in bytes: system specific
+    /// parameter C7 in tag EF (GP 2.3.1 table 11-49).
+    #[arg(long, value_name = "N")]
+    pub volatile_memory: Option<u32>,
+    /// Non-volatile memory quota of the instance in bytes: C8 in EF.
+    #[arg(long, value_name = "N")]
+    pub nonvolatile_memory: Option<u32>,
+    /// More system specific parameters, the raw content of tag EF in
+    /// hex (BER-TLV, e.g. a card's proprietary tags); the options above
+    /// add theirs after it, and may not repeat a tag in it.
+    #[arg(long, value_name = "HEX")]
+    pub system_params: Option<String>,
+    /// Toolkit application parameters (hex), tag CA in EF: the SIM file
+    /// access and toolkit parameters of ETSI TS 102 226 for UICC cards.
+    #[arg(long, value_name = "HEX")]
+    pub toolkit_params: Option<String>,
+}
+
+impl SystemArgs {
+    /// The EF content these options ask for (no code space: that is
+    /// INSTALL [for load]'s).
+    pub fn to_system(&self) -> Result<gp::install::SystemParameters> {
+        Ok(gp::install::SystemParameters {
+            volatile: self.volatile_memory,
+            non_volatile: self.nonvolatile_memory,
+            toolkit: self
+                .toolkit_params
+                .as_deref()
+                .map(|p| parse_hex(p, "--toolkit-params"))
+                .transpose()?,
+            other: self
+                .system_params
+                .as_deref()
+                .map(|p| parse_hex(p, "--system-params"))
+                .transpose()?
+                .unwrap_or_default(),
+            code_space: None,
+        })
+    }
+}

@@ -86,22 +86,8 @@ pub enum CardCommand {
         /// handed to the applet's install(). `--params` is the old name.
         #[arg(long = "params-c9", visible_alias = "params", value_name = "HEX")]
         params: Option<String>,
-        /// Volatile memory quota of the instance in bytes: system specific
-        /// parameter C7 in tag EF (GP 2.3.1 table 11-49).
-        #[arg(long, value_name = "N")]
-        volatile_memory: Option<u32>,
-        /// Non-volatile memory quota of the instance in bytes: C8 in EF.
-        #[arg(long, value_name = "N")]
-        nonvolatile_memory: Option<u32>,
-        /// More system specific parameters, the raw content of tag EF in
-        /// hex (BER-TLV, e.g. a card's proprietary tags); the options above
-        /// add theirs after it, and may not repeat a tag in it.
-        #[arg(long, value_name = "HEX")]
-        system_params: Option<String>,
-        /// Toolkit application parameters (hex), tag CA in EF: the SIM file
-        /// access and toolkit parameters of ETSI TS 102 226 for UICC cards.
-        #[arg(long, value_name = "HEX")]
-        toolkit_params: Option<String>,
+        #[command(flatten)]
+        system: crate::card_args::SystemArgs,
         /// INSTALL [for install] alone (P1 04): the instance stays INSTALLED,
         /// not selectable, until `jct make-selectable AID`.
         #[arg(long)]
@@ -129,7 +115,14 @@ pub enum CardCommand {
         /// Privileges: names separated by commas (e.g. CardReset) or hex.
         #[arg(long, value_name = "LIST")]
         privs: Option<String>,
-        /// Print JSON.
+        /// A make selectable token made by `jct token make-selectable`, for
+        /// a card whose security domain performs delegated management.
+        #[arg(long, value_name = "TOKENFILE")]
+        token: Option<PathBuf>,
+        /// Check the card's receipt with this key (des:HEX or aes:HEX).
+        #[arg(long, value_name = "TYPE:FILE|HEX", requires = "token")]
+        receipt_key: Option<String>,
+        /// Print JSON (with --token, the confirmation too).
         #[arg(long)]
         json: bool,
     },
@@ -501,10 +494,7 @@ fn run_command(cmd: CardCommand) -> Result<()> {
             instance,
             privs,
             params,
-            volatile_memory,
-            nonvolatile_memory,
-            system_params,
-            toolkit_params,
+            system,
             no_make_selectable,
             default,
             no_load,
@@ -533,20 +523,7 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                     .map(|p| parse_hex(p, "--params-c9"))
                     .transpose()?
                     .unwrap_or_default(),
-                system: SystemParameters {
-                    volatile: volatile_memory,
-                    non_volatile: nonvolatile_memory,
-                    toolkit: toolkit_params
-                        .as_deref()
-                        .map(|p| parse_hex(p, "--toolkit-params"))
-                        .transpose()?,
-                    other: system_params
-                        .as_deref()
-                        .map(|p| parse_hex(p, "--system-params"))
-                        .transpose()?
-                        .unwrap_or_default(),
-                    code_space: None,
-                },
+                system: system.to_system()?,
                 install_only: no_make_selectable,
                 token: Vec::new(),
             };
@@ -643,6 +620,8 @@ fn run_command(cmd: CardCommand) -> Result<()> {
             opts,
             aid,
             privs,
+            token,
+            receipt_key,
             json,
         } => {
             let aid = parse_aid(&aid, "AID")?;
@@ -650,17 +629,30 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                 Some(p) => Privileges::parse_list(p).map_err(anyhow::Error::msg)?,
                 None => Privileges::default(),
             };
+            let token = token
+                .as_deref()
+                .map(|p| crate::cmd_dap::read_token(p, "make-selectable", &aid))
+                .transpose()?
+                .unwrap_or_default();
+            let receipt_key = receipt_key
+                .as_deref()
+                .map(|k| crate::cmd_dap::receipt_key(k, "--receipt-key"))
+                .transpose()?;
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
-            s.client.make_selectable(&aid, privileges)?;
+            s.client.make_selectable(&aid, privileges, &token)?;
+            let tokens = confirmations(&mut s.client, receipt_key.as_ref())?;
             if json {
-                print_json(&serde_json::json!({
+                let mut out = serde_json::json!({
                     "ok": true,
                     "aid": hex::encode_upper(&aid),
                     "life_cycle": "SELECTABLE",
                     "privileges": privileges.names(),
-                }))?;
+                });
+                add_confirmations(&mut out, &tokens);
+                print_json(&out)?;
             } else {
                 note!("{} is SELECTABLE", hex::encode_upper(&aid));
+                note_confirmations(&tokens);
             }
             Ok(())
         }
@@ -1092,23 +1084,28 @@ fn print_outcome(
         for line in report_text(report).lines() {
             note!("{line}");
         }
-        for c in &tokens.list {
-            if let Some(conf) = &c.confirmation {
-                note!(
-                    "{} confirmation {}: receipt {}{}",
-                    c.command,
-                    conf.counter,
-                    hex::encode_upper(&conf.receipt),
-                    if tokens.verified == Some(true) {
-                        " (verified)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-        }
+        note_confirmations(tokens);
     }
     Ok(())
+}
+
+/// One line per confirmation on stderr.
+fn note_confirmations(tokens: &Tokens) {
+    for c in &tokens.list {
+        if let Some(conf) = &c.confirmation {
+            note!(
+                "{} confirmation {}: receipt {}{}",
+                c.command,
+                conf.counter,
+                hex::encode_upper(&conf.receipt),
+                if tokens.verified == Some(true) {
+                    " (verified)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
 }
 
 /// The confirmations of the commands sent with tokens, and whether their
@@ -1144,7 +1141,11 @@ fn confirmations(
             anyhow::bail!(
                 "the {} of {} went through but the card returned no confirmation to check with --receipt-key",
                 c.command,
-                hex::encode_upper(&c.load_file)
+                hex::encode_upper(if c.load_file.is_empty() {
+                    &c.target
+                } else {
+                    &c.load_file
+                })
             );
         };
         scp::token::verify_receipt(key, &data, &conf.receipt).with_context(|| {

@@ -141,8 +141,7 @@ fn sign(args: &SignArgs) -> Result<()> {
     };
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');
-    std::fs::write(&args.output, &text)
-        .with_context(|| format!("writing the DAP file {}", args.output.display()))?;
+    crate::fsutil::write_atomic(&args.output, text.as_bytes()).context("the DAP file")?;
     if args.json {
         crate::out::line(format_args!("{}", text.trim_end()))?;
     } else {
@@ -183,6 +182,30 @@ pub enum TokenCommand {
     ///
     /// Example: jct token install --key issuer.pem applet.cap --instance F0000000010101 -o install.token
     Install(TokenInstallArgs),
+    /// A make selectable token: the card issuer's signature over INSTALL
+    /// [for make selectable] of an installed instance (`jct make-selectable
+    /// AID --token`), with the privileges that command gives.
+    ///
+    /// Example: jct token make-selectable --key issuer.pem F0000000010101 -o selectable.token
+    MakeSelectable(TokenMakeSelectableArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct TokenMakeSelectableArgs {
+    /// The issuer's token key (RSA or P-256 private key, PEM or hex DER).
+    #[arg(long, value_name = "FILE|HEX")]
+    pub key: String,
+    /// The key's type.
+    #[arg(long = "type", value_enum, default_value = "rsa")]
+    pub key_type: TypeArg,
+    /// The instance AID.
+    pub aid: String,
+    /// Privileges (as `jct make-selectable --privs`).
+    #[arg(long, value_name = "LIST")]
+    pub privs: Option<String>,
+    /// Where to write the token file.
+    #[arg(short = 'o', long, value_name = "TOKENFILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -248,6 +271,10 @@ pub struct TokenInstallArgs {
     /// Applet specific install parameters in C9 (as `jct install --params-c9`).
     #[arg(long = "params-c9", value_name = "HEX")]
     pub params: Option<String>,
+    /// The memory quotas, toolkit and other system parameters (EF), as
+    /// `jct install` gets them: the token signs them.
+    #[command(flatten)]
+    pub system: crate::card_args::SystemArgs,
     /// For INSTALL [for install] alone (as `jct install --no-make-selectable`).
     #[arg(long)]
     pub no_make_selectable: bool,
@@ -298,6 +325,7 @@ pub fn run_token(cmd: TokenCommand) -> Result<()> {
         TokenCommand::Delete(args) => token_delete(&args),
         TokenCommand::Load(args) => token_load(&args),
         TokenCommand::Install(args) => token_install(&args),
+        TokenCommand::MakeSelectable(args) => token_make_selectable(&args),
     }
 }
 
@@ -325,8 +353,7 @@ fn write_token(
     };
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');
-    std::fs::write(output, text)
-        .with_context(|| format!("writing the token file {}", output.display()))?;
+    crate::fsutil::write_atomic(output, text.as_bytes()).context("the token file")?;
     crate::out::line(format_args!(
         "{command} token for {} ({} bytes) -> {}",
         file.aid,
@@ -414,6 +441,7 @@ fn token_install(args: &TokenInstallArgs) -> Result<()> {
                 instance,
                 privileges,
                 parameters,
+                system: args.system.to_system()?,
                 install_only: args.no_make_selectable,
                 ..Default::default()
             };
@@ -435,7 +463,7 @@ fn token_install(args: &TokenInstallArgs) -> Result<()> {
             privileges,
             parameters: gp::install::InstallForInstall::install_parameters(
                 &parameters,
-                &gp::install::SystemParameters::default(),
+                &args.system.to_system()?,
             )?,
             token: Vec::new(),
         },
@@ -447,6 +475,29 @@ fn token_install(args: &TokenInstallArgs) -> Result<()> {
         args.key_type,
         "install",
         &v.application_aid,
+        &signed,
+        &args.output,
+    )
+}
+
+fn token_make_selectable(args: &TokenMakeSelectableArgs) -> Result<()> {
+    let aid = parse_aid(&args.aid, "AID")?;
+    let privileges = match &args.privs {
+        Some(p) => gp::Privileges::parse_list(p).map_err(anyhow::Error::msg)?,
+        None => gp::Privileges::default(),
+    };
+    // The very command `jct make-selectable` sends, without its token.
+    let plan = loader::plan::make_selectable(&aid, privileges, &[])?;
+    let [step] = plan.steps.as_slice() else {
+        anyhow::bail!("INSTALL [for make selectable] is one command");
+    };
+    let v = gp::install::InstallForInstall::parse(step.command.data())?;
+    let signed = gp::token::install_token_data(step.command.p1(), step.command.p2(), &v)?;
+    write_token(
+        &args.key,
+        args.key_type,
+        "make-selectable",
+        &aid,
         &signed,
         &args.output,
     )
@@ -470,8 +521,7 @@ fn token_delete(args: &TokenDeleteArgs) -> Result<()> {
     };
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');
-    std::fs::write(&args.output, text)
-        .with_context(|| format!("writing the token file {}", args.output.display()))?;
+    crate::fsutil::write_atomic(&args.output, text.as_bytes()).context("the token file")?;
     crate::out::line(format_args!(
         "delete token for {} ({} bytes) -> {}",
         file.aid,

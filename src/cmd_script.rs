@@ -269,8 +269,7 @@ pub fn run(cmd: ScriptCommand) -> Result<()> {
                     packet,
                     responses: report.responses.clone(),
                 };
-                std::fs::write(&path, serde_json::to_vec_pretty(&log)?)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                crate::fsutil::write_atomic(&path, &serde_json::to_vec_pretty(&log)?)?;
             }
             if json {
                 crate::out::line(format_args!("{}", serde_json::to_string_pretty(&report)?))?;
@@ -338,8 +337,7 @@ fn keygen(out: &Path) -> Result<()> {
     let private = PathBuf::from(format!("{}.key", out.display()));
     let public = PathBuf::from(format!("{}.pub", out.display()));
     crate::script_tls::write_private(&private, &signer.to_file_bytes())?;
-    std::fs::write(&public, signer.verifier().to_file_bytes())
-        .with_context(|| format!("cannot write {}", public.display()))?;
+    crate::fsutil::write_atomic(&public, &signer.verifier().to_file_bytes())?;
     note!(
         "wrote {} (keep it secret) and {} (key id {})",
         private.display(),
@@ -466,8 +464,7 @@ fn build(cards: &Path, out: &Path, content: &ContentArgs, keys: &KeyArgs) -> Res
             name = format!("{name}-{}", n + 1);
         }
         let path = out.join(format!("{name}.json"));
-        std::fs::write(&path, packet.to_bytes()?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        crate::fsutil::write_atomic(&path, &packet.to_bytes()?)?;
         crate::out::line(format_args!("{}", path.display()))?;
     }
     note!("built {} scripts in {}", records.len(), out.display());

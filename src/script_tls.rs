@@ -46,8 +46,8 @@ pub fn make_certs(out: &Path, names: &[String]) -> Result<()> {
         .distinguished_name
         .push(rcgen::DnType::CommonName, "jct script serve");
     let server = params.signed_by(&server_key, &ca)?;
-    std::fs::write(out.join("ca.pem"), ca.pem())?;
-    std::fs::write(out.join("server.pem"), server.pem())?;
+    crate::fsutil::write_atomic(&out.join("ca.pem"), ca.pem().as_bytes())?;
+    crate::fsutil::write_atomic(&out.join("server.pem"), server.pem().as_bytes())?;
     write_private(
         &out.join("server.key"),
         server_key.serialize_pem().as_bytes(),

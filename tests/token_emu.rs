@@ -385,3 +385,144 @@ fn a_wrong_receipt_key_is_reported_for_a_load() {
     assert!(!o.status.success());
     assert!(err.contains("load receipt"), "{err}");
 }
+
+/// The life cycle `jct list --json` shows for `aid`.
+fn life_cycle(emu: &Emu, aid: &str) -> Option<u64> {
+    let o = emu.jct(&["list", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    list["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["aid"] == aid)
+        .and_then(|a| a["life_cycle"].as_u64())
+}
+
+#[test]
+fn make_selectable_alone_needs_its_own_token() {
+    let emu = emu();
+    let dir = tempfile::tempdir().unwrap();
+    let install = dir.path().join("install.token");
+    make_token(
+        &[
+            "install",
+            &hello(),
+            "--instance",
+            INSTANCE,
+            "--no-make-selectable",
+        ],
+        &install,
+    );
+    let o = emu
+        .jct(&[
+            "install",
+            "--no-load",
+            &hello(),
+            "--instance",
+            INSTANCE,
+            "--no-make-selectable",
+            "--token",
+            install.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(life_cycle(&emu, INSTANCE), Some(0x03));
+
+    let good = dir.path().join("selectable.token");
+    make_token(&["make-selectable", INSTANCE], &good);
+    let bad = dir.path().join("bad.token");
+    corrupt(&good, &bad);
+    // Signed over other privileges: not this command.
+    let privs = dir.path().join("privs.token");
+    make_token(
+        &["make-selectable", INSTANCE, "--privs", "CardReset"],
+        &privs,
+    );
+    let selectable = |extra: &[&str]| {
+        let mut args = vec!["make-selectable", INSTANCE];
+        args.extend_from_slice(extra);
+        emu.jct(&args).output().unwrap()
+    };
+    for (extra, sw) in [
+        (vec![], "6985"),
+        (vec!["--token", bad.to_str().unwrap()], "6A80"),
+        (vec!["--token", privs.to_str().unwrap()], "6A80"),
+    ] {
+        let o = selectable(&extra);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && err.contains(sw), "{extra:?}: {err}");
+        assert_eq!(life_cycle(&emu, INSTANCE), Some(0x03), "{extra:?}");
+    }
+    // A token for the install is no token for make selectable.
+    let o = selectable(&["--token", install.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("make-selectable"),
+        "{err}"
+    );
+
+    let receipt_key = format!("aes:{RECEIPT_KEY}");
+    let o = selectable(&[
+        "--token",
+        good.to_str().unwrap(),
+        "--receipt-key",
+        &receipt_key,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["receipt_verified"], true);
+    let c = &json["confirmations"][0];
+    assert_eq!(c["command"], "make-selectable");
+    assert_eq!(c["target"], INSTANCE);
+    // load (1), install (2), make selectable (3).
+    assert_eq!(c["confirmation"]["counter"], 3);
+    assert_eq!(life_cycle(&emu, INSTANCE), Some(0x07));
+}
+
+#[test]
+fn install_tokens_cover_the_system_parameters() {
+    let emu = emu();
+    let dir = tempfile::tempdir().unwrap();
+    let quota = ["--volatile-memory", "256", "--nonvolatile-memory", "4096"];
+    let good = dir.path().join("quota.token");
+    let h = hello();
+    let mut args = vec!["install", &h, "--instance", INSTANCE];
+    args.extend_from_slice(&quota);
+    make_token(&args, &good);
+    let install = |extra: &[&str]| {
+        let h = hello();
+        let mut args = vec!["install", "--no-load", &h, "--instance", INSTANCE];
+        args.extend_from_slice(extra);
+        emu.jct(&args).output().unwrap()
+    };
+    let token = ["--token", good.to_str().unwrap()];
+    // The same token with another quota, or none: not the signed command.
+    for other in [
+        &["--volatile-memory", "512", "--nonvolatile-memory", "4096"][..],
+        &[][..],
+    ] {
+        let o = install(&[&token[..], other].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("6A80"),
+            "{other:?}: {err}"
+        );
+        assert!(!emu.list().contains(INSTANCE));
+    }
+    let receipt_key = format!("aes:{RECEIPT_KEY}");
+    let o = install(
+        &[
+            &token[..],
+            &quota[..],
+            &["--receipt-key", &receipt_key, "--json"],
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["receipt_verified"], true);
+    assert!(emu.list().contains(INSTANCE));
+}

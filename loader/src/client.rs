@@ -186,10 +186,12 @@ pub struct GpClient {
 /// its receipt is over, so the issuer can check it with the receipt key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenConfirmation {
-    /// "load" (the last LOAD's response) or "install" (INSTALL [for install]'s).
+    /// "load" (the last LOAD's response), "install" (INSTALL [for
+    /// install]'s) or "make-selectable" (INSTALL [for make selectable]'s).
     pub command: &'static str,
     pub load_file: Vec<u8>,
-    /// The security domain (load) or the new application (install).
+    /// The security domain (load) or the application (install, make
+    /// selectable).
     pub target: Vec<u8>,
     pub confirmation: Option<gp::token::Confirmation>,
 }
@@ -932,8 +934,24 @@ impl GpClient {
         &mut self,
         instance: &[u8],
         privileges: gp::Privileges,
+        token: &[u8],
     ) -> Result<(), GpError> {
-        self.run(&plan::make_selectable(instance, privileges)?, &mut |_| {})?;
+        let outcomes = self.run(
+            &plan::make_selectable(instance, privileges, token)?,
+            &mut |_| {},
+        )?;
+        if !token.is_empty() {
+            let data = outcomes.last().map(|o| o.data.clone()).unwrap_or_default();
+            let confirmation = confirmation_of("the make selectable", &data)?;
+            // The receipt is over the AIDs the command carries: no load
+            // file AID, the application.
+            self.confirmations.push(TokenConfirmation {
+                command: "make-selectable",
+                load_file: Vec::new(),
+                target: instance.to_vec(),
+                confirmation,
+            });
+        }
         Ok(())
     }
 

@@ -372,7 +372,11 @@ pub fn install(cap: &Cap, options: &InstallOptions) -> Result<Plan, PlanError> {
 /// instance left INSTALLED by an INSTALL [for install] alone: the load
 /// file, module, install parameters and token fields are empty, the
 /// privileges are the instance's (GP lets this command set them).
-pub fn make_selectable(instance: &[u8], privileges: Privileges) -> Result<Plan, PlanError> {
+pub fn make_selectable(
+    instance: &[u8],
+    privileges: Privileges,
+    token: &[u8],
+) -> Result<Plan, PlanError> {
     if !(5..=16).contains(&instance.len()) {
         return Err(PlanError::Invalid(format!(
             "instance AID {} has {} bytes; an AID has 5 to 16",
@@ -383,6 +387,7 @@ pub fn make_selectable(instance: &[u8], privileges: Privileges) -> Result<Plan, 
     let v = InstallForInstall {
         application_aid: instance.to_vec(),
         privileges,
+        token: token.to_vec(),
         ..InstallForInstall::default()
     };
     Ok(Plan {
@@ -598,7 +603,7 @@ mod tests {
     #[test]
     fn make_selectable_and_install_only_encodings() {
         let aid = hex::decode("F0000000010101").unwrap();
-        let plan = make_selectable(&aid, Privileges::default()).unwrap();
+        let plan = make_selectable(&aid, Privileges::default(), &[]).unwrap();
         assert_eq!(
             hex::encode_upper(plan.steps[0].command.to_bytes()),
             // Empty load file and module, the instance, privileges 00,
@@ -606,7 +611,7 @@ mod tests {
             "80E608000E000007F00000000101010100000000"
         );
         assert_eq!(plan.steps[0].kind, CommandKind::InstallForMakeSelectable);
-        assert!(make_selectable(&aid[..3], Privileges::default()).is_err());
+        assert!(make_selectable(&aid[..3], Privileges::default(), &[]).is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn install(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome
         p1::FOR_LOAD => for_load(card, ctx, cmd),
         p1::FOR_INSTALL => for_install(card, cmd, false),
         p1::FOR_INSTALL_AND_MAKE_SELECTABLE => for_install(card, cmd, true),
-        p1::FOR_MAKE_SELECTABLE => make_selectable(card, cmd.data()),
+        p1::FOR_MAKE_SELECTABLE => make_selectable(card, cmd),
         p1::FOR_EXTRADITION => crate::commands::ssd::extradite(card, ctx, cmd.data()),
         p1::FOR_PERSONALIZATION => {
             crate::commands::store_data::for_personalization(card, ctx, cmd.data())
@@ -346,8 +346,18 @@ fn describe_quota(q: MemoryQuota) -> String {
     .join(", ")
 }
 
-fn make_selectable(card: &mut Card, data: &[u8]) -> Outcome {
-    let v = InstallForInstall::parse(data).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+/// INSTALL [for make selectable] alone. Under delegated management it
+/// carries a token in its Install Token field, signed like an install
+/// token over this command (P1 08), and is confirmed like an install; the
+/// receipt names the AIDs the command carries: an empty load file AID and
+/// the application.
+fn make_selectable(card: &mut Card, cmd: &CommandApdu) -> Outcome {
+    let v = InstallForInstall::parse(cmd.data()).map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+    if let Some(policy) = &card.delegated {
+        let signed = gp::token::install_token_data(cmd.p1(), cmd.p2(), &v)
+            .map_err(|e| fail(sw::BAD_DATA, e.to_string()))?;
+        policy.check_install("make selectable", &signed, &v.token)?;
+    }
     let mut next = card.state.clone();
     let instance = next
         .instances
@@ -373,6 +383,11 @@ fn make_selectable(card: &mut Card, data: &[u8]) -> Outcome {
         ));
     }
     instance.life_cycle = ApplicationLifeCycle::SELECTABLE;
-    card.commit(next)?;
-    Ok(Reply::no_receipt())
+    card.commit_confirmed(
+        next,
+        gp::token::Receipt::Install {
+            load_file: &[],
+            application: &v.application_aid,
+        },
+    )
 }
