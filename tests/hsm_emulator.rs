@@ -199,3 +199,58 @@ fn scp02_put_key_is_refused_when_card_keys_may_not_leave_the_token() {
         "{err}"
     );
 }
+
+/// SCP03 S16 mode (i=71) with the card's keys in the token: the 16-byte
+/// challenges, cryptograms and MACs of a whole session, an applet loaded,
+/// listed and deleted through it.
+#[test]
+fn scp03_s16_session_with_keys_in_the_hsm() {
+    let Some(hsm) = softhsm::open(ClearKeys::Refuse) else {
+        return;
+    };
+    let emu = Emu::start_profile(
+        false,
+        emulator::CardProfile {
+            scp03_i: 0x71,
+            ..emulator::CardProfile::default()
+        },
+    );
+    let label = softhsm::label("s16");
+    hsm.import_key(
+        &label,
+        1,
+        Component::Single,
+        KeyType::Aes,
+        &hex::decode(TEST_KEY).unwrap(),
+    )
+    .unwrap();
+    let keys = hsm.keys(&label, 1, Diversification::None).unwrap();
+    let mut options = ChannelOptions::new(keys);
+    options.scp03_mode = scp::scp03::Mode::S16;
+    options.security_level = scp::SecurityLevel::C_MAC_C_ENC_R_MAC_R_ENC;
+    let mut c = client(&emu);
+    let info = c.open_secure_channel(&options).unwrap();
+    assert_eq!(info.host_challenge.len(), 16);
+    let created = c
+        .install(
+            &hello(),
+            Some(&LoadOptions::default()),
+            &InstallOptions::default(),
+            false,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(c
+        .list()
+        .unwrap()
+        .applications
+        .iter()
+        .any(|a| a.aid == created[0]));
+    c.delete(&hex::decode("F00000000101").unwrap(), true)
+        .unwrap();
+    drop(c);
+    // The same keys in S8 mode: the S16 card refuses the 8-byte challenge.
+    let mut s8 = options.clone();
+    s8.scp03_mode = scp::scp03::Mode::S8;
+    assert!(client(&emu).open_secure_channel(&s8).is_err());
+}

@@ -200,8 +200,22 @@ impl KeyProvider for Pkcs11Keys {
         host_challenge: &[u8; 8],
         card_challenge: &[u8; 8],
     ) -> Result<scp03::SessionKeys, ScpError> {
+        self.scp03_session_keys_in(key, scp03::Mode::S8, host_challenge, card_challenge)
+    }
+
+    /// S8 and S16 alike: the KDF context is the two challenges of the
+    /// mode's length, computed with the card keys inside the token.
+    fn scp03_session_keys_in(
+        &self,
+        key: &KeyContext,
+        mode: scp03::Mode,
+        host_challenge: &[u8],
+        card_challenge: &[u8],
+    ) -> Result<scp03::SessionKeys, ScpError> {
         self.require(key.protocol)?;
-        let context = [&host_challenge[..], card_challenge].concat();
+        mode.check("host challenge", host_challenge)?;
+        mode.check("card challenge", card_challenge)?;
+        let context = [host_challenge, card_challenge].concat();
         let outcome = self.hsm.with_session(|s| {
             let enc = self.card_key(s, 0, &key.kdd, Use::Session)?;
             let mac = self.card_key(s, 1, &key.kdd, Use::Session)?;
@@ -225,16 +239,37 @@ impl KeyProvider for Pkcs11Keys {
         sequence_counter: &[u8; 3],
         aid: &[u8],
     ) -> Result<[u8; 8], ScpError> {
+        let out = self.scp03_card_challenge_in(key, scp03::Mode::S8, sequence_counter, aid)?;
+        // The KDF output is truncated to the S8 length: always 8 bytes.
+        <[u8; 8]>::try_from(out.as_slice()).map_err(|_| {
+            ScpError::Unsupported(format!(
+                "a card challenge of {} bytes in S8 mode",
+                out.len()
+            ))
+        })
+    }
+
+    fn scp03_card_challenge_in(
+        &self,
+        key: &KeyContext,
+        mode: scp03::Mode,
+        sequence_counter: &[u8; 3],
+        aid: &[u8],
+    ) -> Result<Vec<u8>, ScpError> {
         self.require(key.protocol)?;
         let context = [&sequence_counter[..], aid].concat();
         let out = self.hsm.with_session(|s| {
             let enc = self.card_key(s, 0, &key.kdd, Use::Session)?;
-            Self::scp03_kdf(s, &enc, scp03::DERIVE_CARD_CHALLENGE, &context, 8)
-                .map_err(|e| HsmError::Invalid(e.to_string()))
+            Self::scp03_kdf(
+                s,
+                &enc,
+                scp03::DERIVE_CARD_CHALLENGE,
+                &context,
+                mode.field_len(),
+            )
+            .map_err(|e| HsmError::Invalid(e.to_string()))
         })?;
-        let mut challenge = [0u8; 8];
-        challenge.copy_from_slice(&out);
-        Ok(challenge)
+        Ok(out.to_vec())
     }
 
     fn encrypt_key_data(&self, key: &KeyContext, data: &[u8]) -> Result<Vec<u8>, ScpError> {

@@ -1,7 +1,8 @@
 //! The HSM provider against the software one: for the same master keys,
 //! every diversification and both protocols, over many key
 //! diversification data and challenges, the session keys, both
-//! cryptograms, the SCP03 pseudo-random card challenge and key data under
+//! cryptograms, the SCP03 pseudo-random card challenge (S8 and S16 mode,
+//! with the S16 session keys) and key data under
 //! the static DEK must be the very bytes SoftwareKeys gives. Also the
 //! known-answer KCVs of scp's diversification tests, computed in the token.
 
@@ -90,6 +91,32 @@ fn same_scp03(hsm_keys: &Pkcs11Keys, soft: &SoftwareKeys, rng: &mut XorShift) {
         assert_eq!(
             hsm_keys.scp03_card_challenge(&ctx, &counter, &aid).unwrap(),
             soft.scp03_card_challenge(&ctx, &counter, &aid).unwrap()
+        );
+        // S16 mode: 16-byte challenges in the KDF context, a 16-byte
+        // pseudo-random card challenge (L = 0080).
+        let host16 = rng.bytes::<16>();
+        let card16 = rng.bytes::<16>();
+        let s16 = scp::scp03::Mode::S16;
+        assert_eq!(
+            hsm_keys
+                .scp03_session_keys_in(&ctx, s16, &host16, &card16)
+                .unwrap(),
+            soft.scp03_session_keys_in(&ctx, s16, &host16, &card16)
+                .unwrap(),
+            "S16 session keys, round {round}"
+        );
+        assert_eq!(
+            hsm_keys
+                .scp03_card_challenge_in(&ctx, s16, &counter, &aid)
+                .unwrap(),
+            soft.scp03_card_challenge_in(&ctx, s16, &counter, &aid)
+                .unwrap()
+        );
+        assert!(
+            hsm_keys
+                .scp03_session_keys_in(&ctx, s16, &host, &card)
+                .is_err(),
+            "8-byte challenges are refused in S16 mode"
         );
         let data = rng.bytes::<32>();
         let sealed = hsm_keys.encrypt_key_data(&ctx, &data).unwrap();

@@ -42,7 +42,7 @@ impl Mode {
 
     /// Fails unless `value` (named `what`) has this mode's length, so a
     /// challenge of the wrong size is refused before any key is touched.
-    pub(crate) fn check(self, what: &'static str, value: &[u8]) -> Result<(), ScpError> {
+    pub fn check(self, what: &'static str, value: &[u8]) -> Result<(), ScpError> {
         if value.len() == self.field_len() {
             Ok(())
         } else {
