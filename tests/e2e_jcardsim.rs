@@ -74,13 +74,10 @@ fn built() -> &'static Built {
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let api = java::api_jar(dir.path(), None);
-        let secure_channel = dir.path().join("secure-channel");
-        java::javac(
-            &api,
-            None,
-            &secure_channel,
-            &java_files(&root().join("applets/secure-channel/src")),
-        );
+        // The secure-channel applet as a project: its jct.toml beside its
+        // classes names its package's AID, so the harness lists the ISD
+        // package in GET STATUS.
+        let secure_channel = java::build_applet(dir.path(), &api, "secure-channel", None).classes;
         // applets/hello as a project of its own: classes under build/, the
         // CAP from `jct build`, its jct.toml beside them.
         let hello = java::build_applet(dir.path(), &api, "hello", None);
@@ -660,16 +657,20 @@ fn the_wallet_round_trip_through_the_shareable_secure_channel_service() {
         &["--classes", classes.to_str().unwrap()],
     );
     // The harness's ISD is the secure-channel applet from --classes: its
-    // package is on the card but outside the registry, so GET STATUS does
-    // not list it and the check before LOAD flags the wallet's import of
-    // it; --force sends the CAP anyway, and jCardSim links it.
-    h.jct(&["install", cap.to_str().unwrap(), "--mode", "enc", "--force"])
+    // package is on the card from the start, listed by GET STATUS, so the
+    // check before LOAD finds the wallet's import of it; it is not deleted.
+    h.jct(&["list"])
         .assert()
         .success()
-        .stderr(
-            predicate::str::contains("MISMATCH import")
-                .and(predicate::str::contains("F000000001A3")),
-        );
+        .stdout(predicate::str::contains("PKG: F000000001A3"));
+    h.jct(&["install", cap.to_str().unwrap(), "--mode", "enc"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("MISMATCH").not());
+    h.jct(&["delete", "F000000001A3"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("6985"));
     // Without a session the wallet refuses to credit.
     h.jct(&["apdu", "--select", "F000000001A401", "80120000020064"])
         .assert()

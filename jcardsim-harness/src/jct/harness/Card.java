@@ -139,9 +139,41 @@ final class Card {
             throw new IllegalStateException("installing the ISD applet " + opt.isdClass + " failed with " + String.format("%04X", f.sw) + ": " + f.getMessage() + hint);
         }
         instancesChanged();
+        listIsdPackage();
         Log.info("new card: ISD " + Hex.of(opt.isd) + " served by " + opt.isdClass + ", SCP03 i=" + String.format("%02X", opt.scpI)
                 + ", key version " + String.format("%02X", opt.keyVersion));
         persist();
+    }
+
+    /** The Java package of the class serving the ISD. */
+    private String isdPackageName() {
+        int dot = reg.frontClass.lastIndexOf('.');
+        return dot < 0 ? "" : reg.frontClass.substring(0, dot);
+    }
+
+    /**
+     * The ISD applet's package is on the card from the start, as a real
+     * card's ISD code is: GET STATUS lists it among the load files (so a
+     * package importing it, a Shareable service, passes jct's check before
+     * LOAD), and DELETE refuses it. Its AID comes from the jct.toml beside
+     * --classes (or --package AID=NAME); also done for a state file of an
+     * older harness that did not list it.
+     */
+    private void listIsdPackage() {
+        String name = isdPackageName();
+        for (Registry.Pkg p : reg.packages) {
+            if (name.equals(p.name)) {
+                return;
+            }
+        }
+        Registry.Pkg own = classes.builtIn(name, reg.isd);
+        if (own == null) {
+            Log.info("the ISD applet's package " + name + " has no AID (no jct.toml beside --classes names it; give --package AID=" + name
+                    + "): GET STATUS does not list it");
+            return;
+        }
+        reg.packages.add(own);
+        Log.info("ISD package " + Hex.of(own.aid) + " " + own.major + "." + own.minor + " (" + name + ") listed");
     }
 
     private void restore(byte[] file) {
@@ -153,6 +185,7 @@ final class Card {
         }
         s.restoreStatics(classes.loader);
         instancesChanged();
+        listIsdPackage();
     }
 
     /** The classes whose static fields are persistent: those of every package with an instance. */
@@ -968,6 +1001,9 @@ final class Card {
         Registry.Pkg p = reg.pkg(aid);
         if (p == null) {
             throw new Fail(0x6A88, "nothing with AID " + Hex.of(aid) + " is on the card");
+        }
+        if (isdPackageName().equals(p.name)) {
+            throw new Fail(0x6985, "package " + Hex.of(aid) + " holds the ISD applet " + reg.frontClass + " and cannot be deleted");
         }
         for (Registry.Pkg other : reg.packages) {
             for (byte[] imp : other.imports) {

@@ -39,6 +39,8 @@ final class Classes {
     final URLClassLoader loader;
     final Map<String, String> appletClasses;
     final Map<String, String> packageNames;
+    /** Package versions ("1.0") by load file AID, from jct.toml files. */
+    final Map<String, String> packageVersions = new java.util.HashMap<>();
 
     Classes(List<String> paths, Map<String, String> appletClasses, Map<String, String> packageNames) {
         List<URL> urls = new ArrayList<>();
@@ -80,6 +82,7 @@ final class Classes {
                 String section = "";
                 String pkgName = null;
                 String pkgAid = null;
+                String pkgVersion = null;
                 String cls = null;
                 List<String[]> applets = new ArrayList<>();
                 for (String line : java.nio.file.Files.readAllLines(toml.toPath())) {
@@ -106,6 +109,8 @@ final class Classes {
                         pkgName = value;
                     } else if (section.equals("[package]") && key.equals("aid")) {
                         pkgAid = value;
+                    } else if (section.equals("[package]") && key.equals("version")) {
+                        pkgVersion = value;
                     } else if (section.equals("[[applet]]") && key.equals("class")) {
                         cls = value;
                     } else if (section.equals("[[applet]]") && key.equals("aid") && cls != null) {
@@ -117,6 +122,9 @@ final class Classes {
                     return;
                 }
                 packageNames.putIfAbsent(Hex.of(Hex.parse(pkgAid)), pkgName);
+                if (pkgVersion != null) {
+                    packageVersions.putIfAbsent(Hex.of(Hex.parse(pkgAid)), pkgVersion);
+                }
                 for (String[] a : applets) {
                     if (a[1] != null) {
                         String fq = a[0].contains(".") ? a[0] : pkgName + "." + a[0];
@@ -193,6 +201,39 @@ final class Classes {
         } catch (NoSuchMethodException e) {
             return false;
         }
+    }
+
+    /**
+     * The load file of a Java package already on the card without a LOAD
+     * (the ISD applet's): its AID from --package or a jct.toml, its version
+     * from the jct.toml (1.0 without one), its applets those whose class
+     * is in the package. Null when no AID names the package.
+     */
+    Registry.Pkg builtIn(String javaPackage, byte[] securityDomain) {
+        for (Map.Entry<String, String> e : packageNames.entrySet()) {
+            if (!e.getValue().equals(javaPackage)) {
+                continue;
+            }
+            Registry.Pkg p = new Registry.Pkg();
+            p.aid = Hex.parse(e.getKey());
+            p.name = javaPackage;
+            String[] v = packageVersions.getOrDefault(e.getKey(), "1.0").split("\\.");
+            try {
+                p.major = Integer.parseInt(v[0]);
+                p.minor = v.length > 1 ? Integer.parseInt(v[1]) : 0;
+            } catch (NumberFormatException bad) {
+                throw new IllegalArgumentException("package " + javaPackage + ": version " + String.join(".", v) + " is not MAJOR.MINOR");
+            }
+            for (Map.Entry<String, String> a : appletClasses.entrySet()) {
+                String cls = a.getValue();
+                if (cls.startsWith(javaPackage + ".") && cls.indexOf('.', javaPackage.length() + 1) < 0) {
+                    p.applets.add(Hex.parse(a.getKey()));
+                }
+            }
+            p.securityDomain = securityDomain;
+            return p;
+        }
+        return null;
     }
 
     /** The package name of a load file: --package first, then the Header's. */
