@@ -140,8 +140,9 @@ pub struct KeyArgs {
     #[arg(long, value_name = "02|03|11a|11b|11c", value_parser = parse_card_scp)]
     pub scp: Option<ScpChoice>,
     /// SCP11: the CA public key the card's certificates must lead to (P-256;
-    /// PEM or DER SubjectPublicKeyInfo, or a SEC1 point in hex).
-    #[arg(long, value_name = "FILE")]
+    /// PEM or DER SubjectPublicKeyInfo, or a SEC1 point in hex), or a CA
+    /// directory (`jct ca init`; its ca.pub.pem).
+    #[arg(long, value_name = "FILE|DIR")]
     pub ca: Option<std::path::PathBuf>,
     /// SCP11a/c: the off-card entity's private key (P-256 PKCS#8, PEM or DER).
     #[arg(long, value_name = "FILE")]
@@ -303,8 +304,7 @@ impl KeyArgs {
                 "{variant} needs --ca FILE: the CA public key the card's certificates must lead to"
             )
         })?;
-        let ca = files::read_public_key(&read(ca_path, "--ca")?)
-            .map_err(|e| anyhow::anyhow!("--ca {}: {e}", ca_path.display()))?;
+        let ca = crate::ca::read_trust_anchor(ca_path).context("--ca")?;
         let oce = if variant.authenticates_host() {
             let (Some(kp), Some(cp)) = (&self.oce_key, &self.oce_cert) else {
                 bail!(

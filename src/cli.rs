@@ -108,6 +108,11 @@ pub enum Command {
     /// the card issuer's token key, for `jct delete --token`.
     #[command(subcommand)]
     Token(crate::cmd_dap::TokenCommand),
+    /// A certification authority for SCP11: `jct ca init` makes one,
+    /// `jct ca sign` certifies card and terminal keys in the SCP11
+    /// certificate format, `jct ca show` checks certificates.
+    #[command(subcommand)]
+    Ca(crate::cmd_ca::CaCommand),
     /// Run an emulated GlobalPlatform card (TCP for --emu, or a vpcd reader for PC/SC tools);
     /// `jct emu stats --state DIR` shows a card's memory.
     #[command(args_conflicts_with_subcommands = true)]

@@ -147,13 +147,14 @@ pub struct EmuArgs {
     /// keys (the confirmation counter stays, for the next ones).
     #[arg(long)]
     pub no_token_key: bool,
-    /// SCP11: the CA's private key (P-256 PKCS#8, PEM or DER). The ISD then
+    /// SCP11: a CA directory (`jct ca init`) or the CA's private key (P-256
+    /// PKCS#8, PEM or DER). The ISD then
     /// holds an SCP11a, 11b and 11c key pair (KID 11, 13, 15, version 01),
     /// each certified by this CA (GET DATA BF21 returns the certificate),
     /// and verifies OCE certificates with the CA's public key (KLOC 10,
     /// version 01). Kept in the state file; the same CA at the next start
     /// keeps the same keys.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "DIR|FILE")]
     pub scp11_ca: Option<PathBuf>,
     #[command(subcommand)]
     pub action: Option<EmuAction>,
@@ -201,11 +202,19 @@ pub fn run(args: EmuArgs) -> Result<()> {
     };
     let mut card = card;
     if let Some(path) = &args.scp11_ca {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("--scp11-ca: reading {}", path.display()))?;
-        let ca = scp::scp11::files::read_signing_key(&bytes)
-            .map_err(|e| anyhow::anyhow!("--scp11-ca {}: {e}", path.display()))?;
-        card.provision_scp11(&ca)
+        let (ca, issuer) = if path.is_dir() {
+            let authority = crate::ca::open(path).context("--scp11-ca")?;
+            let id = authority.id();
+            (authority.key, id)
+        } else {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("--scp11-ca: reading {}", path.display()))?;
+            let ca = scp::scp11::files::read_signing_key(&bytes)
+                .map_err(|e| anyhow::anyhow!("--scp11-ca {}: {e}", path.display()))?;
+            let id = crate::ca::key_identifier(&p256::ecdsa::VerifyingKey::from(&ca));
+            (ca, id)
+        };
+        card.provision_scp11(&ca, &issuer)
             .map_err(|e| anyhow::anyhow!("--scp11-ca: storing the SCP11 keys: {e}"))?;
         note!(
             "jct emu: SCP11a/b/c keys certified by the CA of {}",

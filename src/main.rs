@@ -10,10 +10,12 @@ macro_rules! note {
     };
 }
 
+mod ca;
 mod card_args;
 mod cli;
 mod cmd_api;
 mod cmd_build;
+mod cmd_ca;
 mod cmd_cap;
 mod cmd_card;
 mod cmd_dap;
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         cli::Command::Keys(cmd) => cmd_keys::run(cmd),
         cli::Command::Dap(cmd) => cmd_dap::run(cmd),
         cli::Command::Token(cmd) => cmd_dap::run_token(cmd),
+        cli::Command::Ca(cmd) => cmd_ca::run(cmd),
         cli::Command::Build(args) => cmd_build::run(args),
         cli::Command::ApiJar(args) => cmd_api::run_jar(args),
         cli::Command::ApiSrc(args) => cmd_api::run_src(args),

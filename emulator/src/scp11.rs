@@ -66,12 +66,14 @@ impl Scp11Store {
 
     /// Provisions the card from one CA key, as `jct emu --scp11-ca` does:
     /// a fresh SK.SD.ECKA (version 01) for each of 11a, 11b, 11c, each
-    /// certified by `ca` until 2099, and the CA's public key as KLOC 01.
+    /// certified by `ca` until 2099 with `issuer` as the CA-KLOC
+    /// identifier (tag 42), and the CA's public key as KLOC 01.
     /// Keys already there are kept (their certificates are renewed only
-    /// when the CA changed), so restarting with the same CA changes nothing.
+    /// when the CA or its identifier changed), so restarting with the same CA changes nothing.
     pub fn provision(
         &mut self,
         ca: &SigningKey,
+        issuer: &[u8],
         rng: &mut (dyn ChallengeSource + Send),
     ) -> Result<(), String> {
         let ca_public = VerifyingKey::from(ca);
@@ -84,7 +86,13 @@ impl Scp11Store {
         });
         for variant in [Variant::A, Variant::B, Variant::C] {
             let kid = variant.kid();
-            if same_ca && self.sd_key(kid, 1).is_some() {
+            let same_issuer = self.sd_key(kid, 1).is_some_and(|k| {
+                k.certificates
+                    .last()
+                    .and_then(|c| scp::scp11::Certificate::parse(c).ok())
+                    .is_some_and(|c| c.issuer == issuer)
+            });
+            if same_ca && same_issuer {
                 continue;
             }
             self.sd_keys.retain(|k| !(k.kid == kid && k.kvn == 1));
@@ -97,15 +105,15 @@ impl Scp11Store {
             };
             let cert = CertificateTemplate {
                 serial: vec![kid, 0x01],
-                issuer: b"jct emu CA".to_vec(),
+                issuer: issuer.to_vec(),
                 subject: format!("jct emu ISD {variant}").into_bytes(),
                 key_usage: USAGE_KEY_AGREEMENT,
                 effective: Date::new(2020, 1, 1),
-                expiration: Date::new(2099, 12, 31).unwrap_or(Date {
+                expiration: Date {
                     year: 2099,
                     month: 12,
                     day: 31,
-                }),
+                },
                 public_key: VerifyingKey::from(secret.public_key()),
             }
             .sign(ca);
@@ -121,11 +129,12 @@ impl Scp11Store {
 }
 
 impl crate::Card {
-    /// Provisions SCP11 from the CA key `ca` ([`Scp11Store::provision`])
-    /// and commits it to the card's persistent state.
-    pub fn provision_scp11(&mut self, ca: &SigningKey) -> Result<(), String> {
+    /// Provisions SCP11 from the CA key `ca` ([`Scp11Store::provision`]),
+    /// `issuer` naming the CA in the certificates, and commits it to the
+    /// card's persistent state.
+    pub fn provision_scp11(&mut self, ca: &SigningKey, issuer: &[u8]) -> Result<(), String> {
         let mut next = self.state.clone();
-        next.scp11.provision(ca, self.rng.as_mut())?;
+        next.scp11.provision(ca, issuer, self.rng.as_mut())?;
         if next == self.state {
             return Ok(());
         }

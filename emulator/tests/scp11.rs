@@ -63,7 +63,7 @@ fn open(
 
 fn provisioned(ca: &SigningKey) -> emulator::Card {
     let mut card = card(false, 0x70);
-    card.provision_scp11(ca).unwrap();
+    card.provision_scp11(ca, b"test CA").unwrap();
     card
 }
 
@@ -114,7 +114,7 @@ fn state_survives_without_scp11_and_keeps_it() {
     let ca = SigningKey::from(key(0xCA));
     let mut card = provisioned(&ca);
     let before = card.state().scp11.clone();
-    card.provision_scp11(&ca).unwrap();
+    card.provision_scp11(&ca, b"test CA").unwrap();
     assert_eq!(card.state().scp11, before, "same CA: nothing changes");
     let json = serde_json::to_string(card.state()).unwrap();
     let back: emulator::state::CardState = serde_json::from_str(&json).unwrap();

@@ -143,6 +143,52 @@ impl Date {
         Date::from_unix(secs)
     }
 
+    /// Days since 1970-01-01 (days-from-civil, the inverse of
+    /// [`Date::from_unix`]).
+    pub fn days_since_epoch(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = if m > 2 { m - 3 } else { m + 9 };
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` days later (earlier when negative), clamped to
+    /// 1970-01-01 .. 9999-12-31.
+    pub fn plus_days(self, days: i64) -> Self {
+        let target = self
+            .days_since_epoch()
+            .saturating_add(days)
+            .clamp(0, Date::LAST.days_since_epoch());
+        Date::from_unix(u64::try_from(target).unwrap_or(0) * 86_400)
+    }
+
+    /// The last date a certificate can carry.
+    pub const LAST: Date = Date {
+        year: 9999,
+        month: 12,
+        day: 31,
+    };
+
+    /// The number of days in `month` of `year` (Gregorian), 0 for a month
+    /// out of range.
+    pub fn days_in_month(year: u16, month: u8) -> u8 {
+        match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if (year.is_multiple_of(4) && !year.is_multiple_of(100))
+                || year.is_multiple_of(400) =>
+            {
+                29
+            }
+            2 => 28,
+            _ => 0,
+        }
+    }
+
     fn to_bcd(self) -> [u8; 4] {
         let bcd = |v: u16| -> u8 {
             let v = v % 100;
@@ -172,6 +218,30 @@ impl Date {
         let day = u8::try_from(digit(d)?).unwrap_or(0);
         Date::new(year, month, day)
             .ok_or_else(|| malformed(field, format!("{year:04}-{month:02}-{day:02} is no date")))
+    }
+}
+
+/// `YYYY-MM-DD`, checked against the calendar (no 31 April).
+impl core::str::FromStr for Date {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("`{s}` is not a date YYYY-MM-DD");
+        let mut parts = s.trim().splitn(3, '-');
+        let mut next = |digits: usize| -> Result<u16, String> {
+            let p = parts.next().ok_or_else(bad)?;
+            if p.len() != digits || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            p.parse().map_err(|_| bad())
+        };
+        let year = next(4)?;
+        let month = u8::try_from(next(2)?).map_err(|_| bad())?;
+        let day = u8::try_from(next(2)?).map_err(|_| bad())?;
+        if day == 0 || day > Date::days_in_month(year, month) {
+            return Err(format!("{s}: no such day"));
+        }
+        Date::new(year, month, day).ok_or_else(bad)
     }
 }
 
@@ -446,5 +516,51 @@ impl CertificateTemplate {
         let sig: Signature = ca.sign(&signed);
         signed.extend(flat::encode(0x5F37, &sig.to_bytes()));
         flat::encode(0x7F21, &signed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Date;
+
+    #[test]
+    fn days_since_epoch_inverts_from_unix() {
+        for days in [0_i64, 59, 60, 365, 10_956, 11_016, 20_000, 2_932_896] {
+            let d = Date::from_unix(u64::try_from(days).unwrap() * 86_400);
+            assert_eq!(d.days_since_epoch(), days, "{d}");
+        }
+        assert_eq!(Date::new(1970, 1, 1).unwrap().days_since_epoch(), 0);
+        assert_eq!(Date::new(2000, 3, 1).unwrap().days_since_epoch(), 11_017);
+        assert_eq!(Date::LAST.plus_days(10), Date::LAST);
+    }
+
+    #[test]
+    fn plus_days_crosses_months_and_leap_days() {
+        let d: Date = "2024-02-28".parse().unwrap();
+        assert_eq!(d.plus_days(1).to_string(), "2024-02-29");
+        assert_eq!(d.plus_days(2).to_string(), "2024-03-01");
+        assert_eq!(d.plus_days(366).to_string(), "2025-02-28");
+        assert_eq!(d.plus_days(-59).to_string(), "2023-12-31");
+    }
+
+    #[test]
+    fn parses_real_dates_only() {
+        assert_eq!(
+            "2026-12-04".parse::<Date>().unwrap(),
+            Date::new(2026, 12, 4).unwrap()
+        );
+        assert!("2025-02-29".parse::<Date>().is_err());
+        assert!("2024-02-29".parse::<Date>().is_ok());
+        assert!("2026-04-31".parse::<Date>().is_err());
+        for bad in [
+            "2026-13-01",
+            "26-12-04",
+            "2026-1-04",
+            "2026-12-04-1",
+            "x",
+            "",
+        ] {
+            assert!(bad.parse::<Date>().is_err(), "{bad}");
+        }
     }
 }

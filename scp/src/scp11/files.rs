@@ -74,6 +74,12 @@ pub fn read_certificates(bytes: &[u8]) -> Result<Vec<Certificate>, String> {
     Ok(chain)
 }
 
+/// A fresh P-256 private key from the operating system's CSPRNG (a CA's
+/// key, or a terminal's or card's key pair to certify).
+pub fn generate_private_key() -> Result<SecretKey, String> {
+    super::host::ephemeral_key(&mut crate::OsRng).map_err(|e| e.to_string())
+}
+
 /// PKCS#8 PEM of a private key.
 pub fn private_key_pem(key: &SecretKey) -> Result<String, String> {
     key.to_pkcs8_pem(LineEnding::LF)
