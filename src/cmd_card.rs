@@ -228,6 +228,52 @@ pub enum CardCommand {
         #[arg(value_name = "BLOCK", required_unless_present = "file")]
         blocks: Vec<String>,
     },
+    /// Put an SCP11 key into the ISD (GP Amendment F): its key-agreement
+    /// private key for SCP11a, b or c (KID 11, 13, 15; a PKCS#8 P-256 key,
+    /// encrypted under the session DEK), or the public key of the CA that
+    /// signs OCE certificates (KID 10; a CA directory or public key file).
+    ///
+    /// Example: jct put-ec-key --kid 13 --ec-key card.key --new-key-ver 1
+    PutEcKey {
+        #[command(flatten)]
+        opts: CardOpts,
+        /// The key identifier: 10 (OCE CA), 11 (SCP11a), 13 (SCP11b), 15 (SCP11c), in hex.
+        #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
+        kid: u8,
+        /// The key: a PKCS#8 private key for 11/13/15; for 10 a CA
+        /// directory (`jct ca init`) or a public key file.
+        #[arg(long, value_name = "FILE|DIR")]
+        ec_key: PathBuf,
+        /// Version of the new key.
+        #[arg(long, value_name = "N", value_parser = parse_u8)]
+        new_key_ver: u8,
+        /// Replace this key version instead of adding one.
+        #[arg(long, value_name = "N", value_parser = parse_u8)]
+        replace: Option<u8>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store the certificate chain of an ISD SCP11 key (STORE DATA of
+    /// A6 {83 KID KVN} BF21 {certificates}), which GET DATA BF21 then
+    /// returns to hosts; the last certificate must certify that key.
+    ///
+    /// Example: jct store-certs --kid 13 --kvn 1 card.cert
+    StoreCerts {
+        #[command(flatten)]
+        opts: CardOpts,
+        /// The key identifier (11, 13 or 15, in hex).
+        #[arg(long, value_name = "HEX", value_parser = parse_hex_u8)]
+        kid: u8,
+        /// The key version.
+        #[arg(long, value_name = "N", value_parser = parse_u8, default_value = "1")]
+        kvn: u8,
+        /// Certificates (GP SCP11 format, binary or hex), issuer first.
+        certs: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Add or replace a key set (3DES or AES), encrypted under the session DEK.
     PutKey {
         #[command(flatten)]
@@ -301,6 +347,8 @@ impl CardCommand {
             | CardCommand::Uninstall { json, .. }
             | CardCommand::StoreData { json, .. }
             | CardCommand::PutKey { json, .. }
+            | CardCommand::PutEcKey { json, .. }
+            | CardCommand::StoreCerts { json, .. }
             | CardCommand::SetStatus { json, .. }
             | CardCommand::Apdu { json, .. } => *json,
             CardCommand::Load { load, .. } | CardCommand::Install { load, .. } => load.json,
@@ -837,6 +885,97 @@ fn run_command(cmd: CardCommand) -> Result<()> {
                     hex::encode_upper(aid)
                 );
             }
+            Ok(())
+        }
+        CardCommand::PutEcKey {
+            opts,
+            kid,
+            ec_key: key,
+            new_key_ver,
+            replace,
+            json,
+        } => {
+            use scp::scp11::files;
+            let (material, kind) = if kid == scp::scp11::KID_KLOC {
+                let public = crate::ca::read_trust_anchor(&key).context("--ec-key")?;
+                (public.to_sec1_point(false).as_bytes().to_vec(), "public")
+            } else if scp::scp11::Variant::from_kid(kid).is_some() {
+                let bytes = zeroize::Zeroizing::new(
+                    std::fs::read(&key)
+                        .with_context(|| format!("--ec-key: reading {}", key.display()))?,
+                );
+                let secret = files::read_private_key(&bytes)
+                    .map_err(|e| anyhow::anyhow!("--ec-key {}: {e}", key.display()))?;
+                (secret.to_bytes().to_vec(), "private")
+            } else {
+                bail!("--kid {kid:02X}: SCP11 keys are 10 (OCE CA), 11, 13 and 15");
+            };
+            let material = zeroize::Zeroizing::new(material);
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            let k = if kind == "public" {
+                loader::client::Scp11Key::Public(&material)
+            } else {
+                loader::client::Scp11Key::Private(&material)
+            };
+            s.client.put_scp11_key(kid, new_key_ver, &k, replace)?;
+            if json {
+                return print_json(&serde_json::json!({
+                    "ok": true,
+                    "kid": format!("{kid:02X}"),
+                    "key_version": new_key_ver,
+                    "key": kind,
+                    "replaced": replace,
+                }));
+            }
+            note!(
+                "SCP11 {kind} key KID {kid:02X} version {new_key_ver:02X} {}",
+                if replace.is_some() {
+                    "replaced"
+                } else {
+                    "added"
+                }
+            );
+            Ok(())
+        }
+        CardCommand::StoreCerts {
+            opts,
+            kid,
+            kvn,
+            certs,
+            json,
+        } => {
+            let bytes =
+                std::fs::read(&certs).with_context(|| format!("reading {}", certs.display()))?;
+            let chain = scp::scp11::files::read_certificates(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", certs.display()))?;
+            let store: Vec<u8> = chain.iter().flat_map(|c| c.encoded().to_vec()).collect();
+            let data = gp::tlv::Tlv::constructed(
+                0xA6u32,
+                vec![gp::tlv::Tlv::primitive(0x83u32, vec![kid, kvn])],
+            )
+            .to_bytes()
+            .and_then(|mut a6| {
+                let bf21 = gp::tlv::Tlv::primitive(0xBF21u32, store).to_bytes()?;
+                a6.extend(bf21);
+                Ok(a6)
+            })
+            .context("encoding the certificate store")?;
+            let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
+            s.client.store_sd_data(&data, 240)?;
+            if json {
+                return print_json(&serde_json::json!({
+                    "ok": true,
+                    "kid": format!("{kid:02X}"),
+                    "kvn": kvn,
+                    "certificates": chain.iter().map(|c| c.serial_hex()).collect::<Vec<_>>(),
+                    "bytes": data.len(),
+                }));
+            }
+            note!(
+                "stored {} certificate(s) for SCP11 key KID {kid:02X} version {kvn:02X} ({} bytes)",
+                chain.len(),
+                data.len()
+            );
             Ok(())
         }
         CardCommand::PutKey {

@@ -234,3 +234,166 @@ fn the_ca_refuses_what_would_break_it() {
         .unwrap();
     assert!(stderr(&out).contains("jct ca init"), "{}", stderr(&out));
 }
+
+/// The card side put from off card: the ISD gets its SCP11b and 11a key
+/// pairs by PUT KEY (private keys DEK-encrypted in an SCP03 session), their
+/// certificates by STORE DATA and the OCE CA key by PUT KEY KID 10; then
+/// SCP11 sessions open with nothing but the CA's files.
+#[test]
+fn scp11_keys_and_certificates_put_by_put_key_and_store_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    let pki = p("pki");
+    jct().args(["ca", "init", s(&pki)]).assert().success();
+    for (key, cert, subject) in [
+        ("card.key", "card.cert", "card 0001"),
+        ("oce.key", "oce.cert", "terminal"),
+    ] {
+        jct()
+            .args(["ca", "sign", "--ca", s(&pki), "--new-key", s(&p(key))])
+            .args(["--subject", subject, "-o", s(&p(cert))])
+            .assert()
+            .success();
+    }
+    // The emulator starts without SCP11 material.
+    let emu = EmuProcess::start::<&str>(&[]);
+    let out = emu
+        .jct(&["list", "--scp", "11b", "--ca", s(&pki)])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "SCP11 opened on a card without SCP11 keys"
+    );
+
+    // A certificate for a key the card does not hold yet: 6A88.
+    let out = emu
+        .jct(&["store-certs", "--kid", "13", s(&p("card.cert"))])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("6A88"), "{}", stderr(&out));
+    for kid in ["13", "11"] {
+        let out = emu
+            .jct(&[
+                "put-ec-key",
+                "--kid",
+                kid,
+                "--ec-key",
+                s(&p("card.key")),
+                "--new-key-ver",
+                "1",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["key"], "private");
+    }
+    // The same version again is refused: it must be replaced explicitly.
+    let out = emu
+        .jct(&[
+            "put-ec-key",
+            "--kid",
+            "13",
+            "--ec-key",
+            s(&p("card.key")),
+            "--new-key-ver",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("6A80"), "{}", stderr(&out));
+    // A certificate of another key is refused for this one.
+    let out = emu
+        .jct(&["store-certs", "--kid", "13", s(&p("oce.cert"))])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("6A80"), "{}", stderr(&out));
+    for kid in ["13", "11"] {
+        let out = emu
+            .jct(&["store-certs", "--kid", kid, s(&p("card.cert")), "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = emu
+        .jct(&["list", "--scp", "11b", "--ca", s(&pki), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 11a needs the OCE CA key on the card.
+    let (oce_key, oce_cert) = (p("oce.key"), p("oce.cert"));
+    let scp11a = [
+        "--scp",
+        "11a",
+        "--ca",
+        s(&pki),
+        "--oce-key",
+        s(&oce_key),
+        "--oce-cert",
+        s(&oce_cert),
+    ];
+    let mut list = vec!["list"];
+    list.extend_from_slice(&scp11a);
+    let out = emu.jct(&list).output().unwrap();
+    assert!(
+        !out.status.success(),
+        "11a opened without an OCE CA key on the card"
+    );
+    emu.jct(&[
+        "put-ec-key",
+        "--kid",
+        "10",
+        "--ec-key",
+        s(&pki),
+        "--new-key-ver",
+        "1",
+    ])
+    .assert()
+    .success();
+    let out = emu.jct(&list).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("A000000151000000"));
+    // Over SCP11a, a new SCP11b key replaces the old one (its certificate
+    // goes with it, so 11b fails until a new one is stored).
+    let new_key = p("card2.key");
+    let new_cert = p("card2.cert");
+    jct()
+        .args(["ca", "sign", "--ca", s(&pki), "--new-key", s(&new_key)])
+        .args(["--subject", "card 0001 v2", "-o", s(&new_cert)])
+        .assert()
+        .success();
+    let mut put = vec![
+        "put-ec-key",
+        "--kid",
+        "13",
+        "--ec-key",
+        s(&new_key),
+        "--new-key-ver",
+        "2",
+        "--replace",
+        "1",
+    ];
+    put.extend_from_slice(&scp11a);
+    let out = emu.jct(&put).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = emu
+        .jct(&["list", "--scp", "11b", "--ca", s(&pki)])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "11b opened with a key that has no certificate"
+    );
+    let mut store = vec!["store-certs", "--kid", "13", "--kvn", "2", s(&new_cert)];
+    store.extend_from_slice(&scp11a);
+    let out = emu.jct(&store).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    emu.jct(&["list", "--scp", "11b", "--ca", s(&pki)])
+        .assert()
+        .success();
+}

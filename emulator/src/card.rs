@@ -77,6 +77,16 @@ pub struct Channel {
     /// session: STORE DATA goes to it until the session ends (a new
     /// INITIALIZE UPDATE, a SELECT, the channel closed, a reset).
     pub personalizing: Option<Personalizing>,
+    /// A STORE DATA sequence to the ISD itself (SCP11 certificates) not
+    /// yet ended by its last block.
+    pub sd_store: Option<SdStore>,
+}
+
+/// The blocks of a STORE DATA sequence to the security domain itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SdStore {
+    pub next_block: u16,
+    pub data: Vec<u8>,
 }
 
 /// The target of STORE DATA on a channel and the block number it expects
@@ -129,6 +139,7 @@ impl Volatile {
             selected: Some(Selected::Isd),
             session: Session::None,
             personalizing: None,
+            sd_store: None,
         });
         Volatile {
             channels: list,
@@ -725,6 +736,7 @@ impl Card {
         };
         if cmd.ins() == commands::INS_INITIALIZE_UPDATE {
             channel_state.personalizing = None;
+            channel_state.sd_store = None;
         }
         match cmd.ins() {
             commands::INS_INITIALIZE_UPDATE => {
@@ -744,6 +756,7 @@ impl Card {
                     && !matches!(channel_state.session, Session::Authenticating { .. }) =>
             {
                 channel_state.personalizing = None;
+                channel_state.sd_store = None;
                 return plain(commands::scp11::authenticate(
                     self,
                     &mut channel_state.session,
@@ -752,6 +765,7 @@ impl Card {
             }
             commands::INS_PSO if !is_secured(cla) => {
                 channel_state.personalizing = None;
+                channel_state.sd_store = None;
                 return plain(commands::scp11::perform_security_operation(
                     self,
                     &mut channel_state.session,

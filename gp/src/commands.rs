@@ -266,6 +266,23 @@ pub fn put_key(
     )?)
 }
 
+/// PUT KEY of one key named by its identifier alone (P2 bit 8 clear), as
+/// SCP11's EC keys are put (GP Amendment F): `replace_version` 0 adds.
+pub fn put_key_single(
+    replace_version: u8,
+    key_id: u8,
+    data: &[u8],
+) -> Result<CommandApdu, CommandError> {
+    Ok(CommandApdu::new(
+        CLA_GP,
+        ins::PUT_KEY,
+        replace_version,
+        key_id & 0x7F,
+        data,
+        Some(256),
+    )?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

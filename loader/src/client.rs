@@ -1048,6 +1048,63 @@ impl GpClient {
         self.run_put_key(&data, &expected, replace)
     }
 
+    /// PUT KEY of an SCP11 key (GP Amendment F): the security domain's
+    /// private key for KID 11, 13 or 15 (`Scp11Key::Private`, encrypted
+    /// under the session's DEK) or the OCE CA public key for KID 10; P-256
+    /// (key parameter reference 00). The card answers the key version.
+    pub fn put_scp11_key(
+        &mut self,
+        kid: u8,
+        version: u8,
+        key: &Scp11Key<'_>,
+        replace: Option<u8>,
+    ) -> Result<(), GpError> {
+        let mut data = vec![version];
+        match key {
+            Scp11Key::Private(scalar) => {
+                if scalar.len() != 32 {
+                    return Err(GpError::Protocol(format!(
+                        "an SCP11 private key has 32 bytes, not {}",
+                        scalar.len()
+                    )));
+                }
+                let sc = self.secure_channel_for_put_key()?;
+                let encrypted = sc.encrypt_key_data(scalar)?;
+                data.push(0xB1);
+                data.push(len_byte(encrypted.len())?);
+                data.extend_from_slice(&encrypted);
+            }
+            Scp11Key::Public(point) => {
+                data.push(0xB0);
+                data.push(len_byte(point.len())?);
+                data.extend_from_slice(point);
+            }
+        }
+        data.extend_from_slice(&[0xF0, 0x01, 0x00, 0x00]);
+        let outcomes = self.run(&plan::put_key_single(&data, kid, replace)?, &mut |_| {})?;
+        let reply = outcomes.first().map(|o| o.data.clone()).unwrap_or_default();
+        if !reply.is_empty() && reply != [version] {
+            return Err(GpError::Protocol(format!(
+                "PUT KEY: the card answered {} for key version {version:02X}",
+                hex::encode_upper(&reply)
+            )));
+        }
+        Ok(())
+    }
+
+    /// STORE DATA to the selected security domain itself (no INSTALL [for
+    /// personalization]): BER-TLV blocks, e.g. an SCP11 certificate store
+    /// (`A6 {83 KID KVN} BF21 {...}`), cut into blocks of at most `block`
+    /// bytes.
+    pub fn store_sd_data(&mut self, data: &[u8], block: usize) -> Result<(), GpError> {
+        let blocks: Vec<Vec<u8>> = data
+            .chunks(block.clamp(1, 255))
+            .map(<[u8]>::to_vec)
+            .collect();
+        self.run(&plan::store_data(&blocks, 0x10)?, &mut |_| {})?;
+        Ok(())
+    }
+
     fn secure_channel_for_put_key(&self) -> Result<&SecureChannel, GpError> {
         self.secure
             .as_ref()
@@ -1071,6 +1128,18 @@ impl GpClient {
         }
         Ok(())
     }
+}
+
+/// The key of an SCP11 PUT KEY.
+pub enum Scp11Key<'a> {
+    /// The 32-byte P-256 private scalar (SK.SD.ECKA).
+    Private(&'a [u8]),
+    /// An uncompressed P-256 point (PK.CA-KLOC.ECDSA).
+    Public(&'a [u8]),
+}
+
+fn len_byte(n: usize) -> Result<u8, GpError> {
+    u8::try_from(n).map_err(|_| GpError::Protocol(format!("a key field of {n} bytes")))
 }
 
 /// The data field of PUT KEY for `keys` (each key encrypted under the

@@ -507,6 +507,17 @@ pub fn put_key(data: &[u8], replace: Option<u8>) -> Result<Plan, PlanError> {
     })
 }
 
+/// PUT KEY of one SCP11 key (`key_id` 10, 11, 13 or 15) with `data` as
+/// [`crate::client::GpClient::put_scp11_key`] lays it out.
+pub fn put_key_single(data: &[u8], key_id: u8, replace: Option<u8>) -> Result<Plan, PlanError> {
+    Ok(Plan {
+        steps: vec![Step::ok(
+            CommandKind::PutKey,
+            commands::put_key_single(replace.unwrap_or(0), key_id, data)?,
+        )],
+    })
+}
+
 /// STORE DATA of `blocks` (personalization data, one command each), the
 /// last one flagged as such; `p1` carries the data structure and
 /// encryption bits.

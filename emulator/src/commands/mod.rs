@@ -12,6 +12,7 @@ pub mod install;
 pub mod manage_channel;
 pub mod put_key;
 pub mod scp11;
+pub mod scp11_keys;
 pub mod select;
 pub mod set_status;
 pub mod ssd;

@@ -26,6 +26,9 @@ const INITIAL_KVN: u8 = 0xFF;
 /// channel (the ISD or an SSD), whose keys opened the session: an SSD's
 /// keys go through its own secure channel, under its own DEK.
 pub fn put_key(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outcome {
+    if super::scp11_keys::is_ec_put_key(cmd) {
+        return super::scp11_keys::put_key(card, ctx, cmd);
+    }
     let sd = ctx.sd.clone();
     let sd = sd.as_deref();
     let channel = ctx.require_session("PUT KEY")?;

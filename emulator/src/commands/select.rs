@@ -145,6 +145,7 @@ pub fn select_on(
     if let Some(c) = vol.channel_mut(ch) {
         c.session = Session::None;
         c.personalizing = None;
+        c.sd_store = None;
     }
     // Re-selection of the channel's applet: deselected (and its
     // CLEAR_ON_DESELECT memory cleared) like any other (JCRE 3.0.5 4.6,

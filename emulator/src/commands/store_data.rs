@@ -7,8 +7,8 @@
 //! command whole (header and data, secure messaging removed) in the APDU
 //! buffer. Data the application decrypts itself (P1 b7-b6 = 11, under the
 //! DEK) is forwarded as it came: GlobalPlatform leaves its decryption to the
-//! application. The ISD keeps no STORE DATA of its own: without a target a
-//! STORE DATA is refused and names the command that sets one.
+//! application. Without a target, STORE DATA is the ISD's own: the
+//! certificate chains of its SCP11 keys (see `scp11_keys`).
 
 use gp::apdu::CommandApdu;
 use gp::install::InstallForPersonalization;
@@ -95,13 +95,22 @@ pub fn store_data(card: &mut Card, ctx: &mut Ctx<'_>, cmd: &CommandApdu) -> Outc
     let target = ctx
         .vol
         .channel(ctx.ch)
-        .and_then(|c| c.personalizing.clone())
-        .ok_or_else(|| {
-            fail(
+        .and_then(|c| c.personalizing.clone());
+    let Some(target) = target else {
+        // No application named: the data is the security domain's own.
+        if ctx.sd.is_some() {
+            return Err(fail(
                 sw::CONDITIONS,
-                "STORE DATA needs an INSTALL [for personalization] naming the application first, in this session; the ISD stores no data of its own",
-            )
-        })?;
+                "STORE DATA needs an INSTALL [for personalization] naming the application first, in this session; a supplementary security domain stores no data of its own",
+            ));
+        }
+        let pending = ctx.vol.channel_mut(ctx.ch).and_then(|c| c.sd_store.take());
+        let (reply, rest) = super::scp11_keys::store_data(card, ctx, cmd, pending)?;
+        if let Some(c) = ctx.vol.channel_mut(ctx.ch) {
+            c.sd_store = rest;
+        }
+        return Ok(reply);
+    };
     let name = hex::encode_upper(&target.aid);
     if target.done {
         return Err(fail(

@@ -8,7 +8,7 @@
 
 /// One data object: its tag as a number, its value, and its whole encoding.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Object<'a> {
+pub struct Object<'a> {
     pub tag: u32,
     pub value: &'a [u8],
     pub raw: &'a [u8],
@@ -16,7 +16,7 @@ pub(crate) struct Object<'a> {
 
 /// Splits `input` into data objects; every length is checked against what
 /// remains, and errors name the offset.
-pub(crate) fn objects(input: &[u8]) -> Result<Vec<Object<'_>>, String> {
+pub fn objects(input: &[u8]) -> Result<Vec<Object<'_>>, String> {
     let mut out = Vec::new();
     let mut pos = 0usize;
     while pos < input.len() {

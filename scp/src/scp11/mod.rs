@@ -21,7 +21,7 @@
 pub mod card;
 pub mod cert;
 pub mod files;
-mod flat;
+pub mod flat;
 pub mod host;
 pub mod kdf;
 
