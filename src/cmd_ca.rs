@@ -14,6 +14,7 @@ use scp::scp11::{files, Certificate, CertificateTemplate, Date};
 use sha2::{Digest, Sha256};
 
 use crate::ca;
+use crate::card_args::parse_hex;
 
 #[derive(Subcommand, Debug)]
 #[command(defer = true)]
@@ -157,11 +158,6 @@ pub fn run(cmd: CaCommand) -> Result<()> {
         CaCommand::Show(a) => show(&a),
         CaCommand::List(a) => list(&a),
     }
-}
-
-fn parse_hex(text: &str, option: &str) -> Result<Vec<u8>> {
-    let clean: String = text.split_whitespace().collect();
-    hex::decode(&clean).with_context(|| format!("{option} {text:?} is not hex"))
 }
 
 fn parse_date(text: &str, option: &str) -> Result<Date> {

@@ -949,17 +949,9 @@ fn run_command(cmd: CardCommand) -> Result<()> {
             let chain = scp::scp11::files::read_certificates(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", certs.display()))?;
             let store: Vec<u8> = chain.iter().flat_map(|c| c.encoded().to_vec()).collect();
-            let data = gp::tlv::Tlv::constructed(
-                0xA6u32,
-                vec![gp::tlv::Tlv::primitive(0x83u32, vec![kid, kvn])],
-            )
-            .to_bytes()
-            .and_then(|mut a6| {
-                let bf21 = gp::tlv::Tlv::primitive(0xBF21u32, store).to_bytes()?;
-                a6.extend(bf21);
-                Ok(a6)
-            })
-            .context("encoding the certificate store")?;
+            // GP's flat encoding: BF21 holds the certificates as they are.
+            let flat = scp::scp11::flat::encode;
+            let data = [flat(0xA6, &flat(0x83, &[kid, kvn])), flat(0xBF21, &store)].concat();
             let mut s = open_session(&opts.transport, &opts.keys, Target::SecureChannel)?;
             s.client.store_sd_data(&data, 240)?;
             if json {

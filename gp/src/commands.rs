@@ -256,14 +256,7 @@ pub fn put_key(
     first_key_id: u8,
     data: &[u8],
 ) -> Result<CommandApdu, CommandError> {
-    Ok(CommandApdu::new(
-        CLA_GP,
-        ins::PUT_KEY,
-        replace_version,
-        0x80 | first_key_id,
-        data,
-        Some(256),
-    )?)
+    put_key_p2(replace_version, 0x80 | first_key_id, data)
 }
 
 /// PUT KEY of one key named by its identifier alone (P2 bit 8 clear), as
@@ -273,11 +266,16 @@ pub fn put_key_single(
     key_id: u8,
     data: &[u8],
 ) -> Result<CommandApdu, CommandError> {
+    put_key_p2(replace_version, key_id & 0x7F, data)
+}
+
+/// PUT KEY with P2 as given: the one encoding both forms share.
+fn put_key_p2(p1: u8, p2: u8, data: &[u8]) -> Result<CommandApdu, CommandError> {
     Ok(CommandApdu::new(
         CLA_GP,
         ins::PUT_KEY,
-        replace_version,
-        key_id & 0x7F,
+        p1,
+        p2,
         data,
         Some(256),
     )?)

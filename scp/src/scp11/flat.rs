@@ -79,7 +79,7 @@ pub fn objects(input: &[u8]) -> Result<Vec<Object<'_>>, String> {
 }
 
 /// Encodes one data object with a minimal length.
-pub(crate) fn encode(tag: u32, value: &[u8]) -> Vec<u8> {
+pub fn encode(tag: u32, value: &[u8]) -> Vec<u8> {
     let mut out: Vec<u8> = tag
         .to_be_bytes()
         .into_iter()
