@@ -233,11 +233,12 @@ fn content_management_needs_c_mac_by_default() {
     // At C-MAC the same commands reach their own checks.
     let mut sc = open(&mut c, SecurityLevel::C_MAC);
     assert_eq!(send(&mut c, &mut sc, &delete(&HELLO_PKG, false)).sw, 0x6A88);
-    // STORE DATA reaches its own check: no INSTALL [for personalization]
-    // named an application in this session.
+    // STORE DATA reaches its own check: with no INSTALL [for
+    // personalization] in this session it goes to the ISD's certificate
+    // store, which refuses a block that is not A6 {83} BF21 {chain}.
     assert_eq!(
         send(&mut c, &mut sc, &gp(0xE2, 0x90, 0x00, vec![0x00])).sw,
-        0x6985
+        0x6A80
     );
     assert_eq!(load_cap(&mut c, &mut sc, &hello_cap()), 0x9000);
 }
