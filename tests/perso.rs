@@ -1056,8 +1056,8 @@ fn two_key_servers_share_one_postgresql_job_table() {
     two.start(&start).unwrap();
 }
 
-/// A job refused after its LOAD (STORE DATA, which the emulator's ISD does
-/// not take: 6D00) fails naming the step and the status word, and rolls
+/// A job refused after its LOAD (STORE DATA to the ISD, whose certificate
+/// store refuses a block that is not A6 {83} BF21 {chain}: 6A80) fails naming the step and the status word, and rolls
 /// back: the card holds nothing of it, its keys are unchanged.
 #[test]
 fn a_refusal_after_load_rolls_back() {
@@ -1088,7 +1088,7 @@ fn a_refusal_after_load_rolls_back() {
     let r = &rows[0];
     assert_eq!(r.state, "failed", "{r:#?}");
     assert_eq!(r.step.as_deref(), Some("STORE DATA block 1/1"), "{r:#?}");
-    assert_eq!(r.sw.as_deref(), Some("6985"), "{r:#?}");
+    assert_eq!(r.sw.as_deref(), Some("6A80"), "{r:#?}");
     assert_eq!(r.rolled_back, Some(true), "{r:#?}");
     assert_eq!(r.keys_changed, Some(false), "{r:#?}");
     assert_untouched(&c);
